@@ -1,0 +1,480 @@
+package analysis
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"strings"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Kind is the machine-readable result of matching one name against one
+// certificate. Kinds are stable strings: new ones are added, none renamed.
+type Kind string
+
+// Kinds that mean the certificate covers the name.
+const (
+	KindExact           Kind = "exact"            // a dNSName SAN equals the name
+	KindWildcard        Kind = "wildcard"         // a "*.domain" SAN covers the name
+	KindPartialWildcard Kind = "partial-wildcard" // a "w*.domain" SAN covers the name (Windows, OpenSSL)
+	KindCNFallback      Kind = "cn-fallback"      // no dNSName SAN; the subject CN matched (Windows, OpenSSL)
+	KindIP              Kind = "ip"               // an iPAddress SAN equals the IP address asked for
+)
+
+// Kinds that mean it does not.
+const (
+	KindMismatch           Kind = "mismatch"                  // no name on the certificate is close
+	KindCNOnly             Kind = "cn-only"                   // the name is only in the subject CN, which this client ignores
+	KindWildcardTooDeep    Kind = "wildcard-too-deep"         // "*.contoso.com" asked for "a.b.contoso.com"
+	KindWildcardBare       Kind = "wildcard-bare-domain"      // "*.contoso.com" asked for "contoso.com"
+	KindPartialRejected    Kind = "partial-wildcard-rejected" // "w*.contoso.com": this client refuses partial wildcards
+	KindWildcardSuffix     Kind = "wildcard-public-suffix"    // "*.co.uk", "*.com", "*.local": too broad for this client
+	KindWildcardNumeric    Kind = "wildcard-numeric-host"     // wildcards never match numeric host names (Chromium)
+	KindIPNeedsIPSAN       Kind = "ip-needs-ip-san"           // an IP address appears only as a DNS name or CN
+	KindTrailingDot        Kind = "trailing-dot"              // only a trailing dot differs, and this client compares literally
+	KindNoSAN              Kind = "no-san"                    // the certificate has no SAN and no usable CN
+	KindEmptyName          Kind = "empty-name"                // the client asked for no name
+	KindInvalidName        Kind = "invalid-name"              // the name is not a valid host name
+	KindInvalidWildcardSAN Kind = "invalid-wildcard"          // a SAN has a wildcard this client never accepts ("*", "a.*.com")
+)
+
+// Matched reports whether the kind means the certificate covers the name.
+func (k Kind) Matched() bool {
+	switch k {
+	case KindExact, KindWildcard, KindPartialWildcard, KindCNFallback, KindIP:
+		return true
+	}
+	return false
+}
+
+// failure precedence: when several certificate names come close, the
+// verdict reports the most telling reason.
+var failRank = map[Kind]int{
+	KindMismatch:           0,
+	KindNoSAN:              1,
+	KindInvalidWildcardSAN: 2,
+	KindWildcardBare:       3,
+	KindWildcardTooDeep:    4,
+	KindTrailingDot:        5,
+	KindWildcardNumeric:    6,
+	KindWildcardSuffix:     7,
+	KindPartialRejected:    8,
+	KindIPNeedsIPSAN:       9,
+	KindCNOnly:             10,
+}
+
+// Verdict is the answer to "does this certificate cover this name for this
+// client?", with the reason.
+type Verdict struct {
+	Profile string `json:"profile"`
+	Name    string `json:"name"`           // the name as asked
+	Host    string `json:"host,omitempty"` // the reference identifier compared (lower case, A-labels)
+	Match   bool   `json:"match"`
+	Kind    Kind   `json:"kind"`
+	// By is the certificate name that matched, or that came closest.
+	By     string `json:"by,omitempty"`
+	Reason string `json:"reason"`
+
+	// The names the certificate offered.
+	DNSNames []string `json:"dns_names"`
+	IPs      []string `json:"ip_addresses,omitempty"`
+	CN       string   `json:"subject_cn,omitempty"`
+}
+
+// CertNames renders the names a certificate is valid for, for messages.
+func (v *Verdict) CertNames() string {
+	names := append(append([]string(nil), v.DNSNames...), v.IPs...)
+	if len(names) == 0 {
+		if v.CN != "" {
+			return "CN " + v.CN + " (no SAN)"
+		}
+		return "no names"
+	}
+	return strings.Join(names, ", ")
+}
+
+// Match decides whether cert covers name for clients of profile p. name is
+// what the client asked for: a DNS name (U-labels are accepted), an IPv4
+// address, or an IPv6 address with or without brackets.
+func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
+	v := Verdict{Profile: p.Name, Name: name, DNSNames: cert.DNSNames, CN: cert.Subject.CommonName}
+	if v.DNSNames == nil {
+		v.DNSNames = []string{}
+	}
+	for _, ip := range cert.IPAddresses {
+		v.IPs = append(v.IPs, ip.String())
+	}
+	if name == "" {
+		v.Kind = KindEmptyName
+		v.Reason = "the client named no host (no SNI, no URL), so there is nothing to compare; it gets the server's default certificate"
+		return v
+	}
+	cand := name
+	if len(cand) >= 3 && cand[0] == '[' && cand[len(cand)-1] == ']' {
+		cand = cand[1 : len(cand)-1]
+	}
+	if ip := net.ParseIP(cand); ip != nil {
+		matchIP(cert, ip, p, &v)
+		return v
+	}
+	matchDNS(cert, name, p, &v)
+	return v
+}
+
+// matchIP: RFC 9525 §6.2 / RFC 6125 App. B.2: an IP is matched against iPAddress SANs only.
+func matchIP(cert *x509.Certificate, ip net.IP, p *Profile, v *Verdict) {
+	v.Host = ip.String()
+	for _, c := range cert.IPAddresses {
+		if ip.Equal(c) {
+			v.Match, v.Kind, v.By = true, KindIP, c.String()
+			v.Reason = fmt.Sprintf("%s is an iPAddress SAN", v.Host)
+			return
+		}
+	}
+	for _, d := range cert.DNSNames {
+		if dip := net.ParseIP(d); dip != nil && dip.Equal(ip) {
+			v.Kind, v.By = KindIPNeedsIPSAN, d
+			v.Reason = fmt.Sprintf("%s is on the certificate only as a DNS name; %s matches IP addresses against iPAddress SANs only", v.Host, p.Title)
+			return
+		}
+	}
+	if cip := net.ParseIP(cert.Subject.CommonName); cip != nil && cip.Equal(ip) {
+		v.Kind, v.By = KindIPNeedsIPSAN, cert.Subject.CommonName
+		v.Reason = fmt.Sprintf("%s is on the certificate only as the subject CN; %s matches IP addresses against iPAddress SANs only", v.Host, p.Title)
+		return
+	}
+	v.Kind = KindMismatch
+	v.Reason = fmt.Sprintf("certificate is valid for %s, not %s", v.CertNames(), v.Host)
+}
+
+// outcome of comparing one certificate name with the host.
+type outcome struct {
+	kind Kind
+	by   string
+	why  string // extra words for failures
+}
+
+func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict) {
+	base := name
+	dot := strings.HasSuffix(base, ".")
+	base = strings.TrimSuffix(base, ".")
+	if p.idn && !isASCII(base) {
+		a, err := idna.Lookup.ToASCII(base)
+		if err != nil {
+			v.Kind, v.Host = KindInvalidName, name
+			v.Reason = fmt.Sprintf("%q is not a valid internationalised host name: %v", name, err)
+			return
+		}
+		base = a
+	}
+	base = lowerASCII(base)
+	valid := validHostname(base, false)
+	host := base
+	if dot && p.hostDot == dotLiteral {
+		host += "."
+	}
+	v.Host = host
+
+	if p.invalidExact && !valid {
+		// crypto/x509: invalid host names are only ever compared exactly.
+		raw := lowerASCII(name)
+		for _, d := range cert.DNSNames {
+			if matchExactly(d, raw) {
+				v.Match, v.Kind, v.By = true, KindExact, d
+				v.Reason = fmt.Sprintf("%s is in the certificate's SAN (compared exactly: not a valid host name)", d)
+				return
+			}
+		}
+		v.Kind = KindInvalidName
+		v.Reason = fmt.Sprintf("%q is not a valid host name and no SAN equals it exactly; certificate is valid for %s", name, v.CertNames())
+		return
+	}
+	if !valid {
+		v.Kind = KindInvalidName
+		v.Reason = fmt.Sprintf("%q is not a valid host name (letters, digits, hyphens and dots only)", name)
+		return
+	}
+
+	best := outcome{kind: KindMismatch}
+	consider := func(o outcome) {
+		if failRank[o.kind] > failRank[best.kind] {
+			best = o
+		}
+	}
+	for _, d := range cert.DNSNames {
+		o := matchName(d, host, name, p)
+		if o.kind.Matched() {
+			v.Match, v.Kind, v.By = true, o.kind, d
+			v.Reason = matchReason(o.kind, d, host, p)
+			return
+		}
+		consider(o)
+	}
+	cn := cert.Subject.CommonName
+	cnUsed := p.cn == cnWhenNoDNSSAN && len(cert.DNSNames) == 0
+	if cn != "" {
+		o := matchName(cn, host, name, p)
+		switch {
+		case o.kind.Matched() && cnUsed:
+			v.Match, v.Kind, v.By = true, KindCNFallback, cn
+			v.Reason = fmt.Sprintf("the certificate has no DNS SAN; %s falls back to the subject CN %s (%s)", p.Title, cn, o.kind)
+			return
+		case o.kind.Matched():
+			why := "ignores the subject CN"
+			if p.cn == cnWhenNoDNSSAN {
+				why = "uses the subject CN only when there is no DNS SAN, and this certificate has DNS SANs"
+			}
+			consider(outcome{kind: KindCNOnly, by: cn, why: why})
+		case cnUsed:
+			consider(o)
+		}
+	}
+	if best.kind == KindMismatch && len(cert.DNSNames) == 0 && len(cert.IPAddresses) == 0 && (cn == "" || !cnUsed) {
+		best.kind = KindNoSAN
+	}
+	v.Kind, v.By = best.kind, best.by
+	v.Reason = failReason(best, host, p, v)
+}
+
+// matchName compares one certificate name (SAN or CN) with host under p.
+// host is lower case, A-labels, and trailing-dot-stripped if p strips.
+func matchName(pattern, host, raw string, p *Profile) outcome {
+	pat := lowerASCII(pattern)
+	if p.sanDot == dotStrip {
+		pat = strings.TrimSuffix(pat, ".")
+	}
+	if pat == "" || pat == "." {
+		return outcome{kind: KindMismatch}
+	}
+	if p.invalidExact && !validHostname(pat, true) {
+		if matchExactly(pattern, lowerASCII(raw)) {
+			return outcome{kind: KindExact, by: pattern}
+		}
+		return outcome{kind: KindMismatch}
+	}
+	if !strings.Contains(pat, "*") {
+		if pat == host {
+			return outcome{kind: KindExact, by: pattern}
+		}
+		if strings.TrimSuffix(pat, ".") == strings.TrimSuffix(host, ".") {
+			return outcome{kind: KindTrailingDot, by: pattern}
+		}
+		return outcome{kind: KindMismatch}
+	}
+	// Wildcards: the host is compared without a trailing dot from here on,
+	// unless the client keeps dots, in which case they must agree.
+	if p.sanDot == dotLiteral || p.hostDot == dotLiteral {
+		if strings.HasSuffix(pat, ".") != strings.HasSuffix(host, ".") {
+			return outcome{kind: KindTrailingDot, by: pattern}
+		}
+	}
+	pat, h := strings.TrimSuffix(pat, "."), strings.TrimSuffix(host, ".")
+	first, rest, ok := strings.Cut(pat, ".")
+	// RFC 6125 §6.4.3: one wildcard, in the left-most label only.
+	if !ok || rest == "" || strings.Contains(rest, "*") || strings.Count(first, "*") != 1 {
+		return outcome{kind: KindInvalidWildcardSAN, by: pattern, why: "a wildcard is only accepted as (part of) the left-most label, with a domain after it"}
+	}
+	hfirst, hrest, hok := strings.Cut(h, ".")
+	if !hok || hrest != rest {
+		switch {
+		case h == rest:
+			return outcome{kind: KindWildcardBare, by: pattern}
+		case strings.HasSuffix(h, "."+rest):
+			return outcome{kind: KindWildcardTooDeep, by: pattern}
+		}
+		return outcome{kind: KindMismatch}
+	}
+	// The domain part agrees; does the first label?
+	full := first == "*"
+	if !full {
+		prefix, suffix, _ := strings.Cut(first, "*")
+		if prefix != "" && suffix != "" {
+			return outcome{kind: KindInvalidWildcardSAN, by: pattern, why: "a wildcard in the middle of a label (w*w) is never accepted"}
+		}
+		if !partialLabelMatch(prefix, suffix, hfirst, p.partialZero) {
+			return outcome{kind: KindMismatch}
+		}
+		// OpenSSL/BoringSSL: no partial wildcard in, or against, an IDNA label.
+		if strings.HasPrefix(first, "xn--") || strings.HasPrefix(hfirst, "xn--") {
+			return outcome{kind: KindPartialRejected, by: pattern, why: "partial wildcards never match internationalised (xn--) labels"}
+		}
+		switch p.partial {
+		case partialNone:
+			return outcome{kind: KindPartialRejected, by: pattern}
+		case partialPrefix:
+			if prefix == "" {
+				return outcome{kind: KindPartialRejected, by: pattern, why: "only the prefix form (w*.domain) is accepted, not *w"}
+			}
+		}
+	}
+	if bad, why := suffixRefused(rest, p); bad {
+		return outcome{kind: KindWildcardSuffix, by: pattern, why: why}
+	}
+	if p.numericNoWC && strings.Trim(h, "0123456789.") == "" {
+		return outcome{kind: KindWildcardNumeric, by: pattern}
+	}
+	if full {
+		return outcome{kind: KindWildcard, by: pattern}
+	}
+	return outcome{kind: KindPartialWildcard, by: pattern}
+}
+
+func partialLabelMatch(prefix, suffix, label string, zeroOK bool) bool {
+	if len(label) < len(prefix)+len(suffix) || !strings.HasPrefix(label, prefix) || !strings.HasSuffix(label, suffix) {
+		return false
+	}
+	mid := label[len(prefix) : len(label)-len(suffix)]
+	return mid != "" || zeroOK
+}
+
+// suffixRefused applies the client's rule about wildcards over broad domains.
+func suffixRefused(rest string, p *Profile) (bool, string) {
+	switch p.suffix {
+	case suffixTwoLabels:
+		if !strings.Contains(rest, ".") {
+			return true, fmt.Sprintf("a wildcard needs at least two labels after it; *.%s is refused", rest)
+		}
+	case suffixRegistry:
+		// chromium x509_certificate.cc: no wildcard over an ICANN registry-controlled domain or an unknown TLD.
+		if registryControlled(rest) {
+			return true, fmt.Sprintf("%s is a public suffix (or an unknown top-level domain); a wildcard directly over it is refused", rest)
+		}
+	}
+	return false, ""
+}
+
+// registryControlled reports whether domain is itself an ICANN public
+// suffix, or an unknown single-label TLD; private-registry suffixes
+// (appspot.com) do not count, as in Chromium.
+func registryControlled(domain string) bool {
+	d := domain
+	for {
+		ps, icann := publicsuffix.PublicSuffix(d)
+		if icann || !strings.Contains(ps, ".") {
+			return ps == domain
+		}
+		// A private rule matched: look for the ICANN suffix beneath it.
+		_, parent, ok := strings.Cut(ps, ".")
+		if !ok {
+			return false
+		}
+		d = parent
+	}
+}
+
+func matchReason(k Kind, by, host string, p *Profile) string {
+	switch k {
+	case KindExact:
+		return fmt.Sprintf("%s is in the certificate's SAN", by)
+	case KindWildcard:
+		return fmt.Sprintf("the wildcard SAN %s covers %s", by, host)
+	case KindPartialWildcard:
+		return fmt.Sprintf("the partial wildcard SAN %s covers %s (%s accepts partial wildcards; most other clients do not)", by, host, p.Title)
+	}
+	return string(k)
+}
+
+func failReason(o outcome, host string, p *Profile, v *Verdict) string {
+	names := v.CertNames()
+	suffix := ""
+	if o.why != "" {
+		suffix = ": " + o.why
+	}
+	switch o.kind {
+	case KindCNOnly:
+		return fmt.Sprintf("%s is only in the subject CN (%s); %s %s; the SANs are: %s", host, o.by, p.Title, o.why, sanList(v))
+	case KindWildcardTooDeep:
+		return fmt.Sprintf("the wildcard %s covers exactly one label, not %s; certificate is valid for %s", o.by, host, names)
+	case KindWildcardBare:
+		return fmt.Sprintf("the wildcard %s does not cover the bare domain %s; certificate is valid for %s", o.by, host, names)
+	case KindPartialRejected:
+		why := o.why
+		if why == "" {
+			why = "it does not accept partial-label wildcards"
+		}
+		return fmt.Sprintf("the partial wildcard %s would cover %s, but %s: %s", o.by, host, p.Title, why)
+	case KindWildcardSuffix:
+		return fmt.Sprintf("the wildcard %s is refused by %s%s", o.by, p.Title, suffix)
+	case KindWildcardNumeric:
+		return fmt.Sprintf("%s is numeric; %s never matches a wildcard (%s) against it", host, p.Title, o.by)
+	case KindTrailingDot:
+		return fmt.Sprintf("%s and %s differ only in a trailing dot, and %s compares them literally", o.by, host, p.Title)
+	case KindInvalidWildcardSAN:
+		return fmt.Sprintf("the SAN %s is not a wildcard %s accepts%s; certificate is valid for %s, not %s", o.by, p.Title, suffix, names, host)
+	case KindNoSAN:
+		if v.CN != "" {
+			return fmt.Sprintf("the certificate has no subjectAltName and %s ignores the subject CN (%s); it is valid for no name, not %s", p.Title, v.CN, host)
+		}
+		return fmt.Sprintf("the certificate has no subjectAltName and no subject CN; it is valid for no name, not %s", host)
+	}
+	return fmt.Sprintf("certificate is valid for %s, not %s", names, host)
+}
+
+func sanList(v *Verdict) string {
+	names := append(append([]string(nil), v.DNSNames...), v.IPs...)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// validHostname is crypto/x509's validHostname: LDH labels (plus "_"),
+// no empty label, and for patterns a whole "*" as the first label.
+func validHostname(host string, isPattern bool) bool {
+	if host == "" || host == "*" {
+		return false
+	}
+	for i, part := range strings.Split(host, ".") {
+		if part == "" {
+			return false
+		}
+		if isPattern && i == 0 && part == "*" {
+			continue
+		}
+		for j := 0; j < len(part); j++ {
+			c := part[j]
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9', 'A' <= c && c <= 'Z', c == '_':
+			case c == '-' && j != 0:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// matchExactly is crypto/x509's matchExactly.
+func matchExactly(a, b string) bool {
+	if a == "" || a == "." || b == "" || b == "." {
+		return false
+	}
+	return lowerASCII(a) == lowerASCII(b)
+}
+
+// lowerASCII lower-cases ASCII letters only (RFC 6125 §6.4.1).
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

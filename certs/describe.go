@@ -1,0 +1,125 @@
+package certs
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Summary is what people need to know about a certificate, in the form
+// reports print and encode (the JSON keys are part of certsleuth's output
+// formats).
+type Summary struct {
+	SubjectCN   string    `json:"subject_cn"`
+	DNSNames    []string  `json:"dns_names"`
+	IPAddresses []string  `json:"ip_addresses"`
+	IssuerCN    string    `json:"issuer_cn"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	SHA256      string    `json:"sha256"` // of the DER, lower-case hex
+	SelfSigned  bool      `json:"self_signed,omitempty"`
+	IsCA        bool      `json:"is_ca,omitempty"`
+	Key         string    `json:"key,omitempty"`       // e.g. "ECDSA P-256", "RSA 2048"
+	Signature   string    `json:"signature,omitempty"` // e.g. "SHA256-RSA"
+}
+
+// Describe summarises c.
+func Describe(c *x509.Certificate) Summary {
+	s := Summary{
+		SubjectCN:   c.Subject.CommonName,
+		DNSNames:    append([]string{}, c.DNSNames...),
+		IPAddresses: []string{},
+		IssuerCN:    c.Issuer.CommonName,
+		NotBefore:   c.NotBefore.UTC(),
+		NotAfter:    c.NotAfter.UTC(),
+		SHA256:      Fingerprint(c.Raw),
+		SelfSigned:  IsSelfSigned(c),
+		IsCA:        c.IsCA,
+		Key:         KeyDescription(c),
+		Signature:   c.SignatureAlgorithm.String(),
+	}
+	for _, ip := range c.IPAddresses {
+		s.IPAddresses = append(s.IPAddresses, ip.String())
+	}
+	return s
+}
+
+// Fingerprint is the lower-case hex SHA-256 of der.
+func Fingerprint(der []byte) string {
+	h := sha256.Sum256(der)
+	return hex.EncodeToString(h[:])
+}
+
+// IsSelfSigned reports whether c names itself as issuer and its signature
+// verifies with its own key.
+func IsSelfSigned(c *x509.Certificate) bool {
+	if string(c.RawIssuer) != string(c.RawSubject) {
+		return false
+	}
+	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// KeyDescription names c's public key type and size.
+func KeyDescription(c *x509.Certificate) string {
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return c.PublicKeyAlgorithm.String()
+}
+
+// Cache parses DER certificates once each, keyed by their SHA-256, so a
+// trace or capture that repeats a certificate pays for parsing once. It is
+// safe for concurrent use.
+type Cache struct {
+	mu sync.Mutex
+	m  map[[32]byte]cacheEntry
+}
+
+type cacheEntry struct {
+	c   *x509.Certificate
+	err error
+}
+
+// Parse returns the parsed certificate for der.
+func (ca *Cache) Parse(der []byte) (*x509.Certificate, error) {
+	k := sha256.Sum256(der)
+	ca.mu.Lock()
+	if e, ok := ca.m[k]; ok {
+		ca.mu.Unlock()
+		return e.c, e.err
+	}
+	ca.mu.Unlock()
+	c, err := x509.ParseCertificate(der)
+	ca.mu.Lock()
+	if ca.m == nil {
+		ca.m = map[[32]byte]cacheEntry{}
+	}
+	ca.m[k] = cacheEntry{c, err}
+	ca.mu.Unlock()
+	return c, err
+}
+
+// ParseChain parses every certificate of a chain, leaf first. It stops at
+// the first certificate that does not parse and returns those before it.
+func (ca *Cache) ParseChain(der [][]byte) ([]*x509.Certificate, error) {
+	out := make([]*x509.Certificate, 0, len(der))
+	for i, d := range der {
+		c, err := ca.Parse(d)
+		if err != nil {
+			return out, fmt.Errorf("certificate %d of the chain: %w", i, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,232 @@
+package record
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// FormatName is the value of the header line's "format" field.
+const FormatName = "certsleuth-trace"
+
+// Version is the trace format version this package writes. Readers accept
+// any version up to and including this one and ignore unknown fields.
+const Version = 1
+
+// Source says which part of certsleuth produced an observation.
+type Source string
+
+// The sources of observations.
+const (
+	SourceProxy Source = "proxy" // the intercepting proxy saw it
+	SourcePcap  Source = "pcap"  // read from a capture file
+	SourceProbe Source = "probe" // certsleuth connected itself (check, passthrough side probe)
+	SourceDemo  Source = "demo"  // the built-in demo lab
+)
+
+// Kind says what an observation describes.
+type Kind string
+
+// The kinds of observations.
+const (
+	// KindTLS is one TLS connection: what the client asked for in its
+	// ClientHello (and CONNECT) and what the server presented.
+	KindTLS Kind = "tls"
+	// KindHTTP is one HTTP request and its response. Inside TLS (proxy, or a
+	// decrypted capture) it also carries the TLS facts of its connection.
+	KindHTTP Kind = "http"
+	// KindDNS is one DNS answer (or an unanswered query).
+	KindDNS Kind = "dns"
+)
+
+// Visibility says whether the server's certificate chain was seen.
+type Visibility string
+
+// The certificate visibility states.
+const (
+	VisVisible   Visibility = "visible"       // the chain is in Chain
+	VisProbed    Visibility = "probed"        // not seen on the client's connection; fetched by a side connection with the same SNI
+	VisEncrypted Visibility = "encrypted"     // TLS 1.3 encrypts the Certificate message and no key was available
+	VisTruncated Visibility = "truncated"     // the capture cut the packets short (snap length)
+	VisMissing   Visibility = "not-captured"  // the handshake was not in the capture (it began before the capture, or packets were lost)
+	VisResumed   Visibility = "resumed"       // an abbreviated (resumed) handshake: the server sent no certificate
+	VisFailed    Visibility = "failed"        // the connection or handshake failed before a certificate arrived
+	VisNone      Visibility = "not-tls"       // plain HTTP: there is no certificate
+	VisUnknown   Visibility = ""              // not stated
+)
+
+// DNSAnswer is one resource record in a DNS answer.
+type DNSAnswer struct {
+	Type   string `json:"type"`             // "A", "AAAA", "CNAME" or "SRV"
+	Name   string `json:"name"`             // the owner name
+	Value  string `json:"value"`            // address, CNAME target or SRV target
+	Port   int    `json:"port,omitempty"`   // SRV only
+	Prio   int    `json:"prio,omitempty"`   // SRV only
+	Weight int    `json:"weight,omitempty"` // SRV only
+	TTL    uint32 `json:"ttl,omitempty"`
+}
+
+// DNS holds a DNS query and its answers.
+type DNS struct {
+	Query   string      `json:"query"`             // the name asked for
+	Type    string      `json:"qtype"`             // "A", "AAAA", "SRV", ...
+	Rcode   string      `json:"rcode,omitempty"`   // "NOERROR", "NXDOMAIN", ...
+	Answers []DNSAnswer `json:"answers,omitempty"` // in the order of the answer section
+}
+
+// Body is a response body kept in the trace. Only Autodiscover responses
+// are kept (the explain analysis parses them); everything else is dropped.
+type Body struct {
+	ContentType string `json:"content_type,omitempty"`
+	Text        string `json:"text"`
+	Truncated   bool   `json:"truncated,omitempty"` // the body was longer than the recorder keeps
+}
+
+// Observation is one thing a client did and what the server answered:
+// a TLS connection, an HTTP exchange, or a DNS answer. Fields that do not
+// apply are left zero and omitted from the JSON encoding.
+type Observation struct {
+	// Kind and provenance.
+	Kind   Kind      `json:"kind"`
+	Source Source    `json:"source"`
+	Time   time.Time `json:"time"` // when the connection (or request) started
+	// Conn identifies the connection within the trace, so the HTTP
+	// exchanges on one TLS connection can be tied to its handshake.
+	Conn string `json:"conn,omitempty"`
+
+	// Endpoints, as net.JoinHostPort writes them ("[::1]:443" for IPv6).
+	Client string `json:"client,omitempty"`
+	Server string `json:"server,omitempty"`
+
+	// What the client asked for, each from where it was seen.
+	Connect string `json:"connect,omitempty"` // CONNECT target "host:port" (proxy)
+	SNI     string `json:"sni,omitempty"`     // TLS server_name as sent
+	// NoSNI is true when the ClientHello was seen and carried no server_name.
+	NoSNI   bool     `json:"no_sni,omitempty"`
+	ALPN    []string `json:"alpn,omitempty"`     // protocols the client offered
+	Method  string   `json:"method,omitempty"`   // HTTP method
+	Host    string   `json:"host,omitempty"`     // HTTP Host header
+	URL     string   `json:"url,omitempty"`      // full request URL, scheme and host included
+	DNSName string   `json:"dns_name,omitempty"` // name the client resolved to reach Server (capture only)
+
+	// What was negotiated and answered.
+	TLSVersion string `json:"tls_version,omitempty"` // "TLS 1.2", "TLS 1.3", ...
+	Protocol   string `json:"protocol,omitempty"`    // negotiated ALPN
+	Status     int    `json:"status,omitempty"`      // HTTP status
+	Location   string `json:"location,omitempty"`    // HTTP Location header
+
+	// The server's certificate chain exactly as sent, leaf first. In the
+	// encoding it is the SHA-256 ID of a chain line (see ChainID).
+	Chain      [][]byte   `json:"-"`
+	ChainID    string     `json:"chain,omitempty"`
+	Visibility Visibility `json:"cert_visibility,omitempty"`
+
+	// Snaplen is the capture's snap length when packets were cut short.
+	Snaplen int `json:"snaplen,omitempty"`
+	// ResumedFrom names the connection whose full handshake a resumed
+	// session most likely continues (same client and server name).
+	ResumedFrom string `json:"resumed_from,omitempty"`
+
+	// Error is what went wrong, in words: a dead upstream, a handshake
+	// failure, a TLS alert the client sent (the client rejected the
+	// certificate it was shown).
+	Error       string `json:"error,omitempty"`
+	ClientAlert string `json:"client_alert,omitempty"` // TLS alert the client sent, e.g. "bad certificate"
+
+	// Duration is how long the request (or handshake) took.
+	Duration time.Duration `json:"duration_ns,omitempty"`
+
+	// Body is kept for Autodiscover responses only.
+	Body *Body `json:"body,omitempty"`
+
+	// DNS is set on KindDNS observations.
+	DNS *DNS `json:"dns,omitempty"`
+
+	// Note carries free text from the producer (for example "probed with
+	// the same SNI and ALPN").
+	Note string `json:"note,omitempty"`
+}
+
+// NameSource says where a name the client used was seen.
+type NameSource string
+
+// The places a client's name can come from, in the order AskedName prefers them.
+const (
+	FromSNI     NameSource = "sni"
+	FromConnect NameSource = "connect"
+	FromURL     NameSource = "url"
+	FromHost    NameSource = "host"
+	FromDNS     NameSource = "dns"
+)
+
+// NameRef is a name the client used and where it was seen.
+type NameRef struct {
+	Name string     `json:"name"`
+	From NameSource `json:"from"`
+}
+
+// Names lists every host name the client used in this observation, each
+// with where it was seen, in the order AskedName prefers them. Ports are
+// removed; IPv6 brackets are removed.
+func (o *Observation) Names() []NameRef {
+	var out []NameRef
+	add := func(n string, from NameSource) {
+		if n != "" {
+			out = append(out, NameRef{Name: n, From: from})
+		}
+	}
+	add(o.SNI, FromSNI)
+	add(HostOnly(o.Connect), FromConnect)
+	if o.URL != "" {
+		if u, err := url.Parse(o.URL); err == nil {
+			add(u.Hostname(), FromURL)
+		}
+	}
+	add(HostOnly(o.Host), FromHost)
+	add(o.DNSName, FromDNS)
+	return out
+}
+
+// AskedName returns the name the client validated the server's certificate
+// against: the SNI it sent, else the CONNECT target it asked the proxy for,
+// else the URL's host, else the Host header, else the name it resolved.
+// It returns "" when nothing names the server.
+func (o *Observation) AskedName() (string, NameSource) {
+	n := o.Names()
+	if len(n) == 0 {
+		return "", ""
+	}
+	return n[0].Name, n[0].From
+}
+
+// HostOnly strips a port and IPv6 brackets from a host or host:port.
+func HostOnly(hostport string) string {
+	if hostport == "" {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// ChainID returns the hex SHA-256 that identifies a chain in a trace: the
+// digest of each certificate's DER, in order, each preceded by its length
+// as four big-endian bytes. It returns "" for an empty chain.
+func ChainID(chain [][]byte) string {
+	if len(chain) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	var n [4]byte
+	for _, c := range chain {
+		l := len(c)
+		n[0], n[1], n[2], n[3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+		h.Write(n[:])
+		h.Write(c)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

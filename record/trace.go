@@ -1,0 +1,334 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Line types: the "type" field of every line.
+const (
+	lineHeader = "header"
+	lineChain  = "chain"
+	lineObs    = "obs"
+)
+
+// MaxLine is the longest line a Reader accepts; longer lines are reported
+// as bad lines and skipped.
+const MaxLine = 32 << 20
+
+// Header is the first line of every trace.
+type Header struct {
+	Type     string    `json:"type"`     // always "header"
+	Format   string    `json:"format"`   // always FormatName
+	Version  int       `json:"version"`  // the format version, see Version
+	Created  time.Time `json:"created"`  // when the trace was started
+	Producer string    `json:"producer"` // e.g. "certsleuth proxy"
+}
+
+type chainLine struct {
+	Type  string   `json:"type"`
+	ID    string   `json:"id"`
+	Certs []string `json:"certs"` // base64 (standard, padded) DER, leaf first
+}
+
+type obsLine struct {
+	Type string `json:"type"`
+	*Observation
+}
+
+// Writer writes a trace: a header line, then chain and observation lines.
+// A chain is written once, before the first observation that uses it.
+// Writer is safe for concurrent use.
+type Writer struct {
+	mu     sync.Mutex
+	w      *bufio.Writer
+	seen   map[string]bool
+	err    error
+	closer io.Closer
+}
+
+// NewWriter starts a trace on w and writes its header. producer names the
+// program part writing it ("certsleuth proxy"). If w is an io.Closer,
+// Close closes it.
+func NewWriter(w io.Writer, producer string) (*Writer, error) {
+	tw := &Writer{w: bufio.NewWriterSize(w, 64<<10), seen: map[string]bool{}}
+	if c, ok := w.(io.Closer); ok {
+		tw.closer = c
+	}
+	h := Header{Type: lineHeader, Format: FormatName, Version: Version, Created: time.Now().UTC(), Producer: producer}
+	if err := tw.line(h); err != nil {
+		return nil, err
+	}
+	return tw, nil
+}
+
+func (tw *Writer) line(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("write trace: encode %T: %w", v, err)
+	}
+	b = append(b, '\n')
+	if _, err := tw.w.Write(b); err != nil {
+		return fmt.Errorf("write trace: %w", err)
+	}
+	return nil
+}
+
+// Write appends one observation. It sets o.ChainID from o.Chain and writes
+// the chain line first if this trace has not seen that chain yet.
+func (tw *Writer) Write(o *Observation) error {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.err != nil {
+		return tw.err
+	}
+	if len(o.Chain) > 0 {
+		o.ChainID = ChainID(o.Chain)
+		if !tw.seen[o.ChainID] {
+			cl := chainLine{Type: lineChain, ID: o.ChainID, Certs: make([]string, len(o.Chain))}
+			for i, c := range o.Chain {
+				cl.Certs[i] = base64.StdEncoding.EncodeToString(c)
+			}
+			if tw.err = tw.line(cl); tw.err != nil {
+				return tw.err
+			}
+			tw.seen[o.ChainID] = true
+		}
+	}
+	tw.err = tw.line(obsLine{Type: lineObs, Observation: o})
+	return tw.err
+}
+
+// Flush writes buffered lines to the underlying writer.
+func (tw *Writer) Flush() error {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.err != nil {
+		return tw.err
+	}
+	if err := tw.w.Flush(); err != nil {
+		tw.err = fmt.Errorf("write trace: %w", err)
+	}
+	return tw.err
+}
+
+// Close flushes the trace and closes the underlying writer if it is an
+// io.Closer.
+func (tw *Writer) Close() error {
+	err := tw.Flush()
+	if tw.closer != nil {
+		if cerr := tw.closer.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close trace: %w", cerr)
+		}
+	}
+	return err
+}
+
+// LineError is a line of a trace that could not be used.
+type LineError struct {
+	File string // the trace's name as given to NewReader
+	Line int    // 1-based line number
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// ErrNotTrace is returned (wrapped) when the input does not start with a
+// certsleuth trace header.
+var ErrNotTrace = errors.New("not a certsleuth trace")
+
+// Reader reads a trace written by Writer. Bad lines do not stop it: each is
+// recorded in Errors and skipped. A last line cut short (the recorder was
+// killed) sets Truncated instead.
+type Reader struct {
+	name   string
+	br     *bufio.Reader
+	line   int
+	chains map[string][][]byte
+	// Header is the trace's header, valid after the first call to Next.
+	Header Header
+	// Errors lists the lines that were skipped, in order.
+	Errors []*LineError
+	// Truncated is set when the last line had no newline and did not parse.
+	Truncated bool
+	started   bool
+}
+
+// NewReader returns a Reader for the trace in r; name is used in messages.
+func NewReader(r io.Reader, name string) *Reader {
+	return &Reader{name: name, br: bufio.NewReaderSize(r, 256<<10), chains: map[string][][]byte{}}
+}
+
+// readLine returns the next line without its newline; complete is false
+// when the input ended without one. Lines longer than MaxLine are skipped
+// and reported.
+func (r *Reader) readLine() (line []byte, complete bool, err error) {
+	var buf []byte
+	tooLong := false
+	for {
+		frag, err := r.br.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(frag) > MaxLine {
+				tooLong = true
+				buf = nil
+			} else {
+				buf = append(buf, frag...)
+			}
+		}
+		switch {
+		case err == nil:
+			r.line++
+			if tooLong {
+				r.Errors = append(r.Errors, &LineError{r.name, r.line, fmt.Errorf("line longer than %d bytes, skipped", MaxLine)})
+				buf, tooLong = nil, false
+				continue
+			}
+			return buf[:len(buf)-1], true, nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			if len(buf) == 0 && !tooLong {
+				return nil, false, io.EOF
+			}
+			r.line++
+			if tooLong {
+				r.Truncated = true
+				return nil, false, io.EOF
+			}
+			return buf, false, nil
+		default:
+			return nil, false, fmt.Errorf("read trace %s: line %d: %w", r.name, r.line+1, err)
+		}
+	}
+}
+
+// Next returns the next observation, with Chain filled in from the trace's
+// chain lines. It returns io.EOF at the end. Other errors are fatal: the
+// input is not a trace, its version is too new, or reading failed.
+func (r *Reader) Next() (*Observation, error) {
+	if !r.started {
+		r.started = true
+		if err := r.readHeader(); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		line, complete, err := r.readLine()
+		if err != nil {
+			return nil, err
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		o, lerr := r.parse(line)
+		if lerr != nil {
+			if !complete {
+				r.Truncated = true
+				return nil, io.EOF
+			}
+			r.Errors = append(r.Errors, &LineError{r.name, r.line, lerr})
+			continue
+		}
+		if o != nil {
+			return o, nil
+		}
+	}
+}
+
+func (r *Reader) readHeader() error {
+	for {
+		line, _, err := r.readLine()
+		if err == io.EOF {
+			return fmt.Errorf("read trace %s: %w: the file is empty", r.name, ErrNotTrace)
+		}
+		if err != nil {
+			return err
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(line, &r.Header); err != nil || r.Header.Type != lineHeader || r.Header.Format != FormatName {
+			return fmt.Errorf("read trace %s: line %d: %w: the first line is not a %q header (make traces with --record)", r.name, r.line, ErrNotTrace, FormatName)
+		}
+		if r.Header.Version > Version || r.Header.Version < 1 {
+			return fmt.Errorf("read trace %s: trace format version %d is not supported (this certsleuth reads up to %d): upgrade certsleuth", r.name, r.Header.Version, Version)
+		}
+		return nil
+	}
+}
+
+// parse decodes one line. It returns (nil, nil) for lines that define
+// chains or are of a type this version does not know.
+func (r *Reader) parse(line []byte) (*Observation, error) {
+	var t struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(line, &t); err != nil {
+		return nil, fmt.Errorf("bad JSON: %w", err)
+	}
+	switch t.Type {
+	case lineChain:
+		var cl chainLine
+		if err := json.Unmarshal(line, &cl); err != nil {
+			return nil, fmt.Errorf("bad chain line: %w", err)
+		}
+		chain := make([][]byte, len(cl.Certs))
+		for i, s := range cl.Certs {
+			der, err := base64.StdEncoding.DecodeString(s)
+			if err != nil {
+				return nil, fmt.Errorf("chain %.12s: certificate %d: bad base64: %w", cl.ID, i, err)
+			}
+			chain[i] = der
+		}
+		if id := ChainID(chain); id != cl.ID {
+			return nil, fmt.Errorf("chain %.12s: content does not match its ID (the line was altered)", cl.ID)
+		}
+		r.chains[cl.ID] = chain
+		return nil, nil
+	case lineObs:
+		o := new(Observation)
+		if err := json.Unmarshal(line, &obsLine{Observation: o}); err != nil {
+			return nil, fmt.Errorf("bad observation: %w", err)
+		}
+		if o.ChainID != "" {
+			c, ok := r.chains[o.ChainID]
+			if !ok {
+				return nil, fmt.Errorf("observation refers to chain %.12s, which no earlier line defines", o.ChainID)
+			}
+			o.Chain = c
+		}
+		return o, nil
+	case lineHeader:
+		return nil, errors.New("a second header line")
+	case "":
+		return nil, errors.New(`line has no "type"`)
+	default:
+		return nil, nil // a line type from a newer minor revision: ignore
+	}
+}
+
+// ReadAll reads a whole trace. It returns the observations read so far
+// together with a fatal error, if any; skipped lines are in rd.Errors.
+func ReadAll(r io.Reader, name string) (obs []*Observation, rd *Reader, err error) {
+	rd = NewReader(r, name)
+	for {
+		o, err := rd.Next()
+		if err == io.EOF {
+			return obs, rd, nil
+		}
+		if err != nil {
+			return obs, rd, err
+		}
+		obs = append(obs, o)
+	}
+}
