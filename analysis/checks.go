@@ -1,0 +1,207 @@
+package analysis
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// Severity says how much a finding matters to the user of a client.
+type Severity string
+
+// The severities, most serious first.
+const (
+	// SeverityError: the client shows a certificate warning (or refuses to connect).
+	SeverityError Severity = "error"
+	// SeverityWarning: no warning today, but a client, a setting or a
+	// future change will break, or the evidence is incomplete.
+	SeverityWarning Severity = "warning"
+	// SeverityInfo: worth knowing when reading the report.
+	SeverityInfo Severity = "info"
+)
+
+func (s Severity) rank() int {
+	switch s {
+	case SeverityError:
+		return 2
+	case SeverityWarning:
+		return 1
+	}
+	return 0
+}
+
+// AllProfiles is the Profile of a finding that does not depend on the
+// client (an expired certificate is expired for every client).
+const AllProfiles = "all"
+
+// Evidence is one fact behind a finding: a name, where it was seen, and
+// what it was.
+type Evidence struct {
+	Label string `json:"label"`          // e.g. "asked for", "certificate names"
+	Value string `json:"value"`          // e.g. "exch01.contoso.local"
+	From  string `json:"from,omitempty"` // where it was seen, e.g. "sni", "connect", "leaf SAN"
+}
+
+// Finding is one check that failed for one observation and one client
+// profile. It explains itself from its fields; text, JSON and HTML are
+// renderings of them.
+type Finding struct {
+	ID       string     `json:"id"`
+	Severity Severity   `json:"severity"`
+	Profile  string     `json:"profile"` // a profile name, or AllProfiles
+	Summary  string     `json:"summary"`
+	Evidence []Evidence `json:"evidence,omitempty"`
+	Why      string     `json:"why,omitempty"`
+	Remedy   string     `json:"remedy,omitempty"`
+	Citation string     `json:"citation,omitempty"`
+}
+
+// Check is one rule certsleuth enforces. IDs are stable, lower case and
+// namespaced ("name.cn-only", "chain.untrusted"): never renumbered, never
+// reused.
+type Check struct {
+	ID       string
+	Title    string
+	Severity Severity
+	Citation string
+	Remedy   string
+	// PerProfile checks run once per client profile; the others once per
+	// observation, and their findings carry Profile AllProfiles.
+	PerProfile bool
+	// Run returns nil when the check passes, or a finding with at least
+	// Summary set; ID, Severity, Profile, Remedy and Citation default to the
+	// check's.
+	Run func(s *Subject) *Finding
+}
+
+// Subject is what a check looks at: one observation, its parsed chain, the
+// name the client asked for and, for per-profile checks, the profile and
+// its verdict.
+type Subject struct {
+	Obs      *record.Observation
+	Chain    []*x509.Certificate // leaf first; empty when not visible
+	ChainErr error               // set when the recorded chain did not parse
+	Name     string              // the name the client validated against
+	NameFrom record.NameSource
+	At       time.Time // when it happened: dates are judged then, not now
+	Profile  *Profile  // nil for observation-wide checks
+	Verdict  *Verdict  // nil when there is no leaf or no name
+	WhatIf   bool      // Chain is a proposed certificate, not the recorded one
+	trust    *trustResult
+}
+
+// Leaf returns the server's certificate, or nil.
+func (s *Subject) Leaf() *x509.Certificate {
+	if len(s.Chain) == 0 {
+		return nil
+	}
+	return s.Chain[0]
+}
+
+var checkID = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9]+(-[a-z0-9]+)*)+$`)
+
+// Registry holds checks by ID.
+type Registry struct {
+	mu     sync.Mutex
+	checks map[string]*Check
+}
+
+// Register adds c. It refuses an empty or malformed ID, a duplicate ID, a
+// missing severity, remedy or Run.
+func (r *Registry) Register(c *Check) error {
+	switch {
+	case c == nil:
+		return errors.New("register check: nil check")
+	case c.ID == "":
+		return errors.New("register check: empty ID")
+	case !checkID.MatchString(c.ID):
+		return fmt.Errorf("register check %q: ID must be lower case and namespaced, like name.cn-only", c.ID)
+	case c.Severity.rank() == 0 && c.Severity != SeverityInfo:
+		return fmt.Errorf("register check %q: unknown severity %q", c.ID, c.Severity)
+	case c.Title == "" || c.Remedy == "" || c.Citation == "":
+		return fmt.Errorf("register check %q: title, citation and remedy are required", c.ID)
+	case c.Run == nil:
+		return fmt.Errorf("register check %q: no Run function", c.ID)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.checks == nil {
+		r.checks = map[string]*Check{}
+	}
+	if _, dup := r.checks[c.ID]; dup {
+		return fmt.Errorf("register check %q: duplicate ID", c.ID)
+	}
+	r.checks[c.ID] = c
+	return nil
+}
+
+// All returns the registered checks sorted by ID.
+func (r *Registry) All() []*Check {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Check, 0, len(r.checks))
+	for _, c := range r.checks {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Lookup returns the check with id, or nil.
+func (r *Registry) Lookup(id string) *Check {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.checks[id]
+}
+
+// DefaultRegistry holds certsleuth's built-in checks.
+var DefaultRegistry = &Registry{}
+
+// Checks returns the built-in checks sorted by ID: the catalog that
+// `certsleuth checks` prints.
+func Checks() []*Check { return DefaultRegistry.All() }
+
+// LookupCheck returns the built-in check with id, or nil.
+func LookupCheck(id string) *Check { return DefaultRegistry.Lookup(id) }
+
+func mustRegister(cs ...*Check) {
+	for _, c := range cs {
+		if err := DefaultRegistry.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// run applies c to s and fills in the finding's defaults.
+func (c *Check) run(s *Subject) *Finding {
+	f := c.Run(s)
+	if f == nil {
+		return nil
+	}
+	if f.ID == "" {
+		f.ID = c.ID
+	}
+	if f.Severity == "" {
+		f.Severity = c.Severity
+	}
+	if f.Remedy == "" {
+		f.Remedy = c.Remedy
+	}
+	if f.Citation == "" {
+		f.Citation = c.Citation
+	}
+	if f.Profile == "" {
+		if c.PerProfile && s.Profile != nil {
+			f.Profile = s.Profile.Name
+		} else {
+			f.Profile = AllProfiles
+		}
+	}
+	return f
+}

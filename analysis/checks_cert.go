@@ -1,0 +1,298 @@
+package analysis
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// trustResult is the outcome of building a chain to a trusted root,
+// judged once per chain.
+type trustResult struct {
+	ok         bool
+	selfSigned bool
+	err        error
+}
+
+// verifyTrust builds chain[0] to a root in roots (nil: the system's),
+// at a moment when every certificate in the chain is within its dates, so
+// that dates are judged separately (at the observation's time).
+func verifyTrust(chain []*x509.Certificate, roots *x509.CertPool) *trustResult {
+	leaf := chain[0]
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	at := leaf.NotBefore
+	for _, c := range chain {
+		if c.NotBefore.After(at) {
+			at = c.NotBefore
+		}
+	}
+	at = at.Add(time.Second)
+	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	r := &trustResult{ok: err == nil, err: err}
+	if err != nil {
+		r.selfSigned = isSelfSigned(leaf)
+	}
+	return r
+}
+
+func isSelfSigned(c *x509.Certificate) bool {
+	return string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+func certLabel(i int, c *x509.Certificate) string {
+	role := "leaf"
+	if i > 0 {
+		role = fmt.Sprintf("chain[%d]", i)
+	}
+	name := c.Subject.CommonName
+	if name == "" && len(c.DNSNames) > 0 {
+		name = c.DNSNames[0]
+	}
+	return fmt.Sprintf("%s %q", role, name)
+}
+
+var (
+	appleRulesFrom = time.Date(2019, 7, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func init() {
+	mustRegister(
+		&Check{
+			ID: "date.expired", Title: "A certificate in the chain had expired", Severity: SeverityError,
+			Citation: "RFC 5280 §4.1.2.5; Outlook security alert (\"has expired or is not yet valid\"); WinINet 0x80072F05",
+			Remedy:   "Renew the certificate and bind the new one on every server and load balancer that answers for this name.",
+			Run: func(s *Subject) *Finding {
+				for i, c := range s.Chain {
+					if s.At.After(c.NotAfter) {
+						return &Finding{
+							Summary:  fmt.Sprintf("%s expired on %s, before the request at %s", certLabel(i, c), c.NotAfter.UTC().Format(time.DateOnly), s.At.UTC().Format(time.RFC3339)),
+							Evidence: []Evidence{{Label: "not after", Value: c.NotAfter.UTC().Format(time.RFC3339), From: certLabel(i, c)}},
+						}
+					}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "date.not-yet-valid", Title: "A certificate in the chain was not yet valid", Severity: SeverityError,
+			Citation: "RFC 5280 §4.1.2.5; WinINet 0x80072F05",
+			Remedy:   "Check the client's and the server's clocks; a certificate dated in the future is usually a wrong clock or a just-issued certificate.",
+			Run: func(s *Subject) *Finding {
+				for i, c := range s.Chain {
+					if s.At.Before(c.NotBefore) {
+						return &Finding{
+							Summary:  fmt.Sprintf("%s is valid only from %s, after the request at %s", certLabel(i, c), c.NotBefore.UTC().Format(time.RFC3339), s.At.UTC().Format(time.RFC3339)),
+							Evidence: []Evidence{{Label: "not before", Value: c.NotBefore.UTC().Format(time.RFC3339), From: certLabel(i, c)}},
+						}
+					}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "chain.self-signed", Title: "The server presented a self-signed certificate", Severity: SeverityError,
+			Citation: "RFC 5280 §6.1; Outlook security alert (\"issued by a company you have not chosen to trust\"); WinINet 0x80072F0D",
+			Remedy:   "Replace Exchange's self-signed certificate with one from a CA the clients trust (public, or your enterprise CA deployed by Group Policy); or pass --ca-file if this certificate is deliberately trusted.",
+			Run: func(s *Subject) *Finding {
+				if s.trust == nil || s.trust.ok || !s.trust.selfSigned {
+					return nil
+				}
+				leaf := s.Leaf()
+				return &Finding{Summary: fmt.Sprintf("the certificate for %s is self-signed and not in the trusted roots", strings.Join(leafNames(s), ", ")),
+					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}}}
+			},
+		},
+		&Check{
+			ID: "chain.untrusted", Title: "The chain does not lead to a trusted root", Severity: SeverityError,
+			Citation: "RFC 5280 §6.1; WinINet ERROR_INTERNET_INVALID_CA 0x80072F0D",
+			Remedy:   "Install the issuing CA on the clients (enterprise CA) or use a public CA, and make the server send its intermediate certificates; pass --ca-file for a lab or enterprise CA.",
+			Run: func(s *Subject) *Finding {
+				if s.trust == nil || s.trust.ok || s.trust.selfSigned {
+					return nil
+				}
+				leaf := s.Leaf()
+				why := s.trust.err.Error()
+				var ua x509.UnknownAuthorityError
+				if errors.As(s.trust.err, &ua) {
+					why = fmt.Sprintf("no trusted root or sent intermediate issued %q", leaf.Issuer.CommonName)
+					if len(s.Chain) == 1 {
+						why += "; the server sent no intermediate certificates"
+					}
+				}
+				return &Finding{Summary: "the chain is not trusted: " + why,
+					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"}}}
+			},
+		},
+		&Check{
+			ID: "eku.server-auth", Title: "The certificate is not for TLS servers (no serverAuth EKU)", Severity: SeverityError,
+			Citation: "RFC 5280 §4.2.1.12; support.apple.com/103769", PerProfile: true,
+			Remedy: "Reissue the certificate from a Web Server (serverAuth) template.",
+			Run: func(s *Subject) *Finding {
+				leaf := s.Leaf()
+				if leaf == nil {
+					return nil
+				}
+				if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
+					if s.Profile.ekuRequired && !leaf.NotBefore.Before(appleRulesFrom) {
+						return &Finding{Summary: fmt.Sprintf("%s requires an extendedKeyUsage with serverAuth on certificates issued after 2019-07-01; this one has no EKU extension", s.Profile.Title)}
+					}
+					return nil
+				}
+				for _, u := range leaf.ExtKeyUsage {
+					if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+						return nil
+					}
+				}
+				return &Finding{Summary: "the certificate's extendedKeyUsage does not include serverAuth"}
+			},
+		},
+		&Check{
+			ID: "apple.validity-825", Title: "Apple refuses certificates valid for more than 825 days", Severity: SeverityError,
+			Citation: "support.apple.com/103769", PerProfile: true,
+			Remedy: "Reissue the certificate with a validity of at most 825 days (398 for public CAs).",
+			Run: func(s *Subject) *Finding {
+				leaf := s.Leaf()
+				if leaf == nil || !s.Profile.appleRules || leaf.NotBefore.Before(appleRulesFrom) {
+					return nil
+				}
+				days := int(leaf.NotAfter.Sub(leaf.NotBefore).Hours() / 24)
+				if days <= 825 {
+					return nil
+				}
+				return &Finding{Summary: fmt.Sprintf("the certificate is valid for %d days (from %s); iOS 13+ and macOS 10.15+ refuse more than 825", days, leaf.NotBefore.UTC().Format(time.DateOnly))}
+			},
+		},
+		&Check{
+			ID: "apple.weak-key", Title: "Apple refuses RSA keys under 2048 bits", Severity: SeverityError,
+			Citation: "support.apple.com/103769", PerProfile: true,
+			Remedy: "Reissue with RSA 2048 or larger, or ECDSA.",
+			Run: func(s *Subject) *Finding {
+				if !s.Profile.appleRules {
+					return nil
+				}
+				for i, c := range s.Chain {
+					if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < 2048 {
+						return &Finding{Summary: fmt.Sprintf("%s has an RSA %d key", certLabel(i, c), k.N.BitLen())}
+					}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "apple.sha1", Title: "Apple refuses SHA-1 signatures", Severity: SeverityError,
+			Citation: "support.apple.com/103769", PerProfile: true,
+			Remedy: "Reissue the certificate (and intermediates) with SHA-256 signatures.",
+			Run: func(s *Subject) *Finding {
+				if !s.Profile.appleRules {
+					return nil
+				}
+				for i, c := range s.Chain {
+					if isSelfSigned(c) && i > 0 {
+						continue // a root's own signature does not matter
+					}
+					switch c.SignatureAlgorithm {
+					case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1, x509.MD5WithRSA, x509.MD2WithRSA:
+						return &Finding{Summary: fmt.Sprintf("%s is signed with %s", certLabel(i, c), c.SignatureAlgorithm)}
+					}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "cert.unparseable", Title: "A certificate the server sent could not be parsed", Severity: SeverityWarning,
+			Citation: "RFC 5280 §4.1",
+			Remedy:   "Look at the raw chain (certsleuth keeps the DER in the trace); most clients refuse such a certificate.",
+			Run: func(s *Subject) *Finding {
+				if s.ChainErr == nil {
+					return nil
+				}
+				return &Finding{Summary: "the recorded chain does not parse: " + s.ChainErr.Error()}
+			},
+		},
+		visibilityCheck("cert.encrypted", "The certificate is encrypted (TLS 1.3)", SeverityInfo, record.VisEncrypted,
+			"RFC 8446 §4.4.2 (Certificate is sent encrypted)",
+			"Give the key log (--keylog, from SSLKEYLOGFILE), run the client through `certsleuth proxy`, or fetch the chain with `certsleuth check NAME`.",
+			func(o *record.Observation) string {
+				return "TLS 1.3 encrypts the server's certificate and no key log was given; the certificate for " + nameOr(o) + " is not in the capture"
+			}),
+		visibilityCheck("cert.truncated", "The capture cut the certificate off", SeverityWarning, record.VisTruncated,
+			"pcap snap length (tcpdump -s)",
+			"Capture with a larger snap length (tcpdump -s 0, pktmon --pkt-size 0).",
+			func(o *record.Observation) string {
+				return fmt.Sprintf("certificate not captured: packets cut at %d bytes; capture with a larger snap length", o.Snaplen)
+			}),
+		visibilityCheck("cert.not-captured", "The handshake is not in the capture", SeverityWarning, record.VisMissing,
+			"RFC 8446 §4 / RFC 5246 §7.3 (the certificate is sent once, in the handshake)",
+			"Start the capture before the client connects (restart the client, or clear its connection cache), and check for dropped packets.",
+			func(o *record.Observation) string {
+				return "the TLS handshake of this connection is not in the capture, so its certificate was not seen"
+			}),
+		visibilityCheck("cert.resumed", "A resumed session: the server sent no certificate", SeverityInfo, record.VisResumed,
+			"RFC 8446 §2.2; RFC 5077",
+			"The certificate is the one of the first, full handshake: look at that connection, or capture from before the client's first connection.",
+			func(o *record.Observation) string {
+				if o.ResumedFrom != "" {
+					return "the client resumed an earlier session; the certificate was sent in the full handshake of connection " + o.ResumedFrom
+				}
+				return "the client resumed an earlier session whose full handshake is not in the capture"
+			}),
+		visibilityCheck("cert.probed", "The chain was fetched by a side connection", SeverityInfo, record.VisProbed,
+			"RFC 8446 §4.4.2",
+			"Nothing to do: certsleuth connected with the client's SNI and ALPN to read the chain the client could not show.",
+			func(o *record.Observation) string {
+				return "the chain was read by a separate connection with the same SNI (" + nameOr(o) + "), not from the client's own handshake"
+			}),
+		&Check{
+			ID: "conn.failed", Title: "The connection failed", Severity: SeverityWarning,
+			Citation: "certsleuth",
+			Remedy:   "Check that the server is up and reachable from the client; a dead or refusing server is a different problem from a certificate warning.",
+			Run: func(s *Subject) *Finding {
+				if s.Obs.Error == "" || s.Obs.ClientAlert != "" {
+					return nil
+				}
+				return &Finding{Summary: "the request failed: " + s.Obs.Error}
+			},
+		},
+		&Check{
+			ID: "conn.client-alert", Title: "The client rejected the certificate it was shown", Severity: SeverityWarning,
+			Citation: "RFC 8446 §6.2 (alerts)",
+			Remedy:   "This is the client's own verdict: read the name and trust findings for this connection to see which rule it applied.",
+			Run: func(s *Subject) *Finding {
+				if s.Obs.ClientAlert == "" {
+					return nil
+				}
+				return &Finding{Summary: "the client aborted the handshake with the TLS alert \"" + s.Obs.ClientAlert + "\": it refused the certificate"}
+			},
+		},
+	)
+}
+
+func nameOr(o *record.Observation) string {
+	if n, _ := o.AskedName(); n != "" {
+		return n
+	}
+	if o.Server != "" {
+		return o.Server
+	}
+	return "this server"
+}
+
+func visibilityCheck(id, title string, sev Severity, vis record.Visibility, citation, remedy string, summary func(*record.Observation) string) *Check {
+	return &Check{
+		ID: id, Title: title, Severity: sev, Citation: citation, Remedy: remedy,
+		Run: func(s *Subject) *Finding {
+			if s.Obs.Visibility != vis || s.WhatIf {
+				return nil
+			}
+			return &Finding{Summary: summary(s.Obs)}
+		},
+	}
+}

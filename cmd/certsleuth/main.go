@@ -1,0 +1,10 @@
+// Command certsleuth finds the request that makes a client warn "the name
+// of the security certificate is invalid or does not match the name of the
+// site", and says what to change so it stops. See `certsleuth help`.
+package main
+
+import "os"
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}

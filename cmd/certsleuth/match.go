@@ -1,0 +1,114 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"strings"
+	"fmt"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/urfave/cli/v2"
+)
+
+func matchCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "match",
+		Usage:     "does this certificate cover these names, for these clients?",
+		ArgsUsage: "[--] NAME...",
+		Description: `Matches each NAME against the certificate's names the way each client
+profile does, and says why it matches or not. FILE is PEM (one or more
+certificates, leaf first) or DER. Put -- before names that are empty or begin
+with a dash.
+
+EXAMPLES:
+   certsleuth match --cert mail.pem exch01.contoso.local mail.contoso.com
+   certsleuth match --cert wildcard.pem --profile chrome --profile outlook www.contoso.com
+   certsleuth match --cert mail.pem --format json -- ""
+
+EXIT CODES:
+   0  every name matches under every chosen profile
+   1  some name does not match under some profile
+   2  bad usage or unreadable certificate`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cert", Aliases: []string{"c"}, Usage: "certificate `FILE` (PEM or DER, leaf first)", Required: true},
+			profileFlag(),
+			formatFlag("text", "json"),
+		},
+		Action: func(c *cli.Context) error {
+			format := c.String("format")
+			if format != "text" && format != "json" {
+				return usageErr("match: unknown --format %q (use text or json)", format)
+			}
+			ps, err := profilesFrom(c)
+			if err != nil {
+				return err
+			}
+			names := c.Args().Slice()
+			if len(names) == 0 {
+				return usageErr("match: no NAME given (certsleuth match --cert FILE NAME...)")
+			}
+			chain, err := certs.LoadCertificates(c.String("cert"))
+			if err != nil {
+				return inputErr(err)
+			}
+			leaf := chain[0]
+			w := c.App.Writer
+			all := true
+			enc := json.NewEncoder(w)
+			if format == "text" {
+				fmt.Fprintf(w, "certificate: %s\n", describeLeaf(leaf))
+			}
+			for _, n := range names {
+				if format == "text" {
+					fmt.Fprintf(w, "\n%q:\n", n)
+				}
+				for _, p := range ps {
+					v := analysis.Match(leaf, n, p)
+					all = all && v.Match
+					if format == "json" {
+						if err := enc.Encode(v); err != nil {
+							return err
+						}
+						continue
+					}
+					res := "match"
+					if !v.Match {
+						res = "NO MATCH"
+					}
+					if useColor(w) {
+						if v.Match {
+							res = "\x1b[32m" + res + "\x1b[0m"
+						} else {
+							res = "\x1b[31m" + res + "\x1b[0m"
+						}
+					}
+					lines := analysis.Wrap(fmt.Sprintf("[%s] %s", v.Kind, v.Reason), 80-24)
+					fmt.Fprintf(w, "  %-9s %-10s  %s\n", p.Name, res, lines[0])
+					for _, l := range lines[1:] {
+						fmt.Fprintf(w, "%24s%s\n", "", l)
+					}
+				}
+			}
+			if !all {
+				return errWarn
+			}
+			return nil
+		},
+	}
+}
+
+// describeLeaf renders a certificate's names, issuer and dates in one line.
+func describeLeaf(leaf *x509.Certificate) string {
+	d := certs.Describe(leaf)
+	names := append(append([]string(nil), d.DNSNames...), d.IPAddresses...)
+	san := strings.Join(names, ", ")
+	if san == "" {
+		san = "no SAN"
+	}
+	issuer := d.IssuerCN
+	if d.SelfSigned {
+		issuer = "self-signed"
+	}
+	return fmt.Sprintf("CN %q; SAN %s; issuer %s; valid %s to %s", d.SubjectCN, san, issuer, d.NotBefore.Format("2006-01-02"), d.NotAfter.Format("2006-01-02"))
+}
