@@ -27,9 +27,9 @@ const (
 type suffixRule int
 
 const (
-	suffixAny        suffixRule = iota // no check: "*.com" is accepted
-	suffixTwoLabels                    // the wildcard must be followed by at least two labels ("*.com" refused)
-	suffixRegistry                     // refused when the rest is an ICANN public suffix or an unknown TLD
+	suffixAny       suffixRule = iota // no check: "*.com" is accepted
+	suffixTwoLabels                   // the wildcard must be followed by at least two labels ("*.com" refused)
+	suffixRegistry                    // refused when the rest is an ICANN public suffix or an unknown TLD
 )
 
 // dotRule says what a client does with a trailing dot.

@@ -47,15 +47,15 @@ type Visibility string
 
 // The certificate visibility states.
 const (
-	VisVisible   Visibility = "visible"       // the chain is in Chain
-	VisProbed    Visibility = "probed"        // not seen on the client's connection; fetched by a side connection with the same SNI
-	VisEncrypted Visibility = "encrypted"     // TLS 1.3 encrypts the Certificate message and no key was available
-	VisTruncated Visibility = "truncated"     // the capture cut the packets short (snap length)
-	VisMissing   Visibility = "not-captured"  // the handshake was not in the capture (it began before the capture, or packets were lost)
-	VisResumed   Visibility = "resumed"       // an abbreviated (resumed) handshake: the server sent no certificate
-	VisFailed    Visibility = "failed"        // the connection or handshake failed before a certificate arrived
-	VisNone      Visibility = "not-tls"       // plain HTTP: there is no certificate
-	VisUnknown   Visibility = ""              // not stated
+	VisVisible   Visibility = "visible"      // the chain is in Chain
+	VisProbed    Visibility = "probed"       // not seen on the client's connection; fetched by a side connection with the same SNI
+	VisEncrypted Visibility = "encrypted"    // TLS 1.3 encrypts the Certificate message and no key was available
+	VisTruncated Visibility = "truncated"    // the capture cut the packets short (snap length)
+	VisMissing   Visibility = "not-captured" // the handshake was not in the capture (it began before the capture, or packets were lost)
+	VisResumed   Visibility = "resumed"      // an abbreviated (resumed) handshake: the server sent no certificate
+	VisFailed    Visibility = "failed"       // the connection or handshake failed before a certificate arrived
+	VisNone      Visibility = "not-tls"      // plain HTTP: there is no certificate
+	VisUnknown   Visibility = ""             // not stated
 )
 
 // DNSAnswer is one resource record in a DNS answer.

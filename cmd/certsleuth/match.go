@@ -3,8 +3,8 @@ package main
 import (
 	"crypto/x509"
 	"encoding/json"
-	"strings"
 	"fmt"
+	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
