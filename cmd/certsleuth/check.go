@@ -107,7 +107,6 @@ EXIT CODES:
 				}
 			}
 			rep := analysis.Analyze(obs, analysis.Options{Profiles: ps, Roots: roots})
-			rep.Problems = append(rep.Problems, notes...)
 			failed := false
 			for _, o := range obs {
 				if o.Visibility == record.VisFailed && len(o.Chain) == 0 {
@@ -115,6 +114,9 @@ EXIT CODES:
 				}
 			}
 			err = writeReport(c, rep, "")
+			for _, n := range notes {
+				fmt.Fprintf(c.App.ErrWriter, "certsleuth: note: %s\n", n)
+			}
 			if err == nil && failed {
 				return errWarn
 			}

@@ -14,9 +14,15 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"testing"
 	"time"
 )
+
+// T is the part of testing.TB the minting functions use.
+type T interface {
+	Helper()
+	Fatal(args ...any)
+	Cleanup(func())
+}
 
 // CA is a certificate authority for tests.
 type CA struct {
@@ -41,7 +47,7 @@ var serial int64 = 1000
 func nextSerial() *big.Int { serial++; return big.NewInt(serial) }
 
 // NewCA makes a self-signed CA named cn.
-func NewCA(t testing.TB, cn string) *CA {
+func NewCA(t T, cn string) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -88,7 +94,7 @@ func (s Spec) template() *x509.Certificate {
 }
 
 // Leaf signs a leaf for s; the returned tls.Certificate carries leaf and CA.
-func (ca *CA) Leaf(t testing.TB, s Spec) tls.Certificate {
+func (ca *CA) Leaf(t T, s Spec) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -103,7 +109,7 @@ func (ca *CA) Leaf(t testing.TB, s Spec) tls.Certificate {
 }
 
 // SelfSigned makes a self-signed leaf for s.
-func SelfSigned(t testing.TB, s Spec) tls.Certificate {
+func SelfSigned(t T, s Spec) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -128,7 +134,7 @@ func PEM(ders ...[]byte) []byte {
 }
 
 // WritePEM writes the certificates to path as PEM.
-func WritePEM(t testing.TB, path string, ders ...[]byte) {
+func WritePEM(t T, path string, ders ...[]byte) {
 	t.Helper()
 	if err := os.WriteFile(path, PEM(ders...), 0o644); err != nil {
 		t.Fatal(err)
@@ -138,7 +144,7 @@ func WritePEM(t testing.TB, path string, ders ...[]byte) {
 // Serve starts a TLS server on 127.0.0.1 that presents cert (or, by SNI,
 // one of bySNI) and answers HTTP/1.1 requests with 200 "ok". It returns
 // the address; the server stops when the test ends.
-func Serve(t testing.TB, cert tls.Certificate, bySNI map[string]tls.Certificate) string {
+func Serve(t T, cert tls.Certificate, bySNI map[string]tls.Certificate) string {
 	t.Helper()
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		if c, ok := bySNI[h.ServerName]; ok {
