@@ -1,0 +1,5 @@
+package certs
+
+// checkKeyMode does nothing on Windows: the key lives in the user's
+// profile (%AppData%), whose ACL already limits it to the user.
+func checkKeyMode(string) error { return nil }

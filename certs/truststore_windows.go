@@ -1,0 +1,23 @@
+package certs
+
+// Windows: the current user's ROOT store via certutil -user (the CryptoAPI
+// store WinINet, WinHTTP, Outlook, Edge and Chrome use).
+func installPlan(ca *CA, o TrustOptions) (*TrustPlan, error) {
+	if ca.CertPath() == "" {
+		return nil, errNoCertFile
+	}
+	return &TrustPlan{
+		Store: "Windows current user ROOT store (Cert:\\CurrentUser\\Root)",
+		Steps: []TrustStep{{Command: []string{"certutil", "-user", "-addstore", "Root", ca.CertPath()}}},
+		Undo:  "certsleuth ca uninstall (or: certutil -user -delstore Root " + ca.Cert.SerialNumber.Text(16) + ")",
+		Note:  "Windows shows a security warning asking you to confirm the new root; answer Yes. Firefox keeps its own store unless security.enterprise_roots.enabled is set.",
+	}, nil
+}
+
+func uninstallPlan(ca *CA, o TrustOptions) (*TrustPlan, error) {
+	return &TrustPlan{
+		Store: "Windows current user ROOT store (Cert:\\CurrentUser\\Root)",
+		Steps: []TrustStep{{Command: []string{"certutil", "-user", "-delstore", "Root", ca.Cert.SerialNumber.Text(16)}}},
+		Undo:  "certsleuth ca install",
+	}, nil
+}
