@@ -1,15 +1,167 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 
-// pcapCommand is a placeholder until the command is built; it is hidden.
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/capture"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+	"github.com/urfave/cli/v2"
+)
+
 func pcapCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "pcap",
-		Hidden: true,
-		Usage:  "not built yet",
+		Name:      "pcap",
+		Usage:     "read pcap/pcapng captures: which connection got the wrong certificate",
+		ArgsUsage: "FILE...",
+		Description: `Reads capture files (tcpdump's pcap, Wireshark's pcapng, pktmon or netsh
+output converted with etl2pcapng; gzip-compressed or not; Ethernet with VLAN
+tags, Linux cooked SLL/SLL2, raw IP, loopback), follows every TCP connection
+and reports each TLS handshake (SNI, version, the server's certificate chain),
+each plain HTTP request and response (an Autodiscover redirect), and each DNS
+answer (A, AAAA, CNAME, SRV). The observations go through the same analysis
+as replay, so the report names the connection whose certificate would make a
+client warn.
+
+TLS 1.3 encrypts the server's certificate. Give the key log the client wrote
+(SSLKEYLOGFILE, NSS format) with --keylog to decrypt it; otherwise the
+report says the certificate is encrypted. Gaps are reported, never skipped:
+packets cut by the snap length, handshakes that began before the capture,
+resumed sessions. A file cut short or corrupt partway is reported with the
+packet number and byte offset, after the report of everything before it.
+Use - as FILE to read standard input. See docs/capturing.md for how to
+capture on Windows, macOS and Linux.
+
+EXAMPLES:
+   certsleuth pcap outlook.pcapng
+   certsleuth pcap --profile outlook --format json capture.pcap.gz
+   certsleuth pcap --keylog sslkeys.log --record trace.jsonl browser.pcapng
+   tcpdump -i any -w - port 443 or port 80 or port 53 | certsleuth pcap -
+
+EXIT CODES:
+   0  no connection would make a client warn
+   1  some connection would
+   2  bad usage, an unreadable file, or a file corrupt partway (the report
+      still covers the packets before the damage)`,
+		Flags: []cli.Flag{
+			profileFlag(),
+			formatFlag(analysis.Formats...),
+			&cli.StringFlag{Name: "record", Usage: "also write the observations as a trace to `TRACE` (for replay)"},
+			&cli.StringFlag{Name: "keylog", Usage: "decrypt TLS 1.3 certificates with this NSS key log `FILE` (SSLKEYLOGFILE)"},
+			caFileFlag(),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
+		},
 		Action: func(c *cli.Context) error {
-			return usageErr("pcap: not built yet")
+			if err := analysis.CheckFormat(c.String("format")); err != nil {
+				return usageErr("pcap: %v", err)
+			}
+			if c.NArg() == 0 {
+				return usageErr("pcap: want at least one capture FILE (flags go before the files)")
+			}
+			stdin := 0
+			for _, a := range c.Args().Slice() {
+				if a == "-" {
+					stdin++
+				}
+			}
+			if stdin > 1 {
+				return usageErr("pcap: standard input (-) can be read only once")
+			}
+			ps, err := profilesFrom(c)
+			if err != nil {
+				return err
+			}
+			roots, err := rootsFrom(c)
+			if err != nil {
+				return err
+			}
+			opts := capture.Options{}
+			var problems []string
+			if kf := c.String("keylog"); kf != "" {
+				kl, err := readKeyLog(kf)
+				if err != nil {
+					return inputErr(err)
+				}
+				if len(kl.Bad) > 0 {
+					problems = append(problems, fmt.Sprintf("%s: %d lines are not key log lines (first: line %d); they were skipped", kf, len(kl.Bad), kl.Bad[0]))
+				}
+				if kl.Len() == 0 {
+					problems = append(problems, fmt.Sprintf("%s: no SERVER_HANDSHAKE_TRAFFIC_SECRET lines: no TLS 1.3 certificate can be decrypted", kf))
+				}
+				opts.KeyLog = kl
+			}
+			var obs []*record.Observation
+			var readErr error
+			for _, name := range c.Args().Slice() {
+				if c.NArg() > 1 {
+					opts.ConnPrefix = filepath.Base(name) + ":"
+				}
+				res, err := readCapture(c, name, opts)
+				if res != nil {
+					obs = append(obs, res.Observations...)
+					problems = append(problems, res.Problems...)
+				}
+				if err != nil {
+					var ce *capture.CorruptError
+					if res == nil || !errors.As(err, &ce) {
+						return inputErr(err)
+					}
+					if readErr == nil {
+						readErr = err
+					}
+				}
+			}
+			if f := c.String("record"); f != "" {
+				if err := writeTrace(f, "certsleuth pcap", obs); err != nil {
+					return err
+				}
+			}
+			rep := analysis.Analyze(obs, analysis.Options{Profiles: ps, Roots: roots, Cache: &certs.Cache{}})
+			rep.Problems = append(rep.Problems, problems...)
+			title := c.Args().First()
+			if c.NArg() > 1 {
+				title = fmt.Sprintf("%d capture files", c.NArg())
+			}
+			err = writeReport(c, rep, title)
+			if readErr != nil {
+				return inputErr(readErr)
+			}
+			return err
 		},
 	}
+}
+
+func readKeyLog(name string) (*capture.KeyLog, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("key log: %w", err)
+	}
+	defer f.Close()
+	kl, err := capture.ReadKeyLog(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return kl, nil
+}
+
+// readCapture reads one capture file (- is standard input).
+func readCapture(c *cli.Context, name string, opts capture.Options) (*capture.Result, error) {
+	var in io.Reader = c.App.Reader
+	if in == nil {
+		in = os.Stdin
+	}
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("pcap: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	return capture.Read(in, name, opts)
 }

@@ -1,0 +1,624 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Options control Read.
+type Options struct {
+	// KeyLog holds TLS 1.3 secrets to decrypt server certificates; nil
+	// leaves TLS 1.3 certificates encrypted (Visibility "encrypted").
+	KeyLog *KeyLog
+	// ConnPrefix is put before every connection ID ("tcp#12"), so that the
+	// IDs of several files read into one trace stay distinct.
+	ConnPrefix string
+}
+
+// Stats counts what was read.
+type Stats struct {
+	Packets     int64 // packets in the file
+	Bytes       int64 // captured bytes of those packets
+	Undecoded   int64 // packets without IPv4/IPv6 TCP or UDP (ARP, ICMP, other link types)
+	Truncated   int64 // packets cut short by the snap length
+	Connections int   // TCP connections
+	TLS         int   // TLS connections reported
+	HTTP        int   // HTTP exchanges reported
+	DNS         int   // DNS answers (and unanswered queries) reported
+}
+
+// Result is what a capture file holds.
+type Result struct {
+	Format       string // "pcap", "pcapng", with " (gzip)" when compressed
+	Observations []*record.Observation
+	Stats        Stats
+	// Problems are things the reader could not use, in words (an
+	// unsupported link type, a key log that did not match).
+	Problems []string
+}
+
+// CorruptError says where a capture file stopped making sense. The
+// observations read before that point are still returned.
+type CorruptError struct {
+	Name   string // the file name as given
+	Packet int64  // 1-based number of the packet that could not be read
+	Offset int64  // byte offset of that packet's record (in the decompressed data for gzip)
+	Err    error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%s: packet %d at byte offset %d: %v", e.Name, e.Packet, e.Offset, e.Err)
+}
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// ErrNotCapture is wrapped by Read's error when the input is not a pcap
+// or pcapng file at all.
+var ErrNotCapture = errors.New("not a capture file")
+
+// Read reads a pcap or pcapng capture (gzip-compressed or not) and returns
+// one observation per TLS connection, HTTP exchange and DNS answer, in the
+// order they started. name is used in messages. On a file that is cut
+// short or corrupt it returns what was read before the damage together
+// with a *CorruptError.
+func Read(in io.Reader, name string, opts Options) (*Result, error) {
+	src, err := openSource(in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %w", name, ErrNotCapture, err)
+	}
+	r := newReader(opts)
+	r.res.Format = src.format
+	var p packet
+	var rerr error
+	for {
+		off := src.offset()
+		data, ci, link, err := src.next()
+		if err != nil {
+			if err != io.EOF {
+				if errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF
+				}
+				rerr = &CorruptError{Name: name, Packet: r.packetNo + 1, Offset: off, Err: describeReadErr(err)}
+			}
+			break
+		}
+		r.packetNo++
+		r.stats.Packets++
+		r.stats.Bytes += int64(len(data))
+		if ci.CaptureLength < ci.Length {
+			r.stats.Truncated++
+		}
+		if !r.dec.decode(link, data, &p) {
+			r.stats.Undecoded++
+			if _, ok := firstLayer(link, data); !ok && !r.linkWarned[link] {
+				r.linkWarned[link] = true
+				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", name, r.packetNo, int(link), link))
+			}
+			continue
+		}
+		r.packet(&p, ci.Timestamp, ci.CaptureLength)
+	}
+	r.finish()
+	return r.res, rerr
+}
+
+func describeReadErr(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the file ends in the middle of a packet (cut short while it was written or copied): %w", err)
+	}
+	return err
+}
+
+// flowKey identifies a TCP connection regardless of direction: a is the
+// lower of the two endpoints.
+type flowKey struct {
+	a, b   [16]byte
+	pa, pb uint16
+	v6     bool
+}
+
+// flow is one TCP connection.
+type flow struct {
+	id      int
+	packet  int64 // number of its first packet
+	key     flowKey
+	start   time.Time
+	last    time.Time
+	h       [2]half // h[0] carries the bytes sent by endpoint a, h[1] those sent by b
+	synFrom int     // the endpoint (0 a, 1 b) that sent the SYN; -1 unknown
+}
+
+type reader struct {
+	opts       Options
+	dec        *decoder
+	res        *Result
+	stats      *Stats
+	packetNo   int64
+	flows      map[flowKey]*flow
+	closed     map[flowKey]time.Time
+	nextID     int
+	items      []item
+	dnsPending map[dnsKey]*dnsQuery
+	resolved   map[string][]resolution
+	ders       map[string][]byte
+	linkWarned map[layers.LinkType]bool
+	now        time.Time
+	lastSweep  time.Time
+}
+
+// item is an observation with its sort key.
+type item struct {
+	at     time.Time
+	packet int64
+	sub    int
+	o      *record.Observation
+}
+
+func newReader(opts Options) *reader {
+	r := &reader{
+		opts: opts, dec: newDecoder(), res: &Result{},
+		flows: map[flowKey]*flow{}, closed: map[flowKey]time.Time{},
+		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{},
+		ders: map[string][]byte{}, linkWarned: map[layers.LinkType]bool{},
+	}
+	r.stats = &r.res.Stats
+	return r
+}
+
+func (r *reader) emit(o *record.Observation, packet int64, sub int) {
+	r.items = append(r.items, item{at: o.Time, packet: packet, sub: sub, o: o})
+}
+
+// Connections idle this long (in capture time) are closed; closed
+// connections are remembered this long so late retransmissions and ACKs
+// do not look like new connections.
+const (
+	idleTimeout = 5 * time.Minute
+	tombstone   = 2 * time.Minute
+	sweepEvery  = 30 * time.Second
+)
+
+func endpoint(addr [16]byte, v6 bool, port uint16) string {
+	var a netip.Addr
+	if v6 {
+		a = netip.AddrFrom16(addr)
+	} else {
+		a = netip.AddrFrom4([4]byte(addr[:4]))
+	}
+	return net.JoinHostPort(a.String(), strconv.Itoa(int(port)))
+}
+
+func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
+	if a != b {
+		for i := range a {
+			if a[i] != b[i] {
+				return a[i] < b[i]
+			}
+		}
+	}
+	return pa < pb
+}
+
+func (r *reader) packet(p *packet, ts time.Time, caplen int) {
+	if ts.After(r.now) {
+		r.now = ts
+	}
+	if r.now.Sub(r.lastSweep) > sweepEvery {
+		r.sweep()
+	}
+	if !p.tcp {
+		if p.sport == 53 || p.dport == 53 {
+			if len(p.payload) < p.fullLen {
+				return // cut by the snap length
+			}
+			r.dnsMessage(p.payload, endpoint(p.src, p.v6, p.sport), endpoint(p.dst, p.v6, p.dport), false, ts)
+		}
+		return
+	}
+	var k flowKey
+	dir := 0
+	if less(p.src, p.sport, p.dst, p.dport) {
+		k = flowKey{a: p.src, b: p.dst, pa: p.sport, pb: p.dport, v6: p.v6}
+	} else {
+		k = flowKey{a: p.dst, b: p.src, pa: p.dport, pb: p.sport, v6: p.v6}
+		dir = 1
+	}
+	f := r.flows[k]
+	if f == nil {
+		if t, ok := r.closed[k]; ok {
+			if !p.syn || p.ack {
+				return // a straggler of a closed connection
+			}
+			_ = t
+			delete(r.closed, k)
+		}
+		if p.fullLen == 0 && !p.syn {
+			return // a bare ACK or FIN of a connection that began before the capture
+		}
+		r.nextID++
+		r.stats.Connections++
+		f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1}
+		r.flows[k] = f
+	}
+	f.last = ts
+	h := &f.h[dir]
+	seq := p.seq
+	if p.syn {
+		if !p.ack {
+			f.synFrom = dir
+		}
+		h.syn, h.started, h.next = true, true, p.seq+1
+		seq++
+	}
+	if p.rst {
+		r.close(f)
+		return
+	}
+	if p.fullLen > 0 && !h.done {
+		if h.segment(seq, p.payload, p.fullLen, caplen) {
+			r.parse(f, dir, ts)
+			if h.gap != gapNone {
+				h.stop(gapNone)
+			}
+		}
+	}
+	if p.fin {
+		h.fin = true
+		if f.h[1-dir].fin {
+			r.close(f)
+		}
+	}
+}
+
+type proto uint8
+
+const (
+	protoUnknown proto = iota
+	protoTLS
+	protoHTTP
+	protoDNS
+	protoOther
+)
+
+// parse hands direction d's new bytes to its parser, choosing the parser
+// from the first bytes.
+func (r *reader) parse(f *flow, d int, ts time.Time) {
+	h := &f.h[d]
+	if h.proto == protoUnknown {
+		h.proto = r.classify(f, h.buf)
+		switch h.proto {
+		case protoUnknown:
+			if h.gap == gapNone && len(h.buf) < 16 {
+				return // wait for more bytes
+			}
+			h.proto = protoOther
+			h.stop(gapNone)
+			return
+		case protoOther:
+			h.stop(gapNone)
+			return
+		case protoTLS:
+			h.tls = &tlsHalf{}
+		case protoHTTP:
+			_, resp, _ := looksHTTP(h.buf)
+			h.http = &httpHalf{response: resp}
+		case protoDNS:
+			h.dns = &dnsTCPHalf{}
+		}
+	}
+	switch h.proto {
+	case protoTLS:
+		r.parseTLS(f, d)
+	case protoHTTP:
+		n, done := h.http.parse(h.buf, ts, false)
+		h.consume(n)
+		if done {
+			h.stop(gapNone)
+		}
+	case protoDNS:
+		src, dst := f.endpoints(d)
+		r.parseDNSTCP(h, src, dst, ts)
+	}
+}
+
+func (r *reader) classify(f *flow, b []byte) proto {
+	if len(b) == 0 {
+		return protoUnknown
+	}
+	if f.key.pa == 53 || f.key.pb == 53 {
+		return protoDNS
+	}
+	if len(b) >= 3 && b[1] == 3 && b[2] <= 4 {
+		switch b[0] {
+		case recHandshake, recChangeCipherSpec, recAlert, recApplicationData:
+			return protoTLS
+		}
+	}
+	req, resp, more := looksHTTP(b)
+	switch {
+	case req || resp:
+		return protoHTTP
+	case more || len(b) < 3:
+		return protoUnknown
+	}
+	return protoOther
+}
+
+// endpoints returns the sender and receiver of direction d.
+func (f *flow) endpoints(d int) (src, dst string) {
+	a := endpoint(f.key.a, f.key.v6, f.key.pa)
+	b := endpoint(f.key.b, f.key.v6, f.key.pb)
+	if d == 0 {
+		return a, b
+	}
+	return b, a
+}
+
+// sweep closes idle connections and forgets old closed ones.
+func (r *reader) sweep() {
+	r.lastSweep = r.now
+	for _, f := range r.flows {
+		if r.now.Sub(f.last) > idleTimeout {
+			r.close(f)
+		}
+	}
+	for k, t := range r.closed {
+		if r.now.Sub(t) > tombstone {
+			delete(r.closed, k)
+		}
+	}
+}
+
+func (r *reader) close(f *flow) {
+	delete(r.flows, f.key)
+	r.closed[f.key] = r.now
+	r.report(f)
+}
+
+// finish closes every connection still open and orders the observations.
+func (r *reader) finish() {
+	fs := make([]*flow, 0, len(r.flows))
+	for _, f := range r.flows {
+		fs = append(fs, f)
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].id < fs[j].id })
+	for _, f := range fs {
+		delete(r.flows, f.key)
+		r.report(f)
+	}
+	r.flushDNS()
+	sort.SliceStable(r.items, func(i, j int) bool {
+		a, b := r.items[i], r.items[j]
+		if !a.at.Equal(b.at) {
+			return a.at.Before(b.at)
+		}
+		if a.packet != b.packet {
+			return a.packet < b.packet
+		}
+		return a.sub < b.sub
+	})
+	r.res.Observations = make([]*record.Observation, len(r.items))
+	for i, it := range r.items {
+		r.res.Observations[i] = it.o
+	}
+	r.items = nil
+	r.attribute()
+}
+
+// clientDir decides which endpoint is the client: the one that sent the
+// ClientHello, else the SYN, else HTTP requests, else the higher port.
+func (f *flow) clientDir() int {
+	for d := 0; d < 2; d++ {
+		if t := f.h[d].tls; t != nil && t.ch != nil {
+			return d
+		}
+		if t := f.h[d].tls; t != nil && t.sh != nil {
+			return 1 - d
+		}
+	}
+	if f.synFrom >= 0 {
+		return f.synFrom
+	}
+	for d := 0; d < 2; d++ {
+		if hh := f.h[d].http; hh != nil {
+			if hh.response {
+				return 1 - d
+			}
+			return d
+		}
+	}
+	if f.key.pa > f.key.pb {
+		return 0
+	}
+	return 1
+}
+
+// report turns a finished connection into observations.
+func (r *reader) report(f *flow) {
+	for d := range f.h {
+		f.h[d].finish()
+	}
+	cd := f.clientDir()
+	client, server := f.endpoints(cd)
+	conn := r.opts.ConnPrefix + "tcp#" + strconv.Itoa(f.id)
+	ch, sh := &f.h[cd], &f.h[1-cd]
+	switch {
+	case ch.proto == protoTLS || sh.proto == protoTLS:
+		r.reportTLS(f, conn, client, server, ch, sh)
+	case ch.proto == protoHTTP || sh.proto == protoHTTP:
+		r.reportHTTP(f, conn, client, server, ch, sh)
+	}
+	f.h[0], f.h[1] = half{}, half{}
+}
+
+func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half) {
+	o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: f.start.UTC(), Conn: conn, Client: client, Server: server}
+	ct, st := chh.tls, shh.tls
+	if ct == nil {
+		ct = &tlsHalf{}
+	}
+	if st == nil {
+		st = &tlsHalf{}
+	}
+	var notes []string
+	if ch := ct.ch; ch != nil {
+		o.SNI = ch.ServerName
+		o.NoSNI = !ch.HasServerName
+		o.ALPN = ch.ALPN
+	}
+	if s := st.sh; s != nil {
+		o.TLSVersion = VersionName(s.Version)
+		o.Protocol = s.ALPN
+		if o.Protocol == "" {
+			o.Protocol = st.alpn13
+		}
+	}
+	is13 := st.sh != nil && st.sh.Version == 0x0304
+	switch {
+	case len(st.chain) > 0:
+		o.Visibility = record.VisVisible
+		o.Chain = st.chain
+		if is13 {
+			notes = append(notes, "TLS 1.3 handshake decrypted with the key log")
+		}
+	case is13 && st.sh.PSK, st.resumed:
+		o.Visibility = record.VisResumed
+	case is13 && st.alert == "":
+		o.Visibility = record.VisEncrypted
+		if st.decErr != "" {
+			notes = append(notes, "not decrypted: "+st.decErr)
+		}
+	case shh.gap == gapTruncated || chh.gap == gapTruncated && ct.ch == nil:
+		o.Visibility = record.VisTruncated
+		o.Snaplen = shh.snap
+		if shh.gap != gapTruncated {
+			o.Snaplen = chh.snap
+		}
+	case st.alert != "":
+		o.Visibility = record.VisFailed
+		o.Error = "the server sent the TLS alert \"" + st.alert + "\""
+	case st.noCert:
+		o.Visibility = record.VisFailed
+		o.Error = "the server sent no certificate (anonymous or PSK cipher suite)"
+	default:
+		o.Visibility = record.VisMissing
+		switch {
+		case ct.ch == nil && st.sh == nil:
+			notes = append(notes, "the capture holds only the middle of this connection")
+		case shh.gap == gapLost:
+			notes = append(notes, "packets of the server's handshake are missing from the capture")
+		case shh.gap == gapOverflow:
+			notes = append(notes, "the server's handshake was larger than certsleuth buffers ("+st.err+")")
+		case st.err != "":
+			notes = append(notes, "the server's handshake could not be read: "+st.err)
+		case st.sh == nil && shh.bytes == 0:
+			notes = append(notes, "the server did not answer in the capture")
+		default:
+			notes = append(notes, "the server's certificate is not in the capture")
+		}
+	}
+	if ct.alert != "" && ct.fatal {
+		o.ClientAlert = ct.alert
+	}
+	if ct.err != "" && ct.ch == nil {
+		notes = append(notes, "the ClientHello could not be read: "+ct.err)
+	}
+	o.Note = strings.Join(notes, "; ")
+	r.stats.TLS++
+	r.emit(o, f.packet, 0)
+}
+
+func (r *reader) reportHTTP(f *flow, conn, client, server string, chh, shh *half) {
+	var reqs, resps []httpMsg
+	if chh.http != nil {
+		reqs = chh.http.msgs
+	}
+	if shh.http != nil {
+		resps = shh.http.msgs
+	}
+	n := max(len(reqs), len(resps))
+	for i := 0; i < n; i++ {
+		o := &record.Observation{Kind: record.KindHTTP, Source: record.SourcePcap, Conn: conn, Client: client, Server: server, Visibility: record.VisNone}
+		if i < len(reqs) {
+			q := &reqs[i]
+			o.Time = q.at.UTC()
+			o.Method, o.Host, o.URL = q.method, q.host, q.requestURL()
+		}
+		if i < len(resps) {
+			s := &resps[i]
+			if o.Time.IsZero() {
+				o.Time = s.at.UTC()
+			}
+			o.Status, o.Location = s.status, s.location
+			if len(s.body) > 0 && strings.Contains(strings.ToLower(o.URL), "autodiscover") {
+				o.Body = &record.Body{ContentType: s.ctype, Text: string(s.body), Truncated: s.bodyTrunc}
+			}
+		} else if i < len(reqs) {
+			o.Note = "no response in the capture"
+		}
+		r.stats.HTTP++
+		r.emit(o, f.packet, i)
+	}
+}
+
+// attribute fills DNSName for TLS connections without SNI from the DNS
+// answers in the capture, and ResumedFrom for resumed sessions.
+func (r *reader) attribute() {
+	last := map[string]*record.Observation{} // client IP + name -> latest full handshake
+	for _, o := range r.res.Observations {
+		if o.Kind != record.KindTLS {
+			continue
+		}
+		if o.SNI == "" {
+			o.DNSName = r.resolvedName(record.HostOnly(o.Server), record.HostOnly(o.Client), o.Time)
+		}
+		name, _ := o.AskedName()
+		if name == "" {
+			name = o.Server
+		}
+		key := record.HostOnly(o.Client) + "|" + name
+		switch o.Visibility {
+		case record.VisResumed:
+			if prev := last[key]; prev != nil {
+				o.ResumedFrom = prev.Conn
+			} else if prev := last[record.HostOnly(o.Client)+"|"+o.Server]; prev != nil {
+				o.ResumedFrom = prev.Conn
+			}
+		case record.VisVisible, record.VisEncrypted:
+			last[key] = o
+			last[record.HostOnly(o.Client)+"|"+o.Server] = o
+		}
+	}
+}
+
+// resolvedName is the name the client most recently resolved to ip before
+// at (any client's answer when this client's is not in the capture).
+func (r *reader) resolvedName(ip, client string, at time.Time) string {
+	var best, any *resolution
+	for i := range r.resolved[ip] {
+		res := &r.resolved[ip][i]
+		if res.at.After(at) {
+			continue
+		}
+		if res.client == client {
+			best = res
+		}
+		any = res
+	}
+	if best != nil {
+		return best.name
+	}
+	if any != nil {
+		return any.name
+	}
+	return ""
+}

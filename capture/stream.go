@@ -1,0 +1,162 @@
+package capture
+
+// Per-direction TCP reassembly that keeps only what the parsers still need.
+//
+// Each direction ("half") of a connection delivers its bytes in sequence
+// order to a parser. Retransmitted bytes are dropped, segments that arrive
+// early wait (bounded) for the gap to fill, a capture that starts after the
+// SYN starts the stream at the first segment seen, and once the parser has
+// what it wants (or the buffered bytes pass maxBuffered) the direction
+// stops buffering for good, so memory does not grow with the connection.
+
+// Bounds on what one direction may hold.
+const (
+	maxBuffered    = 256 << 10 // unparsed in-order bytes
+	maxPending     = 64        // out-of-order segments waiting for a gap
+	maxPendingSize = 256 << 10 // their bytes
+)
+
+// gap says why a direction's byte stream has a hole.
+type gap uint8
+
+const (
+	gapNone      gap = iota
+	gapTruncated     // a packet was cut by the snap length
+	gapLost          // bytes never arrived (lost, or too far out of order)
+	gapOverflow      // more bytes than the parser may buffer
+)
+
+type pendSeg struct {
+	seq     uint32
+	data    []byte
+	fullLen int
+	snap    int
+}
+
+// half is one direction of a TCP connection.
+type half struct {
+	started  bool   // next is known
+	syn      bool   // the SYN was seen
+	next     uint32 // sequence number of the next byte expected
+	buf      []byte // in-order bytes the parser has not consumed
+	pend     []pendSeg
+	pendSize int
+	done     bool // the parser wants no more bytes
+	gap      gap
+	snap     int  // capture length of the packet cut short (gapTruncated)
+	fin      bool // FIN seen
+	bytes    int  // payload bytes delivered in order
+	proto    proto
+	tls      *tlsHalf
+	http     *httpHalf
+	dns      *dnsTCPHalf
+}
+
+// segment delivers one TCP segment's payload. data are the captured bytes,
+// fullLen the length on the wire, caplen the frame's capture length.
+// It returns true when new in-order bytes reached h.buf.
+func (h *half) segment(seq uint32, data []byte, fullLen, caplen int) bool {
+	if h.done || fullLen == 0 {
+		return false
+	}
+	if !h.started {
+		h.started, h.next = true, seq
+	}
+	rel := int32(seq - h.next)
+	if rel > 0 {
+		if len(h.pend) >= maxPending || h.pendSize+len(data) > maxPendingSize {
+			h.stop(gapLost)
+			return false
+		}
+		for _, p := range h.pend {
+			if p.seq == seq && p.fullLen >= fullLen {
+				return false // a retransmission of a waiting segment
+			}
+		}
+		h.pend = append(h.pend, pendSeg{seq: seq, data: append([]byte(nil), data...), fullLen: fullLen, snap: caplen})
+		h.pendSize += len(data)
+		return false
+	}
+	if !h.appendAt(rel, data, fullLen, caplen) {
+		return false
+	}
+	h.drain()
+	return true
+}
+
+// appendAt appends a segment that starts -rel bytes before h.next.
+func (h *half) appendAt(rel int32, data []byte, fullLen, caplen int) bool {
+	if rel < 0 {
+		skip := int(-rel)
+		if skip >= fullLen {
+			return false // all old bytes: a retransmission
+		}
+		fullLen -= skip
+		if skip >= len(data) {
+			data = nil
+		} else {
+			data = data[skip:]
+		}
+	}
+	h.buf = append(h.buf, data...)
+	h.next += uint32(fullLen)
+	h.bytes += fullLen
+	if len(data) < fullLen && h.gap == gapNone {
+		h.gap, h.snap = gapTruncated, caplen
+	}
+	if len(h.buf) > maxBuffered {
+		h.stop(gapOverflow)
+	}
+	return true
+}
+
+// drain appends the waiting segments that the stream has reached.
+func (h *half) drain() {
+	for progress := true; progress && len(h.pend) > 0 && !h.done && h.gap == gapNone; {
+		progress = false
+		for i := 0; i < len(h.pend); i++ {
+			p := h.pend[i]
+			rel := int32(p.seq - h.next)
+			if rel > 0 {
+				continue
+			}
+			h.pend[i] = h.pend[len(h.pend)-1]
+			h.pend = h.pend[:len(h.pend)-1]
+			h.pendSize -= len(p.data)
+			h.appendAt(rel, p.data, p.fullLen, p.snap)
+			progress = true
+			break
+		}
+	}
+}
+
+// consume drops n parsed bytes from the front of the buffer.
+func (h *half) consume(n int) {
+	if n <= 0 {
+		return
+	}
+	if n >= len(h.buf) {
+		h.buf = h.buf[:0]
+		return
+	}
+	h.buf = h.buf[:copy(h.buf, h.buf[n:])]
+}
+
+// stop ends buffering for this direction; g records why, if it is a gap.
+func (h *half) stop(g gap) {
+	if g != gapNone && h.gap == gapNone {
+		h.gap = g
+	}
+	h.done = true
+	h.buf = nil
+	h.pend = nil
+	h.pendSize = 0
+}
+
+// finish is called when the connection ends: waiting segments that never
+// joined the stream mean bytes were lost.
+func (h *half) finish() {
+	if len(h.pend) > 0 && !h.done && h.gap == gapNone {
+		h.gap = gapLost
+	}
+}

@@ -1,0 +1,290 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// TLS record content types (RFC 8446 §5.1).
+const (
+	recChangeCipherSpec = 20
+	recAlert            = 21
+	recHandshake        = 22
+	recApplicationData  = 23
+)
+
+// TLS handshake message types (RFC 8446 §4).
+const (
+	hsClientHello         = 1
+	hsServerHello         = 2
+	hsEncryptedExtensions = 8
+	hsCertificate         = 11
+	hsServerHelloDone     = 14
+)
+
+// TLS extension numbers.
+const (
+	extServerName        = 0
+	extALPN              = 16
+	extPreSharedKey      = 41
+	extSupportedVersions = 43
+	extSessionTicket     = 35
+)
+
+// maxRecord is the longest TLS record accepted: 2^14 plus the largest
+// expansion allowed (RFC 5246 §6.2.3: 2048 bytes).
+const maxRecord = 1<<14 + 2048
+
+// ClientHello holds what certsleuth reads from a ClientHello.
+type ClientHello struct {
+	Version       uint16   // legacy_version
+	Random        []byte   // 32 bytes
+	SessionID     []byte   // legacy_session_id
+	ServerName    string   // the host_name in server_name; "" when absent
+	HasServerName bool     // the server_name extension was present
+	ALPN          []string // offered protocols
+	Versions      []uint16 // supported_versions, if sent
+	Ticket        bool     // a non-empty session_ticket (resumption attempt)
+	PSK           bool     // pre_shared_key (TLS 1.3 resumption attempt)
+}
+
+// ServerHello holds what certsleuth reads from a ServerHello.
+type ServerHello struct {
+	Version     uint16 // the negotiated version: supported_versions if sent, else legacy_version
+	Random      []byte
+	SessionID   []byte
+	CipherSuite uint16
+	ALPN        string // selected protocol
+	PSK         bool   // pre_shared_key accepted: a resumed TLS 1.3 session
+	HRR         bool   // this is a HelloRetryRequest
+}
+
+// helloRetryRandom is the ServerHello.random of a HelloRetryRequest (RFC 8446 §4.1.3).
+var helloRetryRandom = []byte{
+	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+}
+
+var errMalformed = errors.New("malformed")
+
+// ParseClientHello parses the body of a ClientHello handshake message (the
+// bytes after the 4-byte message header). RFC 8446 §4.1.2, RFC 5246 §7.4.1.2.
+func ParseClientHello(body []byte) (*ClientHello, error) {
+	s := cryptobyte.String(body)
+	ch := &ClientHello{}
+	var random, sid, suites, comp cryptobyte.String
+	if !s.ReadUint16(&ch.Version) || !s.ReadBytes((*[]byte)(&random), 32) ||
+		!s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16LengthPrefixed(&suites) ||
+		!s.ReadUint8LengthPrefixed(&comp) {
+		return nil, fmt.Errorf("ClientHello: %w header", errMalformed)
+	}
+	ch.Random, ch.SessionID = append([]byte(nil), random...), append([]byte(nil), sid...)
+	if s.Empty() {
+		return ch, nil // no extensions (SSL 3.0 style)
+	}
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) {
+		return nil, fmt.Errorf("ClientHello: %w extensions", errMalformed)
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var ext cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
+			return nil, fmt.Errorf("ClientHello: %w extension", errMalformed)
+		}
+		switch typ {
+		case extServerName:
+			// RFC 6066 §3: a list of {name_type, HostName<1..2^16-1>}.
+			ch.HasServerName = true
+			var list cryptobyte.String
+			if !ext.ReadUint16LengthPrefixed(&list) {
+				return nil, fmt.Errorf("ClientHello: %w server_name", errMalformed)
+			}
+			for !list.Empty() {
+				var nt uint8
+				var name cryptobyte.String
+				if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
+					return nil, fmt.Errorf("ClientHello: %w server_name", errMalformed)
+				}
+				if nt == 0 && ch.ServerName == "" {
+					ch.ServerName = string(name)
+				}
+			}
+		case extALPN:
+			var list cryptobyte.String
+			if !ext.ReadUint16LengthPrefixed(&list) {
+				return nil, fmt.Errorf("ClientHello: %w ALPN", errMalformed)
+			}
+			for !list.Empty() {
+				var p cryptobyte.String
+				if !list.ReadUint8LengthPrefixed(&p) {
+					return nil, fmt.Errorf("ClientHello: %w ALPN", errMalformed)
+				}
+				ch.ALPN = append(ch.ALPN, string(p))
+			}
+		case extSupportedVersions:
+			var list cryptobyte.String
+			if !ext.ReadUint8LengthPrefixed(&list) {
+				return nil, fmt.Errorf("ClientHello: %w supported_versions", errMalformed)
+			}
+			for !list.Empty() {
+				var v uint16
+				if !list.ReadUint16(&v) {
+					return nil, fmt.Errorf("ClientHello: %w supported_versions", errMalformed)
+				}
+				ch.Versions = append(ch.Versions, v)
+			}
+		case extSessionTicket:
+			ch.Ticket = len(ext) > 0
+		case extPreSharedKey:
+			ch.PSK = true
+		}
+	}
+	if ch.HasServerName && ch.ServerName == "" {
+		ch.HasServerName = false
+	}
+	return ch, nil
+}
+
+// ParseServerHello parses the body of a ServerHello handshake message.
+// RFC 8446 §4.1.3, RFC 5246 §7.4.1.3.
+func ParseServerHello(body []byte) (*ServerHello, error) {
+	s := cryptobyte.String(body)
+	sh := &ServerHello{}
+	var random, sid cryptobyte.String
+	var comp uint8
+	if !s.ReadUint16(&sh.Version) || !s.ReadBytes((*[]byte)(&random), 32) ||
+		!s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&sh.CipherSuite) || !s.ReadUint8(&comp) {
+		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
+	}
+	sh.Random, sh.SessionID = append([]byte(nil), random...), append([]byte(nil), sid...)
+	sh.HRR = string(random) == string(helloRetryRandom)
+	if s.Empty() {
+		return sh, nil
+	}
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) {
+		return nil, fmt.Errorf("ServerHello: %w extensions", errMalformed)
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var ext cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
+			return nil, fmt.Errorf("ServerHello: %w extension", errMalformed)
+		}
+		switch typ {
+		case extSupportedVersions:
+			var v uint16
+			if !ext.ReadUint16(&v) {
+				return nil, fmt.Errorf("ServerHello: %w supported_versions", errMalformed)
+			}
+			sh.Version = v
+		case extALPN:
+			var list, p cryptobyte.String
+			if !ext.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&p) {
+				return nil, fmt.Errorf("ServerHello: %w ALPN", errMalformed)
+			}
+			sh.ALPN = string(p)
+		case extPreSharedKey:
+			sh.PSK = true
+		}
+	}
+	return sh, nil
+}
+
+// ParseEncryptedExtensions returns the ALPN protocol selected in a TLS 1.3
+// EncryptedExtensions message body (RFC 8446 §4.3.1).
+func ParseEncryptedExtensions(body []byte) (alpn string, err error) {
+	s := cryptobyte.String(body)
+	var exts cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&exts) {
+		return "", fmt.Errorf("EncryptedExtensions: %w", errMalformed)
+	}
+	for !exts.Empty() {
+		var typ uint16
+		var ext cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
+			return "", fmt.Errorf("EncryptedExtensions: %w extension", errMalformed)
+		}
+		if typ == extALPN {
+			var list, p cryptobyte.String
+			if !ext.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&p) {
+				return "", fmt.Errorf("EncryptedExtensions: %w ALPN", errMalformed)
+			}
+			alpn = string(p)
+		}
+	}
+	return alpn, nil
+}
+
+// ParseCertificate parses the body of a Certificate handshake message and
+// returns the DER certificates, leaf first. tls13 selects the TLS 1.3 form
+// (RFC 8446 §4.4.2: a request context and per-entry extensions) over the
+// TLS 1.0-1.2 form (RFC 5246 §7.4.2). The returned slices alias body.
+func ParseCertificate(body []byte, tls13 bool) ([][]byte, error) {
+	s := cryptobyte.String(body)
+	if tls13 {
+		var ctx cryptobyte.String
+		if !s.ReadUint8LengthPrefixed(&ctx) {
+			return nil, fmt.Errorf("Certificate: %w request context", errMalformed)
+		}
+	}
+	var list cryptobyte.String
+	if !s.ReadUint24LengthPrefixed(&list) || !s.Empty() {
+		return nil, fmt.Errorf("Certificate: %w certificate_list", errMalformed)
+	}
+	var chain [][]byte
+	for !list.Empty() {
+		var der cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&der) || len(der) == 0 {
+			return nil, fmt.Errorf("Certificate: %w entry %d", errMalformed, len(chain))
+		}
+		if tls13 {
+			var exts cryptobyte.String
+			if !list.ReadUint16LengthPrefixed(&exts) {
+				return nil, fmt.Errorf("Certificate: %w entry %d extensions", errMalformed, len(chain))
+			}
+		}
+		chain = append(chain, der)
+	}
+	return chain, nil
+}
+
+// VersionName names a TLS protocol version the way record.Observation
+// writes it ("TLS 1.2").
+func VersionName(v uint16) string {
+	switch v {
+	case 0x0300:
+		return "SSL 3.0"
+	case 0x0301:
+		return "TLS 1.0"
+	case 0x0302:
+		return "TLS 1.1"
+	case 0x0303:
+		return "TLS 1.2"
+	case 0x0304:
+		return "TLS 1.3"
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
+
+// alertNames are the TLS alert descriptions (RFC 8446 §6).
+var alertNames = map[uint8]string{
+	0: "close notify", 10: "unexpected message", 20: "bad record mac", 22: "record overflow",
+	40: "handshake failure", 42: "bad certificate", 43: "unsupported certificate",
+	44: "certificate revoked", 45: "certificate expired", 46: "certificate unknown",
+	47: "illegal parameter", 48: "unknown ca", 49: "access denied", 50: "decode error",
+	51: "decrypt error", 70: "protocol version", 71: "insufficient security", 80: "internal error",
+	86: "inappropriate fallback", 90: "user canceled", 109: "missing extension",
+	110: "unsupported extension", 112: "unrecognized name", 113: "bad certificate status response",
+	115: "unknown psk identity", 116: "certificate required", 120: "no application protocol",
+}
+
+func alertName(d uint8) string {
+	if n, ok := alertNames[d]; ok {
+		return n
+	}
+	return fmt.Sprintf("alert %d", d)
+}

@@ -1,0 +1,234 @@
+package capture
+
+// tlsHalf follows the TLS handshake in one direction of a connection.
+type tlsHalf struct {
+	hs       []byte // handshake bytes not yet forming a whole message
+	ch       *ClientHello
+	sh       *ServerHello
+	hrr      bool
+	chain    [][]byte
+	certSeen bool
+	resumed  bool   // TLS <= 1.2: ChangeCipherSpec straight after ServerHello
+	noCert   bool   // ServerHelloDone without a Certificate
+	alert    string // first plaintext (or decrypted) alert
+	fatal    bool
+	appData  bool
+	ccs      bool
+	dec      *recordDecrypter
+	decErr   string // why a TLS 1.3 handshake was not decrypted
+	alpn13   string // ALPN from EncryptedExtensions
+	err      string // why parsing stopped early
+}
+
+// maxHandshakeMessage bounds one handshake message (a certificate chain
+// of 64 KiB is already extreme).
+const maxHandshakeMessage = 256 << 10
+
+// parseTLS consumes whole TLS records from direction d of f.
+func (r *reader) parseTLS(f *flow, d int) {
+	h := &f.h[d]
+	t := h.tls
+	buf := h.buf
+	off := 0
+	for !h.done && len(buf)-off >= 5 {
+		typ := buf[off]
+		n := int(buf[off+3])<<8 | int(buf[off+4])
+		if buf[off+1] != 3 || typ < recChangeCipherSpec || typ > recApplicationData || n > maxRecord {
+			t.err = "bytes that are not a TLS record"
+			h.stop(gapNone)
+			break
+		}
+		if len(buf)-off < 5+n {
+			break
+		}
+		hdr := buf[off : off+5]
+		body := buf[off+5 : off+5+n]
+		off += 5 + n
+		switch typ {
+		case recHandshake:
+			r.handshake(f, d, body)
+		case recChangeCipherSpec:
+			t.ccs = true
+			if t.sh != nil && t.sh.Version == 0x0304 || t.ch != nil && t.sh == nil && offers13(t.ch) && !r.peerHasServerHello(f, d) {
+				continue // RFC 8446 §D.4: middlebox compatibility CCS
+			}
+			if t.sh != nil && !t.certSeen {
+				t.resumed = true // RFC 5246 §7.3: abbreviated handshake
+			}
+			h.stop(gapNone)
+		case recAlert:
+			if len(body) == 2 && t.alert == "" {
+				t.alert, t.fatal = alertName(body[1]), body[0] == 2
+			}
+			h.stop(gapNone)
+		case recApplicationData:
+			if t.dec != nil {
+				inner, plain, err := t.dec.open(hdr, body)
+				if err != nil {
+					t.decErr = err.Error()
+					h.stop(gapNone)
+					break
+				}
+				switch inner {
+				case recHandshake:
+					r.handshake(f, d, plain)
+				case recAlert:
+					if len(plain) == 2 && t.alert == "" {
+						t.alert, t.fatal = alertName(plain[1]), plain[0] == 2
+					}
+					h.stop(gapNone)
+				default:
+					h.stop(gapNone)
+				}
+				continue
+			}
+			t.appData = true
+			h.stop(gapNone)
+		}
+	}
+	h.consume(off)
+}
+
+func offers13(ch *ClientHello) bool {
+	for _, v := range ch.Versions {
+		if v == 0x0304 {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reader) peerHasServerHello(f *flow, d int) bool {
+	p := f.h[1-d].tls
+	return p != nil && p.sh != nil
+}
+
+// handshake adds handshake bytes and handles each whole message.
+func (r *reader) handshake(f *flow, d int, b []byte) {
+	h := &f.h[d]
+	t := h.tls
+	var msgs []byte
+	if len(t.hs) == 0 {
+		msgs = b // common case: no message pending, parse in place
+	} else {
+		t.hs = append(t.hs, b...)
+		msgs = t.hs
+	}
+	n := 0
+	for !h.done && len(msgs)-n >= 4 {
+		mt := msgs[n]
+		ml := int(msgs[n+1])<<16 | int(msgs[n+2])<<8 | int(msgs[n+3])
+		if ml > maxHandshakeMessage {
+			t.err = "a handshake message longer than 256 KiB"
+			h.stop(gapOverflow)
+			return
+		}
+		if len(msgs)-n < 4+ml {
+			break
+		}
+		r.message(f, d, mt, msgs[n+4:n+4+ml])
+		n += 4 + ml
+	}
+	if h.done {
+		t.hs = nil
+		return
+	}
+	rest := msgs[n:]
+	if len(t.hs) == 0 {
+		t.hs = append(t.hs[:0], rest...)
+	} else {
+		t.hs = t.hs[:copy(t.hs, rest)]
+	}
+}
+
+// message handles one handshake message of type mt.
+func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
+	h := &f.h[d]
+	t := h.tls
+	switch mt {
+	case hsClientHello:
+		ch, err := ParseClientHello(body)
+		if err != nil {
+			t.err = err.Error()
+			h.stop(gapNone)
+			return
+		}
+		if t.ch == nil {
+			t.ch = ch
+		}
+	case hsServerHello:
+		sh, err := ParseServerHello(body)
+		if err != nil {
+			t.err = err.Error()
+			h.stop(gapNone)
+			return
+		}
+		if sh.HRR {
+			t.hrr = true
+			return
+		}
+		t.sh = sh
+		if sh.Version != 0x0304 {
+			return
+		}
+		if sh.PSK {
+			h.stop(gapNone) // resumed: RFC 8446 §2.2, no Certificate follows
+			return
+		}
+		if r.opts.KeyLog == nil {
+			h.stop(gapNone) // the rest is encrypted (RFC 8446 §4.4.2)
+			return
+		}
+		var random []byte
+		if p := f.h[1-d].tls; p != nil && p.ch != nil {
+			random = p.ch.Random
+		}
+		secret := r.opts.KeyLog.serverHandshakeSecret(random)
+		switch {
+		case random == nil:
+			t.decErr = "the ClientHello is not in the capture, so the key log cannot be searched"
+		case secret == nil:
+			t.decErr = "the key log has no SERVER_HANDSHAKE_TRAFFIC_SECRET for this connection's client random"
+		default:
+			t.dec, err = newRecordDecrypter(sh.CipherSuite, secret)
+			if err != nil {
+				t.decErr = err.Error()
+			}
+		}
+		if t.dec == nil {
+			h.stop(gapNone)
+		}
+	case hsEncryptedExtensions:
+		if alpn, err := ParseEncryptedExtensions(body); err == nil {
+			t.alpn13 = alpn
+		}
+	case hsCertificate:
+		chain, err := ParseCertificate(body, t.sh != nil && t.sh.Version == 0x0304)
+		if err != nil {
+			t.err = err.Error()
+			h.stop(gapNone)
+			return
+		}
+		t.chain = make([][]byte, len(chain))
+		for i, der := range chain {
+			t.chain[i] = r.intern(der)
+		}
+		t.certSeen = true
+		h.stop(gapNone)
+	case hsServerHelloDone:
+		if !t.certSeen {
+			t.noCert = true
+		}
+		h.stop(gapNone)
+	}
+}
+
+// intern returns one shared copy of each distinct certificate.
+func (r *reader) intern(der []byte) []byte {
+	if c, ok := r.ders[string(der)]; ok {
+		return c
+	}
+	c := append([]byte(nil), der...)
+	r.ders[string(c)] = c
+	return c
+}
