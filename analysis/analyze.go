@@ -37,6 +37,9 @@ type Item struct {
 	Verdicts []Verdict           `json:"verdicts,omitempty"`
 	Findings []Finding           `json:"findings"`
 	WhatIf   bool                `json:"what_if,omitempty"`
+	// Origin is what sent the client to this request, nearest cause first
+	// (see TraceOrigins); nil when nothing is known.
+	Origin []Cause `json:"origin,omitempty"`
 }
 
 // Warns reports whether the item has an error finding for profile (or for
@@ -81,6 +84,9 @@ type Report struct {
 	// trace lines, a truncated capture), in words with their location.
 	Problems []string `json:"problems,omitempty"`
 	WhatIf   []certs.Summary
+	// Origins is the origin tracing over the observations (Autodiscover
+	// answers, redirects, SRV targets); set by Analyze.
+	Origins *OriginTrace `json:"-"`
 }
 
 // Warns reports whether any item would make any chosen client warn.
@@ -181,6 +187,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 		})
 		r.Items = append(r.Items, it)
 	}
+	explainTrace(r, obs, opts)
 	return r
 }
 

@@ -51,6 +51,16 @@ type Culprit struct {
 	Repeats  []*Item // later items with the same key, in order
 	Profiles []string
 	Findings []Finding // error findings, one per check ID (profiles merged)
+	// Origin is what sent the client to First, nearest cause first.
+	Origin []Cause
+	// Remedies are the changes that stop the warning, most direct first,
+	// filled in with the names seen.
+	Remedies []Remedy
+	// NewName is the name the certificate covers that clients should use
+	// instead, or "".
+	NewName string
+	// Verdict is the one-paragraph plain-language verdict.
+	Verdict string
 }
 
 // Culprits groups the warning items of r, first occurrence first.
@@ -83,6 +93,7 @@ func (r *Report) Culprits() []*Culprit {
 		}
 		c := &Culprit{First: it, Profiles: it.WarningProfiles(r.Profiles), Findings: mergeFindings(it.Findings, SeverityError)}
 		byKey[key] = c
+		r.explainCulprit(c)
 		out = append(out, c)
 	}
 	return out
@@ -206,7 +217,7 @@ func (t *textOut) color(code, s string) string {
 
 // field prints "label  value" with value wrapped under itself.
 func (t *textOut) field(indent, label, value string) {
-	pad := indent + fmt.Sprintf("%-11s", label)
+	pad := indent + fmt.Sprintf("%-12s", label)
 	lines := Wrap(value, t.width-len(pad))
 	for i, l := range lines {
 		if i == 0 {

@@ -1,0 +1,159 @@
+package analysis
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+	"golang.org/x/net/publicsuffix"
+)
+
+// reservedTLDs are suffixes no public CA issues for (CA/B Forum BR
+// "Internal Name"; RFC 6761, RFC 6762, RFC 8375), beyond unknown TLDs.
+var reservedTLDs = []string{"local", "localhost", "localdomain", "internal", "corp", "lan", "home", "home.arpa", "intranet", "private", "test", "example", "invalid", "domain"}
+
+// PublicCAIssuable reports whether a publicly trusted CA may put name on a
+// certificate, and if not, why. Internal names (single labels such as
+// exch01, reserved or unknown TLDs such as .local and .corp) and private or
+// reserved IP addresses cannot be on a public certificate (CA/B Forum
+// Baseline Requirements §4.2.2, §7.1.4.2.1; issuance stopped 2015-11-01).
+func PublicCAIssuable(name string) (bool, string) {
+	n := normHost(name)
+	if n == "" {
+		return false, "empty name"
+	}
+	if ip := net.ParseIP(strings.Trim(n, "[]")); ip != nil {
+		if ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || ip.IsUnspecified() {
+			return false, fmt.Sprintf("%s is a private or reserved address (CA/B Forum BR: no reserved IP addresses)", n)
+		}
+		return true, ""
+	}
+	if !strings.Contains(n, ".") {
+		return false, fmt.Sprintf("%s is a single-label (NetBIOS) name: an Internal Name under the CA/B Forum Baseline Requirements", n)
+	}
+	for _, r := range reservedTLDs {
+		if strings.HasSuffix(n, "."+r) {
+			return false, fmt.Sprintf("%s ends in .%s, a reserved or internal suffix: an Internal Name under the CA/B Forum Baseline Requirements", n, r)
+		}
+	}
+	suffix, icann := publicsuffix.PublicSuffix(strings.TrimPrefix(n, "*."))
+	if !icann && !strings.Contains(suffix, ".") {
+		return false, fmt.Sprintf("%s ends in .%s, which is not a delegated top-level domain: an Internal Name under the CA/B Forum Baseline Requirements", n, suffix)
+	}
+	if suffix == strings.TrimPrefix(n, "*.") {
+		return false, fmt.Sprintf("%s is a public suffix", n)
+	}
+	return true, ""
+}
+
+// PlannedName is one name clients asked a server for.
+type PlannedName struct {
+	Name     string `json:"name"`
+	Requests int    `json:"requests"`
+	Covered  bool   `json:"covered"` // the certificate seen covers it for every profile judged
+	Public   bool   `json:"public"`  // a public CA can issue it
+	Why      string `json:"why,omitempty"`
+}
+
+// ServerPlan says which certificate one server needs: the names clients
+// actually asked it for, and which of them can be on a public certificate.
+type ServerPlan struct {
+	Server string         `json:"server"` // address, or the certificate's name when the address is unknown
+	Leaf   *certs.Summary `json:"certificate,omitempty"`
+	Names  []PlannedName  `json:"names"`
+	// Get is the minimal name set for a new certificate: every public name
+	// clients asked for. Empty when there is nothing to get.
+	Get []string `json:"get"`
+	// Move are the internal names clients asked for that the certificate
+	// does not cover: no public CA can issue them, so the URL must change.
+	Move []string `json:"move,omitempty"`
+	// NeedsNew is true when some public name asked for is not covered.
+	NeedsNew bool `json:"needs_new"`
+}
+
+// CertPlan returns, per server (per certificate presented), the names
+// clients requested from it and what certificate it needs.
+func (r *Report) CertPlan() []ServerPlan {
+	type acc struct {
+		plan  *ServerPlan
+		names map[string]*PlannedName
+	}
+	byKey := map[string]*acc{}
+	var order []string
+	for _, it := range r.Items {
+		o := it.Obs
+		if o.Kind == record.KindDNS || it.Name == "" || len(it.Chain) == 0 || it.WhatIf {
+			continue
+		}
+		leaf := it.Chain[0]
+		key := leaf.SHA256
+		a := byKey[key]
+		if a == nil {
+			l := leaf
+			server := record.HostOnly(o.Server)
+			if server == "" {
+				server = firstNonEmpty(l.SubjectCN, strings.Join(l.DNSNames, ","))
+			}
+			a = &acc{plan: &ServerPlan{Server: server, Leaf: &l, Get: []string{}}, names: map[string]*PlannedName{}}
+			byKey[key] = a
+			order = append(order, key)
+		}
+		n := normHost(it.Name)
+		pn := a.names[n]
+		if pn == nil {
+			pub, why := PublicCAIssuable(n)
+			pn = &PlannedName{Name: n, Public: pub, Why: why, Covered: true}
+			a.names[n] = pn
+		}
+		pn.Requests++
+		if len(it.Verdicts) == 0 {
+			pn.Covered = false
+		}
+		for _, v := range it.Verdicts {
+			if !v.Match {
+				pn.Covered = false
+			}
+		}
+	}
+	var out []ServerPlan
+	for _, k := range order {
+		a := byKey[k]
+		for _, pn := range a.names {
+			a.plan.Names = append(a.plan.Names, *pn)
+			switch {
+			case pn.Public:
+				a.plan.Get = append(a.plan.Get, pn.Name)
+				if !pn.Covered {
+					a.plan.NeedsNew = true
+				}
+			case !pn.Covered:
+				a.plan.Move = append(a.plan.Move, pn.Name)
+			}
+		}
+		sort.Slice(a.plan.Names, func(i, j int) bool { return a.plan.Names[i].Name < a.plan.Names[j].Name })
+		sort.Strings(a.plan.Get)
+		sort.Strings(a.plan.Move)
+		out = append(out, *a.plan)
+	}
+	return out
+}
+
+// Words says the plan in one or two sentences.
+func (p *ServerPlan) Words() string {
+	var b strings.Builder
+	switch {
+	case len(p.Get) == 0:
+		b.WriteString("clients asked this server for no name a public CA can issue")
+	case p.NeedsNew:
+		fmt.Fprintf(&b, "get a certificate for %s (the names clients asked this server for that a public CA can issue)", strings.Join(p.Get, ", "))
+	default:
+		fmt.Fprintf(&b, "the current certificate already covers every public name clients asked for (%s): keep it", strings.Join(p.Get, ", "))
+	}
+	if len(p.Move) > 0 {
+		fmt.Fprintf(&b, "; %s cannot be on a public certificate, so change the URL that sends clients there instead of the certificate", strings.Join(p.Move, ", "))
+	}
+	return b.String()
+}

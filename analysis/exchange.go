@@ -1,0 +1,315 @@
+package analysis
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Catalog keys of the settings that send a client to a host name. Each key
+// is one row in Settings; keys are stable (they appear in JSON reports).
+const (
+	SettingSCP             = "autodiscover-scp"      // AD service connection point
+	SettingEWS             = "ews"                   // EWS virtual directory
+	SettingOAB             = "oab"                   // OAB virtual directory
+	SettingUM              = "um"                    // UM virtual directory (2007-2016)
+	SettingECP             = "ecp"                   // ECP virtual directory
+	SettingOWA             = "owa"                   // OWA virtual directory
+	SettingActiveSync      = "activesync"            // ActiveSync virtual directory
+	SettingMAPI            = "mapi"                  // MAPI/HTTP virtual directory
+	SettingOutlookAnywhere = "outlook-anywhere"      // Outlook Anywhere host names
+	SettingOutlookProvider = "outlook-provider-expr" // EXPR CertPrincipalName
+	SettingAutodiscoverDNS = "autodiscover-dns"      // the autodiscover.<domain> DNS record
+	SettingRootDomain      = "root-domain"           // the web site on https://<domain>
+	SettingHTTPRedirect    = "http-redirect"         // the redirect on http://autodiscover.<domain>
+	SettingSRV             = "dns-srv"               // _autodiscover._tcp.<domain>
+	SettingADRedirect      = "autodiscover-redirect" // a POX/SOAP redirectUrl from another Autodiscover server
+	SettingHostRecord      = "dns-host"              // the A record the new name needs
+)
+
+// ExchangeVersions are the Exchange Server releases the catalog knows, oldest first.
+var ExchangeVersions = []string{"2007", "2010", "2013", "2016", "2019", "SE"}
+
+// DefaultExchangeVersion is assumed when the trace does not say.
+const DefaultExchangeVersion = "2019"
+
+// FixParams are the names a remedy is filled in with.
+type FixParams struct {
+	Version string // Exchange release; "" means DefaultExchangeVersion
+	Server  string // Exchange server name for -Identity ("EXCH01"); "" gives <SERVER>
+	Scope   Scope  // which URL: internal or external ("" means internal)
+	NewHost string // the name to use instead (on the certificate)
+	OldURL  string // the URL or host seen (for messages)
+	Domain  string // the email domain, when known
+	Address string // the server's address, when known (for DNS records)
+}
+
+// ExchangeSetting is one catalog row: a setting that puts a host name in
+// front of clients, and how to change it.
+type ExchangeSetting struct {
+	ID       string
+	Title    string   // what it is, for people
+	Produces string   // what the client sees it as
+	Versions []string // Exchange releases where the command applies; nil for non-Exchange settings
+	Citation string
+	// command builds the fix; it is only called for a version in Versions
+	// (or any version when Versions is nil).
+	command func(v string, p FixParams) string
+	// note, when set, adds a version-specific remark.
+	note func(v string) string
+}
+
+// AppliesTo reports whether the setting's command exists in Exchange release v.
+func (s *ExchangeSetting) AppliesTo(v string) bool {
+	if s.Versions == nil {
+		return true
+	}
+	for _, x := range s.Versions {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Command returns the fix for release v filled in with p, or an error when
+// the setting does not exist in that release.
+func (s *ExchangeSetting) Command(v string, p FixParams) (string, error) {
+	if v == "" {
+		v = DefaultExchangeVersion
+	}
+	if !s.AppliesTo(v) {
+		return "", fmt.Errorf("%s: not in Exchange %s (exists in %s)", s.ID, v, versionRange(s.Versions))
+	}
+	return s.command(v, p), nil
+}
+
+// Note returns a version-specific remark, or "".
+func (s *ExchangeSetting) Note(v string) string {
+	if s.note == nil {
+		return ""
+	}
+	return s.note(v)
+}
+
+func versionRange(vs []string) string {
+	if len(vs) == 0 {
+		return "any release"
+	}
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return vs[0] + "-" + vs[len(vs)-1]
+}
+
+func versionsFrom(first string) []string {
+	for i, v := range ExchangeVersions {
+		if v == first {
+			return append([]string(nil), ExchangeVersions[i:]...)
+		}
+	}
+	return nil
+}
+
+func orPlaceholder(s, ph string) string {
+	if s == "" {
+		return ph
+	}
+	return s
+}
+
+func identity(p FixParams, vdir string) string {
+	return fmt.Sprintf(`"%s\%s (Default Web Site)"`, orPlaceholder(p.Server, "<SERVER>"), vdir)
+}
+
+func urlParam(p FixParams) string {
+	if p.Scope == ScopeExternal {
+		return "-ExternalUrl"
+	}
+	return "-InternalUrl"
+}
+
+func newURL(p FixParams, path string) string {
+	return "https://" + orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>") + path
+}
+
+func vdirSetting(id, title, produces, cmdlet, vdir, path, citation string, versions []string) *ExchangeSetting {
+	return &ExchangeSetting{
+		ID: id, Title: title, Produces: produces, Versions: versions, Citation: citation,
+		command: func(v string, p FixParams) string {
+			return fmt.Sprintf("%s -Identity %s %s %s", cmdlet, identity(p, vdir), urlParam(p), newURL(p, path))
+		},
+	}
+}
+
+// Settings is the catalog, one row per setting (reference D.6; KB 940726).
+var Settings = []*ExchangeSetting{
+	{
+		ID: SettingSCP, Title: "Autodiscover service connection point (SCP) in Active Directory",
+		Produces: "the first Autodiscover URL of domain-joined Outlook (serviceBindingInformation)",
+		Versions: ExchangeVersions, Citation: "KB 940726 step 2; MS-OXDISCO §3.1.5; Set-ClientAccessService",
+		command: func(v string, p FixParams) string {
+			cmdlet := "Set-ClientAccessService"
+			if v == "2007" || v == "2010" || v == "2013" {
+				cmdlet = "Set-ClientAccessServer"
+			}
+			return fmt.Sprintf("%s -Identity %s -AutoDiscoverServiceInternalUri %s", cmdlet, orPlaceholder(p.Server, "<SERVER>"), newURL(p, "/Autodiscover/Autodiscover.xml"))
+		},
+		note: func(v string) string {
+			if v == "2007" || v == "2010" {
+				return "then recycle MSExchangeAutodiscoverAppPool in IIS Manager (KB 940726 step 8)"
+			}
+			return ""
+		},
+	},
+	vdirSetting(SettingEWS, "EWS virtual directory URL", "Autodiscover ASUrl, EwsUrl, EmwsUrl, OOFUrl; SOAP Internal/ExternalEwsUrl",
+		"Set-WebServicesVirtualDirectory", "EWS", "/EWS/Exchange.asmx", "KB 940726 step 3; Set-WebServicesVirtualDirectory", ExchangeVersions),
+	vdirSetting(SettingOAB, "Offline Address Book virtual directory URL", "Autodiscover OABUrl; SOAP Internal/ExternalOABUrl",
+		"Set-OabVirtualDirectory", "OAB", "/OAB", "KB 940726 step 4; Set-OabVirtualDirectory", ExchangeVersions),
+	func() *ExchangeSetting {
+		s := vdirSetting(SettingUM, "Unified Messaging web service URL", "Autodiscover UMUrl; SOAP Internal/ExternalUMUrl",
+			"Set-UMVirtualDirectory", "UnifiedMessaging", "/UnifiedMessaging/Service.asmx", "KB 940726 step 5 (Exchange 2007); UM removed in Exchange 2019",
+			[]string{"2007", "2010", "2013", "2016"})
+		s.note = func(v string) string {
+			if v != "2007" {
+				return "from Exchange 2010 on the UM web service follows the EWS URL (KB 940726 step 5); if Set-UMVirtualDirectory is not found, change the EWS URL instead"
+			}
+			return ""
+		}
+		return s
+	}(),
+	vdirSetting(SettingECP, "Exchange Control Panel virtual directory URL", "Autodiscover EcpUrl; SOAP Internal/ExternalEcpUrl",
+		"Set-EcpVirtualDirectory", "ecp", "/ecp", "Set-EcpVirtualDirectory (Exchange 2010 and later)", versionsFrom("2010")),
+	vdirSetting(SettingOWA, "Outlook on the web virtual directory URL", "Autodiscover WEB OWAUrl; SOAP Internal/ExternalWebClientUrls",
+		"Set-OwaVirtualDirectory", "owa", "/owa", "Set-OwaVirtualDirectory", ExchangeVersions),
+	func() *ExchangeSetting {
+		s := vdirSetting(SettingActiveSync, "ActiveSync virtual directory URL", "mobilesync Url/Name; Autodiscover v2 Protocol=ActiveSync",
+			"Set-ActiveSyncVirtualDirectory", "Microsoft-Server-ActiveSync", "/Microsoft-Server-ActiveSync", "MS-ASCMD §2.2.1.1; Set-ActiveSyncVirtualDirectory", ExchangeVersions)
+		inner := s.command
+		s.command = func(v string, p FixParams) string {
+			// Phones use the external URL unless the answer said otherwise.
+			if p.Scope == ScopeNone {
+				p.Scope = ScopeExternal
+			}
+			return inner(v, p)
+		}
+		return s
+	}(),
+	vdirSetting(SettingMAPI, "MAPI over HTTP virtual directory URL", "Autodiscover mapiHttp MailStore/AddressBook Internal/ExternalUrl",
+		"Set-MapiVirtualDirectory", "mapi", "/mapi", "Set-MapiVirtualDirectory (Exchange 2013 SP1 and later)", versionsFrom("2013")),
+	{
+		ID: SettingOutlookAnywhere, Title: "Outlook Anywhere host name", Produces: "Autodiscover EXPR/EXHTTP Server; SOAP ExternalMailboxServer",
+		Versions: ExchangeVersions, Citation: "Set-OutlookAnywhere",
+		command: func(v string, p FixParams) string {
+			host := orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>")
+			id := identity(p, "Rpc")
+			if p.Scope == ScopeInternal && v != "2007" && v != "2010" {
+				return fmt.Sprintf("Set-OutlookAnywhere -Identity %s -InternalHostname %s -InternalClientsRequireSsl $true", id, host)
+			}
+			if v == "2007" || v == "2010" {
+				return fmt.Sprintf("Set-OutlookAnywhere -Identity %s -ExternalHostname %s", id, host)
+			}
+			return fmt.Sprintf("Set-OutlookAnywhere -Identity %s -ExternalHostname %s -ExternalClientsRequireSsl $true", id, host)
+		},
+		note: func(v string) string {
+			if v == "2007" || v == "2010" {
+				return "Exchange 2007 and 2010 have no -InternalHostname: inside the network Outlook uses RPC, not Outlook Anywhere"
+			}
+			return ""
+		},
+	},
+	{
+		ID: SettingOutlookProvider, Title: "Outlook Anywhere certificate principal name (EXPR CertPrincipalName)",
+		Produces: "Autodiscover EXPR/EXHTTP CertPrincipalName (default msstd:<Server>)",
+		Versions: ExchangeVersions, Citation: "Exchange Analyzer \"certificate principal mismatch\"; certprincipalname-pox.md",
+		command: func(v string, p FixParams) string {
+			return fmt.Sprintf(`Set-OutlookProvider EXPR -CertPrincipalName "msstd:%s"`, orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"))
+		},
+	},
+	{
+		ID: SettingAutodiscoverDNS, Title: "The autodiscover.<domain> DNS record",
+		Produces: "Autodiscover candidate https://autodiscover.<domain>/autodiscover/autodiscover.xml",
+		Citation: "MS-OXDISCO §3.1.5 step 3; KB 2772058",
+		command: func(v string, p FixParams) string {
+			d := orPlaceholder(p.Domain, "<domain>")
+			return fmt.Sprintf("point autodiscover.%s (DNS A or CNAME) at the Exchange server, or add autodiscover.%s to the Exchange certificate; then check with: certsleuth check https://autodiscover.%s/autodiscover/autodiscover.xml", d, d, d)
+		},
+	},
+	{
+		ID: SettingRootDomain, Title: "The web site on the bare email domain",
+		Produces: "Autodiscover candidate https://<domain>/autodiscover/autodiscover.xml (tried before autodiscover.<domain>)",
+		Citation: "MS-OXDISCO §3.1.5 step 2; KB 3211279 (ExcludeHttpsRootDomain)",
+		command: func(v string, p FixParams) string {
+			d := orPlaceholder(p.Domain, "<domain>")
+			return fmt.Sprintf("make https://%s/autodiscover/ fail fast (no answer on port 443, or a 404 from a certificate that covers %s), or on the Outlook clients set HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\AutoDiscover ExcludeHttpsRootDomain=1 (DWORD)", d, d)
+		},
+	},
+	{
+		ID: SettingHTTPRedirect, Title: "The HTTP redirect on http://autodiscover.<domain>",
+		Produces: "the 302 Location the Autodiscover HTTP probe follows",
+		Citation: "MS-OXDISCO §3.1.5 step 4",
+		command: func(v string, p FixParams) string {
+			return fmt.Sprintf("change the redirect on http://autodiscover.%s/autodiscover/autodiscover.xml to Location: %s (a name the certificate covers)", orPlaceholder(p.Domain, "<domain>"), newURL(p, "/Autodiscover/Autodiscover.xml"))
+		},
+	},
+	{
+		ID: SettingSRV, Title: "The _autodiscover._tcp DNS SRV record",
+		Produces: "Autodiscover candidate https://<SRV target>/autodiscover/autodiscover.xml",
+		Citation: "MS-OXDSCLI \"Locations Found from SRV DNS Records\"; RFC 2782",
+		command: func(v string, p FixParams) string {
+			return fmt.Sprintf("_autodiscover._tcp.%s. 3600 IN SRV 0 0 443 %s.", orPlaceholder(p.Domain, "<domain>"), orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"))
+		},
+	},
+	{
+		ID: SettingADRedirect, Title: "A redirectUrl sent by another Autodiscover server",
+		Produces: "POX Action redirectUrl / SOAP RedirectUrl",
+		Citation: "redirecturl-pox.md; MS-OXDISCO §3.1.5 (at most 10 redirects)",
+		command: func(v string, p FixParams) string {
+			return fmt.Sprintf("make the Autodiscover server that answered with the redirect send %s instead of %s", newURL(p, "/Autodiscover/Autodiscover.xml"), orPlaceholder(p.OldURL, "the current URL"))
+		},
+	},
+	{
+		ID: SettingHostRecord, Title: "The DNS record the new name needs",
+		Produces: "the address clients reach under the new name",
+		Citation: "KB 940726 (Important: a host record for the new name)",
+		command: func(v string, p FixParams) string {
+			addr := orPlaceholder(p.Address, "<address of "+orPlaceholder(p.Server, "the Exchange server")+">")
+			return fmt.Sprintf("in the internal DNS zone: %s. A %s (so clients inside the network reach %s under the name on the certificate)", orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"), addr, orPlaceholder(p.Server, "the server"))
+		},
+	},
+}
+
+// LookupSetting returns the catalog row with id, or nil.
+func LookupSetting(id string) *ExchangeSetting {
+	for _, s := range Settings {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// isExchangeURLSetting reports whether id is a virtual-directory URL or
+// host name Exchange itself hands out (so the fix also needs a DNS record
+// for the new name).
+func isExchangeURLSetting(id string) bool {
+	switch id {
+	case SettingSCP, SettingEWS, SettingOAB, SettingUM, SettingECP, SettingOWA, SettingActiveSync, SettingMAPI, SettingOutlookAnywhere:
+		return true
+	}
+	return false
+}
+
+// serverFromHost guesses the Exchange server name from an internal host
+// name: "exch01.contoso.local" gives "EXCH01". Names that look like
+// service names (mail, autodiscover, owa, ...) give "".
+func serverFromHost(h string) string {
+	first := strings.ToLower(strings.SplitN(h, ".", 2)[0])
+	switch first {
+	case "", "mail", "autodiscover", "owa", "webmail", "outlook", "exchange", "remote", "smtp", "imap", "ews", "legacy", "www", "*":
+		return ""
+	}
+	if strings.ContainsAny(first, ":[]") {
+		return ""
+	}
+	return strings.ToUpper(first)
+}

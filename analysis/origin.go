@@ -1,0 +1,373 @@
+package analysis
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/record"
+	"golang.org/x/net/publicsuffix"
+)
+
+// CauseKind says what sent a client to a host.
+type CauseKind string
+
+// The causes origin tracing knows. Stable strings (they appear in JSON).
+const (
+	CauseAutodiscoverField    CauseKind = "autodiscover-field"    // a URL or host in an Autodiscover answer
+	CauseAutodiscoverRedirect CauseKind = "autodiscover-redirect" // POX redirectUrl / SOAP RedirectUrl
+	CauseHTTPRedirect         CauseKind = "http-redirect"         // an HTTP 3xx Location
+	CauseSRV                  CauseKind = "dns-srv"               // a _autodiscover._tcp SRV target
+	CauseRootDomain           CauseKind = "candidate-root-domain" // https://<domain>/autodiscover/...
+	CausePrefix               CauseKind = "candidate-autodiscover-prefix"
+	CauseHTTPProbe            CauseKind = "candidate-http-probe" // unauthenticated GET http://autodiscover.<domain>/...
+	CauseSCP                  CauseKind = "scp"                  // inferred: AD service connection point
+	CauseDirectConnect        CauseKind = "candidate-office365"  // Outlook's Direct Connect to Office 365
+	CauseUnknown              CauseKind = "unknown"
+)
+
+// Cause is one arrow of an origin chain: what sent the client to a URL.
+type Cause struct {
+	Kind CauseKind `json:"kind"`
+	// From is the 1-based index of the observation that supplied the URL
+	// (the Autodiscover answer, the redirect, the DNS answer); 0 when the
+	// cause is the client's own candidate order or is inferred.
+	From    int      `json:"from,omitempty"`
+	Field   *ADField `json:"field,omitempty"`
+	URL     string   `json:"url,omitempty"`     // the URL or host it named
+	Setting string   `json:"setting,omitempty"` // catalog key of the setting behind it
+	Text    string   `json:"text"`              // in words
+	Hedged  bool     `json:"hedged,omitempty"`  // inferred, not seen
+}
+
+// OriginTrace is origin tracing over one list of observations.
+type OriginTrace struct {
+	// Causes maps a 1-based observation index to what sent the client there.
+	Causes map[int]*Cause
+	// Answers maps the index of an observation that carried an Autodiscover
+	// answer to the parsed answer.
+	Answers map[int]*Autodiscover
+	// AnswerErrors maps indexes of Autodiscover bodies that did not parse.
+	AnswerErrors map[int]error
+	// Domains are the email domains seen (SMTP addresses, SRV queries,
+	// autodiscover.<domain> hosts), sorted.
+	Domains []string
+	// Version is the Exchange release the answers reveal, or "".
+	Version string
+	// Server is the Exchange server name the answers reveal, or "".
+	Server string
+	obs    []*record.Observation
+}
+
+type knownName struct {
+	host  string
+	path  string // lower case, no query, no trailing slash; "" for host-only
+	cause *Cause
+	pref  int // lower is preferred among equals
+}
+
+// elementPref orders fields that give the same URL (EwsUrl before ASUrl).
+func elementPref(el string) int {
+	switch strings.ToLower(el) {
+	case "ewsurl", "internalewsurl", "externalewsurl", "url", "server":
+		return 0
+	case "oaburl", "ecpurl", "umurl":
+		return 1
+	}
+	return 2
+}
+
+func urlHostPath(s string) (host, path, scheme string) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return "", "", ""
+	}
+	return normHost(u.Hostname()), strings.TrimSuffix(strings.ToLower(u.Path), "/"), strings.ToLower(u.Scheme)
+}
+
+func normHost(h string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
+}
+
+// TraceOrigins links every observation to what sent the client there.
+// Observations must be in the order they happened.
+func TraceOrigins(obs []*record.Observation) *OriginTrace {
+	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs}
+	domains := map[string]bool{}
+	addDomain := func(d string) {
+		d = normHost(d)
+		if d != "" && strings.Contains(d, ".") {
+			domains[d] = true
+		}
+	}
+	// First pass: answers, domains, version.
+	for i, o := range obs {
+		idx := i + 1
+		if o.Kind == record.KindDNS && o.DNS != nil {
+			if q := normHost(o.DNS.Query); strings.HasPrefix(q, "_autodiscover._tcp.") {
+				addDomain(strings.TrimPrefix(q, "_autodiscover._tcp."))
+			}
+			continue
+		}
+		if h, p, _ := urlHostPath(o.URL); h != "" {
+			if strings.HasPrefix(h, "autodiscover.") {
+				addDomain(strings.TrimPrefix(h, "autodiscover."))
+			}
+			if i := strings.Index(p, "/autodiscover.json/v1.0/"); i >= 0 {
+				if at := strings.LastIndex(p, "@"); at >= 0 {
+					addDomain(p[at+1:])
+				}
+			}
+		}
+		if n, _ := o.AskedName(); strings.HasPrefix(normHost(n), "autodiscover.") {
+			addDomain(strings.TrimPrefix(normHost(n), "autodiscover."))
+		}
+		a, err := AutodiscoverOf(o)
+		if err != nil {
+			t.AnswerErrors[idx] = err
+			continue
+		}
+		if a == nil {
+			continue
+		}
+		t.Answers[idx] = a
+		for _, addr := range []string{a.Email, a.RedirectAddr} {
+			if at := strings.LastIndex(addr, "@"); at >= 0 {
+				addDomain(addr[at+1:])
+			}
+		}
+		if a.Version != "" {
+			t.Version = a.Version
+		}
+		if a.ServerName != "" && t.Server == "" {
+			t.Server = a.ServerName
+		}
+	}
+	for d := range domains {
+		t.Domains = append(t.Domains, d)
+	}
+	sort.Strings(t.Domains)
+
+	// Second pass, in order: explain each request from what came before,
+	// then learn what its answer tells the client.
+	var known []knownName
+	seenAD := map[string]bool{} // hosts already asked for Autodiscover
+	for i, o := range obs {
+		idx := i + 1
+		if o.Kind != record.KindDNS {
+			if c := t.explain(o, known, seenAD); c != nil {
+				t.Causes[idx] = c
+			}
+			if ok, _ := IsAutodiscoverURL(o.URL); ok {
+				h, _, _ := urlHostPath(o.URL)
+				seenAD[h] = true
+			}
+		}
+		known = append(known, t.learn(idx, o)...)
+	}
+	return t
+}
+
+// learn returns the names observation idx tells the client about.
+func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
+	var out []knownName
+	if o.Kind == record.KindDNS {
+		for _, s := range SRVTargets(o) {
+			if s.Port != 0 && s.Port != 443 {
+				continue
+			}
+			u := "https://" + s.Target + "/autodiscover/autodiscover.xml"
+			out = append(out, knownName{host: s.Target, cause: &Cause{Kind: CauseSRV, From: idx, URL: u, Setting: SettingSRV,
+				Text: fmt.Sprintf("the DNS SRV record %s names %s (port %d)", s.Owner, s.Target, s.Port)}})
+		}
+		return out
+	}
+	if r := ParseRedirect(o); r != nil {
+		h, p, _ := urlHostPath(r.To)
+		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseHTTPRedirect, From: idx, URL: r.To, Setting: SettingHTTPRedirect,
+			Text: fmt.Sprintf("HTTP %d redirect from %s to %s", r.Status, r.From, r.To)}})
+	}
+	a := t.Answers[idx]
+	if a == nil {
+		return out
+	}
+	if a.RedirectURL != "" {
+		h, p, _ := urlHostPath(a.RedirectURL)
+		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseAutodiscoverRedirect, From: idx, URL: a.RedirectURL, Setting: SettingADRedirect,
+			Text: fmt.Sprintf("the Autodiscover answer said %s to %s", a.Action, a.RedirectURL)}})
+	}
+	for k := range a.Fields {
+		f := a.Fields[k]
+		h, p, _ := urlHostPath(f.Value)
+		if !strings.Contains(f.Value, "://") {
+			h, p = normHost(f.Value), ""
+			if f.Setting == SettingOutlookAnywhere {
+				p = "/rpc"
+			}
+		}
+		if h == "" {
+			continue
+		}
+		scope := ""
+		if f.Scope != ScopeNone {
+			scope = string(f.Scope) + " "
+		}
+		what := fmt.Sprintf("Autodiscover's %s%s %s", scope, f.Block, f.Element)
+		if f.Block == "" {
+			what = fmt.Sprintf("Autodiscover's %s", f.Element)
+		}
+		out = append(out, knownName{host: h, path: p, pref: elementPref(f.Element), cause: &Cause{Kind: CauseAutodiscoverField, From: idx, Field: &f, URL: f.Value, Setting: f.Setting,
+			Text: fmt.Sprintf("%s says %s", what, f.Value)}})
+	}
+	return out
+}
+
+// explain finds what sent the client to o.
+func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD map[string]bool) *Cause {
+	name, _ := o.AskedName()
+	host := normHost(name)
+	uh, upath, scheme := urlHostPath(o.URL)
+	if uh != "" {
+		host = uh
+	}
+	if host == "" {
+		return nil
+	}
+	best, bestScore := -1, 0
+	for i, k := range known {
+		if k.host != host {
+			continue
+		}
+		score := 1 // same host
+		switch {
+		case upath != "" && k.path != "" && (upath == k.path || strings.HasPrefix(upath, k.path+"/")):
+			score = 3
+		case k.path == "" || upath == "":
+			score = 2
+		case k.cause.Kind != CauseAutodiscoverField:
+			score = 2
+		}
+		if score > bestScore || (score == bestScore && best >= 0 && (k.pref < known[best].pref || (k.pref == known[best].pref && k.cause.From > known[best].cause.From))) {
+			best, bestScore = i, score
+		}
+	}
+	isAD, adKind := IsAutodiscoverURL(o.URL)
+	// A path match always wins; a host-only match loses to the candidate
+	// order for Autodiscover requests (the client builds those itself).
+	if best >= 0 && (bestScore >= 2 || !isAD) {
+		c := *known[best].cause
+		if bestScore == 1 && o.URL != "" {
+			c.Text += fmt.Sprintf(" (same host; the client then asked for %s)", o.URL)
+		}
+		return &c
+	}
+	if !isAD {
+		if best >= 0 {
+			c := *known[best].cause
+			return &c
+		}
+		if o.URL == "" && len(t.Domains) > 0 {
+			// A TLS connection without a URL: the candidate names still tell.
+			if c := t.candidate(host, "https", "xml", seenAD, true); c != nil && c.Kind != CauseSCP {
+				return c
+			}
+		}
+		return &Cause{Kind: CauseUnknown, Hedged: true, URL: firstNonEmpty(o.URL, host),
+			Text: fmt.Sprintf("no earlier observation names %s: it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started", host)}
+	}
+	return t.candidate(host, scheme, adKind, seenAD, false)
+}
+
+// candidate explains an Autodiscover request nothing else explains, from
+// the client's own candidate list (MS-OXDISCO §3.1.5).
+func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]bool, quiet bool) *Cause {
+	u := scheme + "://" + host + "/autodiscover/autodiscover." + adKind
+	for _, d := range t.Domains {
+		switch {
+		case scheme == "http" && host == "autodiscover."+d:
+			return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: SettingHTTPRedirect,
+				Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (Autodiscover step 4)", d)}
+		case host == d:
+			return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain,
+				Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (step 2, tried before autodiscover.%s)", d, d)}
+		case host == "autodiscover."+d:
+			return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
+				Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (step 3)", d)}
+		}
+	}
+	switch {
+	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
+		return &Cause{Kind: CauseDirectConnect, URL: u, Text: "Outlook's Direct Connect to Office 365 (tried first by Microsoft 365 Apps, KB 3211279)"}
+	case strings.HasPrefix(host, "autodiscover."):
+		return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (step 3)", host)}
+	case len(t.Domains) == 0 && isRegistrable(host):
+		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain, Hedged: true,
+			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (step 2)", host)}
+	case adKind == "xml" || adKind == "svc":
+		return &Cause{Kind: CauseSCP, URL: u, Setting: SettingSCP, Hedged: true,
+			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP): a first Autodiscover request on %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
+	}
+	if quiet {
+		return nil
+	}
+	return &Cause{Kind: CauseUnknown, Hedged: true, URL: u, Text: fmt.Sprintf("no earlier observation names %s", host)}
+}
+
+// isRegistrable reports whether h is a registrable domain (contoso.com,
+// contoso.co.uk): what an email domain looks like.
+func isRegistrable(h string) bool {
+	if net.ParseIP(h) != nil {
+		return false
+	}
+	e, err := publicsuffix.EffectiveTLDPlusOne(h)
+	if err != nil {
+		return false
+	}
+	_, icann := publicsuffix.PublicSuffix(h)
+	return e == h && icann
+}
+
+// Chain returns the origin chain of observation index (1-based): what sent
+// the client there, then what sent it to that, nearest first. It stops at
+// 10 arrows (MS-OXDISCO allows at most 10 redirects) and at a loop.
+func (t *OriginTrace) Chain(index int) []Cause {
+	var out []Cause
+	seen := map[int]bool{index: true}
+	c := t.Causes[index]
+	for c != nil && len(out) < 10 {
+		out = append(out, *c)
+		if c.From == 0 || seen[c.From] {
+			break
+		}
+		seen[c.From] = true
+		c = t.Causes[c.From]
+	}
+	return out
+}
+
+// Arrows renders a chain as text lines: the request, then "<- cause" lines.
+func Arrows(request string, chain []Cause) []string {
+	out := []string{request}
+	for _, c := range chain {
+		s := "<- " + c.Text
+		if c.From > 0 {
+			s += fmt.Sprintf(" (#%d)", c.From)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// responsible picks the cause whose setting is the one to change: the
+// nearest cause that names a catalog setting.
+func responsible(chain []Cause) *Cause {
+	for i := range chain {
+		if chain[i].Setting != "" {
+			return &chain[i]
+		}
+	}
+	return nil
+}

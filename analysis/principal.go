@@ -1,0 +1,231 @@
+package analysis
+
+import (
+	"crypto/x509"
+	"fmt"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// PrincipalKind is the outcome of Outlook's msstd: principal check.
+type PrincipalKind string
+
+// The outcomes of CheckPrincipal.
+const (
+	PrincipalOK       PrincipalKind = "ok"        // equals the subject CN: every Outlook accepts it
+	PrincipalSANOnly  PrincipalKind = "san-only"  // equals a SAN but not the CN: Windows XP-era Outlook refuses it
+	PrincipalMismatch PrincipalKind = "mismatch"  // on neither
+	PrincipalWildcard PrincipalKind = "wildcard"  // a wildcard covers the server, but the principal is not the literal wildcard
+	PrincipalNone     PrincipalKind = "none"      // CertPrincipalName "none": Windows checks on its own
+	PrincipalNotMSSTD PrincipalKind = "not-msstd" // a principal without the msstd: prefix
+)
+
+// PrincipalVerdict is the answer to "will Outlook Anywhere accept this
+// certificate for this server?".
+type PrincipalVerdict struct {
+	Kind      PrincipalKind
+	Principal string // the effective principal, e.g. "msstd:mail.contoso.com"
+	Server    string
+	Default   bool   // no CertPrincipalName was sent: msstd:<Server> was assumed
+	Suggest   string // the name to put after msstd: so it passes ("" when OK)
+	Reason    string
+}
+
+// CheckPrincipal checks an Outlook Anywhere principal against the server's
+// certificate the way Outlook does: the part after "msstd:" must equal,
+// literally and ignoring case, the subject CN (Windows XP) or the CN or
+// any dNSName SAN (Vista and later). No wildcard expansion: a *.contoso.com
+// certificate needs msstd:*.contoso.com (certprincipalname-pox.md; MS blog
+// "Outlook 2007, Exchange with Wildcard Certificate").
+func CheckPrincipal(p ADPrincipal, leaf *x509.Certificate) PrincipalVerdict {
+	v := PrincipalVerdict{Server: p.Server, Principal: p.Effective(), Default: strings.TrimSpace(p.Principal) == ""}
+	if v.Principal == "" {
+		v.Kind, v.Reason = PrincipalNone, "CertPrincipalName is none: Windows validates the name itself"
+		return v
+	}
+	name, ok := cutPrefixFold(v.Principal, "msstd:")
+	if !ok {
+		v.Kind, v.Reason = PrincipalNotMSSTD, fmt.Sprintf("%q does not start with msstd:, so Outlook cannot use it", v.Principal)
+		return v
+	}
+	name = strings.TrimSpace(name)
+	cn := leaf.Subject.CommonName
+	if strings.EqualFold(name, cn) {
+		v.Kind, v.Reason = PrincipalOK, fmt.Sprintf("%s equals the certificate's subject CN", v.Principal)
+		return v
+	}
+	for _, d := range leaf.DNSNames {
+		if strings.EqualFold(name, d) {
+			v.Kind = PrincipalSANOnly
+			v.Reason = fmt.Sprintf("%s is a SAN but not the subject CN (%q): Outlook on Windows Vista and later accepts it, Outlook on Windows XP compares the CN only", v.Principal, cn)
+			v.Suggest = cn
+			return v
+		}
+	}
+	// The literal name the certificate does carry for this server.
+	wild := ""
+	for _, d := range append([]string{cn}, leaf.DNSNames...) {
+		if strings.EqualFold(d, p.Server) {
+			v.Kind, v.Suggest = PrincipalMismatch, d
+			v.Reason = fmt.Sprintf("%s is not on the certificate (CN %q; SANs %s); the certificate does name the server %s, so the principal should be msstd:%s", v.Principal, cn, strings.Join(leaf.DNSNames, ", "), p.Server, d)
+			return v
+		}
+		if strings.HasPrefix(d, "*.") && wild == "" && wildcardCovers(d, p.Server) {
+			wild = d
+		}
+	}
+	if wild != "" {
+		v.Kind, v.Suggest = PrincipalWildcard, wild
+		v.Reason = fmt.Sprintf("the certificate covers %s only through the wildcard %s, and Outlook compares %s literally, without wildcard expansion: it needs msstd:%s", p.Server, wild, v.Principal, wild)
+		return v
+	}
+	v.Kind, v.Suggest = PrincipalMismatch, cn
+	v.Reason = fmt.Sprintf("%s is not on the certificate (CN %q; SANs %s)", v.Principal, cn, strings.Join(leaf.DNSNames, ", "))
+	return v
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// wildcardCovers reports whether "*.rest" covers host by one full label.
+func wildcardCovers(pattern, host string) bool {
+	rest := strings.ToLower(strings.TrimPrefix(pattern, "*."))
+	h := strings.ToLower(host)
+	i := strings.IndexByte(h, '.')
+	return i > 0 && h[i+1:] == rest
+}
+
+const principalCheckID = "exchange.principal-mismatch"
+
+// principalFinding turns a failed verdict into a finding, or returns nil.
+func principalFinding(pv PrincipalVerdict, where string, leaf *x509.Certificate) *Finding {
+	switch pv.Kind {
+	case PrincipalOK, PrincipalNone:
+		return nil
+	}
+	src := "EXPR CertPrincipalName in " + where
+	if pv.Default {
+		src = "default msstd:<EXPR Server> (no CertPrincipalName) in " + where
+	}
+	ev := []Evidence{{Label: "principal required", Value: pv.Principal, From: src}}
+	if leaf.Subject.CommonName != "" {
+		ev = append(ev, Evidence{Label: "certificate names", Value: leaf.Subject.CommonName, From: "subject CN"})
+	}
+	for _, d := range leaf.DNSNames {
+		ev = append(ev, Evidence{Label: "certificate names", Value: d, From: "SAN dNSName"})
+	}
+	f := &Finding{
+		ID:       principalCheckID,
+		Summary:  fmt.Sprintf("Outlook Anywhere to %s requires the principal %s: %s", pv.Server, pv.Principal, pv.Reason),
+		Evidence: ev,
+		Why:      "Outlook's \"Only connect to proxy servers that have this principal name in their certificate\" compares the msstd: name literally with the certificate; on a mismatch Outlook prompts for credentials again and again or says \"An encrypted connection to your mail server is not available\".",
+	}
+	if pv.Suggest != "" {
+		f.Remedy = fmt.Sprintf(`Set-OutlookProvider EXPR -CertPrincipalName "msstd:%s"`, pv.Suggest)
+	}
+	if pv.Kind == PrincipalSANOnly {
+		f.Severity = SeverityWarning
+	}
+	return f
+}
+
+func init() {
+	mustRegister(&Check{
+		ID:         principalCheckID,
+		Title:      "Outlook Anywhere's msstd: principal is not literally on the certificate",
+		Severity:   SeverityError,
+		Citation:   "certprincipalname-pox.md; Exchange Analyzer \"certificate principal mismatch\"",
+		Remedy:     `Set-OutlookProvider EXPR -CertPrincipalName "msstd:<name exactly as on the certificate>" (for a wildcard certificate: "msstd:*.contoso.com")`,
+		PerProfile: true,
+		// Run covers an Autodiscover answer fetched from the Outlook
+		// Anywhere host itself (same name, so same certificate). Requests
+		// to that host elsewhere in the trace are judged by Analyze through
+		// principalTraceFindings.
+		Run: func(s *Subject) *Finding {
+			if s.Profile == nil || s.Profile.Name != "windows" || s.Leaf() == nil || s.Obs.Body == nil {
+				return nil
+			}
+			a, err := AutodiscoverOf(s.Obs)
+			if err != nil || a == nil {
+				return nil
+			}
+			for _, p := range a.Principals {
+				if p.Block != "EXPR" || !strings.EqualFold(normHost(p.Server), normHost(s.Name)) {
+					continue
+				}
+				if f := principalFinding(CheckPrincipal(p, s.Leaf()), "this Autodiscover answer", s.Leaf()); f != nil {
+					return f
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// principalTraceFindings judges every request to an Outlook Anywhere host
+// against the principal an earlier Autodiscover answer required, for the
+// windows profile. It adds findings to r's items.
+func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Certificate) {
+	windows := false
+	for _, p := range r.Profiles {
+		if p.Name == "windows" {
+			windows = true
+		}
+	}
+	if !windows {
+		return
+	}
+	for _, it := range r.Items {
+		leaf := cache[it]
+		if leaf == nil || it.Obs.Kind == record.KindDNS {
+			continue
+		}
+		host := normHost(it.Name)
+		var pick *ADPrincipal
+		from := 0
+		for idx, a := range t.Answers {
+			if idx >= it.Index {
+				continue
+			}
+			for k := range a.Principals {
+				p := a.Principals[k]
+				if p.Block != "EXPR" || normHost(p.Server) != host {
+					continue
+				}
+				if pick == nil || idx > from {
+					pick, from = &p, idx
+				}
+			}
+		}
+		if pick == nil || hasFinding(it, principalCheckID) {
+			continue
+		}
+		f := principalFinding(CheckPrincipal(*pick, leaf), fmt.Sprintf("Autodiscover answer #%d", from), leaf)
+		if f == nil {
+			continue
+		}
+		c := LookupCheck(principalCheckID)
+		if f.Severity == "" {
+			f.Severity = c.Severity
+		}
+		if f.Remedy == "" {
+			f.Remedy = c.Remedy
+		}
+		f.Citation, f.Profile = c.Citation, "windows"
+		it.Findings = append(it.Findings, *f)
+	}
+}
+
+func hasFinding(it *Item, id string) bool {
+	for _, f := range it.Findings {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}

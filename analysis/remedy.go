@@ -1,0 +1,445 @@
+package analysis
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// Remedy is one thing to change, filled in with the names seen.
+type Remedy struct {
+	Setting  string `json:"setting,omitempty"` // catalog key (see Settings); "" for a finding's own remedy
+	Title    string `json:"title"`
+	Version  string `json:"exchange_version,omitempty"` // the release Command is for
+	Assumed  bool   `json:"version_assumed,omitempty"`  // the trace did not reveal the release
+	Command  string `json:"command"`
+	Note     string `json:"note,omitempty"`
+	Citation string `json:"citation,omitempty"`
+	// Other lists the command for releases where it differs.
+	Other []VersionCommand `json:"other_versions,omitempty"`
+}
+
+// VersionCommand is a command for a range of Exchange releases.
+type VersionCommand struct {
+	Versions string `json:"versions"` // "2007-2013"
+	Command  string `json:"command"`
+}
+
+// explainTrace is Analyze's hook: it traces origins, adds the findings that
+// need more than one observation, and fills Item.Origin and Report.Origins.
+func explainTrace(r *Report, obs []*record.Observation, opts Options) {
+	t := TraceOrigins(obs)
+	r.Origins = t
+	leaves := map[*Item]*x509.Certificate{}
+	for _, it := range r.Items {
+		switch {
+		case it.WhatIf && len(opts.WhatIf) > 0:
+			leaves[it] = opts.WhatIf[0]
+		case len(it.Obs.Chain) > 0 && opts.Cache != nil:
+			if ch, _ := opts.Cache.ParseChain(it.Obs.Chain); len(ch) > 0 {
+				leaves[it] = ch[0]
+			}
+		}
+	}
+	principalTraceFindings(r, t, leaves)
+	for _, it := range r.Items {
+		it.Origin = t.Chain(it.Index)
+		sort.SliceStable(it.Findings, func(a, b int) bool {
+			return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
+		})
+	}
+}
+
+// explainCulprit fills c's origin, remedies, suggested name and verdict.
+func (r *Report) explainCulprit(c *Culprit) {
+	it := c.First
+	c.Origin = it.Origin
+	if c.Origin == nil && r.Origins != nil {
+		c.Origin = r.Origins.Chain(it.Index)
+	}
+	version, assumed := DefaultExchangeVersion, true
+	server := ""
+	var domains []string
+	if r.Origins != nil {
+		if r.Origins.Version != "" {
+			version, assumed = r.Origins.Version, false
+		}
+		server = r.Origins.Server
+		domains = r.Origins.Domains
+	}
+	name := normHost(it.Name)
+	if server == "" {
+		server = serverFromHost(name)
+	}
+	domain := pickDomain(name, domains)
+	nameIssue, principal := false, false
+	for _, f := range c.Findings {
+		switch {
+		case f.ID == principalCheckID:
+			principal = true
+		case strings.HasPrefix(f.ID, "name."):
+			nameIssue = true
+		}
+	}
+	cause := responsible(c.Origin)
+	if nameIssue {
+		setting, scope := "", Scope("")
+		if cause != nil {
+			setting = cause.Setting
+			if cause.Field != nil {
+				scope = cause.Field.Scope
+			}
+			if cause.Kind == CauseSCP {
+				scope = ScopeInternal
+			}
+		}
+		c.NewName = r.suggestName(c, setting, scope)
+		if s := LookupSetting(setting); s != nil {
+			p := FixParams{Version: version, Server: server, Scope: scope, NewHost: c.NewName, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
+			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, p))
+			if isExchangeURLSetting(setting) && c.NewName != "" && c.NewName != name {
+				c.Remedies = append(c.Remedies, settingRemedy(LookupSetting(SettingHostRecord), version, assumed, p))
+			}
+		} else {
+			c.Remedies = append(c.Remedies, Remedy{Title: "Point the client at a name the certificate covers", Command: fixNameOrURL})
+		}
+	}
+	if principal {
+		for _, f := range c.Findings {
+			if f.ID == principalCheckID {
+				s := LookupSetting(SettingOutlookProvider)
+				c.Remedies = append(c.Remedies, Remedy{Setting: s.ID, Title: s.Title, Command: f.Remedy, Citation: s.Citation})
+				break
+			}
+		}
+	}
+	for _, f := range c.Findings {
+		if f.ID == principalCheckID || strings.HasPrefix(f.ID, "name.") {
+			continue
+		}
+		c.Remedies = append(c.Remedies, Remedy{Title: f.ID, Command: f.Remedy, Citation: f.Citation})
+	}
+	c.Verdict = r.verdictWords(c, cause)
+}
+
+func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams) Remedy {
+	rm := Remedy{Setting: s.ID, Title: s.Title, Citation: s.Citation}
+	v := version
+	if !s.AppliesTo(v) {
+		// Pick the newest release that has it (UM on 2019: use 2016).
+		for i := len(ExchangeVersions) - 1; i >= 0; i-- {
+			if s.AppliesTo(ExchangeVersions[i]) {
+				v = ExchangeVersions[i]
+				break
+			}
+		}
+		rm.Note = fmt.Sprintf("%s is not in Exchange %s; the command is for Exchange %s", s.Title, version, v)
+	}
+	if s.Versions != nil {
+		rm.Version, rm.Assumed = v, assumed
+	}
+	rm.Command, _ = s.Command(v, p)
+	if n := s.Note(v); n != "" {
+		rm.Note = strings.TrimPrefix(rm.Note+"; "+n, "; ")
+	}
+	if s.Versions == nil {
+		return rm
+	}
+	// Other releases whose command differs, grouped into ranges.
+	var cur *VersionCommand
+	last := ""
+	for _, x := range s.Versions {
+		cmd, err := s.Command(x, p)
+		if err != nil || cmd == rm.Command {
+			cur = nil
+			continue
+		}
+		if cur != nil && cur.Command == cmd {
+			cur.Versions = strings.SplitN(cur.Versions, "-", 2)[0] + "-" + x
+		} else {
+			rm.Other = append(rm.Other, VersionCommand{Versions: x, Command: cmd})
+			cur = &rm.Other[len(rm.Other)-1]
+		}
+		last = x
+	}
+	_ = last
+	return rm
+}
+
+func pickDomain(name string, domains []string) string {
+	for _, d := range domains {
+		if name == d || strings.HasSuffix(name, "."+d) {
+			return d
+		}
+	}
+	if len(domains) > 0 {
+		return domains[0]
+	}
+	return ""
+}
+
+// certCovers reports whether a certificate name covers host: literally, or
+// by a one-label "*." wildcard.
+func certCovers(certName, host string) bool {
+	c, h := strings.ToLower(certName), normHost(host)
+	if c == h {
+		return true
+	}
+	return strings.HasPrefix(c, "*.") && wildcardCovers(c, h)
+}
+
+// suggestName picks the name clients should use instead: one the
+// certificate the server presented does cover.
+func (r *Report) suggestName(c *Culprit, setting string, scope Scope) string {
+	if len(c.First.Chain) == 0 {
+		return ""
+	}
+	leaf := c.First.Chain[0]
+	names := leaf.DNSNames
+	if len(names) == 0 && leaf.SubjectCN != "" {
+		names = []string{leaf.SubjectCN}
+	}
+	covered := func(h string) bool {
+		for _, n := range names {
+			if certCovers(n, h) {
+				return true
+			}
+		}
+		return false
+	}
+	asked := normHost(c.First.Name)
+	usable := func(h string) bool {
+		return h != "" && h != asked && covered(h) && !strings.HasPrefix(h, "autodiscover.")
+	}
+	// 1. The same setting's other URL (EXPR EwsUrl when EXCH EwsUrl is wrong).
+	if r.Origins != nil && setting != "" {
+		idx := make([]int, 0, len(r.Origins.Answers))
+		for i := range r.Origins.Answers {
+			idx = append(idx, i)
+		}
+		sort.Ints(idx)
+		for _, i := range idx {
+			for _, f := range r.Origins.Answers[i].Fields {
+				if f.Setting == setting && usable(f.Host()) {
+					return f.Host()
+				}
+			}
+		}
+		// Any Exchange URL on a covered name.
+		for _, i := range idx {
+			for _, f := range r.Origins.Answers[i].Fields {
+				if usable(f.Host()) {
+					return f.Host()
+				}
+			}
+		}
+	}
+	// 2. A name clients reached without a warning.
+	for _, it := range r.Items {
+		if it.Obs.Kind == record.KindDNS || len(it.Verdicts) == 0 || it.Warns("") {
+			continue
+		}
+		if h := normHost(it.Name); usable(h) {
+			return h
+		}
+	}
+	// 3. A plain SAN, then a wildcard made concrete.
+	for _, n := range names {
+		if !strings.Contains(n, "*") && usable(strings.ToLower(n)) {
+			return strings.ToLower(n)
+		}
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "*.") {
+			return "mail." + strings.ToLower(strings.TrimPrefix(n, "*."))
+		}
+	}
+	for _, n := range names {
+		if !strings.Contains(n, "*") && strings.ToLower(n) != asked {
+			return strings.ToLower(n)
+		}
+	}
+	return ""
+}
+
+// addressOf returns the server address the culprit request went to, or one
+// a DNS answer gave for its name.
+func (r *Report) addressOf(it *Item) string {
+	if h := record.HostOnly(it.Obs.Server); net.ParseIP(h) != nil {
+		return h
+	}
+	name := normHost(it.Name)
+	for _, o := range r.Items {
+		if o.Obs.Kind != record.KindDNS || o.Obs.DNS == nil || normHost(o.Obs.DNS.Query) != name {
+			continue
+		}
+		for _, a := range o.Obs.DNS.Answers {
+			if a.Type == "A" || a.Type == "AAAA" {
+				return a.Value
+			}
+		}
+	}
+	return ""
+}
+
+// clientWords names the clients of profiles for a sentence.
+func clientWords(profiles []string) string {
+	label := map[string]string{
+		"windows": "Outlook (and other Windows clients)", "apple": "iPhone and Mac Mail", "chromium": "Chrome, Edge and Android",
+		"openssl": "OpenSSL-based clients", "go": "Go programs", "rfc9525": "a strict RFC 9525 client",
+	}
+	var ws []string
+	for _, p := range profiles {
+		if l, ok := label[p]; ok {
+			ws = append(ws, l)
+		} else {
+			ws = append(ws, p)
+		}
+	}
+	switch {
+	case len(ws) == 0:
+		return "A client"
+	case len(ws) >= 5:
+		return "Every client"
+	case len(ws) <= 2:
+		return strings.Join(ws, " and ")
+	}
+	return strings.Join(ws[:2], ", ") + fmt.Sprintf(" and %d other client families", len(ws)-2)
+}
+
+var settingShort = map[string]string{
+	SettingEWS: "EWS URL", SettingOAB: "OAB URL", SettingUM: "UM URL", SettingECP: "ECP URL", SettingOWA: "OWA URL",
+	SettingActiveSync: "ActiveSync URL", SettingMAPI: "MAPI URL", SettingOutlookAnywhere: "Outlook Anywhere host name",
+}
+
+// becauseWords says why the client went there, for the verdict sentence.
+func becauseWords(c *Cause) string {
+	if c == nil {
+		return "nothing earlier in the trace names it (it was configured or cached that way)"
+	}
+	switch c.Kind {
+	case CauseAutodiscoverField:
+		what := settingShort[c.Setting]
+		if what == "" {
+			what = c.Field.Element
+		}
+		scope := ""
+		if c.Field.Scope != ScopeNone {
+			scope = string(c.Field.Scope) + " "
+		}
+		if c.Field.Form == FormMobileSync {
+			return fmt.Sprintf("the ActiveSync Autodiscover answer's Url says so (#%d)", c.From)
+		}
+		return fmt.Sprintf("Autodiscover's %s%s says so (%s %s, #%d)", scope, what, c.Field.Block, c.Field.Element, c.From)
+	case CauseSCP:
+		return "the Active Directory service connection point (AutodiscoverServiceInternalUri) most likely points there"
+	case CauseRootDomain:
+		return "Autodiscover tries the bare email domain first, and that name is the web site"
+	case CausePrefix:
+		return "Autodiscover tries autodiscover.<domain>"
+	case CauseHTTPRedirect:
+		return fmt.Sprintf("an HTTP redirect sent it there (#%d)", c.From)
+	case CauseHTTPProbe:
+		return "Autodiscover's plain-HTTP redirect probe asked there"
+	case CauseSRV:
+		return fmt.Sprintf("the DNS SRV record points there (#%d)", c.From)
+	case CauseAutodiscoverRedirect:
+		return fmt.Sprintf("another Autodiscover server redirected it there (#%d)", c.From)
+	case CauseDirectConnect:
+		return "Outlook tries Office 365 directly"
+	}
+	return "nothing earlier in the trace names it (it was configured or cached that way)"
+}
+
+func andList(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
+// verdictWords is the one-paragraph plain-language verdict for a culprit.
+func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
+	it := c.First
+	who := clientWords(c.Profiles)
+	name := it.Name
+	if name == "" {
+		name = "an unnamed server"
+	}
+	covers := "presented no certificate certsleuth could see"
+	if len(it.Chain) > 0 {
+		l := it.Chain[0]
+		ns := append(append([]string(nil), l.DNSNames...), l.IPAddresses...)
+		if len(ns) == 0 {
+			covers = fmt.Sprintf("has no subjectAltName, only the CN %s", l.SubjectCN)
+		} else {
+			covers = "only covers " + andList(ns)
+		}
+	}
+	var b strings.Builder
+	nameIssue := false
+	for _, f := range c.Findings {
+		if strings.HasPrefix(f.ID, "name.") {
+			nameIssue = true
+		}
+	}
+	switch {
+	case nameIssue:
+		fmt.Fprintf(&b, "%s asked for %s because %s; the server's certificate %s", who, name, becauseWords(cause), covers)
+	case hasID(c.Findings, principalCheckID):
+		fmt.Fprintf(&b, "%s refuses the Outlook Anywhere connection to %s: %s", who, name, principalSummary(c.Findings))
+	default:
+		fmt.Fprintf(&b, "%s warns on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
+	}
+	if len(c.Remedies) > 0 {
+		rm := c.Remedies[0]
+		verb := "fix it"
+		switch {
+		case rm.Setting == SettingOutlookProvider:
+			verb = "change the principal with"
+		case isExchangeURLSetting(rm.Setting):
+			verb = "change the URL with"
+		case rm.Setting != "":
+			verb = "fix it:"
+		}
+		if verb == "fix it" {
+			fmt.Fprintf(&b, "; fix: %s", strings.TrimSuffix(rm.Command, "."))
+		} else {
+			fmt.Fprintf(&b, "; %s %s", verb, strings.TrimSuffix(rm.Command, "."))
+		}
+	}
+	if pub, _ := PublicCAIssuable(name); !pub && nameIssue && it.Name != "" {
+		fmt.Fprintf(&b, ". %s is an internal name no public CA can put on a certificate, so change the URL, not the certificate", name)
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+func hasID(fs []Finding, id string) bool {
+	for _, f := range fs {
+		if f.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func principalSummary(fs []Finding) string {
+	for _, f := range fs {
+		if f.ID == principalCheckID {
+			s := f.Summary
+			if i := strings.Index(s, ": "); i >= 0 {
+				s = s[i+2:]
+			}
+			return s
+		}
+	}
+	return ""
+}
