@@ -75,8 +75,8 @@ func (f ADField) Label() string {
 // ADPrincipal is an Outlook Anywhere server and the certificate principal
 // Outlook will require of it (EXPR or EXHTTP block).
 type ADPrincipal struct {
-	Block     string `json:"block"`                        // EXPR or EXHTTP
-	Server    string `json:"server"`                       // the Outlook Anywhere host name
+	Block     string `json:"block"`                         // EXPR or EXHTTP
+	Server    string `json:"server"`                        // the Outlook Anywhere host name
 	Principal string `json:"cert_principal_name,omitempty"` // CertPrincipalName as sent; "" when absent
 	SSL       string `json:"ssl,omitempty"`
 	Scope     Scope  `json:"scope,omitempty"`
