@@ -138,18 +138,18 @@ type Setting string
 
 // The settings the scenarios involve.
 const (
-	SettingSCP            Setting = "scp"              // Set-ClientAccessService -AutoDiscoverServiceInternalUri
-	SettingRootDomain     Setting = "root-domain"      // Outlook's https://<domain>/autodiscover probe (DNS A for the domain)
-	SettingAutodiscover   Setting = "autodiscover-dns" // https://autodiscover.<domain> (DNS A record)
-	SettingHTTPRedirect   Setting = "http-redirect"    // IIS HTTP Redirect on http://autodiscover.<domain>
-	SettingSRV            Setting = "srv"              // DNS SRV _autodiscover._tcp.<domain>
-	SettingEWS            Setting = "ews"              // Set-WebServicesVirtualDirectory
-	SettingOAB            Setting = "oab"              // Set-OabVirtualDirectory
-	SettingMAPI           Setting = "mapi"             // Set-MapiVirtualDirectory
-	SettingEAS            Setting = "activesync"       // Set-ActiveSyncVirtualDirectory
+	SettingSCP             Setting = "scp"              // Set-ClientAccessService -AutoDiscoverServiceInternalUri
+	SettingRootDomain      Setting = "root-domain"      // Outlook's https://<domain>/autodiscover probe (DNS A for the domain)
+	SettingAutodiscover    Setting = "autodiscover-dns" // https://autodiscover.<domain> (DNS A record)
+	SettingHTTPRedirect    Setting = "http-redirect"    // IIS HTTP Redirect on http://autodiscover.<domain>
+	SettingSRV             Setting = "srv"              // DNS SRV _autodiscover._tcp.<domain>
+	SettingEWS             Setting = "ews"              // Set-WebServicesVirtualDirectory
+	SettingOAB             Setting = "oab"              // Set-OabVirtualDirectory
+	SettingMAPI            Setting = "mapi"             // Set-MapiVirtualDirectory
+	SettingEAS             Setting = "activesync"       // Set-ActiveSyncVirtualDirectory
 	SettingOutlookAnywhere Setting = "outlook-anywhere" // Set-OutlookAnywhere -ExternalHostname
-	SettingCertPrincipal  Setting = "cert-principal"   // Set-OutlookProvider EXPR -CertPrincipalName
-	SettingDefaultBinding Setting = "default-binding"  // the certificate on IIS's non-SNI binding (Enable-ExchangeCertificate -Services IIS)
+	SettingCertPrincipal   Setting = "cert-principal"   // Set-OutlookProvider EXPR -CertPrincipalName
+	SettingDefaultBinding  Setting = "default-binding"  // the certificate on IIS's non-SNI binding (Enable-ExchangeCertificate -Services IIS)
 )
 
 // Change is one setting changed to fix a scenario: the Exchange (or DNS,

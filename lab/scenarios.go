@@ -100,7 +100,9 @@ func mailURL(host, path string) string { return "https://" + host + path }
 // Exchange 2019 server, EXCH01, whose certificate names mail.contoso.com
 // and autodiscover.contoso.com, with every URL on mail.contoso.com.
 func contoso() Config {
-	both := func(path string) VDir { return VDir{Internal: mailURL(mailName, path), External: mailURL(mailName, path)} }
+	both := func(path string) VDir {
+		return VDir{Internal: mailURL(mailName, path), External: mailURL(mailName, path)}
+	}
 	return Config{
 		Domain: domain, Mailbox: "alice@" + domain, DisplayName: "Alice Example", Server: "EXCH01",
 		SCP:  mailURL(mailName, "/Autodiscover/Autodiscover.xml"),
@@ -212,7 +214,7 @@ func activeSyncPhone() *Scenario {
 		Title: "mobilesync Autodiscover gives the phone an internal ActiveSync URL",
 		Summary: "The ActiveSync virtual directory's ExternalUrl names exch01.contoso.local, so mobilesync Autodiscover hands the phone that URL. " +
 			"The certificate does not list the internal name, and iOS refuses it.",
-		Cite: "MS-ASCMD §2.2.1.1; remote connectivity analyzer \"SSL Certificate Name Mismatch\"",
+		Cite:   "MS-ASCMD §2.2.1.1; remote connectivity analyzer \"SSL Certificate Name Mismatch\"",
 		Client: Client{Kind: Phone, Name: "iPhone Mail (Exchange ActiveSync account), iOS 17", App: "Mail", Profile: "apple"},
 		Config: c,
 		Changes: []Change{
