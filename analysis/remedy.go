@@ -303,6 +303,8 @@ func clientWords(profiles []string) string {
 	switch {
 	case len(ws) == 0:
 		return "A client"
+	case len(ws) >= 5 && profiles[0] == "windows":
+		return "Outlook (and every other client)"
 	case len(ws) >= 5:
 		return "Every client"
 	case len(ws) <= 2:

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -21,7 +20,7 @@ type RenderOptions struct {
 }
 
 // Formats lists the report formats Render accepts.
-var Formats = []string{"text", "json"}
+var Formats = []string{"text", "json", "markdown", "html"}
 
 // CheckFormat returns an error naming the accepted formats when f is not one.
 func CheckFormat(f string) error {
@@ -33,13 +32,19 @@ func CheckFormat(f string) error {
 	return fmt.Errorf("unknown format %q (use %s)", f, strings.Join(Formats, ", "))
 }
 
-// Render writes the report in format ("text" or "json").
+// Render writes the report in format: "text" (the default), "json" (JSON
+// Lines: one object per observation, then a summary), "markdown", or "html"
+// (one self-contained file: no external assets, works offline, prints well).
 func Render(w io.Writer, r *Report, format string, o RenderOptions) error {
 	switch format {
 	case "text", "":
 		return renderText(w, r, o)
 	case "json":
 		return renderJSON(w, r)
+	case "markdown":
+		return renderMarkdown(w, r, o)
+	case "html":
+		return renderHTML(w, r, o)
 	}
 	return CheckFormat(format)
 }
@@ -278,110 +283,6 @@ func chainWords(ch []certs.Summary) string {
 	return fmt.Sprintf("%s (issuer %s; valid %s to %s)", s, issuer, l.NotBefore.Format(time.DateOnly), l.NotAfter.Format(time.DateOnly))
 }
 
-func renderText(w io.Writer, r *Report, o RenderOptions) error {
-	t := &textOut{w: w, o: o, width: o.Width}
-	if t.width == 0 {
-		t.width = 80
-	}
-	culprits := r.Culprits()
-	n := 0
-	for _, it := range r.Items {
-		if it.Obs.Kind != record.KindDNS {
-			n++
-		}
-	}
-	title := ""
-	if o.Title != "" {
-		title = o.Title + ": "
-	}
-	if len(r.WhatIf) > 0 {
-		t.printf("what if the server presented: %s\n\n", chainWords(r.WhatIf))
-	}
-	switch {
-	case len(culprits) == 0:
-		t.printf("%s%s\n", title, t.color(ansiGreen, fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)", n, profileList(r.Profiles))))
-	default:
-		warn := 0
-		for _, it := range r.Items {
-			if it.Warns("") {
-				warn++
-			}
-		}
-		t.printf("%s%s\n", title, t.color(ansiBold+ansiRed, fmt.Sprintf("%d of %d requests would make a client warn; first each time:", warn, n)))
-	}
-	for i, c := range culprits {
-		it := c.First
-		t.printf("\n%s\n", t.color(ansiBold, fmt.Sprintf("%d. %s", i+1, Describe(it.Obs))))
-		when := fmtTime(it.Obs.Time) + fmt.Sprintf(" (#%d", it.Index)
-		if len(c.Repeats) > 0 {
-			last := c.Repeats[len(c.Repeats)-1]
-			when += fmt.Sprintf("; again %d times, last %s #%d", len(c.Repeats), fmtTime(last.Obs.Time), last.Index)
-		}
-		when += ")"
-		t.field("   ", "when", when)
-		asked := it.Name
-		if asked == "" {
-			asked = "(unknown)"
-		}
-		t.field("   ", "asked for", fmt.Sprintf("%s (from the %s)", asked, nameFromWords(it.NameFrom)))
-		t.field("   ", "certificate", chainWords(it.Chain))
-		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
-		for _, f := range c.Findings {
-			t.field("   ", "rule", t.color(ansiRed, f.ID)+": "+stripProfileTitle(f.Summary))
-		}
-		if len(c.Findings) > 0 {
-			t.field("   ", "fix", c.Findings[0].Remedy)
-		}
-	}
-	var other []Finding
-	for _, it := range r.Items {
-		if !it.Warns("") {
-			other = append(other, it.Findings...)
-		}
-	}
-	if len(r.Problems) > 0 {
-		t.printf("\nproblems with the input:\n")
-		for _, p := range r.Problems {
-			t.field("  ", "-", p)
-		}
-	}
-	t.printf("\n%s\n", t.color(ansiBold, "all observations:"))
-	for _, it := range r.Items {
-		res := "ok"
-		code := ansiGreen
-		switch it.Worst() {
-		case SeverityError:
-			res, code = "WARN", ansiRed
-		case SeverityWarning:
-			res, code = "note", ansiYellow
-		case SeverityInfo:
-			res, code = "info", ansiDim
-		}
-		if it.Obs.Kind == record.KindDNS {
-			res, code = "", ansiDim
-		} else if len(it.Verdicts) == 0 && it.Worst() == "" {
-			res = "-"
-		}
-		clock := "-"
-		if !it.Obs.Time.IsZero() {
-			clock = it.Obs.Time.UTC().Format("15:04:05")
-		}
-		prefix := fmt.Sprintf("%4d %s %-4s ", it.Index, clock, res)
-		lines := Wrap(Describe(it.Obs), t.width-len(prefix))
-		t.printf("%s%s\n", strings.Replace(prefix, res, t.color(code, res), 1), lines[0])
-		for _, l := range lines[1:] {
-			t.printf("%s%s\n", strings.Repeat(" ", len(prefix)), l)
-		}
-		if !it.Warns("") {
-			for _, f := range mergeFindings(it.Findings, SeverityInfo) {
-				t.field(strings.Repeat(" ", len(prefix)), f.ID, stripProfileTitle(f.Summary))
-			}
-		}
-	}
-	_ = other
-	return t.err
-}
-
 // stripProfileTitle drops the "<profile title>: " prefix name findings
 // carry, for places where the profiles are listed separately.
 func stripProfileTitle(s string) string {
@@ -401,86 +302,3 @@ func profileList(ps []*Profile) string {
 	return strings.Join(n, ", ")
 }
 
-// JSONItem is the JSON Lines form of one analysed observation.
-type JSONItem struct {
-	Type       string            `json:"type"` // "connection", "http" or "dns"
-	Index      int               `json:"index"`
-	Time       time.Time         `json:"time"`
-	Source     record.Source     `json:"source"`
-	Client     string            `json:"client"`
-	Server     string            `json:"server"`
-	Connect    string            `json:"connect,omitempty"`
-	SNI        string            `json:"sni"`
-	NoSNI      bool              `json:"no_sni,omitempty"`
-	Method     string            `json:"method,omitempty"`
-	Host       string            `json:"host,omitempty"`
-	URL        string            `json:"url,omitempty"`
-	Status     int               `json:"status,omitempty"`
-	Location   string            `json:"location,omitempty"`
-	TLSVersion string            `json:"tls_version"`
-	ALPN       []string          `json:"alpn,omitempty"`
-	Visibility record.Visibility `json:"cert_visibility"`
-	Name       string            `json:"name"`
-	NameFrom   record.NameSource `json:"name_from,omitempty"`
-	Chain      []certs.Summary   `json:"chain"`
-	Verdicts   []Verdict         `json:"verdicts,omitempty"`
-	Findings   []Finding         `json:"findings"`
-	Warns      []string          `json:"warns"` // profiles that would warn
-	Error      string            `json:"error,omitempty"`
-	DNS        *record.DNS       `json:"dns,omitempty"`
-	WhatIf     bool              `json:"what_if,omitempty"`
-}
-
-// JSONSummary is the last line of a JSON report.
-type JSONSummary struct {
-	Type         string   `json:"type"` // "summary"
-	Observations int      `json:"observations"`
-	Warnings     int      `json:"warnings"` // items that would make a client warn
-	Culprits     []int    `json:"culprits"` // index of the first item of each culprit group
-	Profiles     []string `json:"profiles"`
-	Problems     []string `json:"problems,omitempty"`
-}
-
-// JSONOf returns the JSON form of an item.
-func JSONOf(it *Item, all []*Profile) JSONItem {
-	o := it.Obs
-	typ := "connection"
-	switch o.Kind {
-	case record.KindHTTP:
-		typ = "http"
-	case record.KindDNS:
-		typ = "dns"
-	}
-	warns := it.WarningProfiles(all)
-	if warns == nil {
-		warns = []string{}
-	}
-	return JSONItem{
-		Type: typ, Index: it.Index, Time: o.Time, Source: o.Source, Client: o.Client, Server: o.Server,
-		Connect: o.Connect, SNI: o.SNI, NoSNI: o.NoSNI, Method: o.Method, Host: o.Host, URL: o.URL,
-		Status: o.Status, Location: o.Location, TLSVersion: o.TLSVersion, ALPN: o.ALPN, Visibility: o.Visibility,
-		Name: it.Name, NameFrom: it.NameFrom, Chain: it.Chain, Verdicts: it.Verdicts, Findings: it.Findings,
-		Warns: warns, Error: o.Error, DNS: o.DNS, WhatIf: it.WhatIf,
-	}
-}
-
-func renderJSON(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems}
-	for _, p := range r.Profiles {
-		sum.Profiles = append(sum.Profiles, p.Name)
-	}
-	for _, it := range r.Items {
-		if err := enc.Encode(JSONOf(it, r.Profiles)); err != nil {
-			return err
-		}
-		sum.Observations++
-		if it.Warns("") {
-			sum.Warnings++
-		}
-	}
-	for _, c := range r.Culprits() {
-		sum.Culprits = append(sum.Culprits, c.First.Index)
-	}
-	return enc.Encode(sum)
-}

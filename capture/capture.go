@@ -75,37 +75,38 @@ func Read(in io.Reader, name string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrNotCapture, err)
 	}
+	defer src.close()
 	r := newReader(opts)
 	r.res.Format = src.format
 	var p packet
+	var rp rawPacket
 	var rerr error
 	for {
-		off := src.offset()
-		data, ci, link, err := src.next()
+		err := src.next(&rp)
 		if err != nil {
 			if err != io.EOF {
 				if errors.Is(err, io.EOF) {
 					err = io.ErrUnexpectedEOF
 				}
-				rerr = &CorruptError{Name: name, Packet: r.packetNo + 1, Offset: off, Err: describeReadErr(err)}
+				rerr = &CorruptError{Name: name, Packet: r.packetNo + 1, Offset: rp.offset, Err: describeReadErr(err)}
 			}
 			break
 		}
 		r.packetNo++
 		r.stats.Packets++
-		r.stats.Bytes += int64(len(data))
-		if ci.CaptureLength < ci.Length {
+		r.stats.Bytes += int64(len(rp.data))
+		if len(rp.data) < rp.origLen {
 			r.stats.Truncated++
 		}
-		if !r.dec.decode(link, data, &p) {
+		if !r.dec.decode(rp.link, rp.data, &p) {
 			r.stats.Undecoded++
-			if _, ok := firstLayer(link, data); !ok && !r.linkWarned[link] {
-				r.linkWarned[link] = true
-				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", name, r.packetNo, int(link), link))
+			if _, ok := firstLayer(rp.link, rp.data); !ok && !r.linkWarned[rp.link] {
+				r.linkWarned[rp.link] = true
+				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", name, r.packetNo, int(rp.link), rp.link))
 			}
 			continue
 		}
-		r.packet(&p, ci.Timestamp, ci.CaptureLength)
+		r.packet(&p, rp.ts, len(rp.data))
 	}
 	r.finish()
 	return r.res, rerr
@@ -131,8 +132,8 @@ type flow struct {
 	id      int
 	packet  int64 // number of its first packet
 	key     flowKey
-	start   time.Time
-	last    time.Time
+	start   int64 // Unix nanoseconds
+	last    int64
 	h       [2]half // h[0] carries the bytes sent by endpoint a, h[1] those sent by b
 	synFrom int     // the endpoint (0 a, 1 b) that sent the SYN; -1 unknown
 }
@@ -144,15 +145,15 @@ type reader struct {
 	stats      *Stats
 	packetNo   int64
 	flows      map[flowKey]*flow
-	closed     map[flowKey]time.Time
+	closed     map[flowKey]int64
 	nextID     int
 	items      []item
 	dnsPending map[dnsKey]*dnsQuery
 	resolved   map[string][]resolution
 	ders       map[string][]byte
 	linkWarned map[layers.LinkType]bool
-	now        time.Time
-	lastSweep  time.Time
+	now        int64 // latest packet time, Unix nanoseconds
+	lastSweep  int64
 }
 
 // item is an observation with its sort key.
@@ -166,7 +167,7 @@ type item struct {
 func newReader(opts Options) *reader {
 	r := &reader{
 		opts: opts, dec: newDecoder(), res: &Result{},
-		flows: map[flowKey]*flow{}, closed: map[flowKey]time.Time{},
+		flows: map[flowKey]*flow{}, closed: map[flowKey]int64{},
 		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{},
 		ders: map[string][]byte{}, linkWarned: map[layers.LinkType]bool{},
 	}
@@ -208,11 +209,11 @@ func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
 	return pa < pb
 }
 
-func (r *reader) packet(p *packet, ts time.Time, caplen int) {
-	if ts.After(r.now) {
+func (r *reader) packet(p *packet, ts int64, caplen int) {
+	if ts > r.now {
 		r.now = ts
 	}
-	if r.now.Sub(r.lastSweep) > sweepEvery {
+	if r.now-r.lastSweep > int64(sweepEvery) {
 		r.sweep()
 	}
 	if !p.tcp {
@@ -220,7 +221,7 @@ func (r *reader) packet(p *packet, ts time.Time, caplen int) {
 			if len(p.payload) < p.fullLen {
 				return // cut by the snap length
 			}
-			r.dnsMessage(p.payload, endpoint(p.src, p.v6, p.sport), endpoint(p.dst, p.v6, p.dport), false, ts)
+			r.dnsMessage(p.payload, endpoint(p.src, p.v6, p.sport), endpoint(p.dst, p.v6, p.dport), false, time.Unix(0, ts))
 		}
 		return
 	}
@@ -291,7 +292,7 @@ const (
 
 // parse hands direction d's new bytes to its parser, choosing the parser
 // from the first bytes.
-func (r *reader) parse(f *flow, d int, ts time.Time) {
+func (r *reader) parse(f *flow, d int, ts int64) {
 	h := &f.h[d]
 	if h.proto == protoUnknown {
 		h.proto = r.classify(f, h.buf)
@@ -319,14 +320,14 @@ func (r *reader) parse(f *flow, d int, ts time.Time) {
 	case protoTLS:
 		r.parseTLS(f, d)
 	case protoHTTP:
-		n, done := h.http.parse(h.buf, ts, false)
+		n, done := h.http.parse(h.buf, time.Unix(0, ts), false)
 		h.consume(n)
 		if done {
 			h.stop(gapNone)
 		}
 	case protoDNS:
 		src, dst := f.endpoints(d)
-		r.parseDNSTCP(h, src, dst, ts)
+		r.parseDNSTCP(h, src, dst, time.Unix(0, ts))
 	}
 }
 
@@ -367,12 +368,12 @@ func (f *flow) endpoints(d int) (src, dst string) {
 func (r *reader) sweep() {
 	r.lastSweep = r.now
 	for _, f := range r.flows {
-		if r.now.Sub(f.last) > idleTimeout {
+		if r.now-f.last > int64(idleTimeout) {
 			r.close(f)
 		}
 	}
 	for k, t := range r.closed {
-		if r.now.Sub(t) > tombstone {
+		if r.now-t > int64(tombstone) {
 			delete(r.closed, k)
 		}
 	}
@@ -461,7 +462,7 @@ func (r *reader) report(f *flow) {
 }
 
 func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half) {
-	o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: f.start.UTC(), Conn: conn, Client: client, Server: server}
+	o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: time.Unix(0, f.start).UTC(), Conn: conn, Client: client, Server: server}
 	ct, st := chh.tls, shh.tls
 	if ct == nil {
 		ct = &tlsHalf{}

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -39,14 +37,11 @@ type source struct {
 	gzip    bool
 	cr      *countingReader
 	br      *bufio.Reader
-	pcap    *pcapgo.Reader
+	pcap    *pcapReader
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
 	snaplen int
 }
-
-// offset is the byte offset (in the decompressed data) of the next unread byte.
-func (s *source) offset() int64 { return s.cr.n - int64(s.br.Buffered()) }
 
 // openSource detects gzip, pcap and pcapng by their magic numbers.
 func openSource(r io.Reader) (*source, error) {
@@ -92,13 +87,17 @@ func openSource(r io.Reader) (*source, error) {
 		}
 	} else {
 		s.format = "pcap"
-		s.pcap, err = pcapgo.NewReader(s.br)
+		hdr := make([]byte, pcapHeaderLen)
+		if _, err := io.ReadFull(s.br, hdr); err != nil {
+			return nil, fmt.Errorf("pcap file header: %w", err)
+		}
+		s.pcap, err = newPcapReader(hdr, s.br)
 		if err != nil {
-			return nil, fmt.Errorf("not a pcap or pcapng capture: %w", err)
+			return nil, err
 		}
 		// The top four bits may hold the FCS length (pcap-linktype(7)).
-		s.link = layers.LinkType(uint32(s.pcap.LinkType()) & 0x0FFFFFFF)
-		s.snaplen = int(s.pcap.Snaplen())
+		s.link = layers.LinkType(s.pcap.link & 0x0FFFFFFF)
+		s.snaplen = s.pcap.snaplen
 	}
 	if s.gzip {
 		s.format += " (gzip)"
@@ -106,21 +105,41 @@ func openSource(r io.Reader) (*source, error) {
 	return s, nil
 }
 
-// next returns the next packet. data is valid until the following call.
-func (s *source) next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error) {
+// rawPacket is one packet record as read from the file.
+type rawPacket struct {
+	data    []byte // valid until the next call to next
+	ts      int64  // Unix nanoseconds
+	origLen int
+	link    layers.LinkType
+	offset  int64 // of the record in the (decompressed) file
+}
+
+// next returns the next packet, io.EOF at the end, or another error with
+// rp.offset set to where the unreadable record starts.
+func (s *source) next(rp *rawPacket) error {
 	if s.pcap != nil {
-		data, ci, err = s.pcap.ZeroCopyReadPacketData()
-		return data, ci, s.link, err
+		var err error
+		rp.data, rp.ts, rp.origLen, rp.offset, err = s.pcap.next()
+		rp.link = s.link
+		return err
 	}
-	data, ci, err = s.ng.ZeroCopyReadPacketData()
-	link = layers.LinkTypeEthernet
+	rp.offset = s.cr.n - int64(s.br.Buffered())
+	data, ci, err := s.ng.ZeroCopyReadPacketData()
+	if err != nil {
+		return err
+	}
+	rp.data, rp.ts, rp.origLen = data, ci.Timestamp.UnixNano(), ci.Length
+	rp.link = layers.LinkTypeEthernet
 	if len(ci.AncillaryData) > 0 {
 		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-			link = lt
+			rp.link = lt
 		}
 	}
-	if ci.Timestamp.IsZero() {
-		ci.Timestamp = time.Unix(0, 0)
+	return nil
+}
+
+func (s *source) close() {
+	if s.pcap != nil {
+		s.pcap.close()
 	}
-	return data, ci, link, err
 }

@@ -1,0 +1,150 @@
+package analysis
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// JSONItem is the JSON Lines form of one analysed observation.
+type JSONItem struct {
+	Type       string            `json:"type"` // "connection", "http" or "dns"
+	Index      int               `json:"index"`
+	Time       time.Time         `json:"time"`
+	Source     record.Source     `json:"source"`
+	Client     string            `json:"client"`
+	Server     string            `json:"server"`
+	Connect    string            `json:"connect,omitempty"`
+	SNI        string            `json:"sni"`
+	NoSNI      bool              `json:"no_sni,omitempty"`
+	Method     string            `json:"method,omitempty"`
+	Host       string            `json:"host,omitempty"`
+	URL        string            `json:"url,omitempty"`
+	Status     int               `json:"status,omitempty"`
+	Location   string            `json:"location,omitempty"`
+	TLSVersion string            `json:"tls_version"`
+	ALPN       []string          `json:"alpn,omitempty"`
+	Visibility record.Visibility `json:"cert_visibility"`
+	Name       string            `json:"name"`
+	NameFrom   record.NameSource `json:"name_from,omitempty"`
+	Chain      []certs.Summary   `json:"chain"`
+	Verdicts   []Verdict         `json:"verdicts,omitempty"`
+	Findings   []Finding         `json:"findings"`
+	Warns      []string          `json:"warns"` // profiles that would warn
+	Error      string            `json:"error,omitempty"`
+	DNS        *record.DNS       `json:"dns,omitempty"`
+	WhatIf     bool              `json:"what_if,omitempty"`
+	// Origin is what sent the client to this request, nearest cause first.
+	Origin []Cause `json:"origin,omitempty"`
+}
+
+// JSONSummary is the last line of a JSON report.
+type JSONSummary struct {
+	Type         string   `json:"type"` // "summary"
+	Observations int      `json:"observations"`
+	Warnings     int      `json:"warnings"` // items that would make a client warn
+	Culprits     []int    `json:"culprits"` // index of the first item of each culprit group
+	Profiles     []string `json:"profiles"`
+	Problems     []string `json:"problems,omitempty"`
+	// Explain has one entry per culprit, in the order of Culprits: the
+	// plain-language verdict, the origin chain and the remedies.
+	Explain []JSONCulprit `json:"explain"`
+	// CertPlan says, per server, which certificate it needs (only when a
+	// request would warn).
+	CertPlan []ServerPlan `json:"cert_plan,omitempty"`
+	// ExchangeVersion is the Exchange release the Autodiscover answers
+	// revealed, or "".
+	ExchangeVersion string `json:"exchange_version,omitempty"`
+}
+
+// JSONCulprit is the explanation of one culprit in the JSON summary.
+type JSONCulprit struct {
+	Index         int      `json:"index"`   // the first item of the group
+	Repeats       []int    `json:"repeats"` // later items of the group
+	Name          string   `json:"name"`
+	URL           string   `json:"url,omitempty"`
+	Profiles      []string `json:"profiles"`
+	Checks        []string `json:"checks"` // IDs of the checks that failed
+	Verdict       string   `json:"verdict"`
+	Origin        []Cause  `json:"origin"`
+	Remedies      []Remedy `json:"remedies"`
+	SuggestedName string   `json:"suggested_name,omitempty"`
+}
+
+// JSONCulpritOf returns the JSON form of a culprit.
+func JSONCulpritOf(c *Culprit) JSONCulprit {
+	j := JSONCulprit{Index: c.First.Index, Repeats: []int{}, Name: c.First.Name, URL: c.First.Obs.URL, Profiles: c.Profiles,
+		Checks: []string{}, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName}
+	for _, r := range c.Repeats {
+		j.Repeats = append(j.Repeats, r.Index)
+	}
+	for _, f := range c.Findings {
+		j.Checks = append(j.Checks, f.ID)
+	}
+	if j.Origin == nil {
+		j.Origin = []Cause{}
+	}
+	if j.Remedies == nil {
+		j.Remedies = []Remedy{}
+	}
+	if j.Profiles == nil {
+		j.Profiles = []string{}
+	}
+	return j
+}
+
+// JSONOf returns the JSON form of an item.
+func JSONOf(it *Item, all []*Profile) JSONItem {
+	o := it.Obs
+	typ := "connection"
+	switch o.Kind {
+	case record.KindHTTP:
+		typ = "http"
+	case record.KindDNS:
+		typ = "dns"
+	}
+	warns := it.WarningProfiles(all)
+	if warns == nil {
+		warns = []string{}
+	}
+	return JSONItem{
+		Type: typ, Index: it.Index, Time: o.Time, Source: o.Source, Client: o.Client, Server: o.Server,
+		Connect: o.Connect, SNI: o.SNI, NoSNI: o.NoSNI, Method: o.Method, Host: o.Host, URL: o.URL,
+		Status: o.Status, Location: o.Location, TLSVersion: o.TLSVersion, ALPN: o.ALPN, Visibility: o.Visibility,
+		Name: it.Name, NameFrom: it.NameFrom, Chain: it.Chain, Verdicts: it.Verdicts, Findings: it.Findings,
+		Warns: warns, Error: o.Error, DNS: o.DNS, WhatIf: it.WhatIf, Origin: it.Origin,
+	}
+}
+
+func renderJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems}
+	for _, p := range r.Profiles {
+		sum.Profiles = append(sum.Profiles, p.Name)
+	}
+	for _, it := range r.Items {
+		if err := enc.Encode(JSONOf(it, r.Profiles)); err != nil {
+			return err
+		}
+		sum.Observations++
+		if it.Warns("") {
+			sum.Warnings++
+		}
+	}
+	sum.Explain = []JSONCulprit{}
+	cs := r.Culprits()
+	for _, c := range cs {
+		sum.Culprits = append(sum.Culprits, c.First.Index)
+		sum.Explain = append(sum.Explain, JSONCulpritOf(c))
+	}
+	if len(cs) > 0 {
+		sum.CertPlan = r.CertPlan()
+	}
+	if r.Origins != nil {
+		sum.ExchangeVersion = r.Origins.Version
+	}
+	return enc.Encode(sum)
+}

@@ -1,0 +1,227 @@
+package analysis
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// headline is the report's first line (without the title).
+func headline(r *Report, culprits []*Culprit) string {
+	n, warn := 0, 0
+	for _, it := range r.Items {
+		if it.Obs.Kind != record.KindDNS {
+			n++
+		}
+		if it.Warns("") {
+			warn++
+		}
+	}
+	if len(culprits) == 0 {
+		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)", n, profileList(r.Profiles))
+	}
+	return fmt.Sprintf("%d of %d requests would make a client warn; first each time:", warn, n)
+}
+
+// whenWords says when a culprit happened and how often it came back.
+func whenWords(c *Culprit) string {
+	it := c.First
+	when := fmtTime(it.Obs.Time) + fmt.Sprintf(" (#%d", it.Index)
+	if len(c.Repeats) > 0 {
+		last := c.Repeats[len(c.Repeats)-1]
+		times := "times"
+		if len(c.Repeats) == 1 {
+			times = "time"
+		}
+		when += fmt.Sprintf("; again %d %s, last %s #%d", len(c.Repeats), times, fmtTime(last.Obs.Time), last.Index)
+	}
+	return when + ")"
+}
+
+// remedyVersionWords says which Exchange release a command is for.
+func remedyVersionWords(rm Remedy) string {
+	if rm.Version == "" {
+		return ""
+	}
+	if rm.Assumed {
+		return fmt.Sprintf("Exchange %s assumed: the trace does not say which release", rm.Version)
+	}
+	return fmt.Sprintf("Exchange %s, from the Autodiscover answer", rm.Version)
+}
+
+func renderText(w io.Writer, r *Report, o RenderOptions) error {
+	t := &textOut{w: w, o: o, width: o.Width}
+	if t.width == 0 {
+		t.width = 80
+	}
+	culprits := r.Culprits()
+	title := ""
+	if o.Title != "" {
+		title = o.Title + ": "
+	}
+	if len(r.WhatIf) > 0 {
+		t.printf("what if the server presented: %s\n\n", chainWords(r.WhatIf))
+	}
+	if len(culprits) == 0 {
+		t.printf("%s%s\n", title, t.color(ansiGreen, headline(r, culprits)))
+	} else {
+		t.printf("%s%s\n", title, t.color(ansiBold+ansiRed, headline(r, culprits)))
+		t.printf("\n%s\n", t.color(ansiBold, "verdict:"))
+		for i, c := range culprits {
+			pad := fmt.Sprintf("%3d. ", i+1)
+			for j, l := range Wrap(c.Verdict, t.width-len(pad)) {
+				if j == 0 {
+					t.printf("%s%s\n", pad, l)
+				} else {
+					t.printf("%s%s\n", strings.Repeat(" ", len(pad)), l)
+				}
+			}
+		}
+	}
+	for i, c := range culprits {
+		it := c.First
+		t.printf("\n%s\n", t.color(ansiBold, fmt.Sprintf("%d. %s", i+1, Describe(it.Obs))))
+		t.field("   ", "when", whenWords(c))
+		asked := it.Name
+		if asked == "" {
+			asked = "(unknown)"
+		}
+		t.field("   ", "asked for", fmt.Sprintf("%s (from the %s)", asked, nameFromWords(it.NameFrom)))
+		t.field("   ", "certificate", chainWords(it.Chain))
+		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
+		for _, f := range c.Findings {
+			t.field("   ", "rule", t.color(ansiRed, f.ID)+": "+stripProfileTitle(f.Summary))
+		}
+		if len(c.Origin) > 0 {
+			for j, l := range Arrows(requestWords(it.Obs), c.Origin) {
+				label := ""
+				if j == 0 {
+					label = "origin"
+				}
+				t.field("   ", label, l)
+			}
+		}
+		for j, rm := range c.Remedies {
+			label := "fix"
+			if j > 0 {
+				label = fmt.Sprintf("fix %d", j+1)
+			}
+			t.verbatim("   ", label, rm.Command)
+			if v := remedyVersionWords(rm); v != "" {
+				t.field("   ", "", "("+v+")")
+			}
+			for _, oc := range rm.Other {
+				t.verbatim("   ", "", "Exchange "+oc.Versions+": "+oc.Command)
+			}
+			if rm.Note != "" {
+				t.field("   ", "", "note: "+rm.Note)
+			}
+		}
+	}
+	if len(culprits) > 0 {
+		if plans := r.CertPlan(); len(plans) > 0 {
+			t.printf("\n%s\n", t.color(ansiBold, "which certificate each server needs:"))
+			for _, p := range plans {
+				t.field("   ", "server", fmt.Sprintf("%s (presents %s)", p.Server, chainWords([]certs.Summary{*p.Leaf})))
+				var names []string
+				for _, n := range p.Names {
+					s := fmt.Sprintf("%s (%s", n.Name, plural(n.Requests, "request"))
+					if n.Covered {
+						s += ", covered"
+					} else {
+						s += ", not covered"
+					}
+					if !n.Public {
+						s += ", internal name: no public CA can issue it"
+					}
+					names = append(names, s+")")
+				}
+				t.field("   ", "asked for", strings.Join(names, "; "))
+				t.field("   ", "plan", p.Words())
+			}
+		}
+	}
+	if len(r.Problems) > 0 {
+		t.printf("\nproblems with the input:\n")
+		for _, p := range r.Problems {
+			t.field("  ", "-", p)
+		}
+	}
+	t.printf("\n%s\n", t.color(ansiBold, "all observations:"))
+	for _, it := range r.Items {
+		res, code := itemResult(it)
+		clock := "-"
+		if !it.Obs.Time.IsZero() {
+			clock = it.Obs.Time.UTC().Format("15:04:05")
+		}
+		prefix := fmt.Sprintf("%4d %s %-4s ", it.Index, clock, res)
+		lines := Wrap(Describe(it.Obs), t.width-len(prefix))
+		t.printf("%s%s\n", strings.Replace(prefix, res, t.color(code, res), 1), lines[0])
+		ind := strings.Repeat(" ", len(prefix))
+		for _, l := range lines[1:] {
+			t.printf("%s%s\n", ind, l)
+		}
+		if len(it.Origin) > 0 && it.Obs.Kind != record.KindDNS {
+			c := it.Origin[0]
+			s := "<- " + c.Text
+			if c.From > 0 {
+				s += fmt.Sprintf(" (#%d)", c.From)
+			}
+			for _, l := range Wrap(s, t.width-len(prefix)) {
+				t.printf("%s%s\n", ind, t.color(ansiDim, l))
+			}
+		}
+		if !it.Warns("") {
+			for _, f := range mergeFindings(it.Findings, SeverityInfo) {
+				t.field(ind, f.ID, stripProfileTitle(f.Summary))
+			}
+		}
+	}
+	return t.err
+}
+
+// itemResult is the one-word verdict of an item and its ANSI colour.
+func itemResult(it *Item) (string, string) {
+	res, code := "ok", ansiGreen
+	switch it.Worst() {
+	case SeverityError:
+		res, code = "WARN", ansiRed
+	case SeverityWarning:
+		res, code = "note", ansiYellow
+	case SeverityInfo:
+		res, code = "info", ansiDim
+	}
+	if it.Obs.Kind == record.KindDNS {
+		res, code = "", ansiDim
+	} else if len(it.Verdicts) == 0 && it.Worst() == "" {
+		res = "-"
+	}
+	return res, code
+}
+
+// requestWords names a request for the first line of an origin chain.
+func requestWords(o *record.Observation) string {
+	if o.URL != "" {
+		return strings.TrimSpace("requested " + o.URL)
+	}
+	if n, _ := o.AskedName(); n != "" {
+		return "connected to " + n
+	}
+	return Describe(o)
+}
+
+// verbatim prints "label  value" without wrapping value (commands must
+// stay on one line to be pasted).
+func (t *textOut) verbatim(indent, label, value string) {
+	t.printf("%s%-12s%s\n", indent, label, value)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

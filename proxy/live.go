@@ -1,0 +1,183 @@
+package proxy
+
+import (
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// Recorder is an observer that writes every Exchange and Connection
+// observation to w. Write errors go to onErr (once each); nil ignores them.
+func Recorder(w *record.Writer, onErr func(error)) func(Event) {
+	var once sync.Once
+	return func(ev Event) {
+		if ev.Obs == nil {
+			return
+		}
+		if err := w.Write(ev.Obs); err != nil && onErr != nil {
+			once.Do(func() { onErr(err) })
+		}
+	}
+}
+
+// LiveOptions control Live.
+type LiveOptions struct {
+	Profiles []*analysis.Profile // nil: every profile
+	Roots    *x509.CertPool      // nil: the system's
+	Color    bool
+	// MaxKept bounds the distinct requests kept for the final report
+	// (0: 20000); past it only warning requests are kept, so memory stays flat.
+	MaxKept int
+}
+
+// Live is an observer that prints one line per request as it happens
+// (method, URL, the name asked for, the verdict) and keeps what the final
+// report needs: every distinct request, once.
+type Live struct {
+	out  io.Writer
+	opts LiveOptions
+
+	mu       sync.Mutex
+	cache    *certs.Cache
+	verdicts map[string]liveVerdict
+	keys     map[string]bool
+	kept     []*record.Observation
+	seen     int
+	warned   int
+}
+
+type liveVerdict struct {
+	warns bool
+	text  string
+}
+
+// NewLive prints to out.
+func NewLive(out io.Writer, o LiveOptions) *Live {
+	if o.Profiles == nil {
+		o.Profiles = analysis.Profiles()
+	}
+	if o.MaxKept == 0 {
+		o.MaxKept = 20000
+	}
+	return &Live{out: out, opts: o, cache: &certs.Cache{}, verdicts: map[string]liveVerdict{}, keys: map[string]bool{}}
+}
+
+// Observe is the observer function.
+func (l *Live) Observe(ev Event) {
+	o := ev.Obs
+	if o == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v := l.verdict(o)
+	l.seen++
+	if v.warns {
+		l.warned++
+	}
+	k := keepKey(o)
+	if !l.keys[k] && (len(l.kept) < l.opts.MaxKept || v.warns) {
+		l.keys[k] = true
+		c := *o // a copy: other observers (the recorder) may still set ChainID
+		l.kept = append(l.kept, &c)
+	}
+	what := strings.TrimSpace(o.Method + " " + o.URL)
+	if what == "" {
+		what = "CONNECT " + o.Connect
+		if o.Visibility == record.VisNone {
+			what += " (not TLS)"
+		}
+	}
+	if o.Status != 0 {
+		what += fmt.Sprintf(" %d", o.Status)
+	}
+	name, from := o.AskedName()
+	asked := name
+	if from != "" {
+		asked += " (" + string(from) + ")"
+	}
+	if o.NoSNI {
+		asked += " no-SNI"
+	}
+	line := fmt.Sprintf("%s  %s  asked %s  %s", o.Time.Local().Format("15:04:05"), what, asked, v.text)
+	if o.Error != "" {
+		line += "  [" + o.Error + "]"
+	}
+	if l.opts.Color && v.warns {
+		line = "\x1b[31m" + line + "\x1b[0m"
+	}
+	fmt.Fprintln(l.out, line)
+}
+
+// verdict judges o once per chain, name and day.
+func (l *Live) verdict(o *record.Observation) liveVerdict {
+	if len(o.Chain) == 0 {
+		switch {
+		case o.Visibility == record.VisNone:
+			return liveVerdict{text: "plain http"}
+		case o.Error != "":
+			return liveVerdict{text: "no certificate"}
+		}
+		return liveVerdict{text: "certificate not seen (" + string(o.Visibility) + ")"}
+	}
+	name, from := o.AskedName()
+	k := fmt.Sprintf("%s|%s|%s|%v|%s", record.ChainID(o.Chain), name, from, o.NoSNI, o.Time.Format("2006-01-02"))
+	if v, ok := l.verdicts[k]; ok {
+		return v
+	}
+	rep := analysis.Analyze([]*record.Observation{o}, analysis.Options{Profiles: l.opts.Profiles, Roots: l.opts.Roots, Cache: l.cache})
+	v := liveVerdict{text: "ok"}
+	if len(rep.Items) == 1 {
+		it := rep.Items[0]
+		if ps := it.WarningProfiles(l.opts.Profiles); len(ps) > 0 {
+			v.warns = true
+			msg := ""
+			for _, f := range it.Findings {
+				if f.Severity == analysis.SeverityError {
+					msg = f.Summary
+					break
+				}
+			}
+			v.text = "WARN " + strings.Join(ps, ",") + ": " + msg
+		} else if w := it.Worst(); w == analysis.SeverityWarning {
+			v.text = "ok (with warnings)"
+		}
+	}
+	if len(l.verdicts) > 50000 {
+		clear(l.verdicts)
+	}
+	l.verdicts[k] = v
+	return v
+}
+
+// keepKey identifies repeats of the same request for the final report.
+func keepKey(o *record.Observation) string {
+	u := o.URL
+	if p, err := url.Parse(u); err == nil {
+		p.RawQuery = ""
+		u = p.String()
+	}
+	return strings.Join([]string{string(o.Kind), o.Method, u, record.ChainID(o.Chain), o.SNI, fmt.Sprint(o.NoSNI), o.Connect, fmt.Sprint(o.Status), o.Error, o.ClientAlert, o.Time.Format("2006-01-02")}, "|")
+}
+
+// Counts is how many observations were seen and how many would warn.
+func (l *Live) Counts() (seen, warned int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seen, l.warned
+}
+
+// Report analyses every distinct request seen so far.
+func (l *Live) Report() *analysis.Report {
+	l.mu.Lock()
+	obs := append([]*record.Observation(nil), l.kept...)
+	l.mu.Unlock()
+	return analysis.Analyze(obs, analysis.Options{Profiles: l.opts.Profiles, Roots: l.opts.Roots, Cache: l.cache})
+}

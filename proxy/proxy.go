@@ -1,0 +1,423 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// Mode is how the proxy treats CONNECT tunnels.
+type Mode string
+
+// The modes; see the package documentation.
+const (
+	ModeMirror      Mode = "mirror"
+	ModeClean       Mode = "clean"
+	ModePassthrough Mode = "passthrough"
+)
+
+// ParseMode accepts "mirror", "clean" or "passthrough" ("" is mirror).
+func ParseMode(s string) (Mode, error) {
+	switch Mode(strings.ToLower(s)) {
+	case "", ModeMirror:
+		return ModeMirror, nil
+	case ModeClean:
+		return ModeClean, nil
+	case ModePassthrough:
+		return ModePassthrough, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (use mirror, clean or passthrough)", s)
+}
+
+// HelperHost is the name under which the proxy serves its helper page (the
+// CA certificate for devices), like mitm.it.
+const HelperHost = "certsleuth.local"
+
+// Config configures a Server. The zero value of every field but CA is usable.
+type Config struct {
+	Mode Mode
+	// CA signs the leaves shown to clients; required except in passthrough.
+	CA *certs.CA
+	// ExtraRoots are CA certificates the clients trust besides the system
+	// roots (an AD CS root, a lab CA). In mirror mode a chain that ends in
+	// neither is shown to the client through the untrusted CA. Without
+	// ExtraRoots only self-signed upstream certificates are shown as
+	// untrusted: the proxy cannot know the clients' private roots.
+	ExtraRoots []*x509.Certificate
+	// Only lists glob patterns (path.Match, case-insensitive) of CONNECT
+	// host names to intercept; other tunnels are passed through untouched
+	// and unrecorded. Empty means every host.
+	Only []string
+	// Resolve maps a host name (or host:port) to the address to dial
+	// instead ("10.0.0.5" or "10.0.0.5:443"), like curl --resolve.
+	Resolve map[string]string
+	// LegacyTLS accepts TLS 1.0 and 1.1 and legacy cipher suites on both sides.
+	LegacyTLS bool
+	// Allow lists the client networks allowed besides loopback. A client
+	// outside them is disconnected at once.
+	Allow []*net.IPNet
+	// Observers receive every event, synchronously, from the tunnel's
+	// goroutine; they must be quick and safe for concurrent use. nil: none.
+	Observers []func(Event)
+	// DialTimeout bounds connecting upstream, HandshakeTimeout each TLS
+	// handshake, IdleTimeout a client that sends nothing (0: 10s, 15s, 5m).
+	DialTimeout, HandshakeTimeout, IdleTimeout time.Duration
+	// Logf logs proxy problems that are not observations; nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Server is a running proxy.
+type Server struct {
+	cfg       Config
+	minter    *certs.Minter // our CA
+	untrusted *certs.Minter // the throw-away CA nobody trusts (mirror mode)
+	roots     *x509.CertPool
+	strict    bool // ExtraRoots were given: unverifiable chains are untrusted
+	trustMu   sync.Mutex
+	trust     map[string]trustVerdict
+	transport *http.Transport // plain-HTTP requests
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	lns    []net.Listener
+	closed bool
+	nextID atomic.Uint64
+	srv    *http.Server
+}
+
+// New checks cfg and prepares a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Mode == "" {
+		cfg.Mode = ModeMirror
+	}
+	if _, err := ParseMode(string(cfg.Mode)); err != nil {
+		return nil, err
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = 15 * time.Second
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	for _, g := range cfg.Only {
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, fmt.Errorf("--only %q: %w", g, err)
+		}
+	}
+	s := &Server{cfg: cfg, conns: map[net.Conn]struct{}{}, trust: map[string]trustVerdict{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if cfg.Mode != ModePassthrough || cfg.CA != nil {
+		if cfg.CA == nil {
+			return nil, errors.New("proxy: no CA to sign leaves with (run 'certsleuth ca init')")
+		}
+		var err error
+		if s.minter, err = certs.NewMinter(cfg.CA, 0); err != nil {
+			return nil, err
+		}
+		_, isRSA := cfg.CA.Key.Public().(*rsa.PublicKey)
+		unt, err := certs.NewCA(certs.CAOptions{CommonName: "certsleuth untrusted mirror CA (never install)", Organization: "certsleuth: reproduces an untrusted upstream", RSA: isRSA, Validity: 30 * 24 * time.Hour})
+		if err != nil {
+			return nil, err
+		}
+		if s.untrusted, err = certs.NewMinter(unt, 0); err != nil {
+			return nil, err
+		}
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, c := range cfg.ExtraRoots {
+		pool.AddCert(c)
+	}
+	s.roots, s.strict = pool, len(cfg.ExtraRoots) > 0
+	s.transport = &http.Transport{
+		Proxy:                 nil, // never chain to HTTP(S)_PROXY behind the user's back
+		DialContext:           s.dialContext,
+		DisableCompression:    true,
+		MaxIdleConnsPerHost:   16,
+		IdleConnTimeout:       30 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: nil}
+	return s, nil
+}
+
+// CACert is the certificate clients must trust ("" CA in passthrough without one).
+func (s *Server) CACert() *x509.Certificate {
+	if s.minter == nil {
+		return nil
+	}
+	return s.minter.CA().Cert
+}
+
+// Serve accepts clients on ln until Close. It returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.srv.Serve(&allowListener{Listener: ln, s: s})
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops accepting, closes every tunnel and waits for their goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	err := s.srv.Close()
+	for _, c := range conns {
+		c.Close()
+	}
+	s.wg.Wait()
+	s.transport.CloseIdleConnections()
+	return err
+}
+
+// track registers a hijacked or upstream conn so Close can close it; it
+// returns false when the server is closing.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+// begin counts a handler or tunnel goroutine that Close must wait for; it
+// returns false when the server is closing.
+func (s *Server) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (s *Server) emit(ev Event) {
+	for _, o := range s.cfg.Observers {
+		o(ev)
+	}
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// allowListener drops clients that are neither loopback nor allowed.
+type allowListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *allowListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.s.allowed(c.RemoteAddr()) {
+			return c, nil
+		}
+		l.s.logf("refused client %s: not loopback and not in --allow", c.RemoteAddr())
+		c.Close()
+	}
+}
+
+func (s *Server) allowed(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return true // not TCP (a test pipe)
+	}
+	if ta.IP.IsLoopback() {
+		return true
+	}
+	for _, n := range s.cfg.Allow {
+		if n.Contains(ta.IP) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsLoopbackListen reports whether addr ("host:port") listens on loopback only.
+func IsLoopbackListen(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// dialAddr applies Resolve to a "host:port" target.
+func (s *Server) dialAddr(target string) string {
+	if a, ok := s.cfg.Resolve[strings.ToLower(target)]; ok {
+		return a
+	}
+	h, p, err := net.SplitHostPort(target)
+	if err != nil {
+		return target
+	}
+	if a, ok := s.cfg.Resolve[strings.ToLower(h)]; ok {
+		if _, _, err := net.SplitHostPort(a); err == nil {
+			return a
+		}
+		return net.JoinHostPort(a, p)
+	}
+	return target
+}
+
+func (s *Server) dialContext(ctx context.Context, network, target string) (net.Conn, error) {
+	d := net.Dialer{Timeout: s.cfg.DialTimeout}
+	return d.DialContext(ctx, network, s.dialAddr(target))
+}
+
+// intercept reports whether host (from CONNECT) matches --only.
+func (s *Server) intercept(host string) bool {
+	if len(s.cfg.Only) == 0 {
+		return true
+	}
+	host = strings.ToLower(host)
+	for _, g := range s.cfg.Only {
+		if ok, _ := path.Match(strings.ToLower(g), host); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) upstreamTLS(sni string) *tls.Config {
+	c := &tls.Config{
+		ServerName:         sni,
+		InsecureSkipVerify: true, // certsleuth judges the chain itself (trust below, names per client profile)
+		NextProtos:         []string{"http/1.1"},
+	}
+	if s.cfg.LegacyTLS {
+		c.MinVersion = tls.VersionTLS10
+		c.CipherSuites = legacySuites()
+	}
+	return c
+}
+
+func (s *Server) clientTLSBase() *tls.Config {
+	c := &tls.Config{NextProtos: []string{"http/1.1"}}
+	if s.cfg.LegacyTLS {
+		c.MinVersion = tls.VersionTLS10
+		c.CipherSuites = legacySuites()
+	}
+	return c
+}
+
+// legacySuites is every suite Go implements, the insecure ones included,
+// for Exchange 2010 and Windows 7 era peers.
+func legacySuites() []uint16 {
+	var ids []uint16
+	for _, c := range tls.CipherSuites() {
+		ids = append(ids, c.ID)
+	}
+	for _, c := range tls.InsecureCipherSuites() {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+// ServeHTTP handles CONNECT, absolute-URI (plain HTTP) proxy requests and
+// the helper page.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodConnect:
+		s.handleConnect(w, r)
+	case isHelper(r):
+		s.serveHelper(w, r)
+	case r.URL.IsAbs() && r.URL.Scheme == "http":
+		s.handlePlain(w, r)
+	default:
+		http.Error(w, "certsleuth proxy: send absolute http:// URLs or CONNECT; see http://"+HelperHost+"/", http.StatusBadRequest)
+	}
+}
+
+func isHelper(r *http.Request) bool {
+	h := strings.ToLower(record.HostOnly(r.Host))
+	return h == HelperHost || !r.URL.IsAbs() && r.Method == http.MethodGet
+}
+
+// withPort adds :443 to a CONNECT authority without a port.
+func withPort(hostport string) string {
+	if _, _, err := net.SplitHostPort(hostport); err == nil {
+		return hostport
+	}
+	return net.JoinHostPort(strings.Trim(hostport, "[]"), "443")
+}
+
+func (s *Server) newConnID() string {
+	return "p" + strconv.FormatUint(s.nextID.Add(1), 10)
+}
+
+// pipe copies both ways until either side ends, then closes both.
+func pipe(a, b net.Conn, ar, br io.Reader) {
+	done := make(chan struct{}, 2)
+	cp := func(dst net.Conn, src io.Reader) {
+		io.Copy(dst, src)
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		} else {
+			dst.Close()
+		}
+		done <- struct{}{}
+	}
+	go cp(b, ar)
+	go cp(a, br)
+	<-done
+	a.Close()
+	b.Close()
+	<-done
+}

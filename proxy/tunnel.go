@@ -1,0 +1,296 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// tunnel is one client CONNECT tunnel and its upstream connection.
+type tunnel struct {
+	s       *Server
+	id      string
+	connect string // CONNECT target, host:port
+	client  net.Conn
+	cbr     *bufio.Reader // buffered client reader (bytes may precede TLS)
+	upRaw   net.Conn
+	start   time.Time
+
+	mu        sync.Mutex
+	hello     *tls.ClientHelloInfo
+	up        *tls.Conn
+	upState   tls.ConnectionState
+	chain     []*x509.Certificate
+	upErr     error
+	untrusted bool
+	trustNote string
+}
+
+func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
+	if !s.begin() {
+		http.Error(w, "certsleuth proxy: shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.wg.Done()
+	target := withPort(r.Host)
+	host := record.HostOnly(target)
+	start := time.Now()
+	id := s.newConnID()
+	blind := !s.intercept(host)
+	mode := s.cfg.Mode
+	var note string
+	if !blind && mode != ModePassthrough && s.minter != nil && !s.minter.CA().Permits(host) {
+		mode, note = ModePassthrough, fmt.Sprintf("%s is outside the CA's name constraints, so no client would accept a leaf for it: tunnelled, not intercepted", host)
+	}
+	addr := s.dialAddr(target)
+	d := net.Dialer{Timeout: s.cfg.DialTimeout}
+	up, err := d.DialContext(r.Context(), "tcp", addr)
+	if err != nil {
+		http.Error(w, fmt.Sprintf("certsleuth proxy: connect to %s: %v", addr, unwrapNet(err)), http.StatusBadGateway)
+		if !blind {
+			o := s.baseObs(id, r.RemoteAddr, target, start)
+			o.Kind, o.Visibility = record.KindTLS, record.VisFailed
+			o.Error = fmt.Sprintf("upstream %s is down: connect to %s: %v", target, addr, unwrapNet(err))
+			o.Duration = time.Since(start)
+			s.emit(Event{Type: EventConnection, Conn: id, Connect: target, Err: err, Obs: o})
+		}
+		return
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		up.Close()
+		http.Error(w, "certsleuth proxy: cannot take over the connection", http.StatusInternalServerError)
+		return
+	}
+	client, brw, err := hj.Hijack()
+	if err != nil {
+		up.Close()
+		return
+	}
+	if !s.track(client) || !s.track(up) {
+		client.Close()
+		up.Close()
+		return
+	}
+	defer func() {
+		client.Close()
+		up.Close()
+		s.untrack(client)
+		s.untrack(up)
+		s.emit(Event{Type: EventClosed, Conn: id, Connect: target})
+	}()
+	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+		return
+	}
+	t := &tunnel{s: s, id: id, connect: target, client: client, cbr: brw.Reader, upRaw: up, start: start}
+	switch {
+	case blind:
+		pipe(client, up, t.cbr, up)
+	case mode == ModePassthrough:
+		t.passthrough(note)
+	default:
+		t.mitm(mode)
+	}
+}
+
+// baseObs is an observation with the tunnel-wide fields filled in.
+func (s *Server) baseObs(id, client, connect string, start time.Time) *record.Observation {
+	return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: start.UTC(), Conn: id, Client: client, Connect: connect}
+}
+
+// mitm terminates the client's TLS with a minted leaf and relays HTTP/1.1
+// requests over the tunnel's own upstream connection.
+func (t *tunnel) mitm(mode Mode) {
+	s := t.s
+	t.client.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	first, err := t.cbr.Peek(1)
+	if err != nil {
+		t.connectionObs(errors.New("the client closed the tunnel before sending anything"), "")
+		return
+	}
+	if first[0] != 0x16 { // not a TLS handshake record: plain HTTP inside the tunnel
+		t.client.SetDeadline(time.Time{})
+		t.serveHTTP(&bufConn{Conn: t.client, r: t.cbr}, t.upRaw, "http", nil)
+		return
+	}
+	cfg := s.clientTLSBase()
+	cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return t.certificate(mode, h) }
+	tc := tls.Server(&bufConn{Conn: t.client, r: t.cbr}, cfg)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout)
+	err = tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		t.handshakeFailed(err)
+		return
+	}
+	t.client.SetDeadline(time.Time{})
+	t.serveHTTP(tc, t.up, "https", tc)
+}
+
+// certificate runs on the client's ClientHello: it completes the upstream
+// handshake with the client's SNI, then picks the leaf to show.
+func (t *tunnel) certificate(mode Mode, h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s := t.s
+	t.mu.Lock()
+	t.hello = h
+	t.mu.Unlock()
+	s.emit(Event{Type: EventClientHello, Conn: t.id, Connect: t.connect, Hello: h})
+	up := tls.Client(t.upRaw, s.upstreamTLS(h.ServerName)) // "" sends no SNI, as the client did
+	t.upRaw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	err := up.HandshakeContext(h.Context())
+	t.upRaw.SetDeadline(time.Time{})
+	st := up.ConnectionState()
+	t.mu.Lock()
+	t.up, t.upState, t.chain = up, st, st.PeerCertificates
+	if err != nil {
+		t.upErr = err
+	}
+	t.mu.Unlock()
+	s.emit(Event{Type: EventUpstreamHandshake, Conn: t.id, Connect: t.connect, Chain: st.PeerCertificates, Err: err})
+	if err != nil {
+		return nil, fmt.Errorf("upstream TLS handshake: %w", err)
+	}
+	if len(st.PeerCertificates) == 0 {
+		t.upErr = errors.New("the server sent no certificate")
+		return nil, t.upErr
+	}
+	var spec certs.LeafSpec
+	m := s.minter
+	switch mode {
+	case ModeClean:
+		name := h.ServerName
+		if name == "" {
+			name = record.HostOnly(t.connect)
+		}
+		spec = certs.SpecFor(name)
+	default:
+		spec = certs.MirrorSpec(st.PeerCertificates[0])
+		v := s.judgeTrust(st.PeerCertificates)
+		t.mu.Lock()
+		t.untrusted, t.trustNote = !v.trusted, v.note
+		t.mu.Unlock()
+		if !v.trusted {
+			m = s.untrusted
+		}
+	}
+	leaf, err := m.Leaf(spec)
+	if err != nil {
+		return nil, err
+	}
+	s.emit(Event{Type: EventLeafMinted, Conn: t.id, Connect: t.connect, Leaf: leaf.Leaf, Untrusted: m == s.untrusted})
+	return leaf, nil
+}
+
+// tunnelObs fills an observation with what the tunnel knows so far.
+func (t *tunnel) tunnelObs(kind record.Kind) *record.Observation {
+	o := t.s.baseObs(t.id, t.client.RemoteAddr().String(), t.connect, t.start)
+	o.Kind = kind
+	o.Server = t.upRaw.RemoteAddr().String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if h := t.hello; h != nil {
+		o.SNI, o.NoSNI, o.ALPN = h.ServerName, h.ServerName == "", h.SupportedProtos
+	}
+	if t.upState.Version != 0 {
+		o.TLSVersion = tls.VersionName(t.upState.Version)
+	}
+	for _, c := range t.chain {
+		o.Chain = append(o.Chain, c.Raw)
+	}
+	switch {
+	case len(o.Chain) > 0:
+		o.Visibility = record.VisVisible
+	case t.hello != nil:
+		o.Visibility = record.VisFailed
+	}
+	var notes []string
+	if t.trustNote != "" {
+		notes = append(notes, t.trustNote)
+	}
+	if t.untrusted {
+		notes = append(notes, "mirrored through the untrusted CA: the client sees the chain as untrusted, as it would without the proxy")
+	}
+	o.Note = strings.Join(notes, "; ")
+	return o
+}
+
+// connectionObs records a tunnel that produced no HTTP exchange.
+func (t *tunnel) connectionObs(err error, alert string) {
+	o := t.tunnelObs(record.KindTLS)
+	if err != nil {
+		o.Error = err.Error()
+	}
+	o.ClientAlert = alert
+	o.Duration = time.Since(t.start)
+	t.s.emit(Event{Type: EventConnection, Conn: t.id, Connect: t.connect, Err: err, Obs: o})
+}
+
+// handshakeFailed says why the client's handshake failed: the upstream's
+// fault, the client rejecting our leaf (its alert is evidence), or the
+// client hanging up.
+func (t *tunnel) handshakeFailed(err error) {
+	t.mu.Lock()
+	upErr, hello := t.upErr, t.hello
+	t.mu.Unlock()
+	switch {
+	case upErr != nil:
+		t.connectionObs(fmt.Errorf("upstream TLS handshake with %s failed: %v", t.connect, upErr), "")
+	case hello == nil && isClosed(err):
+		t.connectionObs(errors.New("the client hung up during the TLS handshake, before its ClientHello"), "")
+	case hello == nil:
+		t.connectionObs(fmt.Errorf("client TLS handshake: %v", err), "")
+	default:
+		if a := clientAlert(err); a != "" {
+			t.connectionObs(fmt.Errorf("the client rejected the certificate it was shown (TLS alert %q)", a), a)
+			return
+		}
+		if isClosed(err) {
+			t.connectionObs(errors.New("the client hung up during the TLS handshake after seeing the certificate (no alert)"), "")
+			return
+		}
+		t.connectionObs(fmt.Errorf("client TLS handshake: %v", err), "")
+	}
+}
+
+// clientAlert extracts the alert from crypto/tls's "remote error: tls: X".
+func clientAlert(err error) string {
+	const p = "remote error: tls: "
+	msg := err.Error()
+	if i := strings.Index(msg, p); i >= 0 {
+		return msg[i+len(p):]
+	}
+	return ""
+}
+
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "connection reset") || strings.Contains(err.Error(), "broken pipe")
+}
+
+func unwrapNet(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// bufConn reads through a bufio.Reader that may already hold bytes.
+type bufConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
