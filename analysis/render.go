@@ -301,4 +301,3 @@ func profileList(ps []*Profile) string {
 	}
 	return strings.Join(n, ", ")
 }
-
