@@ -23,6 +23,33 @@ func TestMain(m *testing.M) {
 	}))
 }
 
+// scriptCmds are the extra testscript commands. Other _test.go files add
+// their own in init functions, so each command area keeps its helpers
+// beside its scripts.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"rc":    cmdRC,
+	"serve": cmdServe,
+	"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
+		// truncate IN OUT N: copy IN without its last N bytes
+		data := ts.ReadFile(args[0])
+		n, _ := strconv.Atoi(args[2])
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(data[:len(data)-n]), 0o644))
+	},
+	"badline": func(ts *testscript.TestScript, neg bool, args []string) {
+		// badline IN OUT: insert a garbage third line
+		lines := strings.SplitAfter(ts.ReadFile(args[0]), "\n")
+		out := strings.Join(lines[:2], "") + "{garbage\n" + strings.Join(lines[2:], "")
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
+	},
+	"pem2der": func(ts *testscript.TestScript, neg bool, args []string) {
+		b, _ := pem.Decode([]byte(ts.ReadFile(args[0])))
+		if b == nil {
+			ts.Fatalf("pem2der: %s has no PEM block", args[0])
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[1]), b.Bytes, 0o644))
+	},
+}
+
 // TestScripts runs the txtar CLI scripts in testdata/script against the
 // real certsleuth binary. Every script's work directory starts with a lab
 // CA and leaf certificates (see mintFixtures) and two extra commands:
@@ -43,29 +70,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			return mintFixtures(scriptT{env.T()}, env.WorkDir)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"rc":    cmdRC,
-			"serve": cmdServe,
-			"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
-				// truncate IN OUT N: copy IN without its last N bytes
-				data := ts.ReadFile(args[0])
-				n, _ := strconv.Atoi(args[2])
-				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(data[:len(data)-n]), 0o644))
-			},
-			"badline": func(ts *testscript.TestScript, neg bool, args []string) {
-				// badline IN OUT: insert a garbage third line
-				lines := strings.SplitAfter(ts.ReadFile(args[0]), "\n")
-				out := strings.Join(lines[:2], "") + "{garbage\n" + strings.Join(lines[2:], "")
-				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
-			},
-			"pem2der": func(ts *testscript.TestScript, neg bool, args []string) {
-				b, _ := pem.Decode([]byte(ts.ReadFile(args[0])))
-				if b == nil {
-					ts.Fatalf("pem2der: %s has no PEM block", args[0])
-				}
-				ts.Check(os.WriteFile(ts.MkAbs(args[1]), b.Bytes, 0o644))
-			},
-		},
+		Cmds: scriptCmds,
 	})
 }
 
