@@ -121,7 +121,10 @@ func init() {
 				leaf := s.Leaf()
 				why := s.trust.err.Error()
 				var ua x509.UnknownAuthorityError
-				if errors.As(s.trust.err, &ua) {
+				switch {
+				case strings.Contains(why, "insecure algorithm"):
+					why = "a signature in the chain uses an insecure algorithm (SHA-1 or MD5) that current clients refuse (" + why + ")"
+				case errors.As(s.trust.err, &ua):
 					why = fmt.Sprintf("no trusted root or sent intermediate issued %q", leaf.Issuer.CommonName)
 					if len(s.Chain) == 1 {
 						why += "; the server sent no intermediate certificates"

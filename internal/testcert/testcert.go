@@ -46,8 +46,14 @@ var serial int64 = 1000
 
 func nextSerial() *big.Int { serial++; return big.NewInt(serial) }
 
-// NewCA makes a self-signed CA named cn.
+// NewCA makes a self-signed CA named cn, valid from two days ago for a year.
 func NewCA(t T, cn string) *CA {
+	t.Helper()
+	return NewCAValid(t, cn, time.Now().Add(-48*time.Hour), time.Now().Add(365*24*time.Hour))
+}
+
+// NewCAValid makes a self-signed CA named cn valid from notBefore to notAfter.
+func NewCAValid(t T, cn string, notBefore, notAfter time.Time) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -55,7 +61,7 @@ func NewCA(t T, cn string) *CA {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: nextSerial(), Subject: pkix.Name{CommonName: cn, Organization: []string{"certsleuth tests"}},
-		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		NotBefore: notBefore, NotAfter: notAfter,
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
