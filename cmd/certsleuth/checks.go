@@ -23,6 +23,9 @@ EXIT CODES:
    0  always, unless the usage is wrong (2)`,
 		Flags: []cli.Flag{formatFlag("text", "json")},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("checks: takes no arguments, got %q (see 'certsleuth help checks')", c.Args().First())
+			}
 			w := c.App.Writer
 			switch c.String("format") {
 			case "json":
