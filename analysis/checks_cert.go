@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -24,27 +25,12 @@ type trustResult struct {
 // that dates are judged separately (at the observation's time).
 func verifyTrust(chain []*x509.Certificate, roots *x509.CertPool) *trustResult {
 	leaf := chain[0]
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	at := leaf.NotBefore
-	for _, c := range chain {
-		if c.NotBefore.After(at) {
-			at = c.NotBefore
-		}
-	}
-	at = at.Add(time.Second)
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	err := certs.VerifyTrust(chain, roots)
 	r := &trustResult{ok: err == nil, err: err}
 	if err != nil {
-		r.selfSigned = isSelfSigned(leaf)
+		r.selfSigned = certs.IsSelfSigned(leaf)
 	}
 	return r
-}
-
-func isSelfSigned(c *x509.Certificate) bool {
-	return string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 func certLabel(i int, c *x509.Certificate) string {
@@ -198,7 +184,7 @@ func init() {
 					return nil
 				}
 				for i, c := range s.Chain {
-					if isSelfSigned(c) && i > 0 {
+					if certs.IsSelfSigned(c) && i > 0 {
 						continue // a root's own signature does not matter
 					}
 					switch c.SignatureAlgorithm {
