@@ -270,7 +270,10 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 		}
 		if o.URL == "" && len(t.Domains) > 0 {
 			// A TLS connection without a URL: the candidate names still tell.
-			if c := t.candidate(host, "https", "xml", seenAD, true); c != nil && c.Kind != CauseSCP {
+			// The SCP only explains one before anything else sent the client
+			// anywhere (a proxy sees no URL when the client rejects the
+			// certificate of its very first Autodiscover request).
+			if c := t.candidate(host, "https", "xml", seenAD, true); c != nil && (c.Kind != CauseSCP || len(known) == 0) {
 				return c
 			}
 		}
