@@ -10,6 +10,7 @@ import (
 	"io"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // Line types: the "type" field of every line.
@@ -52,6 +53,11 @@ type Writer struct {
 	seen   map[string]bool
 	err    error
 	closer io.Closer
+	// last is the most recent chain written and its ID: observations of
+	// one connection share their chain slices, so the hash is skipped when
+	// the same DER buffers come again.
+	last   [][]byte
+	lastID string
 }
 
 // NewWriter starts a trace on w and writes its header. producer names the
@@ -82,7 +88,9 @@ func (tw *Writer) line(v any) error {
 }
 
 // Write appends one observation. It sets o.ChainID from o.Chain and writes
-// the chain line first if this trace has not seen that chain yet.
+// the chain line first if this trace has not seen that chain yet. The
+// chain's DER bytes must not be modified after they have been written
+// (the writer recognises a chain it has just hashed by its buffers).
 func (tw *Writer) Write(o *Observation) error {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
@@ -90,7 +98,12 @@ func (tw *Writer) Write(o *Observation) error {
 		return tw.err
 	}
 	if len(o.Chain) > 0 {
-		o.ChainID = ChainID(o.Chain)
+		if sameBuffers(o.Chain, tw.last) {
+			o.ChainID = tw.lastID
+		} else {
+			o.ChainID = ChainID(o.Chain)
+			tw.last, tw.lastID = o.Chain, o.ChainID
+		}
 		if !tw.seen[o.ChainID] {
 			cl := chainLine{Type: lineChain, ID: o.ChainID, Certs: make([]string, len(o.Chain))}
 			for i, c := range o.Chain {
@@ -104,6 +117,20 @@ func (tw *Writer) Write(o *Observation) error {
 	}
 	tw.err = tw.line(obsLine{Type: lineObs, Observation: o})
 	return tw.err
+}
+
+// sameBuffers reports whether a and b hold the very same byte slices
+// (same arrays and lengths), not merely equal contents.
+func sameBuffers(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) || len(a[i]) == 0 || unsafe.SliceData(a[i]) != unsafe.SliceData(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Flush writes buffered lines to the underlying writer.
@@ -267,20 +294,37 @@ func (r *Reader) readHeader() error {
 	}
 }
 
+var (
+	obsPrefix   = []byte(`{"type":"` + lineObs + `",`)
+	chainPrefix = []byte(`{"type":"` + lineChain + `",`)
+)
+
 // parse decodes one line. It returns (nil, nil) for lines that define
 // chains or are of a type this version does not know.
 func (r *Reader) parse(line []byte) (*Observation, error) {
+	// The writer puts "type" first; recognising it saves decoding every
+	// line twice. Other producers' lines take the general path.
 	var t struct {
 		Type string `json:"type"`
 	}
-	if err := json.Unmarshal(line, &t); err != nil {
-		return nil, fmt.Errorf("bad JSON: %w", err)
+	switch {
+	case bytes.HasPrefix(line, obsPrefix):
+		t.Type = lineObs
+	case bytes.HasPrefix(line, chainPrefix):
+		t.Type = lineChain
+	default:
+		if err := json.Unmarshal(line, &t); err != nil {
+			return nil, fmt.Errorf("bad JSON: %w", err)
+		}
 	}
 	switch t.Type {
 	case lineChain:
 		var cl chainLine
 		if err := json.Unmarshal(line, &cl); err != nil {
 			return nil, fmt.Errorf("bad chain line: %w", err)
+		}
+		if cl.Type != lineChain {
+			return nil, fmt.Errorf("line has two \"type\" keys")
 		}
 		chain := make([][]byte, len(cl.Certs))
 		for i, s := range cl.Certs {
@@ -296,10 +340,14 @@ func (r *Reader) parse(line []byte) (*Observation, error) {
 		r.chains[cl.ID] = chain
 		return nil, nil
 	case lineObs:
-		o := new(Observation)
-		if err := json.Unmarshal(line, &obsLine{Observation: o}); err != nil {
+		ol := obsLine{Observation: new(Observation)}
+		if err := json.Unmarshal(line, &ol); err != nil {
 			return nil, fmt.Errorf("bad observation: %w", err)
 		}
+		if ol.Type != lineObs {
+			return nil, fmt.Errorf("line has two \"type\" keys")
+		}
+		o := ol.Observation
 		if o.ChainID != "" {
 			c, ok := r.chains[o.ChainID]
 			if !ok {
