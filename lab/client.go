@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -59,8 +60,13 @@ type Step struct {
 	Then    string  // what the client did next
 	Err     string
 
-	Obs  *record.Observation // what was recorded for this step (nil for OutcomeInfo)
-	body []byte
+	Obs *record.Observation // what the client itself noted for this step (nil for most OutcomeInfo)
+	// Recorded is what the proxy recorded for this step, when the client
+	// went through a proxy (Options.Via from Proxy.Via).
+	Recorded []*record.Observation
+
+	body    []byte
+	viaDial bool // the step opened a connection through Via
 }
 
 // Result is one act: the scripted client run against one configuration.
@@ -71,13 +77,17 @@ type Result struct {
 	Client   Client
 	Profile  *analysis.Profile
 	Steps    []*Step
-	// Observations are the steps' records (source "demo"), in order,
-	// including DNS answers; they replay with `certsleuth replay`.
+	// Observations are the act's trace, in order: through a Proxy, what
+	// the proxy recorded (source "proxy") with the client's DNS answers
+	// (source "demo") between them; without one, the client's own records.
+	// They replay with `certsleuth replay --ca-file <lab CA>`.
 	Observations []*record.Observation
 	// Done says how the client's run ended, in words.
 	Done string
 	// CA is the lab CA the certificates chain to (trust it to replay).
 	CA *x509.Certificate
+	// ProxyCA is the CA of the proxy the client went through, or nil.
+	ProxyCA *x509.Certificate
 }
 
 // Warnings returns the steps where the client warned, in order.
@@ -129,6 +139,13 @@ type Options struct {
 	// Roots are extra roots the client trusts besides the lab CA (the
 	// proxy's CA when Via is a TLS-intercepting proxy).
 	Roots []*x509.Certificate
+	// Proxy, for Run, puts the certsleuth proxy in mirror mode between the
+	// client and the lab (StartProxy; Via and Roots are then set by Run),
+	// so that the act's Observations are what the proxy recorded.
+	Proxy bool
+	// ProxyObservers receive the proxy's events (proxy.Recorder for a
+	// trace file, proxy.Live); used with Proxy.
+	ProxyObservers []func(proxy.Event)
 }
 
 // Via opens the client's connections to the lab some other way than
@@ -154,7 +171,23 @@ func Run(ctx context.Context, s *Scenario, fixed bool, opts Options) (*Result, e
 		return nil, err
 	}
 	defer l.Close()
-	return Drive(ctx, l, s, fixed, opts)
+	if !opts.Proxy {
+		return Drive(ctx, l, s, fixed, opts)
+	}
+	p, err := StartProxy(l, ProxyOptions{Observers: opts.ProxyObservers})
+	if err != nil {
+		return nil, err
+	}
+	opts.Via = p.Via()
+	opts.Roots = append(append([]*x509.Certificate(nil), opts.Roots...), p.CA.Cert)
+	res, err := Drive(ctx, l, s, fixed, opts)
+	if cerr := p.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("demo proxy: %w", cerr)
+	}
+	if res != nil {
+		res.ProxyCA = p.CA.Cert
+	}
+	return res, err
 }
 
 // Drive runs the scenario's scripted client against the running lab l.
@@ -219,7 +252,14 @@ func (c *client) userAgent() string {
 func (c *client) add(st *Step) *Step {
 	st.N = len(c.res.Steps) + 1
 	c.res.Steps = append(c.res.Steps, st)
-	if st.Obs != nil {
+	s, recording := c.via.(settler)
+	switch {
+	case recording && st.viaDial:
+		st.Recorded = s.settle()
+		c.res.Observations = append(c.res.Observations, st.Recorded...)
+	case recording && st.Obs != nil && st.Obs.Kind == record.KindDNS:
+		c.res.Observations = append(c.res.Observations, st.Obs)
+	case !recording && st.Obs != nil:
 		c.res.Observations = append(c.res.Observations, st.Obs)
 	}
 	return st
@@ -230,13 +270,20 @@ func (c *client) note(purpose, text string) {
 }
 
 // do performs one request the way the client would, judging the server's
-// certificate first. It never returns nil.
+// certificate first, and adds it to the act. It never returns nil.
 func (c *client) do(rq request) *Step {
+	// The connection is closed before the step is added, so that a proxy
+	// in between has seen the whole connection when the step settles.
+	return c.add(c.exchange(rq))
+}
+
+// exchange makes one request on its own connection and closes it.
+func (c *client) exchange(rq request) *Step {
 	st := &Step{Purpose: rq.purpose, Method: rq.method, URL: rq.url, Origin: rq.origin, OriginWords: rq.originWords, NoSNI: c.cli.NoSNI}
 	u, err := url.Parse(rq.url)
 	if err != nil {
 		st.Outcome, st.Err = OutcomeFailed, err.Error()
-		return c.add(st)
+		return st
 	}
 	host, port := u.Hostname(), u.Port()
 	tlsOn := u.Scheme == "https"
@@ -256,11 +303,12 @@ func (c *client) do(rq request) *Step {
 	if _, err := c.lab.Resolver.LookupHost(host); err != nil {
 		st.Outcome, st.Err = OutcomeNoHost, fmt.Sprintf("%s does not resolve (no DNS A record)", host)
 		st.Obs = &record.Observation{Kind: record.KindDNS, Source: record.SourceDemo, Time: obs.Time, DNS: &record.DNS{Query: host, Type: "A", Rcode: "NXDOMAIN"}, Note: obs.Note}
-		return c.add(st)
+		return st
 	}
 	start := time.Now()
 	var conn net.Conn
 	absolute := false
+	st.viaDial = c.via != nil
 	if tlsOn {
 		var connect string
 		conn, connect, err = c.dial(hostport)
@@ -278,7 +326,7 @@ func (c *client) do(rq request) *Step {
 		if !tlsOn {
 			obs.Visibility = record.VisNone
 		}
-		return c.add(st)
+		return st
 	}
 	defer conn.Close()
 	if deadline, ok := c.ctx.Deadline(); ok {
@@ -302,7 +350,7 @@ func (c *client) do(rq request) *Step {
 		if err := tc.HandshakeContext(c.ctx); err != nil {
 			st.Outcome, st.Err = OutcomeFailed, fmt.Sprintf("TLS handshake with %s: %v", hostport, err)
 			obs.Kind, obs.Error, obs.Visibility = record.KindTLS, st.Err, record.VisFailed
-			return c.add(st)
+			return st
 		}
 		cs := tc.ConnectionState()
 		obs.TLSVersion, obs.Protocol, obs.Visibility = tls.VersionName(cs.Version), cs.NegotiatedProtocol, record.VisVisible
@@ -319,14 +367,14 @@ func (c *client) do(rq request) *Step {
 			obs.Kind = record.KindTLS
 			obs.Duration = time.Since(start)
 			obs.Note += "; " + c.cli.App + " showed a certificate warning and the user declined, so no request was sent"
-			return c.add(st)
+			return st
 		}
 		conn = tc
 	}
 	req, err := http.NewRequestWithContext(c.ctx, rq.method, rq.url, strings.NewReader(rq.body))
 	if err != nil {
 		st.Outcome, st.Err = OutcomeFailed, err.Error()
-		return c.add(st)
+		return st
 	}
 	for k, v := range rq.header {
 		req.Header[k] = v
@@ -344,13 +392,13 @@ func (c *client) do(rq request) *Step {
 	if err != nil {
 		st.Outcome, st.Err = OutcomeFailed, fmt.Sprintf("send %s %s: %v", rq.method, rq.url, err)
 		obs.Error = st.Err
-		return c.add(st)
+		return st
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
 		st.Outcome, st.Err = OutcomeFailed, fmt.Sprintf("read the answer to %s %s: %v", rq.method, rq.url, err)
 		obs.Error = st.Err
-		return c.add(st)
+		return st
 	}
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
@@ -364,7 +412,7 @@ func (c *client) do(rq request) *Step {
 	if resp.StatusCode >= 400 {
 		st.Outcome, st.Err = OutcomeFailed, fmt.Sprintf("HTTP %s", resp.Status)
 	}
-	return c.add(st)
+	return st
 }
 
 // judge applies the client's certificate rules; it reports whether the
@@ -444,6 +492,13 @@ func (c *client) trustWarning() string {
 }
 
 var errRefused = errors.New("connection refused")
+
+// settler is a Via that records what passes through it (ProxyVia with a
+// Proxy): settle returns what was recorded since the last call, once the
+// connections opened so far are accounted for.
+type settler interface {
+	settle() []*record.Observation
+}
 
 func (c *client) dial(hostport string) (net.Conn, string, error) {
 	if c.via != nil {

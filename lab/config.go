@@ -1,6 +1,10 @@
 package lab
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/certsleuth/certsleuth/analysis"
+)
 
 // VDir is an Exchange virtual directory's pair of URLs.
 type VDir struct {
@@ -136,20 +140,23 @@ func (c *Config) role(name string) Role {
 // steps refer to the same settings.
 type Setting string
 
-// The settings the scenarios involve.
+// The settings the scenarios involve. Their values are the keys of
+// analysis's Exchange settings catalog (analysis.Settings), so that what
+// the scripted client knows and what analysis infers from a trace can be
+// compared; SettingDefaultBinding has no catalog entry.
 const (
-	SettingSCP             Setting = "scp"              // Set-ClientAccessService -AutoDiscoverServiceInternalUri
-	SettingRootDomain      Setting = "root-domain"      // Outlook's https://<domain>/autodiscover probe (DNS A for the domain)
-	SettingAutodiscover    Setting = "autodiscover-dns" // https://autodiscover.<domain> (DNS A record)
-	SettingHTTPRedirect    Setting = "http-redirect"    // IIS HTTP Redirect on http://autodiscover.<domain>
-	SettingSRV             Setting = "srv"              // DNS SRV _autodiscover._tcp.<domain>
-	SettingEWS             Setting = "ews"              // Set-WebServicesVirtualDirectory
-	SettingOAB             Setting = "oab"              // Set-OabVirtualDirectory
-	SettingMAPI            Setting = "mapi"             // Set-MapiVirtualDirectory
-	SettingEAS             Setting = "activesync"       // Set-ActiveSyncVirtualDirectory
-	SettingOutlookAnywhere Setting = "outlook-anywhere" // Set-OutlookAnywhere -ExternalHostname
-	SettingCertPrincipal   Setting = "cert-principal"   // Set-OutlookProvider EXPR -CertPrincipalName
-	SettingDefaultBinding  Setting = "default-binding"  // the certificate on IIS's non-SNI binding (Enable-ExchangeCertificate -Services IIS)
+	SettingSCP             Setting = analysis.SettingSCP             // Set-ClientAccessService -AutoDiscoverServiceInternalUri
+	SettingRootDomain      Setting = analysis.SettingRootDomain      // Outlook's https://<domain>/autodiscover probe (DNS A for the domain)
+	SettingAutodiscover    Setting = analysis.SettingAutodiscoverDNS // https://autodiscover.<domain> (DNS A record)
+	SettingHTTPRedirect    Setting = analysis.SettingHTTPRedirect    // IIS HTTP Redirect on http://autodiscover.<domain>
+	SettingSRV             Setting = analysis.SettingSRV             // DNS SRV _autodiscover._tcp.<domain>
+	SettingEWS             Setting = analysis.SettingEWS             // Set-WebServicesVirtualDirectory
+	SettingOAB             Setting = analysis.SettingOAB             // Set-OabVirtualDirectory
+	SettingMAPI            Setting = analysis.SettingMAPI            // Set-MapiVirtualDirectory
+	SettingEAS             Setting = analysis.SettingActiveSync      // Set-ActiveSyncVirtualDirectory
+	SettingOutlookAnywhere Setting = analysis.SettingOutlookAnywhere // Set-OutlookAnywhere -ExternalHostname
+	SettingCertPrincipal   Setting = analysis.SettingOutlookProvider // Set-OutlookProvider EXPR -CertPrincipalName
+	SettingDefaultBinding  Setting = "default-binding"               // the certificate on IIS's non-SNI binding (Enable-ExchangeCertificate -Services IIS)
 )
 
 // Change is one setting changed to fix a scenario: the Exchange (or DNS,

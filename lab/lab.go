@@ -27,6 +27,7 @@ type Lab struct {
 	def      *tls.Certificate // IIS default (non-SNI) binding
 	website  *tls.Certificate
 	labels   map[string]string // leaf SHA-256 -> CertSpec.Label
+	refuser  string            // a loopback address nothing listens on
 
 	mu      sync.Mutex
 	servers []*http.Server
@@ -56,6 +57,9 @@ func Start(cfg Config, ca *CA) (*Lab, error) {
 		if l.def, err = l.issue(*c.DefaultCert); err != nil {
 			return nil, err
 		}
+	}
+	if l.refuser, err = closedPort(); err != nil {
+		return nil, err
 	}
 	roles := map[Role]bool{RoleCAS: true}
 	for _, h := range c.Hosts {
@@ -202,4 +206,16 @@ func (l *Lab) HostsEntries(ip string) string {
 		fmt.Fprintf(&b, "%s\t%s\n", ip, n)
 	}
 	return b.String()
+}
+
+// closedPort returns a loopback address nothing listens on, for the names
+// whose machine does not listen on a port: connecting to it is refused.
+func closedPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("lab: listen: %w", err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a, nil
 }
