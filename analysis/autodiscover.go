@@ -333,10 +333,16 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 				scope = ScopeExternal
 			}
 			block := strings.ToUpper(typ)
+			ecp := p.child("EcpUrl").value()
 			for _, k := range p.kids {
 				lk := strings.ToLower(k.name)
 				if set, ok := poxURLSetting[lk]; ok && isAbsURL(k.value()) {
 					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: k.value(), Setting: set})
+				}
+				// EcpUrl-um, EcpUrl-photo, ...: fragments appended to EcpUrl
+				// (protocol-pox.md), so they send the client to EcpUrl's host.
+				if strings.HasPrefix(lk, "ecpurl-") && isAbsURL(ecp) && k.value() != "" && !isAbsURL(k.value()) {
+					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: ecp + k.value(), Setting: SettingECP})
 				}
 			}
 			if block == "EXCH" {
@@ -520,7 +526,7 @@ func parseSOAP(env *xnode) (*Autodiscover, error) {
 			a.Action, a.RedirectAddr = "redirectAddr", ur.child("RedirectTarget").value()
 			return a, nil
 		default:
-			a.ErrorCode, a.ErrorMessage = ec, ur.child("ErrorMessage").value()
+			a.Action, a.ErrorCode, a.ErrorMessage = "", ec, ur.child("ErrorMessage").value()
 			return a, nil
 		}
 		us := ur.child("UserSettings")
