@@ -266,7 +266,7 @@ var ErrorCodes = []*ErrorCode{
 		Citation: "AOSP ssl_expired, ssl_not_yet_valid strings",
 	},
 	{
-		ID: "rca.name-mismatch",
+		ID:    "rca.name-mismatch",
 		Texts: []string{"ssl certificate name mismatch"},
 		Where: "Microsoft Remote Connectivity Analyzer", next: nextName, Checks: nameChecks,
 		Meaning:  "the FQDN on the certificate does not match the host address or URL the test used",
