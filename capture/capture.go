@@ -152,6 +152,7 @@ type reader struct {
 	resolved   map[string][]resolution
 	ders       map[string][]byte
 	linkWarned map[layers.LinkType]bool
+	pool       bufPool
 	now        int64 // latest packet time, Unix nanoseconds
 	lastSweep  int64
 }
@@ -248,6 +249,7 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		r.nextID++
 		r.stats.Connections++
 		f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1}
+		f.h[0].pool, f.h[1].pool = &r.pool, &r.pool
 		r.flows[k] = f
 	}
 	f.last = ts
@@ -270,6 +272,7 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 			if h.gap != gapNone {
 				h.stop(gapNone)
 			}
+			h.keep()
 		}
 	}
 	if p.fin {
@@ -457,6 +460,9 @@ func (r *reader) report(f *flow) {
 		r.reportTLS(f, conn, client, server, ch, sh)
 	case ch.proto == protoHTTP || sh.proto == protoHTTP:
 		r.reportHTTP(f, conn, client, server, ch, sh)
+	}
+	for d := range f.h {
+		f.h[d].stop(gapNone)
 	}
 	f.h[0], f.h[1] = half{}, half{}
 }

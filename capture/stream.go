@@ -39,6 +39,10 @@ type half struct {
 	syn      bool   // the SYN was seen
 	next     uint32 // sequence number of the next byte expected
 	buf      []byte // in-order bytes the parser has not consumed
+	borrowed bool   // buf points into the packet being processed, not into own
+	own      []byte // buf's storage when it is not borrowed
+	need     int    // bytes the parser needs in buf to make progress (a size hint)
+	pool     *bufPool
 	pend     []pendSeg
 	pendSize int
 	done     bool // the parser wants no more bytes
@@ -98,7 +102,21 @@ func (h *half) appendAt(rel int32, data []byte, fullLen, caplen int) bool {
 			data = data[skip:]
 		}
 	}
-	h.buf = append(h.buf, data...)
+	switch {
+	case len(h.buf) == 0 && !h.borrowed && len(data) > 0:
+		// Nothing is waiting: let the parser read the packet in place;
+		// keep() copies what it leaves.
+		h.buf, h.borrowed = data, true
+	default:
+		h.keep()
+		if n := len(h.buf) + len(data); n > cap(h.buf) {
+			old := h.own
+			h.own = append(h.pool.get(max(n, min(h.need, maxBuffered))), h.buf...)
+			h.buf = h.own
+			h.pool.put(old)
+		}
+		h.buf = append(h.buf, data...)
+	}
 	h.next += uint32(fullLen)
 	h.bytes += fullLen
 	if len(data) < fullLen && h.gap == gapNone {
@@ -130,9 +148,32 @@ func (h *half) drain() {
 	}
 }
 
+// keep makes buf independent of the current packet's bytes: called
+// after the parser has seen them and before the next packet is read.
+func (h *half) keep() {
+	if !h.borrowed {
+		return
+	}
+	h.borrowed = false
+	if h.done {
+		h.buf = nil
+		return
+	}
+	if len(h.buf) > cap(h.own) {
+		h.pool.put(h.own)
+		h.own = h.pool.get(max(len(h.buf), min(h.need, maxBuffered)))
+	}
+	h.own = append(h.own[:0], h.buf...)
+	h.buf = h.own
+}
+
 // consume drops n parsed bytes from the front of the buffer.
 func (h *half) consume(n int) {
 	if n <= 0 {
+		return
+	}
+	if h.borrowed {
+		h.buf = h.buf[min(n, len(h.buf)):]
 		return
 	}
 	if n >= len(h.buf) {
@@ -148,7 +189,8 @@ func (h *half) stop(g gap) {
 		h.gap = g
 	}
 	h.done = true
-	h.buf = nil
+	h.pool.put(h.own)
+	h.buf, h.own, h.borrowed = nil, nil, false
 	h.pend = nil
 	h.pendSize = 0
 }
@@ -159,4 +201,36 @@ func (h *half) finish() {
 	if len(h.pend) > 0 && !h.done && h.gap == gapNone {
 		h.gap = gapLost
 	}
+}
+
+// bufPool recycles the buffers of directions whose parsing is done, so
+// that a capture of many short connections does not churn the heap.
+type bufPool struct{ free [][]byte }
+
+const (
+	poolMinBuf = 8 << 10
+	poolMaxBuf = 64 << 10
+	poolMax    = 64
+)
+
+// get returns an empty buffer with room for n bytes.
+func (p *bufPool) get(n int) []byte {
+	if p != nil {
+		for i := len(p.free) - 1; i >= 0 && i >= len(p.free)-4; i-- {
+			if b := p.free[i]; cap(b) >= n {
+				p.free[i] = p.free[len(p.free)-1]
+				p.free = p.free[:len(p.free)-1]
+				return b
+			}
+		}
+	}
+	return make([]byte, 0, max(n, poolMinBuf))
+}
+
+// put gives a buffer back.
+func (p *bufPool) put(b []byte) {
+	if p == nil || cap(b) < poolMinBuf || cap(b) > poolMaxBuf || len(p.free) >= poolMax {
+		return
+	}
+	p.free = append(p.free, b[:0])
 }

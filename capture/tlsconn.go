@@ -30,6 +30,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 	t := h.tls
 	buf := h.buf
 	off := 0
+	h.need = 0
 	for !h.done && len(buf)-off >= 5 {
 		typ := buf[off]
 		n := int(buf[off+3])<<8 | int(buf[off+4])
@@ -39,6 +40,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 			break
 		}
 		if len(buf)-off < 5+n {
+			h.need = 5 + n
 			break
 		}
 		hdr := buf[off : off+5]
@@ -135,6 +137,10 @@ func (r *reader) handshake(f *flow, d int, b []byte) {
 	}
 	rest := msgs[n:]
 	if len(t.hs) == 0 {
+		if len(rest) >= 4 {
+			ml := int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3])
+			t.hs = make([]byte, 0, 4+ml)
+		}
 		t.hs = append(t.hs[:0], rest...)
 	} else {
 		t.hs = t.hs[:copy(t.hs, rest)]
