@@ -341,7 +341,7 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 				}
 				// EcpUrl-um, EcpUrl-photo, ...: fragments appended to EcpUrl
 				// (protocol-pox.md), so they send the client to EcpUrl's host.
-				if strings.HasPrefix(lk, "ecpurl-") && isAbsURL(ecp) && k.value() != "" && !isAbsURL(k.value()) {
+				if strings.HasPrefix(lk, "ecpurl-") && isAbsURL(ecp) && k.value() != "" && !isAbsURL(k.value()) && isAbsURL(ecp+k.value()) {
 					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: ecp + k.value(), Setting: SettingECP})
 				}
 			}

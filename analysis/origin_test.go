@@ -1,0 +1,233 @@
+package analysis
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+func req(method, u string) *record.Observation {
+	o := &record.Observation{Kind: record.KindHTTP, Method: method, URL: u, Status: 200}
+	if strings.HasPrefix(u, "https://") {
+		o.SNI = strings.SplitN(strings.TrimPrefix(u, "https://"), "/", 2)[0]
+	}
+	return o
+}
+
+func answer(o *record.Observation, body string) *record.Observation {
+	o.Body = &record.Body{ContentType: "text/xml", Text: body}
+	return o
+}
+
+func TestTraceOrigins(t *testing.T) {
+	full := readAD(t, "pox-2006a-full.xml")
+	srv := &record.Observation{Kind: record.KindDNS, DNS: &record.DNS{Query: "_autodiscover._tcp.contoso.com", Type: "SRV",
+		Answers: []record.DNSAnswer{{Type: "SRV", Name: "_autodiscover._tcp.contoso.com", Value: "adsrv.contoso.com.", Port: 443}}}}
+	redirect := req("GET", "http://autodiscover.contoso.com/autodiscover/autodiscover.xml")
+	redirect.Status, redirect.Location = 302, "https://exchange.contoso.com/autodiscover/autodiscover.xml"
+	tests := []struct {
+		name  string
+		obs   []*record.Observation
+		index int // 1-based observation to explain
+		kind  CauseKind
+		from  int
+		set   string
+		text  string // the cause's words contain this
+		chain int    // length of the origin chain (0: do not check)
+	}{
+		{
+			name: "SCP: first request on a server name",
+			obs: []*record.Observation{
+				answer(req("POST", "https://exch01.contoso.local/autodiscover/autodiscover.xml"), full),
+			},
+			index: 1, kind: CauseSCP, set: SettingSCP, text: "AutodiscoverServiceInternalUri", chain: 1,
+		},
+		{
+			name: "SCP over SOAP (.svc)",
+			obs: []*record.Observation{
+				req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"),
+				req("POST", "https://cas02.corp.contoso.com/autodiscover/autodiscover.svc"),
+			},
+			index: 2, kind: CauseSCP, set: SettingSCP, text: "service connection point",
+		},
+		{
+			name: "root domain candidate",
+			obs: []*record.Observation{
+				req("POST", "https://contoso.com/autodiscover/autodiscover.xml"),
+				req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"),
+			},
+			index: 1, kind: CauseRootDomain, set: SettingRootDomain, text: "the email domain itself",
+		},
+		{
+			name:  "root domain, nothing else known",
+			obs:   []*record.Observation{req("POST", "https://fabrikam.co.uk/autodiscover/autodiscover.xml")},
+			index: 1, kind: CauseRootDomain, set: SettingRootDomain, text: "most likely",
+		},
+		{
+			name:  "autodiscover. prefix candidate",
+			obs:   []*record.Observation{req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml")},
+			index: 1, kind: CausePrefix, set: SettingAutodiscoverDNS, text: "step 3",
+		},
+		{
+			name:  "HTTP redirect probe",
+			obs:   []*record.Observation{redirect},
+			index: 1, kind: CauseHTTPProbe, set: SettingHTTPRedirect, text: "unauthenticated GET",
+		},
+		{
+			name:  "followed the 302",
+			obs:   []*record.Observation{redirect, req("POST", "https://exchange.contoso.com/autodiscover/autodiscover.xml")},
+			index: 2, kind: CauseHTTPRedirect, from: 1, set: SettingHTTPRedirect, text: "HTTP 302 redirect", chain: 2,
+		},
+		{
+			name:  "DNS SRV target",
+			obs:   []*record.Observation{srv, req("POST", "https://adsrv.contoso.com/autodiscover/autodiscover.xml")},
+			index: 2, kind: CauseSRV, from: 1, set: SettingSRV, text: "_autodiscover._tcp.contoso.com",
+		},
+		{
+			name: "POX redirectUrl",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "pox-redirecturl.xml")),
+				req("POST", "https://autodiscover.hosted.example/autodiscover/autodiscover.xml"),
+			},
+			index: 2, kind: CauseAutodiscoverRedirect, from: 1, set: SettingADRedirect, text: "redirectUrl", chain: 2,
+		},
+		{
+			name: "EWS from EXCH EwsUrl, then the SCP",
+			obs: []*record.Observation{
+				answer(req("POST", "https://exch01.contoso.local/autodiscover/autodiscover.xml"), full),
+				req("POST", "https://exch01.contoso.local/EWS/Exchange.asmx"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingEWS, text: "internal EXCH EwsUrl", chain: 2,
+		},
+		{
+			name: "OAB path picks OABUrl over EwsUrl on the same host",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
+				req("GET", "https://exch01.contoso.local/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/oab.xml"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingOAB, text: "OABUrl",
+		},
+		{
+			name: "MAPI/HTTP from mapiHttp MailStore",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
+				req("POST", "https://exch01.contoso.local/mapi/emsmdb/?MailboxId=5b9e1c2d@contoso.com"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingMAPI, text: "mapiHttp MailStore/InternalUrl",
+		},
+		{
+			name: "RPC/HTTP to the EXPR server",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "pox-2006-exchange2010.xml")),
+				req("RPC_IN_DATA", "https://webmail.fabrikam.com/rpc/rpcproxy.dll?ex2010.fabrikam.local:6001"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingOutlookAnywhere, text: "EXPR Server",
+		},
+		{
+			name: "ActiveSync from the mobilesync Url",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "mobilesync-settings.xml")),
+				req("OPTIONS", "https://exch01.contoso.com/Microsoft-Server-ActiveSync"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingActiveSync, text: "MobileSync Url",
+		},
+		{
+			name: "EWS from SOAP InternalEwsUrl",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.svc"), readAD(t, "soap-getusersettings.xml")),
+				req("POST", "https://exch01.contoso.local/EWS/Exchange.asmx"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingEWS, text: "InternalEwsUrl",
+		},
+		{
+			name: "ActiveSync from v2 JSON",
+			obs: []*record.Observation{
+				answer(req("GET", "https://autodiscover.contoso.com/autodiscover/autodiscover.json/v1.0/alice@contoso.com?Protocol=ActiveSync"), readAD(t, "v2-activesync.json")),
+				req("OPTIONS", "https://mail.contoso.com/Microsoft-Server-ActiveSync"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingActiveSync, text: "ActiveSync Url",
+		},
+		{
+			name:  "Direct Connect to Office 365",
+			obs:   []*record.Observation{req("GET", "https://outlook.office365.com/autodiscover/autodiscover.json/v1.0/alice@contoso.com?Protocol=AutodiscoverV1")},
+			index: 1, kind: CauseDirectConnect, text: "Office 365",
+		},
+		{
+			name:  "nothing names it",
+			obs:   []*record.Observation{req("GET", "https://intranet.contoso.com/")},
+			index: 1, kind: CauseUnknown, text: "no earlier observation names intranet.contoso.com",
+		},
+		{
+			name: "a URL learned later does not explain an earlier request",
+			obs: []*record.Observation{
+				req("POST", "https://exch01.contoso.local/EWS/Exchange.asmx"),
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
+			},
+			index: 1, kind: CauseUnknown,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := TraceOrigins(tt.obs)
+			c := tr.Causes[tt.index]
+			if c == nil {
+				t.Fatalf("no cause for #%d", tt.index)
+			}
+			if c.Kind != tt.kind || c.From != tt.from || c.Setting != tt.set {
+				t.Errorf("cause = %s from #%d setting %q, want %s from #%d setting %q (%s)", c.Kind, c.From, c.Setting, tt.kind, tt.from, tt.set, c.Text)
+			}
+			if !strings.Contains(c.Text, tt.text) {
+				t.Errorf("cause text %q lacks %q", c.Text, tt.text)
+			}
+			if tt.chain > 0 {
+				if n := len(tr.Chain(tt.index)); n != tt.chain {
+					t.Errorf("chain has %d arrows, want %d: %+v", n, tt.chain, tr.Chain(tt.index))
+				}
+			}
+			if c.Kind == CauseSCP && !c.Hedged {
+				t.Error("the SCP is inferred, so the cause must be hedged")
+			}
+		})
+	}
+}
+
+// Chain follows causes back to the client's own candidate list, stops at
+// a loop and never returns more than 10 arrows.
+func TestOriginChainLoop(t *testing.T) {
+	tr := &OriginTrace{Causes: map[int]*Cause{
+		1: {Kind: CauseHTTPRedirect, From: 2, Text: "a"},
+		2: {Kind: CauseHTTPRedirect, From: 1, Text: "b"},
+	}}
+	if n := len(tr.Chain(1)); n != 2 {
+		t.Errorf("loop: %d arrows, want 2", n)
+	}
+	long := &OriginTrace{Causes: map[int]*Cause{}}
+	for i := 1; i <= 30; i++ {
+		long.Causes[i] = &Cause{Kind: CauseHTTPRedirect, From: i + 1, Text: "r"}
+	}
+	if n := len(long.Chain(1)); n != 10 {
+		t.Errorf("long chain: %d arrows, want 10", n)
+	}
+	lines := Arrows("requested x", tr.Chain(1))
+	if len(lines) != 3 || lines[1] != "<- a (#2)" {
+		t.Errorf("Arrows = %q", lines)
+	}
+}
+
+func TestTraceOriginsFacts(t *testing.T) {
+	tr := TraceOrigins([]*record.Observation{
+		{Kind: record.KindDNS, DNS: &record.DNS{Query: "_autodiscover._tcp.fabrikam.com", Type: "SRV"}},
+		answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "pox-2006a-full.xml")),
+		answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), "<html>not xml"),
+	})
+	if got := strings.Join(tr.Domains, ","); got != "contoso.com,fabrikam.com" {
+		t.Errorf("domains = %s", got)
+	}
+	if tr.Version != "2016" || tr.Server != "EXCH01" {
+		t.Errorf("version %q server %q, want 2016 EXCH01", tr.Version, tr.Server)
+	}
+	if tr.Answers[2] == nil || tr.AnswerErrors[3] == nil {
+		t.Errorf("answers %v, errors %v", tr.Answers, tr.AnswerErrors)
+	}
+}

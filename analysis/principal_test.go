@@ -1,0 +1,98 @@
+package analysis
+
+import (
+	"crypto/x509"
+	"strings"
+	"testing"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+func parseLeaf(t testing.TB, der [][]byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestCheckPrincipal(t *testing.T) {
+	p := scenarioCerts(t)
+	mail := parseLeaf(t, p.leaf("mail.contoso.com", "mail.contoso.com", "autodiscover.contoso.com"))
+	wild := parseLeaf(t, p.leaf("*.contoso.com", "*.contoso.com", "contoso.com"))
+	cnOther := parseLeaf(t, p.leaf("legacy.contoso.com", "mail.contoso.com", "legacy.contoso.com"))
+	tests := []struct {
+		name      string
+		pr        ADPrincipal
+		leaf      *x509.Certificate
+		kind      PrincipalKind
+		suggest   string
+		isDefault bool
+		reason    string
+	}{
+		{"equals the CN", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, mail, PrincipalOK, "", false, "subject CN"},
+		{"case-insensitive", ADPrincipal{Server: "mail.contoso.com", Principal: "MSSTD:Mail.Contoso.COM"}, mail, PrincipalOK, "", false, ""},
+		{"default msstd:<Server>", ADPrincipal{Server: "mail.contoso.com"}, mail, PrincipalOK, "", true, ""},
+		{"default on a server the certificate lacks", ADPrincipal{Server: "exch01.contoso.local"}, mail, PrincipalMismatch, "mail.contoso.com", true, "not on the certificate"},
+		{"names another host; the certificate names the server", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:exch01.contoso.com"}, mail, PrincipalMismatch, "mail.contoso.com", false, "should be msstd:mail.contoso.com"},
+		{"SAN but not CN: XP-era Outlook refuses", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, cnOther, PrincipalSANOnly, "legacy.contoso.com", false, "Windows XP compares the CN only"},
+		{"wildcard certificate, host principal", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, wild, PrincipalWildcard, "*.contoso.com", false, "without wildcard expansion"},
+		{"wildcard certificate, wildcard principal", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:*.contoso.com"}, wild, PrincipalOK, "", false, ""},
+		{"none: Windows checks itself", ADPrincipal{Server: "mail.contoso.com", Principal: "none"}, mail, PrincipalNone, "", false, "none"},
+		{"no msstd: prefix", ADPrincipal{Server: "mail.contoso.com", Principal: "mail.contoso.com"}, mail, PrincipalNotMSSTD, "", false, "does not start with msstd:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := CheckPrincipal(tt.pr, tt.leaf)
+			if v.Kind != tt.kind || v.Suggest != tt.suggest || v.Default != tt.isDefault {
+				t.Errorf("= %s suggest %q default %v, want %s suggest %q default %v (%s)", v.Kind, v.Suggest, v.Default, tt.kind, tt.suggest, tt.isDefault, v.Reason)
+			}
+			if !strings.Contains(v.Reason, tt.reason) {
+				t.Errorf("reason %q lacks %q", v.Reason, tt.reason)
+			}
+			f := principalFinding(v, "answer #1", tt.leaf)
+			switch tt.kind {
+			case PrincipalOK, PrincipalNone:
+				if f != nil {
+					t.Errorf("finding for a passing principal: %+v", f)
+				}
+			case PrincipalSANOnly:
+				if f == nil || f.Severity != SeverityWarning {
+					t.Errorf("SAN-only must be a warning: %+v", f)
+				}
+			default:
+				if f == nil || f.Severity != "" || f.ID != principalCheckID {
+					t.Fatalf("finding = %+v, want an error-severity %s", f, principalCheckID)
+				}
+				if tt.suggest != "" && f.Remedy != `Set-OutlookProvider EXPR -CertPrincipalName "msstd:`+tt.suggest+`"` {
+					t.Errorf("remedy %q", f.Remedy)
+				}
+			}
+		})
+	}
+}
+
+// The principal is judged on later requests to the EXPR host, for the
+// windows profile only (it is Outlook's rule).
+func TestPrincipalTraceFindings(t *testing.T) {
+	p := scenarioCerts(t)
+	exch := p.leaf("mail.contoso.com", "mail.contoso.com", "autodiscover.contoso.com")
+	obs := []*record.Observation{
+		withBody(httpsObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, "198.51.100.5:443"),
+			poxAnswer("mail.contoso.com", "mail.contoso.com", "mail.contoso.com", "msstd:exch01.contoso.com")),
+		httpsObs(1, "RPC_IN_DATA", "https://mail.contoso.com/rpc/rpcproxy.dll?exch01:6001", 200, exch, "198.51.100.5:443"),
+		httpsObs(2, "POST", "https://autodiscover.contoso.com/EWS/Exchange.asmx", 200, exch, "198.51.100.5:443"),
+	}
+	for _, prof := range []string{"windows", "chromium"} {
+		ps, _ := SelectProfiles([]string{prof})
+		r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
+		got := hasFinding(r.Items[1], principalCheckID)
+		if got != (prof == "windows") {
+			t.Errorf("%s: principal finding on the RPC request = %v", prof, got)
+		}
+		if hasFinding(r.Items[2], principalCheckID) {
+			t.Errorf("%s: principal finding on a request to another host", prof)
+		}
+	}
+}
