@@ -4,6 +4,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -45,6 +47,11 @@ EXIT CODES:
 				return err
 			}
 			names := c.Args().Slice()
+			// "--" ends the flags wherever it stands; urfave/cli only drops
+			// it before the first name.
+			if i := slices.Index(names, "--"); i >= 0 {
+				names = slices.Delete(names, i, i+1)
+			}
 			if len(names) == 0 {
 				return usageErr("match: no NAME given (certsleuth match --cert FILE NAME...)")
 			}
@@ -57,7 +64,7 @@ EXIT CODES:
 			all := true
 			enc := json.NewEncoder(w)
 			if format == "text" {
-				fmt.Fprintf(w, "certificate: %s\n", describeLeaf(leaf))
+				writeLeaf(w, leaf)
 			}
 			for _, n := range names {
 				if format == "text" {
@@ -72,11 +79,11 @@ EXIT CODES:
 						}
 						continue
 					}
-					res := "match"
+					res := fmt.Sprintf("%-10s", "match")
 					if !v.Match {
-						res = "NO MATCH"
+						res = "NO MATCH  "
 					}
-					if useColor(w) {
+					if useColor(w) { // pad first: escapes have no width
 						if v.Match {
 							res = "\x1b[32m" + res + "\x1b[0m"
 						} else {
@@ -84,7 +91,7 @@ EXIT CODES:
 						}
 					}
 					lines := analysis.Wrap(fmt.Sprintf("[%s] %s", v.Kind, v.Reason), 80-24)
-					fmt.Fprintf(w, "  %-9s %-10s  %s\n", p.Name, res, lines[0])
+					fmt.Fprintf(w, "  %-9s %s  %s\n", p.Name, res, lines[0])
 					for _, l := range lines[1:] {
 						fmt.Fprintf(w, "%24s%s\n", "", l)
 					}
@@ -98,17 +105,29 @@ EXIT CODES:
 	}
 }
 
-// describeLeaf renders a certificate's names, issuer and dates in one line.
-func describeLeaf(leaf *x509.Certificate) string {
+// writeLeaf prints a certificate's names, issuer and dates, wrapped to 80
+// columns.
+func writeLeaf(w io.Writer, leaf *x509.Certificate) {
 	d := certs.Describe(leaf)
 	names := append(append([]string(nil), d.DNSNames...), d.IPAddresses...)
 	san := strings.Join(names, ", ")
 	if san == "" {
-		san = "no SAN"
+		san = "none"
 	}
 	issuer := d.IssuerCN
 	if d.SelfSigned {
 		issuer = "self-signed"
 	}
-	return fmt.Sprintf("CN %q; SAN %s; issuer %s; valid %s to %s", d.SubjectCN, san, issuer, d.NotBefore.Format("2006-01-02"), d.NotAfter.Format("2006-01-02"))
+	field := func(label, value string) {
+		lines := analysis.Wrap(value, 80-14)
+		fmt.Fprintf(w, "%-14s%s\n", label, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(w, "%14s%s\n", "", l)
+		}
+	}
+	fmt.Fprintln(w, "certificate")
+	field("  subject CN", fmt.Sprintf("%q", d.SubjectCN))
+	field("  SAN", san)
+	field("  issuer", issuer)
+	field("  valid", d.NotBefore.Format("2006-01-02")+" to "+d.NotAfter.Format("2006-01-02"))
 }
