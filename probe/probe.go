@@ -61,7 +61,7 @@ func ParseTarget(s string) (Target, error) {
 		return t, validPort(s, t)
 	}
 	h := strings.TrimSuffix(strings.TrimPrefix(in, "["), "]")
-	if strings.ContainsAny(h, "/ ") {
+	if h == "" || strings.ContainsAny(h, "/ []") {
 		return Target{}, fmt.Errorf("target %q is not a URL, host or host:port", s)
 	}
 	return Target{Host: h, Port: "443"}, nil

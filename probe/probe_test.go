@@ -153,3 +153,23 @@ func TestFetch(t *testing.T) {
 		}
 	})
 }
+
+// FuzzParseTarget: any input gives a target with a host and a valid port,
+// or an error; never a panic.
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"https://mail.contoso.com/EWS/Exchange.asmx", "[::1]:8443", "mail:0", "https://[::1", "a b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tg, err := ParseTarget(s)
+		if err != nil {
+			return
+		}
+		if tg.Host == "" {
+			t.Fatalf("ParseTarget(%q) gave an empty host", s)
+		}
+		if err := validPort(s, tg); err != nil {
+			t.Fatalf("ParseTarget(%q) gave a bad port: %v", s, err)
+		}
+	})
+}
