@@ -86,6 +86,12 @@ func (r *Report) explainCulprit(c *Culprit) {
 		}
 	}
 	cause := responsible(c.Origin)
+	if nameIssue && it.Obs.NoSNI {
+		// RFC 6066 §3: without server_name the server can only answer with
+		// its default binding's certificate, whatever name the client wanted.
+		c.Remedies = append(c.Remedies, Remedy{Title: "the certificate on the server's default (non-SNI) binding", Version: version, Assumed: assumed,
+			Command: fmt.Sprintf("Enable-ExchangeCertificate -Server %s -Thumbprint <thumbprint of the certificate that covers %s> -Services IIS (the client sent no SNI, so it got the certificate of IIS's default binding: put the right certificate there)", firstNonEmpty(server, "<SERVER>"), name)})
+	}
 	if nameIssue {
 		setting, scope := "", Scope("")
 		if cause != nil {
