@@ -34,7 +34,7 @@ report says the certificate is encrypted. Gaps are reported, never skipped:
 packets cut by the snap length, handshakes that began before the capture,
 resumed sessions. A file cut short or corrupt partway is reported with the
 packet number and byte offset, after the report of everything before it.
-Use - as FILE to read standard input. See docs/capturing.md for how to
+Use - as FILE to read standard input. See docs/capture.md for how to
 capture on Windows, macOS and Linux.
 
 EXAMPLES:

@@ -1,0 +1,301 @@
+package capture
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// seedCaptures returns the committed test captures, decompressed.
+func seedCaptures(t testing.TB) map[string][]byte {
+	names, _ := filepath.Glob("testdata/*.pcap*")
+	out := map[string][]byte{}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".keylog") {
+			continue
+		}
+		b, err := os.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(n, ".gz") {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out[filepath.Base(n)] = b
+	}
+	if len(out) == 0 {
+		t.Fatal("no test captures in testdata/")
+	}
+	return out
+}
+
+// FuzzRead feeds arbitrary files to Read: it must not panic, must return
+// either observations with well-formed endpoints or a described error.
+func FuzzRead(f *testing.F) {
+	for _, b := range seedCaptures(f) {
+		f.Add(b)
+	}
+	kf, err := os.ReadFile("testdata/tls13-keylog-aes128.pcapng.keylog")
+	if err != nil {
+		f.Fatal(err)
+	}
+	kl, _ := ReadKeyLog(bytes.NewReader(kf))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := Read(bytes.NewReader(data), "fuzz", Options{KeyLog: kl})
+		if err != nil {
+			var ce *CorruptError
+			if !errors.As(err, &ce) && !errors.Is(err, ErrNotCapture) {
+				t.Fatalf("error neither corrupt nor not-a-capture: %v", err)
+			}
+			if ce != nil && (ce.Packet < 1 || ce.Offset < 0 || ce.Offset > int64(len(data))*2+1<<20) {
+				t.Fatalf("implausible position in %v", err)
+			}
+		}
+		if res == nil {
+			return
+		}
+		for _, o := range res.Observations {
+			if _, err := netip.ParseAddrPort(o.Client); err != nil {
+				t.Fatalf("client %q: %v", o.Client, err)
+			}
+			if _, err := netip.ParseAddrPort(o.Server); err != nil {
+				t.Fatalf("server %q: %v", o.Server, err)
+			}
+		}
+	})
+}
+
+// pcapgoPacket is one packet as pcapgo.Reader returns it.
+type pcapgoPacket struct {
+	data    []byte
+	ts      int64
+	origLen int
+}
+
+// FuzzPcapReader checks that the fast classic-pcap reader returns the
+// packets pcapgo.Reader returns, and stops where pcapgo stops.
+func FuzzPcapReader(f *testing.F) {
+	for name, b := range seedCaptures(f) {
+		if !strings.Contains(name, ".pcapng") {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < pcapHeaderLen {
+			return
+		}
+		var want []pcapgoPacket
+		gr, gerr := pcapgo.NewReader(bytes.NewReader(data))
+		if gerr == nil {
+			for {
+				d, ci, err := gr.ReadPacketData()
+				if err != nil {
+					break
+				}
+				want = append(want, pcapgoPacket{d, ci.Timestamp.UnixNano(), ci.Length})
+			}
+		}
+		pr, err := newPcapReader(data[:pcapHeaderLen], bytes.NewReader(data[pcapHeaderLen:]))
+		if (err == nil) != (gerr == nil) {
+			t.Fatalf("header: pcapgo %v, certsleuth %v", gerr, err)
+		}
+		if err != nil {
+			return
+		}
+		defer pr.close()
+		var got []pcapgoPacket
+		for {
+			d, ts, ol, off, err := pr.next()
+			if err != nil {
+				if err != io.EOF && (off < pcapHeaderLen || off > int64(len(data))) {
+					t.Fatalf("error offset %d outside the file (%d bytes)", off, len(data))
+				}
+				break
+			}
+			got = append(got, pcapgoPacket{append([]byte(nil), d...), ts, ol})
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d packets, pcapgo reads %d", len(got), len(want))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i].data, want[i].data) || got[i].ts != want[i].ts || got[i].origLen != want[i].origLen {
+				t.Fatalf("packet %d differs from pcapgo's", i+1)
+			}
+		}
+	})
+}
+
+// FuzzDecodeFast checks the hand-written Ethernet/raw IP decoder against
+// gopacket's DecodingLayerParser: when both find a TCP or UDP packet they
+// must agree on every field certsleuth uses.
+func FuzzDecodeFast(f *testing.F) {
+	for _, b := range seedCaptures(f) {
+		r, err := openSource(bytes.NewReader(b))
+		if err != nil {
+			continue
+		}
+		var rp rawPacket
+		for i := 0; i < 8 && r.next(&rp) == nil; i++ {
+			if rp.link == layers.LinkTypeEthernet {
+				f.Add(append([]byte(nil), rp.data...), false)
+			}
+		}
+		r.close()
+	}
+	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
+		link := layers.LinkTypeEthernet
+		if raw {
+			link = layers.LinkTypeRaw
+		}
+		var a, b packet
+		okA := decodeFast(link, data, &a)
+		okB := newDecoder().decodeLayers(link, data, &b)
+		if !okA || !okB {
+			return
+		}
+		if a.tcp != b.tcp || a.v6 != b.v6 || a.src != b.src || a.dst != b.dst || a.sport != b.sport || a.dport != b.dport {
+			t.Fatalf("headers differ:\nfast   %+v\nlayers %+v", a, b)
+		}
+		if a.tcp && (a.seq != b.seq || a.syn != b.syn || a.ack != b.ack || a.fin != b.fin || a.rst != b.rst) {
+			t.Fatalf("TCP fields differ:\nfast   %+v\nlayers %+v", a, b)
+		}
+		if !bytes.Equal(a.payload, b.payload) {
+			t.Fatalf("payloads differ: fast %d bytes, layers %d bytes", len(a.payload), len(b.payload))
+		}
+	})
+}
+
+// FuzzParseClientHello, FuzzParseServerHello and FuzzParseCertificate
+// check that the TLS parsers never panic and that what they return lies
+// within their input.
+func FuzzParseClientHello(f *testing.F) {
+	for _, body := range seedHandshakes(f, hsClientHello) {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ch, err := ParseClientHello(body)
+		if err != nil {
+			return
+		}
+		if len(ch.Random) != 32 || len(ch.ServerName) > len(body) || ch.HasServerName && ch.ServerName == "" {
+			t.Fatalf("implausible ClientHello %+v from %d bytes", ch, len(body))
+		}
+	})
+}
+
+func FuzzParseServerHello(f *testing.F) {
+	for _, body := range seedHandshakes(f, hsServerHello) {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sh, err := ParseServerHello(body)
+		if err != nil {
+			return
+		}
+		if len(sh.Random) != 32 || len(sh.ALPN) > len(body) {
+			t.Fatalf("implausible ServerHello %+v from %d bytes", sh, len(body))
+		}
+	})
+}
+
+func FuzzParseCertificate(f *testing.F) {
+	for _, body := range seedHandshakes(f, hsCertificate) {
+		f.Add(body, false)
+	}
+	f.Add([]byte{0, 0, 0, 7, 0, 0, 3, 1, 2, 3, 0, 0}, true)
+	f.Fuzz(func(t *testing.T, body []byte, tls13 bool) {
+		chain, err := ParseCertificate(body, tls13)
+		if err != nil {
+			return
+		}
+		total := 0
+		for _, c := range chain {
+			if len(c) == 0 {
+				t.Fatal("empty certificate entry accepted")
+			}
+			total += len(c)
+		}
+		if total > len(body) {
+			t.Fatalf("%d certificate bytes from a %d-byte message", total, len(body))
+		}
+	})
+}
+
+// seedHandshakes extracts the handshake messages of type mt from the
+// plaintext TLS records of the test captures.
+func seedHandshakes(t testing.TB, mt uint8) [][]byte {
+	var out [][]byte
+	for _, b := range seedCaptures(t) {
+		src, err := openSource(bytes.NewReader(b))
+		if err != nil {
+			continue
+		}
+		d := newDecoder()
+		var rp rawPacket
+		var p packet
+		for src.next(&rp) == nil {
+			if !d.decode(rp.link, rp.data, &p) || !p.tcp {
+				continue
+			}
+			pl := p.payload
+			for len(pl) >= 9 && pl[0] == recHandshake {
+				n := int(binary.BigEndian.Uint16(pl[3:]))
+				if len(pl) < 5+n || n < 4 {
+					break
+				}
+				msg := pl[5 : 5+n]
+				ml := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
+				if msg[0] == mt && len(msg) >= 4+ml {
+					out = append(out, append([]byte(nil), msg[4:4+ml]...))
+				}
+				pl = pl[5+n:]
+			}
+		}
+		src.close()
+	}
+	return out
+}
+
+// FuzzReadKeyLog checks the key log reader: no panic, every line counted,
+// and every secret kept is one the file holds.
+func FuzzReadKeyLog(f *testing.F) {
+	names, _ := filepath.Glob("testdata/*.keylog")
+	for _, n := range names {
+		b, _ := os.ReadFile(n)
+		f.Add(b)
+	}
+	f.Add([]byte("# comment\n\nCLIENT_RANDOM 00 11\nSERVER_HANDSHAKE_TRAFFIC_SECRET zz zz\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := ReadKeyLog(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if k.Lines > bytes.Count(data, []byte("\n"))+1 {
+			t.Fatalf("%d lines counted in %d newlines", k.Lines, bytes.Count(data, []byte("\n")))
+		}
+		for _, b := range k.Bad {
+			if b < 1 || b > k.Lines {
+				t.Fatalf("bad line number %d of %d", b, k.Lines)
+			}
+		}
+		if k.Len() > k.Lines {
+			t.Fatalf("%d secrets from %d lines", k.Len(), k.Lines)
+		}
+	})
+}

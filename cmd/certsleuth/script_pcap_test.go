@@ -1,0 +1,31 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// captureTestdata holds the committed test captures (see capture/testdata/README.md).
+const captureTestdata = "../../capture/testdata"
+
+func init() {
+	// testcap NAME...: copy test captures (and their key logs) from
+	// capture/testdata into the script's work directory; "ca.pem" is
+	// copied as capca.pem, the CA of those captures.
+	scriptCmds["testcap"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) == 0 {
+			ts.Fatalf("usage: testcap NAME...")
+		}
+		for _, name := range args {
+			b, err := os.ReadFile(filepath.Join(captureTestdata, name))
+			ts.Check(err)
+			out := name
+			if name == "ca.pem" {
+				out = "capca.pem"
+			}
+			ts.Check(os.WriteFile(ts.MkAbs(out), b, 0o644))
+		}
+	}
+}
