@@ -257,6 +257,12 @@ func (c *client) add(st *Step) *Step {
 	case recording && st.viaDial:
 		st.Recorded = s.settle()
 		c.res.Observations = append(c.res.Observations, st.Recorded...)
+		// The client saw the proxy's mirror; the proxy recorded the lab's own.
+		if len(st.Recorded) > 0 && len(st.Recorded[0].Chain) > 0 {
+			if l := c.lab.certLabelDER(st.Recorded[0].Chain[0]); l != "" {
+				st.CertLabel = l
+			}
+		}
 	case recording && st.Obs != nil && st.Obs.Kind == record.KindDNS:
 		c.res.Observations = append(c.res.Observations, st.Obs)
 	case !recording && st.Obs != nil:

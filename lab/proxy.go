@@ -64,7 +64,9 @@ func StartProxy(l *Lab, o ProxyOptions) (*Proxy, error) {
 	}
 	p := &Proxy{CA: ca, done: make(chan error, 1)}
 	p.cond = sync.NewCond(&p.mu)
-	obs := append([]func(proxy.Event){p.observe}, o.Observers...)
+	// p.observe goes last: an observation is handed to the client only
+	// once every other observer (a recorder sets its ChainID) is done.
+	obs := append(append([]func(proxy.Event){}, o.Observers...), p.observe)
 	srv, err := proxy.New(proxy.Config{
 		Mode:       proxy.ModeMirror,
 		CA:         ca,

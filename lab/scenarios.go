@@ -201,7 +201,7 @@ func httpRedirect() *Scenario {
 				Command: `%windir%\system32\inetsrv\appcmd set config "Autodiscover Redirect" /section:httpRedirect /enabled:true /destination:` + good + ` /httpResponseStatus:Found`,
 				Apply:   func(c *Config) { c.RedirectTo = good }},
 		},
-		Expect: Expect{Culprit: c.RedirectTo, Host: "webmail." + domain, Origin: SettingHTTPRedirect, Cause: SettingHTTPRedirect, Command: "httpRedirect"},
+		Expect: Expect{Culprit: c.RedirectTo, Host: "webmail." + domain, Origin: SettingHTTPRedirect, Cause: SettingHTTPRedirect, Command: good},
 	}
 }
 
