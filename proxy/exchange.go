@@ -4,15 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/elazarl/goproxy"
 )
 
 // MaxBody is the most of an Autodiscover response body kept in a trace.
@@ -253,62 +256,92 @@ func removeHop(h http.Header) {
 	}
 }
 
-// handlePlain relays an absolute http:// request (Autodiscover's port-80
-// redirect probe, for instance) and records it.
-func (s *Server) handlePlain(w http.ResponseWriter, r *http.Request) {
+// plainReq relays one absolute http:// request (Autodiscover's port-80
+// redirect probe, for instance) for goproxy and records it. goproxy calls
+// RoundTrip; the observation is emitted when the response body is closed
+// (so an Autodiscover body is complete), or at once on an error.
+type plainReq struct {
+	s       *Server
+	winAuth bool
+}
+
+func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {
+	s := p.s
 	if !s.begin() {
-		http.Error(w, "certsleuth proxy: shutting down", http.StatusServiceUnavailable)
-		return
+		return nil, errors.New("the proxy is shutting down")
 	}
-	defer s.wg.Done()
 	start := time.Now()
 	id := s.newConnID()
 	o := s.baseObs(id, r.RemoteAddr, "", start)
 	o.Visibility = record.VisNone
 	o.Method, o.Host, o.URL = r.Method, r.Host, redactURL(r.URL.String())
-	winAuth := isWindowsAuth(r.Header.Get("Authorization"))
-	out := r.Clone(r.Context())
-	out.RequestURI = ""
-	removeHop(out.Header)
-	prepareOutgoing(out.Header)
-	if r.ContentLength == 0 {
-		out.Body = nil
+	if o.Host == "" {
+		o.Host = r.URL.Host
 	}
-	resp, err := s.transport.RoundTrip(out)
+	o.Server = s.dialAddr(withPortDefault(r.URL.Host, "80"))
+	if r.ContentLength == 0 {
+		r.Body = nil
+	}
+	resp, err := s.transport.RoundTrip(r)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("certsleuth proxy: %s: %v", r.URL.Host, unwrapNet(err)), http.StatusBadGateway)
 		o.Error = fmt.Sprintf("upstream %s: %v", r.URL.Host, unwrapNet(err))
 		o.Duration = time.Since(start)
 		s.emit(Event{Type: EventExchange, Conn: id, Err: err, Obs: o})
-		return
-	}
-	defer resp.Body.Close()
-	if resp.Request != nil && resp.Request.URL != nil {
-		o.Server = s.dialAddr(withPortDefault(resp.Request.URL.Host, "80"))
+		s.wg.Done()
+		return nil, err
 	}
 	o.Status, o.Location = resp.StatusCode, redactURL(resp.Header.Get("Location"))
-	if winAuth && resp.StatusCode == http.StatusUnauthorized {
-		o.Note = "Windows authentication over plain HTTP through a proxy: the pooled upstream connection may not keep NTLM on one connection"
+	if p.winAuth && resp.StatusCode == http.StatusUnauthorized {
+		o.Note = "Windows authentication (NTLM/Negotiate) over plain HTTP was refused through the proxy: plain-HTTP requests share pooled upstream connections, which breaks connection-bound authentication; Exchange Extended Protection may also refuse it"
 	}
-	removeHop(resp.Header)
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	var body io.Reader = resp.Body
-	var capt *capture
+	pb := &plainBody{rc: resp.Body, o: o, s: s, start: start, ctype: resp.Header.Get("Content-Type"), enc: resp.Header.Get("Content-Encoding")}
 	if isAutodiscover(r.URL.Path) {
-		capt = &capture{rc: resp.Body}
-		body = capt
+		pb.capt = &capture{rc: resp.Body}
 	}
-	if _, err := io.Copy(w, body); err != nil {
-		o.Error = fmt.Sprintf("relaying the response: %v", unwrapNet(err))
+	resp.Body = pb
+	return resp, nil
+}
+
+// plainBody emits the plain-HTTP observation when goproxy closes the body.
+type plainBody struct {
+	rc         io.ReadCloser
+	capt       *capture
+	o          *record.Observation
+	s          *Server
+	start      time.Time
+	ctype, enc string
+	readErr    error
+	once       sync.Once
+}
+
+func (b *plainBody) Read(p []byte) (int, error) {
+	var n int
+	var err error
+	if b.capt != nil {
+		n, err = b.capt.Read(p)
+	} else {
+		n, err = b.rc.Read(p)
 	}
-	if capt != nil {
-		o.Body = capt.body(resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"))
+	if err != nil && err != io.EOF {
+		b.readErr = err
 	}
-	o.Duration = time.Since(start)
-	s.emit(Event{Type: EventExchange, Conn: id, Obs: o})
+	return n, err
+}
+
+func (b *plainBody) Close() error {
+	err := b.rc.Close()
+	b.once.Do(func() {
+		if b.readErr != nil {
+			b.o.Error = fmt.Sprintf("relaying the response: %v", unwrapNet(b.readErr))
+		}
+		if b.capt != nil {
+			b.o.Body = b.capt.body(b.ctype, b.enc)
+		}
+		b.o.Duration = time.Since(b.start)
+		b.s.emit(Event{Type: EventExchange, Conn: b.o.Conn, Obs: b.o})
+		b.s.wg.Done()
+	})
+	return err
 }
 
 func withPortDefault(hostport, port string) string {

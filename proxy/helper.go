@@ -7,7 +7,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/certs"
@@ -35,38 +37,70 @@ Settings &gt; General &gt; About &gt; Certificate Trust Settings.</li>
 </body></html>
 `))
 
-// serveHelper serves the device helper page and the CA certificate.
+// serveHelper serves the device helper page and the CA certificate to a
+// request made to the proxy itself (http://127.0.0.1:8080/).
 func (s *Server) serveHelper(w http.ResponseWriter, r *http.Request) {
-	ca := s.CACert()
-	p := strings.ToLower(r.URL.Path)
-	if ca == nil && p != "/" {
-		http.NotFound(w, r)
-		return
+	code, h, body := s.helperContent(r.URL.Path)
+	for k, v := range h {
+		w.Header()[k] = v
 	}
-	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// helperResponse is the helper content as a response, for requests to
+// http://certsleuth.local/ through the proxy.
+func (s *Server) helperResponse(r *http.Request) *http.Response {
+	code, h, body := s.helperContent(r.URL.Path)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if r.Method == http.MethodHead {
+		body = nil
+	}
+	return &http.Response{
+		StatusCode: code, Status: fmt.Sprintf("%d %s", code, http.StatusText(code)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: h, Request: r,
+		ContentLength: int64(len(body)), Body: io.NopCloser(bytes.NewReader(body)),
+	}
+}
+
+// helperContent is the helper page or certificate file at path.
+func (s *Server) helperContent(urlPath string) (int, http.Header, []byte) {
+	ca := s.CACert()
+	p := strings.ToLower(urlPath)
+	h := http.Header{}
+	h.Set("Cache-Control", "no-store")
+	if ca == nil && p != "/" && p != "" {
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		return http.StatusNotFound, h, []byte("404 page not found\n")
+	}
+	var b bytes.Buffer
 	switch p {
-	case "/":
+	case "/", "":
 		d := struct{ CN, FP, Constraints string }{}
 		if ca != nil {
 			d.CN, d.FP, d.Constraints = ca.Subject.CommonName, certs.Fingerprint(ca.Raw), strings.Join(ca.PermittedDNSDomains, ", ")
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		helperPage.Execute(w, d)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		helperPage.Execute(&b, d)
 	case "/certsleuth-ca.pem", "/ca.pem":
-		w.Header().Set("Content-Type", "application/x-pem-file")
-		w.Header().Set("Content-Disposition", `attachment; filename="certsleuth-ca.pem"`)
-		pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
+		h.Set("Content-Type", "application/x-pem-file")
+		h.Set("Content-Disposition", `attachment; filename="certsleuth-ca.pem"`)
+		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw})
 	case "/certsleuth-ca.der", "/certsleuth-ca.cer", "/certsleuth-ca.crt", "/ca.der":
-		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
-		w.Header().Set("Content-Disposition", `attachment; filename="certsleuth-ca.cer"`)
-		w.Write(ca.Raw)
+		h.Set("Content-Type", "application/x-x509-ca-cert")
+		h.Set("Content-Disposition", `attachment; filename="certsleuth-ca.cer"`)
+		b.Write(ca.Raw)
 	case "/certsleuth-ca.mobileconfig":
-		w.Header().Set("Content-Type", "application/x-apple-aspen-config")
-		w.Header().Set("Content-Disposition", `attachment; filename="certsleuth-ca.mobileconfig"`)
-		w.Write(MobileConfig(ca.Raw, ca.Subject.CommonName))
+		h.Set("Content-Type", "application/x-apple-aspen-config")
+		h.Set("Content-Disposition", `attachment; filename="certsleuth-ca.mobileconfig"`)
+		b.Write(MobileConfig(ca.Raw, ca.Subject.CommonName))
 	default:
-		http.NotFound(w, r)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		return http.StatusNotFound, h, []byte("404 page not found\n")
 	}
+	return http.StatusOK, h, b.Bytes()
 }
 
 // MobileConfig is an iOS/macOS configuration profile carrying one root

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -124,7 +125,11 @@ func (t *tunnel) probe(o *record.Observation, h *helloInfo) {
 	if len(h.alpn) == 0 {
 		po.ALPN = []string{}
 	}
-	p := probe.Fetch(t.s.ctx, probe.Target{Host: host, Port: port}, h.sni, po)
+	// Not s.ctx: a probe under way when the proxy is closed still finishes
+	// (bounded by the timeouts), so the last tunnels' chains are recorded.
+	ctx, cancel := context.WithTimeout(context.Background(), t.s.cfg.DialTimeout+t.s.cfg.HandshakeTimeout)
+	defer cancel()
+	p := probe.Fetch(ctx, probe.Target{Host: host, Port: port}, h.sni, po)
 	o.Chain = p.Chain
 	if len(p.Chain) > 0 {
 		o.Visibility = record.VisProbed

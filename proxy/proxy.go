@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"path"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/elazarl/goproxy"
 )
 
 // Mode is how the proxy treats CONNECT tunnels.
@@ -101,6 +103,7 @@ type Server struct {
 	closed bool
 	nextID atomic.Uint64
 	srv    *http.Server
+	gp     *goproxy.ProxyHttpServer // the listener's HTTP: plain proxy requests, helper pages, CONNECT
 }
 
 // New checks cfg and prepares a Server.
@@ -160,7 +163,8 @@ func New(cfg Config) (*Server, error) {
 		IdleConnTimeout:       30 * time.Second,
 		ResponseHeaderTimeout: 60 * time.Second,
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: nil}
+	s.gp = s.newGoproxy()
+	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
 	return s, nil
 }
 
@@ -371,23 +375,60 @@ func legacySuites() []uint16 {
 }
 
 // ServeHTTP handles CONNECT, absolute-URI (plain HTTP) proxy requests and
-// the helper page.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodConnect:
-		s.handleConnect(w, r)
-	case isHelper(r):
+// the helper page, through the goproxy front end (see the package doc).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.gp.ServeHTTP(w, r) }
+
+// newGoproxy builds the goproxy front end. goproxy parses the listener's
+// HTTP, relays plain-HTTP proxy requests through s.transport (recorded by
+// roundTripPlain), answers the helper pages, and hands every CONNECT's raw
+// client connection to handleConnect; its own MITM (and its built-in CA)
+// is never used.
+func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
+	gp := goproxy.NewProxyHttpServer()
+	gp.Logger = logWriter{s}
+	gp.Verbose = false
+	gp.Tr = s.transport
+	gp.ConnectDial = nil // NewProxyHttpServer reads HTTPS_PROXY; never chain behind the user's back
+	gp.ConnectDialWithReq = nil
+	gp.KeepAcceptEncoding = true // relay what the client asked for; s.transport adds no gzip of its own
+	gp.NonproxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.Error(w, "certsleuth proxy: send absolute http:// URLs or CONNECT; see http://"+HelperHost+"/", http.StatusBadRequest)
+			return
+		}
 		s.serveHelper(w, r)
-	case r.URL.IsAbs() && r.URL.Scheme == "http":
-		s.handlePlain(w, r)
-	default:
-		http.Error(w, "certsleuth proxy: send absolute http:// URLs or CONNECT; see http://"+HelperHost+"/", http.StatusBadRequest)
-	}
+	})
+	gp.OnRequest(goproxy.ReqConditionFunc(func(r *http.Request, _ *goproxy.ProxyCtx) bool {
+		return r.Method != http.MethodConnect && strings.EqualFold(record.HostOnly(r.URL.Host), HelperHost)
+	})).DoFunc(func(r *http.Request, _ *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+		return r, s.helperResponse(r)
+	})
+	gp.OnRequest().DoFunc(func(r *http.Request, ctx *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+		pr := &plainReq{s: s, winAuth: isWindowsAuth(r.Header.Get("Authorization"))}
+		prepareOutgoing(r.Header)
+		ctx.RoundTripper = pr
+		return r, nil
+	})
+	gp.OnResponse().DoFunc(func(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
+		if resp == nil && ctx.Error != nil { // goproxy would answer 500; a dead upstream is a 502
+			return goproxy.NewResponse(ctx.Req, goproxy.ContentTypeText, http.StatusBadGateway,
+				fmt.Sprintf("certsleuth proxy: %s: %v\n", ctx.Req.URL.Host, unwrapNet(ctx.Error)))
+		}
+		return resp
+	})
+	gp.OnRequest().HijackConnect(func(r *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
+		s.handleConnect(r, client)
+	})
+	return gp
 }
 
-func isHelper(r *http.Request) bool {
-	h := strings.ToLower(record.HostOnly(r.Host))
-	return h == HelperHost || !r.URL.IsAbs() && r.Method == http.MethodGet
+// logWriter sends goproxy's and net/http's log lines to Config.Logf.
+type logWriter struct{ s *Server }
+
+func (l logWriter) Printf(format string, args ...any) { l.s.logf(format, args...) }
+func (l logWriter) Write(p []byte) (int, error) {
+	l.s.logf("%s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // withPort adds :443 to a CONNECT authority without a port.

@@ -38,13 +38,22 @@ type tunnel struct {
 	trustNote string
 }
 
-func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
+// handleConnect runs one CONNECT tunnel on the raw client connection that
+// goproxy hijacked. It dials exactly the CONNECT target (after --resolve),
+// answers the CONNECT itself (502 when the upstream is down), and closes
+// the client connection when the tunnel ends.
+func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	if !s.begin() {
-		http.Error(w, "certsleuth proxy: shutting down", http.StatusServiceUnavailable)
+		writeStatus(client, r, http.StatusServiceUnavailable, "certsleuth proxy: shutting down")
+		client.Close()
 		return
 	}
 	defer s.wg.Done()
-	target := withPort(r.Host)
+	authority := r.URL.Host
+	if authority == "" {
+		authority = r.Host
+	}
+	target := withPort(authority)
 	host := record.HostOnly(target)
 	start := time.Now()
 	id := s.newConnID()
@@ -54,34 +63,31 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	if !blind && mode != ModePassthrough && s.minter != nil && !s.minter.CA().Permits(host) {
 		mode, note = ModePassthrough, fmt.Sprintf("%s is outside the CA's name constraints, so no client would accept a leaf for it: tunnelled, not intercepted", host)
 	}
+	if !s.track(client) {
+		client.Close()
+		return
+	}
 	addr := s.dialAddr(target)
 	d := net.Dialer{Timeout: s.cfg.DialTimeout}
-	up, err := d.DialContext(r.Context(), "tcp", addr)
+	up, err := d.DialContext(s.ctx, "tcp", addr)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("certsleuth proxy: connect to %s: %v", addr, unwrapNet(err)), http.StatusBadGateway)
+		writeStatus(client, r, http.StatusBadGateway, fmt.Sprintf("certsleuth proxy: connect to %s: %v", addr, unwrapNet(err)))
+		client.Close()
+		s.untrack(client)
 		if !blind {
-			o := s.baseObs(id, r.RemoteAddr, target, start)
+			o := s.baseObs(id, client.RemoteAddr().String(), target, start)
 			o.Kind, o.Visibility = record.KindTLS, record.VisFailed
 			o.Error = fmt.Sprintf("upstream %s is down: connect to %s: %v", target, addr, unwrapNet(err))
 			o.Duration = time.Since(start)
 			s.emit(Event{Type: EventConnection, Conn: id, Connect: target, Err: err, Obs: o})
+			s.emit(Event{Type: EventClosed, Conn: id, Connect: target})
 		}
 		return
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		up.Close()
-		http.Error(w, "certsleuth proxy: cannot take over the connection", http.StatusInternalServerError)
-		return
-	}
-	client, brw, err := hj.Hijack()
-	if err != nil {
-		up.Close()
-		return
-	}
-	if !s.track(client) || !s.track(up) {
+	if !s.track(up) {
 		client.Close()
 		up.Close()
+		s.untrack(client)
 		return
 	}
 	defer func() {
@@ -91,10 +97,10 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 		s.untrack(up)
 		s.emit(Event{Type: EventClosed, Conn: id, Connect: target})
 	}()
-	if _, err := io.WriteString(client, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+	if err := writeStatus(client, r, http.StatusOK, ""); err != nil {
 		return
 	}
-	t := &tunnel{s: s, id: id, connect: target, client: client, cbr: brw.Reader, upRaw: up, start: start}
+	t := &tunnel{s: s, id: id, connect: target, client: client, cbr: bufio.NewReaderSize(client, 8<<10), upRaw: up, start: start}
 	switch {
 	case blind:
 		pipe(client, up, t.cbr, up)
@@ -103,6 +109,26 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 	default:
 		t.mitm(mode)
 	}
+}
+
+// writeStatus answers a CONNECT on the raw connection, in the client's
+// HTTP version (as goproxy does since 1.9.1). A non-200 answer carries msg
+// as a text body and closes the connection.
+func writeStatus(c net.Conn, r *http.Request, code int, msg string) error {
+	major, minor := r.ProtoMajor, r.ProtoMinor
+	if major == 0 {
+		major, minor = 1, 1
+	}
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetWriteDeadline(time.Time{})
+	if code == http.StatusOK {
+		_, err := fmt.Fprintf(c, "HTTP/%d.%d 200 Connection established\r\n\r\n", major, minor)
+		return err
+	}
+	msg += "\n"
+	_, err := fmt.Fprintf(c, "HTTP/%d.%d %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		major, minor, code, http.StatusText(code), len(msg), msg)
+	return err
 }
 
 // baseObs is an observation with the tunnel-wide fields filled in.
