@@ -1,0 +1,251 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/proxy"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// traces records each act's proxy trace into a buffer, as --record does.
+type traces struct {
+	bufs map[int]*bytes.Buffer
+	ws   map[int]*record.Writer
+}
+
+func newTraces() *traces {
+	return &traces{bufs: map[int]*bytes.Buffer{}, ws: map[int]*record.Writer{}}
+}
+
+func (tr *traces) observers(t *testing.T) func(int) []func(proxy.Event) {
+	return func(act int) []func(proxy.Event) {
+		b := &bytes.Buffer{}
+		w, err := record.NewWriter(b, "lab test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.bufs[act], tr.ws[act] = b, w
+		return []func(proxy.Event){proxy.Recorder(w, func(err error) { t.Errorf("act %d: record: %v", act, err) })}
+	}
+}
+
+func play(t *testing.T, s *Scenario, o ShowOptions) *Show {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sh, err := Play(ctx, s, o)
+	if err != nil {
+		t.Fatalf("%s: %v", s.Name, err)
+	}
+	return sh
+}
+
+// TestShowThroughProxy plays every scenario end to end through the
+// certsleuth proxy in mirror mode: certsleuth's analysis of the proxy's
+// trace of act 1 must name the scenario's culprit host, origin and remedy
+// (Expect), and act 2 (the fix applied) must give no warning and no
+// finding. The recorded traces must replay to the same verdicts.
+func TestShowThroughProxy(t *testing.T) {
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Scenarios() {
+		t.Run(s.Name, func(t *testing.T) {
+			tr := newTraces()
+			sh := play(t, s, ShowOptions{CA: ca, Observers: tr.observers(t)})
+			if len(sh.Acts) != 2 {
+				t.Fatalf("%d acts, want 2", len(sh.Acts))
+			}
+			act1, act2 := sh.Acts[0], sh.Acts[1]
+			for _, o := range act1.Observations {
+				if o.Kind != record.KindDNS && o.Source != record.SourceProxy {
+					t.Errorf("act 1 observation %s has source %q, want the proxy's", analysis.Describe(o), o.Source)
+				}
+			}
+			ex := s.Expect
+			cs := act1.Culprits()
+			switch {
+			case ex.Culprit == "" && len(cs) > 0:
+				t.Errorf("act 1: certsleuth found a culprit in a clean configuration: %s", cs[0].Verdict)
+			case ex.Culprit == "":
+			case len(cs) == 0:
+				t.Fatalf("act 1: certsleuth found no culprit in the proxy's trace (%d observations)", len(act1.Observations))
+			default:
+				c := cs[0]
+				if !strings.EqualFold(c.First.Name, ex.Host) {
+					t.Errorf("culprit asked for %q, want %q", c.First.Name, ex.Host)
+				}
+				// The culprit is the request the client first warned at.
+				if st := act1.Culprit(); st == nil || act1.CulpritFor(st) != c {
+					t.Errorf("certsleuth's first culprit is not the client's first warning (step %v)", st)
+				}
+				want := ex.Origin
+				if ex.TraceOrigin != "" {
+					want = ex.TraceOrigin
+				}
+				if len(c.Origin) == 0 || Setting(c.Origin[0].Setting) != want {
+					t.Errorf("origin %+v, want setting %s first", c.Origin, want)
+				}
+				found := false
+				for _, r := range c.Remedies {
+					found = found || strings.Contains(r.Command, ex.Command)
+				}
+				if !found {
+					t.Errorf("remedies %+v, want one containing %q", c.Remedies, ex.Command)
+				}
+				if ex.Cause != SettingDefaultBinding && (len(c.Remedies) == 0 || Setting(c.Remedies[0].Setting) != ex.Cause) {
+					t.Errorf("first remedy %+v, want setting %s", c.Remedies, ex.Cause)
+				}
+			}
+			if w := act2.Warnings(); len(w) > 0 {
+				t.Errorf("act 2 still warns at %s: %s", w[0].URL, w[0].Reason)
+			}
+			if act2.Report.Warns() {
+				t.Errorf("act 2: certsleuth still finds a warning: %s", act2.Culprits()[0].Verdict)
+			}
+			if p := sh.Problems(); len(p) > 0 {
+				t.Errorf("Problems() = %q, want none", p)
+			}
+			// Replay: the recorded traces give the same verdicts.
+			for _, a := range sh.Acts {
+				if err := tr.ws[a.N].Close(); err != nil {
+					t.Fatal(err)
+				}
+				obs, _, err := record.ReadAll(tr.bufs[a.N], "act trace")
+				if err != nil {
+					t.Fatalf("act %d: read the recorded trace: %v", a.N, err)
+				}
+				roots := x509.NewCertPool()
+				roots.AddCert(ca.Cert)
+				rep := analysis.Analyze(obs, analysis.Options{Profiles: []*analysis.Profile{sh.Profile}, Roots: roots})
+				if got, want := verdicts(rep), verdicts(analysis.Analyze(proxyOnly(a.Observations), analysis.Options{Profiles: []*analysis.Profile{sh.Profile}, Roots: roots})); got != want {
+					t.Errorf("act %d: the replayed trace says\n%s\nthe act said\n%s", a.N, got, want)
+				}
+			}
+		})
+	}
+}
+
+// proxyOnly drops the client's own DNS notes: the trace file holds only
+// what the proxy recorded.
+func proxyOnly(obs []*record.Observation) []*record.Observation {
+	var out []*record.Observation
+	for _, o := range obs {
+		if o.Source == record.SourceProxy {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// verdicts sums up a report's culprits: name, origin, remedies.
+func verdicts(r *analysis.Report) string {
+	var b strings.Builder
+	for _, c := range r.Culprits() {
+		b.WriteString(c.First.Name)
+		for _, o := range c.Origin {
+			b.WriteString(" <- " + string(o.Kind) + ":" + o.Setting)
+		}
+		for _, rm := range c.Remedies {
+			b.WriteString(" | " + rm.Command)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestShowDirectMatchesProxy checks that the proxy in mirror mode changes
+// nothing the client sees: the same steps warn, for the same reasons,
+// with and without it.
+func TestShowDirectMatchesProxy(t *testing.T) {
+	for _, s := range Scenarios() {
+		t.Run(s.Name, func(t *testing.T) {
+			via := play(t, s, ShowOptions{})
+			direct := play(t, s, ShowOptions{Direct: true})
+			for i := range via.Acts {
+				a, b := outline(via.Acts[i]), outline(direct.Acts[i])
+				if a != b {
+					t.Errorf("act %d through the proxy:\n%s\ndirect:\n%s", via.Acts[i].N, a, b)
+				}
+			}
+		})
+	}
+}
+
+func outline(a *Act) string {
+	var b strings.Builder
+	for _, st := range a.Steps {
+		b.WriteString(string(st.Outcome) + " " + st.Method + " " + st.URL + " " + st.Reason + "\n")
+	}
+	return b.String()
+}
+
+// TestShowProfileOverride: judged with another client's rules the
+// expectation of act 1 is not held against the show, act 2's still is.
+func TestShowProfileOverride(t *testing.T) {
+	s, err := LookupScenario("outlook-anywhere-principal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := analysis.LookupProfile("apple")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := play(t, s, ShowOptions{Profile: p})
+	if !sh.ProfileOverridden || sh.Profile.Name != "apple" {
+		t.Fatalf("profile %s overridden %v", sh.Profile.Name, sh.ProfileOverridden)
+	}
+	if p := sh.Problems(); len(p) > 0 {
+		t.Errorf("Problems() = %q, want none", p)
+	}
+}
+
+// TestShowText checks the story's landmarks for the default scenario and
+// that colour appears only when asked for.
+func TestShowText(t *testing.T) {
+	s, err := LookupScenario(DefaultScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := play(t, s, ShowOptions{})
+	var plain, color bytes.Buffer
+	if err := sh.WriteText(&plain, TextOptions{Width: 1000}); err != nil { // no wrapping: landmarks stay whole
+		t.Fatal(err)
+	}
+	if err := sh.WriteText(&color, TextOptions{Color: true}); err != nil {
+		t.Fatal(err)
+	}
+	out := plain.String()
+	for _, want := range []string{
+		"ACT 1", "ACT 2", "POST https://exch01.contoso.local/Autodiscover/Autodiscover.xml",
+		"The name of the security", "culprit", "service connection point",
+		"Set-ClientAccessService -Identity EXCH01 -AutoDiscoverServiceInternalUri https://mail.contoso.com/Autodiscover/Autodiscover.xml",
+		"no request would make a client warn", "The fix works.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("story lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour without TextOptions.Color")
+	}
+	if !strings.Contains(color.String(), "\x1b[") {
+		t.Error("no colour with TextOptions.Color")
+	}
+	var h bytes.Buffer
+	if err := sh.WriteHTML(&h); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "Act 1", "Act 2", "exch01.contoso.local", "Set-ClientAccessService"} {
+		if !strings.Contains(h.String(), want) {
+			t.Errorf("handout lacks %q", want)
+		}
+	}
+}
