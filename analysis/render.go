@@ -19,11 +19,15 @@ type RenderOptions struct {
 	Title string
 }
 
-// Formats lists the report formats Render accepts.
-var Formats = []string{"text", "json", "markdown", "html"}
+// Formats lists the report formats Render accepts ("markdown" is also
+// accepted for "md").
+var Formats = []string{"text", "json", "md", "html"}
 
 // CheckFormat returns an error naming the accepted formats when f is not one.
 func CheckFormat(f string) error {
+	if f == "markdown" {
+		return nil
+	}
 	for _, x := range Formats {
 		if f == x {
 			return nil
@@ -32,16 +36,19 @@ func CheckFormat(f string) error {
 	return fmt.Errorf("unknown format %q (use %s)", f, strings.Join(Formats, ", "))
 }
 
-// Render writes the report in format: "text" (the default), "json" (JSON
-// Lines: one object per observation, then a summary), "markdown", or "html"
-// (one self-contained file: no external assets, works offline, prints well).
+// Render writes the report in format: "text" (the default; 80 columns,
+// ANSI colour only when o.Color), "json" (JSON Lines: one object per
+// observation, then a summary object), "md" (Markdown), or "html" (one
+// self-contained file: no external assets, works offline, prints well).
+// Every format renders the same fields: the verdict with the culprit
+// request, its origin chain and the fix, then every observation.
 func Render(w io.Writer, r *Report, format string, o RenderOptions) error {
 	switch format {
 	case "text", "":
 		return renderText(w, r, o)
 	case "json":
 		return renderJSON(w, r)
-	case "markdown":
+	case "md", "markdown":
 		return renderMarkdown(w, r, o)
 	case "html":
 		return renderHTML(w, r, o)

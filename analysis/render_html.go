@@ -1,7 +1,23 @@
 package analysis
 
 import (
+	_ "embed"
+	"html/template"
 	"io"
 )
 
-func renderHTML(w io.Writer, r *Report, o RenderOptions) error { return renderText(w, r, o) }
+//go:embed render_html.tmpl
+var htmlReportSource string
+
+// htmlReport is the HTML report template. html/template escapes every
+// string from the trace (URLs, names, Autodiscover values) for its context.
+var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
+	"add": func(a, b int) int { return a + b },
+}).Parse(htmlReportSource))
+
+// renderHTML writes the report as one self-contained HTML file: inline CSS,
+// no scripts, no external assets, so it works offline and prints well. The
+// first screen is the verdict: the culprit request, its origin and the fix.
+func renderHTML(w io.Writer, r *Report, o RenderOptions) error {
+	return htmlReport.Execute(w, r.view(o))
+}

@@ -65,10 +65,15 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 	if len(r.WhatIf) > 0 {
 		t.printf("what if the server presented: %s\n\n", chainWords(r.WhatIf))
 	}
-	if len(culprits) == 0 {
-		t.printf("%s%s\n", title, t.color(ansiGreen, headline(r, culprits)))
-	} else {
-		t.printf("%s%s\n", title, t.color(ansiBold+ansiRed, headline(r, culprits)))
+	head := Wrap(title+headline(r, culprits), t.width)
+	code := ansiGreen
+	if len(culprits) > 0 {
+		code = ansiBold + ansiRed
+	}
+	for _, l := range head {
+		t.printf("%s\n", t.color(code, l))
+	}
+	if len(culprits) > 0 {
 		t.printf("\n%s\n", t.color(ansiBold, "verdict:"))
 		for i, c := range culprits {
 			pad := fmt.Sprintf("%3d. ", i+1)
@@ -83,7 +88,13 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 	}
 	for i, c := range culprits {
 		it := c.First
-		t.printf("\n%s\n", t.color(ansiBold, fmt.Sprintf("%d. %s", i+1, Describe(it.Obs))))
+		t.printf("\n")
+		for j, l := range Wrap(fmt.Sprintf("%d. %s", i+1, Describe(it.Obs)), t.width) {
+			if j > 0 {
+				l = "   " + l
+			}
+			t.printf("%s\n", t.color(ansiBold, l))
+		}
 		t.field("   ", "when", whenWords(c))
 		asked := it.Name
 		if asked == "" {

@@ -1,0 +1,167 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The first screen is what a manager sees on opening the report: the
+// browser window certsleuth promises to fill with the verdict.
+const firstScreenW, firstScreenH = 1280, 800
+
+// chromiumPath finds a headless-capable Chromium: $CERTSLEUTH_CHROMIUM, or
+// chromium, chromium-browser, google-chrome on $PATH.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CERTSLEUTH_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, n := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless_shell"} {
+		if p, err := exec.LookPath(n); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CERTSLEUTH_NO_BROWSER") == "1" {
+		t.Skip("CERTSLEUTH_NO_BROWSER=1: the HTML report is not checked in a browser")
+	}
+	t.Fatal("no Chromium found to check the HTML report in: install it (apt-get install -y chromium) or set CERTSLEUTH_CHROMIUM=/path/to/chrome; set CERTSLEUTH_NO_BROWSER=1 to skip this test")
+	return ""
+}
+
+// probeScript runs in the page (the report itself has no script): for each
+// wanted string it finds the text nodes holding it and says whether one is
+// rendered, visible, and wholly inside the first screen. The result goes
+// into a <pre id="certsleuth-probe"> that --dump-dom prints.
+const probeScript = `<script>
+(function(){
+  var want = %s, out = {viewport: [innerWidth, innerHeight], found: {}};
+  want.forEach(function(w){
+    var best = null, tw = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (var n = tw.nextNode(); n; n = tw.nextNode()) {
+      var i = n.data.indexOf(w);
+      if (i < 0) continue;
+      var r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + w.length);
+      var b = r.getBoundingClientRect(), el = n.parentElement, st = getComputedStyle(el);
+      var vis = b.width > 0 && b.height > 0 && st.visibility === "visible" && st.display !== "none" && parseFloat(st.opacity) > 0 && el.checkVisibility();
+      var first = vis && b.top >= 0 && b.bottom <= innerHeight && b.left >= 0 && b.right <= innerWidth;
+      var hit = {visible: vis, firstScreen: first, top: Math.round(b.top), bottom: Math.round(b.bottom), tag: el.tagName};
+      if (!best || (hit.firstScreen && !best.firstScreen)) best = hit;
+    }
+    out.found[w] = best;
+  });
+  var p = document.createElement("pre"); p.id = "certsleuth-probe"; p.textContent = JSON.stringify(out);
+  document.body.appendChild(p);
+})();
+</script>`
+
+type probeHit struct {
+	Visible     bool   `json:"visible"`
+	FirstScreen bool   `json:"firstScreen"`
+	Top         int    `json:"top"`
+	Bottom      int    `json:"bottom"`
+	Tag         string `json:"tag"`
+}
+
+type probeResult struct {
+	Viewport []int                `json:"viewport"`
+	Found    map[string]*probeHit `json:"found"`
+}
+
+var probeOut = regexp.MustCompile(`(?s)<pre id="certsleuth-probe">(.*?)</pre>`)
+
+// firstScreen loads page in headless Chromium at the first-screen size and
+// reports where each wanted string is rendered.
+func firstScreen(t *testing.T, chrome string, page []byte, want []string) probeResult {
+	t.Helper()
+	dir := t.TempDir()
+	w, _ := json.Marshal(want)
+	probe := fmt.Sprintf(probeScript, w)
+	i := bytes.LastIndex(page, []byte("</body>"))
+	if i < 0 {
+		t.Fatal("the HTML report has no </body>")
+	}
+	file := filepath.Join(dir, "report.html")
+	doc := append(append(append([]byte{}, page[:i]...), probe...), page[i:]...)
+	if err := os.WriteFile(file, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, chrome, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--hide-scrollbars", fmt.Sprintf("--window-size=%d,%d", firstScreenW, firstScreenH),
+		"--virtual-time-budget=3000", "--dump-dom", "file://"+file)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", chrome, err, stderr.String())
+	}
+	m := probeOut.FindSubmatch(stdout.Bytes())
+	if m == nil {
+		t.Fatalf("Chromium did not run the probe; its DOM:\n%.2000s\nstderr:\n%.2000s", stdout.String(), stderr.String())
+	}
+	var res probeResult
+	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &res); err != nil {
+		t.Fatalf("probe result %q: %v", m[1], err)
+	}
+	return res
+}
+
+// TestHTMLFirstScreen opens each scenario's HTML report in headless
+// Chromium and checks that the first screen shows the verdict: the culprit
+// request, its origin and the fix (or, for the clean configuration, that
+// nothing warns and no culprit is shown).
+func TestHTMLFirstScreen(t *testing.T) {
+	chrome := chromiumPath(t)
+	for _, sc := range scenarioList(t) {
+		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel()
+			r := analyzeScenario(t, sc)
+			var page bytes.Buffer
+			if err := Render(&page, r, "html", RenderOptions{Title: sc.name + ".jsonl"}); err != nil {
+				t.Fatal(err)
+			}
+			var want []string
+			cs := r.Culprits()
+			if len(cs) == 0 {
+				want = []string{"No request in this trace would make a client warn"}
+			} else {
+				c := cs[0]
+				want = []string{Describe(c.First.Obs), c.Remedies[0].Command}
+				if len(c.Origin) > 0 {
+					want = append(want, c.Origin[0].Text)
+				}
+			}
+			res := firstScreen(t, chrome, page.Bytes(), append(want, "Timeline"))
+			if len(res.Viewport) != 2 || res.Viewport[1] < firstScreenH/2 {
+				t.Fatalf("odd viewport %v", res.Viewport)
+			}
+			for _, w := range want {
+				h := res.Found[w]
+				switch {
+				case h == nil:
+					t.Errorf("%q is not on the page", w)
+				case !h.Visible:
+					t.Errorf("%q is on the page but not visible: %+v", w, *h)
+				case !h.FirstScreen:
+					t.Errorf("%q is not in the first screen (%dx%d): it is at %d-%d px", w, res.Viewport[0], res.Viewport[1], h.Top, h.Bottom)
+				}
+			}
+			if h := res.Found["Timeline"]; h == nil || !h.Visible {
+				t.Error("the timeline heading is not visible")
+			}
+			if len(cs) == 0 && strings.Contains(page.String(), `class="badge b-warn"`) {
+				t.Error("the clean report shows a warning badge")
+			}
+		})
+	}
+}
