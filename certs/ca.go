@@ -277,3 +277,46 @@ func randomSerial() *big.Int {
 	}
 	return n.Add(n, big.NewInt(1))
 }
+
+// CADirEnv names an environment variable that, when set, overrides where
+// the CA lives (DefaultCADir).
+const CADirEnv = "CERTSLEUTH_CA_DIR"
+
+// DefaultCADir is where the current user's CA lives: $CERTSLEUTH_CA_DIR,
+// else "certsleuth" in os.UserConfigDir (~/.config/certsleuth on Linux,
+// ~/Library/Application Support/certsleuth on macOS, %AppData%\certsleuth
+// on Windows).
+func DefaultCADir() (string, error) {
+	if d := os.Getenv(CADirEnv); d != "" {
+		return d, nil
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the CA directory: %w (set %s)", err, CADirEnv)
+	}
+	return filepath.Join(base, "certsleuth"), nil
+}
+
+// KeyPath is the CA private key's file ("" for an in-memory CA).
+func (ca *CA) KeyPath() string {
+	if ca.Dir == "" {
+		return ""
+	}
+	return filepath.Join(ca.Dir, CAKeyFile)
+}
+
+// LoadOrCreateCA loads the CA in dir, or makes and saves one with o when
+// there is none. created reports which happened.
+func LoadOrCreateCA(dir string, o CAOptions) (ca *CA, created bool, err error) {
+	ca, err = LoadCA(dir)
+	if err == nil || !errors.Is(err, ErrNoCA) {
+		return ca, false, err
+	}
+	if ca, err = NewCA(o); err != nil {
+		return nil, false, err
+	}
+	if err := ca.Save(dir); err != nil {
+		return nil, false, err
+	}
+	return ca, true, nil
+}

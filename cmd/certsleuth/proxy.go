@@ -1,15 +1,262 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 
-// proxyCommand is a placeholder until the command is built; it is hidden.
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/proxy"
+	"github.com/certsleuth/certsleuth/record"
+	"github.com/urfave/cli/v2"
+)
+
 func proxyCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "proxy",
-		Hidden: true,
-		Usage:  "not built yet",
-		Action: func(c *cli.Context) error {
-			return usageErr("proxy: not built yet")
+		Name:  "proxy",
+		Usage: "intercepting HTTP proxy that shows clients the warning they would get anyway, and records why",
+		Description: `Point Outlook, a phone or a browser at this proxy (HTTP proxy, host and port
+of --listen). Each request is printed as it happens: method, URL, the name the
+client asked for, and the verdict (warnings highlighted). Ctrl-C stops it,
+flushes --record and prints the report (the one 'certsleuth replay' gives).
+
+Modes:
+   mirror       (default) the client is shown a certificate with exactly the
+                server's names and dates, signed by certsleuth's CA, or by a CA
+                nobody trusts when the client would not trust the server. The
+                client warns exactly when it would without the proxy.
+   clean        the certificate carries the name the client asked for: no
+                warning, everything captured; the real chain is still recorded.
+   passthrough  no interception: bytes tunnelled as they are; SNI and the
+                server's chain recorded (TLS 1.3: fetched by a side connection).
+
+The CA lives in your config directory ('certsleuth ca path'). If there is none,
+the proxy makes one on first run and says where; for lab PCs make a
+name-constrained one first: 'certsleuth ca init --name-constraint contoso.com'.
+Trust it with 'certsleuth ca install', or on devices open http://certsleuth.local/
+through the proxy.
+
+It listens on loopback only unless --listen names another address, which also
+needs --allow CIDR (the devices' network), so it is never an open proxy.
+
+EXAMPLES:
+   certsleuth proxy --record outlook.jsonl
+   certsleuth proxy --mode clean --only '*.contoso.com' --record all.jsonl
+   certsleuth proxy --listen 0.0.0.0:8080 --allow 192.168.1.0/24     phones on the lab Wi-Fi
+   certsleuth proxy --resolve exch01.contoso.local=10.0.0.5 --upstream-ca corp-root.pem
+
+EXIT CODES:
+   0  stopped; no request would make a client warn
+   1  stopped; some request would
+   2  bad usage, no CA, or the address is in use`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: "127.0.0.1:8080", Usage: "listen on `ADDR` (host:port)"},
+			&cli.StringFlag{Name: "record", Aliases: []string{"r"}, Usage: "write every request to the trace `FILE` (for 'certsleuth replay')"},
+			&cli.StringFlag{Name: "mode", Aliases: []string{"m"}, Value: "mirror", Usage: "mirror, clean or passthrough"},
+			&cli.StringSliceFlag{Name: "upstream-ca", Usage: "CA certificates `FILE` your clients trust (AD CS root, lab CA): judged as trusted (repeatable)"},
+			&cli.StringSliceFlag{Name: "only", Usage: "intercept only hosts matching `GLOB` (e.g. '*.contoso.com'); others are tunnelled unrecorded (repeatable)"},
+			profileFlag(),
+			&cli.StringSliceFlag{Name: "resolve", Usage: "dial `NAME=ADDR` instead of resolving NAME (ADDR is an IP or IP:port; repeatable)"},
+			&cli.StringSliceFlag{Name: "allow", Usage: "also serve clients in `CIDR` (needed for a non-loopback --listen; repeatable)"},
+			&cli.BoolFlag{Name: "legacy-tls", Usage: "accept TLS 1.0/1.1 and old cipher suites on both sides (Outlook 2010, Windows 7, Exchange 2010)"},
+			caDirFlag(),
 		},
+		Action: runProxy,
 	}
+}
+
+func runProxy(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("proxy: unexpected argument %q (flags go before arguments)", c.Args().First())
+	}
+	mode, err := proxy.ParseMode(c.String("mode"))
+	if err != nil {
+		return usageErr("proxy: --mode: %v", err)
+	}
+	listen := c.String("listen")
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return usageErr("proxy: --listen %q: want host:port, e.g. 127.0.0.1:8080", listen)
+	}
+	var allow []*net.IPNet
+	for _, a := range c.StringSlice("allow") {
+		_, n, err := net.ParseCIDR(a)
+		if err != nil {
+			if ip := net.ParseIP(a); ip != nil {
+				bits := 32
+				if ip.To4() == nil {
+					bits = 128
+				}
+				n = &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}
+			} else {
+				return usageErr("proxy: --allow %q: want a network like 192.168.1.0/24 or an address", a)
+			}
+		}
+		allow = append(allow, n)
+	}
+	if !proxy.IsLoopbackListen(listen) && len(allow) == 0 {
+		return usageErr("proxy: --listen %s is reachable from the network; refusing to run an open proxy\nhint: add --allow CIDR for the devices that may use it, e.g. --allow 192.168.1.0/24", listen)
+	}
+	resolve := map[string]string{}
+	for _, r := range c.StringSlice("resolve") {
+		name, addr, ok := strings.Cut(r, "=")
+		if !ok || name == "" || addr == "" {
+			return usageErr("proxy: --resolve %q: want NAME=ADDR, e.g. exch01.contoso.local=10.0.0.5", r)
+		}
+		host := addr
+		if h, _, err := net.SplitHostPort(addr); err == nil {
+			host = h
+		}
+		if net.ParseIP(host) == nil {
+			return usageErr("proxy: --resolve %q: %q is not an IP address (or IP:port)", r, addr)
+		}
+		resolve[strings.ToLower(name)] = addr
+	}
+	ps, err := profilesFrom(c)
+	if err != nil {
+		return err
+	}
+	var extra []*x509.Certificate
+	for _, f := range c.StringSlice("upstream-ca") {
+		cs, err := certs.LoadCertificates(f)
+		if err != nil {
+			return inputErr(fmt.Errorf("proxy: --upstream-ca: %w", err))
+		}
+		extra = append(extra, cs...)
+	}
+	var roots *x509.CertPool
+	if len(extra) > 0 {
+		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		for _, x := range extra {
+			roots.AddCert(x)
+		}
+	}
+	stderr := c.App.ErrWriter
+
+	// The CA: made on first run (and said where) except in passthrough,
+	// which needs none.
+	dir, err := caDir(c)
+	if err != nil {
+		return err
+	}
+	var ca *certs.CA
+	if mode == proxy.ModePassthrough {
+		if ca, err = certs.LoadCA(dir); err != nil && !errors.Is(err, certs.ErrNoCA) {
+			return inputErr(fmt.Errorf("proxy: %w", err))
+		}
+	} else {
+		var created bool
+		ca, created, err = certs.LoadOrCreateCA(dir, certs.CAOptions{})
+		if err != nil {
+			return inputErr(fmt.Errorf("proxy: %w", err))
+		}
+		if created {
+			fmt.Fprintf(stderr, "certsleuth: created a CA in %s (first run); clients must trust %s\n", dir, ca.CertPath())
+			fmt.Fprintf(stderr, "certsleuth: hint: it is not name-constrained; for a lab PC prefer 'certsleuth ca init --name-constraint YOUR-DOMAIN' (after deleting %s)\n", dir)
+		}
+	}
+
+	var tw *record.Writer
+	if f := c.String("record"); f != "" {
+		fh, err := os.Create(f)
+		if err != nil {
+			return inputErr(fmt.Errorf("proxy: --record: %w", err))
+		}
+		if tw, err = record.NewWriter(fh, "certsleuth proxy"); err != nil {
+			fh.Close()
+			return inputErr(fmt.Errorf("proxy: --record: %w", err))
+		}
+	}
+
+	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.Writer)})
+	observers := []func(proxy.Event){live.Observe}
+	if tw != nil {
+		observers = append([]func(proxy.Event){proxy.Recorder(tw, func(err error) {
+			fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", c.String("record"), err)
+		})}, observers...)
+	}
+	var logMu sync.Mutex
+	srv, err := proxy.New(proxy.Config{
+		Mode: mode, CA: ca, ExtraRoots: extra, Only: c.StringSlice("only"), Resolve: resolve,
+		LegacyTLS: c.Bool("legacy-tls"), Allow: allow, Observers: observers,
+		Logf: func(format string, args ...any) {
+			logMu.Lock()
+			defer logMu.Unlock()
+			fmt.Fprintf(stderr, "certsleuth: proxy: "+format+"\n", args...)
+		},
+	})
+	if err != nil {
+		return usageErr("proxy: %v", err)
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return inputErr(fmt.Errorf("proxy: listen on %s: %w", listen, err))
+	}
+	fmt.Fprintf(stderr, "certsleuth: proxy on %s, %s mode", ln.Addr(), mode)
+	if tw != nil {
+		fmt.Fprintf(stderr, ", recording to %s", c.String("record"))
+	}
+	fmt.Fprintln(stderr)
+	if ca != nil {
+		lim := "any name"
+		if d := ca.Cert.PermittedDNSDomains; len(d) > 0 {
+			lim = strings.Join(d, ", ")
+		}
+		fmt.Fprintf(stderr, "certsleuth: CA %s (valid for %s); devices: http://%s/; Ctrl-C stops and reports\n", ca.CertPath(), lim, proxy.HelperHost)
+	}
+
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var flush <-chan time.Time
+	if tw != nil {
+		tk := time.NewTicker(time.Second) // a killed proxy loses at most a second of trace
+		defer tk.Stop()
+		flush = tk.C
+	}
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case serveErr = <-served:
+			break loop
+		case <-flush:
+			tw.Flush()
+		}
+	}
+	stop()
+	srv.Close()
+	if serveErr == nil {
+		<-served
+	}
+	if tw != nil {
+		if err := tw.Close(); err != nil {
+			fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", c.String("record"), err)
+		}
+	}
+	if serveErr != nil {
+		return inputErr(fmt.Errorf("proxy: %w", serveErr))
+	}
+	seen, warned := live.Counts()
+	fmt.Fprintf(stderr, "certsleuth: stopped after %d requests (%d would warn)\n", seen, warned)
+	rep := live.Report()
+	if err := analysis.Render(c.App.Writer, rep, "text", renderOptions(c, "certsleuth proxy on "+ln.Addr().String())); err != nil {
+		return err
+	}
+	if rep.Warns() {
+		return errWarn
+	}
+	return nil
 }
