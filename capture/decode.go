@@ -258,10 +258,17 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 		if len(seg) < 8 {
 			return false
 		}
+		ulen := int(seg[4])<<8 | int(seg[5])
+		switch {
+		case ulen == 0: // jumbogram: the rest of the packet
+			ulen = len(seg)
+		case ulen < 8:
+			return false
+		}
 		p.sport = uint16(seg[0])<<8 | uint16(seg[1])
 		p.dport = uint16(seg[2])<<8 | uint16(seg[3])
-		p.payload = seg[8:]
-		p.fullLen = max(int(seg[4])<<8|int(seg[5])-8, len(p.payload))
+		p.payload = seg[8:min(ulen, len(seg))]
+		p.fullLen = max(ulen-8, len(p.payload))
 		return true
 	}
 	return false

@@ -1,9 +1,9 @@
 package capture
 
 // The test captures in testdata/ are made by this file when the tests run
-// with -update:
+// with -regen (-update only rewrites the golden reports):
 //
-//	go test ./capture -run TestGolden -update
+//	go test ./capture -run TestGolden -regen
 //
 // Every TLS and HTTP conversation in them is a real connection on
 // 127.0.0.1: a crypto/tls (or net/http) client talks to a crypto/tls (or
@@ -52,7 +52,10 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-var update = flag.Bool("update", false, "regenerate the test captures in testdata/ from real TLS connections on 127.0.0.1, and the golden reports")
+var (
+	update = flag.Bool("update", false, "rewrite the golden reports in testdata/golden/")
+	regen  = flag.Bool("regen", false, "remake the test captures in testdata/ from real TLS connections on 127.0.0.1 (implies -update)")
+)
 
 // genBase is the time of the first packet of every test capture.
 var genBase = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
@@ -198,7 +201,7 @@ func clientRequest(t *testing.T, tc *tls.Conn, host string) {
 func opensslConv(t *testing.T, p *genPKI, suite string, cli *tls.Config) []chunk {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Fatalf("-update needs openssl for the %s capture: %v", suite, err)
+		t.Fatalf("-regen needs openssl for the %s capture: %v", suite, err)
 	}
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "leaf.pem"), filepath.Join(dir, "leaf.key")

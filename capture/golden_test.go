@@ -297,7 +297,7 @@ func readCase(t *testing.T, c capCase) (*Result, error) {
 	}
 	f, err := os.Open(filepath.Join("testdata", c.file))
 	if err != nil {
-		t.Fatalf("%v (regenerate with go test ./capture -run TestGolden -update)", err)
+		t.Fatalf("%v (make it with go test ./capture -run TestGolden -regen)", err)
 	}
 	defer f.Close()
 	return Read(f, c.file, opts)
@@ -319,9 +319,10 @@ func testRoots(t *testing.T) *x509.CertPool {
 // TestGolden checks each committed test capture twice: the observations
 // against the table above, and the text and JSON reports (the same
 // analysis and renderer as certsleuth pcap, roots = testdata/ca.pem)
-// against testdata/golden/. With -update it first makes the captures anew.
+// against testdata/golden/. With -regen it first makes the captures anew.
 func TestGolden(t *testing.T) {
-	if *update {
+	if *regen {
+		*update = true
 		generate(t)
 	}
 	roots := testRoots(t)
@@ -452,7 +453,7 @@ func generate(t *testing.T) {
 
 const readmeHead = `# Test captures
 
-Made by ` + "`go test ./capture -run TestGolden -update`" + ` (see gen_test.go): every TLS
+Made by ` + "`go test ./capture -run TestGolden -regen`" + ` (see gen_test.go): every TLS
 and HTTP conversation is a real connection on 127.0.0.1 between Go clients and
 servers (openssl s_server for the AES-256 and ChaCha20 cipher suites), whose
 bytes are recorded as each side writes them and then written as TCP segments
@@ -460,6 +461,7 @@ between documentation addresses (192.0.2.0/24, 198.51.100.0/24, 2001:db8::/32)
 with fixed timestamps. DNS messages are built with gopacket's layers.DNS.
 Certificates come from the test CA in ca.pem (fixed validity dates). The key
 logs are the Go client's tls.Config.KeyLogWriter output (NSS format). The
-reports certsleuth makes of each file are in golden/ (text and JSON).
+reports certsleuth makes of each file are in golden/ (text and JSON;
+`+"`go test ./capture -run TestGolden -update`"+` rewrites them after a renderer change).
 
 `

@@ -81,7 +81,7 @@ func newPcapReader(hdr []byte, r io.Reader) (*pcapReader, error) {
 	p.free = make(chan []byte, 3)
 	p.stop = make(chan struct{})
 	for i := 0; i < 3; i++ {
-		p.free <- make([]byte, pcapChunk)
+		p.free <- nil // allocated by fill, as large as the file needs
 	}
 	go p.fill(r)
 	return p, nil
@@ -93,6 +93,10 @@ func (p *pcapReader) fill(r io.Reader) {
 	defer close(p.chunks)
 	var carry []byte
 	base := int64(pcapHeaderLen)
+	// Blocks start small (a small file costs little) and double while the
+	// file fills them, up to pcapChunk; a record larger than the block
+	// makes the next one larger.
+	size, need := 64<<10, 0
 	for {
 		var buf []byte
 		select {
@@ -100,6 +104,10 @@ func (p *pcapReader) fill(r io.Reader) {
 		case <-p.stop:
 			return
 		}
+		if want := max(size, need); cap(buf) < want {
+			buf = make([]byte, want)
+		}
+		buf = buf[:cap(buf)]
 		n := copy(buf, carry)
 		m, rerr := io.ReadFull(r, buf[n:])
 		m += n
@@ -116,9 +124,13 @@ func (p *pcapReader) fill(r io.Reader) {
 				break
 			}
 			if end+pcapRecordLen+caplen > m {
+				need = pcapRecordLen + caplen
 				break
 			}
 			end += pcapRecordLen + caplen
+		}
+		if rerr == nil {
+			size = min(2*size, pcapChunk)
 		}
 		c := pcapChunkT{buf: buf[:end], base: base}
 		carry = append(carry[:0], buf[end:m]...)

@@ -65,7 +65,7 @@ func openSource(r io.Reader) (*source, error) {
 	s.cr = &countingReader{r: raw}
 	// pcapgo wraps its input in bufio.NewReader, which returns a
 	// *bufio.Reader of at least 4 KiB unchanged: the offsets stay exact.
-	s.br = bufio.NewReaderSize(s.cr, 1<<20)
+	s.br = bufio.NewReaderSize(s.cr, 256<<10)
 	head, err := s.br.Peek(4)
 	if err != nil {
 		if errors.Is(err, io.EOF) {

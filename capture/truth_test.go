@@ -233,3 +233,29 @@ func checkTruth(t *testing.T, truth []truthFlow, obs []*record.Observation) {
 	}
 	t.Logf("checked %d TLS, %d HTTP, %d DNS flows", nTLS, nHTTP, nDNS)
 }
+
+// TestGroundTruthFile checks the captures named in $CERTSLEUTH_TRUTH_PCAP
+// (colon-separated; each with FILE.truth.jsonl beside it, as pcapgen
+// writes) against their ground truth: scripts/bench-pcap.sh runs it on the
+// 1 GiB and 204 MiB benchmark files.
+func TestGroundTruthFile(t *testing.T) {
+	env := os.Getenv("CERTSLEUTH_TRUTH_PCAP")
+	if env == "" {
+		t.Skip("set CERTSLEUTH_TRUTH_PCAP to a pcapgen capture to check it")
+	}
+	for _, name := range strings.Split(env, ":") {
+		t.Run(filepath.Base(name), func(t *testing.T) {
+			truth := readTruth(t, name+".truth.jsonl")
+			f, err := os.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			res, err := Read(f, name, Options{})
+			if err != nil {
+				t.Fatalf("Read: %v", err)
+			}
+			checkTruth(t, truth, res.Observations)
+		})
+	}
+}
