@@ -58,8 +58,11 @@ type Expect struct {
 // Scenario is one story: the client, the Exchange configuration it runs
 // against, and the changes that fix it.
 type Scenario struct {
-	Name    string
-	Title   string
+	Name  string
+	Title string
+	// Setup is the Exchange configuration the scenario stands for, in one
+	// line (what `certsleuth demo --list` prints).
+	Setup   string
 	Summary string // a paragraph for people: what is wrong and why it warns
 	Cite    string // where the case is described
 	Client  Client
@@ -139,6 +142,7 @@ func ewsInternalURL() *Scenario {
 	c.OAB.Internal = mailURL(internal, "/OAB")
 	return &Scenario{
 		Name:  "ews-internal-url",
+		Setup: "SCP and EWS/OAB InternalUrl on exch01.contoso.local, certificate for mail.contoso.com and autodiscover.contoso.com (KB 940726)",
 		Title: "KB 940726: the certificate was replaced, the SCP and internal URLs still name the server",
 		Summary: "The self-signed certificate was replaced by one for mail.contoso.com and autodiscover.contoso.com, " +
 			"but the Autodiscover SCP and the EWS and OAB InternalUrl still point at the server's own name, exch01.contoso.local. " +
@@ -167,6 +171,7 @@ func rootDomainWebsite() *Scenario {
 	c.WebsiteCert = &CertSpec{Label: "the public web site's certificate (www.contoso.com)", DNSNames: []string{"www." + domain}}
 	return &Scenario{
 		Name:  "root-domain-website",
+		Setup: "contoso.com is the public web site (certificate www.contoso.com), probed first by Outlook outside the domain",
 		Title: "Outlook's root-domain Autodiscover probe reaches the public web site",
 		Summary: "Outside the domain Outlook first tries https://contoso.com/autodiscover/autodiscover.xml. " +
 			"contoso.com is the public web site, whose certificate names only www.contoso.com, so Outlook warns before it ever reaches autodiscover.contoso.com.",
@@ -194,6 +199,7 @@ func httpRedirect() *Scenario {
 	good := mailURL(mailName, "/Autodiscover/Autodiscover.xml")
 	return &Scenario{
 		Name:  "http-redirect",
+		Setup: "autodiscover.contoso.com answers on port 80 only and redirects to webmail.contoso.com, which the certificate lacks",
 		Title: "The HTTP Autodiscover redirect sends Outlook to a name the certificate lacks",
 		Summary: "autodiscover.contoso.com answers only on port 80, where IIS redirects to the old name webmail.contoso.com. " +
 			"Outlook follows the 302 and checks the certificate against the redirect target's name, which the certificate does not list.",
@@ -215,6 +221,7 @@ func activeSyncPhone() *Scenario {
 	good := mailURL(mailName, "/Microsoft-Server-ActiveSync")
 	return &Scenario{
 		Name:  "activesync-phone",
+		Setup: "ActiveSync ExternalUrl on exch01.contoso.local, handed to an iPhone by mobilesync Autodiscover",
 		Title: "mobilesync Autodiscover gives the phone an internal ActiveSync URL",
 		Summary: "The ActiveSync virtual directory's ExternalUrl names exch01.contoso.local, so mobilesync Autodiscover hands the phone that URL. " +
 			"The certificate does not list the internal name, and iOS refuses it.",
@@ -236,6 +243,7 @@ func outlookAnywherePrincipal() *Scenario {
 	c.MapiHTTP = false
 	return &Scenario{
 		Name:  "outlook-anywhere-principal",
+		Setup: "certificate *.contoso.com, Outlook Anywhere (RPC over HTTP) with the default principal msstd:mail.contoso.com",
 		Title: "Outlook Anywhere's msstd: principal name does not match the wildcard certificate",
 		Summary: "The server has a *.contoso.com wildcard certificate. Outlook Anywhere (RPC over HTTP) requires the certificate to carry the principal msstd:mail.contoso.com literally, " +
 			"without wildcard expansion, so the name check passes but the principal check fails: endless password prompts and a proxy certificate error.",
@@ -261,6 +269,7 @@ func noSNIDefaultCert() *Scenario {
 	c.DefaultCert = &CertSpec{Label: "the server's old certificate on IIS's default (non-SNI) binding (exch01.contoso.local)", CN: internal, DNSNames: []string{internal, "exch01"}}
 	return &Scenario{
 		Name:  "no-sni-default-cert",
+		Setup: "new certificate on the SNI bindings, the old exch01.contoso.local one on IIS's default binding; Outlook 2007 on XP sends no SNI",
 		Title: "A client without SNI gets the certificate on IIS's default binding",
 		Summary: "The new certificate is bound to mail.contoso.com and autodiscover.contoso.com with SNI, but the default binding still holds the old exch01.contoso.local certificate. " +
 			"Outlook 2007 on Windows XP sends no SNI, so it gets the old certificate for every name.",
@@ -279,6 +288,7 @@ func noSNIDefaultCert() *Scenario {
 func clean() *Scenario {
 	return &Scenario{
 		Name:    "clean",
+		Setup:   "every URL on mail.contoso.com, certificate for mail.contoso.com and autodiscover.contoso.com: nothing to fix",
 		Title:   "Everything right: every URL names a host the certificate lists",
 		Summary: "The SCP and every virtual directory use mail.contoso.com, which the certificate lists. Outlook connects without a warning.",
 		Cite:    "KB 940726 (the configuration after the fix)",

@@ -286,7 +286,7 @@ func Listing() []string {
 		w = max(w, len(s.Name))
 	}
 	for _, s := range ss {
-		out = append(out, fmt.Sprintf("%-*s  %s", w, s.Name, s.Title))
+		out = append(out, fmt.Sprintf("%-*s  %s", w, s.Name, s.Setup))
 	}
 	return out
 }
