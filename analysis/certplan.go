@@ -152,8 +152,22 @@ func (p *ServerPlan) Words() string {
 	default:
 		fmt.Fprintf(&b, "the current certificate already covers every public name clients asked for (%s): keep it", strings.Join(p.Get, ", "))
 	}
+	if p.NeedsNew && p.coversSome() {
+		b.WriteString("; or keep the current certificate and change the URLs that send clients to the names it lacks (the fix above)")
+	}
 	if len(p.Move) > 0 {
 		fmt.Fprintf(&b, "; %s cannot be on a public certificate, so change the URL that sends clients there instead of the certificate", strings.Join(p.Move, ", "))
 	}
 	return b.String()
+}
+
+// coversSome reports whether the current certificate covers some name
+// clients asked for.
+func (p *ServerPlan) coversSome() bool {
+	for _, n := range p.Names {
+		if n.Covered {
+			return true
+		}
+	}
+	return false
 }

@@ -309,6 +309,9 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 	case len(t.Domains) == 0 && isRegistrable(host):
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain, Hedged: true,
 			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (step 2)", host)}
+	case (adKind == "xml" || adKind == "svc") && seenAD[host]:
+		return &Cause{Kind: CauseSCP, URL: u, Setting: SettingSCP, Hedged: true,
+			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP) again: Outlook re-runs Autodiscover about hourly (KB 3211279) and asks %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
 	case adKind == "xml" || adKind == "svc":
 		return &Cause{Kind: CauseSCP, URL: u, Setting: SettingSCP, Hedged: true,
 			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP): a first Autodiscover request on %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}

@@ -102,12 +102,15 @@ func (r *Report) explainCulprit(c *Culprit) {
 			if cause.Kind == CauseSCP {
 				scope = ScopeInternal
 			}
+			if setting == SettingActiveSync && scope == ScopeNone {
+				scope = ScopeExternal // phones use the external URL unless the answer says otherwise
+			}
 		}
 		c.NewName = r.suggestName(c, setting, scope)
 		if s := LookupSetting(setting); s != nil {
 			p := FixParams{Version: version, Server: server, Scope: scope, NewHost: c.NewName, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
 			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, p))
-			if isExchangeURLSetting(setting) && c.NewName != "" && c.NewName != name {
+			if isExchangeURLSetting(setting) && c.NewName != "" && c.NewName != name && !r.reached(c.NewName) {
 				c.Remedies = append(c.Remedies, settingRemedy(LookupSetting(SettingHostRecord), version, assumed, p))
 			}
 		} else {
@@ -313,8 +316,12 @@ func clientWords(profiles []string) string {
 		return "Outlook (and every other client)"
 	case len(ws) >= 5:
 		return "Every client"
-	case len(ws) <= 2:
-		return strings.Join(ws, " and ")
+	case len(ws) == 1:
+		return ws[0]
+	case len(ws) == 2 && strings.Contains(ws[0]+ws[1], " and "):
+		return ws[0] + ", and " + ws[1] // "iPhone and Mac Mail, and Chrome, Edge and Android"
+	case len(ws) == 2:
+		return ws[0] + " and " + ws[1]
 	}
 	return strings.Join(ws[:2], ", ") + fmt.Sprintf(" and %d other client families", len(ws)-2)
 }
@@ -450,4 +457,15 @@ func principalSummary(fs []Finding) string {
 		}
 	}
 	return ""
+}
+
+// reached reports whether a client reached host in this trace (so its DNS
+// record exists and needs no remedy).
+func (r *Report) reached(host string) bool {
+	for _, it := range r.Items {
+		if it.Obs.Kind != record.KindDNS && normHost(it.Name) == host && len(it.Verdicts) > 0 {
+			return true
+		}
+	}
+	return false
 }

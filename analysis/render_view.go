@@ -105,7 +105,7 @@ func certAnchor(sha string) string {
 
 func (r *Report) view(o RenderOptions) *reportView {
 	culprits := r.Culprits()
-	v := &reportView{Title: o.Title, Headline: headline(r, culprits), Clean: len(culprits) == 0, Profiles: profileList(r.Profiles), Problems: r.Problems}
+	v := &reportView{Title: o.Title, Headline: strings.TrimSuffix(strings.SplitN(headline(r, culprits), " (", 2)[0], "; first each time:"), Clean: len(culprits) == 0, Profiles: profileList(r.Profiles), Problems: r.Problems}
 	if r.Origins != nil {
 		v.Version = r.Origins.Version
 	}
