@@ -462,6 +462,6 @@ with fixed timestamps. DNS messages are built with gopacket's layers.DNS.
 Certificates come from the test CA in ca.pem (fixed validity dates). The key
 logs are the Go client's tls.Config.KeyLogWriter output (NSS format). The
 reports certsleuth makes of each file are in golden/ (text and JSON;
-`+"`go test ./capture -run TestGolden -update`"+` rewrites them after a renderer change).
+` + "`go test ./capture -run TestGolden -update`" + ` rewrites them after a renderer change).
 
 `
