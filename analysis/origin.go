@@ -270,10 +270,10 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 		}
 		if o.URL == "" && len(t.Domains) > 0 {
 			// A TLS connection without a URL: the candidate names still tell.
-			// The SCP only explains one before anything else sent the client
-			// anywhere (a proxy sees no URL when the client rejects the
-			// certificate of its very first Autodiscover request).
-			if c := t.candidate(host, "https", "xml", seenAD, true); c != nil && (c.Kind != CauseSCP || len(known) == 0) {
+			// The SCP only explains the client's very first connection (a
+			// proxy sees no URL when the client rejects the certificate of
+			// its first Autodiscover request, the SCP URL).
+			if c := t.candidate(host, "https", "xml", seenAD, true); c != nil && (c.Kind != CauseSCP || t.first(o)) {
 				return c
 			}
 		}
@@ -281,6 +281,19 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 			Text: fmt.Sprintf("no earlier observation names %s: it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started", host)}
 	}
 	return t.candidate(host, scheme, adKind, seenAD, false)
+}
+
+// first reports whether o is the first observation that is not DNS.
+func (t *OriginTrace) first(o *record.Observation) bool {
+	for _, p := range t.obs {
+		if p == o {
+			return true
+		}
+		if p.Kind != record.KindDNS {
+			return false
+		}
+	}
+	return false
 }
 
 // candidate explains an Autodiscover request nothing else explains, from
