@@ -139,6 +139,10 @@ type Options struct {
 	// Roots are extra roots the client trusts besides the lab CA (the
 	// proxy's CA when Via is a TLS-intercepting proxy).
 	Roots []*x509.Certificate
+	// KeyLog, when set, receives the client's TLS secrets in NSS key log
+	// format (SSLKEYLOGFILE), so that a capture of the run can be read
+	// with its TLS 1.3 certificates decrypted.
+	KeyLog io.Writer
 	// Proxy, for Run, puts the certsleuth proxy in mirror mode between the
 	// client and the lab (StartProxy; Via and Roots are then set by Run),
 	// so that the act's Observations are what the proxy recorded.
@@ -203,7 +207,7 @@ func Drive(ctx context.Context, l *Lab, s *Scenario, fixed bool, opts Options) (
 	for _, r := range opts.Roots {
 		roots.AddCert(r)
 	}
-	c := &client{ctx: ctx, lab: l, cli: s.Client, p: p, roots: roots, via: opts.Via,
+	c := &client{ctx: ctx, lab: l, cli: s.Client, p: p, roots: roots, via: opts.Via, keyLog: opts.KeyLog,
 		res: &Result{Scenario: s, Fixed: fixed, Config: l.Config(), Client: s.Client, Profile: p, CA: l.CA.Cert}}
 	switch s.Client.Kind {
 	case Outlook:
@@ -220,14 +224,15 @@ func Drive(ctx context.Context, l *Lab, s *Scenario, fixed bool, opts Options) (
 }
 
 type client struct {
-	ctx   context.Context
-	lab   *Lab
-	cli   Client
-	p     *analysis.Profile
-	roots *x509.CertPool
-	via   Via
-	res   *Result
-	conns int
+	ctx    context.Context
+	lab    *Lab
+	cli    Client
+	p      *analysis.Profile
+	roots  *x509.CertPool
+	via    Via
+	keyLog io.Writer
+	res    *Result
+	conns  int
 }
 
 // request is one request the script makes.
@@ -351,6 +356,7 @@ func (c *client) exchange(rq request) *Step {
 			InsecureSkipVerify: true, // the client's rules are applied below, per profile
 			NextProtos:         []string{"http/1.1"},
 			MinVersion:         tls.VersionTLS12,
+			KeyLogWriter:       c.keyLog,
 		})
 		obs.SNI, obs.NoSNI, obs.ALPN = sni, sni == "", []string{"http/1.1"}
 		if err := tc.HandshakeContext(c.ctx); err != nil {
