@@ -168,3 +168,41 @@ func TestHTMLFirstScreen(t *testing.T) {
 		})
 	}
 }
+
+var pdfPageCount = regexp.MustCompile(`/Type\s*/Pages\b[^>]*?/Count (\d+)|/Count (\d+)`)
+
+// TestHTMLPrints prints the longest scenario report to PDF in headless
+// Chromium (the print stylesheet applies) and checks that it gives a
+// document of a sensible number of pages.
+func TestHTMLPrints(t *testing.T) {
+	chrome := chromiumPath(t)
+	dir := t.TempDir()
+	pdf := filepath.Join(dir, "report.pdf")
+	src, err := filepath.Abs(filepath.Join("testdata", "golden", "kb940726.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, chrome, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir="+filepath.Join(dir, "profile"),
+		"--no-pdf-header-footer", "--print-to-pdf="+pdf, "file://"+src).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --print-to-pdf: %v\n%s", chrome, err, out)
+	}
+	b, err := os.ReadFile(pdf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Fatalf("not a PDF: %.20q", b)
+	}
+	m := pdfPageCount.FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no page count in the PDF")
+	}
+	n := 0
+	fmt.Sscan(string(append(m[1], m[2]...)), &n)
+	if n < 1 || n > 12 {
+		t.Errorf("the printed report has %d pages, want 1 to 12", n)
+	}
+}

@@ -18,7 +18,14 @@ func replayCommand() *cli.Command {
 		Description: `Runs every observation in TRACE (written by proxy, pcap or check with
 --record) through the matcher and the checks. The report first lists the
 request(s) that would make each client warn (time, URL, name asked for, the
-certificate's names, the rule that failed), then every observation in order.
+certificate's names, the rule that failed), where the client got that name
+from (an Autodiscover URL, a redirect, a DNS SRV record, the SCP) and the
+Exchange command that fixes it, then every observation in order.
+
+--format html -o report.html writes one self-contained file (no external
+assets, prints well) whose first screen is the verdict, for people who
+will not read a terminal; md is Markdown for a ticket; json is one object
+per observation and a summary line.
 
 --cert FILE is a what-if: every recorded TLS request is judged against the
 proposed certificate instead, so you know before buying it whether it fixes
@@ -27,6 +34,7 @@ every warning. Use - as TRACE to read standard input.
 EXAMPLES:
    certsleuth replay outlook.jsonl
    certsleuth replay --profile outlook --format json outlook.jsonl
+   certsleuth replay --format html -o report.html outlook.jsonl
    certsleuth replay --cert proposed.pem outlook.jsonl
 
 EXIT CODES:
