@@ -92,7 +92,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 		c.Remedies = append(c.Remedies, Remedy{Title: "the certificate on the server's default (non-SNI) binding", Version: version, Assumed: assumed,
 			Command: fmt.Sprintf("Enable-ExchangeCertificate -Server %s -Thumbprint <thumbprint of the certificate that covers %s> -Services IIS (the client sent no SNI, so it got the certificate of IIS's default binding: put the right certificate there)", firstNonEmpty(server, "<SERVER>"), name)})
 	}
-	if nameIssue {
+	if nameIssue && !it.Obs.NoSNI { // without SNI the URL was not the problem
 		setting, scope := "", Scope("")
 		if cause != nil {
 			setting = cause.Setting
