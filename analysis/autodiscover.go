@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -776,9 +777,43 @@ func AutodiscoverOf(o *record.Observation) (*Autodiscover, error) {
 	if o.Status != 0 && o.Status != 200 && !strings.HasPrefix(strings.TrimSpace(o.Body.Text), "{") {
 		return nil, nil
 	}
-	a, err := ParseAutodiscover(o.Body.ContentType, o.Body.Text)
+	a, err := parseCached(o.Body.ContentType, o.Body.Text)
 	if err != nil && o.Body.Truncated {
 		err = fmt.Errorf("%w (the recorder kept only the start of the body)", err)
 	}
+	return a, err
+}
+
+// adCache remembers recent parses: several checks and origin tracing look
+// at the same body. Keyed by content, so it is never stale; bounded.
+var adCache = struct {
+	sync.Mutex
+	m map[string]adResult
+}{m: map[string]adResult{}}
+
+type adResult struct {
+	a   *Autodiscover
+	err error
+}
+
+const adCacheMax = 256
+
+// parseCached is ParseAutodiscover with a small cache. The answer it
+// returns is shared: callers must not modify it.
+func parseCached(contentType, body string) (*Autodiscover, error) {
+	key := contentType + "\x00" + body
+	adCache.Lock()
+	r, ok := adCache.m[key]
+	adCache.Unlock()
+	if ok {
+		return r.a, r.err
+	}
+	a, err := ParseAutodiscover(contentType, body)
+	adCache.Lock()
+	if len(adCache.m) >= adCacheMax {
+		clear(adCache.m)
+	}
+	adCache.m[key] = adResult{a, err}
+	adCache.Unlock()
 	return a, err
 }

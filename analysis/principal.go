@@ -103,14 +103,14 @@ func wildcardCovers(pattern, host string) bool {
 const principalCheckID = "exchange.principal-mismatch"
 
 // principalFinding turns a failed verdict into a finding, or returns nil.
-func principalFinding(pv PrincipalVerdict, where string, leaf *x509.Certificate) *Finding {
+func principalFinding(pv PrincipalVerdict, block, where string, leaf *x509.Certificate) *Finding {
 	switch pv.Kind {
 	case PrincipalOK, PrincipalNone:
 		return nil
 	}
-	src := "EXPR CertPrincipalName in " + where
+	src := block + " CertPrincipalName in " + where
 	if pv.Default {
-		src = "default msstd:<EXPR Server> (no CertPrincipalName) in " + where
+		src = "default msstd:<" + block + " Server> (no CertPrincipalName) in " + where
 	}
 	ev := []Evidence{{Label: "principal required", Value: pv.Principal, From: src}}
 	if leaf.Subject.CommonName != "" {
@@ -155,10 +155,10 @@ func init() {
 				return nil
 			}
 			for _, p := range a.Principals {
-				if p.Block != "EXPR" || !strings.EqualFold(normHost(p.Server), normHost(s.Name)) {
+				if !outlookAnywhereBlock(p.Block) || !strings.EqualFold(normHost(p.Server), normHost(s.Name)) {
 					continue
 				}
-				if f := principalFinding(CheckPrincipal(p, s.Leaf()), "this Autodiscover answer", s.Leaf()); f != nil {
+				if f := principalFinding(CheckPrincipal(p, s.Leaf()), p.Block, "this Autodiscover answer", s.Leaf()); f != nil {
 					return f
 				}
 			}
@@ -194,7 +194,7 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 			}
 			for k := range a.Principals {
 				p := a.Principals[k]
-				if p.Block != "EXPR" || normHost(p.Server) != host {
+				if !outlookAnywhereBlock(p.Block) || normHost(p.Server) != host {
 					continue
 				}
 				if pick == nil || idx > from {
@@ -205,7 +205,7 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 		if pick == nil || hasFinding(it, principalCheckID) {
 			continue
 		}
-		f := principalFinding(CheckPrincipal(*pick, leaf), fmt.Sprintf("Autodiscover answer #%d", from), leaf)
+		f := principalFinding(CheckPrincipal(*pick, leaf), pick.Block, fmt.Sprintf("Autodiscover answer #%d", from), leaf)
 		if f == nil {
 			continue
 		}
@@ -228,4 +228,11 @@ func hasFinding(it *Item, id string) bool {
 		}
 	}
 	return false
+}
+
+// outlookAnywhereBlock reports whether block is a POX block whose
+// CertPrincipalName Outlook enforces: EXPR, and EXHTTP (the RPC/HTTP
+// details sent to clients that say ExHttpInfo).
+func outlookAnywhereBlock(block string) bool {
+	return block == "EXPR" || block == "EXHTTP"
 }

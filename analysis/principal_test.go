@@ -51,7 +51,7 @@ func TestCheckPrincipal(t *testing.T) {
 			if !strings.Contains(v.Reason, tt.reason) {
 				t.Errorf("reason %q lacks %q", v.Reason, tt.reason)
 			}
-			f := principalFinding(v, "answer #1", tt.leaf)
+			f := principalFinding(v, "EXPR", "answer #1", tt.leaf)
 			switch tt.kind {
 			case PrincipalOK, PrincipalNone:
 				if f != nil {
@@ -94,5 +94,27 @@ func TestPrincipalTraceFindings(t *testing.T) {
 		if hasFinding(r.Items[2], principalCheckID) {
 			t.Errorf("%s: principal finding on a request to another host", prof)
 		}
+	}
+}
+
+// EXHTTP blocks carry a principal too (default msstd:<Server>): a request to
+// the internal Outlook Anywhere host is judged against it.
+func TestPrincipalEXHTTP(t *testing.T) {
+	p := scenarioCerts(t)
+	exch := p.leaf("mail.contoso.com", "mail.contoso.com", "autodiscover.contoso.com")
+	obs := []*record.Observation{
+		withBody(httpsObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, exchAddr), readAD(t, "pox-2006a-full.xml")),
+		httpsObs(1, "RPC_IN_DATA", "https://exch01.contoso.local/rpc/rpcproxy.dll?exch01:6001", 200, exch, exchAddr),
+	}
+	ps, _ := SelectProfiles([]string{"windows"})
+	r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
+	var f *Finding
+	for i := range r.Items[1].Findings {
+		if r.Items[1].Findings[i].ID == principalCheckID {
+			f = &r.Items[1].Findings[i]
+		}
+	}
+	if f == nil || !strings.Contains(f.Summary, "msstd:exch01.contoso.local") || f.Evidence[0].From != "default msstd:<EXHTTP Server> (no CertPrincipalName) in Autodiscover answer #1" {
+		t.Fatalf("principal finding = %+v", f)
 	}
 }
