@@ -31,12 +31,37 @@
 // recorder and the live analyzer (Live) are observers; Exchange and
 // Connection events carry the record.Observation to keep.
 //
-// # Why not goproxy
+// # Built on goproxy, with its own tunnels
 //
-// Mirror mode needs the upstream handshake to finish before the client's
-// certificate is chosen, a 1:1 upstream connection per tunnel dialled to
-// the CONNECT target (goproxy ≥ 1.9.1 re-targets to the Host header), and
-// the client's own TLS alert when it rejects the leaf (goproxy logs and
-// drops handshake errors). A small CONNECT + TLS + HTTP/1.1 loop over
-// crypto/tls and net/http does all three directly.
+// A goproxy.ProxyHttpServer (github.com/elazarl/goproxy) serves the
+// listener: it parses the proxy's HTTP, relays plain-HTTP (absolute-form)
+// proxy requests through a transport that never chains to HTTP(S)_PROXY
+// (recorded by a per-request RoundTripper, Autodiscover bodies captured as
+// they stream), answers the helper pages for http://certsleuth.local/ (an
+// OnRequest handler with a host condition, and NonproxyHandler for requests
+// to the proxy's own address), and hands every CONNECT to
+// OnRequest().HijackConnect, which gives the raw client connection to this
+// package's tunnel code.
+//
+// goproxy's own MITM (ConnectMitm with TLSConfigFromCA) is not used, and
+// neither is its built-in CA (GoproxyCa, whose private key is public).
+// The tunnel code terminates TLS itself because:
+//
+//   - mirror mode must finish the upstream handshake before it can choose
+//     the client's certificate, and goproxy asks for the client's TLS
+//     config before any upstream connection exists;
+//   - each tunnel must use exactly one upstream connection, dialled to the
+//     CONNECT target the client asked for (goproxy 1.9.1 and later
+//     re-target requests to the inner Host header, and pool upstream
+//     connections, which breaks NTLM/Negotiate);
+//   - a client that rejects the certificate it was shown sends a TLS alert,
+//     which is evidence to record, while goproxy logs and drops handshake
+//     errors.
+//
+// The tunnel code answers the CONNECT itself (200, or 502 when the
+// upstream is down) in the client's HTTP version, as goproxy does.
+//
+// Key exchange on both legs prefers X25519 over Go's default hybrid
+// post-quantum group: it does not change what certificate a client sees
+// and it nearly doubles new tunnels per second.
 package proxy

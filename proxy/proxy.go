@@ -344,6 +344,7 @@ func (s *Server) upstreamTLS(sni string) *tls.Config {
 		ServerName:         sni,
 		InsecureSkipVerify: true, // certsleuth judges the chain itself (trust below, names per client profile)
 		NextProtos:         []string{"http/1.1"},
+		CurvePreferences:   fastCurves,
 	}
 	if s.cfg.LegacyTLS {
 		c.MinVersion = tls.VersionTLS10
@@ -353,13 +354,20 @@ func (s *Server) upstreamTLS(sni string) *tls.Config {
 }
 
 func (s *Server) clientTLSBase() *tls.Config {
-	c := &tls.Config{NextProtos: []string{"http/1.1"}}
+	c := &tls.Config{NextProtos: []string{"http/1.1"}, CurvePreferences: fastCurves}
 	if s.cfg.LegacyTLS {
 		c.MinVersion = tls.VersionTLS10
 		c.CipherSuites = legacySuites()
 	}
 	return c
 }
+
+// fastCurves are the key exchange groups the proxy offers and prefers on
+// both legs. X25519MLKEM768 (Go's default first choice) is left out: it
+// costs a post-quantum key generation and encapsulation per handshake,
+// roughly halving new tunnels per second, and the key exchange has no
+// bearing on which certificate a client sees or how it judges it.
+var fastCurves = []tls.CurveID{tls.X25519, tls.CurveP256, tls.CurveP384}
 
 // legacySuites is every suite Go implements, the insecure ones included,
 // for Exchange 2010 and Windows 7 era peers.

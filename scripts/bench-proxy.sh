@@ -1,0 +1,246 @@
+#!/bin/sh
+# bench-proxy.sh: measure `certsleuth proxy` against a direct connection and
+# against mitmdump, in the same run, on 127.0.0.1.
+#
+#   scripts/bench-proxy.sh [SECONDS] [LONG-SECONDS]
+#
+# An HTTPS origin (Go, 1 KiB responses, certificate from a generated CA) is
+# loaded by 16 concurrent clients:
+#   keep-alive   each client keeps one TLS connection (one proxy tunnel)
+#   new-conn     every request is a new TCP+TLS connection (a new tunnel)
+# first directly, then through certsleuth (mirror mode, recording to a trace,
+# live verdicts on), then through mitmdump (Debian package mitmproxy). Each run
+# lasts SECONDS (default 10). Prints requests/s, p50/p99 latency, and the
+# latency the proxy adds at p50 (through the proxy minus direct). Then a long
+# run (LONG-SECONDS, default 60; 0 skips it) alternates keep-alive and new
+# connections through certsleuth and samples its RSS every 5 s: memory must
+# stay flat. Figures are recorded in docs/bench-proxy.md.
+#
+# Needs Go, mitmdump and curl. The load generator is written to a temporary
+# directory and run with `go run` (standard library only).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-10}
+long=${2:-60}
+w=$(mktemp -d)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$w"
+}
+trap cleanup EXIT INT TERM
+
+command -v mitmdump >/dev/null || { echo "bench-proxy: mitmdump not found (apt-get install -y mitmproxy)" >&2; exit 2; }
+
+echo "== building"
+(cd "$root" && CGO_ENABLED=0 go build -o "$w/certsleuth" ./cmd/certsleuth)
+mkdir -p "$w/load"
+cat >"$w/load/main.go" <<'EOF'
+// load: an HTTPS origin and a load generator for bench-proxy.sh.
+//
+//	load origin DIR            serve on 127.0.0.1, write DIR/ca.pem and DIR/addr
+//	load run ADDR PROXY MODE SECONDS CAFILE...
+//	                           16 clients, MODE keepalive|newconn; PROXY "-" is direct
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+func main() {
+	switch os.Args[1] {
+	case "origin":
+		origin(os.Args[2])
+	case "run":
+		secs, _ := strconv.Atoi(os.Args[5])
+		run(os.Args[2], os.Args[3], os.Args[4], time.Duration(secs)*time.Second, os.Args[6:])
+	}
+}
+
+func origin(dir string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now()
+	caT := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench origin CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caT, caT, &key.PublicKey, key)
+	ca, _ := x509.ParseCertificate(caDER)
+	lkey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	lT := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	lDER, _ := x509.CreateCertificate(rand.Reader, lT, ca, &lkey.PublicKey, key)
+	os.WriteFile(dir+"/ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
+	body := make([]byte, 1024)
+	for i := range body {
+		body[i] = 'x'
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{lDER, caDER}, PrivateKey: lkey}}})
+	if err != nil {
+		panic(err)
+	}
+	os.WriteFile(dir+"/addr", []byte(ln.Addr().String()), 0o644)
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(body)
+	}))
+}
+
+func run(addr, proxy, mode string, d time.Duration, cafiles []string) {
+	pool := x509.NewCertPool()
+	for _, f := range cafiles {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			panic(err)
+		}
+		pool.AppendCertsFromPEM(b)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	u := "https://localhost:" + port + "/"
+	newTr := func() *http.Transport {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: mode == "newconn", MaxIdleConnsPerHost: 1}
+		if proxy != "-" {
+			tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxy})
+		}
+		return tr
+	}
+	var mu sync.Mutex
+	var lat []time.Duration
+	errs := 0
+	var wg sync.WaitGroup
+	stop := time.Now().Add(d)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: newTr(), Timeout: 30 * time.Second}
+			var mine []time.Duration
+			bad := 0
+			for time.Now().Before(stop) {
+				t0 := time.Now()
+				resp, err := c.Get(u)
+				if err == nil {
+					n, _ := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if n != 1024 {
+						err = fmt.Errorf("%d bytes", n)
+					}
+				}
+				if err != nil {
+					bad++
+					if bad == 1 {
+						fmt.Fprintln(os.Stderr, "load:", err)
+					}
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			c.CloseIdleConnections()
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += bad
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	p := func(q float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	fmt.Printf("%.0f %.3f %.3f %d\n", float64(len(lat))/d.Seconds(), p(0.50), p(0.99), errs)
+}
+EOF
+cat >"$w/load/go.mod" <<'EOF'
+module load
+
+go 1.24
+EOF
+(cd "$w/load" && CGO_ENABLED=0 go build -o "$w/loadgen" .)
+
+echo "== starting origin, certsleuth proxy, mitmdump"
+"$w/loadgen" origin "$w" & pids="$pids $!"
+i=0
+while [ ! -s "$w/addr" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+origin=$(cat "$w/addr")
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+cport=$(free_port)
+mport=$(free_port)
+export HOME="$w/home" XDG_CONFIG_HOME="$w/home/.config"
+mkdir -p "$XDG_CONFIG_HOME"
+"$w/certsleuth" ca init >/dev/null 2>&1
+"$w/certsleuth" ca export -o "$w/certsleuth-ca.pem" 2>/dev/null
+"$w/certsleuth" proxy --listen "127.0.0.1:$cport" --upstream-ca "$w/ca.pem" --record "$w/trace.jsonl" >"$w/proxy.out" 2>"$w/proxy.err" &
+cpid=$!
+pids="$pids $cpid"
+mitmdump -q --listen-host 127.0.0.1 -p "$mport" --set confdir="$w/mitm" --set ssl_verify_upstream_trusted_ca="$w/ca.pem" >"$w/mitm.out" 2>&1 &
+pids="$pids $!"
+i=0
+while { [ ! -s "$w/mitm/mitmproxy-ca-cert.pem" ] || ! curl -s -o /dev/null "http://127.0.0.1:$mport/" ; } && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
+i=0
+while ! curl -s -o /dev/null "http://127.0.0.1:$cport/" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+run() { # run LABEL PROXY MODE: print a table row, set $rps $p50
+	out=$("$w/loadgen" run "$origin" "$2" "$3" "$secs" "$w/ca.pem" "$w/certsleuth-ca.pem" "$w/mitm/mitmproxy-ca-cert.pem" 2>>"$w/load.err")
+	rps=$(echo "$out" | cut -d' ' -f1)
+	p50=$(echo "$out" | cut -d' ' -f2)
+	p99=$(echo "$out" | cut -d' ' -f3)
+	errs=$(echo "$out" | cut -d' ' -f4)
+	printf '%-11s %-10s %10s req/s   p50 %8s ms   p99 %8s ms   errors %s\n' "$1" "$3" "$rps" "$p50" "$p99" "$errs"
+}
+
+echo
+echo "== $secs s per run, 16 concurrent clients, 1 KiB responses (nproc $(nproc))"
+for mode in keepalive newconn; do
+	run direct - "$mode"
+	d_rps=$rps d_p50=$p50
+	run certsleuth "127.0.0.1:$cport" "$mode"
+	c_rps=$rps c_p50=$p50
+	run mitmdump "127.0.0.1:$mport" "$mode"
+	m_rps=$rps m_p50=$p50
+	echo "$mode" "$d_rps" "$d_p50" "$c_rps" "$c_p50" "$m_rps" "$m_p50" | awk '{
+		printf "  %s: certsleuth %.1fx mitmdump (%.0f vs %.0f req/s), %.0f%% of direct; added p50: certsleuth %.3f ms, mitmdump %.3f ms\n",
+			$1, $4/$6, $4, $6, 100*$4/$2, $5-$3, $7-$3 }'
+done
+[ -s "$w/load.err" ] && { echo "load errors (first lines):"; head -5 "$w/load.err"; }
+
+lines=$(wc -l <"$w/trace.jsonl")
+echo "certsleuth trace: $lines lines, $(stat -c %s "$w/trace.jsonl") bytes"
+
+if [ "$long" -gt 0 ]; then
+	echo
+	echo "== long run: $long s through certsleuth, alternating keep-alive and new connections; RSS every 5 s"
+	rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$cpid/status"; }
+	echo "  start: $(rss) MiB"
+	t=0
+	while [ $t -lt "$long" ]; do
+		m=keepalive
+		[ $(((t / 5) % 2)) -eq 1 ] && m=newconn
+		"$w/loadgen" run "$origin" "127.0.0.1:$cport" "$m" 5 "$w/ca.pem" "$w/certsleuth-ca.pem" >/dev/null 2>>"$w/load.err"
+		t=$((t + 5))
+		echo "  ${t}s ($m): $(rss) MiB"
+	done
+	echo "certsleuth trace after the long run: $(stat -c %s "$w/trace.jsonl") bytes"
+fi
+kill -INT "$cpid"
+wait "$cpid" 2>/dev/null || true
+echo "certsleuth proxy: $(grep -c . "$w/proxy.out") lines printed; $(tail -1 "$w/proxy.err")"
