@@ -91,7 +91,7 @@ func (h *half) segment(seq uint32, data []byte, fullLen, caplen int) bool {
 // appendAt appends a segment that starts -rel bytes before h.next.
 func (h *half) appendAt(rel int32, data []byte, fullLen, caplen int) bool {
 	if rel < 0 {
-		skip := int(-rel)
+		skip := int(-int64(rel)) // int64: -MinInt32 does not fit in an int32
 		if skip >= fullLen {
 			return false // all old bytes: a retransmission
 		}
