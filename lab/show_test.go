@@ -249,3 +249,17 @@ func TestShowText(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPlayDefault measures the default demo (both acts through the
+// proxy, analysis included): the README promises well under 5 seconds.
+func BenchmarkPlayDefault(b *testing.B) {
+	s, err := LookupScenario(DefaultScenario)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Play(context.Background(), s, ShowOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
