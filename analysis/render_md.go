@@ -63,7 +63,7 @@ func renderMarkdown(w io.Writer, r *Report, o RenderOptions) error {
 	}
 	for _, c := range v.Culprits {
 		fmt.Fprintf(&b, "%d. %s\n", c.N, mdEsc(c.Verdict))
-		fmt.Fprintf(&b, "   - **Culprit request:** %s ([#%s](#%s); %s)\n", mdCode(c.Request), strings.TrimPrefix(c.Anchor, "obs-"), c.Anchor, mdEsc(c.When))
+		fmt.Fprintf(&b, "   - **Culprit request:** %s, %s ([timeline](#%s))\n", mdCode(c.Request), mdEsc(c.When), c.Anchor)
 		if len(c.Origin) > 0 {
 			fmt.Fprintf(&b, "   - **Origin:** %s\n", mdOrigin(c.Origin))
 		}
@@ -105,9 +105,10 @@ func renderMarkdown(w io.Writer, r *Report, o RenderOptions) error {
 				fmt.Fprintf(&b, " (%s)", mdEsc(rm.Version))
 			}
 			b.WriteString("\n\n")
-			b.WriteString(mdBlock("powershell", rm.Command))
+			b.WriteString(mdBlock(cmdLang(rm.Command), rm.Command))
 			for _, oc := range rm.Other {
-				b.WriteString(mdBlock("powershell", oc))
+				fmt.Fprintf(&b, "\nExchange %s:\n\n", mdEsc(oc.Versions))
+				b.WriteString(mdBlock(cmdLang(oc.Command), oc.Command))
 			}
 			if rm.Note != "" {
 				fmt.Fprintf(&b, "\nNote: %s\n", mdEsc(rm.Note))
@@ -188,4 +189,15 @@ func mdRefs(ns []int) string {
 		out = append(out, fmt.Sprintf("[#%d](#obs-%d)", n, n))
 	}
 	return strings.Join(out, ", ")
+}
+
+// cmdLang labels a fenced block: Exchange Management Shell commands are
+// PowerShell; DNS records and other instructions are plain text.
+func cmdLang(cmd string) string {
+	for _, p := range []string{"Set-", "Enable-", "Get-"} {
+		if strings.HasPrefix(cmd, p) {
+			return "powershell"
+		}
+	}
+	return "text"
 }

@@ -55,7 +55,7 @@ type remedyView struct {
 	Title    string
 	Command  string
 	Version  string // "Exchange 2016, from the Autodiscover answer"
-	Other    []string
+	Other    []VersionCommand // the command for releases where it differs
 	Note     string
 	Citation string
 }
@@ -132,9 +132,7 @@ func (r *Report) view(o RenderOptions) *reportView {
 		}
 		for _, rm := range c.Remedies {
 			rv := remedyView{Title: rm.Title, Command: rm.Command, Version: remedyVersionWords(rm), Note: rm.Note, Citation: rm.Citation}
-			for _, oc := range rm.Other {
-				rv.Other = append(rv.Other, "Exchange "+oc.Versions+": "+oc.Command)
-			}
+			rv.Other = rm.Other
 			cv.Remedies = append(cv.Remedies, rv)
 		}
 		v.Culprits = append(v.Culprits, cv)
