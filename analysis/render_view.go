@@ -54,7 +54,7 @@ type originView struct {
 type remedyView struct {
 	Title    string
 	Command  string
-	Version  string // "Exchange 2016, from the Autodiscover answer"
+	Version  string           // "Exchange 2016, from the Autodiscover answer"
 	Other    []VersionCommand // the command for releases where it differs
 	Note     string
 	Citation string
