@@ -788,7 +788,8 @@ func AutodiscoverOf(o *record.Observation) (*Autodiscover, error) {
 // at the same body. Keyed by content, so it is never stale; bounded.
 var adCache = struct {
 	sync.Mutex
-	m map[string]adResult
+	m     map[string]adResult
+	bytes int
 }{m: map[string]adResult{}}
 
 type adResult struct {
@@ -796,11 +797,20 @@ type adResult struct {
 	err error
 }
 
-const adCacheMax = 256
+// The cache holds at most adCacheMax answers and adCacheBytes of bodies;
+// bodies over adCacheBody are not cached.
+const (
+	adCacheMax   = 256
+	adCacheBytes = 8 << 20
+	adCacheBody  = 256 << 10
+)
 
 // parseCached is ParseAutodiscover with a small cache. The answer it
 // returns is shared: callers must not modify it.
 func parseCached(contentType, body string) (*Autodiscover, error) {
+	if len(body) > adCacheBody {
+		return ParseAutodiscover(contentType, body)
+	}
 	key := contentType + "\x00" + body
 	adCache.Lock()
 	r, ok := adCache.m[key]
@@ -810,10 +820,12 @@ func parseCached(contentType, body string) (*Autodiscover, error) {
 	}
 	a, err := ParseAutodiscover(contentType, body)
 	adCache.Lock()
-	if len(adCache.m) >= adCacheMax {
+	if len(adCache.m) >= adCacheMax || adCache.bytes+len(key) > adCacheBytes {
 		clear(adCache.m)
+		adCache.bytes = 0
 	}
 	adCache.m[key] = adResult{a, err}
+	adCache.bytes += len(key)
 	adCache.Unlock()
 	return a, err
 }

@@ -77,6 +77,10 @@ type probeResult struct {
 	Found    map[string]*probeHit `json:"found"`
 }
 
+// browserSlots bounds how many Chromium processes the parallel subtests
+// start at once.
+var browserSlots = make(chan struct{}, 2)
+
 var probeOut = regexp.MustCompile(`(?s)<pre id="certsleuth-probe">(.*?)</pre>`)
 
 // firstScreen loads page in headless Chromium at the first-screen size and
@@ -95,6 +99,8 @@ func firstScreen(t *testing.T, chrome string, page []byte, want []string) probeR
 	if err := os.WriteFile(file, doc, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	browserSlots <- struct{}{}
+	defer func() { <-browserSlots }()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chrome, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
