@@ -153,7 +153,8 @@ type reader struct {
 	ders       map[string][]byte
 	linkWarned map[layers.LinkType]bool
 	pool       bufPool
-	now        int64 // latest packet time, Unix nanoseconds
+	dns        layers.DNS // reused by decodeDNS
+	now        int64      // latest packet time, Unix nanoseconds
 	lastSweep  int64
 }
 

@@ -27,16 +27,16 @@ type dnsQuery struct {
 // message is preceded by a two-byte length).
 type dnsTCPHalf struct{ msgs int }
 
-// decodeDNS parses one DNS message with gopacket's layers.DNS.
-func decodeDNS(b []byte) (*layers.DNS, bool) {
-	var d layers.DNS
+// decodeDNS parses one DNS message with gopacket's layers.DNS, reusing d
+// (its slices point into b until the next call).
+func decodeDNS(d *layers.DNS, b []byte) (*layers.DNS, bool) {
 	if err := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
 		return nil, false
 	}
 	if len(d.Questions) == 0 {
 		return nil, false
 	}
-	return &d, true
+	return d, true
 }
 
 func dnsTypeName(t layers.DNSType) string {
@@ -95,7 +95,7 @@ func dnsAnswers(d *layers.DNS) []record.DNSAnswer {
 
 // dnsMessage handles one DNS message seen from src to dst.
 func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
-	d, ok := decodeDNS(b)
+	d, ok := decodeDNS(&r.dns, b)
 	if !ok {
 		return
 	}

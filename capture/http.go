@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,9 @@ type httpHalf struct {
 	keep     bool
 	err      string
 }
+
+// headReaders recycles the bufio.Readers that net/http parses heads from.
+var headReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 var httpMethods = []string{"GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}
 
@@ -94,11 +98,13 @@ func (p *httpHalf) parse(buf []byte, at time.Time, closing bool) (n int, done bo
 			return n, false
 		}
 		head := rest[:end+4]
-		br := bufio.NewReader(bytes.NewReader(head))
+		br := headReaders.Get().(*bufio.Reader)
+		br.Reset(bytes.NewReader(head))
 		m := httpMsg{at: at}
 		var body int64
 		if p.response {
 			resp, err := http.ReadResponse(br, nil)
+			headReaders.Put(br) // resp.Body is never read
 			if err != nil {
 				p.err = "unreadable HTTP response: " + err.Error()
 				return n, true
@@ -122,6 +128,7 @@ func (p *httpHalf) parse(buf []byte, at time.Time, closing bool) (n int, done bo
 			p.keep = strings.Contains(ct, "xml") || strings.Contains(ct, "json")
 		} else {
 			req, err := http.ReadRequest(br)
+			headReaders.Put(br) // req.Body is never read
 			if err != nil {
 				p.err = "unreadable HTTP request: " + err.Error()
 				return n, true

@@ -189,6 +189,10 @@ func (h *half) stop(g gap) {
 		h.gap = g
 	}
 	h.done = true
+	if h.tls != nil {
+		h.pool.put(h.tls.hs)
+		h.tls.hs = nil
+	}
 	h.pool.put(h.own)
 	h.buf, h.own, h.borrowed = nil, nil, false
 	h.pend = nil

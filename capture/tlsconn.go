@@ -132,17 +132,22 @@ func (r *reader) handshake(f *flow, d int, b []byte) {
 		n += 4 + ml
 	}
 	if h.done {
-		t.hs = nil
-		return
+		return // stop gave t.hs back
 	}
 	rest := msgs[n:]
-	if len(t.hs) == 0 {
+	switch {
+	case len(rest) == 0:
+		h.pool.put(t.hs)
+		t.hs = nil
+	case len(t.hs) == 0:
+		// A message continues in the next record: keep its start in a
+		// buffer large enough for the whole message.
+		need := len(rest)
 		if len(rest) >= 4 {
-			ml := int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3])
-			t.hs = make([]byte, 0, 4+ml)
+			need = 4 + (int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3]))
 		}
-		t.hs = append(t.hs[:0], rest...)
-	} else {
+		t.hs = append(h.pool.get(need), rest...)
+	default:
 		t.hs = t.hs[:copy(t.hs, rest)]
 	}
 }
