@@ -1,52 +1,38 @@
 package lab
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"time"
+
+	"github.com/certsleuth/certsleuth/certs"
 )
 
-// CA is the lab's certificate authority. Its key is generated when the
-// lab starts and never written anywhere.
+// labValidity is how long the lab's CA and certificates are valid.
+const labValidity = 24 * time.Hour
+
+// CA is the lab's certificate authority: a certs.CA generated when the lab
+// starts, whose key is never written anywhere, and a certs.Minter for the
+// server certificates.
 type CA struct {
 	Cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	ca   *certs.CA
+	m    *certs.Minter
 }
 
 // NewCA generates a lab CA (ECDSA P-256, valid for a day).
 func NewCA() (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := certs.NewCA(certs.CAOptions{CommonName: "certsleuth demo lab CA", Organization: "Contoso (certsleuth lab)", Validity: labValidity})
 	if err != nil {
-		return nil, fmt.Errorf("lab CA: generate key: %w", err)
+		return nil, fmt.Errorf("lab CA: %w", err)
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "certsleuth demo lab CA", Organization: []string{"Contoso (certsleuth lab)"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		MaxPathLenZero:        true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	m, err := certs.NewMinter(ca, 0)
 	if err != nil {
-		return nil, fmt.Errorf("lab CA: create certificate: %w", err)
+		return nil, fmt.Errorf("lab CA: %w", err)
 	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("lab CA: parse certificate: %w", err)
-	}
-	return &CA{Cert: c, key: key}, nil
+	return &CA{Cert: ca.Cert, ca: ca, m: m}, nil
 }
 
 // Pool returns a pool holding only the lab CA.
@@ -57,9 +43,7 @@ func (ca *CA) Pool() *x509.CertPool {
 }
 
 // PEM returns the CA certificate in PEM form (what a lab PC must trust).
-func (ca *CA) PEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
-}
+func (ca *CA) PEM() []byte { return ca.ca.PEM() }
 
 // CertSpec describes a server certificate a scenario binds.
 type CertSpec struct {
@@ -68,52 +52,28 @@ type CertSpec struct {
 	Label string
 	// CN is the subject common name; "" uses the first DNS name.
 	CN string
-	// DNSNames are the subjectAltName dNSName entries.
+	// DNSNames are the subjectAltName dNSName entries (IP addresses
+	// become IP SANs).
 	DNSNames []string
 }
 
-// Issue mints a leaf for spec: ECDSA P-256, serverAuth EKU, valid for a
-// day (Apple-compliant), chained to the lab CA.
+// Issue returns a leaf for spec, chained to the lab CA: serverAuth EKU,
+// valid for a day (Apple-compliant). The same spec gives the same leaf.
 func (ca *CA) Issue(spec CertSpec) (*tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("lab certificate %q: generate key: %w", spec.Label, err)
-	}
-	cn := spec.CN
-	if cn == "" && len(spec.DNSNames) > 0 {
-		cn = spec.DNSNames[0]
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"Contoso (certsleuth lab)"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	ls := certs.LeafSpec{CommonName: spec.CN, NotAfter: time.Now().Add(labValidity).Truncate(time.Hour)}
+	if ls.CommonName == "" && len(spec.DNSNames) > 0 {
+		ls.CommonName = spec.DNSNames[0]
 	}
 	for _, n := range spec.DNSNames {
 		if ip := net.ParseIP(n); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			ls.IPAddresses = append(ls.IPAddresses, ip)
 		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, n)
+			ls.DNSNames = append(ls.DNSNames, n)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
+	c, err := ca.m.Leaf(ls)
 	if err != nil {
-		return nil, fmt.Errorf("lab certificate %q: create: %w", spec.Label, err)
+		return nil, fmt.Errorf("lab certificate %q: %w", spec.Label, err)
 	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("lab certificate %q: parse: %w", spec.Label, err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
-}
-
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		panic("lab: no randomness: " + err.Error())
-	}
-	return n.Add(n, big.NewInt(1))
+	return c, nil
 }
