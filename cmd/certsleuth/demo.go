@@ -319,8 +319,8 @@ func writeServeSettings(w io.Writer, s *lab.Scenario, act string, l *lab.Lab, p 
 	fmt.Fprintf(w, "mailbox      %s (any password)\n\n", cfg.Mailbox)
 	fmt.Fprintf(w, "On a Windows lab PC:\n")
 	fmt.Fprintf(w, "  1. proxy: Settings > Network & Internet > Proxy > Manual: %s\n     (Outlook uses WinINet; for services also: netsh winhttp set proxy %s)\n", addr, addr)
-	fmt.Fprintf(w, "  2. trust: import the proxy CA into Current User > Trusted Root Certification Authorities\n     (certutil -user -addstore Root certsleuth-demo-ca.pem); remove it afterwards\n")
-	fmt.Fprintf(w, "  3. hosts: Outlook resolves the names before using the proxy; add to\n     C:\\Windows\\System32\\drivers\\etc\\hosts:\n")
+	fmt.Fprintf(w, "  2. trust: import the proxy CA into Current User > Trusted Root Certification Authorities\n     (certutil -user -addstore Root %s); remove it afterwards\n", filepath.Base(caFile))
+	fmt.Fprintf(w, "  3. hosts: if the PC cannot resolve the lab's names (some Outlook steps resolve\n     before using the proxy), add to C:\\Windows\\System32\\drivers\\etc\\hosts:\n")
 	for _, line := range strings.Split(strings.TrimSpace(l.HostsEntries(host)), "\n") {
 		fmt.Fprintf(w, "       %s\n", line)
 	}
