@@ -23,13 +23,15 @@ Mail and Android). It prints what the error means, the certsleuth checks
 that fail when a client shows it (see 'certsleuth checks') and what to run
 next, filled in with any host name found in the text. Several arguments
 are joined with spaces, so quoting is optional; put -- before a negative
-decimal code (certsleuth explain-error -- -2147012858).
+decimal code (certsleuth explain-error -- -2147012858). Use - to read the
+text from standard input (a whole pasted dialog).
 
 EXAMPLES:
    certsleuth explain-error 0x80072f0d
    certsleuth explain-error "NET::ERR_CERT_COMMON_NAME_INVALID"
    certsleuth explain-error "The name of the security certificate is invalid or does not match the name of the site"
    certsleuth explain-error --format json "Cannot Verify Server Identity: exch01.contoso.local"
+   certsleuth explain-error - < pasted-dialog.txt
 
 EXIT CODES:
    0  the text was recognised
@@ -41,6 +43,13 @@ EXIT CODES:
 				return usageErr("explain-error: unknown format %q (use text, json)", format)
 			}
 			text := strings.TrimSpace(strings.Join(c.Args().Slice(), " "))
+			if text == "-" {
+				b, err := io.ReadAll(io.LimitReader(c.App.Reader, 64<<10))
+				if err != nil {
+					return inputErr(fmt.Errorf("explain-error: read standard input: %w", err))
+				}
+				text = strings.TrimSpace(string(b))
+			}
 			if text == "" {
 				return usageErr("explain-error: no TEXT given (an error code such as 0x80072F06, or the warning's words)")
 			}
