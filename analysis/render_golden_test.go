@@ -251,3 +251,25 @@ func TestCheckFormat(t *testing.T) {
 		t.Error("Render accepted pdf")
 	}
 }
+
+// Colour changes nothing but the escape codes: the layout (wrapping,
+// alignment) is the same as without.
+func TestTextColourKeepsLayout(t *testing.T) {
+	ansi := regexp.MustCompile("\x1b\\[[0-9;]*m")
+	for _, sc := range scenarioList(t) {
+		r := analyzeScenario(t, sc)
+		var plain, col bytes.Buffer
+		if err := Render(&plain, r, "text", RenderOptions{Title: sc.name}); err != nil {
+			t.Fatal(err)
+		}
+		if err := Render(&col, r, "text", RenderOptions{Title: sc.name, Color: true}); err != nil {
+			t.Fatal(err)
+		}
+		if sc.culprits > 0 && !bytes.Contains(col.Bytes(), []byte(ansiRed)) {
+			t.Errorf("%s: no red in the coloured report", sc.name)
+		}
+		if got := ansi.ReplaceAllString(col.String(), ""); got != plain.String() {
+			t.Errorf("%s: colour changed the layout:\n%s", sc.name, got)
+		}
+	}
+}

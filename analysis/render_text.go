@@ -109,7 +109,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 		t.field("   ", "certificate", chainWords(it.Chain))
 		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
 		for _, f := range c.Findings {
-			t.field("   ", "rule", t.color(ansiRed, f.ID)+": "+stripProfileTitle(f.Summary))
+			t.fieldHL("   ", "rule", f.ID, ": "+stripProfileTitle(f.Summary), ansiRed)
 		}
 		if len(c.Origin) > 0 {
 			for j, l := range Arrows(requestWords(it.Obs), c.Origin) {
@@ -240,4 +240,21 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// fieldHL is field with the value's leading hl coloured: the layout is
+// computed on the plain text, so colour never changes where lines break.
+func (t *textOut) fieldHL(indent, label, hl, rest, code string) {
+	pad := indent + fmt.Sprintf("%-12s", label)
+	lines := Wrap(hl+rest, t.width-len(pad))
+	for i, l := range lines {
+		if i == 0 {
+			if strings.HasPrefix(l, hl) {
+				l = t.color(code, hl) + l[len(hl):]
+			}
+			t.printf("%s%s\n", pad, l)
+		} else {
+			t.printf("%s%s\n", strings.Repeat(" ", len(pad)), l)
+		}
+	}
 }
