@@ -250,7 +250,7 @@ var capCases = []capCase{
 	},
 	{
 		file: "resumed.pcap",
-		note: "Two TLS 1.2 connections of one Go client with a session cache: a full handshake, then a resumed one (session ticket; no certificate sent).",
+		note: "Resumed sessions: two TLS 1.2 connections of one Go client with a session cache (a full handshake, then a resumed one: session ticket, no certificate sent), then the same in TLS 1.3 (the second resumes with a PSK).",
 		build: func(t *testing.T, p *genPKI, _ *bytes.Buffer) (*capFile, fileSpec) {
 			f := newCapFile(t)
 			c := cliCfg("autodiscover.contoso.test", tls.VersionTLS12)
@@ -258,11 +258,18 @@ var capCases = []capCase{
 			s := srvCfg(p.mailOnly, tls.VersionTLS12)
 			f.tcp(cliPort(25), mailIP+":443", 0, tlsConv(t, s, c), segOpts{})
 			f.tcp(cliPort(26), mailIP+":443", 0, tlsConv(t, s, c), segOpts{})
+			c13 := cliCfg("mail.contoso.test", tls.VersionTLS13)
+			c13.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			s13 := srvCfg(p.right, tls.VersionTLS13)
+			f.tcp(cliPort(29), mailIP+":443", 0, tlsConv(t, s13, c13), segOpts{})
+			f.tcp(cliPort(30), mailIP+":443", 0, tlsConv(t, s13, c13), segOpts{})
 			return f, ethOnly
 		},
 		tls: []wantTLS{
 			{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
 			{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisResumed, resumed: true},
+			{sni: "mail.contoso.test", version: "TLS 1.3", vis: record.VisEncrypted},
+			{sni: "mail.contoso.test", version: "TLS 1.3", vis: record.VisResumed, resumed: true},
 		},
 	},
 	{

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
@@ -97,6 +98,7 @@ EXIT CODES:
 			}
 			var obs []*record.Observation
 			var readErr error
+			restore := readMemoryLimit()
 			for _, name := range c.Args().Slice() {
 				if c.NArg() > 1 {
 					opts.ConnPrefix = filepath.Base(name) + ":"
@@ -116,6 +118,7 @@ EXIT CODES:
 					}
 				}
 			}
+			restore()
 			if f := c.String("record"); f != "" {
 				if err := writeTrace(f, "certsleuth pcap", obs); err != nil {
 					return err
@@ -134,6 +137,19 @@ EXIT CODES:
 			return err
 		},
 	}
+}
+
+// readMemoryLimit sets a soft memory limit of 56 MiB for reading captures
+// (the reader's own buffers are bounded; the limit keeps the garbage
+// collector from letting the heap double past the observations kept) and
+// returns the function that puts the previous limit back. A GOMEMLIMIT
+// set by the user is left alone.
+func readMemoryLimit() (restore func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(56 << 20)
+	return func() { debug.SetMemoryLimit(prev) }
 }
 
 func readKeyLog(name string) (*capture.KeyLog, error) {
