@@ -38,7 +38,25 @@
 // OPTIONS to the ActiveSync URL (MS-ASCMD §2.2.1.1). Each server
 // certificate is judged with analysis.Match under the client's profile and
 // against the lab CA; on a warning the scripted user declines and the
-// client moves on as the real one would. Every step is recorded as a
-// record.Observation (source "demo"), so the run can be analysed, written
-// as a trace and replayed.
+// client moves on as the real one would. Every step is noted as a
+// record.Observation (source "demo").
+//
+// # Through the proxy
+//
+// StartProxy puts the certsleuth proxy in mirror mode in front of a lab
+// (its Resolve map is ProxyResolve; it trusts the lab CA as the clients'
+// private root), and ProxyVia carries the scripted client through it as
+// CONNECT tunnels and absolute-URI requests. With Options.Proxy, Run does
+// both, and the act's Observations are what the proxy recorded (with the
+// client's DNS answers between them): what `certsleuth proxy --record`
+// would have written for a real client. They replay with
+// `certsleuth replay --ca-file <lab CA>`.
+//
+// # Shows
+//
+// Play tells a scenario in two acts (as found, then with its Changes
+// applied), each with a fresh lab and proxy, and runs certsleuth's
+// analysis on each act's trace; WriteText and WriteHTML render the story
+// and the handout, Problems says whether it ran as the scenario's Expect
+// says. This is `certsleuth demo`.
 package lab
