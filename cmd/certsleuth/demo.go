@@ -169,6 +169,7 @@ type demoRecorder struct {
 	base    string
 	stderr  io.Writer
 	files   []string
+	acts    []int
 	writers []*record.Writer
 	mu      sync.Mutex // errs: the proxy reports write errors from its goroutines
 	errs    []error
@@ -206,7 +207,7 @@ func (r *demoRecorder) observers(act int) []func(proxy.Event) {
 		r.fail(fmt.Errorf("demo: --record %s: %w", name, err))
 		return nil
 	}
-	r.files, r.writers = append(r.files, name), append(r.writers, tw)
+	r.files, r.acts, r.writers = append(r.files, name), append(r.acts, act), append(r.writers, tw)
 	return []func(proxy.Event){proxy.Recorder(tw, func(err error) {
 		r.fail(fmt.Errorf("demo: --record %s: %w", name, err))
 	})}
@@ -235,7 +236,7 @@ func (r *demoRecorder) writeCA(ca *lab.CA) error {
 
 func (r *demoRecorder) hint() {
 	for i, f := range r.files {
-		fmt.Fprintf(r.stderr, "certsleuth: recorded act %d's proxy trace in %s; replay it with: certsleuth replay --ca-file %s %s\n", i+1, f, r.caName(), f)
+		fmt.Fprintf(r.stderr, "certsleuth: recorded act %d's proxy trace in %s; replay it with: certsleuth replay --ca-file %s %s\n", r.acts[i], f, r.caName(), f)
 	}
 }
 
