@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -150,5 +151,57 @@ func TestCAValidity(t *testing.T) {
 	}
 	if !ca.Cert.NotBefore.Before(now) || ca.Cert.NotAfter.Before(now.AddDate(9, 0, 0)) {
 		t.Errorf("validity %v..%v", ca.Cert.NotBefore, ca.Cert.NotAfter)
+	}
+}
+
+// The CA lives in the user's config dir, or where CERTSLEUTH_CA_DIR says.
+func TestDefaultCADir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("HOME", tmp)
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(tmp, "cfg"))
+	t.Setenv("AppData", filepath.Join(tmp, "cfg"))
+	t.Setenv(CADirEnv, "")
+	d, err := DefaultCADir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := os.UserConfigDir()
+	if d != filepath.Join(base, "certsleuth") || !strings.HasPrefix(d, tmp) {
+		t.Errorf("DefaultCADir = %q, want certsleuth under %q", d, base)
+	}
+	t.Setenv(CADirEnv, filepath.Join(tmp, "elsewhere"))
+	if d, _ := DefaultCADir(); d != filepath.Join(tmp, "elsewhere") {
+		t.Errorf("with %s set: %q", CADirEnv, d)
+	}
+}
+
+// LoadOrCreateCA makes a CA once, then loads the same one; its subject
+// names the user and the host.
+func TestLoadOrCreateCA(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ca")
+	a, created, err := LoadOrCreateCA(dir, CAOptions{})
+	if err != nil || !created {
+		t.Fatalf("first call: created=%v %v", created, err)
+	}
+	b, created, err := LoadOrCreateCA(dir, CAOptions{})
+	if err != nil || created {
+		t.Fatalf("second call: created=%v %v", created, err)
+	}
+	if !a.Cert.Equal(b.Cert) {
+		t.Error("second call made a new CA instead of loading the first")
+	}
+	host, _ := os.Hostname()
+	if cn := a.Cert.Subject.CommonName; !strings.HasPrefix(cn, "certsleuth CA ") || !strings.HasSuffix(cn, "@"+host) {
+		t.Errorf("subject CN %q does not name user@host", cn)
+	}
+	if a.KeyPath() != filepath.Join(dir, CAKeyFile) || a.CertPath() != filepath.Join(dir, CACertFile) {
+		t.Errorf("paths %q %q", a.KeyPath(), a.CertPath())
+	}
+	// A damaged CA is reported, not silently replaced.
+	if err := os.WriteFile(filepath.Join(dir, CACertFile), []byte("garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadOrCreateCA(dir, CAOptions{}); err == nil {
+		t.Error("a damaged CA was replaced without an error")
 	}
 }
