@@ -84,7 +84,7 @@ type ADPrincipal struct {
 }
 
 // Effective returns the principal Outlook checks: CertPrincipalName, or
-// msstd:<Server> when it is absent (certprincipalname-pox.md). It returns ""
+// msstd:<Server> when it is absent (Microsoft Learn "CertPrincipalName (POX)"). It returns ""
 // for "none" (Windows does its own check).
 func (p ADPrincipal) Effective() string {
 	v := strings.TrimSpace(p.Principal)
@@ -341,7 +341,7 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: k.value(), Setting: set})
 				}
 				// EcpUrl-um, EcpUrl-photo, ...: fragments appended to EcpUrl
-				// (protocol-pox.md), so they send the client to EcpUrl's host.
+				// (Microsoft Learn "Protocol (POX)"), so they send the client to EcpUrl's host.
 				if strings.HasPrefix(lk, "ecpurl-") && isAbsURL(ecp) && k.value() != "" && !isAbsURL(k.value()) && isAbsURL(ecp+k.value()) {
 					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: ecp + k.value(), Setting: SettingECP})
 				}

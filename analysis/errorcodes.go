@@ -204,7 +204,7 @@ var ErrorCodes = []*ErrorCode{
 		},
 		Where: "Outlook Anywhere (RPC/HTTP) on Windows", next: nextPrincipal, Checks: []string{principalCheckID},
 		Meaning:  "Outlook Anywhere's msstd: principal name is not literally on the certificate; Outlook prompts for credentials again and again",
-		Citation: "Exchange Analyzer \"certificate principal mismatch\"; certprincipalname-pox.md",
+		Citation: principalCitation,
 	},
 	{
 		ID: "activesync.not-valid",

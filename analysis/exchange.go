@@ -220,7 +220,7 @@ var Settings = []*ExchangeSetting{
 	{
 		ID: SettingOutlookProvider, Title: "Outlook Anywhere certificate principal name (EXPR CertPrincipalName)",
 		Produces: "Autodiscover EXPR/EXHTTP CertPrincipalName (default msstd:<Server>)",
-		Versions: ExchangeVersions, Citation: "Exchange Analyzer \"certificate principal mismatch\"; certprincipalname-pox.md",
+		Versions: ExchangeVersions, Citation: principalCitation,
 		command: func(v string, p FixParams) string {
 			return fmt.Sprintf(`Set-OutlookProvider EXPR -CertPrincipalName "msstd:%s"`, orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"))
 		},
@@ -262,7 +262,7 @@ var Settings = []*ExchangeSetting{
 	{
 		ID: SettingADRedirect, Title: "A redirectUrl sent by another Autodiscover server",
 		Produces: "POX Action redirectUrl / SOAP RedirectUrl",
-		Citation: "redirecturl-pox.md; MS-OXDISCO §3.1.5 (at most 10 redirects)",
+		Citation: `Microsoft Learn, Autodiscover POX reference "RedirectUrl (POX)"; MS-OXDISCO §3.1.5 (at most 10 redirects)`,
 		command: func(v string, p FixParams) string {
 			return fmt.Sprintf("make the Autodiscover server that answered with the redirect send %s instead of %s", newURL(p, "/Autodiscover/Autodiscover.xml"), orPlaceholder(p.OldURL, "the current URL"))
 		},

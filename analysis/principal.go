@@ -36,8 +36,8 @@ type PrincipalVerdict struct {
 // certificate the way Outlook does: the part after "msstd:" must equal,
 // literally and ignoring case, the subject CN (Windows XP) or the CN or
 // any dNSName SAN (Vista and later). No wildcard expansion: a *.contoso.com
-// certificate needs msstd:*.contoso.com (certprincipalname-pox.md; MS blog
-// "Outlook 2007, Exchange with Wildcard Certificate").
+// certificate needs msstd:*.contoso.com (Microsoft Learn "CertPrincipalName
+// (POX)"; MS blog "Outlook 2007, Exchange with Wildcard Certificate").
 func CheckPrincipal(p ADPrincipal, leaf *x509.Certificate) PrincipalVerdict {
 	v := PrincipalVerdict{Server: p.Server, Principal: p.Effective(), Default: strings.TrimSpace(p.Principal) == ""}
 	if v.Principal == "" {
@@ -134,12 +134,21 @@ func principalFinding(pv PrincipalVerdict, block, where string, leaf *x509.Certi
 	return f
 }
 
+// principalCitation names the sources of the Outlook Anywhere principal
+// rules: the Autodiscover element (default msstd:<Server>), the cmdlet that
+// sets it, the RPC msstd: format, and the practitioner report on wildcards.
+const principalCitation = `Microsoft Learn, Autodiscover POX reference "CertPrincipalName (POX)" (absent, it is msstd:<Server>); ` +
+	`Microsoft Learn, Exchange PowerShell "Set-OutlookProvider" -CertPrincipalName (Outlook Anywhere clients only); ` +
+	`Microsoft Learn, Win32 RPC "Principal Names" (the msstd: format); ` +
+	`Exchange Team blog "Outlook 2007, Exchange with Wildcard Certificate" (literal compare: msstd:*.contoso.com); ` +
+	`Microsoft Remote Connectivity Analyzer ("doesn't validate against the mutual authentication string")`
+
 func init() {
 	mustRegister(&Check{
 		ID:         principalCheckID,
 		Title:      "Outlook Anywhere's msstd: principal is not literally on the certificate",
 		Severity:   SeverityError,
-		Citation:   "certprincipalname-pox.md; Exchange Analyzer \"certificate principal mismatch\"",
+		Citation:   principalCitation,
 		Remedy:     `Set-OutlookProvider EXPR -CertPrincipalName "msstd:<name exactly as on the certificate>" (for a wildcard certificate: "msstd:*.contoso.com")`,
 		PerProfile: true,
 		// Run covers an Autodiscover answer fetched from the Outlook
