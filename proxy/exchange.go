@@ -267,6 +267,9 @@ type plainReq struct {
 
 func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {
 	s := p.s
+	if !s.intercept(r.URL.Hostname()) { // outside --only: relayed, not recorded
+		return s.transport.RoundTrip(r)
+	}
 	if !s.begin() {
 		return nil, errors.New("the proxy is shutting down")
 	}

@@ -77,7 +77,7 @@ func originHandler(w http.ResponseWriter, r *http.Request) {
 func newOrigin(t testing.TB, cert tls.Certificate, maxVersion uint16) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(originHandler))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: maxVersion}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: maxVersion}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
@@ -725,6 +725,9 @@ func TestHelperPages(t *testing.T) {
 	if err != nil || resp.StatusCode != 404 {
 		t.Fatalf("unknown helper path: %v %v", resp, err)
 	}
+	if _, _, err = get(c, "https://"+HelperHost+"/"); err == nil || !strings.Contains(err.Error(), "Bad Gateway") {
+		t.Errorf("https://%s/: %v, want a 502 that points at http://", HelperHost, err)
+	}
 	if obs := p.trace(t); len(obs) != 0 {
 		t.Errorf("helper requests were recorded: %+v", obs)
 	}
@@ -813,6 +816,39 @@ func TestCurl(t *testing.T) {
 		v := run("--proxy", "http://"+p.addr, u)
 		if d != v {
 			t.Errorf("%s: curl exit %d directly, %d through the proxy", c.name, d, v)
+		}
+	}
+}
+
+// TestLegacyTLS: with LegacyTLS a TLS 1.0 client reaches a TLS 1.0-only
+// origin through the proxy; without it the proxy refuses TLS 1.0 (Go's
+// default minimum is TLS 1.2) and records why.
+func TestLegacyTLS(t *testing.T) {
+	ca := testcert.NewCA(t, "Legacy Root")
+	origin := newOrigin(t, ca.Leaf(t, testcert.Spec{CN: "mail.contoso.test", DNS: []string{"mail.contoso.test"}}), tls.VersionTLS10)
+	origins := newLab(t)
+	roots := origins.clientRoots()
+	roots.AddCert(ca.Cert)
+	u := "https://mail.contoso.test:" + portOf(origin) + "/"
+	for _, legacy := range []bool{true, false} {
+		p := startProxy(t, Config{CA: origins.proxyCA, ExtraRoots: []*x509.Certificate{ca.Cert}, LegacyTLS: legacy, Resolve: resolveAll("mail.contoso.test")})
+		c := viaProxy(p.addr, roots)
+		c.Transport.(*http.Transport).TLSClientConfig.MinVersion = tls.VersionTLS10
+		c.Transport.(*http.Transport).TLSClientConfig.MaxVersion = tls.VersionTLS10
+		_, _, err := get(c, u)
+		if (err == nil) != legacy {
+			t.Errorf("legacy=%v: TLS 1.0 through the proxy: %v", legacy, err)
+		}
+		p.waitObs(t, 1)
+		obs := p.trace(t)
+		if len(obs) != 1 {
+			t.Fatalf("legacy=%v: %d observations", legacy, len(obs))
+		}
+		if legacy && obs[0].TLSVersion != "TLS 1.0" {
+			t.Errorf("upstream version %q, want TLS 1.0", obs[0].TLSVersion)
+		}
+		if !legacy && !strings.Contains(obs[0].Error, "--legacy-tls") {
+			t.Errorf("refused TLS 1.0 recorded without an error: %+v", obs[0])
 		}
 	}
 }

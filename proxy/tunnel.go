@@ -55,6 +55,11 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	}
 	target := withPort(authority)
 	host := record.HostOnly(target)
+	if strings.EqualFold(host, HelperHost) { // a device trying https://certsleuth.local/: not an upstream, not recorded
+		writeStatus(client, r, http.StatusBadGateway, "certsleuth proxy: the helper page is served over plain HTTP: open http://"+HelperHost+"/")
+		client.Close()
+		return
+	}
 	start := time.Now()
 	id := s.newConnID()
 	blind := !s.intercept(host)
@@ -275,6 +280,8 @@ func (t *tunnel) handshakeFailed(err error) {
 		t.connectionObs(fmt.Errorf("upstream TLS handshake with %s failed: %v", t.connect, upErr), "")
 	case hello == nil && isClosed(err):
 		t.connectionObs(errors.New("the client hung up during the TLS handshake, before its ClientHello"), "")
+	case hello == nil && !t.s.cfg.LegacyTLS && strings.Contains(err.Error(), "unsupported versions"):
+		t.connectionObs(fmt.Errorf("client TLS handshake: %v (an old client: run the proxy with --legacy-tls)", err), "")
 	case hello == nil:
 		t.connectionObs(fmt.Errorf("client TLS handshake: %v", err), "")
 	default:
