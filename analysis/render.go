@@ -98,7 +98,11 @@ func (r *Report) Culprits() []*Culprit {
 		if len(it.Chain) > 0 {
 			leaf = it.Chain[0].SHA256
 		}
-		key := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",") + "|" + requestPath(it.Obs)
+		origin := "" // requests without a URL (refused tunnels) differ by what sent the client there
+		if len(it.Origin) > 0 {
+			origin = it.Origin[0].Setting
+		}
+		key := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",") + "|" + requestPath(it.Obs) + "|" + origin
 		if c, ok := byKey[key]; ok {
 			c.Repeats = append(c.Repeats, it)
 			continue
