@@ -1,0 +1,53 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/x509"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// TestLive: one line per observation with the method, URL, name asked and
+// verdict; warnings in red only when colour is on; repeats kept once for
+// the report.
+func TestLive(t *testing.T) {
+	ca := testcert.NewCA(t, "Live Root")
+	leaf := ca.Leaf(t, testcert.Spec{CN: "mail.contoso.test", DNS: []string{"mail.contoso.test"}})
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	obs := func(sni, path string) *record.Observation {
+		return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), SNI: sni, Connect: sni + ":443",
+			Method: "GET", URL: "https://" + sni + path, Status: 200, Chain: leaf.Certificate, Visibility: record.VisVisible}
+	}
+	for _, color := range []bool{false, true} {
+		var out bytes.Buffer
+		l := NewLive(&out, LiveOptions{Roots: roots, Color: color})
+		l.Observe(Event{Obs: obs("mail.contoso.test", "/owa/")})
+		l.Observe(Event{Obs: obs("exch01.contoso.test", "/EWS/Exchange.asmx")})
+		l.Observe(Event{Obs: obs("exch01.contoso.test", "/EWS/Exchange.asmx")})
+		l.Observe(Event{Type: EventClosed}) // no observation: no line
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("color=%v: %d lines, want 3:\n%s", color, len(lines), out.String())
+		}
+		if !strings.Contains(lines[0], "GET https://mail.contoso.test/owa/ 200  asked mail.contoso.test (sni)  ok") || strings.Contains(lines[0], "\x1b") {
+			t.Errorf("color=%v: ok line %q", color, lines[0])
+		}
+		if !strings.Contains(lines[1], "asked exch01.contoso.test (sni)  WARN ") || !strings.Contains(lines[1], "not exch01.contoso.test") {
+			t.Errorf("color=%v: warning line %q", color, lines[1])
+		}
+		if strings.HasPrefix(lines[1], "\x1b[31m") != color {
+			t.Errorf("color=%v: warning line colour wrong: %q", color, lines[1])
+		}
+		if seen, warned := l.Counts(); seen != 3 || warned != 2 {
+			t.Errorf("counts %d %d, want 3 2", seen, warned)
+		}
+		if rep := l.Report(); len(rep.Items) != 2 || !rep.Warns() {
+			t.Errorf("report has %d items (warns %v), want the 2 distinct requests", len(rep.Items), rep.Warns())
+		}
+	}
+}
