@@ -581,29 +581,30 @@ func (r *reader) reportHTTP(f *flow, conn, client, server string, chh, shh *half
 // attribute fills DNSName for TLS connections without SNI from the DNS
 // answers in the capture, and ResumedFrom for resumed sessions.
 func (r *reader) attribute() {
-	last := map[string]*record.Observation{} // client IP + name -> latest full handshake
+	type key struct{ client, name string }
+	last := map[key]*record.Observation{} // client IP + name -> latest full handshake
 	for _, o := range r.res.Observations {
 		if o.Kind != record.KindTLS {
 			continue
 		}
+		clientIP := record.HostOnly(o.Client)
 		if o.SNI == "" {
-			o.DNSName = r.resolvedName(record.HostOnly(o.Server), record.HostOnly(o.Client), o.Time)
+			o.DNSName = r.resolvedName(record.HostOnly(o.Server), clientIP, o.Time)
 		}
 		name, _ := o.AskedName()
 		if name == "" {
 			name = o.Server
 		}
-		key := record.HostOnly(o.Client) + "|" + name
 		switch o.Visibility {
 		case record.VisResumed:
-			if prev := last[key]; prev != nil {
+			if prev := last[key{clientIP, name}]; prev != nil {
 				o.ResumedFrom = prev.Conn
-			} else if prev := last[record.HostOnly(o.Client)+"|"+o.Server]; prev != nil {
+			} else if prev := last[key{clientIP, o.Server}]; prev != nil {
 				o.ResumedFrom = prev.Conn
 			}
 		case record.VisVisible, record.VisEncrypted:
-			last[key] = o
-			last[record.HostOnly(o.Client)+"|"+o.Server] = o
+			last[key{clientIP, name}] = o
+			last[key{clientIP, o.Server}] = o
 		}
 	}
 }
