@@ -852,3 +852,25 @@ func TestLegacyTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestDialsConnectTarget: the upstream is the CONNECT target, whatever the
+// Host header inside the tunnel says (goproxy 1.9.1+ would re-target).
+func TestDialsConnectTarget(t *testing.T) {
+	l := newLab(t)
+	p := startProxy(t, Config{CA: l.proxyCA, Resolve: resolveAll("mail.contoso.test")})
+	target := "mail.contoso.test:" + portOf(l.origins["right"])
+	conn := dialTunnel(t, p.addr, target)
+	tc := tls.Client(conn, &tls.Config{ServerName: "mail.contoso.test", RootCAs: l.clientRoots()})
+	defer tc.Close()
+	fmt.Fprintf(tc, "GET /owa/ HTTP/1.1\r\nHost: elsewhere.invalid\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	resp.Body.Close()
+	p.waitObs(t, 1)
+	obs := p.trace(t)
+	if len(obs) != 1 || obs[0].Connect != target || obs[0].Host != "elsewhere.invalid" || obs[0].Server != l.origins["right"] {
+		t.Errorf("recorded %+v, want CONNECT %s, Host elsewhere.invalid, server %s", obs, target, l.origins["right"])
+	}
+}

@@ -21,7 +21,7 @@ import (
 
 // Commands for the proxy and ca scripts:
 //
-//	freeport VAR                       set $VAR to a free 127.0.0.1:port
+//	freeport VAR                       set $VAR to a free 127.0.0.1:port, $VAR_PORT to the port
 //	waitport ADDR                      wait (up to 10s) until ADDR accepts connections
 //	viaproxy PROXY NAME ADDR CAFILE... GET https://NAME:port-of-ADDR/ through PROXY
 //	                                   trusting CAFILE...; print the result class
@@ -37,6 +37,7 @@ func init() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		ts.Check(err)
 		ts.Setenv(args[0], ln.Addr().String())
+		ts.Setenv(args[0]+"_PORT", fmt.Sprint(ln.Addr().(*net.TCPAddr).Port))
 		ln.Close()
 	}
 	scriptCmds["waitport"] = func(ts *testscript.TestScript, neg bool, args []string) {
