@@ -242,20 +242,6 @@ func (c *capture) body(contentType, encoding string) *record.Body {
 	return &record.Body{ContentType: contentType, Text: string(b), Truncated: trunc}
 }
 
-// hopHeaders are removed when relaying plain HTTP through the pooled transport.
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-func removeHop(h http.Header) {
-	for _, f := range h.Values("Connection") {
-		for _, k := range strings.Split(f, ",") {
-			h.Del(strings.TrimSpace(k))
-		}
-	}
-	for _, k := range hopHeaders {
-		h.Del(k)
-	}
-}
-
 // plainReq relays one absolute http:// request (Autodiscover's port-80
 // redirect probe, for instance) for goproxy and records it. goproxy calls
 // RoundTrip; the observation is emitted when the response body is closed
