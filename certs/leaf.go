@@ -240,3 +240,35 @@ func domainWithin(name, constraint string) bool {
 	}
 	return name == constraint || strings.HasSuffix(name, "."+constraint)
 }
+
+// Constrain removes from spec the DNS and IP SANs ca's name constraints
+// do not permit, and returns what it removed. A client checks every SAN
+// of a leaf against its issuer's constraints and refuses the whole leaf
+// for one name outside them, so a mirrored leaf keeps only the names the
+// CA may sign. A name the client asks for that a removed SAN covered was
+// itself outside the constraints (and that tunnel is not intercepted), so
+// the client's verdict on the name it asked for does not change.
+func (ca *CA) Constrain(spec LeafSpec) (LeafSpec, []string) {
+	if len(ca.Cert.PermittedDNSDomains) == 0 && len(ca.Cert.ExcludedDNSDomains) == 0 && len(ca.Cert.ExcludedIPRanges) == 0 && len(ca.Cert.PermittedIPRanges) == 0 {
+		return spec, nil
+	}
+	var dropped []string
+	var dns []string
+	for _, d := range spec.DNSNames {
+		if ca.Permits(strings.TrimPrefix(d, "*.")) {
+			dns = append(dns, d)
+		} else {
+			dropped = append(dropped, d)
+		}
+	}
+	var ips []net.IP
+	for _, ip := range spec.IPAddresses {
+		if ca.Permits(ip.String()) {
+			ips = append(ips, ip)
+		} else {
+			dropped = append(dropped, ip.String())
+		}
+	}
+	spec.DNSNames, spec.IPAddresses = dns, ips
+	return spec, dropped
+}

@@ -107,3 +107,30 @@ func BenchmarkMintECDSA(b *testing.B) {
 		}
 	}
 }
+
+func TestConstrain(t *testing.T) {
+	nc, err := NewCA(CAOptions{NameConstraints: []string{"contoso.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := LeafSpec{CommonName: "mail.contoso.test", DNSNames: []string{"mail.contoso.test", "*.contoso.test", "www.example.org"}, IPAddresses: []net.IP{net.ParseIP("10.0.0.5")}}
+	got, dropped := nc.Constrain(spec)
+	if !slices.Equal(got.DNSNames, []string{"mail.contoso.test", "*.contoso.test"}) || len(got.IPAddresses) != 0 || !slices.Equal(dropped, []string{"www.example.org", "10.0.0.5"}) {
+		t.Errorf("Constrain = %v %v, dropped %v", got.DNSNames, got.IPAddresses, dropped)
+	}
+	// The leaf from the constrained spec verifies for the name inside.
+	m, _ := NewMinter(nc, 0)
+	leaf, err := m.Leaf(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(nc.Cert)
+	if _, err := leaf.Leaf.Verify(x509.VerifyOptions{DNSName: "mail.contoso.test", Roots: roots}); err != nil {
+		t.Errorf("constrained mirror leaf refused: %v", err)
+	}
+	free, _ := NewCA(CAOptions{})
+	if same, d := free.Constrain(spec); len(d) != 0 || len(same.DNSNames) != 3 {
+		t.Errorf("an unconstrained CA dropped %v", d)
+	}
+}

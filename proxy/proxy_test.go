@@ -874,3 +874,32 @@ func TestDialsConnectTarget(t *testing.T) {
 		t.Errorf("recorded %+v, want CONNECT %s, Host elsewhere.invalid, server %s", obs, target, l.origins["right"])
 	}
 }
+
+// TestMirrorConstrained: with a name-constrained CA, an upstream leaf that
+// also names hosts outside the constraints is mirrored without them, so
+// the client's verdict still equals the direct one.
+func TestMirrorConstrained(t *testing.T) {
+	ca := testcert.NewCA(t, "Contoso Test Root")
+	origin := newOrigin(t, ca.Leaf(t, testcert.Spec{CN: "mail.contoso.test", DNS: []string{"mail.contoso.test", "www.example.org"}}), 0)
+	nc, err := certs.NewCA(certs.CAOptions{NameConstraints: []string{"contoso.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	roots.AddCert(nc.Cert)
+	p := startProxy(t, Config{CA: nc, ExtraRoots: []*x509.Certificate{ca.Cert}, Resolve: resolveAll("mail.contoso.test", "exch01.contoso.test")})
+	for _, name := range []string{"mail.contoso.test", "exch01.contoso.test"} {
+		u := "https://" + name + ":" + portOf(origin) + "/"
+		_, _, derr := get(direct(origin, roots), u)
+		_, _, perr := get(viaProxy(p.addr, roots), u)
+		if errClass(derr) != errClass(perr) {
+			t.Errorf("%s: direct %q, through a constrained CA %q (%v)", name, errClass(derr), errClass(perr), perr)
+		}
+	}
+	p.waitObs(t, 2)
+	obs := p.trace(t)
+	if len(obs) != 2 || !strings.Contains(obs[0].Note, "leaves out www.example.org") {
+		t.Errorf("the dropped name is not noted: %+v", obs)
+	}
+}

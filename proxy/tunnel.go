@@ -214,6 +214,11 @@ func (t *tunnel) certificate(mode Mode, h *tls.ClientHelloInfo) (*tls.Certificat
 		t.mu.Unlock()
 		if !v.trusted {
 			m = s.untrusted
+		} else if c, dropped := m.CA().Constrain(spec); len(dropped) > 0 {
+			spec = c
+			t.mu.Lock()
+			t.trustNote = joinNote(t.trustNote, fmt.Sprintf("the mirrored leaf leaves out %s: outside the CA's name constraints, clients would refuse the whole leaf for them", strings.Join(dropped, ", ")))
+			t.mu.Unlock()
 		}
 	}
 	leaf, err := m.Leaf(spec)
