@@ -766,6 +766,23 @@ func TestOnlyAndConstraints(t *testing.T) {
 	if len(obs) != 1 || !strings.Contains(obs[0].Note, "name constraints") || len(obs[0].Chain) == 0 {
 		t.Errorf("constrained CA: %+v", obs)
 	}
+
+	// A CONNECT to an address with an SNI inside the constraints is
+	// intercepted: the client checks the SNI, not the address.
+	nc, err = certs.NewCA(certs.CAOptions{NameConstraints: []string{"contoso.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = startProxy(t, Config{CA: nc})
+	conn := dialTunnel(t, p.addr, l.origins["right"])
+	tc := tls.Client(conn, &tls.Config{ServerName: "mail.contoso.test", InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if tc.ConnectionState().PeerCertificates[0].CheckSignatureFrom(nc.Cert) != nil {
+		t.Error("CONNECT to an address with an SNI inside the constraints was not intercepted")
+	}
+	tc.Close()
 }
 
 func TestAllowed(t *testing.T) {

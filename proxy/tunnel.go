@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -64,10 +65,7 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	id := s.newConnID()
 	blind := !s.intercept(host)
 	mode := s.cfg.Mode
-	var note string
-	if !blind && mode != ModePassthrough && s.minter != nil && !s.minter.CA().Permits(host) {
-		mode, note = ModePassthrough, fmt.Sprintf("%s is outside the CA's name constraints, so no client would accept a leaf for it: tunnelled, not intercepted", host)
-	}
+	outside := !blind && mode != ModePassthrough && s.minter != nil && !s.minter.CA().Permits(host)
 	if !s.track(client) {
 		client.Close()
 		return
@@ -105,7 +103,19 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	if err := writeStatus(client, r, http.StatusOK, ""); err != nil {
 		return
 	}
-	t := &tunnel{s: s, id: id, connect: target, client: client, cbr: bufio.NewReaderSize(client, 8<<10), upRaw: up, start: start}
+	t := &tunnel{s: s, id: id, connect: target, client: client, cbr: bufio.NewReaderSize(client, 16<<10), upRaw: up, start: start}
+	var note string
+	if outside {
+		// The CONNECT host is outside the CA's constraints, but the name
+		// the client checks is its SNI (a CONNECT to an address, say).
+		name := host
+		if sni := t.peekSNI(); sni != "" {
+			name = sni
+		}
+		if !s.minter.CA().Permits(name) {
+			mode, note = ModePassthrough, fmt.Sprintf("%s is outside the CA's name constraints, so no client would accept a leaf for it: tunnelled, not intercepted", name)
+		}
+	}
 	switch {
 	case blind:
 		pipe(client, up, t.cbr, up)
@@ -114,6 +124,30 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	default:
 		t.mitm(mode)
 	}
+}
+
+// peekSNI reads the client's ClientHello without consuming it and returns
+// its SNI ("" when there is none or it is not TLS).
+func (t *tunnel) peekSNI() string {
+	t.client.SetReadDeadline(time.Now().Add(t.s.cfg.HandshakeTimeout))
+	defer t.client.SetReadDeadline(time.Time{})
+	hdr, err := t.cbr.Peek(5)
+	if err != nil || hdr[0] != 0x16 {
+		return ""
+	}
+	n := 5 + (int(hdr[3])<<8 | int(hdr[4]))
+	if n > t.cbr.Size() {
+		return ""
+	}
+	rec, err := t.cbr.Peek(n)
+	if err != nil {
+		return ""
+	}
+	h, err := readClientHello(bytes.NewReader(rec))
+	if err != nil {
+		return ""
+	}
+	return h.sni
 }
 
 // writeStatus answers a CONNECT on the raw connection, in the client's
