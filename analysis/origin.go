@@ -25,6 +25,8 @@ const (
 	CauseHTTPProbe            CauseKind = "candidate-http-probe" // unauthenticated GET http://autodiscover.<domain>/...
 	CauseSCP                  CauseKind = "scp"                  // inferred: AD service connection point
 	CauseDirectConnect        CauseKind = "candidate-office365"  // Outlook's Direct Connect to Office 365
+	CauseCheckTarget          CauseKind = "check-target"         // a target given to certsleuth check (Source probe)
+	CauseSameHost             CauseKind = "same-host-settings"   // a URL-less connection to a host several settings name
 	CauseUnknown              CauseKind = "unknown"
 )
 
@@ -40,6 +42,12 @@ type Cause struct {
 	Setting string   `json:"setting,omitempty"` // catalog key of the setting behind it
 	Text    string   `json:"text"`              // in words
 	Hedged  bool     `json:"hedged,omitempty"`  // inferred, not seen
+	// Either is set on a same-host-settings cause: the connection carried
+	// no URL (the client refused the certificate before sending its
+	// request, or the request was encrypted), and each of these settings
+	// names the host it went to. Any of them may have sent the client
+	// there; every one needs changing.
+	Either []Cause `json:"either,omitempty"`
 }
 
 // OriginTrace is origin tracing over one list of observations.
@@ -157,6 +165,12 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 	for i, o := range obs {
 		idx := i + 1
 		if o.Kind != record.KindDNS {
+			if o.Source == record.SourceProbe {
+				// certsleuth check connected because it was asked to: no
+				// client setting is behind it.
+				t.Causes[idx] = t.probeCause(idx, o)
+				continue
+			}
 			if c := t.explain(o, known, seenAD); c != nil {
 				t.Causes[idx] = c
 			}
@@ -253,6 +267,11 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 			best, bestScore = i, score
 		}
 	}
+	if o.URL == "" && best >= 0 {
+		if c := t.sameHost(o, host, known); c != nil {
+			return c
+		}
+	}
 	isAD, adKind := IsAutodiscoverURL(o.URL)
 	// A path match always wins; a host-only match loses to the candidate
 	// order for Autodiscover requests (the client builds those itself).
@@ -281,6 +300,144 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 			Text: fmt.Sprintf("no earlier observation names %s: it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started", host)}
 	}
 	return t.candidate(host, scheme, adKind, seenAD, false)
+}
+
+// probeCause explains an observation certsleuth check made itself: the
+// user named the target. A connection without SNI that repeats an earlier
+// probe of the same URL is check's second look, as clients without SNI
+// connect.
+func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
+	target := firstNonEmpty(o.URL, o.Connect, o.Server)
+	if o.NoSNI {
+		for j := idx - 1; j >= 1; j-- {
+			p := t.obs[j-1]
+			if p.Source == record.SourceProbe && !p.NoSNI && p.URL == o.URL {
+				return &Cause{Kind: CauseCheckTarget, From: j, URL: o.URL,
+					Text: "certsleuth check's second connection to the same target, without SNI, as old clients connect"}
+			}
+		}
+		return &Cause{Kind: CauseCheckTarget, URL: o.URL, Text: fmt.Sprintf("you asked certsleuth check to connect to %s without SNI", target)}
+	}
+	return &Cause{Kind: CauseCheckTarget, URL: o.URL, Text: fmt.Sprintf("you asked certsleuth check to connect to %s", target)}
+}
+
+// sameHost explains a connection that carried no URL to a host that
+// several settings name (an Autodiscover answer's EwsUrl and OABUrl, an
+// earlier connection inferred to be the SCP): nothing tells which of them
+// the client followed, so the cause lists them all. It returns nil when
+// only one setting names the host.
+func (t *OriginTrace) sameHost(o *record.Observation, host string, known []knownName) *Cause {
+	var alts []Cause
+	// An earlier connection to this host inferred to be the SCP request:
+	// Outlook re-runs Autodiscover about hourly (KB 3211279), so a later
+	// connection may be the SCP again.
+	scpAt := 0
+	for idx, c := range t.Causes {
+		if c.Kind == CauseSCP || (c.Kind == CauseSameHost && len(c.Either) > 0 && c.Either[0].Kind == CauseSCP) {
+			if h, _, _ := urlHostPath(c.URL); h == host && (scpAt == 0 || idx < scpAt) {
+				scpAt = idx
+			}
+		}
+	}
+	if scpAt > 0 {
+		alts = append(alts, scpAlternative(host, scpAt))
+	}
+	for _, k := range known {
+		if k.host == host && k.cause.Setting != "" {
+			alts = append(alts, *k.cause)
+		}
+	}
+	alts = dedupeSettings(alts)
+	if len(alts) < 2 {
+		return nil
+	}
+	return sameHostCause(host, o.Source, 1, alts)
+}
+
+// scpAlternative is the SCP as one of the settings that may have sent a
+// client to host; at is the connection first inferred to be the SCP request.
+func scpAlternative(host string, at int) Cause {
+	return Cause{Kind: CauseSCP, URL: "https://" + host + "/autodiscover/autodiscover.xml", Setting: SettingSCP, Hedged: true,
+		Text: fmt.Sprintf("the AD service connection point, AutodiscoverServiceInternalUri (most likely what #%d asked for)", at)}
+}
+
+// settingKey identifies a setting and which of its URLs (internal,
+// external) a cause names.
+func settingKey(c Cause) string {
+	k := c.Setting
+	switch {
+	case c.Field != nil:
+		k += "|" + string(c.Field.Scope)
+	case c.Kind == CauseSCP:
+		k += "|" + string(ScopeInternal)
+	}
+	return k
+}
+
+// dedupeSettings keeps one cause per setting and scope, in order, flattening
+// same-host causes; among equals the preferred element (EwsUrl before ASUrl).
+func dedupeSettings(cs []Cause) []Cause {
+	var flat []Cause
+	for _, c := range cs {
+		if c.Kind == CauseSameHost {
+			flat = append(flat, c.Either...)
+		} else if c.Setting != "" {
+			flat = append(flat, c)
+		}
+	}
+	var out []Cause
+	at := map[string]int{}
+	for _, c := range flat {
+		k := settingKey(c)
+		if i, ok := at[k]; ok {
+			if c.Field != nil && out[i].Field != nil && elementPref(c.Field.Element) < elementPref(out[i].Field.Element) {
+				out[i] = c
+			}
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, c)
+	}
+	return out
+}
+
+// altWords names one alternative briefly, for a same-host cause's text.
+func altWords(c Cause) string {
+	s := c.Text
+	if c.Kind == CauseAutodiscoverField && c.Field != nil {
+		scope := ""
+		if c.Field.Scope != ScopeNone {
+			scope = string(c.Field.Scope) + " "
+		}
+		s = fmt.Sprintf("Autodiscover's %s%s %s", scope, c.Field.Block, c.Field.Element)
+		if c.Field.Block == "" {
+			s = fmt.Sprintf("Autodiscover's %s", c.Field.Element)
+		}
+	}
+	if c.From > 0 {
+		s += fmt.Sprintf(" (#%d)", c.From)
+	}
+	return s
+}
+
+// sameHostCause builds the cause of conns URL-less connections to host that
+// any of alts may have sent the client to.
+func sameHostCause(host string, src record.Source, conns int, alts []Cause) *Cause {
+	saw := "the trace shows only a TLS connection, not its request (the client refused the certificate first, or the request was encrypted)"
+	switch {
+	case src == record.SourceProxy && conns > 1:
+		saw = fmt.Sprintf("the proxy saw only %d TLS connections, not which request each carried (the client refused the certificate first)", conns)
+	case src == record.SourceProxy:
+		saw = "the proxy saw only a TLS connection, not its request (the client refused the certificate first)"
+	case conns > 1:
+		saw = fmt.Sprintf("the trace shows only %d TLS connections, not which request each carried (the client refused the certificate first, or the requests were encrypted)", conns)
+	}
+	var ws []string
+	for _, a := range alts {
+		ws = append(ws, altWords(a))
+	}
+	return &Cause{Kind: CauseSameHost, URL: host, Setting: alts[0].Setting, Hedged: true, Either: alts,
+		Text: fmt.Sprintf("%s; %d settings name %s and any of them may have sent the client there: %s", saw, len(alts), host, strings.Join(ws, "; "))}
 }
 
 // first reports whether o is the first observation that is not DNS.

@@ -85,36 +85,74 @@ func (r *Report) explainCulprit(c *Culprit) {
 			nameIssue = true
 		}
 	}
+	if it.Obs.URL == "" && !probed(it.Obs) {
+		c.Origin = r.mergeSameHost(c)
+	}
 	cause := responsible(c.Origin)
 	if nameIssue && it.Obs.NoSNI {
 		// RFC 6066 §3: without server_name the server can only answer with
 		// its default binding's certificate, whatever name the client wanted.
 		c.Remedies = append(c.Remedies, Remedy{Title: "the certificate on the server's default (non-SNI) binding", Version: version, Assumed: assumed,
-			Command: fmt.Sprintf("Enable-ExchangeCertificate -Server %s -Thumbprint <thumbprint of the certificate that covers %s> -Services IIS (the client sent no SNI, so it got the certificate of IIS's default binding: put the right certificate there)", firstNonEmpty(server, "<SERVER>"), name)})
+			Command: fmt.Sprintf("Enable-ExchangeCertificate -Server %s -Thumbprint <thumbprint of the certificate that covers %s> -Services IIS", firstNonEmpty(server, "<SERVER>"), name),
+			Note:    "the client sent no SNI, so it got the certificate of IIS's default binding: put the right certificate there"})
 	}
 	if nameIssue && !it.Obs.NoSNI { // without SNI the URL was not the problem
-		setting, scope := "", Scope("")
-		if cause != nil {
-			setting = cause.Setting
-			if cause.Field != nil {
-				scope = cause.Field.Scope
-			}
-			if cause.Kind == CauseSCP {
-				scope = ScopeInternal
-			}
-			if setting == SettingActiveSync && scope == ScopeNone {
-				scope = ScopeExternal // phones use the external URL unless the answer says otherwise
+		alts := []*Cause{cause}
+		if cause != nil && cause.Kind == CauseSameHost {
+			alts = nil
+			for i := range cause.Either {
+				alts = append(alts, &cause.Either[i])
 			}
 		}
-		c.NewName = r.suggestName(c, setting, scope)
-		if s := LookupSetting(setting); s != nil {
-			p := FixParams{Version: version, Server: server, Scope: scope, NewHost: c.NewName, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
-			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, p))
-			if isExchangeURLSetting(setting) && c.NewName != "" && c.NewName != name && !r.reached(c.NewName) {
-				c.Remedies = append(c.Remedies, settingRemedy(LookupSetting(SettingHostRecord), version, assumed, p))
+		if cause == nil && probed(it.Obs) {
+			if pc := probeSettingCause(it.Obs.URL, name); pc != nil {
+				alts = []*Cause{pc}
 			}
-		} else {
-			c.Remedies = append(c.Remedies, Remedy{Title: "Point the client at a name the certificate covers", Command: fixNameOrURL})
+		}
+		p := FixParams{Version: version, Server: server, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
+		dns, dnsScope := false, Scope("")
+		for i, a := range alts {
+			setting, scope := "", Scope("")
+			if a != nil {
+				setting = a.Setting
+				if a.Field != nil {
+					scope = a.Field.Scope
+				}
+				if a.Kind == CauseSCP {
+					scope = ScopeInternal
+				}
+				if setting == SettingActiveSync && scope == ScopeNone {
+					scope = ScopeExternal // phones use the external URL unless the answer says otherwise
+				}
+			}
+			s := LookupSetting(setting)
+			if s == nil {
+				c.Remedies = append(c.Remedies, Remedy{Title: "Point the client at a name the certificate covers", Command: fixNameOrURL})
+				continue
+			}
+			newName := r.suggestName(c, setting, scope)
+			if c.NewName == "" {
+				c.NewName = newName
+			}
+			q := p
+			q.Scope, q.NewHost = scope, newName
+			if a.URL != "" && a.Kind != CauseSameHost {
+				q.OldURL = a.URL
+			}
+			rm := settingRemedy(s, version, assumed, q)
+			if a.Kind == CauseCheckTarget {
+				rm.Note = strings.TrimPrefix(rm.Note+"; "+a.Text, "; ")
+			}
+			c.Remedies = append(c.Remedies, rm)
+			if i == 0 {
+				dnsScope = scope
+			}
+			dns = dns || (isExchangeURLSetting(setting) && newName != "" && newName != name && !r.reached(newName))
+		}
+		if dns {
+			q := p
+			q.NewHost, q.Scope = c.NewName, dnsScope
+			c.Remedies = append(c.Remedies, settingRemedy(LookupSetting(SettingHostRecord), version, assumed, q))
 		}
 	}
 	if principal {
@@ -133,6 +171,66 @@ func (r *Report) explainCulprit(c *Culprit) {
 		c.Remedies = append(c.Remedies, Remedy{Title: f.ID, Command: f.Remedy, Citation: f.Citation})
 	}
 	c.Verdict = r.verdictWords(c, cause)
+}
+
+// probed reports whether certsleuth check made the observation itself.
+func probed(o *record.Observation) bool { return o.Source == record.SourceProbe }
+
+// probePaths maps the path of a URL given to certsleuth check to the
+// Exchange setting that hands clients such a URL.
+var probePaths = []struct{ prefix, setting string }{
+	{"/ews/", SettingEWS}, {"/oab", SettingOAB}, {"/mapi/", SettingMAPI}, {"/microsoft-server-activesync", SettingActiveSync},
+	{"/rpc/", SettingOutlookAnywhere}, {"/owa", SettingOWA}, {"/ecp", SettingECP}, {"/unifiedmessaging/", SettingUM},
+}
+
+// probeSettingCause guesses, from the path of a URL given to certsleuth
+// check, which Exchange setting hands clients that URL, or nil. The scope
+// is internal for a name no public CA can issue, else external.
+func probeSettingCause(u, name string) *Cause {
+	_, path, _ := urlHostPath(u)
+	for _, pp := range probePaths {
+		if path+"/" == pp.prefix || strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") {
+			scope := ScopeExternal
+			if pub, _ := PublicCAIssuable(name); !pub {
+				scope = ScopeInternal
+			}
+			return &Cause{Kind: CauseCheckTarget, URL: u, Setting: pp.setting, Hedged: true,
+				Field: &ADField{Scope: scope, Value: u, Setting: pp.setting},
+				Text:  fmt.Sprintf("certsleuth check cannot see whether Exchange hands clients %s; if it does, this is the setting to change", u)}
+		}
+	}
+	return nil
+}
+
+// mergeSameHost gives a culprit whose connections carried no URL the
+// settings that name its host across all its connections (the first may
+// be the SCP request, later ones EWS or OAB): any of them may have sent
+// the client there. It returns c.Origin unchanged when only one does.
+func (r *Report) mergeSameHost(c *Culprit) []Cause {
+	host := normHost(c.First.Name)
+	var alts []Cause
+	conns := 0
+	for _, it := range append([]*Item{c.First}, c.Repeats...) {
+		if it.Obs.URL != "" {
+			continue
+		}
+		conns++
+		if len(it.Origin) == 0 {
+			continue
+		}
+		o := it.Origin[0]
+		switch {
+		case o.Kind == CauseSCP:
+			alts = append(alts, scpAlternative(host, it.Index))
+		case o.Setting != "":
+			alts = append(alts, o)
+		}
+	}
+	alts = dedupeSettings(alts)
+	if len(alts) < 2 {
+		return c.Origin
+	}
+	return []Cause{*sameHostCause(host, c.First.Obs.Source, conns, alts)}
 }
 
 func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams) Remedy {
@@ -366,6 +464,23 @@ func becauseWords(c *Cause) string {
 		return fmt.Sprintf("another Autodiscover server redirected it there (#%d)", c.From)
 	case CauseDirectConnect:
 		return "Outlook tries Office 365 directly"
+	case CauseCheckTarget:
+		return "you asked certsleuth check to connect there"
+	case CauseSameHost:
+		var ws []string
+		for _, a := range c.Either {
+			w := settingShort[a.Setting]
+			switch {
+			case a.Kind == CauseSCP:
+				w = "the Active Directory SCP (AutodiscoverServiceInternalUri)"
+			case w == "":
+				w = a.Setting
+			case a.Field != nil && a.Field.Scope != ScopeNone:
+				w = string(a.Field.Scope) + " " + w
+			}
+			ws = append(ws, w)
+		}
+		return fmt.Sprintf("%s names it; the trace shows only TLS connections, not which of them each connection followed", andList(ws))
 	}
 	return "nothing earlier in the trace names it (it was configured or cached that way)"
 }
@@ -405,7 +520,15 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 			nameIssue = true
 		}
 	}
+	probe := probed(it.Obs)
+	if probe {
+		who = strings.Replace(who, "Outlook (and every other client)", "Every client", 1)
+	}
 	switch {
+	case probe && nameIssue:
+		fmt.Fprintf(&b, "%s would warn on %s: the server's certificate %s", who, name, covers)
+	case probe:
+		fmt.Fprintf(&b, "%s would warn on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
 	case nameIssue:
 		fmt.Fprintf(&b, "%s asked for %s because %s; the server's certificate %s", who, name, becauseWords(cause), covers)
 	case hasID(c.Findings, principalCheckID):
@@ -413,7 +536,18 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	default:
 		fmt.Fprintf(&b, "%s warns on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
 	}
-	if len(c.Remedies) > 0 {
+	switch {
+	case cause != nil && cause.Kind == CauseSameHost && countExchangeURLRemedies(c.Remedies) > 1:
+		var cmds []string
+		for _, rm := range c.Remedies {
+			if isExchangeURLSetting(rm.Setting) {
+				cmds = append(cmds, strings.TrimSuffix(rm.Command, "."))
+			}
+		}
+		fmt.Fprintf(&b, "; change every one of those URLs: %s", strings.Join(cmds, "; "))
+	case probe && len(c.Remedies) > 0 && isExchangeURLSetting(c.Remedies[0].Setting):
+		fmt.Fprintf(&b, "; if Exchange hands clients this URL, change it with %s", strings.TrimSuffix(c.Remedies[0].Command, "."))
+	case len(c.Remedies) > 0:
 		rm := c.Remedies[0]
 		verb := "fix it"
 		switch {
@@ -435,6 +569,16 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+func countExchangeURLRemedies(rs []Remedy) int {
+	n := 0
+	for _, rm := range rs {
+		if isExchangeURLSetting(rm.Setting) {
+			n++
+		}
+	}
+	return n
 }
 
 func hasID(fs []Finding, id string) bool {

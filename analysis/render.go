@@ -109,8 +109,12 @@ func (r *Report) Culprits() []*Culprit {
 		}
 		c := &Culprit{First: it, Profiles: it.WarningProfiles(r.Profiles), Findings: mergeFindings(it.Findings, SeverityError)}
 		byKey[key] = c
-		r.explainCulprit(c)
 		out = append(out, c)
+	}
+	// Explained once the repeats are known: a culprit without URLs takes
+	// the settings behind every one of its connections.
+	for _, c := range out {
+		r.explainCulprit(c)
 	}
 	return out
 }

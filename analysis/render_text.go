@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -31,6 +32,17 @@ func headline(r *Report, culprits []*Culprit) string {
 func whenWords(c *Culprit) string {
 	it := c.First
 	when := fmtTime(it.Obs.Time) + fmt.Sprintf(" (#%d", it.Index)
+	// certsleuth check's second look without SNI is not the warning
+	// coming back: say what it is.
+	var repeats []*Item
+	for _, rp := range c.Repeats {
+		if probed(rp.Obs) && rp.Obs.NoSNI && len(rp.Origin) > 0 && rp.Origin[0].Kind == CauseCheckTarget && rp.Origin[0].From > 0 {
+			when += fmt.Sprintf("; the same without SNI, #%d", rp.Index)
+			continue
+		}
+		repeats = append(repeats, rp)
+	}
+	c = &Culprit{First: c.First, Repeats: repeats}
 	if len(c.Repeats) > 0 {
 		last := c.Repeats[len(c.Repeats)-1]
 		times := "times"
@@ -125,12 +137,12 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 			if j > 0 {
 				label = fmt.Sprintf("fix %d", j+1)
 			}
-			t.verbatim("   ", label, rm.Command)
+			t.command("   ", label, rm.Command)
 			if v := remedyVersionWords(rm); v != "" {
 				t.field("   ", "", "("+v+")")
 			}
 			for _, oc := range rm.Other {
-				t.verbatim("   ", "", "Exchange "+oc.Versions+": "+oc.Command)
+				t.command("   ", "", "Exchange "+oc.Versions+": "+oc.Command)
 			}
 			if rm.Note != "" {
 				t.field("   ", "", "note: "+rm.Note)
@@ -220,6 +232,16 @@ func itemResult(it *Item) (string, string) {
 
 // requestWords names a request for the first line of an origin chain.
 func requestWords(o *record.Observation) string {
+	if probed(o) {
+		s := "certsleuth check connected to " + firstNonEmpty(record.HostOnly(o.Server), o.Server)
+		if n, _ := o.AskedName(); n != "" {
+			s = "certsleuth check connected to " + n
+		}
+		if o.NoSNI {
+			s += " without SNI"
+		}
+		return s
+	}
 	if o.URL != "" {
 		return strings.TrimSpace("requested " + o.URL)
 	}
@@ -233,6 +255,38 @@ func requestWords(o *record.Observation) string {
 // stay on one line to be pasted).
 func (t *textOut) verbatim(indent, label, value string) {
 	t.printf("%s%-12s%s\n", indent, label, value)
+}
+
+// cmdlet matches a line that starts with a PowerShell cmdlet (Verb-Noun),
+// optionally after "Exchange 2007-2013: ".
+var cmdlet = regexp.MustCompile(`^(Exchange [0-9SE-]+: )?[A-Z][a-z]+-[A-Z][A-Za-z]+( |$)`)
+
+// IsCommand reports whether a remedy's text is a command to paste as one
+// line (a PowerShell cmdlet), rather than prose that may wrap.
+func IsCommand(s string) bool { return cmdlet.MatchString(s) }
+
+// unbreakable are spans of prose remedies that must stay on one line: a
+// DNS record, a registry value.
+var unbreakable = regexp.MustCompile(`\S+\. (A|AAAA|CNAME) \S+|HKCU\\\S+ \S+=\S+( \(DWORD\))?`)
+
+// command prints a remedy: a command on one line to be pasted, prose
+// wrapped like any field (keeping DNS records and registry values whole).
+func (t *textOut) command(indent, label, value string) {
+	if IsCommand(value) {
+		t.verbatim(indent, label, value)
+		return
+	}
+	const nbsp = "\x00"
+	kept := unbreakable.ReplaceAllStringFunc(value, func(m string) string { return strings.ReplaceAll(m, " ", nbsp) })
+	pad := indent + fmt.Sprintf("%-12s", label)
+	for i, l := range Wrap(kept, t.width-len(pad)) {
+		l = strings.ReplaceAll(l, nbsp, " ")
+		if i == 0 {
+			t.printf("%s%s\n", pad, l)
+		} else {
+			t.printf("%s%s\n", strings.Repeat(" ", len(pad)), l)
+		}
+	}
 }
 
 func plural(n int, what string) string {
