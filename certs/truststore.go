@@ -73,7 +73,15 @@ func (p *TrustPlan) Execute(ca *CA, o TrustOptions) ([]TrustStep, error) {
 			err = run(s.Command)
 		}
 		if err != nil {
-			return done, fmt.Errorf("%s: %s: %w", p.Store, strings.TrimPrefix(s.String(), "ran "), err)
+			what := s.String()
+			for _, v := range [][2]string{{"wrote ", "write "}, {"removed ", "remove "}, {"ran ", "run "}} {
+				what = strings.Replace(what, v[0], v[1], 1)
+			}
+			err = fmt.Errorf("%s: %s: %w", p.Store, what, err)
+			if os.IsPermission(err) {
+				err = fmt.Errorf("%w (run it as an administrator or with sudo)", err)
+			}
+			return done, err
 		}
 		done = append(done, s)
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,21 @@ func TestLinuxTrustStore(t *testing.T) {
 	want := [][]string{{"update-ca-certificates"}, {"update-ca-certificates", "--fresh"}}
 	if !slices.EqualFunc(ran, want, slices.Equal) {
 		t.Errorf("ran %q, want %q", ran, want)
+	}
+}
+
+// A store that cannot be written says what it tried to do, not "wrote".
+func TestLinuxTrustStoreFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(file, "anchors")
+	ca, _ := NewCA(CAOptions{})
+	o := TrustOptions{AnchorsDir: dir}
+	p, _ := InstallPlan(ca, o)
+	done, err := p.Execute(ca, o)
+	if err == nil || len(done) != 0 || !strings.Contains(err.Error(), "write "+dir) || strings.Contains(err.Error(), "wrote") {
+		t.Errorf("got %v after %v", err, done)
 	}
 }
