@@ -139,7 +139,7 @@ EXIT CODES:
 	}
 }
 
-// readMemoryLimit sets a soft memory limit of 56 MiB for reading captures
+// readMemoryLimit sets a soft memory limit of 52 MiB for reading captures
 // (the reader's own buffers are bounded; the limit keeps the garbage
 // collector from letting the heap double past the observations kept) and
 // returns the function that puts the previous limit back. A GOMEMLIMIT
@@ -148,7 +148,7 @@ func readMemoryLimit() (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
-	prev := debug.SetMemoryLimit(56 << 20)
+	prev := debug.SetMemoryLimit(52 << 20)
 	return func() { debug.SetMemoryLimit(prev) }
 }
 
