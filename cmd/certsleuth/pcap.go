@@ -99,6 +99,7 @@ EXIT CODES:
 			var obs []*record.Observation
 			var readErr error
 			restore := readMemoryLimit()
+			defer restore()
 			for _, name := range c.Args().Slice() {
 				if c.NArg() > 1 {
 					opts.ConnPrefix = filepath.Base(name) + ":"
