@@ -110,6 +110,9 @@ func (l *Live) Observe(ev Event) {
 	if o.Error != "" {
 		line += "  [" + o.Error + "]"
 	}
+	if strings.Contains(o.Note, "Extended Protection") {
+		line += "  [Windows authentication refused through the proxy: likely Exchange Extended Protection, not the certificate]"
+	}
 	if l.opts.Color && v.warns {
 		line = "\x1b[31m" + line + "\x1b[0m"
 	}

@@ -43,11 +43,18 @@ func TestLive(t *testing.T) {
 		if strings.HasPrefix(lines[1], "\x1b[31m") != color {
 			t.Errorf("color=%v: warning line colour wrong: %q", color, lines[1])
 		}
-		if seen, warned := l.Counts(); seen != 3 || warned != 2 {
-			t.Errorf("counts %d %d, want 3 2", seen, warned)
+		ep := obs("mail.contoso.test", "/EWS/Exchange.asmx")
+		ep.Status, ep.Note = 401, "Windows authentication (NTLM/Negotiate) was refused through the proxy: this is likely Exchange Extended Protection"
+		out.Reset()
+		l.Observe(Event{Obs: ep})
+		if !strings.Contains(out.String(), " 401  asked mail.contoso.test (sni)  ok  [Windows authentication refused through the proxy: likely Exchange Extended Protection") {
+			t.Errorf("color=%v: Extended Protection line %q", color, out.String())
 		}
-		if rep := l.Report(); len(rep.Items) != 2 || !rep.Warns() {
-			t.Errorf("report has %d items (warns %v), want the 2 distinct requests", len(rep.Items), rep.Warns())
+		if seen, warned := l.Counts(); seen != 4 || warned != 2 {
+			t.Errorf("counts %d %d, want 4 2", seen, warned)
+		}
+		if rep := l.Report(); len(rep.Items) != 3 || !rep.Warns() {
+			t.Errorf("report has %d items (warns %v), want the 3 distinct requests", len(rep.Items), rep.Warns())
 		}
 	}
 }
