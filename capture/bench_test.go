@@ -12,7 +12,8 @@ import (
 // BenchmarkRead reads the capture files named in $CERTSLEUTH_BENCH_PCAP
 // (colon-separated; e.g. the big.pcap and hs.pcap of scripts/bench-pcap.sh)
 // and, always, the committed test captures. It reports throughput (MB/s)
-// and the process's memory obtained from the OS (MiB-sys).
+// and the process's memory obtained from the OS (MiB-sys). The big files
+// are read under LimitMemory, as certsleuth pcap reads them.
 func BenchmarkRead(b *testing.B) {
 	var files []string
 	if env := os.Getenv("CERTSLEUTH_BENCH_PCAP"); env != "" {
@@ -26,6 +27,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Run(filepath.Base(name), func(b *testing.B) {
 			b.SetBytes(st.Size())
 			b.ReportAllocs()
+			defer LimitMemory()() // as certsleuth pcap does
 			for b.Loop() {
 				f, err := os.Open(name)
 				if err != nil {

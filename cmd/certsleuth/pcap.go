@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
@@ -98,7 +97,7 @@ EXIT CODES:
 			}
 			var obs []*record.Observation
 			var readErr error
-			restore := readMemoryLimit()
+			restore := capture.LimitMemory()
 			defer restore()
 			for _, name := range c.Args().Slice() {
 				if c.NArg() > 1 {
@@ -138,19 +137,6 @@ EXIT CODES:
 			return err
 		},
 	}
-}
-
-// readMemoryLimit sets a soft memory limit of 52 MiB for reading captures
-// (the reader's own buffers are bounded; the limit keeps the garbage
-// collector from letting the heap double past the observations kept) and
-// returns the function that puts the previous limit back. A GOMEMLIMIT
-// set by the user is left alone.
-func readMemoryLimit() (restore func()) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
-	}
-	prev := debug.SetMemoryLimit(52 << 20)
-	return func() { debug.SetMemoryLimit(prev) }
 }
 
 func readKeyLog(name string) (*capture.KeyLog, error) {
