@@ -78,13 +78,16 @@ Run 'certsleuth help COMMAND' for a command's flags, examples and exit codes.
 // commandHelp is the help layout of every subcommand: usage, description
 // (with EXAMPLES and EXIT CODES), then flags.
 const commandHelp = `NAME:
-   certsleuth {{.Name}} - {{.Usage}}
+   {{.HelpName}} - {{.Usage}}
 
 USAGE:
-   certsleuth {{.Name}}{{if .VisibleFlags}} [flags]{{end}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}}
+   {{.HelpName}}{{if .VisibleFlags}} [flags]{{end}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}}
    Flags must come before the arguments.
 {{if .Description}}
 {{.Description}}
+{{end}}{{if .VisibleCommands}}
+COMMANDS:{{range .VisibleCommands}}
+   {{join .Names ", "}}{{"\t"}}{{.Usage}}{{end}}
 {{end}}{{if .VisibleFlags}}
 FLAGS:{{range .VisibleFlags}}
    {{.}}{{end}}
