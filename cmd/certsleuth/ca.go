@@ -47,8 +47,9 @@ func loadCA(c *cli.Context) (*certs.CA, error) {
 
 func caCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "ca",
-		Usage: "manage the local CA that signs the proxy's certificates",
+		Name:      "ca",
+		Usage:     "manage the local CA that signs the proxy's certificates",
+		ArgsUsage: "COMMAND",
 		Description: `The proxy shows clients certificates signed by a CA made on this machine
 for you alone (never a CA shipped with the program: its key would be public).
 Its key is written readable by you only (0600).
