@@ -423,6 +423,12 @@ func altWords(c Cause) string {
 // sameHostCause builds the cause of conns URL-less connections to host that
 // any of alts may have sent the client to.
 func sameHostCause(host string, src record.Source, conns int, alts []Cause) *Cause {
+	return sameHostCauseLead(host, src, conns, alts, "")
+}
+
+// sameHostCauseLead is sameHostCause with a lead: the best guess for the
+// first connection, said before the list.
+func sameHostCauseLead(host string, src record.Source, conns int, alts []Cause, lead string) *Cause {
 	saw := "the trace shows only a TLS connection, not its request (the client refused the certificate first, or the request was encrypted)"
 	switch {
 	case src == record.SourceProxy && conns > 1:
@@ -436,8 +442,12 @@ func sameHostCause(host string, src record.Source, conns int, alts []Cause) *Cau
 	for _, a := range alts {
 		ws = append(ws, altWords(a))
 	}
-	return &Cause{Kind: CauseSameHost, URL: host, Setting: alts[0].Setting, Hedged: true, Either: alts,
+	c := &Cause{Kind: CauseSameHost, URL: host, Setting: alts[0].Setting, Hedged: true, Either: alts,
 		Text: fmt.Sprintf("%s; %d settings name %s and any of them may have sent the client there: %s", saw, len(alts), host, strings.Join(ws, "; "))}
+	if lead != "" {
+		c.Text = lead + ", but " + c.Text
+	}
+	return c
 }
 
 // first reports whether o is the first observation that is not DNS.

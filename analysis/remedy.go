@@ -230,7 +230,11 @@ func (r *Report) mergeSameHost(c *Culprit) []Cause {
 	if len(alts) < 2 {
 		return c.Origin
 	}
-	return []Cause{*sameHostCause(host, c.First.Obs.Source, conns, alts)}
+	lead := ""
+	if len(c.First.Origin) > 0 && c.First.Origin[0].Kind == CauseSCP {
+		lead = fmt.Sprintf("most likely the Active Directory service connection point (SCP) for the first connection (#%d)", c.First.Index)
+	}
+	return []Cause{*sameHostCauseLead(host, c.First.Obs.Source, conns, alts, lead)}
 }
 
 func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams) Remedy {
@@ -480,7 +484,7 @@ func becauseWords(c *Cause) string {
 			}
 			ws = append(ws, w)
 		}
-		return fmt.Sprintf("%s names it; the trace shows only TLS connections, not which of them each connection followed", andList(ws))
+		return fmt.Sprintf("%s all name it (the trace shows only TLS connections, not which one each followed)", andList(ws))
 	}
 	return "nothing earlier in the trace names it (it was configured or cached that way)"
 }

@@ -94,6 +94,8 @@ type scenario struct {
 	culprits int
 	// want are strings the text report must contain.
 	want []string
+	// absent are strings it must not contain.
+	absent []string
 }
 
 func at(sec int) time.Time { return scenarioDay.Add(time.Duration(sec) * time.Second) }
@@ -165,6 +167,28 @@ func poxAnswer(internal, external, exprServer, principal string) string {
   </Response>
 </Autodiscover>
 `
+}
+
+// tlsOnly is a TLS connection the proxy saw without a request: the client
+// refused the certificate before sending one (mirror mode).
+func tlsOnly(sec int, host string, chain [][]byte, server string) *record.Observation {
+	return &record.Observation{
+		Kind: record.KindTLS, Source: record.SourceProxy, Time: at(sec), Client: "10.0.0.20:50000",
+		Server: server, Connect: host + ":443", SNI: host, TLSVersion: "TLS 1.2", Chain: chain, Visibility: record.VisVisible,
+		ClientAlert: "bad certificate",
+	}
+}
+
+// probeObs is a connection certsleuth check made to u, with SNI or without.
+func probeObs(sec int, u string, sni bool, chain [][]byte, server string) *record.Observation {
+	o := &record.Observation{Kind: record.KindTLS, Source: record.SourceProbe, Time: at(sec), Client: "10.0.0.20:50100",
+		Server: server, URL: u, TLSVersion: "TLS 1.3", ALPN: []string{"http/1.1"}, Chain: chain, Visibility: record.VisVisible}
+	if sni {
+		o.SNI = strings.SplitN(strings.TrimPrefix(u, "https://"), "/", 2)[0]
+	} else {
+		o.NoSNI = true
+	}
+	return o
 }
 
 func mobileSyncAnswer(url string) string {
@@ -273,6 +297,52 @@ func scenarioList(t testing.TB) []scenario {
 			want:     []string{`Set-OutlookProvider EXPR -CertPrincipalName "msstd:*.contoso.com"`, "without wildcard expansion"},
 		},
 		{
+			// The demo's shape: Outlook through the proxy in mirror mode
+			// refuses exch01.contoso.local's certificate, so the proxy
+			// records TLS connections without URLs for the SCP request and
+			// for EWS and OAB, which the Autodiscover answer names.
+			name: "proxy-refused", title: "Mirror-mode proxy: URL-less connections to a host several settings name",
+			obs: []*record.Observation{
+				tlsOnly(0, "exch01.contoso.local", exch, exchAddr),
+				withBody(httpsObs(1, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, exchAddr),
+					strings.NewReplacer("https://exch01.contoso.local/ecp/", "https://mail.contoso.com/ecp/", "https://exch01.contoso.local/owa/", "https://mail.contoso.com/owa/").
+						Replace(poxAnswer("exch01.contoso.local", "mail.contoso.com", "mail.contoso.com", "msstd:mail.contoso.com"))),
+				tlsOnly(3, "exch01.contoso.local", exch, exchAddr),
+				tlsOnly(4, "exch01.contoso.local", exch, exchAddr),
+			},
+			culprits: 1,
+			want: []string{
+				"the proxy saw only 3 TLS connections, not which request each carried",
+				"AutodiscoverServiceInternalUri (most likely what #1 asked for); Autodiscover's internal EXCH EwsUrl (#2); Autodiscover's internal EXCH OABUrl (#2)",
+				"Set-ClientAccessService -Identity EXCH01 -AutoDiscoverServiceInternalUri https://mail.contoso.com/Autodiscover/Autodiscover.xml",
+				`Set-WebServicesVirtualDirectory -Identity "EXCH01\EWS (Default Web Site)" -InternalUrl https://mail.contoso.com/EWS/Exchange.asmx`,
+				`Set-OabVirtualDirectory -Identity "EXCH01\OAB (Default Web Site)" -InternalUrl https://mail.contoso.com/OAB`,
+				"change every one of those URLs",
+			},
+			absent: []string{"Set-EcpVirtualDirectory", "Set-OwaVirtualDirectory"},
+		},
+		{
+			// certsleuth check, as in: check --resolve ... https://mail.contoso.com/
+			// https://exch01.contoso.local/EWS/Exchange.asmx (each target with
+			// SNI, then again without).
+			name: "check", title: "certsleuth check of two targets, one not on the certificate",
+			obs: []*record.Observation{
+				probeObs(0, "https://mail.contoso.com/", true, exch, exchAddr),
+				probeObs(0, "https://mail.contoso.com/", false, exch, exchAddr),
+				probeObs(1, "https://exch01.contoso.local/EWS/Exchange.asmx", true, exch, exchAddr),
+				probeObs(1, "https://exch01.contoso.local/EWS/Exchange.asmx", false, exch, exchAddr),
+			},
+			culprits: 1,
+			want: []string{
+				"Every client would warn on exch01.contoso.local: the server's certificate only covers mail.contoso.com and autodiscover.contoso.com",
+				"<- you asked certsleuth check to connect to https://exch01.contoso.local/EWS/Exchange.asmx",
+				"(#3; the same without SNI, #4)",
+				"certsleuth check's second connection to the same target, without SNI, as old clients connect (#3)",
+				`if Exchange hands clients this URL, change it with Set-WebServicesVirtualDirectory -Identity "EXCH01\EWS (Default Web Site)" -InternalUrl https://mail.contoso.com/EWS/Exchange.asmx`,
+			},
+			absent: []string{"configured or cached", "Last Known Good", "typed in", "asked for exch01.contoso.local because"},
+		},
+		{
 			name: "clean", title: "Clean configuration: every URL on the certificate",
 			obs: []*record.Observation{
 				{Kind: record.KindDNS, Source: record.SourcePcap, Time: at(-1), DNS: &record.DNS{Query: "_autodiscover._tcp.contoso.com", Type: "SRV", Rcode: "NOERROR",
@@ -326,6 +396,11 @@ func TestScenarios(t *testing.T) {
 			for _, w := range sc.want {
 				if !strings.Contains(flat, w) {
 					t.Errorf("text report lacks %q:\n%s", w, b.String())
+				}
+			}
+			for _, w := range sc.absent {
+				if strings.Contains(flat, w) {
+					t.Errorf("text report says %q:\n%s", w, b.String())
 				}
 			}
 		})
