@@ -691,6 +691,9 @@ func TestRecordedFields(t *testing.T) {
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("recorded\n%+v\nwant\n%+v", got, want)
 	}
+	if o.Protocol != "http/1.1" {
+		t.Errorf("negotiated protocol %q, want http/1.1", o.Protocol)
+	}
 	if o.Conn == "" || o.Conn != obs[1].Conn {
 		t.Errorf("two requests on one tunnel have conns %q and %q, want one and the same", o.Conn, obs[1].Conn)
 	}

@@ -274,7 +274,7 @@ func (t *tunnel) tunnelObs(kind record.Kind) *record.Observation {
 		o.SNI, o.NoSNI, o.ALPN = h.ServerName, h.ServerName == "", h.SupportedProtos
 	}
 	if t.upState.Version != 0 {
-		o.TLSVersion = tls.VersionName(t.upState.Version)
+		o.TLSVersion, o.Protocol = tls.VersionName(t.upState.Version), t.upState.NegotiatedProtocol
 	}
 	for _, c := range t.chain {
 		o.Chain = append(o.Chain, c.Raw)
