@@ -127,6 +127,20 @@ var capCases = []capCase{
 		tls: []wantTLS{{sni: "mail.contoso.test", version: "TLS 1.3", vis: record.VisVisible, leafCN: "mail.contoso.test"}},
 	},
 	{
+		file: "tls13-hrr.pcapng", keylog: true,
+		note: "TLS 1.3 with a HelloRetryRequest (the Go server accepts only P-256, the client's first key shares are X25519MLKEM768 and X25519), decrypted with the client's key log.",
+		build: func(t *testing.T, p *genPKI, kl *bytes.Buffer) (*capFile, fileSpec) {
+			f := newCapFile(t)
+			c := cliCfg("autodiscover.contoso.test", tls.VersionTLS13)
+			c.KeyLogWriter = kl
+			s := srvCfg(p.mailOnly, tls.VersionTLS13)
+			s.CurvePreferences = []tls.CurveID{tls.CurveP256}
+			f.tcp(cliPort(31), mailIP+":443", 0, tlsConv(t, s, c), segOpts{})
+			return f, fileSpec{ng: true, links: []link{linkEth}}
+		},
+		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.3", vis: record.VisVisible, leafCN: "mail.contoso.test"}},
+	},
+	{
 		file: "no-sni.pcap",
 		note: "A DNS A lookup of mail.contoso.test, then a TLS 1.2 client that sends no SNI to that address (the name is attributed from DNS).",
 		build: func(t *testing.T, p *genPKI, _ *bytes.Buffer) (*capFile, fileSpec) {

@@ -51,8 +51,12 @@ func (r *reader) parseTLS(f *flow, d int) {
 			r.handshake(f, d, body)
 		case recChangeCipherSpec:
 			t.ccs = true
-			if t.sh != nil && t.sh.Version == 0x0304 || t.ch != nil && t.sh == nil && offers13(t.ch) && !r.peerHasServerHello(f, d) {
-				continue // RFC 8446 §D.4: middlebox compatibility CCS
+			// RFC 8446 §D.4: a TLS 1.3 endpoint may send a dummy CCS
+			// (middlebox compatibility): the server after its ServerHello
+			// or HelloRetryRequest, the client before its second
+			// ClientHello or its Finished.
+			if t.hrr || t.sh != nil && t.sh.Version == 0x0304 || t.ch != nil && t.sh == nil && offers13(t.ch) && !r.peerHasServerHello(f, d) {
+				continue
 			}
 			if t.sh != nil && !t.certSeen {
 				t.resumed = true // RFC 5246 §7.3: abbreviated handshake
