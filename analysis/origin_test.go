@@ -20,8 +20,25 @@ func answer(o *record.Observation, body string) *record.Observation {
 	return o
 }
 
+// probe is a connection certsleuth check made to u.
+func probe(u string, sni bool) *record.Observation {
+	o := &record.Observation{Kind: record.KindTLS, Source: record.SourceProbe, URL: u, NoSNI: !sni}
+	if sni {
+		o.SNI = strings.SplitN(strings.TrimPrefix(u, "https://"), "/", 2)[0]
+	}
+	return o
+}
+
+// tlsTo is a TLS connection the proxy saw without a request.
+func tlsTo(host string) *record.Observation {
+	return &record.Observation{Kind: record.KindTLS, Source: record.SourceProxy, SNI: host, Connect: host + ":443"}
+}
+
 func TestTraceOrigins(t *testing.T) {
 	full := readAD(t, "pox-2006a-full.xml")
+	ewsOnly := poxAnswer("exch01.contoso.local", "mail.contoso.com", "mail.contoso.com", "")
+	ewsOnly = strings.NewReplacer("https://exch01.contoso.local/OAB/", "https://mail.contoso.com/OAB/", "https://exch01.contoso.local/ecp/", "https://mail.contoso.com/ecp/",
+		"https://exch01.contoso.local/owa/", "https://mail.contoso.com/owa/").Replace(ewsOnly)
 	srv := &record.Observation{Kind: record.KindDNS, DNS: &record.DNS{Query: "_autodiscover._tcp.contoso.com", Type: "SRV",
 		Answers: []record.DNSAnswer{{Type: "SRV", Name: "_autodiscover._tcp.contoso.com", Value: "adsrv.contoso.com.", Port: 443}}}}
 	redirect := req("GET", "http://autodiscover.contoso.com/autodiscover/autodiscover.xml")
@@ -157,6 +174,62 @@ func TestTraceOrigins(t *testing.T) {
 			name:  "nothing names it",
 			obs:   []*record.Observation{req("GET", "https://intranet.contoso.com/")},
 			index: 1, kind: CauseUnknown, text: "no earlier observation names intranet.contoso.com",
+		},
+		{
+			name:  "certsleuth check target",
+			obs:   []*record.Observation{probe("https://exch01.contoso.local/EWS/Exchange.asmx", true)},
+			index: 1, kind: CauseCheckTarget, text: "you asked certsleuth check to connect to https://exch01.contoso.local/EWS/Exchange.asmx", chain: 1,
+		},
+		{
+			name: "certsleuth check's second look without SNI",
+			obs: []*record.Observation{
+				probe("https://mail.contoso.com/", true), probe("https://mail.contoso.com/", false),
+				probe("https://exch01.contoso.local/EWS/Exchange.asmx", true), probe("https://exch01.contoso.local/EWS/Exchange.asmx", false),
+			},
+			index: 4, kind: CauseCheckTarget, from: 3, text: "without SNI", chain: 2,
+		},
+		{
+			name:  "certsleuth check --no-sni",
+			obs:   []*record.Observation{probe("https://mail.contoso.com/", false)},
+			index: 1, kind: CauseCheckTarget, text: "to connect to https://mail.contoso.com/ without SNI",
+		},
+		{
+			name: "check targets are not explained by an Autodiscover answer",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
+				probe("https://exch01.contoso.local/EWS/Exchange.asmx", true),
+			},
+			index: 2, kind: CauseCheckTarget, text: "you asked certsleuth check",
+		},
+		{
+			name: "URL-less connection to a host several settings name",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
+				tlsTo("exch01.contoso.local"),
+			},
+			index: 2, kind: CauseSameHost, set: SettingMAPI,
+			text: "not its request (the client refused the certificate first); 7 settings name exch01.contoso.local and any of them may have sent the client there: " +
+				"Autodiscover's internal mapiHttp MailStore/InternalUrl (#1); Autodiscover's internal EXCH EwsUrl (#1); Autodiscover's internal EXCH EcpUrl (#1); " +
+				"Autodiscover's internal EXCH UMUrl (#1); Autodiscover's internal EXCH OABUrl (#1); Autodiscover's internal EXHTTP Server (#1); " +
+				"Autodiscover's internal WEB Internal/OWAUrl (#1)",
+		},
+		{
+			name: "URL-less connections after one inferred to be the SCP",
+			obs: []*record.Observation{
+				tlsTo("exch01.contoso.local"),
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), ewsOnly),
+				tlsTo("exch01.contoso.local"),
+			},
+			index: 3, kind: CauseSameHost, set: SettingSCP,
+			text: "2 settings name exch01.contoso.local and any of them may have sent the client there: the AD service connection point, AutodiscoverServiceInternalUri (most likely what #1 asked for); Autodiscover's internal EXCH EwsUrl (#2)",
+		},
+		{
+			name: "URL-less connection to a host one setting names",
+			obs: []*record.Observation{
+				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), ewsOnly),
+				tlsTo("exch01.contoso.local"),
+			},
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingEWS, text: "EwsUrl",
 		},
 		{
 			name: "a URL learned later does not explain an earlier request",

@@ -89,3 +89,68 @@ func TestCulpritWithoutOrigin(t *testing.T) {
 		t.Errorf("verdict %q, remedies %+v", c.Verdict, c.Remedies)
 	}
 }
+
+// A culprit whose connections carried no URL gets every setting that names
+// its host, the SCP first when its first connection was inferred to be the
+// SCP request (the demo relies on that order), and a command for each.
+func TestCulpritSameHostSettings(t *testing.T) {
+	var sc scenario
+	for _, s := range scenarioList(t) {
+		if s.name == "proxy-refused" {
+			sc = s
+		}
+	}
+	cs := analyzeScenario(t, sc).Culprits()
+	if len(cs) != 1 {
+		t.Fatalf("%d culprits, want 1", len(cs))
+	}
+	c := cs[0]
+	if len(c.Origin) != 1 || c.Origin[0].Kind != CauseSameHost || c.Origin[0].Setting != SettingSCP || len(c.Origin[0].Either) != 3 {
+		t.Fatalf("origin %+v, want one same-host cause with 3 settings, the SCP first", c.Origin)
+	}
+	var got []string
+	for _, rm := range c.Remedies {
+		got = append(got, rm.Setting)
+	}
+	if want := []string{SettingSCP, SettingEWS, SettingOAB, SettingHostRecord}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("remedy settings %v, want %v", got, want)
+	}
+	if c.NewName != "mail.contoso.com" {
+		t.Errorf("new name %q", c.NewName)
+	}
+}
+
+// certsleuth check's targets: the verdict says a client would warn there,
+// not that a client was sent there; a path Exchange hands out gives that
+// setting's command as a hedged fix, any other path the generic fix.
+func TestCulpritCheckTarget(t *testing.T) {
+	p := scenarioCerts(t)
+	exch := p.leaf("mail.contoso.com", "mail.contoso.com", "autodiscover.contoso.com")
+	tests := []struct {
+		url, verdict, setting string
+	}{
+		{"https://exch01.contoso.local/EWS/Exchange.asmx", "if Exchange hands clients this URL, change it with Set-WebServicesVirtualDirectory", SettingEWS},
+		{"https://exch01.contoso.local/OAB/x/oab.xml", "Set-OabVirtualDirectory", SettingOAB},
+		{"https://exch01.contoso.local/", "fix: Point the client at a name the certificate covers", ""},
+	}
+	for _, tt := range tests {
+		r := Analyze([]*record.Observation{probeObs(0, tt.url, true, exch, exchAddr), probeObs(0, tt.url, false, exch, exchAddr)}, Options{Roots: p.roots, Now: scenarioDay})
+		cs := r.Culprits()
+		if len(cs) != 1 {
+			t.Fatalf("%s: %d culprits, want 1 (the no-SNI look grouped with it)", tt.url, len(cs))
+		}
+		c := cs[0]
+		if !strings.HasPrefix(c.Verdict, "Every client would warn on exch01.contoso.local: ") || !strings.Contains(c.Verdict, tt.verdict) {
+			t.Errorf("%s: verdict %q", tt.url, c.Verdict)
+		}
+		if strings.Contains(c.Verdict, "configured or cached") || len(c.Origin) != 1 || c.Origin[0].Kind != CauseCheckTarget {
+			t.Errorf("%s: verdict %q, origin %+v", tt.url, c.Verdict, c.Origin)
+		}
+		if c.Remedies[0].Setting != tt.setting {
+			t.Errorf("%s: first remedy %+v, want setting %q", tt.url, c.Remedies[0], tt.setting)
+		}
+		if w := whenWords(c); !strings.Contains(w, "; the same without SNI, #2)") || strings.Contains(w, "again") {
+			t.Errorf("%s: when %q", tt.url, w)
+		}
+	}
+}
