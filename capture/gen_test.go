@@ -184,6 +184,42 @@ func tlsConv(t *testing.T, srv, cli *tls.Config) []chunk {
 	return rec.chunks
 }
 
+// tlsConvRejected runs one real TLS connection on 127.0.0.1 in which the
+// client verifies the server's certificate, rejects it and sends an alert.
+func tlsConvRejected(t *testing.T, srv, cli *tls.Config) []chunk {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := &recorder{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		tc := tls.Server(&recConn{c, rec, false}, srv)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		tc.Handshake() // fails: the client sends an alert
+		tc.Close()
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(&recConn{c, rec, true}, cli)
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err == nil {
+		t.Fatal("the client accepted a certificate it should reject")
+	}
+	tc.Close()
+	<-done
+	return rec.chunks
+}
+
 func clientRequest(t *testing.T, tc *tls.Conn, host string) {
 	t.Helper()
 	defer tc.Close()

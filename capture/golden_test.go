@@ -27,6 +27,8 @@ type wantTLS struct {
 	dnsName string // name attributed from DNS (no SNI)
 	snaplen int
 	resumed bool // ResumedFrom set
+	// clientAlert is the TLS alert the client sent ("" for none).
+	clientAlert string
 }
 
 // capCase is one committed test capture: how it is made, and what it holds.
@@ -69,6 +71,17 @@ var capCases = []capCase{
 			return f, ethOnly
 		},
 		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"}},
+	},
+	{
+		file: "tls12-client-rejects.pcap",
+		note: "TLS 1.2; a verifying Go client asks for autodiscover.contoso.test, gets a certificate for mail.contoso.test, and ends the handshake with a bad_certificate alert: the warning itself, on the wire.",
+		build: func(t *testing.T, p *genPKI, _ *bytes.Buffer) (*capFile, fileSpec) {
+			f := newCapFile(t)
+			c := &tls.Config{ServerName: "autodiscover.contoso.test", RootCAs: p.roots(), MaxVersion: tls.VersionTLS12}
+			f.tcp(cliPort(32), mailIP+":443", 0, tlsConvRejected(t, srvCfg(p.mailOnly, tls.VersionTLS12), c), segOpts{})
+			return f, ethOnly
+		},
+		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test", clientAlert: "bad certificate"}},
 	},
 	{
 		file: "tls12-sni-othername.pcap",
@@ -438,6 +451,9 @@ func checkCase(t *testing.T, c capCase, res *Result) {
 		}
 		if o.Snaplen != w.snaplen {
 			t.Errorf("TLS %d: snaplen %d, want %d", i, o.Snaplen, w.snaplen)
+		}
+		if o.ClientAlert != w.clientAlert {
+			t.Errorf("TLS %d: client alert %q, want %q", i, o.ClientAlert, w.clientAlert)
 		}
 		if (o.ResumedFrom != "") != w.resumed {
 			t.Errorf("TLS %d: resumed from %q, want resumed %v", i, o.ResumedFrom, w.resumed)
