@@ -126,6 +126,16 @@ func (r *Report) explainCulprit(c *Culprit) {
 				}
 			}
 			s := LookupSetting(setting)
+			if s == nil && probed(it.Obs) {
+				// No client was sent here: the user named the target.
+				cmd := fmt.Sprintf("Give clients a name the certificate covers wherever %s is configured (Exchange URLs, DNS, client settings), or get a certificate that also lists %s as a subjectAltName.", name, name)
+				if n := r.suggestName(c, "", ""); n != "" {
+					c.NewName = n
+					cmd = fmt.Sprintf("Give clients a name the certificate covers, such as %s, wherever %s is configured (Exchange URLs, DNS, client settings), or get a certificate that also lists %s as a subjectAltName.", n, name, name)
+				}
+				c.Remedies = append(c.Remedies, Remedy{Title: "Use a name the certificate covers", Command: cmd})
+				continue
+			}
 			if s == nil {
 				c.Remedies = append(c.Remedies, Remedy{Title: "Point the client at a name the certificate covers", Command: fixNameOrURL})
 				continue

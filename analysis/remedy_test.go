@@ -131,7 +131,7 @@ func TestCulpritCheckTarget(t *testing.T) {
 	}{
 		{"https://exch01.contoso.local/EWS/Exchange.asmx", "if Exchange hands clients this URL, change it with Set-WebServicesVirtualDirectory", SettingEWS},
 		{"https://exch01.contoso.local/OAB/x/oab.xml", "Set-OabVirtualDirectory", SettingOAB},
-		{"https://exch01.contoso.local/", "fix: Point the client at a name the certificate covers", ""},
+		{"https://exch01.contoso.local/", "fix: Give clients a name the certificate covers, such as mail.contoso.com, wherever exch01.contoso.local is configured", ""},
 	}
 	for _, tt := range tests {
 		r := Analyze([]*record.Observation{probeObs(0, tt.url, true, exch, exchAddr), probeObs(0, tt.url, false, exch, exchAddr)}, Options{Roots: p.roots, Now: scenarioDay})
