@@ -118,6 +118,22 @@ func TestCulpritSameHostSettings(t *testing.T) {
 	if c.NewName != "mail.contoso.com" {
 		t.Errorf("new name %q", c.NewName)
 	}
+	// The first screen of the Markdown report gives every command too.
+	var b strings.Builder
+	if err := Render(&b, analyzeScenario(t, sc), "md", RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(l, "   - **Fix:** ") {
+			for _, rm := range c.Remedies {
+				if !strings.Contains(l, rm.Command) {
+					t.Errorf("Markdown verdict fix line lacks %q: %s", rm.Command, l)
+				}
+			}
+			return
+		}
+	}
+	t.Error("Markdown report has no verdict fix line")
 }
 
 // certsleuth check's targets: the verdict says a client would warn there,

@@ -68,7 +68,11 @@ func renderMarkdown(w io.Writer, r *Report, o RenderOptions) error {
 			fmt.Fprintf(&b, "   - **Origin:** %s\n", mdOrigin(c.Origin))
 		}
 		if len(c.Remedies) > 0 {
-			fmt.Fprintf(&b, "   - **Fix:** %s\n", mdCode(c.Remedies[0].Command))
+			var cmds []string
+			for _, rm := range c.Remedies {
+				cmds = append(cmds, mdCode(rm.Command))
+			}
+			fmt.Fprintf(&b, "   - **Fix:** %s\n", strings.Join(cmds, "; "))
 		}
 	}
 	if len(v.Culprits) > 0 {

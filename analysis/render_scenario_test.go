@@ -318,6 +318,7 @@ func scenarioList(t testing.TB) []scenario {
 				`Set-WebServicesVirtualDirectory -Identity "EXCH01\EWS (Default Web Site)" -InternalUrl https://mail.contoso.com/EWS/Exchange.asmx`,
 				`Set-OabVirtualDirectory -Identity "EXCH01\OAB (Default Web Site)" -InternalUrl https://mail.contoso.com/OAB`,
 				"change every one of those URLs",
+				"<- the same as #3", // the long origin is said once in the timeline
 			},
 			absent: []string{"Set-EcpVirtualDirectory", "Set-OwaVirtualDirectory"},
 		},

@@ -179,6 +179,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 		}
 	}
 	t.printf("\n%s\n", t.color(ansiBold, "all observations:"))
+	said := map[string]int{} // origin line -> first item that printed it
 	for _, it := range r.Items {
 		res, code := itemResult(it)
 		clock := "-"
@@ -197,6 +198,13 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 			s := "<- " + c.Text
 			if c.From > 0 {
 				s += fmt.Sprintf(" (#%d)", c.From)
+			}
+			// A long origin said once: later items with the same one
+			// point back to it.
+			if k, ok := said[s]; ok && len(s) > t.width-len(prefix) {
+				s = fmt.Sprintf("<- the same as #%d", k)
+			} else if !ok {
+				said[s] = it.Index
 			}
 			for _, l := range Wrap(s, t.width-len(prefix)) {
 				t.printf("%s%s\n", ind, t.color(ansiDim, l))
