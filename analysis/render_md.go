@@ -182,6 +182,9 @@ func mdOrigin(chain []originView) string {
 		if ov.From > 0 {
 			s += fmt.Sprintf(" ([#%d](#%s))", ov.From, ov.Anchor)
 		}
+		if len(ov.Refs) > 0 {
+			s += " (see " + mdRefs(ov.Refs) + ")"
+		}
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ← ")

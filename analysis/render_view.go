@@ -49,6 +49,7 @@ type originView struct {
 	From   int    // observation index it came from, or 0
 	Anchor string // "obs-N" when From > 0
 	Hedged bool
+	Refs   []int // for a same-host cause: the observations its settings came from
 }
 
 type remedyView struct {
@@ -234,6 +235,13 @@ func originOf(c Cause) originView {
 	ov := originView{Text: c.Text, From: c.From, Hedged: c.Hedged}
 	if c.From > 0 {
 		ov.Anchor = fmt.Sprintf("obs-%d", c.From)
+	}
+	seen := map[int]bool{}
+	for _, a := range c.Either {
+		if a.From > 0 && !seen[a.From] {
+			seen[a.From] = true
+			ov.Refs = append(ov.Refs, a.From)
+		}
 	}
 	return ov
 }
