@@ -67,6 +67,11 @@ type OriginTrace struct {
 	// Server is the Exchange server name the answers reveal, or "".
 	Server string
 	obs    []*record.Observation
+	// scpAt maps a host to the first connection inferred to be its SCP
+	// Autodiscover request.
+	scpAt map[string]int
+	// sameHostMemo caches same-host causes by host and what was known.
+	sameHostMemo map[string]*Cause
 }
 
 type knownName struct {
@@ -102,7 +107,7 @@ func normHost(h string) string {
 // TraceOrigins links every observation to what sent the client there.
 // Observations must be in the order they happened.
 func TraceOrigins(obs []*record.Observation) *OriginTrace {
-	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs}
+	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs, scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}}
 	domains := map[string]bool{}
 	addDomain := func(d string) {
 		d = normHost(d)
@@ -173,6 +178,9 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 			}
 			if c := t.explain(o, known, seenAD); c != nil {
 				t.Causes[idx] = c
+				if h, _, _ := urlHostPath(c.URL); c.Kind == CauseSCP && h != "" && t.scpAt[h] == 0 {
+					t.scpAt[h] = idx
+				}
 			}
 			if ok, _ := IsAutodiscoverURL(o.URL); ok {
 				h, _, _ := urlHostPath(o.URL)
@@ -327,19 +335,31 @@ func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
 // the client followed, so the cause lists them all. It returns nil when
 // only one setting names the host.
 func (t *OriginTrace) sameHost(o *record.Observation, host string, known []knownName) *Cause {
+	// The answer depends only on the host, what is known so far and the
+	// source: a capture of thousands of encrypted connections builds it once.
+	key := fmt.Sprintf("%s|%d|%d|%s", host, len(known), t.scpAt[host], o.Source)
+	if c, ok := t.sameHostMemo[key]; ok {
+		if c == nil {
+			return nil
+		}
+		cp := *c
+		return &cp
+	}
+	c := t.sameHostBuild(o, host, known)
+	t.sameHostMemo[key] = c
+	if c == nil {
+		return nil
+	}
+	cp := *c
+	return &cp
+}
+
+func (t *OriginTrace) sameHostBuild(o *record.Observation, host string, known []knownName) *Cause {
 	var alts []Cause
 	// An earlier connection to this host inferred to be the SCP request:
 	// Outlook re-runs Autodiscover about hourly (KB 3211279), so a later
 	// connection may be the SCP again.
-	scpAt := 0
-	for idx, c := range t.Causes {
-		if c.Kind == CauseSCP || (c.Kind == CauseSameHost && len(c.Either) > 0 && c.Either[0].Kind == CauseSCP) {
-			if h, _, _ := urlHostPath(c.URL); h == host && (scpAt == 0 || idx < scpAt) {
-				scpAt = idx
-			}
-		}
-	}
-	if scpAt > 0 {
+	if scpAt := t.scpAt[host]; scpAt > 0 {
 		alts = append(alts, scpAlternative(host, scpAt))
 	}
 	for _, k := range known {
