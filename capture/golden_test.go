@@ -84,6 +84,17 @@ var capCases = []capCase{
 		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test", clientAlert: "bad certificate"}},
 	},
 	{
+		file: "tls13-client-rejects.pcapng", keylog: true,
+		note: "TLS 1.3; a verifying Go client asks for autodiscover.contoso.test, gets a certificate for mail.contoso.test and rejects it with an alert that TLS 1.3 encrypts; the client's key log decrypts both the certificate and the alert.",
+		build: func(t *testing.T, p *genPKI, kl *bytes.Buffer) (*capFile, fileSpec) {
+			f := newCapFile(t)
+			c := &tls.Config{ServerName: "autodiscover.contoso.test", RootCAs: p.roots(), MinVersion: tls.VersionTLS13, KeyLogWriter: kl}
+			f.tcp(cliPort(33), mailIP+":443", 0, tlsConvRejected(t, srvCfg(p.mailOnly, tls.VersionTLS13), c), segOpts{})
+			return f, fileSpec{ng: true, links: []link{linkEth}}
+		},
+		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.3", vis: record.VisVisible, leafCN: "mail.contoso.test", clientAlert: "bad certificate"}},
+	},
+	{
 		file: "tls12-sni-othername.pcap",
 		note: "TLS 1.2; SNI mail.contoso.test, but the server presents its default certificate for exch01.corp.contoso.test.",
 		build: func(t *testing.T, p *genPKI, _ *bytes.Buffer) (*capFile, fileSpec) {

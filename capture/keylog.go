@@ -17,13 +17,14 @@ import (
 	"golang.org/x/crypto/hkdf"
 )
 
-// KeyLog holds the TLS 1.3 server handshake traffic secrets of an NSS key
+// KeyLog holds the TLS 1.3 handshake traffic secrets of an NSS key
 // log file (the SSLKEYLOGFILE format written by browsers, curl and Go's
 // tls.Config.KeyLogWriter), keyed by the ClientHello random.
 //
 // A nil *KeyLog has no keys.
 type KeyLog struct {
 	serverHS map[[32]byte][]byte
+	clientHS map[[32]byte][]byte
 	// Lines counts the lines read; Bad lists the numbers of lines that are
 	// not "LABEL <64 hex digits> <hex secret>" (comments and blank lines excepted).
 	Lines int
@@ -38,11 +39,14 @@ func (k *KeyLog) Len() int {
 	return len(k.serverHS)
 }
 
-// ReadKeyLog reads an NSS key log. Lines with other labels
-// (CLIENT_RANDOM for TLS 1.2, the traffic secrets) are accepted and
-// ignored; malformed lines are counted in Bad. The only error is a read error.
+// ReadKeyLog reads an NSS key log. It keeps the TLS 1.3
+// SERVER_HANDSHAKE_TRAFFIC_SECRET (the server's certificate) and
+// CLIENT_HANDSHAKE_TRAFFIC_SECRET (the alert a client sends when it
+// rejects the certificate) lines; lines with other labels (CLIENT_RANDOM
+// for TLS 1.2, the application traffic secrets) are accepted and ignored;
+// malformed lines are counted in Bad. The only error is a read error.
 func ReadKeyLog(r io.Reader) (*KeyLog, error) {
-	k := &KeyLog{serverHS: map[[32]byte][]byte{}}
+	k := &KeyLog{serverHS: map[[32]byte][]byte{}, clientHS: map[[32]byte][]byte{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	for sc.Scan() {
@@ -62,14 +66,27 @@ func ReadKeyLog(r io.Reader) (*KeyLog, error) {
 			k.Bad = append(k.Bad, k.Lines)
 			continue
 		}
-		if f[0] == "SERVER_HANDSHAKE_TRAFFIC_SECRET" {
+		switch f[0] {
+		case "SERVER_HANDSHAKE_TRAFFIC_SECRET":
 			k.serverHS[[32]byte(random)] = secret
+		case "CLIENT_HANDSHAKE_TRAFFIC_SECRET":
+			k.clientHS[[32]byte(random)] = secret
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return k, fmt.Errorf("key log: line %d: %w", k.Lines+1, err)
 	}
 	return k, nil
+}
+
+// clientHandshakeSecret is the client's handshake traffic secret: it
+// protects the client's Finished, or the alert it sends when it rejects
+// the server's certificate.
+func (k *KeyLog) clientHandshakeSecret(clientRandom []byte) []byte {
+	if k == nil || len(clientRandom) != 32 {
+		return nil
+	}
+	return k.clientHS[[32]byte(clientRandom)]
 }
 
 func (k *KeyLog) serverHandshakeSecret(clientRandom []byte) []byte {

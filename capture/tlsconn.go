@@ -55,7 +55,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 			// (middlebox compatibility): the server after its ServerHello
 			// or HelloRetryRequest, the client before its second
 			// ClientHello or its Finished.
-			if t.hrr || t.sh != nil && t.sh.Version == 0x0304 || t.ch != nil && t.sh == nil && offers13(t.ch) && !r.peerHasServerHello(f, d) {
+			if t.hrr || t.sh != nil && t.sh.Version == 0x0304 || t.ch != nil && offers13(t.ch) && r.peerVersion(f, d) != 0x0303 {
 				continue
 			}
 			if t.sh != nil && !t.certSeen {
@@ -68,6 +68,9 @@ func (r *reader) parseTLS(f *flow, d int) {
 			}
 			h.stop(gapNone)
 		case recApplicationData:
+			if t.ch != nil && t.dec == nil && t.decErr == "" {
+				r.clientDecrypter(f, d)
+			}
 			if t.dec != nil {
 				inner, plain, err := t.dec.open(hdr, body)
 				if err != nil {
@@ -77,6 +80,10 @@ func (r *reader) parseTLS(f *flow, d int) {
 				}
 				switch inner {
 				case recHandshake:
+					if t.ch != nil {
+						h.stop(gapNone) // the client's Finished: nothing more to learn
+						break
+					}
 					r.handshake(f, d, plain)
 				case recAlert:
 					if len(plain) == 2 && t.alert == "" {
@@ -104,9 +111,36 @@ func offers13(ch *ClientHello) bool {
 	return false
 }
 
-func (r *reader) peerHasServerHello(f *flow, d int) bool {
+// peerVersion is the version the other direction's ServerHello chose, or
+// 0 when none was seen.
+func (r *reader) peerVersion(f *flow, d int) uint16 {
+	if p := f.h[1-d].tls; p != nil && p.sh != nil {
+		return p.sh.Version
+	}
+	return 0
+}
+
+// clientDecrypter sets up the decryption of a TLS 1.3 client's encrypted
+// handshake records (its Finished, or the alert with which it rejects the
+// server's certificate) from the key log's CLIENT_HANDSHAKE_TRAFFIC_SECRET.
+func (r *reader) clientDecrypter(f *flow, d int) {
+	t := f.h[d].tls
 	p := f.h[1-d].tls
-	return p != nil && p.sh != nil
+	if r.opts.KeyLog == nil || p == nil || p.sh == nil || p.sh.Version != 0x0304 {
+		t.decErr = "not decrypted"
+		return
+	}
+	secret := r.opts.KeyLog.clientHandshakeSecret(t.ch.Random)
+	if secret == nil {
+		t.decErr = "no CLIENT_HANDSHAKE_TRAFFIC_SECRET"
+		return
+	}
+	dec, err := newRecordDecrypter(p.sh.CipherSuite, secret)
+	if err != nil {
+		t.decErr = err.Error()
+		return
+	}
+	t.dec = dec
 }
 
 // handshake adds handshake bytes and handles each whole message.
