@@ -82,12 +82,15 @@ func FuzzTraceOrigins(f *testing.F) {
 			loc = body // fuzz the Location too
 		}
 		obs := []*record.Observation{
+			{Kind: record.KindTLS, Source: record.SourceProxy, SNI: "exch01.contoso.local"}, // URL-less: SCP?
 			{Kind: record.KindDNS, DNS: &record.DNS{Query: "_autodiscover._tcp.contoso.com", Type: "SRV",
 				Answers: []record.DNSAnswer{{Type: "SRV", Value: strings.TrimSpace(body[:min(len(body), 40)]), Port: 443}}}},
 			{Kind: record.KindHTTP, URL: "http://autodiscover.contoso.com/autodiscover/autodiscover.xml", Status: 302, Location: loc},
 			{Kind: record.KindHTTP, URL: "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", Status: 200, Body: &record.Body{ContentType: ct, Text: body}},
 			{Kind: record.KindHTTP, URL: "https://exch01.contoso.local/EWS/Exchange.asmx", SNI: "exch01.contoso.local"},
 			{Kind: record.KindTLS, SNI: "mail.contoso.com"},
+			{Kind: record.KindTLS, Source: record.SourceProxy, SNI: "exch01.contoso.local"}, // URL-less, after the answer
+			{Kind: record.KindTLS, Source: record.SourceProbe, URL: loc, NoSNI: true},
 		}
 		tr := TraceOrigins(obs)
 		for i := range obs {
@@ -97,6 +100,9 @@ func FuzzTraceOrigins(f *testing.F) {
 				}
 				if c.From > len(obs) || c.From < 0 {
 					t.Fatalf("cause from #%d of %d", c.From, len(obs))
+				}
+				if c.Kind == CauseSameHost && (len(c.Either) < 2 || c.Setting == "") {
+					t.Fatalf("same-host cause with %d settings: %+v", len(c.Either), c)
 				}
 			}
 		}
