@@ -315,7 +315,7 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 // probe of the same URL is check's second look, as clients without SNI
 // connect.
 func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
-	target := firstNonEmpty(o.URL, o.Connect, o.Server)
+	target := firstNonEmpty(shownURL(o.URL), o.Connect, o.Server)
 	if o.NoSNI {
 		for j := idx - 1; j >= 1; j-- {
 			p := t.obs[j-1]
@@ -468,6 +468,20 @@ func sameHostCauseLead(host string, src record.Source, conns int, alts []Cause, 
 		c.Text = lead + ", but " + c.Text
 	}
 	return c
+}
+
+// shownURL drops the default port certsleuth check writes into its URLs
+// (https://host:443/ is shown as the user typed it, https://host/).
+func shownURL(u string) string {
+	x, err := url.Parse(u)
+	if err != nil || x.Scheme != "https" || x.Port() != "443" {
+		return u
+	}
+	x.Host = x.Hostname()
+	if strings.Contains(x.Host, ":") {
+		x.Host = "[" + x.Host + "]"
+	}
+	return x.String()
 }
 
 // first reports whether o is the first observation that is not DNS.

@@ -189,6 +189,11 @@ func TestTraceOrigins(t *testing.T) {
 			index: 4, kind: CauseCheckTarget, from: 3, text: "without SNI", chain: 2,
 		},
 		{
+			name:  "certsleuth check target shown without the default port",
+			obs:   []*record.Observation{probe("https://exch01.contoso.local:443/EWS/Exchange.asmx", true)},
+			index: 1, kind: CauseCheckTarget, text: "connect to https://exch01.contoso.local/EWS/Exchange.asmx",
+		},
+		{
 			name:  "certsleuth check --no-sni",
 			obs:   []*record.Observation{probe("https://mail.contoso.com/", false)},
 			index: 1, kind: CauseCheckTarget, text: "to connect to https://mail.contoso.com/ without SNI",

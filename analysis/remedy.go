@@ -206,7 +206,7 @@ func probeSettingCause(u, name string) *Cause {
 			}
 			return &Cause{Kind: CauseCheckTarget, URL: u, Setting: pp.setting, Hedged: true,
 				Field: &ADField{Scope: scope, Value: u, Setting: pp.setting},
-				Text:  fmt.Sprintf("certsleuth check cannot see whether Exchange hands clients %s; if it does, this is the setting to change", u)}
+				Text:  fmt.Sprintf("certsleuth check cannot see whether Exchange hands clients %s; if it does, this is the setting to change", shownURL(u))}
 		}
 	}
 	return nil
