@@ -118,17 +118,7 @@ func TestGroundTruth(t *testing.T) {
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("pcapgen: %v\n%s", err, b)
 			}
-			truth := readTruth(t, out+".truth.jsonl")
-			f, err := os.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			res, err := Read(f, out, Options{})
-			if err != nil {
-				t.Fatalf("Read: %v", err)
-			}
-			checkTruth(t, truth, res.Observations)
+			checkTruthFile(t, out)
 		})
 	}
 }
@@ -245,17 +235,24 @@ func TestGroundTruthFile(t *testing.T) {
 	}
 	for _, name := range strings.Split(env, ":") {
 		t.Run(filepath.Base(name), func(t *testing.T) {
-			truth := readTruth(t, name+".truth.jsonl")
-			f, err := os.Open(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			res, err := Read(f, name, Options{})
-			if err != nil {
-				t.Fatalf("Read: %v", err)
-			}
-			checkTruth(t, truth, res.Observations)
+			checkTruthFile(t, name)
 		})
 	}
+}
+
+// checkTruthFile reads the pcapgen capture name and checks it against
+// name.truth.jsonl.
+func checkTruthFile(t *testing.T, name string) {
+	t.Helper()
+	truth := readTruth(t, name+".truth.jsonl")
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := Read(f, name, Options{})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	checkTruth(t, truth, res.Observations)
 }
