@@ -87,6 +87,9 @@ type Report struct {
 	// Origins is the origin tracing over the observations (Autodiscover
 	// answers, redirects, SRV targets); set by Analyze.
 	Origins *OriginTrace `json:"-"`
+
+	okHosts   []string        // see reachedHosts
+	connHosts map[string]bool // see reached
 }
 
 // Warns reports whether any item would make any chosen client warn.

@@ -360,11 +360,8 @@ func (r *Report) suggestName(c *Culprit, setting string, scope Scope) string {
 		}
 	}
 	// 2. A name clients reached without a warning.
-	for _, it := range r.Items {
-		if it.Obs.Kind == record.KindDNS || len(it.Verdicts) == 0 || it.Warns("") {
-			continue
-		}
-		if h := normHost(it.Name); usable(h) {
+	for _, h := range r.reachedHosts() {
+		if usable(h) {
 			return h
 		}
 	}
@@ -620,10 +617,34 @@ func principalSummary(fs []Finding) string {
 // reached reports whether a client reached host in this trace (so its DNS
 // record exists and needs no remedy).
 func (r *Report) reached(host string) bool {
-	for _, it := range r.Items {
-		if it.Obs.Kind != record.KindDNS && normHost(it.Name) == host && len(it.Verdicts) > 0 {
-			return true
+	if r.connHosts == nil {
+		r.connHosts = map[string]bool{}
+		for _, it := range r.Items {
+			if it.Obs.Kind != record.KindDNS && len(it.Verdicts) > 0 {
+				r.connHosts[normHost(it.Name)] = true
+			}
 		}
 	}
-	return false
+	return r.connHosts[host]
+}
+
+// reachedHosts lists, in order of first appearance, the names clients
+// reached without a warning; computed once per report, since every
+// culprit's remedy looks at it.
+func (r *Report) reachedHosts() []string {
+	if r.okHosts != nil {
+		return r.okHosts
+	}
+	r.okHosts = []string{}
+	seen := map[string]bool{}
+	for _, it := range r.Items {
+		if it.Obs.Kind == record.KindDNS || len(it.Verdicts) == 0 || it.Warns("") {
+			continue
+		}
+		if h := normHost(it.Name); h != "" && !seen[h] {
+			seen[h] = true
+			r.okHosts = append(r.okHosts, h)
+		}
+	}
+	return r.okHosts
 }
