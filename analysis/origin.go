@@ -72,6 +72,8 @@ type OriginTrace struct {
 	scpAt map[string]int
 	// sameHostMemo caches same-host causes by host and what was known.
 	sameHostMemo map[string]*Cause
+	// domainAt maps each of Domains to its first index.
+	domainAt map[string]int
 }
 
 type knownName struct {
@@ -501,18 +503,33 @@ func (t *OriginTrace) first(o *record.Observation) bool {
 // the client's own candidate list (MS-OXDISCO §3.1.5).
 func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]bool, quiet bool) *Cause {
 	u := scheme + "://" + host + "/autodiscover/autodiscover." + adKind
-	for _, d := range t.Domains {
-		switch {
-		case scheme == "http" && host == "autodiscover."+d:
-			return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: SettingHTTPRedirect,
-				Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (Autodiscover step 4)", d)}
-		case host == d:
-			return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain,
-				Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (step 2, tried before autodiscover.%s)", d, d)}
-		case host == "autodiscover."+d:
-			return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
-				Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (step 3)", d)}
+	// The first email domain d (in Domains order) with host == d or
+	// host == "autodiscover."+d decides; looked up, not scanned, since a
+	// capture can hold thousands of domains.
+	if t.domainAt == nil || len(t.domainAt) != len(t.Domains) {
+		t.domainAt = make(map[string]int, len(t.Domains))
+		for i, d := range t.Domains {
+			if _, dup := t.domainAt[d]; !dup {
+				t.domainAt[d] = i
+			}
 		}
+	}
+	iEq, okEq := t.domainAt[host]
+	iPre, okPre := -1, false
+	if rest, ok := strings.CutPrefix(host, "autodiscover."); ok {
+		iPre, okPre = t.domainAt[rest]
+	}
+	switch {
+	case okPre && (!okEq || iPre < iEq) && scheme == "http":
+		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: SettingHTTPRedirect,
+			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (Autodiscover step 4)", t.Domains[iPre])}
+	case okEq:
+		d := t.Domains[iEq]
+		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain,
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (step 2, tried before autodiscover.%s)", d, d)}
+	case okPre:
+		return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (step 3)", t.Domains[iPre])}
 	}
 	switch {
 	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
