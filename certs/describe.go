@@ -58,12 +58,33 @@ func Fingerprint(der []byte) string {
 
 // IsSelfSigned reports whether c names itself as issuer and its signature
 // verifies with its own key.
+// Results are remembered per certificate (a bounded cache), because a
+// report asks about the same parsed certificates once per observation and
+// the signature check is an RSA or ECDSA verification.
 func IsSelfSigned(c *x509.Certificate) bool {
 	if string(c.RawIssuer) != string(c.RawSubject) {
 		return false
 	}
-	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+	selfSigned.mu.Lock()
+	v, ok := selfSigned.m[c]
+	selfSigned.mu.Unlock()
+	if ok {
+		return v
+	}
+	v = c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+	selfSigned.mu.Lock()
+	if len(selfSigned.m) >= 4096 {
+		clear(selfSigned.m)
+	}
+	selfSigned.m[c] = v
+	selfSigned.mu.Unlock()
+	return v
 }
+
+var selfSigned = struct {
+	mu sync.Mutex
+	m  map[*x509.Certificate]bool
+}{m: map[*x509.Certificate]bool{}}
 
 // KeyDescription names c's public key type and size.
 func KeyDescription(c *x509.Certificate) string {
