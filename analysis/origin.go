@@ -72,8 +72,10 @@ type OriginTrace struct {
 	scpAt map[string]int
 	// sameHostMemo caches same-host causes by host and what was known.
 	sameHostMemo map[string]*Cause
-	// domainAt maps each of Domains to its first index.
+	// domainAt maps each of Domains to its first index; domainN is the
+	// length of Domains it was built for.
 	domainAt map[string]int
+	domainN  int
 }
 
 type knownName struct {
@@ -506,18 +508,11 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 	// The first email domain d (in Domains order) with host == d or
 	// host == "autodiscover."+d decides; looked up, not scanned, since a
 	// capture can hold thousands of domains.
-	if t.domainAt == nil || len(t.domainAt) != len(t.Domains) {
-		t.domainAt = make(map[string]int, len(t.Domains))
-		for i, d := range t.Domains {
-			if _, dup := t.domainAt[d]; !dup {
-				t.domainAt[d] = i
-			}
-		}
-	}
-	iEq, okEq := t.domainAt[host]
+	at := t.domainIndex()
+	iEq, okEq := at[host]
 	iPre, okPre := -1, false
 	if rest, ok := strings.CutPrefix(host, "autodiscover."); ok {
-		iPre, okPre = t.domainAt[rest]
+		iPre, okPre = at[rest]
 	}
 	switch {
 	case okPre && (!okEq || iPre < iEq) && scheme == "http":
@@ -551,6 +546,19 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 		return nil
 	}
 	return &Cause{Kind: CauseUnknown, Hedged: true, URL: u, Text: fmt.Sprintf("no earlier observation names %s", host)}
+}
+
+// domainIndex maps each of Domains to its first index.
+func (t *OriginTrace) domainIndex() map[string]int {
+	if t.domainAt == nil || t.domainN != len(t.Domains) {
+		t.domainAt, t.domainN = make(map[string]int, len(t.Domains)), len(t.Domains)
+		for i, d := range t.Domains {
+			if _, dup := t.domainAt[d]; !dup {
+				t.domainAt[d] = i
+			}
+		}
+	}
+	return t.domainAt
 }
 
 // isRegistrable reports whether h is a registrable domain (contoso.com,

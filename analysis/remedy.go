@@ -64,18 +64,19 @@ func (r *Report) explainCulprit(c *Culprit) {
 	version, assumed := DefaultExchangeVersion, true
 	server := ""
 	var domains []string
+	var domainAt map[string]int
 	if r.Origins != nil {
 		if r.Origins.Version != "" {
 			version, assumed = r.Origins.Version, false
 		}
 		server = r.Origins.Server
-		domains = r.Origins.Domains
+		domains, domainAt = r.Origins.Domains, r.Origins.domainIndex()
 	}
 	name := normHost(it.Name)
 	if server == "" {
 		server = serverFromHost(name)
 	}
-	domain := pickDomain(name, domains)
+	domain := pickDomain(name, domains, domainAt)
 	nameIssue, principal := false, false
 	for _, f := range c.Findings {
 		switch {
@@ -291,11 +292,24 @@ func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams
 	return rm
 }
 
-func pickDomain(name string, domains []string) string {
-	for _, d := range domains {
-		if name == d || strings.HasSuffix(name, "."+d) {
-			return d
+// pickDomain returns the first of domains (at indexes them) that is name
+// or a parent domain of it, else the first domain, else "".
+func pickDomain(name string, domains []string, at map[string]int) string {
+	// The first of domains that is name or a parent of it: look up name's
+	// suffixes rather than scan every domain.
+	best := -1
+	for s := name; s != ""; {
+		if i, ok := at[s]; ok && (best < 0 || i < best) {
+			best = i
 		}
+		_, rest, ok := strings.Cut(s, ".")
+		if !ok {
+			break
+		}
+		s = rest
+	}
+	if best >= 0 {
+		return domains[best]
 	}
 	if len(domains) > 0 {
 		return domains[0]
