@@ -151,28 +151,11 @@ func init() {
 		Citation:   principalCitation,
 		Remedy:     `Set-OutlookProvider EXPR -CertPrincipalName "msstd:<name exactly as on the certificate>" (for a wildcard certificate: "msstd:*.contoso.com")`,
 		PerProfile: true,
-		// Run covers an Autodiscover answer fetched from the Outlook
-		// Anywhere host itself (same name, so same certificate). Requests
-		// to that host elsewhere in the trace are judged by Analyze through
-		// principalTraceFindings.
-		Run: func(s *Subject) *Finding {
-			if s.Profile == nil || s.Profile.Name != "windows" || s.Leaf() == nil || s.Obs.Body == nil {
-				return nil
-			}
-			a, err := AutodiscoverOf(s.Obs)
-			if err != nil || a == nil {
-				return nil
-			}
-			for _, p := range a.Principals {
-				if !outlookAnywhereBlock(p.Block) || !strings.EqualFold(normHost(p.Server), normHost(s.Name)) {
-					continue
-				}
-				if f := principalFinding(CheckPrincipal(p, s.Leaf()), p.Block, "this Autodiscover answer", s.Leaf()); f != nil {
-					return f
-				}
-			}
-			return nil
-		},
+		// Outlook checks the principal on its Outlook Anywhere (RPC over
+		// HTTP) connections only, against the CertPrincipalName of an
+		// earlier Autodiscover answer: Analyze judges those through
+		// principalTraceFindings. A single observation cannot tell.
+		Run: func(*Subject) *Finding { return nil },
 	})
 }
 
@@ -191,7 +174,7 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 	}
 	for _, it := range r.Items {
 		leaf := cache[it]
-		if leaf == nil || it.Obs.Kind == record.KindDNS {
+		if leaf == nil || it.Obs.Kind == record.KindDNS || !outlookAnywhereConn(it) {
 			continue
 		}
 		host := normHost(it.Name)
@@ -227,8 +210,70 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 		}
 		f.Citation, f.Profile = c.Citation, "windows"
 		it.Findings = append(it.Findings, *f)
+		t.Causes[it.Index] = principalCause(*pick, from, t.Causes[it.Index])
 	}
 }
+
+// outlookAnywhereConn reports whether it is an Outlook Anywhere (RPC over
+// HTTP) connection, the only kind on which Outlook enforces the msstd:
+// principal: a request to /rpc/ (rpcproxy.dll) or with an RPC_IN_DATA /
+// RPC_OUT_DATA method; or a connection without a request that the client
+// dropped although the name check passed (a mirror-mode proxy sees no
+// request when Outlook refuses the principal after the handshake, and a
+// client alert says the client refused). EWS, OAB, Autodiscover and other
+// HTTPS requests to the same host are not judged: Outlook checks only the
+// name on those.
+func outlookAnywhereConn(it *Item) bool {
+	o := it.Obs
+	if o.Source == record.SourceProbe {
+		return false
+	}
+	if o.URL == "" {
+		if o.Source != record.SourceProxy && o.ClientAlert == "" {
+			return false // a capture of an encrypted request: could be anything
+		}
+		for _, f := range it.Findings {
+			if strings.HasPrefix(f.ID, "name.") {
+				return false // the name explains the refusal
+			}
+		}
+		return true
+	}
+	m := strings.ToUpper(o.Method)
+	if m == "RPC_IN_DATA" || m == "RPC_OUT_DATA" {
+		return true
+	}
+	_, path, _ := urlHostPath(o.URL)
+	return path == "/rpc" || strings.HasPrefix(path, "/rpc/")
+}
+
+// principalCause is the origin of an Outlook Anywhere connection whose
+// principal failed: the EXPR (or EXHTTP) block of the answer at from names
+// the host and, through CertPrincipalName, the principal Outlook requires.
+// prev is the cause origin tracing found (kept when it is the same field).
+func principalCause(p ADPrincipal, from int, prev *Cause) *Cause {
+	how := fmt.Sprintf("its CertPrincipalName, set with Set-OutlookProvider %s -CertPrincipalName", providerOf(p.Block))
+	if strings.TrimSpace(p.Principal) == "" {
+		how = fmt.Sprintf("no CertPrincipalName, so the default msstd:<Server>; Set-OutlookProvider %s -CertPrincipalName sets one", providerOf(p.Block))
+	}
+	scope := ""
+	if p.Scope != ScopeNone {
+		scope = string(p.Scope) + " "
+	}
+	c := &Cause{Kind: CauseAutodiscoverField, From: from, URL: p.Server, Setting: SettingOutlookAnywhere,
+		Field: &ADField{Form: FormPOX, Block: p.Block, Element: "Server", Scope: p.Scope, Value: p.Server, Setting: SettingOutlookAnywhere},
+		Text: fmt.Sprintf("Outlook Anywhere (RPC over HTTP): Autodiscover's %s%s block sends Outlook to %s and requires the principal %s (%s)",
+			scope, p.Block, p.Server, p.Effective(), how)}
+	if prev != nil && prev.Field != nil && prev.From == from && prev.Field.Block == p.Block && prev.Field.Element == "Server" {
+		c.Field = prev.Field
+	}
+	return c
+}
+
+// providerOf names the Outlook provider whose CertPrincipalName a block
+// carries. EXHTTP blocks are built from the EXPR provider's settings too
+// (Set-OutlookProvider EXPR is the one to change), as the remedy says.
+func providerOf(string) string { return "EXPR" }
 
 func hasFinding(it *Item, id string) bool {
 	for _, f := range it.Findings {

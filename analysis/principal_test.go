@@ -83,16 +83,52 @@ func TestPrincipalTraceFindings(t *testing.T) {
 			poxAnswer("mail.contoso.com", "mail.contoso.com", "mail.contoso.com", "msstd:exch01.contoso.com")),
 		httpsObs(1, "RPC_IN_DATA", "https://mail.contoso.com/rpc/rpcproxy.dll?exch01:6001", 200, exch, "198.51.100.5:443"),
 		httpsObs(2, "POST", "https://autodiscover.contoso.com/EWS/Exchange.asmx", 200, exch, "198.51.100.5:443"),
+		// Same host as Outlook Anywhere, but not RPC over HTTP: Outlook
+		// checks only the name on EWS and OAB.
+		httpsObs(3, "POST", "https://mail.contoso.com/EWS/Exchange.asmx", 200, exch, "198.51.100.5:443"),
+		httpsObs(4, "GET", "https://mail.contoso.com/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/oab.xml", 200, exch, "198.51.100.5:443"),
+		// A mirror-mode proxy's connection without a request whose name
+		// passes: Outlook dropped it after the handshake, the principal.
+		tlsOnly(5, "mail.contoso.com", exch, "198.51.100.5:443"),
+		// The same seen in a capture, request encrypted, no alert: unknown.
+		{Kind: record.KindTLS, Source: record.SourcePcap, Time: at(6), Client: "10.0.0.20:50000", Server: "198.51.100.5:443",
+			SNI: "mail.contoso.com", TLSVersion: "TLS 1.2", Chain: exch, Visibility: record.VisVisible},
 	}
 	for _, prof := range []string{"windows", "chromium"} {
 		ps, _ := SelectProfiles([]string{prof})
 		r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
-		got := hasFinding(r.Items[1], principalCheckID)
-		if got != (prof == "windows") {
-			t.Errorf("%s: principal finding on the RPC request = %v", prof, got)
+		for _, i := range []int{1, 5} {
+			got := hasFinding(r.Items[i], principalCheckID)
+			if got != (prof == "windows") {
+				t.Errorf("%s: principal finding on #%d %s = %v", prof, i+1, Describe(r.Items[i].Obs), got)
+			}
 		}
-		if hasFinding(r.Items[2], principalCheckID) {
-			t.Errorf("%s: principal finding on a request to another host", prof)
+		for _, i := range []int{0, 2, 3, 4, 6} {
+			if hasFinding(r.Items[i], principalCheckID) {
+				t.Errorf("%s: principal finding on #%d %s, which is not an Outlook Anywhere connection", prof, i+1, Describe(r.Items[i].Obs))
+			}
+		}
+		if prof != "windows" {
+			continue
+		}
+		// The origin of an Outlook Anywhere connection whose principal
+		// fails is the EXPR block and its CertPrincipalName.
+		for _, i := range []int{1, 5} {
+			o := r.Items[i].Origin
+			if len(o) == 0 || o[0].Setting != SettingOutlookAnywhere || o[0].From != 1 || !strings.Contains(o[0].Text, "requires the principal msstd:exch01.contoso.com (its CertPrincipalName") {
+				t.Errorf("#%d origin %+v, want the EXPR Server and CertPrincipalName of #1", i+1, o)
+			}
+		}
+		// The RPC request and the URL-less connection (two URLs, so two
+		// culprits), each fixed by the principal.
+		cs := r.Culprits()
+		if len(cs) != 2 {
+			t.Errorf("%d culprits, want 2 (the Outlook Anywhere connections)", len(cs))
+		}
+		for _, c := range cs {
+			if c.Remedies[0].Command != `Set-OutlookProvider EXPR -CertPrincipalName "msstd:mail.contoso.com"` {
+				t.Errorf("culprit #%d: remedy %q, want Set-OutlookProvider", c.First.Index, c.Remedies[0].Command)
+			}
 		}
 	}
 }

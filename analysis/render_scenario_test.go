@@ -282,9 +282,13 @@ func scenarioList(t testing.TB) []scenario {
 				withBody(httpsObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, "198.51.100.5:443"),
 					poxAnswer("mail.contoso.com", "mail.contoso.com", "mail.contoso.com", "msstd:exch01.contoso.com")),
 				httpsObs(1, "RPC_IN_DATA", "https://mail.contoso.com/rpc/rpcproxy.dll?exch01.contoso.local:6001", 200, exch, "198.51.100.5:443"),
+				// EWS on the same host: Outlook checks only the name there.
+				httpsObs(2, "POST", "https://mail.contoso.com/EWS/Exchange.asmx", 200, exch, "198.51.100.5:443"),
 			},
 			culprits: 1,
-			want:     []string{`Set-OutlookProvider EXPR -CertPrincipalName "msstd:mail.contoso.com"`},
+			want: []string{`Set-OutlookProvider EXPR -CertPrincipalName "msstd:mail.contoso.com"`,
+				"Outlook Anywhere (RPC over HTTP): Autodiscover's external EXPR block sends Outlook to mail.contoso.com and requires the principal msstd:exch01.contoso.com (its CertPrincipalName, set with Set-OutlookProvider EXPR -CertPrincipalName)"},
+			absent: []string{"Set-WebServicesVirtualDirectory"},
 		},
 		{
 			name: "wildcard-principal", title: "Wildcard certificate with msstd:mail.contoso.com",
@@ -292,6 +296,7 @@ func scenarioList(t testing.TB) []scenario {
 				withBody(httpsObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, wild, "198.51.100.5:443"),
 					poxAnswer("mail.contoso.com", "mail.contoso.com", "mail.contoso.com", "msstd:mail.contoso.com")),
 				httpsObs(1, "RPC_IN_DATA", "https://mail.contoso.com/rpc/rpcproxy.dll?exch01.contoso.local:6001", 200, wild, "198.51.100.5:443"),
+				httpsObs(2, "GET", "https://mail.contoso.com/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/oab.xml", 200, wild, "198.51.100.5:443"),
 			},
 			culprits: 1,
 			want:     []string{`Set-OutlookProvider EXPR -CertPrincipalName "msstd:*.contoso.com"`, "without wildcard expansion"},

@@ -49,10 +49,6 @@ type Expect struct {
 	Origin  Setting // the setting that sent the client there
 	Cause   Setting // the setting whose change removes the warning
 	Command string  // text the remedy command contains, e.g. "Set-ClientAccessService"
-	// TraceOrigin is the origin certsleuth tells from the proxy's trace
-	// when it is not Origin; "" means Origin. The proxy sees no URL for a
-	// request the client refused to send, only the host name.
-	TraceOrigin Setting
 }
 
 // Scenario is one story: the client, the Exchange configuration it runs
@@ -255,11 +251,11 @@ func outlookAnywherePrincipal() *Scenario {
 				Command: `Set-OutlookProvider EXPR -CertPrincipalName "msstd:*.contoso.com"`,
 				Apply:   func(c *Config) { c.CertPrincipalName = "msstd:*." + domain }},
 		},
-		Expect: Expect{Culprit: mailURL(mailName, "/rpc/rpcproxy.dll"), Host: mailName, Origin: SettingOutlookAnywhere, Cause: SettingCertPrincipal, Command: "Set-OutlookProvider",
-			// The refused RPC tunnel carries no URL, and mail.contoso.com is
-			// the EwsUrl host as well as the EXPR Server: certsleuth names the
-			// EwsUrl. The remedy (the principal) is the same.
-			TraceOrigin: SettingEWS},
+		// The refused RPC tunnel carries no URL through the proxy, and
+		// mail.contoso.com is the EwsUrl host as well as the EXPR Server:
+		// certsleuth must still name Outlook Anywhere, whose principal
+		// Outlook checks on RPC over HTTP only (EWS and OAB pass).
+		Expect: Expect{Culprit: mailURL(mailName, "/rpc/rpcproxy.dll"), Host: mailName, Origin: SettingOutlookAnywhere, Cause: SettingCertPrincipal, Command: "Set-OutlookProvider"},
 	}
 }
 

@@ -86,12 +86,8 @@ func TestShowThroughProxy(t *testing.T) {
 				if st := act1.Culprit(); st == nil || act1.CulpritFor(st) != c {
 					t.Errorf("certsleuth's first culprit is not the client's first warning (step %v)", st)
 				}
-				want := ex.Origin
-				if ex.TraceOrigin != "" {
-					want = ex.TraceOrigin
-				}
-				if len(c.Origin) == 0 || Setting(c.Origin[0].Setting) != want {
-					t.Errorf("origin %+v, want setting %s first", c.Origin, want)
+				if len(c.Origin) == 0 || Setting(c.Origin[0].Setting) != ex.Origin {
+					t.Errorf("origin %+v, want setting %s first", c.Origin, ex.Origin)
 				}
 				found := false
 				for _, r := range c.Remedies {
@@ -102,6 +98,15 @@ func TestShowThroughProxy(t *testing.T) {
 				}
 				if ex.Cause != SettingDefaultBinding && (len(c.Remedies) == 0 || Setting(c.Remedies[0].Setting) != ex.Cause) {
 					t.Errorf("first remedy %+v, want setting %s", c.Remedies, ex.Cause)
+				}
+			}
+			// No false culprit: every request certsleuth blames is one
+			// the client warned at.
+			for _, c := range cs {
+				for _, st := range act1.StepsFor(c) {
+					if st.Outcome != OutcomeWarned {
+						t.Errorf("certsleuth blames step %d (%s %s, %s), where %s did not warn: %s", st.N, st.Method, st.URL, st.Outcome, s.Client.App, c.Verdict)
+					}
 				}
 			}
 			if w := act2.Warnings(); len(w) > 0 {
