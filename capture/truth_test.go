@@ -16,15 +16,16 @@ import (
 	"github.com/certsleuth/certsleuth/record"
 )
 
-// pcapgenDir holds the shared generator of synthetic captures with ground truth.
-const pcapgenDir = "../../shared/tools/pcapgen"
+// pcapgenDir holds a copy of the workplace's generator of synthetic
+// captures with ground truth (../shared/tools/pcapgen; see its README), so
+// the ground-truth test runs in any clone.
+const pcapgenDir = "testdata/pcapgen"
 
-// buildPcapgen builds pcapgen into a temporary directory, or skips the
-// test when the generator's source is not beside the repository.
+// buildPcapgen builds pcapgen into a temporary directory.
 func buildPcapgen(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(pcapgenDir, "main.go")); err != nil {
-		t.Skipf("skipping: the ground-truth generator %s is not present (%v)", pcapgenDir, err)
+		t.Fatalf("the ground-truth generator %s is missing: %v", pcapgenDir, err)
 	}
 	bin := filepath.Join(t.TempDir(), "pcapgen")
 	out, err := exec.Command("go", "build", "-C", pcapgenDir, "-o", bin, ".").CombinedOutput()

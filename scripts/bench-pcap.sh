@@ -7,7 +7,7 @@
 #
 # DIR (default /tmp/certsleuth-bench) receives big.pcap (1 GiB, 4,000 flows,
 # application-data heavy) and hs.pcap (204 MiB, 24,000 TLS handshakes) made
-# by ../shared/tools/pcapgen; they are reused when present. Needs Go, GNU
+# by pcapgen (capture/testdata/pcapgen); they are reused when present. Needs Go, GNU
 # time (/usr/bin/time -v) and tshark. Prints, per file: throughput and peak
 # RSS of the capture reader alone (the Go benchmark binary), of the whole
 # `certsleuth pcap` command (reading, analysis, report), and of tshark, and
@@ -16,7 +16,7 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-/tmp/certsleuth-bench}
-gen=${PCAPGEN:-$root/../shared/tools/pcapgen}
+gen=${PCAPGEN:-$root/capture/testdata/pcapgen}
 mkdir -p "$dir"
 cd "$root"
 
