@@ -84,7 +84,7 @@ func TestTraceOrigins(t *testing.T) {
 		{
 			name:  "autodiscover. prefix candidate",
 			obs:   []*record.Observation{req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml")},
-			index: 1, kind: CausePrefix, set: SettingAutodiscoverDNS, text: "step 3",
+			index: 1, kind: CausePrefix, set: SettingAutodiscoverDNS, text: "(the third candidate)",
 		},
 		{
 			name:  "HTTP redirect probe",
