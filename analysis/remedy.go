@@ -90,6 +90,17 @@ func (r *Report) explainCulprit(c *Culprit) {
 		c.Origin = r.mergeSameHost(c)
 	}
 	cause := responsible(c.Origin)
+	if nameIssue && it.Obs.NoSNI && server == "" && len(it.Chain) > 0 {
+		// The default binding's certificate often still names the server
+		// (exch01.contoso.local, EXCH01): the one to put the right
+		// certificate on.
+		for _, n := range append([]string{it.Chain[0].SubjectCN}, it.Chain[0].DNSNames...) {
+			if pub, _ := PublicCAIssuable(n); !pub && serverFromHost(n) != "" {
+				server = serverFromHost(n)
+				break
+			}
+		}
+	}
 	if nameIssue && it.Obs.NoSNI {
 		// RFC 6066 §3: without server_name the server can only answer with
 		// its default binding's certificate, whatever name the client wanted.
@@ -554,6 +565,8 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		fmt.Fprintf(&b, "%s would warn on %s: the server's certificate %s", who, name, covers)
 	case probe:
 		fmt.Fprintf(&b, "%s would warn on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
+	case nameIssue && (cause == nil || cause.Kind == CauseUnknown):
+		fmt.Fprintf(&b, "%s warns on %s, which nothing earlier in the trace names (it was typed in, cached, or asked for before the recording started); the server's certificate %s", who, name, covers)
 	case nameIssue:
 		fmt.Fprintf(&b, "%s asked for %s because %s; the server's certificate %s", who, name, becauseWords(cause), covers)
 	case hasID(c.Findings, principalCheckID):

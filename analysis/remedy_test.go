@@ -85,7 +85,7 @@ func TestCulpritWithoutOrigin(t *testing.T) {
 		t.Fatalf("%d culprits", len(cs))
 	}
 	c := cs[0]
-	if !strings.Contains(c.Verdict, "asked for intranet.contoso.com because nothing earlier in the trace names it") || c.Remedies[0].Command != fixNameOrURL {
+	if !strings.Contains(c.Verdict, "warns on intranet.contoso.com, which nothing earlier in the trace names") || c.Remedies[0].Command != fixNameOrURL {
 		t.Errorf("verdict %q, remedies %+v", c.Verdict, c.Remedies)
 	}
 }

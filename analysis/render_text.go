@@ -193,7 +193,9 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 		for _, l := range lines[1:] {
 			t.printf("%s%s\n", ind, l)
 		}
-		if len(it.Origin) > 0 && it.Obs.Kind != record.KindDNS {
+		// An unknown origin is said in the culprit's details; repeated on
+		// every row of the list it would only be noise.
+		if len(it.Origin) > 0 && it.Obs.Kind != record.KindDNS && it.Origin[0].Kind != CauseUnknown {
 			c := it.Origin[0]
 			s := "<- " + c.Text
 			if c.From > 0 {
@@ -287,6 +289,9 @@ func (t *textOut) command(indent, label, value string) {
 	const nbsp = "\x00"
 	kept := unbreakable.ReplaceAllStringFunc(value, func(m string) string { return strings.ReplaceAll(m, " ", nbsp) })
 	pad := indent + fmt.Sprintf("%-12s", label)
+	if len(label) >= 12 { // a long check ID: keep a gap before the text
+		pad = indent + label + "  "
+	}
 	for i, l := range Wrap(kept, t.width-len(pad)) {
 		l = strings.ReplaceAll(l, nbsp, " ")
 		if i == 0 {
@@ -308,6 +313,9 @@ func plural(n int, what string) string {
 // computed on the plain text, so colour never changes where lines break.
 func (t *textOut) fieldHL(indent, label, hl, rest, code string) {
 	pad := indent + fmt.Sprintf("%-12s", label)
+	if len(label) >= 12 { // a long check ID: keep a gap before the text
+		pad = indent + label + "  "
+	}
 	lines := Wrap(hl+rest, t.width-len(pad))
 	for i, l := range lines {
 		if i == 0 {
