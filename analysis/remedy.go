@@ -410,9 +410,13 @@ func (r *Report) suggestName(c *Culprit, setting string, scope Scope) string {
 }
 
 // addressOf returns the server address the culprit request went to, or one
-// a DNS answer gave for its name.
+// a DNS answer gave for its name. A loopback address (a proxy or lab on the
+// same machine) is no address for a DNS record: it gives "".
 func (r *Report) addressOf(it *Item) string {
 	if h := record.HostOnly(it.Obs.Server); net.ParseIP(h) != nil {
+		if net.ParseIP(h).IsLoopback() {
+			return ""
+		}
 		return h
 	}
 	name := normHost(it.Name)
@@ -421,7 +425,7 @@ func (r *Report) addressOf(it *Item) string {
 			continue
 		}
 		for _, a := range o.Obs.DNS.Answers {
-			if a.Type == "A" || a.Type == "AAAA" {
+			if ip := net.ParseIP(a.Value); (a.Type == "A" || a.Type == "AAAA") && (ip == nil || !ip.IsLoopback()) {
 				return a.Value
 			}
 		}

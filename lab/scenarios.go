@@ -175,8 +175,8 @@ func rootDomainWebsite() *Scenario {
 		Client: outlookHome,
 		Config: c,
 		Changes: []Change{
-			{Setting: SettingRootDomain, What: "Outlook policy ExcludeHttpsRootDomain (skip the root-domain probe)", From: "0 (not set)", To: "1",
-				Command: `reg add HKCU\Software\Microsoft\Office\16.0\Outlook\AutoDiscover /v ExcludeHttpsRootDomain /t REG_DWORD /d 1 /f   (or the same value by Group Policy)`,
+			{Setting: SettingRootDomain, What: "Outlook policy ExcludeHttpsRootDomain (skip the root-domain probe; by Group Policy or the registry)", From: "0 (not set)", To: "1",
+				Command: `reg add HKCU\Software\Microsoft\Office\16.0\Outlook\AutoDiscover /v ExcludeHttpsRootDomain /t REG_DWORD /d 1 /f`,
 				Apply:   func(c *Config) { c.Client.ExcludeHTTPSRootDomain = true }},
 		},
 		Expect: Expect{Culprit: "https://" + domain + "/autodiscover/autodiscover.xml", Host: domain, Origin: SettingRootDomain, Cause: SettingRootDomain, Command: "ExcludeHttpsRootDomain"},
@@ -277,7 +277,7 @@ func noSNIDefaultCert() *Scenario {
 				Command: `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of the mail.contoso.com certificate> -Services IIS`,
 				Apply:   func(c *Config) { c.DefaultCert = nil }},
 		},
-		Expect: Expect{Culprit: mailURL(mailName, "/Autodiscover/Autodiscover.xml"), Host: mailName, Origin: SettingSCP, Cause: SettingDefaultBinding, Command: "Enable-ExchangeCertificate"},
+		Expect: Expect{Culprit: mailURL(mailName, "/Autodiscover/Autodiscover.xml"), Host: mailName, Origin: SettingSCP, Cause: SettingDefaultBinding, Command: "Enable-ExchangeCertificate -Server EXCH01"},
 	}
 }
 

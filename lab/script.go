@@ -155,7 +155,7 @@ func (c *client) outlook() {
 	var cands []candidate
 	switch {
 	case !c.cli.DomainJoined:
-		c.note("Autodiscover: SCP lookup", "not domain-joined: no Active Directory SCP lookup")
+		c.note("Autodiscover: no SCP lookup", "the PC is not domain-joined, so there is no Active Directory to ask")
 	case cfg.SCP == "":
 		c.note("Autodiscover: SCP lookup", "Active Directory holds no Autodiscover SCP")
 	default:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -265,6 +266,131 @@ func BenchmarkPlayDefault(b *testing.B) {
 	for b.Loop() {
 		if _, err := Play(context.Background(), s, ShowOptions{}); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestShowTextLayout reads every scenario's story as printed (80 columns,
+// no colour): no line is wider than 80 columns unless it is a command or
+// URL that must stay whole; every command is printed whole on one line;
+// and the numbers it gives are the story's own step numbers ("step 3"),
+// never the analysis's observation indexes ("#3"), which count the
+// client's DNS notes and disagree with a replay of the recorded trace.
+func TestShowTextLayout(t *testing.T) {
+	ca, err := NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Scenarios() {
+		t.Run(s.Name, func(t *testing.T) {
+			sh := play(t, s, ShowOptions{CA: ca})
+			var b bytes.Buffer
+			if err := sh.WriteText(&b, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			var cmds []string
+			for _, ch := range s.Changes {
+				cmds = append(cmds, ch.Command)
+			}
+			for _, c := range sh.Acts[0].Culprits() {
+				for _, r := range c.Remedies {
+					if isCommand(r.Command) {
+						cmds = append(cmds, r.Command)
+					}
+					for _, ov := range r.Other {
+						cmds = append(cmds, ov.Command)
+					}
+				}
+			}
+			lines := strings.Split(out, "\n")
+			for _, c := range cmds {
+				whole := false
+				for _, l := range lines {
+					whole = whole || strings.HasSuffix(strings.TrimSpace(l), c)
+				}
+				if !whole {
+					t.Errorf("command not printed whole on one line: %s", c)
+				}
+			}
+			for i, l := range lines {
+				if len(l) <= 80 {
+					continue
+				}
+				ok := false
+				for _, c := range cmds {
+					ok = ok || strings.HasSuffix(l, c)
+				}
+				if f := strings.Fields(l); !ok && len(f) == 1 && strings.Contains(f[0], "://") {
+					ok = true // a URL alone on its line
+				}
+				if !ok {
+					t.Errorf("line %d is %d columns wide: %s", i+1, len(l), l)
+				}
+			}
+			if m := regexp.MustCompile(`#\d+`).FindString(out); m != "" {
+				t.Errorf("the story says %q, an analysis index, not a step", m)
+			}
+			// Every "step N" names a step of the act it is in.
+			for _, act := range strings.Split(out, "\nACT ")[1:] {
+				n := 0
+				for _, l := range strings.Split(act, "\n") {
+					if m := regexp.MustCompile(`^ *(\d+)\. `).FindStringSubmatch(l); m != nil && !strings.Contains(l, "culprit") {
+						n = max(n, atoi(m[1]))
+					}
+				}
+				for _, m := range regexp.MustCompile(`\bsteps? ((?:\d+(?:, | and )?)+)`).FindAllStringSubmatch(act, -1) {
+					for _, d := range regexp.MustCompile(`\d+`).FindAllString(m[1], -1) {
+						if k := atoi(d); k < 1 || k > n {
+							t.Errorf("act says %q, but it has steps 1 to %d", m[0], n)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func atoi(s string) int {
+	n := 0
+	for _, c := range s {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// TestShowDefaultVerdict: act 1 of the default demo ends with certsleuth's
+// verdict giving all three commands, filled in with the server and the
+// name on the certificate, each whole on one line; and its origin points
+// at the steps that made the connections (the SCP request is step 1, the
+// Autodiscover answer naming EWS and OAB is step 3).
+func TestShowDefaultVerdict(t *testing.T) {
+	s, err := LookupScenario(DefaultScenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := play(t, s, ShowOptions{})
+	var b bytes.Buffer
+	if err := sh.WriteText(&b, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	act1 := out[strings.Index(out, "ACT 1"):strings.Index(out, "ACT 2")]
+	verdict := act1[strings.Index(act1, "certsleuth, reading"):]
+	for _, want := range []string{
+		"remedy       Set-ClientAccessService -Identity EXCH01 -AutoDiscoverServiceInternalUri https://mail.contoso.com/Autodiscover/Autodiscover.xml\n",
+		"remedy 2     Set-WebServicesVirtualDirectory -Identity \"EXCH01\\EWS (Default Web Site)\" -InternalUrl https://mail.contoso.com/EWS/Exchange.asmx\n",
+		"remedy 3     Set-OabVirtualDirectory -Identity \"EXCH01\\OAB (Default Web Site)\" -InternalUrl https://mail.contoso.com/OAB\n",
+		"steps 1, 5 and 6",
+	} {
+		if !strings.Contains(verdict, want) {
+			t.Errorf("act 1's verdict lacks %q:\n%s", want, verdict)
+		}
+	}
+	flat := strings.Join(strings.Fields(verdict), " ")
+	for _, want := range []string{"what step 1 asked for", "EwsUrl (step 3)", "OABUrl (step 3)"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("act 1's verdict lacks %q:\n%s", want, verdict)
 		}
 	}
 }

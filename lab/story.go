@@ -3,9 +3,12 @@ package lab
 import (
 	"fmt"
 	"io"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/record"
 )
 
 // TextOptions control WriteText.
@@ -49,7 +52,10 @@ func (t *story) field(indent, label, value, code string) {
 		return
 	}
 	pad := indent + fmt.Sprintf("%-13s", label)
+	// "step 5" stays on one line.
+	value = stepWord.ReplaceAllString(value, "$1"+nbsp+"$2")
 	for i, l := range analysis.Wrap(value, t.width-len(pad)) {
+		l = strings.ReplaceAll(l, nbsp, " ")
 		if i > 0 {
 			t.printf("%s%s\n", strings.Repeat(" ", len(pad)), t.color(code, l))
 			continue
@@ -57,6 +63,10 @@ func (t *story) field(indent, label, value, code string) {
 		t.printf("%s%s\n", pad, t.color(code, l))
 	}
 }
+
+const nbsp = "\x00"
+
+var stepWord = regexp.MustCompile(`\b(steps?|and) (\d)`)
 
 // para prints a wrapped paragraph with a first-line prefix.
 func (t *story) para(indent, first, text string) {
@@ -70,6 +80,23 @@ func (t *story) para(indent, first, text string) {
 	}
 }
 
+// command prints "label  command": a PowerShell command stays whole on
+// one line, to be pasted (as the shared report prints it); prose wraps.
+func (t *story) command(indent, label, value, code string) {
+	if !isCommand(value) {
+		t.field(indent, label, value, code)
+		return
+	}
+	t.printf("%s%-13s%s\n", indent, label, t.color(code, value))
+}
+
+// isCommand reports whether s is a command to paste whole: a PowerShell
+// cmdlet (analysis.IsCommand), or the reg and appcmd commands of the
+// scenarios' changes.
+func isCommand(s string) bool {
+	return analysis.IsCommand(s) || strings.HasPrefix(s, "reg add ") || strings.HasPrefix(s, `%windir%\system32\inetsrv\appcmd `)
+}
+
 // WriteText tells the show step by step: what the client requested, what
 // certificate came back, the warning in the client's words, then
 // certsleuth's verdict on the proxy's trace (culprit, origin, remedy); then
@@ -81,10 +108,11 @@ func (sh *Show) WriteText(w io.Writer, o TextOptions) error {
 	}
 	s := sh.Scenario
 	t.printf("%s\n", t.color(ansiBold, "certsleuth demo: "+s.Name))
-	t.printf("%s\n\n", s.Title)
+	t.para("", "", s.Title)
+	t.printf("\n")
 	t.para("", "", s.Summary)
 	t.printf("\n")
-	t.field("", "client", fmt.Sprintf("%s (certsleuth profile %q)", s.Client.Name, sh.Profile.Name), "")
+	t.field("", "client", fmt.Sprintf("%s; judged with certsleuth's %q profile", s.Client.Name, sh.Profile.Name), "")
 	t.field("", "exchange", fmt.Sprintf("%s, certificate %s", s.Config.Server, strings.Join(s.Config.ExchangeCert.DNSNames, ", ")), "")
 	if sh.Direct {
 		t.field("", "lab", "all on 127.0.0.1; the client connects directly (no proxy)", "")
@@ -140,7 +168,11 @@ func (sh *Show) writeAct(t *story, a *Act) {
 		}
 		for _, ch := range a.Applied {
 			t.para("   ", "changed: ", fmt.Sprintf("%s: %s -> %s", ch.What, ch.From, ch.To))
-			t.para("            ", "", t.color(ansiDim, "("+ch.Command+")"))
+			if isCommand(ch.Command) {
+				t.printf("            %s\n", t.color(ansiDim, ch.Command))
+			} else {
+				t.para("            ", "", t.color(ansiDim, "("+ch.Command+")"))
+			}
 		}
 	}
 	t.printf("\n")
@@ -210,7 +242,9 @@ func certWords(st *Step) string {
 	return s
 }
 
-// writeVerdict prints certsleuth's analysis of the act's trace.
+// writeVerdict prints certsleuth's analysis of the act's trace. The
+// analysis numbers observations (#N) in its own list, which holds the
+// client's DNS notes too; the story says the step instead (stepRefs).
 func writeVerdict(t *story, sh *Show, a *Act) {
 	n := 0
 	for _, it := range a.Report.Items {
@@ -225,10 +259,15 @@ func writeVerdict(t *story, sh *Show, a *Act) {
 	cs := a.Culprits()
 	t.printf("\n")
 	if len(cs) == 0 {
-		t.para("   ", "", t.color(ansiGreen, fmt.Sprintf("certsleuth, reading %s (%d requests, profile %s): no request would make a client warn.", src, n, sh.Profile.Name)))
+		t.para("   ", "", t.color(ansiGreen, fmt.Sprintf("certsleuth, reading %s (%d connections, profile %s): no request would make a client warn.", src, n, sh.Profile.Name)))
 		return
 	}
-	t.para("   ", "", t.color(ansiBold, fmt.Sprintf("certsleuth, reading %s (%d requests, profile %s): %d culprit(s).", src, n, sh.Profile.Name, len(cs))))
+	what := "1 culprit"
+	if len(cs) > 1 {
+		what = fmt.Sprintf("%d culprits", len(cs))
+	}
+	t.para("   ", "", t.color(ansiBold, fmt.Sprintf("certsleuth, reading %s (%d connections, profile %s): %s.", src, n, sh.Profile.Name, what)))
+	refs := a.stepRefs()
 	for i, c := range cs {
 		t.printf("\n")
 		ind := "   "
@@ -238,16 +277,22 @@ func writeVerdict(t *story, sh *Show, a *Act) {
 		if len(steps) > 0 {
 			if culprit == "" {
 				culprit = steps[0].URL
-				where = fmt.Sprintf("the proxy saw only a TLS connection for %s: %s rejected the certificate before sending the request; ", c.First.Name, a.Client.App)
+				where = fmt.Sprintf("the proxy saw only a TLS connection for %s: %s refused the certificate before sending the request; ", c.First.Name, a.Client.App)
 			}
 			var ns []string
 			for _, st := range steps {
 				ns = append(ns, fmt.Sprint(st.N))
 			}
-			where += "step " + strings.Join(ns, ", ")
+			if len(ns) == 1 {
+				where += "step " + ns[0]
+			} else {
+				where += "steps " + strings.Join(ns[:len(ns)-1], ", ") + " and " + ns[len(ns)-1]
+			}
 		}
 		t.field(ind, fmt.Sprintf("%d. culprit", i+1), culprit, ansiBold+ansiRed)
-		t.field(ind, "", "("+where+")", ansiDim)
+		if where != "" {
+			t.field(ind, "", "("+where+")", ansiDim)
+		}
 		t.field(ind, "asked for", c.First.Name, "")
 		for _, f := range c.Findings {
 			t.field(ind, "rule", f.ID+": "+f.Summary, "")
@@ -257,7 +302,12 @@ func writeVerdict(t *story, sh *Show, a *Act) {
 			if j == 0 {
 				label = "origin"
 			}
-			text := oc.Text
+			text := refs(oc.Text)
+			if oc.From > 0 && !strings.Contains(oc.Text, "#") {
+				if r := refs(fmt.Sprintf("(#%d)", oc.From)); r != "" {
+					text += " " + r
+				}
+			}
 			if j > 0 {
 				text = "<- " + text
 			}
@@ -268,11 +318,44 @@ func writeVerdict(t *story, sh *Show, a *Act) {
 			if j > 0 {
 				label = fmt.Sprintf("remedy %d", j+1)
 			}
-			t.field(ind, label, r.Command, ansiGreen)
+			t.command(ind, label, r.Command, ansiGreen)
 			for _, ov := range r.Other {
-				t.field(ind, "", "Exchange "+ov.Versions+": "+ov.Command, ansiDim)
+				t.field(ind, "", "on Exchange "+ov.Versions+":", ansiDim)
+				t.command(ind, "", ov.Command, ansiDim)
 			}
 		}
+	}
+}
+
+var obsRef = regexp.MustCompile(`( ?\()?#(\d+)(\))?`)
+
+// stepRefs returns a function that rewrites the analysis's "#N" (the
+// index of an observation in the act's list) as the step that made it,
+// "step M", and drops a reference to an observation no step made.
+func (a *Act) stepRefs() func(string) string {
+	step := map[int]int{}
+	for _, it := range a.Report.Items {
+		for _, st := range a.Steps {
+			for _, o := range append([]*record.Observation{st.Obs}, st.Recorded...) {
+				if o != nil && o == it.Obs {
+					step[it.Index] = st.N
+				}
+			}
+		}
+	}
+	return func(s string) string {
+		return obsRef.ReplaceAllStringFunc(s, func(m string) string {
+			sub := obsRef.FindStringSubmatch(m)
+			i, _ := strconv.Atoi(sub[2])
+			n, ok := step[i]
+			switch {
+			case !ok && sub[1] != "" && sub[3] != "":
+				return "" // " (#N)": drop it
+			case !ok:
+				return "an earlier request"
+			}
+			return fmt.Sprintf("%sstep %d%s", sub[1], n, sub[3])
+		})
 	}
 }
 
