@@ -238,6 +238,9 @@ func (t *textOut) color(code, s string) string {
 // field prints "label  value" with value wrapped under itself.
 func (t *textOut) field(indent, label, value string) {
 	pad := indent + fmt.Sprintf("%-12s", label)
+	if len(label) >= 12 { // a long check ID: keep a gap before the text
+		pad = indent + label + "  "
+	}
 	lines := Wrap(value, t.width-len(pad))
 	for i, l := range lines {
 		if i == 0 {

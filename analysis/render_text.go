@@ -22,10 +22,34 @@ func headline(r *Report, culprits []*Culprit) string {
 			warn++
 		}
 	}
+	unseen := ""
+	if k := notJudged(r); k > 0 {
+		unseen = fmt.Sprintf("; %s could not be judged: the certificate was not seen (see below)", plural(k, "connection"))
+	}
 	if len(culprits) == 0 {
-		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)", n, profileList(r.Profiles))
+		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)%s", n, profileList(r.Profiles), unseen)
+	}
+	if unseen != "" {
+		return fmt.Sprintf("%d of %d requests would make a client warn%s; first each time:", warn, n, unseen)
 	}
 	return fmt.Sprintf("%d of %d requests would make a client warn; first each time:", warn, n)
+}
+
+// notJudged counts the TLS connections whose certificate was not seen
+// (encrypted by TLS 1.3, cut by the snap length, handshake not captured,
+// resumed, failed), so a clean headline is not mistaken for a clean bill.
+func notJudged(r *Report) int {
+	k := 0
+	for _, it := range r.Items {
+		if it.Obs.Kind == record.KindDNS || len(it.Chain) > 0 || it.WhatIf {
+			continue
+		}
+		switch it.Obs.Visibility {
+		case record.VisEncrypted, record.VisTruncated, record.VisMissing, record.VisResumed, record.VisFailed:
+			k++
+		}
+	}
+	return k
 }
 
 // whenWords says when a culprit happened and how often it came back.
@@ -122,6 +146,11 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
 		for _, f := range c.Findings {
 			t.fieldHL("   ", "rule", f.ID, ": "+stripProfileTitle(f.Summary), ansiRed)
+		}
+		for _, f := range it.Findings {
+			if f.ID == "conn.client-alert" { // the client's own verdict confirms it
+				t.field("   ", "client", f.Summary)
+			}
 		}
 		if len(c.Origin) > 0 {
 			for j, l := range Arrows(requestWords(it.Obs), c.Origin) {
@@ -313,9 +342,6 @@ func plural(n int, what string) string {
 // computed on the plain text, so colour never changes where lines break.
 func (t *textOut) fieldHL(indent, label, hl, rest, code string) {
 	pad := indent + fmt.Sprintf("%-12s", label)
-	if len(label) >= 12 { // a long check ID: keep a gap before the text
-		pad = indent + label + "  "
-	}
 	lines := Wrap(hl+rest, t.width-len(pad))
 	for i, l := range lines {
 		if i == 0 {
