@@ -146,6 +146,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	app.Setup() // adds the help command, so it is found below
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") && app.Command(args[1]) == nil {
+		msg := fmt.Sprintf("unknown command %q (see 'certsleuth help')", args[1])
+		if s := suggestCommand(app, args[1]); s != "" && !strings.Contains(s, `""`) {
+			msg = fmt.Sprintf("unknown command %q. %s (see 'certsleuth help')", args[1], s)
+		}
+		printErr(stderr, errors.New(msg))
+		return exitUsage
+	}
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK
@@ -162,7 +171,10 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if msg := err.Error(); msg != "" {
 			printErr(stderr, err)
 		}
-		return ec.ExitCode()
+		if code := ec.ExitCode(); code <= exitUsage {
+			return code
+		}
+		return exitUsage // urfave/cli's own errors (unknown help topic) are usage errors
 	}
 	printErr(stderr, err)
 	if strings.Contains(err.Error(), "flag provided but not defined") || strings.Contains(err.Error(), "No help topic") {
@@ -186,4 +198,12 @@ func printErr(w io.Writer, err error) {
 // withHint attaches a hint line to err, printed as "certsleuth: hint: ...".
 func withHint(err error, hint string) error {
 	return fmt.Errorf("%w\nhint: %s", err, hint)
+}
+
+// suggestCommand returns urfave/cli's "Did you mean ...?" for name, or "".
+func suggestCommand(app *cli.App, name string) string {
+	if cli.SuggestCommand == nil {
+		return ""
+	}
+	return cli.SuggestCommand(app.Commands, name)
 }
