@@ -80,7 +80,8 @@ type Result struct {
 	// Observations are the act's trace, in order: through a Proxy, what
 	// the proxy recorded (source "proxy") with the client's DNS answers
 	// (source "demo") between them; without one, the client's own records.
-	// They replay with `certsleuth replay --ca-file <lab CA>`.
+	// Trace is what the trace file holds; it replays with `certsleuth
+	// replay --ca-file <lab CA>`.
 	Observations []*record.Observation
 	// Done says how the client's run ended, in words.
 	Done string

@@ -131,24 +131,23 @@ func TestShowThroughProxy(t *testing.T) {
 				roots := x509.NewCertPool()
 				roots.AddCert(ca.Cert)
 				rep := analysis.Analyze(obs, analysis.Options{Profiles: []*analysis.Profile{sh.Profile}, Roots: roots})
-				if got, want := verdicts(rep), verdicts(analysis.Analyze(proxyOnly(a.Observations), analysis.Options{Profiles: []*analysis.Profile{sh.Profile}, Roots: roots})); got != want {
+				if got, want := verdicts(rep), verdicts(a.Report); got != want {
 					t.Errorf("act %d: the replayed trace says\n%s\nthe act said\n%s", a.N, got, want)
+				}
+				// The same report, observation numbers (#N) included.
+				var got, want bytes.Buffer
+				if err := analysis.Render(&got, rep, "text", analysis.RenderOptions{Title: "t"}); err != nil {
+					t.Fatal(err)
+				}
+				if err := analysis.Render(&want, a.Report, "text", analysis.RenderOptions{Title: "t"}); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					t.Errorf("act %d: replaying the recorded trace gives\n%s\nthe demo's report is\n%s", a.N, got.String(), want.String())
 				}
 			}
 		})
 	}
-}
-
-// proxyOnly drops the client's own DNS notes: the trace file holds only
-// what the proxy recorded.
-func proxyOnly(obs []*record.Observation) []*record.Observation {
-	var out []*record.Observation
-	for _, o := range obs {
-		if o.Source == record.SourceProxy {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 // verdicts sums up a report's culprits: name, origin, remedies.
@@ -376,7 +375,7 @@ func TestShowDefaultVerdict(t *testing.T) {
 	}
 	out := b.String()
 	act1 := out[strings.Index(out, "ACT 1"):strings.Index(out, "ACT 2")]
-	verdict := act1[strings.Index(act1, "certsleuth, reading"):]
+	verdict := act1[strings.Index(act1, "certsleuth on the proxy"):]
 	for _, want := range []string{
 		"remedy       Set-ClientAccessService -Identity EXCH01 -AutoDiscoverServiceInternalUri https://mail.contoso.com/Autodiscover/Autodiscover.xml\n",
 		"remedy 2     Set-WebServicesVirtualDirectory -Identity \"EXCH01\\EWS (Default Web Site)\" -InternalUrl https://mail.contoso.com/EWS/Exchange.asmx\n",

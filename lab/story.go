@@ -259,14 +259,14 @@ func writeVerdict(t *story, sh *Show, a *Act) {
 	cs := a.Culprits()
 	t.printf("\n")
 	if len(cs) == 0 {
-		t.para("   ", "", t.color(ansiGreen, fmt.Sprintf("certsleuth, reading %s (%d connections, profile %s): no request would make a client warn.", src, n, sh.Profile.Name)))
+		t.para("   ", "", t.color(ansiGreen, fmt.Sprintf("certsleuth on %s (%d connections, %s profile): no request would make a client warn.", src, n, sh.Profile.Name)))
 		return
 	}
 	what := "1 culprit"
 	if len(cs) > 1 {
 		what = fmt.Sprintf("%d culprits", len(cs))
 	}
-	t.para("   ", "", t.color(ansiBold, fmt.Sprintf("certsleuth, reading %s (%d connections, profile %s): %s.", src, n, sh.Profile.Name, what)))
+	t.para("   ", "", t.color(ansiBold, fmt.Sprintf("certsleuth on %s (%d connections, %s profile): %s.", src, n, sh.Profile.Name, what)))
 	refs := a.stepRefs()
 	for i, c := range cs {
 		t.printf("\n")
