@@ -359,8 +359,9 @@ func (a *Act) stepRefs() func(string) string {
 	}
 }
 
-// Listing is one line per scenario: its name and the Exchange
-// configuration it stands for.
+// Listing is one entry per scenario: its name and the Exchange
+// configuration it stands for, wrapped under itself to fit 77 columns (80
+// with the help text's indent); an entry's further lines start with spaces.
 func Listing() []string {
 	var out []string
 	ss := Scenarios()
@@ -368,8 +369,10 @@ func Listing() []string {
 	for _, s := range ss {
 		w = max(w, len(s.Name))
 	}
+	pad := strings.Repeat(" ", w+2)
 	for _, s := range ss {
-		out = append(out, fmt.Sprintf("%-*s  %s", w, s.Name, s.Setup))
+		lines := analysis.Wrap(s.Setup, 77-len(pad))
+		out = append(out, fmt.Sprintf("%-*s  %s", w, s.Name, strings.Join(lines, "\n"+pad)))
 	}
 	return out
 }

@@ -57,7 +57,7 @@ EXIT CODES:
    1  it did not (the text says where)
    2  bad usage, or the lab could not start`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "list", Usage: "list the scenarios, one line each"},
+			&cli.BoolFlag{Name: "list", Usage: "list the scenarios and the Exchange configuration each stands for"},
 			&cli.StringFlag{Name: "scenario", Aliases: []string{"s"}, Value: lab.DefaultScenario, Usage: "the scenario to play (see --list)"},
 			&cli.BoolFlag{Name: "fixed", Usage: "play act 2 alone: the configuration with the fix applied"},
 			&cli.StringFlag{Name: "profile", Aliases: []string{"p"}, Usage: "judge with this client `PROFILE` instead of the scenario client's (" + strings.Join(analysis.ProfileNames(), ", ") + ")"},
@@ -74,7 +74,7 @@ EXIT CODES:
 }
 
 func indent(lines []string, pad string) string {
-	return pad + strings.Join(lines, "\n"+pad)
+	return pad + strings.ReplaceAll(strings.Join(lines, "\n"), "\n", "\n"+pad)
 }
 
 func runDemo(c *cli.Context) error {
