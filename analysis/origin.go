@@ -517,24 +517,24 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 	switch {
 	case okPre && (!okEq || iPre < iEq) && scheme == "http":
 		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: SettingHTTPRedirect,
-			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (Autodiscover's fourth candidate)", t.Domains[iPre])}
+			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)", t.Domains[iPre])}
 	case okEq:
 		d := t.Domains[iEq]
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (the second candidate, tried before autodiscover.%s)", d, d)}
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.%s)", d, d)}
 	case okPre:
 		return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (the third candidate)", t.Domains[iPre])}
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (tried after the email domain itself)", t.Domains[iPre])}
 	}
 	switch {
 	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
 		return &Cause{Kind: CauseDirectConnect, URL: u, Text: "Outlook's Direct Connect to Office 365 (tried first by Microsoft 365 Apps, KB 3211279)"}
 	case strings.HasPrefix(host, "autodiscover."):
 		return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (the third candidate)", host)}
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (tried after the email domain itself)", host)}
 	case len(t.Domains) == 0 && isRegistrable(host):
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain, Hedged: true,
-			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (the second candidate)", host)}
+			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.<domain>)", host)}
 	case (adKind == "xml" || adKind == "svc") && seenAD[host]:
 		return &Cause{Kind: CauseSCP, URL: u, Setting: SettingSCP, Hedged: true,
 			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP) again: Outlook re-runs Autodiscover about hourly (KB 3211279) and asks %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}

@@ -84,7 +84,7 @@ func TestTraceOrigins(t *testing.T) {
 		{
 			name:  "autodiscover. prefix candidate",
 			obs:   []*record.Observation{req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml")},
-			index: 1, kind: CausePrefix, set: SettingAutodiscoverDNS, text: "(the third candidate)",
+			index: 1, kind: CausePrefix, set: SettingAutodiscoverDNS, text: "(tried after the email domain itself)",
 		},
 		{
 			name:  "HTTP redirect probe",
