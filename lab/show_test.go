@@ -393,3 +393,24 @@ func TestShowDefaultVerdict(t *testing.T) {
 		}
 	}
 }
+
+// TestShowCleanOnce: with nothing to change, act 2 is said in a sentence,
+// not told step by step a second time.
+func TestShowCleanOnce(t *testing.T) {
+	s, err := LookupScenario("clean")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := play(t, s, ShowOptions{})
+	var b bytes.Buffer
+	if err := sh.WriteText(&b, TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if n := strings.Count(out, "Autodiscover: the SCP URL from Active Directory"); n != 1 {
+		t.Errorf("the SCP step is told %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "ACT 2: nothing to change") || strings.Contains(out, "act 2:") {
+		t.Errorf("act 2 of the clean scenario:\n%s", out)
+	}
+}
