@@ -97,7 +97,7 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em }
 <p class="sub">{{.Scenario.Title}}</p>
 <p>{{.Scenario.Summary}}</p>
 <table class="kv">
-<tr><td>client</td><td>{{.Scenario.Client.Name}} (certsleuth profile <code>{{.Profile.Name}}</code>)</td></tr>
+<tr><td>client</td><td>{{.Scenario.Client.Name}}; judged with certsleuth's <code>{{.Profile.Name}}</code> profile</td></tr>
 <tr><td>Exchange</td><td>{{.Scenario.Config.Server}}, certificate for {{range $i, $n := .Scenario.Config.ExchangeCert.DNSNames}}{{if $i}}, {{end}}<code>{{$n}}</code>{{end}}</td></tr>
 <tr><td>lab</td><td>{{if .Direct}}all on 127.0.0.1, the client connecting directly{{else}}all on 127.0.0.1, the client going through the certsleuth proxy in mirror mode, which records what it sees{{end}}</td></tr>
 <tr><td>case</td><td>{{.Scenario.Cite}}</td></tr>
@@ -121,6 +121,7 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em }
 {{end}}</ol>
 <p><b>Result:</b> {{$a.Done}}</p>
 <h3>certsleuth's report on {{if $.Direct}}the client's{{else}}the proxy's{{end}} trace (act {{$a.N}})</h3>
+<p class="sub">Its numbers (#N) count the observations in the trace, as <code>certsleuth replay</code> of the recorded trace shows them; they are not the step numbers above.</p>
 <div class="report">{{$a.Report}}</div>
 {{end}}
 {{if .Problems}}<h2>Not as expected</h2><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}
