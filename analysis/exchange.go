@@ -274,9 +274,9 @@ var Settings = []*ExchangeSetting{
 		command: func(v string, p FixParams) string {
 			addr := orPlaceholder(p.Address, "<address of "+orPlaceholder(p.Server, "the Exchange server")+">")
 			if p.Scope == ScopeExternal {
-				return fmt.Sprintf("in the public DNS zone: %s. A %s (so clients outside the network reach %s under the name on the certificate)", orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"), addr, orPlaceholder(p.Server, "the server"))
+				return fmt.Sprintf("if it does not resolve yet, in the public DNS zone: %s. A %s (so clients outside the network reach %s under the name on the certificate)", orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"), addr, orPlaceholder(p.Server, "the server"))
 			}
-			return fmt.Sprintf("in the internal DNS zone: %s. A %s (so clients inside the network reach %s under the name on the certificate)", orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"), addr, orPlaceholder(p.Server, "the server"))
+			return fmt.Sprintf("if it does not resolve yet, in the internal DNS zone: %s. A %s (so clients inside the network reach %s under the name on the certificate)", orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"), addr, orPlaceholder(p.Server, "the server"))
 		},
 	},
 }

@@ -113,11 +113,11 @@ func TestCatalogCommands(t *testing.T) {
 		{id: SettingADRedirect, p: p, known: true,
 			want: all("make the Autodiscover server that answered with the redirect send https://mail.contoso.com/Autodiscover/Autodiscover.xml instead of https://exch01.contoso.local/autodiscover/autodiscover.xml")},
 		{id: SettingHostRecord, p: p, known: true,
-			want: all("in the internal DNS zone: mail.contoso.com. A 10.0.0.5 (so clients inside the network reach EXCH01 under the name on the certificate)")},
+			want: all("if it does not resolve yet, in the internal DNS zone: mail.contoso.com. A 10.0.0.5 (so clients inside the network reach EXCH01 under the name on the certificate)")},
 		{id: SettingHostRecord, p: FixParams{Server: "EXCH01", Scope: ScopeExternal, NewHost: "mail.contoso.com", Address: "198.51.100.5"}, known: true,
-			want: all("in the public DNS zone: mail.contoso.com. A 198.51.100.5 (so clients outside the network reach EXCH01 under the name on the certificate)")},
+			want: all("if it does not resolve yet, in the public DNS zone: mail.contoso.com. A 198.51.100.5 (so clients outside the network reach EXCH01 under the name on the certificate)")},
 		{id: SettingHostRecord, p: FixParams{}, known: true,
-			want: all("in the internal DNS zone: <NAME ON CERTIFICATE>. A <address of the Exchange server> (so clients inside the network reach the server under the name on the certificate)")},
+			want: all("if it does not resolve yet, in the internal DNS zone: <NAME ON CERTIFICATE>. A <address of the Exchange server> (so clients inside the network reach the server under the name on the certificate)")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
