@@ -171,3 +171,18 @@ func (p *ServerPlan) coversSome() bool {
 	}
 	return false
 }
+
+// words says the name, how often it was asked for, and whether the
+// certificate covers it and a public CA could issue it, for reports.
+func (n PlannedName) words() string {
+	s := fmt.Sprintf("%s (%s", n.Name, plural(n.Requests, "request"))
+	if n.Covered {
+		s += ", covered"
+	} else {
+		s += ", not covered"
+	}
+	if !n.Public {
+		s += ", internal name: no public CA can issue it"
+	}
+	return s + ")"
+}

@@ -185,16 +185,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 				t.field("   ", "server", fmt.Sprintf("%s (presents %s)", p.Server, chainWords([]certs.Summary{*p.Leaf})))
 				var names []string
 				for _, n := range p.Names {
-					s := fmt.Sprintf("%s (%s", n.Name, plural(n.Requests, "request"))
-					if n.Covered {
-						s += ", covered"
-					} else {
-						s += ", not covered"
-					}
-					if !n.Public {
-						s += ", internal name: no public CA can issue it"
-					}
-					names = append(names, s+")")
+					names = append(names, n.words())
 				}
 				t.field("   ", "asked for", strings.Join(names, "; "))
 				t.field("   ", "plan", p.Words())

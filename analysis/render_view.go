@@ -207,16 +207,7 @@ func (r *Report) view(o RenderOptions) *reportView {
 				pv.Cert = chainWords([]certs.Summary{*p.Leaf})
 			}
 			for _, n := range p.Names {
-				s := fmt.Sprintf("%s (%s", n.Name, plural(n.Requests, "request"))
-				if n.Covered {
-					s += ", covered"
-				} else {
-					s += ", not covered"
-				}
-				if !n.Public {
-					s += ", internal name: no public CA can issue it"
-				}
-				pv.Names = append(pv.Names, s+")")
+				pv.Names = append(pv.Names, n.words())
 			}
 			v.Plans = append(v.Plans, pv)
 		}

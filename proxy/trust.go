@@ -3,7 +3,6 @@ package proxy
 import (
 	"crypto/x509"
 	"fmt"
-	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
 )
@@ -27,17 +26,7 @@ func (s *Server) judgeTrust(chain []*x509.Certificate) trustVerdict {
 	if ok {
 		return v
 	}
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	at := leaf.NotBefore
-	for _, c := range chain {
-		if c.NotBefore.After(at) {
-			at = c.NotBefore
-		}
-	}
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: s.roots, Intermediates: inter, CurrentTime: at.Add(time.Second), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	err := certs.VerifyTrust(chain, s.roots)
 	switch {
 	case err == nil:
 		v = trustVerdict{trusted: true}
