@@ -5,7 +5,8 @@
 #   scripts/bench-proxy.sh [SECONDS] [LONG-SECONDS]
 #
 # An HTTPS origin (Go, 1 KiB responses, certificate from a generated CA) is
-# loaded by 16 concurrent clients:
+# loaded by 16 concurrent clients (CLIENTS=N in the environment changes it;
+# CLIENTS=1 measures the latency a proxy adds without queueing):
 #   keep-alive   each client keeps one TLS connection (one proxy tunnel)
 #   new-conn     every request is a new TCP+TLS connection (a new tunnel)
 # first directly, then through certsleuth (mirror mode, recording to a trace,
@@ -125,7 +126,11 @@ func run(addr, proxy, mode string, d time.Duration, cafiles []string) {
 	errs := 0
 	var wg sync.WaitGroup
 	stop := time.Now().Add(d)
-	for range 16 {
+	clients := 16
+	if n, err := strconv.Atoi(os.Getenv("CLIENTS")); err == nil && n > 0 {
+		clients = n
+	}
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -209,7 +214,7 @@ run() { # run LABEL PROXY MODE: print a table row, set $rps $p50
 }
 
 echo
-echo "== $secs s per run, 16 concurrent clients, 1 KiB responses (nproc $(nproc))"
+echo "== $secs s per run, ${CLIENTS:-16} concurrent clients, 1 KiB responses (nproc $(nproc))"
 for mode in keepalive newconn; do
 	run direct - "$mode"
 	d_rps=$rps d_p50=$p50
