@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,19 +71,39 @@ var ErrNotCapture = errors.New("not a capture file")
 // one observation per TLS connection, HTTP exchange and DNS answer, in the
 // order they started. name is used in messages. On a file that is cut
 // short or corrupt it returns what was read before the damage together
-// with a *CorruptError.
+// with a *CorruptError. Read keeps every observation; Stream hands them
+// over one at a time, in the same order, and keeps memory bounded.
 func Read(in io.Reader, name string, opts Options) (*Result, error) {
+	var obs []*record.Observation
+	res, err := Stream(in, name, opts, func(o *record.Observation) error {
+		obs = append(obs, o)
+		return nil
+	})
+	if res != nil {
+		res.Observations = obs
+	}
+	return res, err
+}
+
+// Stream reads a capture like Read, but passes each observation to emit
+// as soon as it is complete and every observation that started before it
+// has been passed, instead of keeping them all: its memory does not grow
+// with the number of connections in the file. The order is Read's (by
+// start time, then packet number), also when timestamps step back by up
+// to a few seconds (merged interfaces). The Result's Observations is nil.
+// An error returned by emit stops the reading and is returned as is.
+func Stream(in io.Reader, name string, opts Options, emit func(*record.Observation) error) (*Result, error) {
 	src, err := openSource(in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %w", name, ErrNotCapture, err)
 	}
 	defer src.close()
-	r := newReader(opts)
+	r := newReader(opts, emit)
 	r.res.Format = src.format
 	var p packet
 	var rp rawPacket
 	var rerr error
-	for {
+	for r.outErr == nil {
 		err := src.next(&rp)
 		if err != nil {
 			if err != io.EOF {
@@ -107,8 +129,17 @@ func Read(in io.Reader, name string, opts Options) (*Result, error) {
 			continue
 		}
 		r.packet(&p, rp.ts, len(rp.data))
+		if r.ready {
+			r.release(false)
+		}
+	}
+	if r.outErr != nil {
+		return r.res, r.outErr
 	}
 	r.finish()
+	if r.outErr != nil {
+		return r.res, r.outErr
+	}
 	return r.res, rerr
 }
 
@@ -136,6 +167,10 @@ type flow struct {
 	last    int64
 	h       [2]half // h[0] carries the bytes sent by endpoint a, h[1] those sent by b
 	synFrom int     // the endpoint (0 a, 1 b) that sent the SYN; -1 unknown
+	// reported is set once the connection's observations are out: the
+	// rest of its packets are only counted until it closes.
+	reported bool
+	wait     *blocker // holds back later observations until this one is reported
 }
 
 type reader struct {
@@ -147,10 +182,11 @@ type reader struct {
 	flows      map[flowKey]*flow
 	closed     map[flowKey]int64
 	nextID     int
-	items      []item
 	dnsPending map[dnsKey]*dnsQuery
 	resolved   map[string][]resolution
-	ders       map[string][]byte
+	ders       map[uint64][]byte // by maphash of the DER
+	derBytes   int               // the size of ders' certificates
+	order                        // observations waiting for earlier ones, and what they wait for
 	linkWarned map[layers.LinkType]bool
 	pool       bufPool
 	dns        layers.DNS // reused by decodeDNS
@@ -158,27 +194,17 @@ type reader struct {
 	lastSweep  int64
 }
 
-// item is an observation with its sort key.
-type item struct {
-	at     time.Time
-	packet int64
-	sub    int
-	o      *record.Observation
-}
-
-func newReader(opts Options) *reader {
+func newReader(opts Options, out func(*record.Observation) error) *reader {
 	r := &reader{
 		opts: opts, dec: newDecoder(), res: &Result{},
 		flows: map[flowKey]*flow{}, closed: map[flowKey]int64{},
 		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{},
-		ders: map[string][]byte{}, linkWarned: map[layers.LinkType]bool{},
+		ders: map[uint64][]byte{}, linkWarned: map[layers.LinkType]bool{},
 	}
+	r.order.out = out
+	r.lastFull = map[fullKey]fullHandshake{}
 	r.stats = &r.res.Stats
 	return r
-}
-
-func (r *reader) emit(o *record.Observation, packet int64, sub int) {
-	r.items = append(r.items, item{at: o.Time, packet: packet, sub: sub, o: o})
 }
 
 // Connections idle this long (in capture time) are closed; closed
@@ -188,6 +214,9 @@ const (
 	idleTimeout = 5 * time.Minute
 	tombstone   = 2 * time.Minute
 	sweepEvery  = 30 * time.Second
+	// maxCertBytes bounds the certificates kept to share between
+	// observations (a few thousand).
+	maxCertBytes = 4 << 20
 )
 
 func endpoint(addr [16]byte, v6 bool, port uint16) string {
@@ -252,8 +281,19 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1}
 		f.h[0].pool, f.h[1].pool = &r.pool, &r.pool
 		r.flows[k] = f
+		if k.pa != 53 && k.pb != 53 { // DNS over TCP: its answers wait on their queries
+			f.wait = r.hold(ts, r.packetNo, f, nil)
+		}
 	}
 	f.last = ts
+	if f.reported {
+		if p.rst || p.fin && f.h[1-dir].fin {
+			r.close(f)
+		} else if p.fin {
+			f.h[dir].fin = true
+		}
+		return
+	}
 	h := &f.h[dir]
 	seq := p.seq
 	if p.syn {
@@ -274,6 +314,9 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 				h.stop(gapNone)
 			}
 			h.keep()
+			if h.done && f.h[1-dir].done {
+				r.report(f) // nothing more to learn from this connection
+			}
 		}
 	}
 	if p.fin {
@@ -381,42 +424,33 @@ func (r *reader) sweep() {
 			delete(r.closed, k)
 		}
 	}
+	r.flushDNS(r.now - dnsWait)
 }
 
 func (r *reader) close(f *flow) {
 	delete(r.flows, f.key)
 	r.closed[f.key] = r.now
-	r.report(f)
+	if !f.reported {
+		r.report(f)
+	}
 }
 
-// finish closes every connection still open and orders the observations.
+// finish closes every connection still open and hands over every
+// observation still waiting.
 func (r *reader) finish() {
 	fs := make([]*flow, 0, len(r.flows))
 	for _, f := range r.flows {
-		fs = append(fs, f)
+		if !f.reported {
+			fs = append(fs, f)
+		}
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].id < fs[j].id })
 	for _, f := range fs {
-		delete(r.flows, f.key)
 		r.report(f)
 	}
-	r.flushDNS()
-	sort.SliceStable(r.items, func(i, j int) bool {
-		a, b := r.items[i], r.items[j]
-		if !a.at.Equal(b.at) {
-			return a.at.Before(b.at)
-		}
-		if a.packet != b.packet {
-			return a.packet < b.packet
-		}
-		return a.sub < b.sub
-	})
-	r.res.Observations = make([]*record.Observation, len(r.items))
-	for i, it := range r.items {
-		r.res.Observations[i] = it.o
-	}
-	r.items = nil
-	r.attribute()
+	clear(r.flows)
+	r.flushDNS(math.MaxInt64)
+	r.release(true)
 }
 
 // clientDir decides which endpoint is the client: the one that sent the
@@ -449,6 +483,12 @@ func (f *flow) clientDir() int {
 
 // report turns a finished connection into observations.
 func (r *reader) report(f *flow) {
+	f.reported = true
+	if f.wait != nil {
+		f.wait.done = true
+		f.wait = nil
+		r.ready = true
+	}
 	for d := range f.h {
 		f.h[d].finish()
 	}
@@ -465,7 +505,7 @@ func (r *reader) report(f *flow) {
 	for d := range f.h {
 		f.h[d].stop(gapNone)
 	}
-	f.h[0], f.h[1] = half{}, half{}
+	f.h[0], f.h[1] = half{fin: f.h[0].fin}, half{fin: f.h[1].fin}
 }
 
 func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half) {
@@ -578,33 +618,64 @@ func (r *reader) reportHTTP(f *flow, conn, client, server string, chh, shh *half
 	}
 }
 
-// attribute fills DNSName for TLS connections without SNI from the DNS
-// answers in the capture, and ResumedFrom for resumed sessions.
-func (r *reader) attribute() {
-	type key struct{ client, name string }
-	last := map[key]*record.Observation{} // client IP + name -> latest full handshake
-	for _, o := range r.res.Observations {
-		if o.Kind != record.KindTLS {
-			continue
+// fullKey is a client IP and the name (or server address) it connected to.
+type fullKey struct{ client, name string }
+
+// fullHandshake is the latest full handshake for a fullKey.
+type fullHandshake struct {
+	conn string
+	at   int64
+}
+
+// Bounds on what attribution remembers.
+const (
+	maxFullHandshakes = 1 << 14 // client and name pairs
+	maxResolvedIPs    = 1 << 14 // addresses with DNS answers
+	maxPerIP          = 16      // answers kept per address
+)
+
+// attribute fills DNSName for a TLS connection without SNI from the DNS
+// answers before it in the capture, and ResumedFrom for a resumed session
+// (the latest full handshake from the same client to the same name or
+// address). Observations come here in order, so every earlier answer and
+// handshake has been seen.
+func (r *reader) attribute(o *record.Observation) {
+	clientIP := record.HostOnly(o.Client)
+	if o.SNI == "" {
+		o.DNSName = r.resolvedName(record.HostOnly(o.Server), clientIP, o.Time)
+	}
+	name, _ := o.AskedName()
+	if name == "" {
+		name = o.Server
+	}
+	switch o.Visibility {
+	case record.VisResumed:
+		if prev, ok := r.lastFull[fullKey{clientIP, name}]; ok {
+			o.ResumedFrom = prev.conn
+		} else if prev, ok := r.lastFull[fullKey{clientIP, o.Server}]; ok {
+			o.ResumedFrom = prev.conn
 		}
-		clientIP := record.HostOnly(o.Client)
-		if o.SNI == "" {
-			o.DNSName = r.resolvedName(record.HostOnly(o.Server), clientIP, o.Time)
+	case record.VisVisible, record.VisEncrypted:
+		at := o.Time.UnixNano()
+		if len(r.lastFull) >= maxFullHandshakes {
+			forgetOlder(r.lastFull, func(v fullHandshake) int64 { return v.at })
 		}
-		name, _ := o.AskedName()
-		if name == "" {
-			name = o.Server
-		}
-		switch o.Visibility {
-		case record.VisResumed:
-			if prev := last[key{clientIP, name}]; prev != nil {
-				o.ResumedFrom = prev.Conn
-			} else if prev := last[key{clientIP, o.Server}]; prev != nil {
-				o.ResumedFrom = prev.Conn
-			}
-		case record.VisVisible, record.VisEncrypted:
-			last[key{clientIP, name}] = o
-			last[key{clientIP, o.Server}] = o
+		r.lastFull[fullKey{clientIP, name}] = fullHandshake{o.Conn, at}
+		r.lastFull[fullKey{clientIP, o.Server}] = fullHandshake{o.Conn, at}
+	}
+}
+
+// forgetOlder deletes the older half of m's entries, by the time at gives.
+func forgetOlder[K comparable, V any](m map[K]V, at func(V) int64) {
+	ts := make([]int64, 0, len(m))
+	for _, v := range m {
+		ts = append(ts, at(v))
+	}
+	slices.Sort(ts)
+	cut := ts[len(ts)/2]
+	for k, v := range m {
+		if at(v) <= cut {
+			delete(m, k)
 		}
 	}
 }

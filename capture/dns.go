@@ -17,10 +17,12 @@ type dnsKey struct {
 }
 
 type dnsQuery struct {
+	key    dnsKey
 	at     time.Time
 	packet int64
 	query  string
 	qtype  string
+	wait   *blocker
 }
 
 // dnsTCPHalf splits DNS over TCP into messages (RFC 1035 §4.2.2: each
@@ -103,7 +105,9 @@ func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
 	if !d.QR {
 		k := dnsKey{client: src, server: dst, id: d.ID, tcp: tcp}
 		if _, dup := r.dnsPending[k]; !dup {
-			r.dnsPending[k] = &dnsQuery{at: at, packet: r.packetNo, query: string(q.Name), qtype: dnsTypeName(q.Type)}
+			dq := &dnsQuery{key: k, at: at, packet: r.packetNo, query: string(q.Name), qtype: dnsTypeName(q.Type)}
+			dq.wait = r.hold(at.UnixNano(), r.packetNo, nil, dq)
+			r.dnsPending[k] = dq
 		}
 		return
 	}
@@ -112,6 +116,7 @@ func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
 	if p, ok := r.dnsPending[k]; ok {
 		at0, pk = p.at, p.packet
 		delete(r.dnsPending, k)
+		p.wait.done = true
 	}
 	o := &record.Observation{
 		Kind: record.KindDNS, Source: record.SourcePcap, Time: at0.UTC(),
@@ -126,23 +131,44 @@ func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
 	clientIP := record.HostOnly(dst)
 	for _, a := range o.DNS.Answers {
 		if a.Type == "A" || a.Type == "AAAA" {
-			r.resolved[a.Value] = append(r.resolved[a.Value], resolution{name: o.DNS.Query, at: at, client: clientIP})
+			r.resolve(a.Value, resolution{name: o.DNS.Query, at: at, client: clientIP})
 		}
 	}
 }
 
-// flushDNS reports the queries that got no answer in the capture.
-func (r *reader) flushDNS() {
-	for k, q := range r.dnsPending {
-		o := &record.Observation{
-			Kind: record.KindDNS, Source: record.SourcePcap, Time: q.at.UTC(), Client: k.client, Server: k.server,
-			DNS:  &record.DNS{Query: q.query, Type: q.qtype},
-			Note: "no answer in the capture",
+// flushDNS reports the queries asked before the given time (Unix
+// nanoseconds) that got no answer in the capture.
+func (r *reader) flushDNS(before int64) {
+	for _, q := range r.dnsPending {
+		if q.at.UnixNano() < before {
+			r.unanswered(q)
 		}
-		r.stats.DNS++
-		r.emit(o, q.packet, 0)
 	}
-	clear(r.dnsPending)
+}
+
+// unanswered reports a query that got no answer.
+func (r *reader) unanswered(q *dnsQuery) {
+	o := &record.Observation{
+		Kind: record.KindDNS, Source: record.SourcePcap, Time: q.at.UTC(), Client: q.key.client, Server: q.key.server,
+		DNS:  &record.DNS{Query: q.query, Type: q.qtype},
+		Note: "no answer in the capture",
+	}
+	r.stats.DNS++
+	r.emit(o, q.packet, 0)
+	delete(r.dnsPending, q.key)
+	q.wait.done = true
+}
+
+// resolve remembers that a client resolved a name to ip, keeping a bounded
+// number of answers per address and of addresses.
+func (r *reader) resolve(ip string, res resolution) {
+	rs := r.resolved[ip]
+	if len(rs) >= maxPerIP {
+		rs = append(rs[:0], rs[1:]...)
+	} else if rs == nil && len(r.resolved) >= maxResolvedIPs {
+		forgetOlder(r.resolved, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
+	}
+	r.resolved[ip] = append(rs, res)
 }
 
 // resolution is one name a client resolved to an address.

@@ -1,5 +1,10 @@
 package capture
 
+import (
+	"bytes"
+	"hash/maphash"
+)
+
 // tlsHalf follows the TLS handshake in one direction of a connection.
 type tlsHalf struct {
 	hs       []byte // handshake bytes not yet forming a whole message
@@ -272,12 +277,21 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 	}
 }
 
-// intern returns one shared copy of each distinct certificate.
+// intern returns one shared copy of each distinct certificate (of the
+// last few thousand: see maxCertBytes).
 func (r *reader) intern(der []byte) []byte {
-	if c, ok := r.ders[string(der)]; ok {
+	h := maphash.Bytes(derSeed, der)
+	if c, ok := r.ders[h]; ok && bytes.Equal(c, der) {
 		return c
 	}
+	if r.derBytes+len(der) > maxCertBytes {
+		clear(r.ders) // observations keep their copies; only sharing is lost
+		r.derBytes = 0
+	}
 	c := append([]byte(nil), der...)
-	r.ders[string(c)] = c
+	r.ders[h] = c
+	r.derBytes += len(c)
 	return c
 }
+
+var derSeed = maphash.MakeSeed()

@@ -1,0 +1,184 @@
+package capture
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// Observations are handed over in the order their connections, exchanges
+// or queries started, as soon as nothing can come before them any more.
+// What can still come before them is what a blocker stands for: a
+// connection whose observation is not out yet, or a DNS query still
+// waiting for its answer. An observation waits while a blocker starts
+// before it; so memory holds only the observations of the last moments,
+// not of the whole file.
+
+// Bounds on waiting.
+const (
+	// maxWaiting observations may wait for an earlier connection; past
+	// that, the earliest connection still open is reported as it stands
+	// (a connection seen in one direction only, say, would otherwise hold
+	// back everything behind it until it is closed or idle for
+	// idleTimeout).
+	maxWaiting = 8192
+	// timeSlack is how far timestamps may step back (packets of merged
+	// interfaces) without changing the order.
+	timeSlack = int64(2 * time.Second)
+	// dnsWait is how long a query waits for its answer before it is
+	// reported as unanswered.
+	dnsWait = int64(30 * time.Second)
+)
+
+// waitLimit is maxWaiting, and released (nil outside tests) is told how
+// many observations are still waiting after each one is handed over;
+// tests change both.
+var (
+	waitLimit = maxWaiting
+	released  func(waiting int)
+)
+
+// blocker is something that may still produce an observation starting at
+// (at, packet).
+type blocker struct {
+	at, packet int64
+	done       bool
+	f          *flow     // a connection not reported yet, or
+	q          *dnsQuery // a query without its answer
+}
+
+// waiting is an observation with its sort key; seq keeps the order in
+// which equal keys were produced.
+type waiting struct {
+	at, packet int64
+	sub        int
+	seq        int64
+	o          *record.Observation
+}
+
+func (a *waiting) less(b *waiting) bool {
+	switch {
+	case a.at != b.at:
+		return a.at < b.at
+	case a.packet != b.packet:
+		return a.packet < b.packet
+	case a.sub != b.sub:
+		return a.sub < b.sub
+	}
+	return a.seq < b.seq
+}
+
+type waitHeap []waiting
+
+func (h waitHeap) Len() int           { return len(h) }
+func (h waitHeap) Less(i, j int) bool { return h[i].less(&h[j]) }
+func (h waitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *waitHeap) Push(x any)        { *h = append(*h, x.(waiting)) }
+func (h *waitHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = waiting{}
+	*h = old[:len(old)-1]
+	return x
+}
+
+type blockHeap []*blocker
+
+func (h blockHeap) Len() int { return len(h) }
+func (h blockHeap) Less(i, j int) bool {
+	if h[i].at != h[j].at {
+		return h[i].at < h[j].at
+	}
+	return h[i].packet < h[j].packet
+}
+func (h blockHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *blockHeap) Push(x any)   { *h = append(*h, x.(*blocker)) }
+func (h *blockHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return x
+}
+
+// order is the reader's part that puts observations in order.
+type order struct {
+	out      func(*record.Observation) error
+	outErr   error // the first error out returned; reading stops
+	wait     waitHeap
+	blocks   blockHeap
+	seq      int64
+	ready    bool // something was produced or unblocked since the last release
+	lastFull map[fullKey]fullHandshake
+}
+
+// hold registers something that may still produce an observation
+// starting at (at, packet).
+func (r *reader) hold(at, packet int64, f *flow, q *dnsQuery) *blocker {
+	b := &blocker{at: at, packet: packet, f: f, q: q}
+	heap.Push(&r.blocks, b)
+	return b
+}
+
+// emit queues an observation; packet and sub order observations with the
+// same start time.
+func (r *reader) emit(o *record.Observation, packet int64, sub int) {
+	r.seq++
+	heap.Push(&r.wait, waiting{at: o.Time.UnixNano(), packet: packet, sub: sub, seq: r.seq, o: o})
+	r.ready = true
+}
+
+// firstBlocker is the earliest blocker still in force, or nil.
+func (r *reader) firstBlocker() *blocker {
+	for len(r.blocks) > 0 {
+		if b := r.blocks[0]; !b.done {
+			return b
+		}
+		heap.Pop(&r.blocks)
+	}
+	return nil
+}
+
+// release hands over the observations nothing can come before any more;
+// with all, every one still waiting.
+func (r *reader) release(all bool) {
+	r.ready = false
+	for len(r.wait) > 0 && r.outErr == nil {
+		top := &r.wait[0]
+		if !all {
+			full := len(r.wait) > waitLimit
+			if b := r.firstBlocker(); b != nil && (b.at < top.at || b.at == top.at && b.packet <= top.packet) {
+				if !full {
+					return
+				}
+				r.force(b)
+				continue
+			}
+			if top.at > r.now-timeSlack && !full {
+				return
+			}
+		}
+		w := heap.Pop(&r.wait).(waiting)
+		if w.o.Kind == record.KindTLS {
+			r.attribute(w.o)
+		}
+		if err := r.out(w.o); err != nil {
+			r.outErr = err
+		}
+		if released != nil {
+			released(len(r.wait))
+		}
+	}
+}
+
+// force ends a blocker early because too many observations wait on it.
+func (r *reader) force(b *blocker) {
+	switch {
+	case b.f != nil:
+		r.report(b.f)
+	case b.q != nil:
+		r.unanswered(b.q)
+	}
+	b.done = true
+}
