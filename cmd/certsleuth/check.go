@@ -144,13 +144,8 @@ func parseResolve(pairs []string) (map[string]string, error) {
 
 // writeTrace writes observations to a new trace file.
 func writeTrace(path, producer string, obs []*record.Observation) error {
-	f, err := os.Create(path)
+	tw, err := createTrace(path, producer)
 	if err != nil {
-		return inputErr(fmt.Errorf("record: %w", err))
-	}
-	tw, err := record.NewWriter(f, producer)
-	if err != nil {
-		f.Close()
 		return err
 	}
 	for _, o := range obs {
@@ -160,4 +155,18 @@ func writeTrace(path, producer string, obs []*record.Observation) error {
 		}
 	}
 	return tw.Close()
+}
+
+// createTrace creates the trace file path; Close on the writer closes it.
+func createTrace(path, producer string) (*record.Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, inputErr(fmt.Errorf("record: %w", err))
+	}
+	tw, err := record.NewWriter(f, producer)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return tw, nil
 }

@@ -95,7 +95,25 @@ EXIT CODES:
 				}
 				opts.KeyLog = kl
 			}
+			// The trace is written as the observations come, so that it
+			// holds everything read even if the analysis runs out of room.
+			var tw *record.Writer
+			if f := c.String("record"); f != "" {
+				if tw, err = createTrace(f, "certsleuth pcap"); err != nil {
+					return err
+				}
+				defer tw.Close()
+			}
 			var obs []*record.Observation
+			emit := func(o *record.Observation) error {
+				if tw != nil {
+					if err := tw.Write(o); err != nil {
+						return &traceError{err}
+					}
+				}
+				obs = append(obs, o)
+				return nil
+			}
 			var readErr error
 			restore := capture.LimitMemory()
 			defer restore()
@@ -103,14 +121,17 @@ EXIT CODES:
 				if c.NArg() > 1 {
 					opts.ConnPrefix = filepath.Base(name) + ":"
 				}
-				res, err := readCapture(c, name, opts)
+				res, err := readCapture(c, name, opts, emit)
 				if res != nil {
-					obs = append(obs, res.Observations...)
 					problems = append(problems, res.Problems...)
 				}
 				if err != nil {
 					var ce *capture.CorruptError
-					if res == nil || !errors.As(err, &ce) {
+					var te *traceError
+					switch {
+					case errors.As(err, &te):
+						return inputErr(fmt.Errorf("record: %w", te.err))
+					case res == nil || !errors.As(err, &ce):
 						return inputErr(err)
 					}
 					if readErr == nil {
@@ -119,9 +140,9 @@ EXIT CODES:
 				}
 			}
 			restore()
-			if f := c.String("record"); f != "" {
-				if err := writeTrace(f, "certsleuth pcap", obs); err != nil {
-					return err
+			if tw != nil {
+				if err := tw.Close(); err != nil {
+					return inputErr(fmt.Errorf("record: %w", err))
 				}
 			}
 			rep := analysis.Analyze(obs, analysis.Options{Profiles: ps, Roots: roots, Cache: &certs.Cache{}})
@@ -152,8 +173,14 @@ func readKeyLog(name string) (*capture.KeyLog, error) {
 	return kl, nil
 }
 
-// readCapture reads one capture file (- is standard input).
-func readCapture(c *cli.Context, name string, opts capture.Options) (*capture.Result, error) {
+// traceError is a failure to write the --record trace, passed through
+// capture.Stream.
+type traceError struct{ err error }
+
+func (e *traceError) Error() string { return e.err.Error() }
+
+// readCapture streams one capture file (- is standard input) to emit.
+func readCapture(c *cli.Context, name string, opts capture.Options, emit func(*record.Observation) error) (*capture.Result, error) {
 	var in io.Reader = c.App.Reader
 	if in == nil {
 		in = os.Stdin
@@ -166,5 +193,5 @@ func readCapture(c *cli.Context, name string, opts capture.Options) (*capture.Re
 		defer f.Close()
 		in = f
 	}
-	return capture.Read(in, name, opts)
+	return capture.Stream(in, name, opts, emit)
 }
