@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ report says the certificate is encrypted. Gaps are reported, never skipped:
 packets cut by the snap length, handshakes that began before the capture,
 resumed sessions. A file cut short or corrupt partway is reported with the
 packet number and byte offset, after the report of everything before it.
+Ctrl-C while a file is read stops there and reports what was read.
 Use - as FILE to read standard input. See docs/capture.md for how to
 capture on Windows, macOS and Linux.
 
@@ -125,6 +127,14 @@ EXIT CODES:
 				if res != nil {
 					problems = append(problems, res.Problems...)
 				}
+				if errors.Is(err, errInterrupted) {
+					where := "before its first packet"
+					if ce := (*capture.CorruptError)(nil); errors.As(err, &ce) {
+						where = fmt.Sprintf("at packet %d", ce.Packet)
+					}
+					problems = append(problems, fmt.Sprintf("%s: interrupted (Ctrl-C) %s: the report covers the packets before it", name, where))
+					break
+				}
 				if err != nil {
 					var ce *capture.CorruptError
 					var te *traceError
@@ -173,6 +183,22 @@ func readKeyLog(name string) (*capture.KeyLog, error) {
 	return kl, nil
 }
 
+// errInterrupted ends the reading of a capture file on Ctrl-C.
+var errInterrupted = errors.New("interrupted")
+
+// ctxReader reads r until ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, errInterrupted
+	}
+	return c.r.Read(p)
+}
+
 // traceError is a failure to write the --record trace, passed through
 // capture.Stream.
 type traceError struct{ err error }
@@ -191,7 +217,10 @@ func readCapture(c *cli.Context, name string, opts capture.Options, emit func(*r
 			return nil, fmt.Errorf("pcap: %w", err)
 		}
 		defer f.Close()
-		in = f
+		// Ctrl-C stops reading a file and reports what was read. Standard
+		// input is read to its end: the capturing program (tcpdump -w -)
+		// gets the Ctrl-C too, writes what it has and closes the pipe.
+		in = ctxReader{c.Context, f}
 	}
 	return capture.Stream(in, name, opts, emit)
 }
