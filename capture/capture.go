@@ -120,7 +120,10 @@ func Stream(in io.Reader, name string, opts Options, emit func(*record.Observati
 		if len(rp.data) < rp.origLen {
 			r.stats.Truncated++
 		}
-		if !r.dec.decode(rp.link, rp.data, &p) {
+		if !r.dec.decode(rp.link, rp.data, &p, rp.ts) {
+			if p.frag != nil {
+				continue // a fragment of a datagram not yet whole
+			}
 			r.stats.Undecoded++
 			if _, ok := firstLayer(rp.link, rp.data); !ok && !r.linkWarned[rp.link] {
 				r.linkWarned[rp.link] = true

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"slices"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -18,9 +20,9 @@ type packet struct {
 	ack      bool
 	fin      bool
 	rst      bool
-	payload  []byte // the captured payload bytes
-	fullLen  int    // the payload length on the wire (more than len(payload) when the snap length cut it)
-	fragment bool
+	payload  []byte    // the captured payload bytes
+	fullLen  int       // the payload length on the wire (more than len(payload) when the snap length cut it)
+	frag     *fragment // set (instead of the transport fields) for a fragment of an IP datagram
 }
 
 // decoder decodes link, IP and transport headers with gopacket's
@@ -38,10 +40,11 @@ type decoder struct {
 	pl      gopacket.Payload
 	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
+	frags   defrag
 }
 
 func newDecoder() *decoder {
-	return &decoder{parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}, decoded: make([]gopacket.LayerType, 0, 12)}
+	return &decoder{parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}, decoded: make([]gopacket.LayerType, 0, 12), frags: defrag{m: map[fragKey]*datagram{}}}
 }
 
 func (d *decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
@@ -86,73 +89,45 @@ func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 // a hand-written path (decodeFast) that reads only the header fields
 // certsleuth uses; the other link types go through gopacket's
 // DecodingLayerParser. FuzzDecodeFast checks that both agree.
-func (d *decoder) decode(link layers.LinkType, data []byte, p *packet) bool {
+//
+// Fragments of IP datagrams are kept (bounded) until the datagram is
+// whole; the packet that completes it is decoded as the whole datagram.
+// at is the packet's time (Unix nanoseconds), for expiring fragments.
+func (d *decoder) decode(link layers.LinkType, data []byte, p *packet, at int64) bool {
+	var ok bool
 	switch link {
 	case layers.LinkTypeEthernet, layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-		return decodeFast(link, data, p)
+		ok = decodeFast(link, data, p)
+	default:
+		ok = d.decodeLayers(link, data, p)
 	}
-	return d.decodeLayers(link, data, p)
+	if !ok && p.frag != nil {
+		return d.frags.add(p, at)
+	}
+	return ok
 }
 
-// decodeLayers is decode by gopacket's DecodingLayerParser.
+// decodeLayers decodes the link layers that decodeFast does not (Linux
+// SLL and SLL2, BSD loopback) with gopacket's DecodingLayerParser, and
+// the IP packet inside as decodeFast does.
 func (d *decoder) decodeLayers(link layers.LinkType, data []byte, p *packet) bool {
 	first, ok := firstLayer(link, data)
 	if !ok {
 		return false
 	}
+	*p = packet{}
 	d.decoded = d.decoded[:0]
 	// Errors are malformed or truncated headers: whatever decoded is used.
 	_ = d.parser(first).DecodeLayers(data, &d.decoded)
-	var ipPayload int = -1
-	haveIP := false
-	*p = packet{}
 	for _, lt := range d.decoded {
+		// The IP packet runs from its header to the end of the frame
+		// (Contents is a slice of data, so the offset follows from the
+		// capacities).
 		switch lt {
 		case layers.LayerTypeIPv4:
-			haveIP = true
-			p.v6 = false
-			copy(p.src[:], d.ip4.SrcIP.To4())
-			copy(p.dst[:], d.ip4.DstIP.To4())
-			ipPayload = int(d.ip4.Length) - int(d.ip4.IHL)*4
-			p.fragment = d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0
+			return decodeIPv4(data[cap(data)-cap(d.ip4.Contents):], p)
 		case layers.LayerTypeIPv6:
-			haveIP = true
-			p.v6 = true
-			copy(p.src[:], d.ip6.SrcIP.To16())
-			copy(p.dst[:], d.ip6.DstIP.To16())
-			ipPayload = int(d.ip6.Length)
-			if d.ip6.NextHeader != layers.IPProtocolTCP && d.ip6.NextHeader != layers.IPProtocolUDP {
-				// Extension headers are not followed.
-				return false
-			}
-		case layers.LayerTypeTCP:
-			if !haveIP || p.fragment {
-				return false
-			}
-			t := &d.tcp
-			p.tcp = true
-			p.sport, p.dport = uint16(t.SrcPort), uint16(t.DstPort)
-			p.seq = t.Seq
-			p.syn, p.ack, p.fin, p.rst = t.SYN, t.ACK, t.FIN, t.RST
-			p.payload = t.Payload
-			p.fullLen = ipPayload - int(t.DataOffset)*4
-			if p.fullLen < len(p.payload) {
-				// TSO frames (IP length 0) and odd writers: trust the bytes.
-				p.fullLen = len(p.payload)
-			}
-			return true
-		case layers.LayerTypeUDP:
-			if !haveIP || p.fragment {
-				return false
-			}
-			u := &d.udp
-			p.sport, p.dport = uint16(u.SrcPort), uint16(u.DstPort)
-			p.payload = u.Payload
-			p.fullLen = int(u.Length) - 8
-			if p.fullLen < len(p.payload) {
-				p.fullLen = len(p.payload)
-			}
-			return true
+			return decodeIPv6(data[cap(data)-cap(d.ip6.Contents):], p)
 		}
 	}
 	return false
@@ -208,12 +183,17 @@ func decodeIPv4(b []byte, p *packet) bool {
 	if ihl < 20 || total < ihl || len(b) < ihl {
 		return false
 	}
-	if (uint16(b[6])<<8|uint16(b[7]))&0x3fff != 0 { // MF flag or fragment offset
-		return false
-	}
 	copy(p.src[:4], b[12:16])
 	copy(p.dst[:4], b[16:20])
 	end := min(total, len(b))
+	if fl := uint16(b[6])<<8 | uint16(b[7]); fl&0x3fff != 0 { // MF flag or fragment offset
+		p.frag = &fragment{
+			key:    fragKey{src: p.src, dst: p.dst, id: uint32(b[4])<<8 | uint32(b[5]), proto: b[9]},
+			offset: int(fl&0x1fff) * 8, more: fl&0x2000 != 0,
+			data: b[ihl:end], cut: end < total,
+		}
+		return false
+	}
 	return decodeTransport(b[9], b[ihl:end], total-ihl, p)
 }
 
@@ -230,7 +210,47 @@ func decodeIPv6(b []byte, p *packet) bool {
 		plen = len(b) - 40
 	}
 	end := min(40+plen, len(b))
-	return decodeTransport(next, b[40:end], plen, p)
+	return decodeExt(next, b[40:end], plen, p)
+}
+
+// decodeExt decodes what follows an IPv6 header whose next header is
+// next: extension headers (RFC 8200 §4), then TCP or UDP. full is the
+// length on the wire (the captured b may be shorter).
+func decodeExt(next uint8, b []byte, full int, p *packet) bool {
+	for range 8 {
+		switch next {
+		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
+			if len(b) < 8 || len(b) < (int(b[1])+1)*8 {
+				return false
+			}
+			n := (int(b[1]) + 1) * 8
+			next, b, full = b[0], b[n:], full-n
+		case 51: // authentication header (RFC 4302: length in 4-byte units, minus 2)
+			if len(b) < 8 || len(b) < (int(b[1])+2)*4 {
+				return false
+			}
+			n := (int(b[1]) + 2) * 4
+			next, b, full = b[0], b[n:], full-n
+		case 44: // fragment
+			if len(b) < 8 {
+				return false
+			}
+			off := int(b[2])<<8 | int(b[3])
+			if off&^7 == 0 && off&1 == 0 { // an atomic fragment: the whole datagram
+				next, b, full = b[0], b[8:], full-8
+				continue
+			}
+			p.frag = &fragment{
+				key:    fragKey{src: p.src, dst: p.dst, id: uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7]), proto: b[0], v6: true},
+				offset: off &^ 7, more: off&1 != 0,
+				data: b[8:], cut: len(b) < full,
+			}
+			return false
+		default:
+			return decodeTransport(next, b, full, p)
+		}
+	}
+	return false
 }
 
 // decodeTransport decodes TCP (6) or UDP (17); full is the transport
@@ -272,4 +292,119 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 		return true
 	}
 	return false
+}
+
+// ---- IP fragments
+
+// Bounds on fragment reassembly.
+const (
+	maxDatagrams    = 256         // incomplete datagrams kept
+	maxDatagramSize = 64 << 10    // bytes of one datagram
+	fragTimeout     = int64(30e9) // capture nanoseconds a datagram may take
+	fragMaxParts    = 64          // fragments of one datagram
+)
+
+// fragKey identifies the fragments of one datagram (RFC 791 §3.2, RFC 8200 §4.5).
+type fragKey struct {
+	src, dst [16]byte
+	id       uint32
+	proto    uint8 // IPv4: the protocol; IPv6: the fragment header's next header
+	v6       bool
+}
+
+// fragment is one fragment as decoded; data points into the frame.
+type fragment struct {
+	key    fragKey
+	offset int
+	more   bool
+	data   []byte
+	cut    bool // the snap length cut it
+}
+
+type fragPart struct {
+	offset int
+	data   []byte
+}
+
+// datagram collects the fragments of one datagram.
+type datagram struct {
+	first int64 // time of its first fragment
+	parts []fragPart
+	total int // the datagram's length once its last fragment is seen; -1 before
+	bad   bool
+}
+
+// defrag reassembles IP datagrams from their fragments.
+type defrag struct {
+	m   map[fragKey]*datagram
+	buf []byte // the last datagram reassembled; valid until the next one
+}
+
+// add takes the fragment in p.frag. When it completes its datagram, p is
+// decoded from the whole datagram and add reports true.
+func (d *defrag) add(p *packet, at int64) bool {
+	f := p.frag
+	g := d.m[f.key]
+	if g == nil {
+		if len(d.m) >= maxDatagrams {
+			d.expire(at)
+		}
+		if len(d.m) >= maxDatagrams {
+			return false
+		}
+		g = &datagram{first: at, total: -1}
+		d.m[f.key] = g
+	}
+	end := f.offset + len(f.data)
+	if f.cut || end > maxDatagramSize || len(g.parts) >= fragMaxParts {
+		g.bad = true // cannot be whole: dropped with the rest at expiry
+	}
+	if g.bad {
+		return false
+	}
+	if !f.more {
+		g.total = end
+	}
+	g.parts = append(g.parts, fragPart{f.offset, append([]byte(nil), f.data...)})
+	if g.total < 0 {
+		return false
+	}
+	// Whole when the parts cover [0, total).
+	slices.SortFunc(g.parts, func(a, b fragPart) int { return a.offset - b.offset })
+	covered := 0
+	for _, fp := range g.parts {
+		if fp.offset > covered {
+			return false
+		}
+		covered = max(covered, fp.offset+len(fp.data))
+	}
+	if covered < g.total {
+		return false
+	}
+	delete(d.m, f.key)
+	d.buf = slices.Grow(d.buf[:0], g.total)[:g.total]
+	for _, fp := range g.parts {
+		copy(d.buf[fp.offset:], fp.data)
+	}
+	key := f.key
+	p.frag = nil
+	if key.v6 {
+		// The fragmentable part may start with more extension headers:
+		// decode it as the payload of an IPv6 header with key.proto as
+		// its next header.
+		return decodeExt(key.proto, d.buf, len(d.buf), p)
+	}
+	return decodeTransport(key.proto, d.buf, len(d.buf), p)
+}
+
+// expire drops datagrams older than fragTimeout, or the oldest half.
+func (d *defrag) expire(at int64) {
+	for k, g := range d.m {
+		if at-g.first > fragTimeout {
+			delete(d.m, k)
+		}
+	}
+	if len(d.m) >= maxDatagrams {
+		forgetOlder(d.m, func(g *datagram) int64 { return g.first })
+	}
 }

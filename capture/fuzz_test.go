@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -150,7 +151,9 @@ func FuzzPcapReader(f *testing.F) {
 
 // FuzzDecodeFast checks the hand-written Ethernet/raw IP decoder against
 // gopacket's DecodingLayerParser: when both find a TCP or UDP packet they
-// must agree on every field certsleuth uses.
+// must agree on every field certsleuth uses. (gopacket does not follow
+// IPv6 extension headers or reassemble fragments: those packets are
+// checked by TestDecodeFragments.)
 func FuzzDecodeFast(f *testing.F) {
 	for _, b := range seedCaptures(f) {
 		r, err := openSource(bytes.NewReader(b))
@@ -172,7 +175,7 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 		var a, b packet
 		okA := decodeFast(link, data, &a)
-		okB := newDecoder().decodeLayers(link, data, &b)
+		okB := gopacketDecode(link, data, &b)
 		if !okA || !okB {
 			return
 		}
@@ -257,7 +260,7 @@ func seedHandshakes(t testing.TB, mt uint8) [][]byte {
 		var rp rawPacket
 		var p packet
 		for src.next(&rp) == nil {
-			if !d.decode(rp.link, rp.data, &p) || !p.tcp {
+			if !d.decode(rp.link, rp.data, &p, rp.ts) || !p.tcp {
 				continue
 			}
 			pl := p.payload
@@ -305,4 +308,67 @@ func FuzzReadKeyLog(f *testing.F) {
 			t.Fatalf("%d secrets from %d lines", k.Len(), k.Lines)
 		}
 	})
+}
+
+// gopacketDecode is the reference for FuzzDecodeFast: link, IP and
+// transport layers decoded by gopacket's DecodingLayerParser alone.
+func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
+	first, ok := firstLayer(link, data)
+	if !ok {
+		return false
+	}
+	var (
+		eth     layers.Ethernet
+		dot1q   layers.Dot1Q
+		ip4     layers.IPv4
+		ip6     layers.IPv6
+		tcp     layers.TCP
+		udp     layers.UDP
+		pl      gopacket.Payload
+		decoded []gopacket.LayerType
+	)
+	parser := gopacket.NewDecodingLayerParser(first, &eth, &dot1q, &ip4, &ip6, &tcp, &udp, &pl)
+	parser.IgnoreUnsupported = true
+	_ = parser.DecodeLayers(data, &decoded)
+	ipPayload, haveIP, fragment := -1, false, false
+	*p = packet{}
+	for _, lt := range decoded {
+		switch lt {
+		case layers.LayerTypeIPv4:
+			haveIP = true
+			copy(p.src[:], ip4.SrcIP.To4())
+			copy(p.dst[:], ip4.DstIP.To4())
+			ipPayload = int(ip4.Length) - int(ip4.IHL)*4
+			fragment = ip4.Flags&layers.IPv4MoreFragments != 0 || ip4.FragOffset != 0
+		case layers.LayerTypeIPv6:
+			haveIP = true
+			p.v6 = true
+			copy(p.src[:], ip6.SrcIP.To16())
+			copy(p.dst[:], ip6.DstIP.To16())
+			ipPayload = int(ip6.Length)
+			if ip6.NextHeader != layers.IPProtocolTCP && ip6.NextHeader != layers.IPProtocolUDP {
+				return false
+			}
+		case layers.LayerTypeTCP:
+			if !haveIP || fragment {
+				return false
+			}
+			p.tcp = true
+			p.sport, p.dport = uint16(tcp.SrcPort), uint16(tcp.DstPort)
+			p.seq = tcp.Seq
+			p.syn, p.ack, p.fin, p.rst = tcp.SYN, tcp.ACK, tcp.FIN, tcp.RST
+			p.payload = tcp.Payload
+			p.fullLen = max(ipPayload-int(tcp.DataOffset)*4, len(p.payload))
+			return true
+		case layers.LayerTypeUDP:
+			if !haveIP || fragment {
+				return false
+			}
+			p.sport, p.dport = uint16(udp.SrcPort), uint16(udp.DstPort)
+			p.payload = udp.Payload
+			p.fullLen = max(int(udp.Length)-8, len(p.payload))
+			return true
+		}
+	}
+	return false
 }
