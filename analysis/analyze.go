@@ -124,8 +124,12 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 	}
 	trust := map[string]*trustResult{}
 	var whatIfTrust *trustResult
+	sh := newSharing()
+	r.Items = make([]*Item, 0, len(obs))
+	block := make([]Item, len(obs)) // one allocation for every item
 	for i, o := range obs {
-		it := &Item{Index: i + 1, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
+		it := &block[i]
+		*it = Item{Index: i + 1, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
 		it.Name, it.NameFrom = o.AskedName()
 		s := &Subject{Obs: o, Name: it.Name, NameFrom: it.NameFrom, At: o.Time}
 		if s.At.IsZero() {
@@ -138,6 +142,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 				whatIfTrust = verifyTrust(opts.WhatIf, opts.Roots)
 			}
 			s.trust = whatIfTrust
+			it.Chain = sh.summaries(whatIfChainKey, s.Chain)
 		case len(o.Chain) > 0:
 			s.Chain, s.ChainErr = opts.Cache.ParseChain(o.Chain)
 			if len(s.Chain) > 0 {
@@ -151,10 +156,8 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 					trust[id] = t
 				}
 				s.trust = t
+				it.Chain = sh.summaries(id, s.Chain)
 			}
-		}
-		for _, c := range s.Chain {
-			it.Chain = append(it.Chain, certs.Describe(c))
 		}
 		if o.Kind == record.KindDNS {
 			r.Items = append(r.Items, it)
@@ -168,13 +171,16 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 				it.Findings = append(it.Findings, *f)
 			}
 		}
-		for _, p := range opts.Profiles {
+		leaf := s.Leaf()
+		if leaf != nil && it.Name != "" {
+			it.Verdicts = sh.verdicts(leaf, it.Name, opts.Profiles)
+		}
+		for k, p := range opts.Profiles {
 			ps := *s
 			ps.Profile = p
-			if leaf := s.Leaf(); leaf != nil && it.Name != "" {
-				v := Match(leaf, it.Name, p)
+			if it.Verdicts != nil {
+				v := it.Verdicts[k] // a copy: checks never see the shared slice
 				ps.Verdict = &v
-				it.Verdicts = append(it.Verdicts, v)
 			}
 			for _, c := range checks {
 				if !c.PerProfile {
@@ -188,6 +194,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 		sort.SliceStable(it.Findings, func(a, b int) bool {
 			return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
 		})
+		it.Findings = sh.findings(it.Findings)
 		r.Items = append(r.Items, it)
 	}
 	explainTrace(r, obs, opts)

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sort"
@@ -43,17 +44,35 @@ func CheckFormat(f string) error {
 // Every format renders the same fields: the verdict with the culprit
 // request, its origin chain and the fix, then every observation.
 func Render(w io.Writer, r *Report, format string, o RenderOptions) error {
+	if err := CheckFormat(format); err != nil && format != "" {
+		return err
+	}
+	// The renderers write as they go (a report of a big trace is never
+	// held in memory whole), in many small pieces: buffer them.
+	b := buffered(w)
+	var err error
 	switch format {
 	case "text", "":
-		return renderText(w, r, o)
+		err = renderText(b, r, o)
 	case "json":
-		return renderJSON(w, r)
+		err = renderJSON(b, r)
 	case "md", "markdown":
-		return renderMarkdown(w, r, o)
+		err = renderMarkdown(b, r, o)
 	case "html":
-		return renderHTML(w, r, o)
+		err = renderHTML(b, r, o)
 	}
-	return CheckFormat(format)
+	if ferr := b.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// buffered returns w as a *bufio.Writer (w itself when it is one).
+func buffered(w io.Writer) *bufio.Writer {
+	if b, ok := w.(*bufio.Writer); ok {
+		return b
+	}
+	return bufio.NewWriterSize(w, 64<<10)
 }
 
 // Culprit is a request that would make clients warn, with its repeats: the

@@ -134,11 +134,9 @@ func renderJSON(w io.Writer, r *Report) error {
 			sum.Warnings++
 		}
 	}
-	sum.Explain = []JSONCulprit{}
 	cs := r.Culprits()
 	for _, c := range cs {
 		sum.Culprits = append(sum.Culprits, c.First.Index)
-		sum.Explain = append(sum.Explain, JSONCulpritOf(c))
 	}
 	if len(cs) > 0 {
 		sum.CertPlan = r.CertPlan()
@@ -146,5 +144,70 @@ func renderJSON(w io.Writer, r *Report) error {
 	if r.Origins != nil {
 		sum.ExchangeVersion = r.Origins.Version
 	}
-	return enc.Encode(sum)
+	return writeJSONSummary(w, &sum, cs)
+}
+
+// writeJSONSummary writes sum as json.Encoder would, with Explain made
+// from cs one culprit at a time: the summary of a big trace (an entry per
+// culprit) is never marshalled whole in memory. The fields and their
+// order are JSONSummary's (TestJSONSummaryStreamed holds them equal).
+func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit) error {
+	bw := buffered(w)
+	field := func(sep, key string, v any) error {
+		bw.WriteString(sep)
+		bw.WriteString(key)
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = bw.Write(b)
+		return err
+	}
+	fields := []struct {
+		key  string
+		v    any
+		omit bool
+	}{
+		{`{"type":`, sum.Type, false},
+		{`"observations":`, sum.Observations, false},
+		{`"warnings":`, sum.Warnings, false},
+		{`"culprits":`, sum.Culprits, false},
+		{`"profiles":`, sum.Profiles, false},
+		{`"problems":`, sum.Problems, len(sum.Problems) == 0},
+	}
+	for i, f := range fields {
+		if f.omit {
+			continue
+		}
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		if err := field(sep, f.key, f.v); err != nil {
+			return err
+		}
+	}
+	bw.WriteString(`,"explain":[`)
+	for i, c := range cs {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		if err := field(sep, "", JSONCulpritOf(c)); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("]")
+	if len(sum.CertPlan) > 0 {
+		if err := field(",", `"cert_plan":`, sum.CertPlan); err != nil {
+			return err
+		}
+	}
+	if sum.ExchangeVersion != "" {
+		if err := field(",", `"exchange_version":`, sum.ExchangeVersion); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"iter"
 	"sort"
 	"strings"
 	"time"
@@ -22,7 +23,7 @@ type reportView struct {
 	Profiles string
 	Version  string // Exchange release the answers revealed, or ""
 	Culprits []culpritView
-	Timeline []timelineRow
+	Timeline iter.Seq[timelineRow] // made row by row: a big trace's rows are never all in memory
 	Certs    []certView
 	Plans    []planView
 	Problems []string
@@ -144,40 +145,16 @@ func (r *Report) view(o RenderOptions) *reportView {
 			ledTo[it.Origin[0].From] = append(ledTo[it.Origin[0].From], it.Index)
 		}
 	}
+	// The certificates and the count of requests first, so the timeline
+	// rows can be made one at a time while the renderer writes them.
 	certIdx := map[string]int{}
 	requests := 0
 	for _, it := range r.Items {
-		res, _ := itemResult(it)
-		row := timelineRow{Index: it.Index, Anchor: fmt.Sprintf("obs-%d", it.Index), Clock: "-", Result: res, Desc: Describe(it.Obs), Name: it.Name,
-			LedTo: ledTo[it.Index], Culprit: firstOf[it.Index], Repeat: repeatOf[it.Index]}
-		if !it.Obs.Time.IsZero() {
-			row.Clock = it.Obs.Time.UTC().Format("15:04:05")
-		}
-		switch res {
-		case "WARN":
-			row.Class = "r-warn"
-		case "note":
-			row.Class = "r-note"
-		case "info":
-			row.Class = "r-info"
-		case "ok":
-			row.Class = "r-ok"
-		default:
-			row.Class = "r-none"
-		}
 		if it.Obs.Kind != record.KindDNS {
 			requests++
-			if len(it.Origin) > 0 {
-				ov := originOf(it.Origin[0])
-				row.Origin = &ov
-			}
-		}
-		for _, f := range mergeFindings(it.Findings, SeverityInfo) {
-			row.Findings = append(row.Findings, ruleView{ID: f.ID, Summary: stripProfileTitle(f.Summary)})
 		}
 		if len(it.Chain) > 0 {
 			leaf := it.Chain[0]
-			row.CertID = certAnchor(leaf.SHA256)
 			i, ok := certIdx[leaf.SHA256]
 			if !ok {
 				i = len(v.Certs)
@@ -186,7 +163,13 @@ func (r *Report) view(o RenderOptions) *reportView {
 			}
 			v.Certs[i].UsedBy = append(v.Certs[i].UsedBy, it.Index)
 		}
-		v.Timeline = append(v.Timeline, row)
+	}
+	v.Timeline = func(yield func(timelineRow) bool) {
+		for _, it := range r.Items {
+			if !yield(timelineRowOf(it, ledTo, firstOf, repeatOf)) {
+				return
+			}
+		}
 	}
 	if v.Clean {
 		var names []string
@@ -213,6 +196,39 @@ func (r *Report) view(o RenderOptions) *reportView {
 		}
 	}
 	return v
+}
+
+// timelineRowOf lays out one item for the timeline.
+func timelineRowOf(it *Item, ledTo map[int][]int, firstOf, repeatOf map[int]int) timelineRow {
+	res, _ := itemResult(it)
+	row := timelineRow{Index: it.Index, Anchor: fmt.Sprintf("obs-%d", it.Index), Clock: "-", Result: res, Desc: Describe(it.Obs), Name: it.Name,
+		LedTo: ledTo[it.Index], Culprit: firstOf[it.Index], Repeat: repeatOf[it.Index]}
+	if !it.Obs.Time.IsZero() {
+		row.Clock = it.Obs.Time.UTC().Format("15:04:05")
+	}
+	switch res {
+	case "WARN":
+		row.Class = "r-warn"
+	case "note":
+		row.Class = "r-note"
+	case "info":
+		row.Class = "r-info"
+	case "ok":
+		row.Class = "r-ok"
+	default:
+		row.Class = "r-none"
+	}
+	if it.Obs.Kind != record.KindDNS && len(it.Origin) > 0 {
+		ov := originOf(it.Origin[0])
+		row.Origin = &ov
+	}
+	for _, f := range mergeFindings(it.Findings, SeverityInfo) {
+		row.Findings = append(row.Findings, ruleView{ID: f.ID, Summary: stripProfileTitle(f.Summary)})
+	}
+	if len(it.Chain) > 0 {
+		row.CertID = certAnchor(it.Chain[0].SHA256)
+	}
+	return row
 }
 
 func orNone(s string) string {

@@ -1,0 +1,197 @@
+package analysis
+
+import (
+	"crypto/x509"
+	"hash/maphash"
+	"unique"
+
+	"github.com/certsleuth/certsleuth/certs"
+)
+
+// sharing lets the items of one Analyze call share what they have in
+// common, so a trace of 100,000 connections to a few servers holds each
+// certificate summary, each set of verdicts and each set of findings once
+// (docs/analysis-memory.md). Shared slices are full (cap == len): an
+// append by a later stage (principalTraceFindings) copies instead of
+// writing into another item's findings. Nothing writes to their elements.
+type sharing struct {
+	chains   map[string][]certs.Summary
+	verdictM map[verdictKey][]Verdict
+	findingM map[uint64][]Finding
+	evidence map[uint64][]Evidence
+	seed     maphash.Seed
+}
+
+type verdictKey struct {
+	leaf *x509.Certificate // from certs.Cache: one pointer per DER
+	name string
+}
+
+// whatIfChainKey is the chains key of the proposed chain (never a chain ID,
+// which is hex).
+const whatIfChainKey = "what-if"
+
+func newSharing() *sharing {
+	return &sharing{
+		chains:   map[string][]certs.Summary{},
+		verdictM: map[verdictKey][]Verdict{},
+		findingM: map[uint64][]Finding{},
+		evidence: map[uint64][]Evidence{},
+		seed:     maphash.MakeSeed(),
+	}
+}
+
+// summaries returns the summaries of chain, described once per key (a
+// chain ID: the same DER parses to the same certificates).
+func (sh *sharing) summaries(key string, chain []*x509.Certificate) []certs.Summary {
+	if s, ok := sh.chains[key]; ok {
+		return s
+	}
+	s := make([]certs.Summary, len(chain))
+	for i, c := range chain {
+		s[i] = certs.Describe(c)
+	}
+	sh.chains[key] = s
+	return s
+}
+
+// verdicts returns Match(leaf, name, p) for every profile, computed once
+// per leaf and name (Match depends on nothing else).
+func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*Profile) []Verdict {
+	if len(ps) == 0 {
+		return nil
+	}
+	k := verdictKey{leaf, name}
+	if v, ok := sh.verdictM[k]; ok {
+		return v
+	}
+	v := make([]Verdict, len(ps))
+	for i, p := range ps {
+		v[i] = Match(leaf, name, p)
+		// The profiles mostly agree: keep one copy of each text.
+		v[i].Host, v[i].Reason, v[i].By = intern(v[i].Host), intern(v[i].Reason), intern(v[i].By)
+	}
+	sh.verdictM[k] = v
+	return v
+}
+
+// findings returns a slice equal to fs: the first one seen with that
+// content, or a full-capacity copy of fs that later equal sets will share.
+func (sh *sharing) findings(fs []Finding) []Finding {
+	if len(fs) == 0 {
+		return fs
+	}
+	h := sh.hashFindings(fs)
+	if prev, ok := sh.findingM[h]; ok {
+		if equalFindings(prev, fs) {
+			return prev
+		}
+		return fs[:len(fs):len(fs)] // a hash collision: keep its own
+	}
+	own := make([]Finding, len(fs))
+	copy(own, fs)
+	for i := range own {
+		f := &own[i]
+		f.Summary, f.Why = intern(f.Summary), intern(f.Why)
+		f.Evidence = sh.shareEvidence(f.Evidence)
+	}
+	sh.findingM[h] = own
+	return own
+}
+
+// shareEvidence returns a slice equal to ev, shared with the findings
+// that list the same evidence (the name checks of every profile do).
+func (sh *sharing) shareEvidence(ev []Evidence) []Evidence {
+	if len(ev) == 0 {
+		return ev
+	}
+	var h maphash.Hash
+	h.SetSeed(sh.seed)
+	for _, e := range ev {
+		h.WriteString(e.Label)
+		h.WriteByte(0)
+		h.WriteString(e.Value)
+		h.WriteByte(0)
+		h.WriteString(e.From)
+		h.WriteByte(0)
+	}
+	k := h.Sum64()
+	if prev, ok := sh.evidence[k]; ok && equalEvidence(prev, ev) {
+		return prev
+	}
+	own := make([]Evidence, len(ev))
+	for i, e := range ev {
+		own[i] = Evidence{Label: intern(e.Label), Value: intern(e.Value), From: intern(e.From)}
+	}
+	if _, ok := sh.evidence[k]; !ok {
+		sh.evidence[k] = own
+	}
+	return own
+}
+
+func equalEvidence(a, b []Evidence) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// intern returns the canonical copy of s (unique keeps it while in use).
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+func (sh *sharing) hashFindings(fs []Finding) uint64 {
+	var h maphash.Hash
+	h.SetSeed(sh.seed)
+	str := func(s string) {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	for i := range fs {
+		f := &fs[i]
+		str(f.ID)
+		str(string(f.Severity))
+		str(f.Profile)
+		str(f.Summary)
+		str(f.Why)
+		str(f.Remedy)
+		str(f.Citation)
+		if f.Evidence == nil {
+			h.WriteByte(1) // nil and empty encode differently in JSON
+		}
+		for _, e := range f.Evidence {
+			str(e.Label)
+			str(e.Value)
+			str(e.From)
+		}
+		h.WriteByte(2)
+	}
+	return h.Sum64()
+}
+
+func equalFindings(a, b []Finding) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.ID != y.ID || x.Severity != y.Severity || x.Profile != y.Profile || x.Summary != y.Summary ||
+			x.Why != y.Why || x.Remedy != y.Remedy || x.Citation != y.Citation ||
+			len(x.Evidence) != len(y.Evidence) || (x.Evidence == nil) != (y.Evidence == nil) {
+			return false
+		}
+		if !equalEvidence(x.Evidence, y.Evidence) {
+			return false
+		}
+	}
+	return true
+}
