@@ -1,7 +1,7 @@
 package capture
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"strings"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
@@ -26,17 +25,28 @@ type KeyLog struct {
 	serverHS map[[32]byte][]byte
 	clientHS map[[32]byte][]byte
 	// Lines counts the lines read; Bad lists the numbers of lines that are
-	// not "LABEL <64 hex digits> <hex secret>" (comments and blank lines excepted).
+	// not "LABEL <64 hex digits> <hex secret>" (comments and blank lines
+	// excepted). For the key log embedded in a capture file (see
+	// dsbScanner) the lines of all its blocks are counted as one text, and
+	// Bad keeps at most maxEmbeddedBad numbers.
 	Lines int
 	Bad   []int
+	// also is searched first: for the key log embedded in a capture file,
+	// the key log given with --keylog (a secret given by hand wins).
+	also *KeyLog
 }
 
-// Len is the number of server handshake secrets held.
+func newKeyLog() *KeyLog {
+	return &KeyLog{serverHS: map[[32]byte][]byte{}, clientHS: map[[32]byte][]byte{}}
+}
+
+// Len is the number of server handshake secrets held (those of a key log
+// it falls back to included).
 func (k *KeyLog) Len() int {
 	if k == nil {
 		return 0
 	}
-	return len(k.serverHS)
+	return len(k.serverHS) + k.also.Len()
 }
 
 // ReadKeyLog reads an NSS key log. It keeps the TLS 1.3
@@ -44,40 +54,134 @@ func (k *KeyLog) Len() int {
 // CLIENT_HANDSHAKE_TRAFFIC_SECRET (the alert a client sends when it
 // rejects the certificate) lines; lines with other labels (CLIENT_RANDOM
 // for TLS 1.2, the application traffic secrets) are accepted and ignored;
-// malformed lines are counted in Bad. The only error is a read error.
+// malformed lines (also those longer than maxKeyLogLine bytes) are
+// counted in Bad. The only error is a read error.
 func ReadKeyLog(r io.Reader) (*KeyLog, error) {
-	k := &KeyLog{serverHS: map[[32]byte][]byte{}, clientHS: map[[32]byte][]byte{}}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for sc.Scan() {
-		k.Lines++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) != 3 || len(f[1]) != 64 {
-			k.Bad = append(k.Bad, k.Lines)
-			continue
-		}
-		random, err1 := hex.DecodeString(f[1])
-		secret, err2 := hex.DecodeString(f[2])
-		if err1 != nil || err2 != nil || len(secret) == 0 || len(secret) > 64 {
-			k.Bad = append(k.Bad, k.Lines)
-			continue
-		}
-		switch f[0] {
-		case "SERVER_HANDSHAKE_TRAFFIC_SECRET":
-			k.serverHS[[32]byte(random)] = secret
-		case "CLIENT_HANDSHAKE_TRAFFIC_SECRET":
-			k.clientHS[[32]byte(random)] = secret
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return k, fmt.Errorf("key log: line %d: %w", k.Lines+1, err)
-	}
-	return k, nil
+	k := newKeyLog()
+	return k, k.add(r)
 }
+
+// add reads more key log text into k: its lines are numbered on from
+// those k has read.
+func (k *KeyLog) add(r io.Reader) error {
+	var ls lineSplitter
+	line := func(b []byte, long bool) {
+		k.Lines++
+		if long || !k.parseLine(b) {
+			k.Bad = append(k.Bad, k.Lines)
+		}
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		ls.write(buf[:n], line)
+		if err == io.EOF {
+			ls.end(line)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("key log: line %d: %w", k.Lines+1, err)
+		}
+	}
+}
+
+// maxKeyLogLine bounds a key log line: the longest real one (a 64-byte
+// secret, hex) is under 250 bytes.
+const maxKeyLogLine = 1024
+
+// parseLine keeps the secret of one key log line (without its newline),
+// and says whether the line is well formed: blank lines, comments and
+// labels certsleuth does not use are.
+func (k *KeyLog) parseLine(b []byte) bool {
+	var f [4][]byte
+	n := 0
+	for len(b) > 0 && n < len(f) {
+		i := 0
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		j := i
+		for j < len(b) && !isSpace(b[j]) {
+			j++
+		}
+		if j > i {
+			f[n] = b[i:j]
+			n++
+		}
+		b = b[j:]
+	}
+	if n == 0 || f[0][0] == '#' {
+		return true
+	}
+	if n != 3 || len(f[1]) != 64 || len(f[2]) == 0 || len(f[2]) > 128 {
+		return false
+	}
+	var random [32]byte
+	secret := make([]byte, hex.DecodedLen(len(f[2])))
+	if _, err := hex.Decode(random[:], f[1]); err != nil {
+		return false
+	}
+	if _, err := hex.Decode(secret, f[2]); err != nil {
+		return false
+	}
+	switch string(f[0]) {
+	case "SERVER_HANDSHAKE_TRAFFIC_SECRET":
+		k.serverHS[random] = secret
+	case "CLIENT_HANDSHAKE_TRAFFIC_SECRET":
+		k.clientHS[random] = secret
+	}
+	return true
+}
+
+// isSpace is what strings.Fields splits ASCII text on.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// lineSplitter cuts text that arrives in pieces into lines (without the
+// "\n"), holding at most maxKeyLogLine bytes of an unfinished line: a
+// longer line is passed on as long, without its bytes.
+type lineSplitter struct {
+	buf  []byte
+	long bool
+}
+
+func (s *lineSplitter) write(p []byte, line func(b []byte, long bool)) {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			s.keep(p)
+			return
+		}
+		if len(s.buf) == 0 && !s.long {
+			line(p[:i], false) // the whole line is in p: no copy
+		} else {
+			s.keep(p[:i])
+			line(s.buf, s.long)
+		}
+		s.buf, s.long = s.buf[:0], false
+		p = p[i+1:]
+	}
+}
+
+func (s *lineSplitter) keep(p []byte) {
+	if s.long || len(s.buf)+len(p) > maxKeyLogLine {
+		s.buf, s.long = s.buf[:0], true
+		return
+	}
+	s.buf = append(s.buf, p...)
+}
+
+// end passes on the last line when the text does not end with a newline.
+func (s *lineSplitter) end(line func(b []byte, long bool)) {
+	if len(s.buf) > 0 || s.long {
+		line(s.buf, s.long)
+	}
+	s.reset()
+}
+
+// reset forgets an unfinished line.
+func (s *lineSplitter) reset() { s.buf, s.long = s.buf[:0], false }
 
 // clientHandshakeSecret is the client's handshake traffic secret: it
 // protects the client's Finished, or the alert it sends when it rejects
@@ -86,12 +190,18 @@ func (k *KeyLog) clientHandshakeSecret(clientRandom []byte) []byte {
 	if k == nil || len(clientRandom) != 32 {
 		return nil
 	}
+	if s := k.also.clientHandshakeSecret(clientRandom); s != nil {
+		return s
+	}
 	return k.clientHS[[32]byte(clientRandom)]
 }
 
 func (k *KeyLog) serverHandshakeSecret(clientRandom []byte) []byte {
 	if k == nil || len(clientRandom) != 32 {
 		return nil
+	}
+	if s := k.also.serverHandshakeSecret(clientRandom); s != nil {
+		return s
 	}
 	return k.serverHS[[32]byte(clientRandom)]
 }

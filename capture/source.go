@@ -36,6 +36,7 @@ type source struct {
 	format  string // "pcap" or "pcapng", with " (gzip)" when compressed
 	gzip    bool
 	cr      *countingReader
+	dsb     *dsbScanner // the key logs embedded in a pcapng file
 	br      *bufio.Reader
 	pcap    *pcapReader
 	ng      *pcapgo.NgReader
@@ -63,9 +64,11 @@ func openSource(r io.Reader) (*source, error) {
 		raw, s.gzip = gz, true
 	}
 	s.cr = &countingReader{r: raw}
+	s.dsb = newDSBScanner(s.cr)
 	// pcapgo wraps its input in bufio.NewReader, which returns a
-	// *bufio.Reader of at least 4 KiB unchanged: the offsets stay exact.
-	s.br = bufio.NewReaderSize(s.cr, 256<<10)
+	// *bufio.Reader of at least 4 KiB unchanged: the offsets stay exact
+	// (the DSB scanner passes every byte on as it reads it).
+	s.br = bufio.NewReaderSize(s.dsb, 256<<10)
 	head, err := s.br.Peek(4)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
@@ -136,6 +139,14 @@ func (s *source) next(rp *rawPacket) error {
 		}
 	}
 	return nil
+}
+
+// attach makes the TLS key logs embedded in a pcapng file (Decryption
+// Secrets Blocks) decrypt r's TLS 1.3 handshakes too (the key log r was
+// given is searched first), and reports problems with those blocks in
+// r's Result.
+func (s *source) attach(r *reader, name string) {
+	s.dsb.attach(&r.opts.KeyLog, &r.res.Problems, name)
 }
 
 func (s *source) close() {
