@@ -100,6 +100,7 @@ func Stream(in io.Reader, name string, opts Options, emit func(*record.Observati
 	defer src.close()
 	r := newReader(opts, emit)
 	r.res.Format = src.format
+	src.attach(r, name) // TLS key logs embedded in the file (dsb.go)
 	var p packet
 	var rp rawPacket
 	var rerr error
