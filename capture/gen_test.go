@@ -585,6 +585,9 @@ type fileSpec struct {
 	snaplen int    // cut packets to this many bytes (0: no cut)
 	nanos   bool   // pcap with nanosecond timestamps
 	gzip    bool
+	// secrets (pcapng) is a TLS key log written as a Decryption Secrets
+	// Block before the packets, as editcap --inject-secrets does.
+	secrets *bytes.Buffer
 }
 
 func (f *capFile) write(path string, spec fileSpec) {
@@ -602,6 +605,11 @@ func (f *capFile) write(path string, spec fileSpec) {
 		}
 		for i, l := range spec.links[1:] {
 			if _, err := w.AddInterface(pcapgo.NgInterface{Name: "if" + strconv.Itoa(i+1), LinkType: l.typ, SnapLength: snap}); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+		if spec.secrets != nil {
+			if err := w.WriteDecryptionSecretsBlock(pcapgo.DSB_SECRETS_TYPE_TLS, spec.secrets.Bytes()); err != nil {
 				f.t.Fatal(err)
 			}
 		}

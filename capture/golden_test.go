@@ -127,6 +127,18 @@ var capCases = []capCase{
 		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.3", vis: record.VisVisible, leafCN: "mail.contoso.test"}},
 	},
 	{
+		file: "tls13-embedded-keylog.pcapng",
+		note: "TLS 1.3, TLS_AES_128_GCM_SHA256 (Go client and server) with the client's key log (KeyLogWriter) embedded in the file as a pcapng Decryption Secrets Block (TLSK) after the interface block, as `editcap --inject-secrets tls,KEYLOG` writes it: decrypted with no --keylog. tshark 4.0 decrypts it too: `tshark -r tls13-embedded-keylog.pcapng -Y tls.handshake.type==11 -T fields -e x509ce.dNSName` prints mail.contoso.test (without the block it prints nothing).",
+		build: func(t *testing.T, p *genPKI, kl *bytes.Buffer) (*capFile, fileSpec) {
+			f := newCapFile(t)
+			c := cliCfg("autodiscover.contoso.test", tls.VersionTLS13)
+			c.KeyLogWriter = kl
+			f.tcp(cliPort(4), mailIP+":443", 0, tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), c), segOpts{})
+			return f, fileSpec{ng: true, links: []link{linkEth}, secrets: kl}
+		},
+		tls: []wantTLS{{sni: "autodiscover.contoso.test", version: "TLS 1.3", vis: record.VisVisible, leafCN: "mail.contoso.test"}},
+	},
+	{
 		file: "tls13-keylog-aes256.pcapng", keylog: true,
 		note: "TLS 1.3, TLS_AES_256_GCM_SHA384: Go client (key log by KeyLogWriter) against openssl s_server -ciphersuites TLS_AES_256_GCM_SHA384.",
 		build: func(t *testing.T, p *genPKI, kl *bytes.Buffer) (*capFile, fileSpec) {
