@@ -25,6 +25,12 @@ type Options struct {
 	// ConnPrefix is put before every connection ID ("tcp#12"), so that the
 	// IDs of several files read into one trace stay distinct.
 	ConnPrefix string
+	// Live makes Stream hand each observation over as soon as nothing
+	// that started earlier is still open, for a capture being written as
+	// it is read (tcpdump -w -). By default Stream waits until packets 2 s
+	// younger have been read, so that timestamps that step back (merged
+	// interfaces) do not change the order.
+	Live bool
 }
 
 // Stats counts what was read.

@@ -155,7 +155,7 @@ func (r *reader) release(all bool) {
 				r.force(b)
 				continue
 			}
-			if top.at > r.now-timeSlack && !full {
+			if !r.opts.Live && top.at > r.now-timeSlack && !full {
 				return
 			}
 		}

@@ -17,7 +17,7 @@ import (
 
 // streamFile writes f and streams it, returning the observations and the
 // most observations that were ever waiting at once.
-func streamFile(t *testing.T, f *capFile, spec fileSpec) ([]*record.Observation, int) {
+func streamFile(t *testing.T, f *capFile, spec fileSpec, opts ...Options) ([]*record.Observation, int) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "s.pcap")
 	f.write(path, spec)
@@ -25,11 +25,15 @@ func streamFile(t *testing.T, f *capFile, spec fileSpec) ([]*record.Observation,
 	if err != nil {
 		t.Fatal(err)
 	}
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	most := 0
 	released = func(n int) { most = max(most, n) }
 	defer func() { released = nil }()
 	var obs []*record.Observation
-	_, err = Stream(bytes.NewReader(data), "s.pcap", Options{}, func(o *record.Observation) error {
+	_, err = Stream(bytes.NewReader(data), "s.pcap", o, func(o *record.Observation) error {
 		obs = append(obs, o)
 		return nil
 	})
@@ -37,7 +41,7 @@ func streamFile(t *testing.T, f *capFile, spec fileSpec) ([]*record.Observation,
 		t.Fatal(err)
 	}
 	// Read must give the same observations in the same order.
-	res, err := Read(bytes.NewReader(data), "s.pcap", Options{})
+	res, err := Read(bytes.NewReader(data), "s.pcap", o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +94,14 @@ func TestStreamBounded(t *testing.T) {
 	checkOrdered(t, obs)
 	if most > 40 {
 		t.Errorf("up to %d observations waited at once; want about 20 (those within %v of the newest packet)", most, time.Duration(timeSlack))
+	}
+	// Live: each goes out as soon as its handshake has been read.
+	obs, most = streamFile(t, f, ethOnly, Options{Live: true})
+	if len(obs) != conns {
+		t.Fatalf("live: %d observations, want %d", len(obs), conns)
+	}
+	if most > 1 {
+		t.Errorf("live: up to %d observations waited at once; want none", most)
 	}
 }
 

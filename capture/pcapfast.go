@@ -111,7 +111,7 @@ func (p *pcapReader) fill(r io.Reader) {
 		}
 		buf = buf[:cap(buf)]
 		n := copy(buf, carry)
-		m, rerr := io.ReadFull(r, buf[n:])
+		m, rerr := readSome(r, buf[n:])
 		m += n
 		end, bad := 0, error(nil)
 		for end+pcapRecordLen <= m {
@@ -158,6 +158,26 @@ func (p *pcapReader) fill(r io.Reader) {
 			return
 		}
 	}
+}
+
+// readSome reads into b what one Read gives (at least one byte, unless
+// at the end or on an error): a whole block from a file, and from a pipe
+// what has been written so far, so that a capture still being written
+// (tcpdump -w -) is read as it comes rather than a block at a time.
+func readSome(r io.Reader, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for range 100 {
+		n, err := r.Read(b)
+		if err == io.EOF && n > 0 {
+			err = nil // the next call says EOF
+		}
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
+	return 0, io.ErrNoProgress
 }
 
 // next returns the next record. data is valid until the following call.

@@ -33,7 +33,8 @@ type LiveOptions struct {
 	Roots    *x509.CertPool      // nil: the system's
 	Color    bool
 	// MaxKept bounds the distinct requests kept for the final report
-	// (0: 20000); past it only warning requests are kept, so memory stays flat.
+	// (0: 20000); past it only warning requests are kept, so memory stays
+	// flat. Negative keeps none: the caller makes its own report.
 	MaxKept int
 }
 
@@ -82,11 +83,22 @@ func (l *Live) Observe(ev Event) {
 	if v.warns {
 		l.warned++
 	}
-	k := keepKey(o)
-	if !l.keys[k] && (len(l.kept) < l.opts.MaxKept || v.warns) {
-		l.keys[k] = true
-		c := *o // a copy: other observers (the recorder) may still set ChainID
-		l.kept = append(l.kept, &c)
+	if l.opts.MaxKept >= 0 {
+		k := keepKey(o)
+		if !l.keys[k] && (len(l.kept) < l.opts.MaxKept || v.warns) {
+			l.keys[k] = true
+			c := *o // a copy: other observers (the recorder) may still set ChainID
+			l.kept = append(l.kept, &c)
+		}
+	}
+	if o.Source != record.SourceProxy && o.Source != record.SourceDemo {
+		// A connection read from a capture: no CONNECT, no proxy notes.
+		line := strings.TrimRight(fmt.Sprintf("%s  %s  %s", o.Time.Local().Format("15:04:05"), analysis.Describe(o), v.text), " ")
+		if l.opts.Color && v.warns {
+			line = "\x1b[31m" + line + "\x1b[0m"
+		}
+		fmt.Fprintln(l.out, line)
+		return
 	}
 	what := strings.TrimSpace(o.Method + " " + o.URL)
 	if what == "" {
@@ -123,6 +135,8 @@ func (l *Live) Observe(ev Event) {
 func (l *Live) verdict(o *record.Observation) liveVerdict {
 	if len(o.Chain) == 0 {
 		switch {
+		case o.Kind == record.KindDNS:
+			return liveVerdict{}
 		case o.Visibility == record.VisNone:
 			return liveVerdict{text: "plain http"}
 		case o.Error != "":

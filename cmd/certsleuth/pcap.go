@@ -11,6 +11,7 @@ import (
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 	"github.com/urfave/cli/v2"
 )
@@ -36,6 +37,11 @@ packets cut by the snap length, handshakes that began before the capture,
 resumed sessions. A file cut short or corrupt partway is reported with the
 packet number and byte offset, after the report of everything before it.
 Ctrl-C while a file is read stops there and reports what was read.
+
+With --live, a line per TLS connection, HTTP exchange and DNS answer goes
+to standard error as soon as it is read, with its verdict: pipe a running
+capture in (tcpdump -U -w - ... | certsleuth pcap --live -), reproduce the
+warning, stop the capture with Ctrl-C, and the report follows.
 Use - as FILE to read standard input. See docs/capture.md for how to
 capture on Windows, macOS and Linux.
 
@@ -43,7 +49,7 @@ EXAMPLES:
    certsleuth pcap outlook.pcapng
    certsleuth pcap --profile outlook --format json capture.pcap.gz
    certsleuth pcap --keylog sslkeys.log --record trace.jsonl browser.pcapng
-   tcpdump -i any -w - port 443 or port 80 or port 53 | certsleuth pcap -
+   tcpdump -i any -U -w - port 443 or port 80 or port 53 | certsleuth pcap --live -
 
 EXIT CODES:
    0  no connection would make a client warn
@@ -55,6 +61,7 @@ EXIT CODES:
 			formatFlag(analysis.Formats...),
 			&cli.StringFlag{Name: "record", Usage: "also write the observations as a trace to `TRACE` (for replay)"},
 			&cli.StringFlag{Name: "keylog", Usage: "decrypt TLS 1.3 certificates with this NSS key log `FILE` (SSLKEYLOGFILE)"},
+			&cli.BoolFlag{Name: "live", Usage: "print a line per connection, exchange and DNS answer to standard error as soon as it is read (for a capture piped in as it is made)"},
 			caFileFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 		},
@@ -106,12 +113,20 @@ EXIT CODES:
 				}
 				defer tw.Close()
 			}
+			var live *proxy.Live
+			if c.Bool("live") {
+				opts.Live = true
+				live = proxy.NewLive(c.App.ErrWriter, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.ErrWriter), MaxKept: -1})
+			}
 			var obs []*record.Observation
 			emit := func(o *record.Observation) error {
 				if tw != nil {
 					if err := tw.Write(o); err != nil {
 						return &traceError{err}
 					}
+				}
+				if live != nil {
+					live.Observe(proxy.Event{Obs: o})
 				}
 				obs = append(obs, o)
 				return nil
