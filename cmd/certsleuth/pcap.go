@@ -173,6 +173,9 @@ EXIT CODES:
 			rep := analysis.Analyze(obs, analysis.Options{Profiles: ps, Roots: roots, Cache: &certs.Cache{}})
 			rep.Problems = append(rep.Problems, problems...)
 			title := c.Args().First()
+			if title == "-" {
+				title = "the capture on standard input"
+			}
 			if c.NArg() > 1 {
 				title = fmt.Sprintf("%d capture files", c.NArg())
 			}
