@@ -198,6 +198,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 		r.Items = append(r.Items, it)
 	}
 	explainTrace(r, obs, opts)
+	sh.origins(r.Items)
 	return r
 }
 

@@ -3,7 +3,6 @@ package analysis
 import (
 	"crypto/x509"
 	"hash/maphash"
-	"unique"
 
 	"github.com/certsleuth/certsleuth/certs"
 )
@@ -19,6 +18,7 @@ type sharing struct {
 	verdictM map[verdictKey][]Verdict
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
+	strs     map[string]string
 	seed     maphash.Seed
 }
 
@@ -37,6 +37,7 @@ func newSharing() *sharing {
 		verdictM: map[verdictKey][]Verdict{},
 		findingM: map[uint64][]Finding{},
 		evidence: map[uint64][]Evidence{},
+		strs:     map[string]string{},
 		seed:     maphash.MakeSeed(),
 	}
 }
@@ -69,7 +70,7 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*Profile) 
 	for i, p := range ps {
 		v[i] = Match(leaf, name, p)
 		// The profiles mostly agree: keep one copy of each text.
-		v[i].Host, v[i].Reason, v[i].By = intern(v[i].Host), intern(v[i].Reason), intern(v[i].By)
+		v[i].Host, v[i].Reason, v[i].By = sh.intern(v[i].Host), sh.intern(v[i].Reason), sh.intern(v[i].By)
 	}
 	sh.verdictM[k] = v
 	return v
@@ -92,7 +93,7 @@ func (sh *sharing) findings(fs []Finding) []Finding {
 	copy(own, fs)
 	for i := range own {
 		f := &own[i]
-		f.Summary, f.Why = intern(f.Summary), intern(f.Why)
+		f.Summary, f.Why = sh.intern(f.Summary), sh.intern(f.Why)
 		f.Evidence = sh.shareEvidence(f.Evidence)
 	}
 	sh.findingM[h] = own
@@ -121,7 +122,7 @@ func (sh *sharing) shareEvidence(ev []Evidence) []Evidence {
 	}
 	own := make([]Evidence, len(ev))
 	for i, e := range ev {
-		own[i] = Evidence{Label: intern(e.Label), Value: intern(e.Value), From: intern(e.From)}
+		own[i] = Evidence{Label: sh.intern(e.Label), Value: sh.intern(e.Value), From: sh.intern(e.From)}
 	}
 	if _, ok := sh.evidence[k]; !ok {
 		sh.evidence[k] = own
@@ -141,12 +142,16 @@ func equalEvidence(a, b []Evidence) bool {
 	return true
 }
 
-// intern returns the canonical copy of s (unique keeps it while in use).
-func intern(s string) string {
+// intern returns the first string seen equal to s.
+func (sh *sharing) intern(s string) string {
 	if s == "" {
 		return ""
 	}
-	return unique.Make(s).Value()
+	if c, ok := sh.strs[s]; ok {
+		return c
+	}
+	sh.strs[s] = s
+	return s
 }
 
 func (sh *sharing) hashFindings(fs []Finding) uint64 {
@@ -190,6 +195,65 @@ func equalFindings(a, b []Finding) bool {
 			return false
 		}
 		if !equalEvidence(x.Evidence, y.Evidence) {
+			return false
+		}
+	}
+	return true
+}
+
+// origins makes items with equal origin chains share one slice (after
+// explainTrace: each item's chain is a fresh copy of the causes).
+func (sh *sharing) origins(items []*Item) {
+	m := map[uint64][]Cause{}
+	for _, it := range items {
+		if len(it.Origin) == 0 {
+			continue
+		}
+		var h maphash.Hash
+		h.SetSeed(sh.seed)
+		hashCauses(&h, it.Origin)
+		k := h.Sum64()
+		if prev, ok := m[k]; ok {
+			if equalCauses(prev, it.Origin) {
+				it.Origin = prev
+			}
+			continue
+		}
+		it.Origin = it.Origin[:len(it.Origin):len(it.Origin)]
+		m[k] = it.Origin
+	}
+}
+
+func hashCauses(h *maphash.Hash, cs []Cause) {
+	for i := range cs {
+		c := &cs[i]
+		h.WriteString(string(c.Kind))
+		h.WriteByte(0)
+		maphash.WriteComparable(h, c.From)
+		maphash.WriteComparable(h, c.Field)
+		h.WriteString(c.URL)
+		h.WriteByte(0)
+		h.WriteString(c.Setting)
+		h.WriteByte(0)
+		h.WriteString(c.Text)
+		h.WriteByte(0)
+		maphash.WriteComparable(h, c.Hedged)
+		maphash.WriteComparable(h, c.Either == nil)
+		hashCauses(h, c.Either)
+		h.WriteByte(1)
+	}
+}
+
+// equalCauses reports whether a and b hold the same causes (an answer's
+// field by identity: equal pointers render the same).
+func equalCauses(a, b []Cause) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := &a[i], &b[i]
+		if x.Kind != y.Kind || x.From != y.From || x.Field != y.Field || x.URL != y.URL || x.Setting != y.Setting ||
+			x.Text != y.Text || x.Hedged != y.Hedged || (x.Either == nil) != (y.Either == nil) || !equalCauses(x.Either, y.Either) {
 			return false
 		}
 	}
