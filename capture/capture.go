@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -23,7 +24,9 @@ type Options struct {
 	// leaves TLS 1.3 certificates encrypted (Visibility "encrypted").
 	KeyLog *KeyLog
 	// ConnPrefix is put before every connection ID ("tcp#12"), so that the
-	// IDs of several files read into one trace stay distinct.
+	// IDs of captures read separately into one trace stay distinct.
+	// StreamFiles with several files also puts the name of the file that
+	// holds a connection's first packet ("cap1.pcap:tcp#12").
 	ConnPrefix string
 	// Live makes Stream hand each observation over as soon as nothing
 	// that started earlier is still open, for a capture being written as
@@ -99,27 +102,60 @@ func Read(in io.Reader, name string, opts Options) (*Result, error) {
 // to a few seconds (merged interfaces). The Result's Observations is nil.
 // An error returned by emit stops the reading and is returned as is.
 func Stream(in io.Reader, name string, opts Options, emit func(*record.Observation) error) (*Result, error) {
-	src, err := openSource(in)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrNotCapture, err)
-	}
-	defer src.close()
+	return StreamFiles([]Input{{R: in, Name: name}}, opts, emit)
+}
+
+// Input is one capture file for StreamFiles.
+type Input struct {
+	R    io.Reader
+	Name string // used in messages
+}
+
+// StreamFiles reads several captures as one, like Stream: their packets
+// are merged by timestamp (as Wireshark's mergecap does), so that a
+// capture split into several files (tcpdump -C or -G ring buffers, one
+// file per interface) is followed across them: a connection that spans
+// two files is one connection, and DNS answers in one file name the
+// connections in the next. A packet seen in two files (two capture
+// points) counts once, as a retransmission would.
+//
+// A file that is not a capture stops everything before any packet is
+// read (the error wraps ErrNotCapture). A file corrupt partway ends there
+// while the others go on; the error then holds one *CorruptError per such
+// file (errors.As finds the first).
+func StreamFiles(inputs []Input, opts Options, emit func(*record.Observation) error) (*Result, error) {
 	r := newReader(opts, emit)
-	r.res.Format = src.format
-	src.attach(r, name) // TLS key logs embedded in the file (dsb.go)
-	var p packet
-	var rp rawPacket
-	var rerr error
-	for r.outErr == nil {
-		err := src.next(&rp)
+	m := &merger{}
+	defer m.close()
+	var formats []string
+	for _, in := range inputs {
+		src, err := openSource(in.R)
 		if err != nil {
-			if err != io.EOF {
-				if errors.Is(err, io.EOF) {
-					err = io.ErrUnexpectedEOF
-				}
-				rerr = &CorruptError{Name: name, Packet: r.packetNo + 1, Offset: rp.offset, Err: describeReadErr(err)}
-			}
+			return nil, fmt.Errorf("%s: %w: %w", in.Name, ErrNotCapture, err)
+		}
+		ms := &mergeSrc{src: src, name: in.Name, base: filepath.Base(in.Name) + ":", index: len(m.all)}
+		m.all = append(m.all, ms)
+		if !slices.Contains(formats, src.format) {
+			formats = append(formats, src.format)
+		}
+		src.attach(r, in.Name) // TLS key logs embedded in the file (dsb.go)
+	}
+	r.res.Format = strings.Join(formats, ", ")
+	var corrupt []error
+	for _, ms := range m.all {
+		if err := m.advance(ms); err != nil {
+			corrupt = append(corrupt, err)
+		}
+	}
+	var p packet
+	for r.outErr == nil {
+		ms := m.first()
+		if ms == nil {
 			break
+		}
+		rp := &ms.rp
+		if len(m.all) > 1 {
+			r.file = ms.base
 		}
 		r.packetNo++
 		r.stats.Packets++
@@ -127,20 +163,20 @@ func Stream(in io.Reader, name string, opts Options, emit func(*record.Observati
 		if len(rp.data) < rp.origLen {
 			r.stats.Truncated++
 		}
-		if !r.dec.decode(rp.link, rp.data, &p, rp.ts) {
-			if p.frag != nil {
-				continue // a fragment of a datagram not yet whole
+		if r.dec.decode(rp.link, rp.data, &p, rp.ts) {
+			r.packet(&p, rp.ts, len(rp.data))
+			if r.ready {
+				r.release(false)
 			}
+		} else if p.frag == nil { // (a fragment waits for the rest of its datagram)
 			r.stats.Undecoded++
 			if _, ok := firstLayer(rp.link, rp.data); !ok && !r.linkWarned[rp.link] {
 				r.linkWarned[rp.link] = true
-				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", name, r.packetNo, int(rp.link), rp.link))
+				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", ms.name, ms.packetNo, int(rp.link), rp.link))
 			}
-			continue
 		}
-		r.packet(&p, rp.ts, len(rp.data))
-		if r.ready {
-			r.release(false)
+		if err := m.advance(ms); err != nil {
+			corrupt = append(corrupt, err)
 		}
 	}
 	if r.outErr != nil {
@@ -150,7 +186,103 @@ func Stream(in io.Reader, name string, opts Options, emit func(*record.Observati
 	if r.outErr != nil {
 		return r.res, r.outErr
 	}
-	return r.res, rerr
+	if len(corrupt) == 1 {
+		return r.res, corrupt[0]
+	}
+	return r.res, errors.Join(corrupt...)
+}
+
+// merger yields the packets of several sources in timestamp order (file
+// order for equal times). With one source it is a plain loop.
+type merger struct {
+	all  []*mergeSrc
+	live []*mergeSrc // a heap by (ts, index) of the sources with a packet
+}
+
+// mergeSrc is one file being merged, with its next packet.
+type mergeSrc struct {
+	src      *source
+	name     string
+	base     string // the file name without directories, and ":"
+	index    int
+	rp       rawPacket
+	packetNo int64 // rp's number in its own file
+}
+
+func (m *merger) less(a, b *mergeSrc) bool {
+	if a.rp.ts != b.rp.ts {
+		return a.rp.ts < b.rp.ts
+	}
+	return a.index < b.index
+}
+
+// first is the source whose packet comes next, or nil at the end.
+func (m *merger) first() *mergeSrc {
+	if len(m.live) == 0 {
+		return nil
+	}
+	return m.live[0]
+}
+
+// advance reads ms's next packet and puts ms where it belongs (ms is the
+// heap's top, or not in it yet). At the end of ms it leaves the heap; a
+// read error other than the end comes back as a *CorruptError.
+func (m *merger) advance(ms *mergeSrc) error {
+	inHeap := len(m.live) > 0 && m.live[0] == ms
+	err := ms.src.next(&ms.rp)
+	if err != nil {
+		if inHeap {
+			last := len(m.live) - 1
+			m.live[0], m.live[last] = m.live[last], nil
+			m.live = m.live[:last]
+			m.down(0)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return &CorruptError{Name: ms.name, Packet: ms.packetNo + 1, Offset: ms.rp.offset, Err: describeReadErr(err)}
+	}
+	ms.packetNo++
+	if inHeap {
+		m.down(0)
+		return nil
+	}
+	m.live = append(m.live, ms)
+	for i := len(m.live) - 1; i > 0; { // up
+		parent := (i - 1) / 2
+		if !m.less(m.live[i], m.live[parent]) {
+			break
+		}
+		m.live[i], m.live[parent] = m.live[parent], m.live[i]
+		i = parent
+	}
+	return nil
+}
+
+func (m *merger) down(i int) {
+	for {
+		l, small := 2*i+1, i
+		if l < len(m.live) && m.less(m.live[l], m.live[small]) {
+			small = l
+		}
+		if r := l + 1; r < len(m.live) && m.less(m.live[r], m.live[small]) {
+			small = r
+		}
+		if small == i {
+			return
+		}
+		m.live[i], m.live[small] = m.live[small], m.live[i]
+		i = small
+	}
+}
+
+func (m *merger) close() {
+	for _, ms := range m.all {
+		ms.src.close()
+	}
 }
 
 func describeReadErr(err error) error {
@@ -177,6 +309,7 @@ type flow struct {
 	last    int64
 	h       [2]half // h[0] carries the bytes sent by endpoint a, h[1] those sent by b
 	synFrom int     // the endpoint (0 a, 1 b) that sent the SYN; -1 unknown
+	file    string  // with several files, the one of its first packet and ":"
 	// reported is set once the connection's observations are out: the
 	// rest of its packets are only counted until it closes.
 	reported bool
@@ -201,6 +334,7 @@ type reader struct {
 	pool       bufPool
 	dns        layers.DNS // reused by decodeDNS
 	now        int64      // latest packet time, Unix nanoseconds
+	file       string     // with several files, the current packet's file name and ":"
 	lastSweep  int64
 }
 
@@ -288,7 +422,7 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		}
 		r.nextID++
 		r.stats.Connections++
-		f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1}
+		f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1, file: r.file}
 		f.h[0].pool, f.h[1].pool = &r.pool, &r.pool
 		r.flows[k] = f
 		if k.pa != 53 && k.pb != 53 { // DNS over TCP: its answers wait on their queries
@@ -504,7 +638,7 @@ func (r *reader) report(f *flow) {
 	}
 	cd := f.clientDir()
 	client, server := f.endpoints(cd)
-	conn := r.opts.ConnPrefix + "tcp#" + strconv.Itoa(f.id)
+	conn := r.opts.ConnPrefix + f.file + "tcp#" + strconv.Itoa(f.id)
 	ch, sh := &f.h[cd], &f.h[1-cd]
 	switch {
 	case ch.proto == protoTLS || sh.proto == protoTLS:

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
@@ -131,37 +130,41 @@ EXIT CODES:
 				obs = append(obs, o)
 				return nil
 			}
-			var readErr error
+			var inputs []capture.Input
+			for _, name := range c.Args().Slice() {
+				in, done, err := openCapture(c, name)
+				if err != nil {
+					return inputErr(err)
+				}
+				defer done()
+				inputs = append(inputs, capture.Input{R: in, Name: name})
+			}
 			restore := capture.LimitMemory()
 			defer restore()
-			for _, name := range c.Args().Slice() {
-				if c.NArg() > 1 {
-					opts.ConnPrefix = filepath.Base(name) + ":"
+			// Several files are read as one capture, merged by time.
+			res, err := capture.StreamFiles(inputs, opts, emit)
+			if res != nil {
+				problems = append(problems, res.Problems...)
+			}
+			var readErr error
+			if err != nil {
+				var te *traceError
+				switch {
+				case errors.As(err, &te):
+					return inputErr(fmt.Errorf("record: %w", te.err))
+				case res == nil:
+					return inputErr(err)
 				}
-				res, err := readCapture(c, name, opts, emit)
-				if res != nil {
-					problems = append(problems, res.Problems...)
-				}
-				if errors.Is(err, errInterrupted) {
-					where := "before its first packet"
-					if ce := (*capture.CorruptError)(nil); errors.As(err, &ce) {
-						where = fmt.Sprintf("at packet %d", ce.Packet)
-					}
-					problems = append(problems, fmt.Sprintf("%s: interrupted (Ctrl-C) %s: the report covers the packets before it", name, where))
-					break
-				}
-				if err != nil {
+				for _, e := range eachError(err) {
 					var ce *capture.CorruptError
-					var te *traceError
-					switch {
-					case errors.As(err, &te):
-						return inputErr(fmt.Errorf("record: %w", te.err))
-					case res == nil || !errors.As(err, &ce):
-						return inputErr(err)
+					if !errors.As(e, &ce) {
+						return inputErr(e)
 					}
-					if readErr == nil {
-						readErr = err
+					if errors.Is(e, errInterrupted) {
+						problems = append(problems, fmt.Sprintf("%s: interrupted (Ctrl-C) at packet %d: the report covers the packets before it", ce.Name, ce.Packet))
+						continue
 					}
+					readErr = errors.Join(readErr, e)
 				}
 			}
 			restore()
@@ -218,27 +221,34 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // traceError is a failure to write the --record trace, passed through
-// capture.Stream.
+// capture.StreamFiles.
 type traceError struct{ err error }
 
 func (e *traceError) Error() string { return e.err.Error() }
 
-// readCapture streams one capture file (- is standard input) to emit.
-func readCapture(c *cli.Context, name string, opts capture.Options, emit func(*record.Observation) error) (*capture.Result, error) {
-	var in io.Reader = c.App.Reader
-	if in == nil {
-		in = os.Stdin
-	}
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, fmt.Errorf("pcap: %w", err)
+// openCapture opens one capture file (- is standard input). done closes it.
+func openCapture(c *cli.Context, name string) (in io.Reader, done func(), err error) {
+	if name == "-" {
+		in = c.App.Reader
+		if in == nil {
+			in = os.Stdin
 		}
-		defer f.Close()
-		// Ctrl-C stops reading a file and reports what was read. Standard
-		// input is read to its end: the capturing program (tcpdump -w -)
-		// gets the Ctrl-C too, writes what it has and closes the pipe.
-		in = ctxReader{c.Context, f}
+		return in, func() {}, nil
 	}
-	return capture.Stream(in, name, opts, emit)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pcap: %w", err)
+	}
+	// Ctrl-C stops reading a file and reports what was read. Standard
+	// input is read to its end: the capturing program (tcpdump -w -) gets
+	// the Ctrl-C too, writes what it has and closes the pipe.
+	return ctxReader{c.Context, f}, func() { f.Close() }, nil
+}
+
+// eachError is err, or the errors it joins.
+func eachError(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
