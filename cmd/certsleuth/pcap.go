@@ -41,8 +41,11 @@ With --live, a line per TLS connection, HTTP exchange and DNS answer goes
 to standard error as soon as it is read, with its verdict: pipe a running
 capture in (tcpdump -U -w - ... | certsleuth pcap --live -), reproduce the
 warning, stop the capture with Ctrl-C, and the report follows.
-Use - as FILE to read standard input. See docs/capture.md for how to
-capture on Windows, macOS and Linux.
+
+Several FILEs are read as one capture, their packets merged by time (as
+mergecap does): ring-buffer files (tcpdump -C or -G), or one file per
+interface. Use - as FILE to read standard input. See docs/capture.md for
+how to capture on Windows, macOS and Linux.
 
 EXAMPLES:
    certsleuth pcap outlook.pcapng
