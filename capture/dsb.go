@@ -10,16 +10,18 @@ import (
 // Secrets Block"): what `editcap --inject-secrets tls,KEYLOG` writes, and
 // what Wireshark decrypts with when no key log file is configured.
 const (
-	ngBlockDSB    = 0x0000000A
-	ngByteOrder   = 0x1A2B3C4D
-	secretsTLS    = 0x544c534b // "TLSK": NSS key log text
-	minDSBLength  = 20         // type, length, secrets type, secrets length, trailing length
-	maxSecretsLen = 1 << 30    // Wireshark's bound too: a larger length is a corrupt block
-	// maxEmbeddedSecrets bounds the secrets kept from one file (two per
-	// TLS 1.3 connection; about 150 bytes each).
-	maxEmbeddedSecrets = 1 << 20
-	maxEmbeddedBad     = 1024 // line numbers kept in an embedded KeyLog's Bad
+	ngBlockDSB     = 0x0000000A
+	ngByteOrder    = 0x1A2B3C4D
+	secretsTLS     = 0x544c534b // "TLSK": NSS key log text
+	minDSBLength   = 20         // type, length, secrets type, secrets length, trailing length
+	maxSecretsLen  = 1 << 30    // Wireshark's bound too: a larger length is a corrupt block
+	maxEmbeddedBad = 1024       // line numbers kept in an embedded KeyLog's Bad
 )
+
+// maxEmbeddedSecrets bounds the secrets kept from one file: two per TLS
+// 1.3 connection, about 120 bytes each (BenchmarkDSB), so at most 30 MiB
+// for 131,072 connections. A variable for the tests.
+var maxEmbeddedSecrets = 1 << 18
 
 // secretsTypeName names the secrets types of the pcapng specification.
 func secretsTypeName(t uint32) string {
@@ -159,6 +161,11 @@ func (s *dsbScanner) scan(p []byte) {
 		switch s.st {
 		case dsbStart, dsbHead:
 			if s.hdrN == 0 {
+				if s.st == dsbHead {
+					if pos = s.skipBlocks(p, pos); pos == len(p) {
+						return
+					}
+				}
 				s.start = s.off + int64(pos)
 			}
 			c := copy(s.hdr[s.hdrN:s.need], p[pos:])
@@ -192,6 +199,30 @@ func (s *dsbScanner) scan(p []byte) {
 			return
 		}
 	}
+}
+
+// skipBlocks passes the blocks that lie wholly in p from pos on and are
+// neither DSBs nor section headers (nearly all of them), and returns where
+// the first other one starts.
+func (s *dsbScanner) skipBlocks(p []byte, pos int) int {
+	if s.big {
+		for len(p)-pos >= 8 {
+			typ, n := binary.BigEndian.Uint32(p[pos:]), binary.BigEndian.Uint32(p[pos+4:])
+			if typ == ngBlockDSB || typ == pcapngMagic || n < 12 || int64(n) > int64(len(p)-pos) {
+				break
+			}
+			pos += int(n)
+		}
+		return pos
+	}
+	for len(p)-pos >= 8 {
+		typ, n := binary.LittleEndian.Uint32(p[pos:]), binary.LittleEndian.Uint32(p[pos+4:])
+		if typ == ngBlockDSB || typ == pcapngMagic || n < 12 || int64(n) > int64(len(p)-pos) {
+			break
+		}
+		pos += int(n)
+	}
+	return pos
 }
 
 // judge decides what the block whose first hdrN bytes are in hdr is,
