@@ -3,6 +3,7 @@ package analysis
 import (
 	"crypto/x509"
 	"hash/maphash"
+	"unsafe"
 
 	"github.com/certsleuth/certsleuth/certs"
 )
@@ -20,6 +21,50 @@ type sharing struct {
 	evidence map[uint64][]Evidence
 	strs     map[string]string
 	seed     maphash.Seed
+
+	// What is kept is copied into dense chunks: kept alone, each copy
+	// would sit among the garbage of the duplicates around it, and the
+	// half-empty pages would stay in the process's memory.
+	text      textArena
+	findSlab  slab[Finding]
+	evSlab    slab[Evidence]
+	verSlab   slab[Verdict]
+	causeSlab slab[Cause]
+}
+
+// slab hands out full-capacity slices cut from shared chunks.
+type slab[T any] struct{ buf []T }
+
+const slabChunk = 32 << 10 // bytes per chunk
+
+func (s *slab[T]) take(n int) []T {
+	var zero T
+	per := slabChunk / int(unsafe.Sizeof(zero))
+	if n > per/4 {
+		return make([]T, n)
+	}
+	if cap(s.buf)-len(s.buf) < n {
+		s.buf = make([]T, 0, per)
+	}
+	l := len(s.buf)
+	s.buf = s.buf[:l+n]
+	return s.buf[l : l+n : l+n]
+}
+
+// textArena copies strings into shared chunks. The bytes of a string it
+// returned are never written again (later strings go after them).
+type textArena struct{ buf []byte }
+
+func (a *textArena) copy(s string) string {
+	if len(s) == 0 || len(s) > slabChunk/8 {
+		return s
+	}
+	if cap(a.buf)-len(a.buf) < len(s) {
+		a.buf = make([]byte, 0, slabChunk)
+	}
+	l := len(a.buf)
+	a.buf = append(a.buf, s...)
+	return unsafe.String(&a.buf[l], len(s))
 }
 
 type verdictKey struct {
@@ -66,7 +111,7 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*Profile) 
 	if v, ok := sh.verdictM[k]; ok {
 		return v
 	}
-	v := make([]Verdict, len(ps))
+	v := sh.verSlab.take(len(ps))
 	for i, p := range ps {
 		v[i] = Match(leaf, name, p)
 		// The profiles mostly agree: keep one copy of each text.
@@ -89,7 +134,7 @@ func (sh *sharing) findings(fs []Finding) []Finding {
 		}
 		return fs[:len(fs):len(fs)] // a hash collision: keep its own
 	}
-	own := make([]Finding, len(fs))
+	own := sh.findSlab.take(len(fs))
 	copy(own, fs)
 	for i := range own {
 		f := &own[i]
@@ -120,7 +165,7 @@ func (sh *sharing) shareEvidence(ev []Evidence) []Evidence {
 	if prev, ok := sh.evidence[k]; ok && equalEvidence(prev, ev) {
 		return prev
 	}
-	own := make([]Evidence, len(ev))
+	own := sh.evSlab.take(len(ev))
 	for i, e := range ev {
 		own[i] = Evidence{Label: sh.intern(e.Label), Value: sh.intern(e.Value), From: sh.intern(e.From)}
 	}
@@ -150,8 +195,9 @@ func (sh *sharing) intern(s string) string {
 	if c, ok := sh.strs[s]; ok {
 		return c
 	}
-	sh.strs[s] = s
-	return s
+	c := sh.text.copy(s)
+	sh.strs[c] = c
+	return c
 }
 
 func (sh *sharing) hashFindings(fs []Finding) uint64 {
@@ -219,8 +265,10 @@ func (sh *sharing) origins(items []*Item) {
 			}
 			continue
 		}
-		it.Origin = it.Origin[:len(it.Origin):len(it.Origin)]
-		m[k] = it.Origin
+		own := sh.causeSlab.take(len(it.Origin))
+		copy(own, it.Origin)
+		it.Origin = own
+		m[k] = own
 	}
 }
 
