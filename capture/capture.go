@@ -326,10 +326,11 @@ type reader struct {
 	closed     map[flowKey]int64
 	nextID     int
 	dnsPending map[dnsKey]*dnsQuery
-	resolved   map[string][]resolution
-	ders       map[uint64][]byte // by maphash of the DER
-	derBytes   int               // the size of ders' certificates
-	order                        // observations waiting for earlier ones, and what they wait for
+	resolved   map[string][]resolution      // by address: the latest answers, any client
+	resolvedBy map[resolvedKey][]resolution // by address and client IP: its latest answers
+	ders       map[uint64][]byte            // by maphash of the DER
+	derBytes   int                          // the size of ders' certificates
+	order                                   // observations waiting for earlier ones, and what they wait for
 	linkWarned map[layers.LinkType]bool
 	pool       bufPool
 	dns        layers.DNS // reused by decodeDNS
@@ -342,7 +343,7 @@ func newReader(opts Options, out func(*record.Observation) error) *reader {
 	r := &reader{
 		opts: opts, dec: newDecoder(), res: &Result{},
 		flows: map[flowKey]*flow{}, closed: map[flowKey]int64{},
-		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{},
+		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{}, resolvedBy: map[resolvedKey][]resolution{},
 		ders: map[uint64][]byte{}, linkWarned: map[layers.LinkType]bool{},
 	}
 	r.order.out = out
@@ -775,7 +776,8 @@ type fullHandshake struct {
 const (
 	maxFullHandshakes = 1 << 14 // client and name pairs
 	maxResolvedIPs    = 1 << 14 // addresses with DNS answers
-	maxPerIP          = 16      // answers kept per address
+	maxResolvedBy     = 1 << 16 // address and client pairs with DNS answers
+	maxPerIP          = 8       // answers kept per address, and per address and client
 )
 
 // attribute fills DNSName for a TLS connection without SNI from the DNS
@@ -827,22 +829,21 @@ func forgetOlder[K comparable, V any](m map[K]V, at func(V) int64) {
 // resolvedName is the name the client most recently resolved to ip before
 // at (any client's answer when this client's is not in the capture).
 func (r *reader) resolvedName(ip, client string, at time.Time) string {
-	var best, any *resolution
-	for i := range r.resolved[ip] {
-		res := &r.resolved[ip][i]
-		if res.at.After(at) {
-			continue
-		}
-		if res.client == client {
-			best = res
-		}
-		any = res
+	if res := latestBefore(r.resolvedBy[resolvedKey{ip, client}], at); res != nil {
+		return res.name
 	}
-	if best != nil {
-		return best.name
-	}
-	if any != nil {
-		return any.name
+	if res := latestBefore(r.resolved[ip], at); res != nil {
+		return res.name
 	}
 	return ""
+}
+
+// latestBefore is the last of rs (oldest first) not after at.
+func latestBefore(rs []resolution, at time.Time) *resolution {
+	for i := len(rs) - 1; i >= 0; i-- {
+		if !rs[i].at.After(at) {
+			return &rs[i]
+		}
+	}
+	return nil
 }

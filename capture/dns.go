@@ -159,17 +159,32 @@ func (r *reader) unanswered(q *dnsQuery) {
 	q.wait.done = true
 }
 
-// resolve remembers that a client resolved a name to ip, keeping a bounded
-// number of answers per address and of addresses.
+// resolve remembers that a client resolved a name to ip: the latest
+// answers for each address, and for each address and client (so that a
+// client's own answer is found even after many other clients resolved
+// the same address), within bounds.
 func (r *reader) resolve(ip string, res resolution) {
-	rs := r.resolved[ip]
-	if len(rs) >= maxPerIP {
-		rs = append(rs[:0], rs[1:]...)
-	} else if rs == nil && len(r.resolved) >= maxResolvedIPs {
+	r.resolved[ip] = appendBounded(r.resolved[ip], res)
+	if len(r.resolved) > maxResolvedIPs {
 		forgetOlder(r.resolved, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
 	}
-	r.resolved[ip] = append(rs, res)
+	k := resolvedKey{ip, res.client}
+	r.resolvedBy[k] = appendBounded(r.resolvedBy[k], res)
+	if len(r.resolvedBy) > maxResolvedBy {
+		forgetOlder(r.resolvedBy, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
+	}
 }
+
+// appendBounded appends res, dropping the oldest beyond maxPerIP.
+func appendBounded(rs []resolution, res resolution) []resolution {
+	if len(rs) >= maxPerIP {
+		rs = append(rs[:0], rs[1:]...)
+	}
+	return append(rs, res)
+}
+
+// resolvedKey is an address and the client IP that resolved a name to it.
+type resolvedKey struct{ ip, client string }
 
 // resolution is one name a client resolved to an address.
 type resolution struct {

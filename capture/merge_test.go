@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +122,35 @@ func TestStreamFilesCorrupt(t *testing.T) {
 	os.WriteFile(bad, []byte("not a capture at all"), 0o644)
 	if _, err := streamAll(t, b, bad); !errors.Is(err, ErrNotCapture) || !strings.Contains(err.Error(), "notes.txt") {
 		t.Errorf("error %v; want ErrNotCapture naming notes.txt", err)
+	}
+}
+
+// TestDNSAttributionOwnAnswer: a connection without SNI gets the name its
+// own client resolved to the address, even after many other clients
+// resolved other names to it; a client with no answer of its own gets the
+// latest any client got.
+func TestDNSAttributionOwnAnswer(t *testing.T) {
+	p := newGenPKI(t)
+	noSNI := tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12})
+	f := newCapFile(t)
+	q := func(name string) layers.DNSQuestion {
+		return layers.DNSQuestion{Name: []byte(name), Type: layers.DNSTypeA, Class: layers.DNSClassIN}
+	}
+	f.dns(cli1+":5353", dnsIP+":53", 0, 1, q("autodiscover.contoso.test"), aRecord("autodiscover.contoso.test", mailIP))
+	for i := range 3 * maxPerIP {
+		c := "192.0.2." + strconv.Itoa(100+i)
+		f.dns(c+":5353", dnsIP+":53", 0, uint16(2+i), q("mail.contoso.test"), aRecord("mail.contoso.test", mailIP))
+	}
+	f.tcp(cliPort(1), mailIP+":443", 0, noSNI, segOpts{})
+	f.tcp("192.0.2.99:50002", mailIP+":443", 0, noSNI, segOpts{})
+	obs, _ := streamFile(t, f, ethOnly)
+	var names []string
+	for _, o := range obs {
+		if o.Kind == record.KindTLS {
+			names = append(names, o.DNSName)
+		}
+	}
+	if want := []string{"autodiscover.contoso.test", "mail.contoso.test"}; !slices.Equal(names, want) {
+		t.Errorf("DNS names %q; want %q", names, want)
 	}
 }
