@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certsleuth/certsleuth/record"
 	"github.com/gopacket/gopacket/layers"
@@ -285,31 +286,42 @@ func TestDSBKeyLogs(t *testing.T) {
 	}
 }
 
-// TestDSBProblemsInResult checks that problems with blocks reach
-// Result.Problems both when found before Stream starts (in the first
-// buffer) and later in the file, and that a DSB placed far behind the
-// packets it covers is read without harm.
-func TestDSBProblemsInResult(t *testing.T) {
-	w := (&ngBuf{}).shb().idb().dsb(0x57474b4c, "wg", false)
-	for range 300 {
-		w.epb(1400) // 430 KB: more than the reader buffers
+// TestDSBMergedFiles checks that files read together (StreamFiles) share
+// their embedded key logs, as mergecap would merge them: the second
+// file's connection is decrypted with the first file's block, and each
+// file's block is found however many files embed one.
+func TestDSBMergedFiles(t *testing.T) {
+	p := newGenPKI(t)
+	var keys [3]bytes.Buffer
+	var caps [3]*capFile
+	for i := range caps {
+		c := cliCfg("mail.contoso.test", tls.VersionTLS13)
+		c.KeyLogWriter = &keys[i]
+		caps[i] = newCapFile(t)
+		caps[i].pause(time.Duration(i) * time.Second)
+		caps[i].tcp(cliPort(43+i), mailIP+":443", 0, tlsConv(t, srvCfg(p.right, tls.VersionTLS13), c), segOpts{})
 	}
-	last := len(w.b)
-	w.dsb(secretsTLS, "garbage\n", false)
-	res, err := Read(bytes.NewReader(w.b), "late.pcapng", Options{})
+	keys[0].Write(keys[1].Bytes()) // file a holds the key logs of a and b
+	var inputs []Input
+	for i, secrets := range []*bytes.Buffer{&keys[0], nil, &keys[2]} {
+		path := filepath.Join(t.TempDir(), "f.pcapng")
+		caps[i].write(path, fileSpec{ng: true, links: []link{linkEth}, secrets: secrets})
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, Input{bytes.NewReader(data), string(rune('a'+i)) + ".pcapng"})
+	}
+	var vis []record.Visibility
+	res, err := StreamFiles(inputs, Options{}, func(o *record.Observation) error {
+		vis = append(vis, o.Visibility)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Stats.Packets != 300 || len(res.Problems) != 2 {
-		t.Fatalf("%d packets, problems %q; want 300 and 2", res.Stats.Packets, res.Problems)
-	}
-	for i, want := range []string{
-		"late.pcapng: decryption secrets block at byte offset 48: it holds a WireGuard key log",
-		fmt.Sprintf("late.pcapng: decryption secrets block at byte offset %d: 1 of its 1 lines are not key log lines", last),
-	} {
-		if !strings.HasPrefix(res.Problems[i], want) {
-			t.Errorf("problem %d: %q, want %q...", i, res.Problems[i], want)
-		}
+	if want := []record.Visibility{record.VisVisible, record.VisVisible, record.VisVisible}; !slices.Equal(vis, want) || len(res.Problems) != 0 {
+		t.Errorf("%v (problems %q), want %v", vis, res.Problems, want)
 	}
 }
 
