@@ -325,6 +325,34 @@ func TestDSBMergedFiles(t *testing.T) {
 	}
 }
 
+// TestDSBProblemsInResult checks that problems with blocks reach
+// Result.Problems both when found before Stream starts (in the first
+// buffer) and later in the file, and that a DSB placed far behind the
+// packets it covers is read without harm.
+func TestDSBProblemsInResult(t *testing.T) {
+	w := (&ngBuf{}).shb().idb().dsb(0x57474b4c, "wg", false)
+	for range 300 {
+		w.epb(1400) // 430 KB: more than the reader buffers
+	}
+	last := len(w.b)
+	w.dsb(secretsTLS, "garbage\n", false)
+	res, err := Read(bytes.NewReader(w.b), "late.pcapng", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Packets != 300 || len(res.Problems) != 2 {
+		t.Fatalf("%d packets, problems %q; want 300 and 2", res.Stats.Packets, res.Problems)
+	}
+	for i, want := range []string{
+		"late.pcapng: decryption secrets block at byte offset 48: it holds a WireGuard key log",
+		fmt.Sprintf("late.pcapng: decryption secrets block at byte offset %d: 1 of its 1 lines are not key log lines", last),
+	} {
+		if !strings.HasPrefix(res.Problems[i], want) {
+			t.Errorf("problem %d: %q, want %q...", i, res.Problems[i], want)
+		}
+	}
+}
+
 // refDSBs is a plain reading of a whole pcapng file's DSBs, to check the
 // streaming scanner against: the TLS key log text of each block (cut
 // after its last newline when the file ends inside it).
