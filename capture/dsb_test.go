@@ -404,6 +404,9 @@ func refDSBs(b []byte) (texts []string) {
 func FuzzDSB(f *testing.F) {
 	f.Add((&ngBuf{}).shb().idb().dsb(secretsTLS, shts(1)+shts(2), true).epb(40).b, uint8(5))
 	f.Add((&ngBuf{big: true}).shb().epb(10).dsb(0x5353484b, "x", false).dsb(secretsTLS, "bad\n"+shts(3), false).b, uint8(1))
+	two := append((&ngBuf{}).shb().idb().epb(20).b, (&ngBuf{big: true}).shb().idb().dsb(secretsTLS, "# x\r\n"+shts(4), true).epb(30).b...)
+	f.Add(two, uint8(3))
+	f.Add(two[:len(two)-100], uint8(9)) // cut inside the DSB
 	if b, err := os.ReadFile("testdata/tls13-embedded-keylog.pcapng"); err == nil {
 		f.Add(b, uint8(200))
 	}
