@@ -104,7 +104,7 @@ func TestAnalyzeSharesRepeats(t *testing.T) {
 // BenchmarkReplayMemory analyses and renders a big trace in each format and
 // reports the live heap after Analyze (live-MB) besides time and
 // allocations. The trace is $CERTSLEUTH_BENCH_TRACE when set (see
-// docs/analysis-memory.md), else the first scenario repeated 2,000 times.
+// docs/analysis-memory.md), else the first scenario repeated 300 times.
 func BenchmarkReplayMemory(b *testing.B) {
 	var obs []*record.Observation
 	opts := Options{}
@@ -120,7 +120,7 @@ func BenchmarkReplayMemory(b *testing.B) {
 		}
 	} else {
 		sc := scenarioList(b)[0]
-		obs = repeatedTrace(sc, 2000)
+		obs = repeatedTrace(sc, 300)
 		opts = Options{Roots: scenarioCerts(b).roots, Now: scenarioDay}
 	}
 	for _, f := range goldenFormats {
