@@ -169,7 +169,9 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 
 	// Second pass, in order: explain each request from what came before,
 	// then learn what its answer tells the client.
-	var known []knownName
+	// known holds what each earlier observation told the client, by host:
+	// a request is explained by the names known for its own host only.
+	known := map[string][]knownName{}
 	seenAD := map[string]bool{} // hosts already asked for Autodiscover
 	for i, o := range obs {
 		idx := i + 1
@@ -180,7 +182,7 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 				t.Causes[idx] = t.probeCause(idx, o)
 				continue
 			}
-			if c := t.explain(o, known, seenAD); c != nil {
+			if c := t.explain(o, func(h string) []knownName { return known[h] }, seenAD); c != nil {
 				t.Causes[idx] = c
 				if h, _, _ := urlHostPath(c.URL); c.Kind == CauseSCP && h != "" && t.scpAt[h] == 0 {
 					t.scpAt[h] = idx
@@ -191,7 +193,9 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 				seenAD[h] = true
 			}
 		}
-		known = append(known, t.learn(idx, o)...)
+		for _, k := range t.learn(idx, o) {
+			known[k.host] = append(known[k.host], k)
+		}
 	}
 	return t
 }
@@ -251,7 +255,7 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 }
 
 // explain finds what sent the client to o.
-func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD map[string]bool) *Cause {
+func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) []knownName, seenAD map[string]bool) *Cause {
 	name, _ := o.AskedName()
 	host := normHost(name)
 	uh, upath, scheme := urlHostPath(o.URL)
@@ -261,11 +265,9 @@ func (t *OriginTrace) explain(o *record.Observation, known []knownName, seenAD m
 	if host == "" {
 		return nil
 	}
+	known := knownFor(host) // what earlier observations said of host, in order
 	best, bestScore := -1, 0
 	for i, k := range known {
-		if k.host != host {
-			continue
-		}
 		score := 1 // same host
 		switch {
 		case upath != "" && k.path != "" && (upath == k.path || strings.HasPrefix(upath, k.path+"/")):
@@ -337,7 +339,7 @@ func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
 // several settings name (an Autodiscover answer's EwsUrl and OABUrl, an
 // earlier connection inferred to be the SCP): nothing tells which of them
 // the client followed, so the cause lists them all. It returns nil when
-// only one setting names the host.
+// only one setting names the host. known is what is known of host.
 func (t *OriginTrace) sameHost(o *record.Observation, host string, known []knownName) *Cause {
 	// The answer depends only on the host, what is known so far and the
 	// source: a capture of thousands of encrypted connections builds it once.
