@@ -21,7 +21,8 @@ import (
 // Options control Read.
 type Options struct {
 	// KeyLog holds TLS 1.3 secrets to decrypt server certificates; nil
-	// leaves TLS 1.3 certificates encrypted (Visibility "encrypted").
+	// leaves TLS 1.3 certificates encrypted (Visibility "encrypted")
+	// unless a pcapng file embeds its key log (dsb.go), which is used too.
 	KeyLog *KeyLog
 	// ConnPrefix is put before every connection ID ("tcp#12"), so that the
 	// IDs of captures read separately into one trace stay distinct.

@@ -30,8 +30,9 @@ as replay, so the report names the connection whose certificate would make a
 client warn.
 
 TLS 1.3 encrypts the server's certificate. Give the key log the client wrote
-(SSLKEYLOGFILE, NSS format) with --keylog to decrypt it; otherwise the
-report says the certificate is encrypted. Gaps are reported, never skipped:
+(SSLKEYLOGFILE, NSS format) with --keylog to decrypt it; a key log embedded
+in a pcapng file (editcap --inject-secrets) is used without the flag.
+Otherwise the report says the certificate is encrypted. Gaps are reported, never skipped:
 packets cut by the snap length, handshakes that began before the capture,
 resumed sessions. A file cut short or corrupt partway is reported with the
 packet number and byte offset, after the report of everything before it.
@@ -102,7 +103,7 @@ EXIT CODES:
 					problems = append(problems, fmt.Sprintf("%s: %d lines are not key log lines (first: line %d); they were skipped", kf, len(kl.Bad), kl.Bad[0]))
 				}
 				if kl.Len() == 0 {
-					problems = append(problems, fmt.Sprintf("%s: no SERVER_HANDSHAKE_TRAFFIC_SECRET lines: no TLS 1.3 certificate can be decrypted", kf))
+					problems = append(problems, fmt.Sprintf("%s: no SERVER_HANDSHAKE_TRAFFIC_SECRET lines: it decrypts no TLS 1.3 certificate", kf))
 				}
 				opts.KeyLog = kl
 			}
