@@ -142,7 +142,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 				whatIfTrust = verifyTrust(opts.WhatIf, opts.Roots)
 			}
 			s.trust = whatIfTrust
-			it.Chain = sh.summaries(whatIfChainKey, s.Chain)
+			it.Chain = sh.summaries(s.Chain)
 		case len(o.Chain) > 0:
 			s.Chain, s.ChainErr = opts.Cache.ParseChain(o.Chain)
 			if len(s.Chain) > 0 {
@@ -156,7 +156,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 					trust[id] = t
 				}
 				s.trust = t
-				it.Chain = sh.summaries(id, s.Chain)
+				it.Chain = sh.summaries(s.Chain)
 			}
 		}
 		if o.Kind == record.KindDNS {

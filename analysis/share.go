@@ -3,6 +3,7 @@ package analysis
 import (
 	"crypto/x509"
 	"hash/maphash"
+	"slices"
 	"unsafe"
 
 	"github.com/certsleuth/certsleuth/certs"
@@ -15,7 +16,7 @@ import (
 // append by a later stage (principalTraceFindings) copies instead of
 // writing into another item's findings. Nothing writes to their elements.
 type sharing struct {
-	chains   map[string][]certs.Summary
+	chains   map[*x509.Certificate][]describedChain // by leaf
 	verdictM map[verdictKey][]Verdict
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
@@ -67,18 +68,19 @@ func (a *textArena) copy(s string) string {
 	return unsafe.String(&a.buf[l], len(s))
 }
 
+type describedChain struct {
+	chain []*x509.Certificate
+	sums  []certs.Summary
+}
+
 type verdictKey struct {
 	leaf *x509.Certificate // from certs.Cache: one pointer per DER
 	name string
 }
 
-// whatIfChainKey is the chains key of the proposed chain (never a chain ID,
-// which is hex).
-const whatIfChainKey = "what-if"
-
 func newSharing() *sharing {
 	return &sharing{
-		chains:   map[string][]certs.Summary{},
+		chains:   map[*x509.Certificate][]describedChain{},
 		verdictM: map[verdictKey][]Verdict{},
 		findingM: map[uint64][]Finding{},
 		evidence: map[uint64][]Evidence{},
@@ -87,17 +89,22 @@ func newSharing() *sharing {
 	}
 }
 
-// summaries returns the summaries of chain, described once per key (a
-// chain ID: the same DER parses to the same certificates).
-func (sh *sharing) summaries(key string, chain []*x509.Certificate) []certs.Summary {
-	if s, ok := sh.chains[key]; ok {
-		return s
+// summaries returns the summaries of chain, described once per chain (the
+// certificates come from one certs.Cache: the same DER is the same pointer).
+func (sh *sharing) summaries(chain []*x509.Certificate) []certs.Summary {
+	if len(chain) == 0 {
+		return []certs.Summary{}
+	}
+	for _, e := range sh.chains[chain[0]] {
+		if slices.Equal(e.chain, chain) {
+			return e.sums
+		}
 	}
 	s := make([]certs.Summary, len(chain))
 	for i, c := range chain {
 		s[i] = certs.Describe(c)
 	}
-	sh.chains[key] = s
+	sh.chains[chain[0]] = append(sh.chains[chain[0]], describedChain{chain, s})
 	return s
 }
 
