@@ -14,10 +14,10 @@ const MemoryFloor = 52 << 20
 
 // LimitMemory sets a soft memory limit for the process while captures are
 // read, and returns the function that puts the previous limit back (safe
-// to call more than once). Read's own buffers are bounded; what grows is
-// the observations kept (about 1 KB per connection, HTTP exchange or DNS
-// answer). Left alone, the garbage collector lets the heap grow to twice
-// that. The limit is MemoryFloor, or 1.5 times the live heap once the
+// to call more than once). Stream's own memory is bounded; what grows is
+// what the caller keeps (Read keeps every observation: about 1 KB per
+// connection, HTTP exchange or DNS answer). Left alone, the garbage
+// collector lets the heap grow to twice that. The limit is MemoryFloor, or 1.5 times the live heap once the
 // observations outgrow it: a fixed limit below the live heap would make
 // the collector run back to back. When the user has set GOMEMLIMIT,
 // nothing is changed.
