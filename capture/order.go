@@ -2,6 +2,8 @@ package capture
 
 import (
 	"container/heap"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/certsleuth/certsleuth/record"
@@ -110,6 +112,7 @@ type order struct {
 	blocks   blockHeap
 	seq      int64
 	ready    bool // something was produced or unblocked since the last release
+	forcing  bool // observations being emitted are forced out (see force)
 	lastFull map[fullKey]fullHandshake
 }
 
@@ -124,6 +127,9 @@ func (r *reader) hold(at, packet int64, f *flow, q *dnsQuery) *blocker {
 // emit queues an observation; packet and sub order observations with the
 // same start time.
 func (r *reader) emit(o *record.Observation, packet int64, sub int) {
+	if r.forcing {
+		o.Note = strings.TrimPrefix(o.Note+"; "+fmt.Sprintf(forcedNote, waitLimit), "; ")
+	}
 	r.seq++
 	heap.Push(&r.wait, waiting{at: o.Time.UnixNano(), packet: packet, sub: sub, seq: r.seq, o: o})
 	r.ready = true
@@ -174,11 +180,16 @@ func (r *reader) release(all bool) {
 
 // force ends a blocker early because too many observations wait on it.
 func (r *reader) force(b *blocker) {
+	r.forcing = true
 	switch {
 	case b.f != nil:
 		r.report(b.f)
 	case b.q != nil:
 		r.unanswered(b.q)
 	}
+	r.forcing = false
 	b.done = true
 }
+
+// forcedNote is added to the observations force reports.
+const forcedNote = "reported before the connection ended: %d later observations were waiting on it, so certsleuth stopped following it"

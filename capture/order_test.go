@@ -134,8 +134,13 @@ func TestStreamForcesOneSided(t *testing.T) {
 		t.Fatalf("%d TLS observations, want %d", got, conns+1)
 	}
 	checkOrdered(t, obs)
-	if obs[0].Conn != "tcp#1" || obs[0].Visibility != record.VisMissing || !strings.Contains(obs[0].Note, "did not answer") {
-		t.Errorf("first observation: %s %s %q; want tcp#1, missing, the server did not answer", obs[0].Conn, obs[0].Visibility, obs[0].Note)
+	if obs[0].Conn != "tcp#1" || obs[0].Visibility != record.VisMissing || !strings.Contains(obs[0].Note, "did not answer") || !strings.Contains(obs[0].Note, "stopped following it") {
+		t.Errorf("first observation: %s %s %q; want tcp#1, missing, the server did not answer, and that it was reported early", obs[0].Conn, obs[0].Visibility, obs[0].Note)
+	}
+	for _, o := range obs[1:] {
+		if strings.Contains(o.Note, "stopped following") {
+			t.Errorf("%s says it was reported early; it was not", o.Conn)
+		}
 	}
 	if most > waitLimit+1 {
 		t.Errorf("up to %d observations waited at once; want at most %d", most, waitLimit+1)
