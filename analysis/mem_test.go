@@ -37,11 +37,19 @@ func TestJSONSummaryStreamed(t *testing.T) {
 				if err := json.NewEncoder(&want).Encode(sum); err != nil {
 					t.Fatal(err)
 				}
-				if err := writeJSONSummary(&got, &sum, cs); err != nil {
+				if err := writeJSONSummary(&got, &sum, cs, nil); err != nil {
 					t.Fatal(err)
 				}
 				if got.String() != want.String() {
 					t.Errorf("streamed summary differs\n got: %s\nwant: %s", got.String(), want.String())
+				}
+				// Explained while written, as renderJSON does.
+				got.Reset()
+				if err := writeJSONSummary(&got, &sum, r.culpritGroups(), r); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					t.Errorf("summary explained while written differs\n got: %s\nwant: %s", got.String(), want.String())
 				}
 			})
 		}

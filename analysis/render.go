@@ -96,6 +96,18 @@ type Culprit struct {
 
 // Culprits groups the warning items of r, first occurrence first.
 func (r *Report) Culprits() []*Culprit {
+	out := r.culpritGroups()
+	// Explained once the repeats are known: a culprit without URLs takes
+	// the settings behind every one of its connections.
+	for _, c := range out {
+		r.explainCulprit(c)
+	}
+	return out
+}
+
+// culpritGroups is Culprits without the explanations (origin, remedies,
+// verdict), for renderers that explain each culprit as they write it.
+func (r *Report) culpritGroups() []*Culprit {
 	var out []*Culprit
 	byKey := map[string]*Culprit{}
 	for _, it := range r.Items {
@@ -129,11 +141,6 @@ func (r *Report) Culprits() []*Culprit {
 		c := &Culprit{First: it, Profiles: it.WarningProfiles(r.Profiles), Findings: mergeFindings(it.Findings, SeverityError)}
 		byKey[key] = c
 		out = append(out, c)
-	}
-	// Explained once the repeats are known: a culprit without URLs takes
-	// the settings behind every one of its connections.
-	for _, c := range out {
-		r.explainCulprit(c)
 	}
 	return out
 }

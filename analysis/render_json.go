@@ -134,7 +134,9 @@ func renderJSON(w io.Writer, r *Report) error {
 			sum.Warnings++
 		}
 	}
-	cs := r.Culprits()
+	// Explained one at a time as the summary is written (explaining
+	// depends only on the groups, which are all known here).
+	cs := r.culpritGroups()
 	for _, c := range cs {
 		sum.Culprits = append(sum.Culprits, c.First.Index)
 	}
@@ -144,14 +146,16 @@ func renderJSON(w io.Writer, r *Report) error {
 	if r.Origins != nil {
 		sum.ExchangeVersion = r.Origins.Version
 	}
-	return writeJSONSummary(w, &sum, cs)
+	return writeJSONSummary(w, &sum, cs, r)
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made
 // from cs one culprit at a time: the summary of a big trace (an entry per
-// culprit) is never marshalled whole in memory. The fields and their
-// order are JSONSummary's (TestJSONSummaryStreamed holds them equal).
-func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit) error {
+// culprit) is never marshalled whole in memory. With r set, each culprit
+// is explained just before it is written and dropped from cs after. The
+// fields and their order are JSONSummary's (TestJSONSummaryStreamed holds
+// them equal).
+func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit, r *Report) error {
 	bw := buffered(w)
 	field := func(sep, key string, v any) error {
 		bw.WriteString(sep)
@@ -192,6 +196,10 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit) error {
 		sep := ","
 		if i == 0 {
 			sep = ""
+		}
+		if r != nil {
+			r.explainCulprit(c)
+			cs[i] = nil
 		}
 		if err := field(sep, "", JSONCulpritOf(c)); err != nil {
 			return err
