@@ -197,6 +197,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 		it.Findings = sh.findings(it.Findings)
 		r.Items = append(r.Items, it)
 	}
+	sh.itemsDone()
 	explainTrace(r, obs, opts)
 	sh.origins(r.Items)
 	return r

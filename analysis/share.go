@@ -254,6 +254,13 @@ func equalFindings(a, b []Finding) bool {
 	return true
 }
 
+// itemsDone drops the tables that only the per-item stage uses, so they
+// are not kept through origin tracing.
+func (sh *sharing) itemsDone() {
+	sh.chains, sh.verdictM, sh.findingM, sh.evidence, sh.strs = nil, nil, nil, nil, nil
+	sh.findSlab, sh.evSlab, sh.verSlab, sh.text = slab[Finding]{}, slab[Evidence]{}, slab[Verdict]{}, textArena{}
+}
+
 // origins makes items with equal origin chains share one slice (after
 // explainTrace: each item's chain is a fresh copy of the causes).
 func (sh *sharing) origins(items []*Item) {
