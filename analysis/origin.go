@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -171,7 +172,7 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 	// then learn what its answer tells the client.
 	// known holds what each earlier observation told the client, by host:
 	// a request is explained by the names known for its own host only.
-	known := map[string][]knownName{}
+	known := map[string]*hostKnown{}
 	seenAD := map[string]bool{} // hosts already asked for Autodiscover
 	for i, o := range obs {
 		idx := i + 1
@@ -182,7 +183,7 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 				t.Causes[idx] = t.probeCause(idx, o)
 				continue
 			}
-			if c := t.explain(o, func(h string) []knownName { return known[h] }, seenAD); c != nil {
+			if c := t.explain(o, func(h string) *hostKnown { return known[h] }, seenAD); c != nil {
 				t.Causes[idx] = c
 				if h, _, _ := urlHostPath(c.URL); c.Kind == CauseSCP && h != "" && t.scpAt[h] == 0 {
 					t.scpAt[h] = idx
@@ -194,7 +195,12 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 			}
 		}
 		for _, k := range t.learn(idx, o) {
-			known[k.host] = append(known[k.host], k)
+			hk := known[k.host]
+			if hk == nil {
+				hk = &hostKnown{at: map[knownGroup]int{}}
+				known[k.host] = hk
+			}
+			hk.add(k)
 		}
 	}
 	return t
@@ -254,8 +260,40 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 	return out
 }
 
+// hostKnown is what earlier observations said of one host, in order
+// (all), with the entries that can win explain's choice (reps): of the
+// entries alike in path, kind and preference only the latest can, so a
+// host that one Autodiscover answer after another names (Outlook asks
+// again every hour) does not make each request scan them all.
+type hostKnown struct {
+	all  []knownName
+	reps []int // indexes into all, ascending: the latest of each knownGroup
+	at   map[knownGroup]int
+}
+
+type knownGroup struct {
+	path string
+	kind CauseKind
+	pref int
+}
+
+func (h *hostKnown) add(k knownName) {
+	i := len(h.all)
+	h.all = append(h.all, k)
+	g := knownGroup{k.path, k.cause.Kind, k.pref}
+	j, ok := h.at[g]
+	if ok && h.all[j].cause.From >= k.cause.From {
+		return // the earlier of two equals wins
+	}
+	if ok {
+		h.reps = slices.DeleteFunc(h.reps, func(x int) bool { return x == j })
+	}
+	h.at[g] = i
+	h.reps = append(h.reps, i)
+}
+
 // explain finds what sent the client to o.
-func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) []knownName, seenAD map[string]bool) *Cause {
+func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) *hostKnown, seenAD map[string]bool) *Cause {
 	name, _ := o.AskedName()
 	host := normHost(name)
 	uh, upath, scheme := urlHostPath(o.URL)
@@ -265,9 +303,14 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 	if host == "" {
 		return nil
 	}
-	known := knownFor(host) // what earlier observations said of host, in order
+	hk := knownFor(host)
+	if hk == nil {
+		hk = &hostKnown{}
+	}
+	known := hk.all // what earlier observations said of host, in order
 	best, bestScore := -1, 0
-	for i, k := range known {
+	for _, i := range hk.reps {
+		k := known[i]
 		score := 1 // same host
 		switch {
 		case upath != "" && k.path != "" && (upath == k.path || strings.HasPrefix(upath, k.path+"/")):

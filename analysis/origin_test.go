@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -307,5 +308,22 @@ func TestTraceOriginsFacts(t *testing.T) {
 	}
 	if tr.Answers[2] == nil || tr.AnswerErrors[3] == nil {
 		t.Errorf("answers %v, errors %v", tr.Answers, tr.AnswerErrors)
+	}
+}
+
+// BenchmarkTraceOrigins traces the first scenario repeated 300 and 1,200
+// times (Outlook asks Autodiscover again every hour, so one host gets
+// answer after answer): the time per observation should not grow with
+// the number of answers.
+func BenchmarkTraceOrigins(b *testing.B) {
+	sc := scenarioList(b)[0]
+	for _, n := range []int{300, 1200} {
+		obs := repeatedTrace(sc, n)
+		b.Run(fmt.Sprintf("repeats=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				TraceOrigins(obs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(obs)), "ns/obs")
+		})
 	}
 }
