@@ -13,14 +13,15 @@ import (
 const MemoryFloor = 52 << 20
 
 // LimitMemory sets a soft memory limit for the process while captures are
-// read, and returns the function that puts the previous limit back (safe
-// to call more than once). Stream's own memory is bounded; what grows is
-// what the caller keeps (Read keeps every observation: about 1 KB per
-// connection, HTTP exchange or DNS answer). Left alone, the garbage
-// collector lets the heap grow to twice that. The limit is MemoryFloor, or 1.5 times the live heap once the
-// observations outgrow it: a fixed limit below the live heap would make
-// the collector run back to back. When the user has set GOMEMLIMIT,
-// nothing is changed.
+// read (and, in certsleuth pcap and replay, analysed), and returns the
+// function that puts the previous limit back (safe to call more than
+// once). Stream's own memory is bounded; what grows is what the caller
+// keeps (Read keeps every observation: about 1 KB per connection, HTTP
+// exchange or DNS answer; the analysis about 2 KB more). Left alone, the
+// garbage collector lets the heap grow to twice that. The limit is
+// MemoryFloor, or 1.5 times the live heap once that outgrows it: a fixed
+// limit below the live heap would make the collector run back to back.
+// When the user has set GOMEMLIMIT, nothing is changed.
 func LimitMemory() (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}

@@ -143,8 +143,11 @@ EXIT CODES:
 				defer done()
 				inputs = append(inputs, capture.Input{R: in, Name: name})
 			}
-			restore := capture.LimitMemory()
-			defer restore()
+			// The soft limit holds through the analysis and the report
+			// too: they keep about 2 KB per observation, and without it the
+			// collector lets the heap grow to twice that (many.pcap's
+			// 127,519 observations: 530 MB peak without, 414 MB with).
+			defer capture.LimitMemory()()
 			// Several files are read as one capture, merged by time.
 			res, err := capture.StreamFiles(inputs, opts, emit)
 			if res != nil {
@@ -171,7 +174,6 @@ EXIT CODES:
 					readErr = errors.Join(readErr, e)
 				}
 			}
-			restore()
 			if tw != nil {
 				if err := tw.Close(); err != nil {
 					return inputErr(fmt.Errorf("record: %w", err))

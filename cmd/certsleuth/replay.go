@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/capture"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/record"
 	"github.com/urfave/cli/v2"
@@ -81,6 +82,7 @@ EXIT CODES:
 				defer f.Close()
 				in = f
 			}
+			defer capture.LimitMemory()() // as pcap: see capture.LimitMemory
 			obs, rd, err := record.ReadAll(in, name)
 			if err != nil && len(obs) == 0 {
 				return inputErr(err)
