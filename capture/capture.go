@@ -480,6 +480,7 @@ const (
 	protoTLS
 	protoHTTP
 	protoDNS
+	protoMail // plain text before STARTTLS (starttls.go)
 	protoOther
 )
 
@@ -507,6 +508,8 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			h.http = &httpHalf{response: resp}
 		case protoDNS:
 			h.dns = &dnsTCPHalf{}
+		case protoMail:
+			h.mail = &mailHalf{}
 		}
 	}
 	switch h.proto {
@@ -521,6 +524,8 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 	case protoDNS:
 		src, dst := f.endpoints(d)
 		r.parseDNSTCP(h, src, dst, time.Unix(0, ts))
+	case protoMail:
+		r.parseMail(f, d)
 	}
 }
 
@@ -538,10 +543,14 @@ func (r *reader) classify(f *flow, b []byte) proto {
 		}
 	}
 	req, resp, more := looksHTTP(b)
-	switch {
-	case req || resp:
+	if req || resp {
 		return protoHTTP
-	case more || len(b) < 3:
+	}
+	mail, mailMore := looksMail(b)
+	switch {
+	case mail != "":
+		return protoMail
+	case more || mailMore || len(b) < 3:
 		return protoUnknown
 	}
 	return protoOther
@@ -664,6 +673,15 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		st = &tlsHalf{}
 	}
 	var notes []string
+	if o.StartTLS = startTLSProto(chh, shh); o.StartTLS != "" {
+		if m := shh.mail; m != nil && m.greeting != "" {
+			g := m.greeting
+			if len(g) > 120 {
+				g = g[:120] + "..."
+			}
+			notes = append(notes, "the server greeted: "+strings.ToValidUTF8(g, "?"))
+		}
+	}
 	if ch := ct.ch; ch != nil {
 		o.SNI = ch.ServerName
 		o.NoSNI = !ch.HasServerName

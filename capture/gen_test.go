@@ -591,6 +591,13 @@ type fileSpec struct {
 }
 
 func (f *capFile) write(path string, spec fileSpec) {
+	if err := os.WriteFile(path, f.encode(spec), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// encode returns the capture file's bytes.
+func (f *capFile) encode(spec fileSpec) []byte {
 	var buf bytes.Buffer
 	snap := uint32(262144)
 	if spec.snaplen > 0 {
@@ -646,7 +653,5 @@ func (f *capFile) write(path string, spec fileSpec) {
 		zw.Close()
 		out = z.Bytes()
 	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		f.t.Fatal(err)
-	}
+	return out
 }

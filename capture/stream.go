@@ -54,6 +54,7 @@ type half struct {
 	tls      *tlsHalf
 	http     *httpHalf
 	dns      *dnsTCPHalf
+	mail     *mailHalf // plain text before STARTTLS; kept once TLS begins
 }
 
 // segment delivers one TCP segment's payload. data are the captured bytes,

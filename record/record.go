@@ -111,6 +111,10 @@ type Observation struct {
 	Host    string   `json:"host,omitempty"`     // HTTP Host header
 	URL     string   `json:"url,omitempty"`      // full request URL, scheme and host included
 	DNSName string   `json:"dns_name,omitempty"` // name the client resolved to reach Server (capture only)
+	// StartTLS names the plain-text protocol whose command turned the
+	// connection to TLS: "smtp", "imap", "pop3" or "ftp" (capture only);
+	// "" when TLS began with the connection.
+	StartTLS string `json:"starttls,omitempty"`
 
 	// What was negotiated and answered.
 	TLSVersion string `json:"tls_version,omitempty"` // "TLS 1.2", "TLS 1.3", ...

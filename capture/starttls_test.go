@@ -1,0 +1,368 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/smtp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// mailDialog is one STARTTLS protocol's plain-text part: the server's
+// greeting, and per client command the server's reply.
+type mailDialog struct {
+	proto    string
+	port     int
+	greeting string
+	// steps are (client line, server reply) pairs; the last client line
+	// starts TLS when the reply to it is positive.
+	steps [][2]string
+}
+
+var mailDialogs = []mailDialog{
+	{"smtp", 587, "220 exch01.contoso.test Microsoft ESMTP MAIL Service ready at Fri, 20 Nov 2026 09:00:00 +0000\r\n", [][2]string{
+		{"EHLO laptop", "250-exch01.contoso.test Hello [192.0.2.10]\r\n250-SIZE 37748736\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 CHUNKING\r\n"},
+		{"STARTTLS", "220 2.0.0 SMTP server ready\r\n"},
+	}},
+	{"imap", 143, "* OK The Microsoft Exchange IMAP4 service is ready.\r\n", [][2]string{
+		{"a1 CAPABILITY", "* CAPABILITY IMAP4 IMAP4rev1 LOGINDISABLED STARTTLS SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+\r\na1 OK CAPABILITY completed.\r\n"},
+		{"a2 STARTTLS", "a2 OK Begin TLS negotiation now.\r\n"},
+	}},
+	{"pop3", 110, "+OK The Microsoft Exchange POP3 service is ready.\r\n", [][2]string{
+		{"CAPA", "+OK\r\nTOP\r\nUIDL\r\nSASL NTLM GSSAPI PLAIN\r\nSTLS\r\nUSER\r\n.\r\n"},
+		{"STLS", "+OK Begin TLS negotiation.\r\n"},
+	}},
+	{"ftp", 21, "220 Microsoft FTP Service\r\n", [][2]string{
+		{"AUTH TLS", "234 AUTH command ok. Expecting TLS Negotiation.\r\n"},
+	}},
+}
+
+// startTLSConv runs one real plain-text-then-TLS conversation on
+// 127.0.0.1: the dialog's lines, then a TLS handshake on the same
+// connection. With refuse, the server answers the last command 454 and no
+// TLS follows.
+func startTLSConv(t *testing.T, dl mailDialog, srv, cli *tls.Config, refuse bool) []chunk {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := &recorder{}
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		rc := &recConn{c, rec, false}
+		br := bufio.NewReader(c)
+		io.WriteString(rc, dl.greeting)
+		for i, st := range dl.steps {
+			if _, err := br.ReadString('\n'); err != nil {
+				done <- err
+				return
+			}
+			reply := st[1]
+			if refuse && i == len(dl.steps)-1 {
+				io.WriteString(rc, "454 4.7.0 TLS not available due to local problem\r\n")
+				done <- nil
+				return
+			}
+			io.WriteString(rc, reply)
+		}
+		tc := tls.Server(rc, srv)
+		if err := tc.Handshake(); err != nil {
+			done <- err
+			return
+		}
+		io.WriteString(tc, "after TLS\r\n")
+		tc.Close()
+		done <- nil
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	rc := &recConn{c, rec, true}
+	br := bufio.NewReader(c)
+	readReply := func(want string) {
+		for range strings.Count(want, "\n") {
+			if _, err := br.ReadString('\n'); err != nil {
+				t.Fatalf("%s client: %v", dl.proto, err)
+			}
+		}
+	}
+	readReply(dl.greeting)
+	for i, st := range dl.steps {
+		io.WriteString(rc, st[0]+"\r\n")
+		if refuse && i == len(dl.steps)-1 {
+			readReply("454\n")
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			return rec.chunks
+		}
+		readReply(st[1])
+	}
+	tc := tls.Client(rc, cli)
+	if err := tc.Handshake(); err != nil {
+		t.Fatalf("%s client: TLS: %v", dl.proto, err)
+	}
+	io.ReadAll(tc)
+	if err := <-done; err != nil {
+		t.Fatalf("%s server: %v", dl.proto, err)
+	}
+	return rec.chunks
+}
+
+// smtpGoConv is SMTP STARTTLS with Go's own net/smtp client against the
+// dialog's server side.
+func smtpGoConv(t *testing.T, srv *tls.Config, cli *tls.Config) []chunk {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec := &recorder{}
+	done := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		rc := &recConn{c, rec, false}
+		br := bufio.NewReader(c)
+		io.WriteString(rc, mailDialogs[0].greeting)
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				done <- err
+				return
+			}
+			switch cmd := strings.ToUpper(strings.TrimSpace(l)); {
+			case strings.HasPrefix(cmd, "EHLO"):
+				io.WriteString(rc, mailDialogs[0].steps[0][1])
+			case cmd == "STARTTLS":
+				io.WriteString(rc, "220 2.0.0 SMTP server ready\r\n")
+				tc := tls.Server(rc, srv)
+				if err := tc.Handshake(); err != nil {
+					done <- err
+					return
+				}
+				// net/smtp says EHLO again over TLS, then QUIT.
+				tr := bufio.NewReader(tc)
+				for {
+					l, err := tr.ReadString('\n')
+					if err != nil {
+						done <- err
+						return
+					}
+					if strings.HasPrefix(strings.ToUpper(l), "QUIT") {
+						io.WriteString(tc, "221 2.0.0 Service closing transmission channel\r\n")
+						tc.Close()
+						done <- nil
+						return
+					}
+					io.WriteString(tc, "250 exch01.contoso.test Hello\r\n")
+				}
+			default:
+				io.WriteString(rc, "500 unrecognized command\r\n")
+			}
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	sc, err := smtp.NewClient(&recConn{c, rec, true}, cli.ServerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.StartTLS(cli); err != nil {
+		t.Fatalf("net/smtp StartTLS: %v (server: %v)", err, <-done)
+	}
+	if err := sc.Quit(); err != nil {
+		t.Fatalf("net/smtp QUIT: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("SMTP server: %v", err)
+	}
+	return rec.chunks
+}
+
+// readConvs writes the conversations as one capture and reads it back.
+func readConvs(t *testing.T, kl *bytes.Buffer, convs ...func(f *capFile)) *Result {
+	t.Helper()
+	f := newCapFile(t)
+	for _, c := range convs {
+		c(f)
+	}
+	in := bytes.NewReader(f.encode(ethOnly))
+	var opts Options
+	var err error
+	if kl != nil {
+		if opts.KeyLog, err = ReadKeyLog(bytes.NewReader(kl.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := Read(in, "starttls.pcap", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestStartTLS reads real SMTP, IMAP, POP3 and FTP conversations that turn
+// to TLS on a command, whole and cut into 7-byte segments (text lines and
+// TLS record headers split across packets), in TLS 1.2 and in TLS 1.3
+// with the client's key log: each gives a TLS observation with the
+// protocol, the SNI and the server's certificate.
+func TestStartTLS(t *testing.T) {
+	p := newGenPKI(t)
+	for _, dl := range mailDialogs {
+		for _, mss := range []int{0, 7} {
+			for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+				t.Run(fmt.Sprintf("%s/mss%d/%x", dl.proto, mss, v), func(t *testing.T) {
+					var kl bytes.Buffer
+					cli := cliCfg("mail.contoso.test", v)
+					cli.KeyLogWriter = &kl
+					conv := startTLSConv(t, dl, srvCfg(p.defaultCert, v), cli, false)
+					res := readConvs(t, &kl, func(f *capFile) {
+						f.tcp(cliPort(40), fmt.Sprintf("%s:%d", mailIP, dl.port), 0, conv, segOpts{mss: mss})
+					})
+					if len(res.Observations) != 1 {
+						t.Fatalf("%d observations, want 1: %+v", len(res.Observations), res.Observations)
+					}
+					o := res.Observations[0]
+					if o.Kind != record.KindTLS || o.StartTLS != dl.proto || o.SNI != "mail.contoso.test" || o.Visibility != record.VisVisible || len(o.Chain) == 0 {
+						t.Fatalf("got kind %s starttls %q sni %q visibility %s chain %d; want tls %s mail.contoso.test visible", o.Kind, o.StartTLS, o.SNI, o.Visibility, len(o.Chain), dl.proto)
+					}
+					leaf, err := x509.ParseCertificate(o.Chain[0])
+					if err != nil || leaf.Subject.CommonName != "exch01.corp.contoso.test" {
+						t.Fatalf("leaf %v, %v; want exch01.corp.contoso.test", leaf, err)
+					}
+					if o.Client != cliPort(40) || o.Server != fmt.Sprintf("%s:%d", mailIP, dl.port) {
+						t.Errorf("client %s server %s", o.Client, o.Server)
+					}
+					greet := strings.TrimSpace(strings.SplitN(dl.greeting, "\r\n", 2)[0])
+					if !strings.Contains(o.Note, "the server greeted: ") || !strings.Contains(greet, strings.TrimPrefix(o.Note, "the server greeted: ")[:10]) {
+						t.Errorf("note %q does not give the greeting %q", o.Note, greet)
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestStartTLSRefused: a server that answers STARTTLS with 454 leaves a
+// plain-text connection: no TLS observation (there is no certificate).
+func TestStartTLSRefused(t *testing.T) {
+	p := newGenPKI(t)
+	conv := startTLSConv(t, mailDialogs[0], srvCfg(p.right, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12), true)
+	res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(41), mailIP+":587", 0, conv, segOpts{}) })
+	if len(res.Observations) != 0 {
+		t.Fatalf("%d observations, want none: %+v", len(res.Observations), res.Observations[0])
+	}
+}
+
+// TestStartTLSReport: Go's net/smtp client sends mail through
+// smtp.contoso.test:587, whose certificate names only mail.contoso.test;
+// the report names that connection as SMTP STARTTLS and the client that
+// would warn.
+func TestStartTLSReport(t *testing.T) {
+	p := newGenPKI(t)
+	conv := smtpGoConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("smtp.contoso.test", tls.VersionTLS12))
+	res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(42), mailIP+":587", 0, conv, segOpts{}) })
+	if len(res.Observations) != 1 || res.Observations[0].StartTLS != "smtp" || res.Observations[0].SNI != "smtp.contoso.test" {
+		t.Fatalf("observations %+v; want one SMTP STARTTLS connection to smtp.contoso.test", res.Observations)
+	}
+	rep := analysis.Analyze(res.Observations, analysis.Options{Roots: p.roots(), Cache: &certs.Cache{}})
+	var out bytes.Buffer
+	if err := analysis.Render(&out, rep, "text", analysis.RenderOptions{Title: "starttls.pcap", Width: 100}); err != nil {
+		t.Fatal(err)
+	}
+	flat := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{
+		"1 of 1 requests would make a client warn",
+		"TLS 1.2 smtp.contoso.test at 192.0.2.25:587 (SMTP STARTTLS)",
+		"in the mail account's settings, change the SMTP server from smtp.contoso.test to mail.contoso.test (a name the certificate covers)",
+		`Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers smtp.contoso.test> -Services SMTP; Set-ReceiveConnector "<SERVER>\Client Frontend <SERVER>" -Fqdn smtp.contoso.test`,
+		"certificate is valid for mail.contoso.test, not smtp.contoso.test",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the report does not say %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestLooksMail is the table of first bytes that start a STARTTLS
+// protocol, and of those that do not.
+func TestLooksMail(t *testing.T) {
+	for _, c := range []struct {
+		in, proto string
+		more      bool
+	}{
+		{"220 exch01.contoso.test ESMTP", "smtp", false},
+		{"220-first line", "smtp", false},
+		{"ehlo laptop\r\n", "smtp", false},
+		{"STARTTLS\r\n", "smtp", false},
+		{"* OK IMAP4 ready", "imap", false},
+		{"a001 capability\r\n", "imap", false},
+		{"A1 STARTTLS\r\n", "imap", false},
+		{"+OK POP3 ready", "pop3", false},
+		{"STLS\r\n", "pop3", false},
+		{"AUTH TLS\r\n", "ftp", false},
+		{"22", "", true},
+		{"EH", "", true},
+		{"* O", "", true},
+		{"SSH-2.0-OpenSSH_9.6\r\n", "", false},
+		{"\x00\x01binary", "", false},
+		{"(x) CAPABILITY", "", false},
+	} {
+		proto, more := looksMail([]byte(c.in))
+		if proto != c.proto || more != c.more {
+			t.Errorf("looksMail(%q) = %q, %v; want %q, %v", c.in, proto, more, c.proto, c.more)
+		}
+	}
+}
+
+// FuzzStartTLS feeds arbitrary client and server bytes, after a real
+// SMTP STARTTLS greeting, through the reader as one TCP connection cut
+// into segments: no panic, at most one observation.
+func FuzzStartTLS(f *testing.F) {
+	f.Add([]byte("EHLO x\r\nSTARTTLS\r\n\x16\x03\x01\x00\x05hello"), []byte("250 ok\r\n220 go\r\n\x16\x03\x03\x00\x02hi"), uint8(7))
+	f.Add([]byte("a1 STARTTLS\r\n\x16\x03"), []byte("* OK\r\na1 OK\r\n\x16"), uint8(1))
+	f.Add([]byte("STLS\r\n"), []byte("+OK\r\n"+strings.Repeat("x", 70000)), uint8(200))
+	f.Fuzz(func(t *testing.T, cli, srv []byte, mss uint8) {
+		fc := newCapFile(t)
+		fc.tcp(cliPort(43), mailIP+":587", 0, []chunk{{false, []byte("220 mail ESMTP\r\n")}, {true, cli}, {false, srv}}, segOpts{mss: int(mss)%64 + 1})
+		res, err := Read(bytes.NewReader(fc.encode(ethOnly)), "fuzz.pcap", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Observations) > 1 {
+			t.Fatalf("%d observations from one connection", len(res.Observations))
+		}
+	})
+}
