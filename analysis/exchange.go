@@ -24,6 +24,9 @@ const (
 	SettingSRV             = "dns-srv"               // _autodiscover._tcp.<domain>
 	SettingADRedirect      = "autodiscover-redirect" // a POX/SOAP redirectUrl from another Autodiscover server
 	SettingHostRecord      = "dns-host"              // the A record the new name needs
+	SettingIMAP            = "imap"                  // the certificate Exchange's IMAP4 service presents
+	SettingPOP             = "pop"                   // the certificate Exchange's POP3 service presents
+	SettingSMTP            = "smtp"                  // the certificate Exchange's SMTP service presents (port 587, 25)
 )
 
 // ExchangeVersions are the Exchange Server releases the catalog knows, oldest first.
@@ -279,6 +282,57 @@ var Settings = []*ExchangeSetting{
 			return fmt.Sprintf("if it does not resolve yet, in the internal DNS zone: %s. A %s (so clients inside the network reach %s under the name on the certificate)", orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"), addr, orPlaceholder(p.Server, "the server"))
 		},
 	},
+	mailSetting(SettingIMAP, "The certificate Exchange's IMAP4 service presents (X509CertificateName)",
+		"the certificate an IMAP client gets after STARTTLS on port 143, or on port 993",
+		`Microsoft Learn, Exchange PowerShell "Set-ImapSettings" -X509CertificateName; "Enable-ExchangeCertificate" -Services`,
+		popImapCommand("Set-ImapSettings", "MSExchangeIMAP4", "IMAP")),
+	mailSetting(SettingPOP, "The certificate Exchange's POP3 service presents (X509CertificateName)",
+		"the certificate a POP3 client gets after STLS on port 110, or on port 995",
+		`Microsoft Learn, Exchange PowerShell "Set-PopSettings" -X509CertificateName; "Enable-ExchangeCertificate" -Services`,
+		popImapCommand("Set-PopSettings", "MSExchangePOP3", "POP")),
+	mailSetting(SettingSMTP, "The certificate Exchange's SMTP service presents",
+		"the certificate a mail client gets after STARTTLS on port 587 (or 25)",
+		`Microsoft Learn, Exchange PowerShell "Enable-ExchangeCertificate" -Services SMTP; "Set-ReceiveConnector" -Fqdn, -TlsCertificateName; RFC 3207`,
+		func(v string, p FixParams) string {
+			name := orPlaceholder(hostOf(p.OldURL), "<NAME CLIENTS USE>")
+			server := orPlaceholder(p.Server, "<SERVER>")
+			connector := fmt.Sprintf(`"%s\Client Frontend %s"`, server, server)
+			if v == "2007" || v == "2010" {
+				connector = fmt.Sprintf(`"%s\Client %s"`, server, server)
+			}
+			return fmt.Sprintf("Enable-ExchangeCertificate -Server %s -Thumbprint <thumbprint of a certificate that covers %s> -Services SMTP; Set-ReceiveConnector %s -Fqdn %s", server, name, connector, name)
+		}),
+}
+
+// mailSetting is the catalog row of a mail protocol's certificate: the
+// name clients use for IMAP, POP or SMTP is typed into their account
+// settings (or handed out by Autodiscover's IMAP/POP/SMTP blocks), and the
+// service presents the certificate chosen by X509CertificateName (IMAP,
+// POP) or by the certificates enabled for SMTP.
+func mailSetting(id, title, produces, citation string, command func(v string, p FixParams) string) *ExchangeSetting {
+	return &ExchangeSetting{ID: id, Title: title, Produces: produces, Versions: ExchangeVersions, Citation: citation, command: command}
+}
+
+// popImapCommand is the fix for IMAP4 or POP3 (cmdlet Set-ImapSettings or
+// Set-PopSettings; service MSExchangeIMAP4 or MSExchangePOP3).
+func popImapCommand(cmdlet, service, enable string) func(v string, p FixParams) string {
+	return func(v string, p FixParams) string {
+		name := orPlaceholder(hostOf(p.OldURL), "<NAME CLIENTS USE>")
+		restart := service
+		if v != "2007" && v != "2010" {
+			restart += "," + service + "BE" // the back-end service since Exchange 2013
+		}
+		return fmt.Sprintf("Enable-ExchangeCertificate -Server %s -Thumbprint <thumbprint of a certificate that covers %s> -Services %s; %s -Server %s -X509CertificateName %s; Restart-Service %s",
+			orPlaceholder(p.Server, "<SERVER>"), name, enable, cmdlet, orPlaceholder(p.Server, "<SERVER>"), name, restart)
+	}
+}
+
+// hostOf is the host of a URL, or s itself when it is a bare host name.
+func hostOf(s string) string {
+	if h, _, _ := urlHostPath(s); h != "" {
+		return h
+	}
+	return normHost(s)
 }
 
 // LookupSetting returns the catalog row with id, or nil.

@@ -9,7 +9,8 @@ import (
 func TestCatalogHasEverySetting(t *testing.T) {
 	for _, id := range []string{SettingSCP, SettingEWS, SettingOAB, SettingUM, SettingActiveSync, SettingMAPI, SettingOWA,
 		SettingECP, SettingOutlookAnywhere, SettingOutlookProvider, SettingHostRecord,
-		SettingAutodiscoverDNS, SettingRootDomain, SettingHTTPRedirect, SettingSRV, SettingADRedirect} {
+		SettingAutodiscoverDNS, SettingRootDomain, SettingHTTPRedirect, SettingSRV, SettingADRedirect,
+		SettingIMAP, SettingPOP, SettingSMTP} {
 		if LookupSetting(id) == nil {
 			t.Errorf("no catalog row %q", id)
 		}
@@ -118,6 +119,28 @@ func TestCatalogCommands(t *testing.T) {
 			want: all("if it does not resolve yet, in the public DNS zone: mail.contoso.com. A 198.51.100.5 (so clients outside the network reach EXCH01 under the name on the certificate)")},
 		{id: SettingHostRecord, p: FixParams{}, known: true,
 			want: all("if it does not resolve yet, in the internal DNS zone: <NAME ON CERTIFICATE>. A <address of the Exchange server> (so clients inside the network reach the server under the name on the certificate)")},
+		// Mail protocols: OldURL is the name the client used (a host, or a URL).
+		{id: SettingIMAP, p: FixParams{Server: "EXCH01", OldURL: "mail.contoso.com"}, want: map[string]string{
+			"2007": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services IMAP; Set-ImapSettings -Server EXCH01 -X509CertificateName mail.contoso.com; Restart-Service MSExchangeIMAP4`,
+			"2010": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services IMAP; Set-ImapSettings -Server EXCH01 -X509CertificateName mail.contoso.com; Restart-Service MSExchangeIMAP4`,
+			"2013": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services IMAP; Set-ImapSettings -Server EXCH01 -X509CertificateName mail.contoso.com; Restart-Service MSExchangeIMAP4,MSExchangeIMAP4BE`,
+			"2016": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services IMAP; Set-ImapSettings -Server EXCH01 -X509CertificateName mail.contoso.com; Restart-Service MSExchangeIMAP4,MSExchangeIMAP4BE`,
+			"2019": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services IMAP; Set-ImapSettings -Server EXCH01 -X509CertificateName mail.contoso.com; Restart-Service MSExchangeIMAP4,MSExchangeIMAP4BE`,
+			"SE":   `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services IMAP; Set-ImapSettings -Server EXCH01 -X509CertificateName mail.contoso.com; Restart-Service MSExchangeIMAP4,MSExchangeIMAP4BE`}},
+		{id: SettingPOP, p: FixParams{OldURL: "https://Mail.Contoso.com/"}, want: map[string]string{
+			"2007": `Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services POP; Set-PopSettings -Server <SERVER> -X509CertificateName mail.contoso.com; Restart-Service MSExchangePOP3`,
+			"2010": `Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services POP; Set-PopSettings -Server <SERVER> -X509CertificateName mail.contoso.com; Restart-Service MSExchangePOP3`,
+			"2013": `Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services POP; Set-PopSettings -Server <SERVER> -X509CertificateName mail.contoso.com; Restart-Service MSExchangePOP3,MSExchangePOP3BE`,
+			"2016": `Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services POP; Set-PopSettings -Server <SERVER> -X509CertificateName mail.contoso.com; Restart-Service MSExchangePOP3,MSExchangePOP3BE`,
+			"2019": `Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services POP; Set-PopSettings -Server <SERVER> -X509CertificateName mail.contoso.com; Restart-Service MSExchangePOP3,MSExchangePOP3BE`,
+			"SE":   `Enable-ExchangeCertificate -Server <SERVER> -Thumbprint <thumbprint of a certificate that covers mail.contoso.com> -Services POP; Set-PopSettings -Server <SERVER> -X509CertificateName mail.contoso.com; Restart-Service MSExchangePOP3,MSExchangePOP3BE`}},
+		{id: SettingSMTP, p: FixParams{Server: "EXCH01", OldURL: "smtp.contoso.com"}, want: map[string]string{
+			"2007": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers smtp.contoso.com> -Services SMTP; Set-ReceiveConnector "EXCH01\Client EXCH01" -Fqdn smtp.contoso.com`,
+			"2010": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers smtp.contoso.com> -Services SMTP; Set-ReceiveConnector "EXCH01\Client EXCH01" -Fqdn smtp.contoso.com`,
+			"2013": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers smtp.contoso.com> -Services SMTP; Set-ReceiveConnector "EXCH01\Client Frontend EXCH01" -Fqdn smtp.contoso.com`,
+			"2016": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers smtp.contoso.com> -Services SMTP; Set-ReceiveConnector "EXCH01\Client Frontend EXCH01" -Fqdn smtp.contoso.com`,
+			"2019": `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers smtp.contoso.com> -Services SMTP; Set-ReceiveConnector "EXCH01\Client Frontend EXCH01" -Fqdn smtp.contoso.com`,
+			"SE":   `Enable-ExchangeCertificate -Server EXCH01 -Thumbprint <thumbprint of a certificate that covers smtp.contoso.com> -Services SMTP; Set-ReceiveConnector "EXCH01\Client Frontend EXCH01" -Fqdn smtp.contoso.com`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {

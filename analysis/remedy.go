@@ -86,10 +86,28 @@ func (r *Report) explainCulprit(c *Culprit) {
 			nameIssue = true
 		}
 	}
-	if it.Obs.URL == "" && !probed(it.Obs) {
+	mail := MailProtocol(it.Obs)
+	if it.Obs.URL == "" && !probed(it.Obs) && mail == "" {
 		c.Origin = r.mergeSameHost(c)
 	}
 	cause := responsible(c.Origin)
+	if nameIssue && !it.Obs.NoSNI && mail != "" {
+		// A mail account's server name is typed into the client (or comes
+		// from Autodiscover's IMAP/POP/SMTP settings): either the client
+		// uses a name the certificate covers, or the service presents a
+		// certificate that covers the name the client uses.
+		c.NewName = r.suggestName(c, "", "")
+		label := strings.ToUpper(mail)
+		cmd := fmt.Sprintf("in the mail account's settings, change the %s server from %s to a name the certificate covers", label, name)
+		if c.NewName != "" {
+			cmd = fmt.Sprintf("in the mail account's settings, change the %s server from %s to %s (a name the certificate covers)", label, name, c.NewName)
+		}
+		c.Remedies = append(c.Remedies, Remedy{Title: "Point the mail client at a name the certificate covers", Command: cmd})
+		if s := LookupSetting(mailSettings[mail]); s != nil {
+			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, FixParams{Version: version, Server: server, OldURL: name, Domain: domain}))
+		}
+		nameIssue = false // the URL remedies below do not apply
+	}
 	if nameIssue && it.Obs.NoSNI && server == "" && len(it.Chain) > 0 {
 		// The default binding's certificate often still names the server
 		// (exch01.contoso.local, EXCH01): the one to put the right
@@ -193,6 +211,32 @@ func (r *Report) explainCulprit(c *Culprit) {
 		c.Remedies = append(c.Remedies, Remedy{Title: f.ID, Command: f.Remedy, Citation: f.Citation})
 	}
 	c.Verdict = r.verdictWords(c, cause)
+}
+
+// mailSettings maps a mail protocol to the catalog row of the certificate
+// its Exchange service presents.
+var mailSettings = map[string]string{"imap": SettingIMAP, "pop3": SettingPOP, "smtp": SettingSMTP}
+
+// MailProtocol names the mail protocol of a TLS connection: the
+// plain-text protocol whose STARTTLS began it ("smtp", "imap", "pop3",
+// "ftp"), or the protocol of its server port when TLS began at once (993
+// IMAPS, 995 POP3S, 465 SMTPS); "" for anything else.
+func MailProtocol(o *record.Observation) string {
+	if o.StartTLS != "" {
+		return o.StartTLS
+	}
+	if o.Kind != record.KindTLS || o.Source != record.SourcePcap {
+		return ""
+	}
+	switch _, port, _ := net.SplitHostPort(o.Server); port {
+	case "993":
+		return "imap"
+	case "995":
+		return "pop3"
+	case "465":
+		return "smtp"
+	}
+	return ""
 }
 
 // probed reports whether certsleuth check made the observation itself.

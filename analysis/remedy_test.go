@@ -170,3 +170,25 @@ func TestCulpritCheckTarget(t *testing.T) {
 		}
 	}
 }
+
+// MailProtocol names the mail protocol from STARTTLS, else from the
+// implicit-TLS ports of a captured connection.
+func TestMailProtocol(t *testing.T) {
+	for _, c := range []struct {
+		o    record.Observation
+		want string
+	}{
+		{record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Server: "192.0.2.25:587", StartTLS: "smtp"}, "smtp"},
+		{record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Server: "192.0.2.25:143", StartTLS: "imap"}, "imap"},
+		{record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Server: "192.0.2.25:993"}, "imap"},
+		{record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Server: "[2001:db8::25]:995"}, "pop3"},
+		{record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Server: "192.0.2.25:465"}, "smtp"},
+		{record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Server: "192.0.2.25:443"}, ""},
+		{record.Observation{Kind: record.KindTLS, Source: record.SourceProxy, Server: "192.0.2.25:993"}, ""},
+		{record.Observation{Kind: record.KindHTTP, Source: record.SourcePcap, Server: "192.0.2.25:993"}, ""},
+	} {
+		if got := MailProtocol(&c.o); got != c.want {
+			t.Errorf("MailProtocol(%s, starttls %q, %s) = %q, want %q", c.o.Server, c.o.StartTLS, c.o.Source, got, c.want)
+		}
+	}
+}

@@ -229,6 +229,9 @@ func Describe(o *record.Observation) string {
 	if o.Server != "" {
 		s += " at " + o.Server
 	}
+	if o.StartTLS != "" {
+		s += " (" + strings.ToUpper(o.StartTLS) + " STARTTLS)"
+	}
 	return s
 }
 

@@ -26,6 +26,7 @@ type JSONItem struct {
 	Status     int               `json:"status,omitempty"`
 	Location   string            `json:"location,omitempty"`
 	TLSVersion string            `json:"tls_version"`
+	StartTLS   string            `json:"starttls,omitempty"` // "smtp", "imap", "pop3", "ftp": TLS began on this command
 	ALPN       []string          `json:"alpn,omitempty"`
 	Visibility record.Visibility `json:"cert_visibility"`
 	Name       string            `json:"name"`
@@ -113,7 +114,7 @@ func JSONOf(it *Item, all []*Profile) JSONItem {
 	return JSONItem{
 		Type: typ, Index: it.Index, Time: o.Time, Source: o.Source, Client: o.Client, Server: o.Server,
 		Connect: o.Connect, SNI: o.SNI, NoSNI: o.NoSNI, Method: o.Method, Host: o.Host, URL: o.URL,
-		Status: o.Status, Location: o.Location, TLSVersion: o.TLSVersion, ALPN: o.ALPN, Visibility: o.Visibility,
+		Status: o.Status, Location: o.Location, TLSVersion: o.TLSVersion, StartTLS: o.StartTLS, ALPN: o.ALPN, Visibility: o.Visibility,
 		Name: it.Name, NameFrom: it.NameFrom, Chain: it.Chain, Verdicts: it.Verdicts, Findings: it.Findings,
 		Warns: warns, Error: o.Error, DNS: o.DNS, WhatIf: it.WhatIf, Origin: it.Origin,
 	}

@@ -52,8 +52,8 @@ func BenchmarkRead(b *testing.B) {
 
 // BenchmarkStream reads the files of $CERTSLEUTH_BENCH_PCAP with Stream,
 // which hands each observation over instead of keeping it (as
-// certsleuth pcap --record --format none does): its memory (MiB-sys) must
-// not grow with the number of connections. Run it alone (-bench Stream):
+// certsleuth pcap hands it to --record and --live): its memory (MiB-sys)
+// must not grow with the number of connections. Run it alone (-bench Stream):
 // MiB-sys never goes down within a process.
 func BenchmarkStream(b *testing.B) {
 	benchFiles(b, func(f *os.File, name string) error {
