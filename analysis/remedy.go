@@ -651,7 +651,11 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		}
 	}
 	if pub, _ := PublicCAIssuable(name); !pub && nameIssue && it.Name != "" {
-		fmt.Fprintf(&b, ". %s is an internal name no public CA can put on a certificate, so change the URL, not the certificate", name)
+		what := "the URL"
+		if mail := MailProtocol(it.Obs); mail != "" {
+			what = "the account's " + strings.ToUpper(mail) + " server name"
+		}
+		fmt.Fprintf(&b, ". %s is an internal name no public CA can put on a certificate, so change %s, not the certificate", name, what)
 	}
 	b.WriteString(".")
 	return b.String()

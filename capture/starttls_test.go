@@ -5,16 +5,20 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/smtp"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/internal/testcert"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -366,3 +370,64 @@ func FuzzStartTLS(f *testing.F) {
 		}
 	})
 }
+
+var regenStartTLS = flag.Bool("regen-starttls", false, "remake testdata/starttls.pcap and testdata/starttls-ca.pem from real conversations on 127.0.0.1")
+
+// TestStartTLSFile checks the committed STARTTLS capture, which the CLI
+// tests read (cmd/certsleuth/testdata/script/pcap_starttls.txtar): Go's
+// net/smtp client through smtp.contoso.test:587 to a server whose
+// certificate names mail.contoso.test; an IMAP client to mail.contoso.test
+// that gets the right certificate; a POP3 client (STLS) to
+// mail.contoso.test that gets the server's default certificate for
+// exch01.corp.contoso.test; an SMTP server that refuses STARTTLS. Its CA
+// is starttls-ca.pem (a CA of its own: the other captures' CA key is not
+// kept). Make it anew with -regen-starttls.
+func TestStartTLSFile(t *testing.T) {
+	path := filepath.Join("testdata", "starttls.pcap")
+	if *regenStartTLS {
+		p := newGenPKI(t)
+		smtpWrong := smtpGoConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("smtp.contoso.test", tls.VersionTLS12))
+		imapRight := startTLSConv(t, mailDialogs[1], srvCfg(p.right, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12), false)
+		popDefault := startTLSConv(t, mailDialogs[2], srvCfg(p.defaultCert, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12), false)
+		refused := startTLSConv(t, mailDialogs[0], srvCfg(p.right, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12), true)
+		f := newCapFile(t)
+		f.tcp(cliPort(50), mailIP+":587", 0, smtpWrong, segOpts{})
+		f.tcp(cliPort(51), mailIP+":143", 0, imapRight, segOpts{mss: 100})
+		f.tcp(cliPort(52), mailIP+":110", 0, popDefault, segOpts{})
+		f.tcp(cliPort(53), mailIP+":25", 0, refused, segOpts{})
+		f.write(path, ethOnly)
+		testcert.WritePEM(t, filepath.Join("testdata", "starttls-ca.pem"), p.ca.Cert.Raw)
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (make it with go test ./capture -run TestStartTLSFile -regen-starttls)", err)
+	}
+	defer in.Close()
+	res, err := Read(in, "starttls.pcap", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct{ proto, sni, leafCN, server string }
+	wants := []want{
+		{"smtp", "smtp.contoso.test", "mail.contoso.test", mailIP + ":587"},
+		{"imap", "mail.contoso.test", "mail.contoso.test", mailIP + ":143"},
+		{"pop3", "mail.contoso.test", "exch01.corp.contoso.test", mailIP + ":110"},
+	}
+	if len(res.Observations) != len(wants) {
+		t.Fatalf("%d observations, want %d (the refused STARTTLS gives none)", len(res.Observations), len(wants))
+	}
+	for i, w := range wants {
+		o := res.Observations[i]
+		if o.StartTLS != w.proto || o.SNI != w.sni || o.Server != w.server || len(o.Chain) == 0 {
+			t.Fatalf("observation %d: starttls %q sni %q server %s chain %d; want %+v", i, o.StartTLS, o.SNI, o.Server, len(o.Chain), w)
+		}
+		leaf, err := x509.ParseCertificate(o.Chain[0])
+		if err != nil || leaf.Subject.CommonName != w.leafCN {
+			t.Errorf("observation %d: leaf %v (%v), want %s", i, leaf.Subject, err, w.leafCN)
+		}
+	}
+}
+
+// startTLSReadme is starttls.pcap's line in testdata/README.md (generate
+// writes the README anew from capCases and this).
+const startTLSReadme = "- `starttls.pcap` (+ `starttls-ca.pem`, its own CA): made by `go test ./capture -run TestStartTLSFile -regen-starttls` (starttls_test.go), not by -regen: Go's net/smtp client through smtp.contoso.test:587 with STARTTLS gets a certificate for mail.contoso.test; an IMAP client (a2 STARTTLS, 100-byte segments) to mail.contoso.test gets the right certificate; a POP3 client (STLS) to mail.contoso.test gets the default certificate for exch01.corp.contoso.test; an SMTP server on port 25 answers STARTTLS with 454 (no TLS). The servers are small Go servers speaking the Exchange greetings.\n"

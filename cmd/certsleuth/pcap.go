@@ -23,8 +23,8 @@ func pcapCommand() *cli.Command {
 		Description: `Reads capture files (tcpdump's pcap, Wireshark's pcapng, pktmon or netsh
 output converted with etl2pcapng; gzip-compressed or not; Ethernet with VLAN
 tags, Linux cooked SLL/SLL2, raw IP, loopback), follows every TCP connection
-and reports each TLS handshake (SNI, version, the server's certificate chain),
-each plain HTTP request and response (an Autodiscover redirect), and each DNS
+and reports each TLS handshake (SNI, version, the server's certificate chain;
+also after STARTTLS in SMTP, IMAP, POP3 and FTP), each plain HTTP request and response (an Autodiscover redirect), and each DNS
 answer (A, AAAA, CNAME, SRV). The observations go through the same analysis
 as replay, so the report names the connection whose certificate would make a
 client warn.
