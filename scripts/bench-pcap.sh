@@ -5,16 +5,21 @@
 #
 #   scripts/bench-pcap.sh [DIR]
 #
-# DIR (default /tmp/certsleuth-bench) receives big.pcap (1 GiB, 4,000 flows,
-# application-data heavy), hs.pcap (204 MiB, 24,000 TLS handshakes) and
-# many.pcap (730 MB, 100,000 connections) made by pcapgen
-# (capture/testdata/pcapgen); they are reused when present. FILES="big hs"
-# limits the run to some of them. Needs Go, GNU
-# time (/usr/bin/time -v) and tshark. Prints, per file: throughput and peak
+# DIR (default /tmp/certsleuth-bench) receives the captures, made by
+# pcapgen (capture/testdata/pcapgen) when missing and reused when present:
+#   big   1 GiB, 4,000 flows, application-data heavy
+#   hs    204 MiB, 24,000 TLS handshakes
+#   many  730 MB, 100,000 connections
+#   huge  2.9 GB, 400,000 connections (only when named in FILES)
+# FILES picks them (default "big hs many"); a name may carry a format:
+# hs.pcapng (pcapgen -format pcapng), hs.pcap.gz (gzip -1 of hs.pcap),
+# e.g. FILES="hs hs.pcapng hs.pcap.gz huge". Needs Go, GNU time
+# (/usr/bin/time -v) and tshark. Prints, per file: throughput and peak
 # RSS of the capture reader alone (the Go benchmark binary), of the whole
 # `certsleuth pcap` command (reading, analysis, report), and of tshark, and
 # the ratio. Figures are recorded in docs/bench-pcap.md. The machine should
-# be otherwise idle: the figures are wall-clock times.
+# be otherwise idle: the figures are wall-clock times. For a .gz file the
+# MB/s are of the compressed file.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-/tmp/certsleuth-bench}
@@ -26,11 +31,27 @@ echo "== building"
 go build -o "$dir/certsleuth" ./cmd/certsleuth
 go test -c -o "$dir/capture.test" ./capture
 go build -C "$gen" -o "$dir/pcapgen" .
-[ -f "$dir/big.pcap" ] || "$dir/pcapgen" -flows 4000 -payload-bytes 240000 -seed 1 -o "$dir/big.pcap"
-[ -f "$dir/hs.pcap" ] || "$dir/pcapgen" -flows 24000 -payload-bytes 2048 -seed 2 -o "$dir/hs.pcap"
-case " ${FILES:-big hs many} " in *" many "*)
-	[ -f "$dir/many.pcap" ] || "$dir/pcapgen" -flows 100000 -payload-bytes 512 -seed 3 -o "$dir/many.pcap" ;;
-esac
+# gen BASE EXT: make $dir/BASE.EXT, pcapgen file BASE in the format EXT, unless it exists.
+gen() {
+	local gbase=$1 gext=$2 gout=$dir/$1.$2
+	[ -f "$gout" ] && return 0
+	case $gbase in
+	big) args="-flows 4000 -payload-bytes 240000 -seed 1" ;;
+	hs) args="-flows 24000 -payload-bytes 2048 -seed 2" ;;
+	many) args="-flows 100000 -payload-bytes 512 -seed 3" ;;
+	huge) args="-flows 400000 -payload-bytes 512 -seed 4" ;;
+	*) echo "bench-pcap.sh: unknown capture $gbase (big, hs, many, huge)" >&2; exit 2 ;;
+	esac
+	case $gext in
+	pcap | pcapng) "$dir/pcapgen" $args -format "$gext" -o "$gout" ;;
+	*.gz)
+		gen "$gbase" "${gext%.gz}"
+		gzip -1 -c "$dir/$gbase.${gext%.gz}" >"$gout"
+		cp "$dir/$gbase.${gext%.gz}.truth.jsonl" "$gout.truth.jsonl"
+		;;
+	*) echo "bench-pcap.sh: unknown format $gext (pcap, pcapng, pcap.gz, pcapng.gz)" >&2; exit 2 ;;
+	esac
+}
 
 # timed LABEL SIZE CMD...: run CMD under GNU time, print wall time, MB/s, peak RSS.
 timed() {
@@ -47,14 +68,20 @@ timed() {
 }
 
 for f in ${FILES:-big hs many}; do
-	file=$dir/$f.pcap
+	case $f in
+	*.*) base=${f%%.*} ext=${f#*.} ;;
+	*) base=$f ext=pcap ;;
+	esac
+	gen "$base" "$ext"
+	f=$base.$ext
+	file=$dir/$f
 	size=$(stat -c %s "$file")
 	echo
-	echo "== $f.pcap ($size bytes)"
+	echo "== $f ($size bytes)"
 	cat "$file" >/dev/null # page cache: every tool reads from memory
 	# BenchmarkStream reads under capture.LimitMemory, as certsleuth pcap
 	# does, and hands each observation over without keeping it.
-	timed "capture reader (Go)" "$size" env CERTSLEUTH_BENCH_PCAP="$file" "$dir/capture.test" -test.run '^$' -test.bench "BenchmarkStream/$f.pcap" -test.benchtime 1x
+	timed "capture reader (Go)" "$size" env CERTSLEUTH_BENCH_PCAP="$file" "$dir/capture.test" -test.run '^$' -test.bench "BenchmarkStream/$f" -test.benchtime 1x
 	reader=$last_secs
 	grep -h "BenchmarkStream/$f" "$dir/out.txt" || true
 	timed "certsleuth pcap --record" "$size" "$dir/certsleuth" pcap --format json --record "$dir/$f.trace.jsonl" "$file"
