@@ -362,7 +362,7 @@ func isExchangeURLSetting(id string) bool {
 func serverFromHost(h string) string {
 	first := strings.ToLower(strings.SplitN(h, ".", 2)[0])
 	switch first {
-	case "", "mail", "autodiscover", "owa", "webmail", "outlook", "exchange", "remote", "smtp", "imap", "ews", "legacy", "www", "*":
+	case "", "mail", "autodiscover", "owa", "webmail", "outlook", "exchange", "remote", "smtp", "imap", "pop", "pop3", "ews", "legacy", "www", "*":
 		return ""
 	}
 	if strings.ContainsAny(first, ":[]") {

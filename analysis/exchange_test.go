@@ -203,7 +203,7 @@ func TestSettingRemedy(t *testing.T) {
 func TestServerFromHost(t *testing.T) {
 	for in, want := range map[string]string{
 		"exch01.contoso.local": "EXCH01", "EXCH01": "EXCH01", "mail.contoso.com": "", "autodiscover.contoso.com": "",
-		"*.contoso.com": "", "[::1]": "", "": "",
+		"*.contoso.com": "", "[::1]": "", "": "", "pop.contoso.com": "", "pop3.contoso.com": "", "imap.contoso.com": "", "smtp.contoso.com": "",
 	} {
 		if got := serverFromHost(in); got != want {
 			t.Errorf("serverFromHost(%q) = %q, want %q", in, got, want)
