@@ -51,59 +51,64 @@ var mailDialogs = []mailDialog{
 	}},
 }
 
+// serveOnce accepts one connection on 127.0.0.1 and runs serve on it
+// (its writes recorded in rec, 10 s deadline), and dials it for the
+// client: it returns the client's connection (its writes recorded too)
+// and serve's result.
+func serveOnce(t *testing.T, rec *recorder, serve func(c net.Conn, rc io.Writer) error) (client net.Conn, rc *recConn, done <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan error, 1)
+	go func() {
+		defer ln.Close()
+		c, err := ln.Accept()
+		if err != nil {
+			ch <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		ch <- serve(c, &recConn{c, rec, false})
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, &recConn{c, rec, true}, ch
+}
+
 // startTLSConv runs one real plain-text-then-TLS conversation on
 // 127.0.0.1: the dialog's lines, then a TLS handshake on the same
 // connection. With refuse, the server answers the last command 454 and no
 // TLS follows.
 func startTLSConv(t *testing.T, dl mailDialog, srv, cli *tls.Config, refuse bool) []chunk {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	rec := &recorder{}
-	done := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		rc := &recConn{c, rec, false}
+	c, rc, done := serveOnce(t, rec, func(c net.Conn, w io.Writer) error {
 		br := bufio.NewReader(c)
-		io.WriteString(rc, dl.greeting)
+		io.WriteString(w, dl.greeting)
 		for i, st := range dl.steps {
 			if _, err := br.ReadString('\n'); err != nil {
-				done <- err
-				return
+				return err
 			}
-			reply := st[1]
 			if refuse && i == len(dl.steps)-1 {
-				io.WriteString(rc, "454 4.7.0 TLS not available due to local problem\r\n")
-				done <- nil
-				return
+				io.WriteString(w, "454 4.7.0 TLS not available due to local problem\r\n")
+				return nil
 			}
-			io.WriteString(rc, reply)
+			io.WriteString(w, st[1])
 		}
-		tc := tls.Server(rc, srv)
+		tc := tls.Server(w.(net.Conn), srv)
 		if err := tc.Handshake(); err != nil {
-			done <- err
-			return
+			return err
 		}
 		io.WriteString(tc, "after TLS\r\n")
-		tc.Close()
-		done <- nil
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	rc := &recConn{c, rec, true}
+		return tc.Close()
+	})
 	br := bufio.NewReader(c)
 	readReply := func(want string) {
 		for range strings.Count(want, "\n") {
@@ -139,67 +144,43 @@ func startTLSConv(t *testing.T, dl mailDialog, srv, cli *tls.Config, refuse bool
 // dialog's server side.
 func smtpGoConv(t *testing.T, srv *tls.Config, cli *tls.Config) []chunk {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	rec := &recorder{}
-	done := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		rc := &recConn{c, rec, false}
+	_, rc, done := serveOnce(t, rec, func(c net.Conn, w io.Writer) error {
 		br := bufio.NewReader(c)
-		io.WriteString(rc, mailDialogs[0].greeting)
+		io.WriteString(w, mailDialogs[0].greeting)
 		for {
 			l, err := br.ReadString('\n')
 			if err != nil {
-				done <- err
-				return
+				return err
 			}
 			switch cmd := strings.ToUpper(strings.TrimSpace(l)); {
 			case strings.HasPrefix(cmd, "EHLO"):
-				io.WriteString(rc, mailDialogs[0].steps[0][1])
+				io.WriteString(w, mailDialogs[0].steps[0][1])
 			case cmd == "STARTTLS":
-				io.WriteString(rc, "220 2.0.0 SMTP server ready\r\n")
-				tc := tls.Server(rc, srv)
+				io.WriteString(w, "220 2.0.0 SMTP server ready\r\n")
+				tc := tls.Server(w.(net.Conn), srv)
 				if err := tc.Handshake(); err != nil {
-					done <- err
-					return
+					return err
 				}
 				// net/smtp says EHLO again over TLS, then QUIT.
 				tr := bufio.NewReader(tc)
 				for {
 					l, err := tr.ReadString('\n')
 					if err != nil {
-						done <- err
-						return
+						return err
 					}
 					if strings.HasPrefix(strings.ToUpper(l), "QUIT") {
 						io.WriteString(tc, "221 2.0.0 Service closing transmission channel\r\n")
-						tc.Close()
-						done <- nil
-						return
+						return tc.Close()
 					}
 					io.WriteString(tc, "250 exch01.contoso.test Hello\r\n")
 				}
 			default:
-				io.WriteString(rc, "500 unrecognized command\r\n")
+				io.WriteString(w, "500 unrecognized command\r\n")
 			}
 		}
-	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	sc, err := smtp.NewClient(&recConn{c, rec, true}, cli.ServerName)
+	})
+	sc, err := smtp.NewClient(rc, cli.ServerName)
 	if err != nil {
 		t.Fatal(err)
 	}
