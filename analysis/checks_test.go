@@ -233,6 +233,16 @@ func TestChecks(t *testing.T) {
 			o.ClientAlert = "bad certificate"
 		}),
 			profiles: []string{"windows"}, want: want{"conn.client-alert": {"all"}, "name.mismatch": {"windows"}}, absent: []string{"conn.failed"}},
+		{name: "TLS 1.3 client alert the capture cannot decrypt", obs: with(tlsObs("mail.contoso.com", nil), func(o *record.Observation) {
+			o.Visibility, o.TLSVersion, o.ClientAlert = record.VisEncrypted, "TLS 1.3", record.AlertEncrypted
+		}),
+			profiles: []string{"windows"}, want: want{"conn.client-alert": {"all"}, "cert.encrypted": {"all"}}, absent: []string{"conn.failed"},
+			says: "an alert instead of its Finished"},
+		{name: "TLS 1.3 alert right after the handshake", obs: with(tlsObs("mail.contoso.com", nil), func(o *record.Observation) {
+			o.Visibility, o.TLSVersion, o.ClientAlert = record.VisEncrypted, "TLS 1.3", record.AlertEncryptedAfter
+		}),
+			profiles: []string{"windows"}, want: want{"conn.client-alert": {"all"}, "cert.encrypted": {"all"}},
+			says: "then sent an alert (an encrypted record of an alert's size) and no request"},
 		{name: "garbage certificate", obs: tlsObs("mail.contoso.com", [][]byte{[]byte("not a certificate")}),
 			profiles: []string{"windows"}, want: want{"cert.unparseable": {"all"}}},
 	}

@@ -29,6 +29,7 @@ const (
 	extServerName        = 0
 	extALPN              = 16
 	extPreSharedKey      = 41
+	extEarlyData         = 42
 	extSupportedVersions = 43
 	extSessionTicket     = 35
 )
@@ -48,6 +49,7 @@ type ClientHello struct {
 	Versions      []uint16 // supported_versions, if sent
 	Ticket        bool     // a non-empty session_ticket (resumption attempt)
 	PSK           bool     // pre_shared_key (TLS 1.3 resumption attempt)
+	EarlyData     bool     // early_data: 0-RTT data may follow the ClientHello
 }
 
 // ServerHello holds what certsleuth reads from a ServerHello.
@@ -140,6 +142,8 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 			ch.Ticket = len(ext) > 0
 		case extPreSharedKey:
 			ch.PSK = true
+		case extEarlyData:
+			ch.EarlyData = true
 		}
 	}
 	if ch.HasServerName && ch.ServerName == "" {

@@ -3,6 +3,8 @@ package capture
 import (
 	"bytes"
 	"hash/maphash"
+
+	"github.com/certsleuth/certsleuth/record"
 )
 
 // tlsHalf follows the TLS handshake in one direction of a connection.
@@ -22,7 +24,10 @@ type tlsHalf struct {
 	dec      *recordDecrypter
 	decErr   string // why a TLS 1.3 handshake was not decrypted
 	alpn13   string // ALPN from EncryptedExtensions
-	err      string // why parsing stopped early
+	// afterFinished: a TLS 1.3 client's Finished went by undecrypted; the
+	// size of its next record tells a request from an alert.
+	afterFinished bool
+	err           string // why parsing stopped early
 }
 
 // maxHandshakeMessage bounds one handshake message (a certificate chain
@@ -41,6 +46,16 @@ func (r *reader) parseTLS(f *flow, d int) {
 		n := int(buf[off+3])<<8 | int(buf[off+4])
 		if buf[off+1] != 3 || typ < recChangeCipherSpec || typ > recApplicationData || n > maxRecord {
 			t.err = "bytes that are not a TLS record"
+			h.stop(gapNone)
+			break
+		}
+		if t.afterFinished {
+			// The first record after a TLS 1.3 client's Finished (not
+			// decrypted): only its size matters. A request is larger
+			// than an alert.
+			if typ == recApplicationData && n == tls13AlertRecord {
+				t.alert, t.fatal = record.AlertEncryptedAfter, true
+			}
 			h.stop(gapNone)
 			break
 		}
@@ -101,11 +116,29 @@ func (r *reader) parseTLS(f *flow, d int) {
 				continue
 			}
 			t.appData = true
+			if t.ch != nil && !t.ch.EarlyData && r.peerVersion(f, d) == 0x0304 {
+				// A TLS 1.3 client's first encrypted record is its
+				// Finished (at least 53 bytes), or an alert (2 bytes, the
+				// content type, a 16-byte AEAD tag) when it ends the
+				// handshake, most likely refusing the certificate.
+				if n == tls13AlertRecord {
+					t.alert, t.fatal = record.AlertEncrypted, true
+				} else {
+					t.afterFinished = true // and look at the size of the next record
+					continue
+				}
+			}
 			h.stop(gapNone)
 		}
 	}
 	h.consume(off)
 }
+
+// tls13AlertRecord is the length of a TLS 1.3 record that carries one
+// alert: 2 bytes of alert, 1 of content type, the 16-byte tag of every
+// common cipher suite (RFC 8446 §5.2; TLS_AES_128_CCM_8_SHA256's 8-byte
+// tag is not used by browsers, Windows or OpenSSL by default).
+const tls13AlertRecord = 2 + 1 + 16
 
 func offers13(ch *ClientHello) bool {
 	for _, v := range ch.Versions {

@@ -138,7 +138,7 @@ type Observation struct {
 	// failure, a TLS alert the client sent (the client rejected the
 	// certificate it was shown).
 	Error       string `json:"error,omitempty"`
-	ClientAlert string `json:"client_alert,omitempty"` // TLS alert the client sent, e.g. "bad certificate"
+	ClientAlert string `json:"client_alert,omitempty"` // TLS alert the client sent, e.g. "bad certificate", or AlertEncrypted
 
 	// Duration is how long the request (or handshake) took.
 	Duration time.Duration `json:"duration_ns,omitempty"`
@@ -153,6 +153,17 @@ type Observation struct {
 	// the same SNI and ALPN").
 	Note string `json:"note,omitempty"`
 }
+
+// AlertEncrypted is ClientAlert for an alert a capture shows but cannot
+// read: a TLS 1.3 client's first encrypted record had the size of an
+// alert, not of its Finished, and no key log decrypted it.
+const AlertEncrypted = "encrypted alert"
+
+// AlertEncryptedAfter is ClientAlert when a TLS 1.3 client finished the
+// handshake and then sent a record of an alert's size before any request
+// (curl checks the name only after the handshake, then closes with an
+// alert), and no key log decrypted it.
+const AlertEncryptedAfter = "encrypted alert after the handshake"
 
 // NameSource says where a name the client used was seen.
 type NameSource string

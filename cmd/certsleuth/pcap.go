@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
@@ -243,6 +244,9 @@ func openCapture(c *cli.Context, name string) (in io.Reader, done func(), err er
 	}
 	f, err := os.Open(name)
 	if err != nil {
+		if strings.HasPrefix(name, "-") && errors.Is(err, os.ErrNotExist) {
+			return nil, nil, usageErr("pcap: %s is not a file: flags go before the files (certsleuth pcap [flags] FILE...)", name)
+		}
 		return nil, nil, fmt.Errorf("pcap: %w", err)
 	}
 	// Ctrl-C stops reading a file and reports what was read. Standard

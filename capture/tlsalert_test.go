@@ -1,0 +1,85 @@
+package capture
+
+import (
+	"crypto/tls"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// closeAfterHandshakeConv is a real TLS connection on 127.0.0.1 whose
+// client finishes the handshake and closes at once (a close_notify alert,
+// no request), as curl does when the name does not match.
+func closeAfterHandshakeConv(t *testing.T, srv, cli *tls.Config) []chunk {
+	t.Helper()
+	rec := &recorder{}
+	_, rc, done := serveOnce(t, rec, func(c net.Conn, w io.Writer) error {
+		tc := tls.Server(w.(net.Conn), srv)
+		if err := tc.Handshake(); err != nil {
+			return err
+		}
+		io.ReadAll(tc)
+		return nil
+	})
+	tc := tls.Client(rc, cli)
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	tc.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return rec.chunks
+}
+
+// TestEncryptedClientAlert: without a key log, a TLS 1.3 client that ends
+// the handshake with an alert instead of its Finished, or finishes and
+// sends an alert before any request, is told apart by the size of its
+// encrypted records from one that sends a request.
+func TestEncryptedClientAlert(t *testing.T) {
+	read := func(name string) []*record.Observation {
+		f, err := os.Open(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		res, err := Read(f, name, Options{}) // no key log, even where one exists
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Observations
+	}
+	// A Go client that refuses the certificate: an alert instead of Finished.
+	if o := read("tls13-client-rejects.pcapng"); len(o) != 1 || o[0].ClientAlert != record.AlertEncrypted {
+		t.Errorf("tls13-client-rejects.pcapng: %+v, want client alert %q", o, record.AlertEncrypted)
+	}
+	// Go clients that accept and send a request: no alert.
+	for _, name := range []string{"tls13-encrypted.pcap", "tls13-keylog-aes128.pcapng", "tls13-keylog-chacha20.pcapng", "tls13-hrr.pcapng"} {
+		for _, o := range read(name) {
+			if o.ClientAlert != "" {
+				t.Errorf("%s: client alert %q for a client that sent a request", name, o.ClientAlert)
+			}
+		}
+	}
+	p := newGenPKI(t)
+	for _, c := range []struct {
+		name string
+		conv []chunk
+		want string
+	}{
+		{"close after the handshake", closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13)), record.AlertEncryptedAfter},
+		{"request", tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13)), ""},
+		{"TLS 1.2 close after the handshake", closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12)), ""},
+	} {
+		for _, mss := range []int{0, 3} {
+			res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(60), mailIP+":443", 0, c.conv, segOpts{mss: mss}) })
+			if len(res.Observations) != 1 || res.Observations[0].ClientAlert != c.want {
+				t.Errorf("%s (mss %d): %+v, want client alert %q", c.name, mss, res.Observations, c.want)
+			}
+		}
+	}
+}
