@@ -319,6 +319,7 @@ type flow struct {
 
 type reader struct {
 	opts       Options
+	ts         int64 // time of the packet whose bytes are being parsed (Unix ns)
 	dec        *decoder
 	res        *Result
 	stats      *Stats
@@ -487,6 +488,7 @@ const (
 // parse hands direction d's new bytes to its parser, choosing the parser
 // from the first bytes.
 func (r *reader) parse(f *flow, d int, ts int64) {
+	r.ts = ts
 	h := &f.h[d]
 	if h.proto == protoUnknown {
 		h.proto = r.classify(f, h.buf)

@@ -355,6 +355,9 @@ type segOpts struct {
 	retrans bool // retransmit segments, some overlapping the next
 	skip    int  // drop this many first segments: the capture began mid-connection
 	noSYN   bool // drop the three-way handshake only
+	// idleLast is a pause before the client's last data segment (an
+	// idle connection closed later).
+	idleLast time.Duration
 }
 
 // segments cuts a recorded conversation into TCP segments.
@@ -455,7 +458,17 @@ func (f *capFile) pause(d time.Duration) { f.clock = f.clock.Add(d) }
 // tcp adds a conversation between client and server (ip:port).
 func (f *capFile) tcp(client, server string, iface int, chunks []chunk, o segOpts) {
 	c, s := mkEp(client), mkEp(server)
-	for _, sg := range segments(chunks, o) {
+	segs := segments(chunks, o)
+	last := -1
+	for i, sg := range segs {
+		if sg.fromClient && len(sg.payload) > 0 {
+			last = i
+		}
+	}
+	for i, sg := range segs {
+		if i == last {
+			f.pause(o.idleLast)
+		}
 		src, dst := c, s
 		if !sg.fromClient {
 			src, dst = s, c

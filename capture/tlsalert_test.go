@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -66,17 +67,25 @@ func TestEncryptedClientAlert(t *testing.T) {
 		}
 	}
 	p := newGenPKI(t)
+	closing := closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13))
 	for _, c := range []struct {
 		name string
 		conv []chunk
+		idle time.Duration
 		want string
 	}{
-		{"close after the handshake", closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13)), record.AlertEncryptedAfter},
-		{"request", tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13)), ""},
-		{"TLS 1.2 close after the handshake", closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12)), ""},
+		{"close after the handshake", closing, 0, record.AlertEncryptedAfter},
+		{"closed idle 10 s later (an unused preconnect)", closing, 10 * time.Second, ""},
+		{"request", tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13)), 0, ""},
+		{"TLS 1.2 close after the handshake", closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12)), 0, ""},
 	} {
 		for _, mss := range []int{0, 3} {
-			res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(60), mailIP+":443", 0, c.conv, segOpts{mss: mss}) })
+			if c.idle > 0 && mss != 0 {
+				continue // the pause must come before the whole alert, not inside it
+			}
+			res := readConvs(t, nil, func(f *capFile) {
+				f.tcp(cliPort(60), mailIP+":443", 0, c.conv, segOpts{mss: mss, idleLast: c.idle})
+			})
 			if len(res.Observations) != 1 || res.Observations[0].ClientAlert != c.want {
 				t.Errorf("%s (mss %d): %+v, want client alert %q", c.name, mss, res.Observations, c.want)
 			}

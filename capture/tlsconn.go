@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"hash/maphash"
+	"time"
 
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -27,6 +28,7 @@ type tlsHalf struct {
 	// afterFinished: a TLS 1.3 client's Finished went by undecrypted; the
 	// size of its next record tells a request from an alert.
 	afterFinished bool
+	finishedAt    int64  // packet time of the Finished (Unix ns)
 	err           string // why parsing stopped early
 }
 
@@ -53,7 +55,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 			// The first record after a TLS 1.3 client's Finished (not
 			// decrypted): only its size matters. A request is larger
 			// than an alert.
-			if typ == recApplicationData && n == tls13AlertRecord {
+			if typ == recApplicationData && n == tls13AlertRecord && r.ts-t.finishedAt < int64(maxAlertDelay) {
 				t.alert, t.fatal = record.AlertEncryptedAfter, true
 			}
 			h.stop(gapNone)
@@ -124,7 +126,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 				if n == tls13AlertRecord {
 					t.alert, t.fatal = record.AlertEncrypted, true
 				} else {
-					t.afterFinished = true // and look at the size of the next record
+					t.afterFinished, t.finishedAt = true, r.ts // and look at the size of the next record
 					continue
 				}
 			}
@@ -139,6 +141,12 @@ func (r *reader) parseTLS(f *flow, d int) {
 // common cipher suite (RFC 8446 §5.2; TLS_AES_128_CCM_8_SHA256's 8-byte
 // tag is not used by browsers, Windows or OpenSSL by default).
 const tls13AlertRecord = 2 + 1 + 16
+
+// maxAlertDelay bounds the time between a TLS 1.3 client's Finished and an
+// alert that counts as refusing the certificate: a client that checks the
+// name after the handshake closes at once, while an unused connection
+// (a browser's preconnect) is closed idle, seconds later.
+const maxAlertDelay = time.Second
 
 func offers13(ch *ClientHello) bool {
 	for _, v := range ch.Versions {
