@@ -261,7 +261,7 @@ func init() {
 				case record.AlertEncrypted:
 					return &Finding{Summary: "the client ended the TLS 1.3 handshake with an alert instead of its Finished (an encrypted record of an alert's size; the key log would show which): it most likely refused the certificate"}
 				case record.AlertEncryptedAfter:
-					return &Finding{Summary: "the client finished the TLS 1.3 handshake, then sent an alert (an encrypted record of an alert's size) and no request: it most likely refused the certificate after the handshake, as clients that check the name late (curl) do"}
+					return &Finding{Summary: "the client finished the TLS handshake, then at once sent an encrypted alert and no request: it most likely refused the certificate after the handshake, as clients that check the name late (curl) do"}
 				}
 				return &Finding{Summary: "the client aborted the handshake with the TLS alert \"" + s.Obs.ClientAlert + "\": it refused the certificate"}
 			},

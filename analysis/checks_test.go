@@ -242,7 +242,7 @@ func TestChecks(t *testing.T) {
 			o.Visibility, o.TLSVersion, o.ClientAlert = record.VisEncrypted, "TLS 1.3", record.AlertEncryptedAfter
 		}),
 			profiles: []string{"windows"}, want: want{"conn.client-alert": {"all"}, "cert.encrypted": {"all"}},
-			says: "then sent an alert (an encrypted record of an alert's size) and no request"},
+			says: "then at once sent an encrypted alert and no request"},
 		{name: "garbage certificate", obs: tlsObs("mail.contoso.com", [][]byte{[]byte("not a certificate")}),
 			profiles: []string{"windows"}, want: want{"cert.unparseable": {"all"}}},
 	}

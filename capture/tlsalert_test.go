@@ -40,7 +40,9 @@ func closeAfterHandshakeConv(t *testing.T, srv, cli *tls.Config) []chunk {
 // TestEncryptedClientAlert: without a key log, a TLS 1.3 client that ends
 // the handshake with an alert instead of its Finished, or finishes and
 // sends an alert before any request, is told apart by the size of its
-// encrypted records from one that sends a request.
+// encrypted records from one that sends a request; a TLS 1.2 client's
+// alert after its Finished shows by its record type. An alert seconds
+// later is an idle connection closed, not a refusal.
 func TestEncryptedClientAlert(t *testing.T) {
 	read := func(name string) []*record.Observation {
 		f, err := os.Open(filepath.Join("testdata", name))
@@ -68,6 +70,7 @@ func TestEncryptedClientAlert(t *testing.T) {
 	}
 	p := newGenPKI(t)
 	closing := closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13))
+	closing12 := closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12))
 	for _, c := range []struct {
 		name string
 		conv []chunk
@@ -77,7 +80,9 @@ func TestEncryptedClientAlert(t *testing.T) {
 		{"close after the handshake", closing, 0, record.AlertEncryptedAfter},
 		{"closed idle 10 s later (an unused preconnect)", closing, 10 * time.Second, ""},
 		{"request", tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13)), 0, ""},
-		{"TLS 1.2 close after the handshake", closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12)), 0, ""},
+		{"TLS 1.2 close after the handshake", closing12, 0, record.AlertEncryptedAfter},
+		{"TLS 1.2 closed idle 10 s later", closing12, 10 * time.Second, ""},
+		{"TLS 1.2 request", tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12)), 0, ""},
 	} {
 		for _, mss := range []int{0, 3} {
 			if c.idle > 0 && mss != 0 {

@@ -25,10 +25,11 @@ type tlsHalf struct {
 	dec      *recordDecrypter
 	decErr   string // why a TLS 1.3 handshake was not decrypted
 	alpn13   string // ALPN from EncryptedExtensions
-	// afterFinished: a TLS 1.3 client's Finished went by undecrypted; the
-	// size of its next record tells a request from an alert.
+	// afterFinished: a client's Finished went by undecrypted; its next
+	// record tells a request from an alert.
 	afterFinished bool
 	finishedAt    int64  // packet time of the Finished (Unix ns)
+	ccs12         bool   // a TLS 1.0-1.2 client sent its ChangeCipherSpec
 	err           string // why parsing stopped early
 }
 
@@ -52,10 +53,12 @@ func (r *reader) parseTLS(f *flow, d int) {
 			break
 		}
 		if t.afterFinished {
-			// The first record after a TLS 1.3 client's Finished (not
-			// decrypted): only its size matters. A request is larger
-			// than an alert.
-			if typ == recApplicationData && n == tls13AlertRecord && r.ts-t.finishedAt < int64(maxAlertDelay) {
+			// The first record after a client's Finished (not
+			// decrypted): a request, or an alert. TLS 1.2 shows the
+			// alert's content type; in TLS 1.3 only its size tells (a
+			// request is larger).
+			alert := t.ccs12 && typ == recAlert || !t.ccs12 && typ == recApplicationData && n == tls13AlertRecord
+			if alert && r.ts-t.finishedAt < int64(maxAlertDelay) {
 				t.alert, t.fatal = record.AlertEncryptedAfter, true
 			}
 			h.stop(gapNone)
@@ -70,6 +73,12 @@ func (r *reader) parseTLS(f *flow, d int) {
 		off += 5 + n
 		switch typ {
 		case recHandshake:
+			if t.ccs12 {
+				// A TLS 1.0-1.2 client's Finished, encrypted after its
+				// ChangeCipherSpec: watch the next record.
+				t.afterFinished, t.finishedAt = true, r.ts
+				continue
+			}
 			r.handshake(f, d, body)
 		case recChangeCipherSpec:
 			t.ccs = true
@@ -82,6 +91,12 @@ func (r *reader) parseTLS(f *flow, d int) {
 			}
 			if t.sh != nil && !t.certSeen {
 				t.resumed = true // RFC 5246 §7.3: abbreviated handshake
+			}
+			if t.ch != nil && t.dec == nil && !t.ccs12 {
+				if v := r.peerVersion(f, d); v != 0 && v <= 0x0303 {
+					t.ccs12 = true // a TLS 1.2 client: its encrypted Finished follows
+					continue
+				}
 			}
 			h.stop(gapNone)
 		case recAlert:

@@ -159,10 +159,11 @@ type Observation struct {
 // alert, not of its Finished, and no key log decrypted it.
 const AlertEncrypted = "encrypted alert"
 
-// AlertEncryptedAfter is ClientAlert when a TLS 1.3 client finished the
-// handshake and then sent a record of an alert's size before any request
-// (curl checks the name only after the handshake, then closes with an
-// alert), and no key log decrypted it.
+// AlertEncryptedAfter is ClientAlert when a client finished the handshake
+// and at once sent an alert, before any request (curl checks the name
+// only after the handshake, then closes with an alert), and no key log
+// decrypted it: in TLS 1.2 the record type says alert, in TLS 1.3 only
+// its size does.
 const AlertEncryptedAfter = "encrypted alert after the handshake"
 
 // NameSource says where a name the client used was seen.
