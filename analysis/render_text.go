@@ -23,8 +23,14 @@ func headline(r *Report, culprits []*Culprit) string {
 		}
 	}
 	unseen := ""
-	if k := notJudged(r); k > 0 {
+	if k, refused := notJudged(r); k > 0 {
 		unseen = fmt.Sprintf("; %s could not be judged: the certificate was not seen (see below)", plural(k, "connection"))
+		switch {
+		case refused == 1 && k == 1:
+			unseen += ", but the client ended it with an alert: it most likely refused the certificate"
+		case refused > 0:
+			unseen += fmt.Sprintf(", but on %d of them the client sent an alert: it most likely refused the certificate", refused)
+		}
 	}
 	if len(culprits) == 0 {
 		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)%s", n, profileList(r.Profiles), unseen)
@@ -37,9 +43,10 @@ func headline(r *Report, culprits []*Culprit) string {
 
 // notJudged counts the TLS connections whose certificate was not seen
 // (encrypted by TLS 1.3, cut by the snap length, handshake not captured,
-// resumed, failed), so a clean headline is not mistaken for a clean bill.
-func notJudged(r *Report) int {
-	k := 0
+// resumed, failed), so a clean headline is not mistaken for a clean bill,
+// and among them those the client ended with an alert (it refused what it
+// was shown).
+func notJudged(r *Report) (k, refused int) {
 	for _, it := range r.Items {
 		if it.Obs.Kind == record.KindDNS || len(it.Chain) > 0 || it.WhatIf {
 			continue
@@ -47,9 +54,12 @@ func notJudged(r *Report) int {
 		switch it.Obs.Visibility {
 		case record.VisEncrypted, record.VisTruncated, record.VisMissing, record.VisResumed, record.VisFailed:
 			k++
+			if it.Obs.ClientAlert != "" {
+				refused++
+			}
 		}
 	}
-	return k
+	return k, refused
 }
 
 // whenWords says when a culprit happened and how often it came back.
