@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -71,6 +72,16 @@ func TestEncryptedClientAlert(t *testing.T) {
 	p := newGenPKI(t)
 	closing := closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cliCfg("autodiscover.contoso.test", tls.VersionTLS13))
 	closing12 := closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("autodiscover.contoso.test", tls.VersionTLS12))
+	// With the key log the Finished is decrypted; the alert after it
+	// (application keys) is still judged by its size.
+	var kl bytes.Buffer
+	cli := cliCfg("autodiscover.contoso.test", tls.VersionTLS13)
+	cli.KeyLogWriter = &kl
+	conv := closeAfterHandshakeConv(t, srvCfg(p.mailOnly, tls.VersionTLS13), cli)
+	res := readConvs(t, &kl, func(f *capFile) { f.tcp(cliPort(61), mailIP+":443", 0, conv, segOpts{}) })
+	if o := res.Observations; len(o) != 1 || o[0].ClientAlert != record.AlertEncryptedAfter || o[0].Visibility != record.VisVisible {
+		t.Errorf("with the key log: %+v, want the certificate and client alert %q", o, record.AlertEncryptedAfter)
+	}
 	for _, c := range []struct {
 		name string
 		conv []chunk

@@ -118,8 +118,10 @@ func (r *reader) parseTLS(f *flow, d int) {
 				switch inner {
 				case recHandshake:
 					if t.ch != nil {
-						h.stop(gapNone) // the client's Finished: nothing more to learn
-						break
+						// The client's Finished: what follows is a request
+						// or an alert (application keys: judged by size).
+						t.dec, t.afterFinished, t.finishedAt = nil, true, r.ts
+						continue
 					}
 					r.handshake(f, d, plain)
 				case recAlert:
