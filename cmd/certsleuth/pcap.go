@@ -25,17 +25,18 @@ func pcapCommand() *cli.Command {
 output converted with etl2pcapng; gzip-compressed or not; Ethernet with VLAN
 tags, Linux cooked SLL/SLL2, raw IP, loopback), follows every TCP connection
 and reports each TLS handshake (SNI, version, the server's certificate chain;
-also after STARTTLS in SMTP, IMAP, POP3 and FTP), each plain HTTP request and response (an Autodiscover redirect), and each DNS
-answer (A, AAAA, CNAME, SRV). The observations go through the same analysis
-as replay, so the report names the connection whose certificate would make a
-client warn.
+also after STARTTLS in SMTP, IMAP, POP3 and FTP), each plain HTTP request and
+response (an Autodiscover redirect), and each DNS answer (A, AAAA, CNAME,
+SRV). The observations go through the same analysis as replay, so the report
+names the connection whose certificate would make a client warn.
 
 TLS 1.3 encrypts the server's certificate. Give the key log the client wrote
 (SSLKEYLOGFILE, NSS format) with --keylog to decrypt it; a key log embedded
 in a pcapng file (editcap --inject-secrets) is used without the flag.
-Otherwise the report says the certificate is encrypted. Gaps are reported, never skipped:
-packets cut by the snap length, handshakes that began before the capture,
-resumed sessions. A file cut short or corrupt partway is reported with the
+Otherwise the report says the certificate is encrypted, and still shows a
+client that ended the handshake with an alert (it refused the certificate).
+Gaps are reported, never skipped: packets cut by the snap length, handshakes
+that began before the capture, resumed sessions. A file cut short or corrupt partway is reported with the
 packet number and byte offset, after the report of everything before it.
 Ctrl-C while a file is read stops there and reports what was read.
 
