@@ -287,21 +287,21 @@ func Wrap(s string, width int) []string {
 		width = 20
 	}
 	var lines []string
-	for _, para := range strings.Split(s, "\n") {
-		words := strings.Fields(para)
-		line := ""
-		for _, w := range words {
+	var line []byte // the line being filled: one allocation per line made
+	for para := range strings.SplitSeq(s, "\n") {
+		line = line[:0]
+		for w := range strings.FieldsSeq(para) {
 			switch {
-			case line == "":
-				line = w
+			case len(line) == 0:
+				line = append(line, w...)
 			case len(line)+1+len(w) <= width:
-				line += " " + w
+				line = append(append(line, ' '), w...)
 			default:
-				lines = append(lines, line)
-				line = w
+				lines = append(lines, string(line))
+				line = append(line[:0], w...)
 			}
 		}
-		lines = append(lines, line)
+		lines = append(lines, string(line))
 	}
 	return lines
 }

@@ -309,6 +309,13 @@ func IsCommand(s string) bool { return cmdlet.MatchString(s) }
 // DNS record, a registry value.
 var unbreakable = regexp.MustCompile(`\S+\. (A|AAAA|CNAME) \S+|HKCU\\\S+ \S+=\S+( \(DWORD\))?`)
 
+// mayBeUnbreakable reports whether s holds text unbreakable can match
+// (each of its forms needs one of these), so that most remedies skip the
+// regular expression.
+func mayBeUnbreakable(s string) bool {
+	return strings.Contains(s, ". A ") || strings.Contains(s, ". AAAA ") || strings.Contains(s, ". CNAME ") || strings.Contains(s, "HKCU\\")
+}
+
 // command prints a remedy: a command on one line to be pasted, prose
 // wrapped like any field (keeping DNS records and registry values whole).
 func (t *textOut) command(indent, label, value string) {
@@ -317,7 +324,10 @@ func (t *textOut) command(indent, label, value string) {
 		return
 	}
 	const nbsp = "\x00"
-	kept := unbreakable.ReplaceAllStringFunc(value, func(m string) string { return strings.ReplaceAll(m, " ", nbsp) })
+	kept := value
+	if mayBeUnbreakable(value) {
+		kept = unbreakable.ReplaceAllStringFunc(value, func(m string) string { return strings.ReplaceAll(m, " ", nbsp) })
+	}
 	pad := indent + fmt.Sprintf("%-12s", label)
 	if len(label) >= 12 { // a long check ID: keep a gap before the text
 		pad = indent + label + "  "
