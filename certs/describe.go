@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 )
@@ -99,34 +101,40 @@ func KeyDescription(c *x509.Certificate) string {
 	return c.PublicKeyAlgorithm.String()
 }
 
-// Cache parses DER certificates once each, keyed by their SHA-256, so a
-// trace or capture that repeats a certificate pays for parsing once. It is
-// safe for concurrent use.
+// Cache parses DER certificates once each, so a trace or capture that
+// repeats a certificate pays for parsing once. Certificates are found by a
+// fast hash of their DER and compared byte for byte (no cryptographic hash
+// per lookup: analysis looks each observation's chain up more than once).
+// The zero Cache is ready to use; it is safe for concurrent use.
 type Cache struct {
-	mu sync.Mutex
-	m  map[[32]byte]cacheEntry
+	mu   sync.Mutex
+	seed maphash.Seed
+	m    map[uint64][]cacheEntry
 }
 
 type cacheEntry struct {
+	der []byte
 	c   *x509.Certificate
 	err error
 }
 
 // Parse returns the parsed certificate for der.
 func (ca *Cache) Parse(der []byte) (*x509.Certificate, error) {
-	k := sha256.Sum256(der)
 	ca.mu.Lock()
-	if e, ok := ca.m[k]; ok {
-		ca.mu.Unlock()
-		return e.c, e.err
+	if ca.m == nil {
+		ca.seed, ca.m = maphash.MakeSeed(), map[uint64][]cacheEntry{}
+	}
+	h := maphash.Bytes(ca.seed, der)
+	for _, e := range ca.m[h] {
+		if bytes.Equal(e.der, der) {
+			ca.mu.Unlock()
+			return e.c, e.err
+		}
 	}
 	ca.mu.Unlock()
 	c, err := x509.ParseCertificate(der)
 	ca.mu.Lock()
-	if ca.m == nil {
-		ca.m = map[[32]byte]cacheEntry{}
-	}
-	ca.m[k] = cacheEntry{c, err}
+	ca.m[h] = append(ca.m[h], cacheEntry{der, c, err})
 	ca.mu.Unlock()
 	return c, err
 }

@@ -82,6 +82,16 @@ func TestDescribeAndCache(t *testing.T) {
 	if err != nil || a != b {
 		t.Errorf("cache returned different parses for the same DER")
 	}
+	other := ca.Leaf(t, testcert.Spec{CN: "exch01.contoso.local", DNS: []string{"exch01.contoso.local"}})
+	if o, err := c.Parse(other.Certificate[0]); err != nil || o == a || o.Subject.CommonName != "exch01.contoso.local" {
+		t.Errorf("another DER gave %v, %v (the first parse: %v)", o.Subject, err, a == o)
+	}
+	if _, err := c.Parse([]byte("junk")); err == nil {
+		t.Error("junk parsed")
+	}
+	if _, err := c.Parse([]byte("junk")); err == nil {
+		t.Error("junk parsed the second time (from the cache)")
+	}
 	chain, err := c.ParseChain([][]byte{leaf.Certificate[0], []byte("junk")})
 	if err == nil || len(chain) != 1 || !strings.Contains(err.Error(), "certificate 1") {
 		t.Errorf("ParseChain with junk = %d, %v", len(chain), err)
