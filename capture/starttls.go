@@ -20,7 +20,6 @@ const maxStartTLSText = 64 << 10
 type mailHalf struct {
 	proto    string // "smtp", "imap", "pop3" or "ftp", as far as known
 	greeting string // the server's first line, without its reply code
-	starttls bool   // the client sent the command that starts TLS
 	text     int    // plain-text bytes read
 }
 
@@ -180,18 +179,13 @@ func (m *mailHalf) line(l string) {
 	case strings.HasPrefix(u, "EHLO ") || strings.HasPrefix(u, "HELO ") || strings.HasPrefix(u, "LHLO "):
 		m.proto = "smtp"
 	case u == "STARTTLS" && m.proto != "imap":
-		m.proto, m.starttls = "smtp", true
+		m.proto = "smtp"
 	case u == "STLS":
-		m.proto, m.starttls = "pop3", true
+		m.proto = "pop3"
 	case strings.HasPrefix(u, "AUTH TLS") || strings.HasPrefix(u, "AUTH SSL"):
-		m.proto, m.starttls = "ftp", true
-	default:
-		if c := imapTagged(u); c != "" {
-			m.proto = "imap"
-			if c == "STARTTLS" {
-				m.starttls = true
-			}
-		}
+		m.proto = "ftp"
+	case imapTagged(u) != "":
+		m.proto = "imap"
 	}
 }
 
