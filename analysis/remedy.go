@@ -97,10 +97,13 @@ func (r *Report) explainCulprit(c *Culprit) {
 		// uses a name the certificate covers, or the service presents a
 		// certificate that covers the name the client uses.
 		c.NewName = r.suggestName(c, "", "")
-		label := strings.ToUpper(mail)
-		cmd := fmt.Sprintf("in the mail account's settings, change the %s server from %s to a name the certificate covers", label, name)
+		label, where := strings.ToUpper(mail), "the mail account's settings"
+		if mail == "ftp" {
+			where = "the FTP client's settings"
+		}
+		cmd := fmt.Sprintf("in %s, change the %s server from %s to a name the certificate covers", where, label, name)
 		if c.NewName != "" {
-			cmd = fmt.Sprintf("in the mail account's settings, change the %s server from %s to %s (a name the certificate covers)", label, name, c.NewName)
+			cmd = fmt.Sprintf("in %s, change the %s server from %s to %s (a name the certificate covers)", where, label, name, c.NewName)
 		}
 		c.Remedies = append(c.Remedies, Remedy{Title: "Point the mail client at a name the certificate covers", Command: cmd})
 		if s := LookupSetting(mailSettings[mail]); s != nil {

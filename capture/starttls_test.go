@@ -412,3 +412,24 @@ func TestStartTLSFile(t *testing.T) {
 // startTLSReadme is starttls.pcap's line in testdata/README.md (generate
 // writes the README anew from capCases and this).
 const startTLSReadme = "- `starttls.pcap` (+ `starttls-ca.pem`, its own CA): made by `go test ./capture -run TestStartTLSFile -regen-starttls` (starttls_test.go), not by -regen: Go's net/smtp client through smtp.contoso.test:587 with STARTTLS gets a certificate for mail.contoso.test; an IMAP client (a2 STARTTLS, 100-byte segments) to mail.contoso.test gets the right certificate; a POP3 client (STLS) to mail.contoso.test gets the default certificate for exch01.corp.contoso.test; an SMTP server on port 25 answers STARTTLS with 454 (no TLS). The servers are small Go servers speaking the Exchange greetings.\n"
+
+// TestStartTLSFTPReport: an FTP client (AUTH TLS) gets its own words, not
+// the mail account's, and no Exchange command.
+func TestStartTLSFTPReport(t *testing.T) {
+	p := newGenPKI(t)
+	conv := startTLSConv(t, mailDialogs[3], srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("ftp.contoso.test", tls.VersionTLS12), false)
+	res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(45), mailIP+":21", 0, conv, segOpts{}) })
+	rep := analysis.Analyze(res.Observations, analysis.Options{Roots: p.roots(), Cache: &certs.Cache{}})
+	var out bytes.Buffer
+	if err := analysis.Render(&out, rep, "text", analysis.RenderOptions{Title: "ftp.pcap", Width: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"(FTP STARTTLS)", "in the FTP client's settings, change the FTP server from ftp.contoso.test to mail.contoso.test"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report does not say %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "Enable-ExchangeCertificate") {
+		t.Errorf("an Exchange command for FTP:\n%s", out.String())
+	}
+}
