@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 
@@ -56,6 +57,7 @@ type PlannedName struct {
 	Covered  bool   `json:"covered"` // the certificate seen covers it for every profile judged
 	Public   bool   `json:"public"`  // a public CA can issue it
 	Why      string `json:"why,omitempty"`
+	mail     bool   // some client asked for it over a mail protocol (MailProtocol)
 }
 
 // ServerPlan says which certificate one server needs: the names clients
@@ -109,6 +111,7 @@ func (r *Report) CertPlan() []ServerPlan {
 			a.names[n] = pn
 		}
 		pn.Requests++
+		pn.mail = pn.mail || MailProtocol(o) != ""
 		if len(it.Verdicts) == 0 {
 			pn.Covered = false
 		}
@@ -156,9 +159,27 @@ func (p *ServerPlan) Words() string {
 		b.WriteString("; or keep the current certificate and change the URLs that send clients to the names it lacks (the fix above)")
 	}
 	if len(p.Move) > 0 {
-		fmt.Fprintf(&b, "; %s cannot be on a public certificate, so change the URL that sends clients there instead of the certificate", strings.Join(p.Move, ", "))
+		what := "the URL that sends clients there"
+		switch mail := p.movedMail(); {
+		case mail == len(p.Move):
+			what = "the server name in the mail clients' settings"
+		case mail > 0:
+			what = "the URL (for mail clients, the server name in their settings) that sends clients there"
+		}
+		fmt.Fprintf(&b, "; %s cannot be on a public certificate, so change %s instead of the certificate", strings.Join(p.Move, ", "), what)
 	}
 	return b.String()
+}
+
+// movedMail counts the names of Move that mail clients asked for.
+func (p *ServerPlan) movedMail() int {
+	k := 0
+	for _, n := range p.Names {
+		if n.mail && slices.Contains(p.Move, n.Name) {
+			k++
+		}
+	}
+	return k
 }
 
 // coversSome reports whether the current certificate covers some name

@@ -94,3 +94,26 @@ func TestCertPlan(t *testing.T) {
 		t.Errorf("covered plan: %s", w)
 	}
 }
+
+// TestPlanWordsMail: internal names that mail clients asked for are moved
+// by changing the account's server name, not a URL.
+func TestPlanWordsMail(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		names []PlannedName
+		move  []string
+		want  string
+	}{
+		{"URL", []PlannedName{{Name: "exch01.contoso.local"}}, []string{"exch01.contoso.local"},
+			"exch01.contoso.local cannot be on a public certificate, so change the URL that sends clients there instead of the certificate"},
+		{"mail", []PlannedName{{Name: "exch01.contoso.local", mail: true}}, []string{"exch01.contoso.local"},
+			"exch01.contoso.local cannot be on a public certificate, so change the server name in the mail clients' settings instead of the certificate"},
+		{"both", []PlannedName{{Name: "exch01.contoso.local"}, {Name: "imap.contoso.local", mail: true}}, []string{"exch01.contoso.local", "imap.contoso.local"},
+			"so change the URL (for mail clients, the server name in their settings) that sends clients there instead of the certificate"},
+	} {
+		p := &ServerPlan{Names: c.names, Move: c.move}
+		if w := p.Words(); !strings.Contains(w, c.want) {
+			t.Errorf("%s: %q\nwant it to say %q", c.name, w, c.want)
+		}
+	}
+}
