@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -106,6 +107,22 @@ var ErrorCodes = []*ErrorCode{
 		Where: "Windows CryptoAPI", next: nextDate, Checks: dateChecks,
 		Meaning:  "a certificate is outside its validity period",
 		Citation: "winerror.h CERT_E_EXPIRED",
+	},
+	{
+		ID: "urlmon.invalid-certificate", Code: "0x800C0019", Names: []string{"INET_E_INVALID_CERTIFICATE"},
+		Where: "Internet Explorer, the WebBrowser control and other URL moniker (urlmon) programs, such as Outlook's web panes and add-ins",
+		next:  nextName, Checks: append(append(append([]string(nil), nameChecks...), trustChecks...), dateChecks...),
+		Meaning:  "the SSL certificate is invalid: urlmon uses this one code for a wrong name, an untrusted issuer and a date out of range",
+		Citation: "URL Moniker Error Codes, learn.microsoft.com ms775145 (INET_E_INVALID_CERTIFICATE 0x800C0019)",
+	},
+	{
+		ID: "schannel.wrong-principal", Code: "0x80090322", Names: []string{"SEC_E_WRONG_PRINCIPAL"},
+		Texts: []string{"the target principal name is incorrect"},
+		Where: "Windows SChannel programs: Outlook's POP3, IMAP4 and SMTP over TLS, .NET and PowerShell, SQL Server clients, Remote Desktop",
+		next:  nextName, Checks: nameChecks,
+		Meaning:  "the server's certificate does not carry the name the program connected to (\"The target principal name is incorrect\")",
+		Note:     "Outlook 2007 shows it for POP3/IMAP4 over TLS when the first DNS name of the certificate is not the server name it was given (KB 958977)",
+		Citation: "winerror.h SEC_E_WRONG_PRINCIPAL (0x80090322); KB 958977",
 	},
 	{
 		ID: "chrome.common-name-invalid", Names: []string{"NET::ERR_CERT_COMMON_NAME_INVALID", "ERR_CERT_COMMON_NAME_INVALID"},
@@ -229,7 +246,7 @@ var ErrorCodes = []*ErrorCode{
 		Where: "iPhone, iPad and Mac Mail (Exchange accounts)", next: nextName, Checks: append(append(append([]string(nil), nameChecks...), trustChecks...), "apple.validity-825", "eku.server-auth"),
 		Meaning:  "Apple Mail refused the certificate: a name not in the SANs (Apple ignores the CN), an untrusted CA, or one of Apple's own rules (825 days, serverAuth EKU)",
 		Note:     "iOS uses the same words for every certificate problem; tap Details to see the certificate it got",
-		Citation: "support.apple.com/103769",
+		Citation: "support.apple.com/103769; the dialog's words \"Cannot Verify Server Identity\", \"The identity of \\\"HOST\\\" cannot be verified by Mail\" as users report them (skynethosting.net/blog/cannot-verify-server-identity, 1grid.co.za/knowledge/how-to-fix-cannot-verify-server-identity-error)",
 	},
 	{
 		ID: "android.name-mismatch",
@@ -306,10 +323,16 @@ var (
 // everything but letters, digits and a few marks to single spaces.
 func normText(s string) string {
 	r := strings.NewReplacer("’", "'", "‘", "'", "“", "\"", "”", "\"", "\u00a0", " ")
-	s = strings.ToLower(r.Replace(s))
+	rs := []rune(strings.ToLower(r.Replace(s)))
 	var b strings.Builder
 	space := false
-	for _, c := range s {
+	for i, c := range rs {
+		// A colon inside a token stays ("net::err_cert_..."); one that
+		// ends a word is punctuation ("Cannot Verify Server Identity: HOST").
+		if c == ':' && (i+1 == len(rs) || !unicode.IsLetter(rs[i+1]) && !unicode.IsDigit(rs[i+1]) && !strings.ContainsRune("':_", rs[i+1])) {
+			space = true
+			continue
+		}
 		if unicode.IsLetter(c) || unicode.IsDigit(c) || strings.ContainsRune("':_", c) {
 			if space && b.Len() > 0 {
 				b.WriteByte(' ')
@@ -487,12 +510,17 @@ func nextSteps(e *ErrorCode, hosts []string) []string {
 	return out
 }
 
-// suggestErrors returns known codes, names and phrases close to text.
+// suggestErrors returns known codes, names and phrases close to text,
+// closest first: by edit distance to the whole key, or for a fragment of a
+// longer phrase to the closest part of it; ties go to the key whose length
+// is nearest the text's.
 func suggestErrors(text string) []string {
 	q := normText(text)
 	type cand struct {
-		s string
-		d int
+		s    string
+		d    int // edit distance
+		dl   int // length difference
+		near bool
 	}
 	var cs []cand
 	for _, e := range ErrorCodes {
@@ -508,31 +536,76 @@ func suggestErrors(text string) []string {
 			}
 			nk := normText(k)
 			d := editDistance(q, nk)
-			if len(q) < len(nk) {
-				// A fragment: compare with the start of the phrase too.
-				if d2 := editDistance(q, nk[:len(q)]); d2 < d {
-					d = d2
+			near := d <= max(2, min(len(q), len(nk))/4)
+			if len(q) < len(nk) && strings.Contains(q, " ") {
+				// Words from a dialog: compare with the closest part of
+				// the phrase, more strictly (a short word is in many).
+				if di := infixDistance(q, nk); di < d {
+					d, near = di, di <= len(q)/5
 				}
 			}
-			if d <= max(2, min(len(q), len(nk))/4) {
-				cs = append(cs, cand{k, d})
+			dl := len(nk) - len(q)
+			if dl < 0 {
+				dl = -dl
 			}
+			cs = append(cs, cand{s: k, d: d, dl: dl, near: near})
 		}
 	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].d != cs[j].d {
+			return cs[i].d < cs[j].d
+		}
+		return cs[i].dl < cs[j].dl
+	})
 	var out []string
 	seen := map[string]bool{}
 	for _, c := range cs {
-		if !seen[c.s] && len(out) < 5 {
+		if c.near && !seen[c.s] && len(out) < 5 {
 			seen[c.s] = true
 			out = append(out, c.s)
 		}
 	}
-	if len(out) == 0 {
-		out = []string{"0x80072F06", "0x80072F0D", "0x80072F05", "0x800B010F", "NET::ERR_CERT_COMMON_NAME_INVALID",
-			"The name of the security certificate is invalid or does not match the name of the site"}
+	if len(out) > 0 {
+		return out
 	}
-	return out
+	// Nothing close: the most common codes, the closest of them first.
+	common := []string{"0x80072F06", "0x80072F0D", "0x80072F05", "0x800B010F", "NET::ERR_CERT_COMMON_NAME_INVALID",
+		"The name of the security certificate is invalid or does not match the name of the site"}
+	dist := map[string]int{}
+	for _, c := range common {
+		nk := normText(c)
+		dist[c] = editDistance(q, nk)
+		if len(q) < len(nk) {
+			dist[c] = min(dist[c], infixDistance(q, nk))
+		}
+	}
+	sort.SliceStable(common, func(i, j int) bool { return dist[common[i]] < dist[common[j]] })
+	return common
+}
+
+// infixDistance is the edit distance between a and the closest substring
+// of b (bytes; both bounded like editDistance).
+func infixDistance(a, b string) int {
+	if len(a) > 200 {
+		a = a[:200]
+	}
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	prev := make([]int, len(b)+1) // row 0 is all zeros: the match may start anywhere in b
+	cur := make([]int, len(b)+1)
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return slices.Min(prev) // and end anywhere
 }
 
 // editDistance is the Levenshtein distance between a and b (bytes),

@@ -41,6 +41,18 @@ func TestExplainError(t *testing.T) {
 		{"This certificate isn't from a trusted authority.", []string{"android.untrusted"}, "chain.untrusted", nil},
 		{"NET::ERR_CERT_COMMON_NAME_INVALID at https://exch01.contoso.local/EWS/Exchange.asmx", []string{"chrome.common-name-invalid"}, "name.mismatch", []string{"exch01.contoso.local"}},
 		{"SSL Certificate Name Mismatch", []string{"rca.name-mismatch"}, "name.mismatch", nil},
+		// The colon after the title is punctuation, not part of a word.
+		{"Cannot Verify Server Identity: exch01.contoso.local", []string{"ios.cannot-verify"}, "name.mismatch", []string{"exch01.contoso.local"}},
+		{"Cannot Verify Server Identity: HOST", []string{"ios.cannot-verify"}, "name.mismatch", nil},
+		// URL Moniker Error Codes (ms775145): one code for every certificate problem.
+		{"0x800C0019", []string{"urlmon.invalid-certificate"}, "chain.untrusted", nil},
+		{"INET_E_INVALID_CERTIFICATE", []string{"urlmon.invalid-certificate"}, "date.expired", nil},
+		{"-2146697191", []string{"urlmon.invalid-certificate"}, "name.mismatch", nil},
+		// winerror.h SEC_E_WRONG_PRINCIPAL; KB 958977 (Outlook POP3/IMAP4 over TLS).
+		{"0x80090322", []string{"schannel.wrong-principal"}, "name.mismatch", nil},
+		{"SEC_E_WRONG_PRINCIPAL", []string{"schannel.wrong-principal"}, "name.mismatch", nil},
+		{"The server you are connected to is using a security certificate that cannot be verified. The target principal name is incorrect.",
+			[]string{"schannel.wrong-principal", "outlook.principal"}, "name.mismatch", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -97,6 +109,27 @@ func TestExplainErrorUnknown(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%q: suggestions %v lack %q", tt.in, res.Suggestions, tt.want)
+		}
+	}
+}
+
+// Suggestions come closest first.
+func TestExplainErrorSuggestionOrder(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string // the first suggestions, in order
+	}{
+		{"CERT_E_CN_NO_MACH", []string{"CERT_E_CN_NO_MATCH"}},
+		{"ERR_CERT_COMON_NAME_INVALID", []string{"ERR_CERT_COMMON_NAME_INVALID", "NET::ERR_CERT_COMMON_NAME_INVALID"}},
+		{"verify server identty", []string{"can't verify server identity", "cannot verify server identity"}},
+		{"name of the security", []string{"the name of the security certificate is invalid or does not match the name of the site"}},
+		{"0x80072F0E", []string{"0x80072F06", "0x80072F0D", "0x80072F05"}},
+		{"the printer is on fire", []string{"The name of the security certificate is invalid or does not match the name of the site"}},
+	}
+	for _, tt := range tests {
+		got := ExplainError(tt.in).Suggestions
+		if len(got) < len(tt.want) || !reflect.DeepEqual(got[:len(tt.want)], tt.want) {
+			t.Errorf("%q: suggestions %q, want them to start with %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -127,6 +127,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 func setHelp(c *cli.Command) {
 	c.CustomHelpTemplate = commandHelp
+	// A command without subcommands gets no "help" subcommand: urfave/cli
+	// would take a NAME or FILE called h or help for it (-h and --help
+	// still show the help).
+	if len(c.Subcommands) == 0 {
+		c.HideHelpCommand = true
+	}
 	if c.OnUsageError == nil {
 		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 			return usageErr("%s: %v (see 'certsleuth help %s')", c.Name, err, c.Name)
@@ -155,6 +161,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		printErr(stderr, errors.New(msg))
 		return exitUsage
 	}
+	app.Metadata = map[string]any{rawArgs: args} // see refuseLateFlags
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return exitOK

@@ -54,6 +54,9 @@ EXIT CODES:
 			if c.NArg() == 0 {
 				return usageErr("check: no TARGET given (a URL, host or host:port)")
 			}
+			if err := refuseLateFlags(c, "a target", "the targets", "certsleuth check [flags] TARGET..."); err != nil {
+				return err
+			}
 			ps, err := profilesFrom(c)
 			if err != nil {
 				return err

@@ -54,6 +54,49 @@ func rootsFrom(c *cli.Context) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// flagsAfterArgs is the message for a flag placed after the arguments
+// (urfave/cli stops reading flags at the first argument): cmd names the
+// command, arg the misplaced flag, what the kind of argument ("a file"),
+// where what the flags go before ("the files") and usage the command line
+// ("certsleuth pcap [flags] FILE...").
+func flagsAfterArgs(cmd, arg, what, where, usage string) error {
+	return usageErr("%s: %s is not %s: flags go before %s (%s)", cmd, arg, what, where, usage)
+}
+
+// rawArgs is the App.Metadata key of the command line as given.
+const rawArgs = "args"
+
+// refuseLateFlags returns flagsAfterArgs for the first argument after the
+// first that is one of the command's flags ("--profile", "-p go",
+// "--format=json", "-h"), up to a "--" (after which everything is an
+// argument); nil when there is none. Other words that begin with a dash
+// are arguments.
+func refuseLateFlags(c *cli.Context, what, where, usage string) error {
+	// The flag parser drops a "--" before the first argument: look for it
+	// in the command line (the arguments are its tail).
+	if raw, ok := c.App.Metadata[rawArgs].([]string); ok {
+		if i := len(raw) - c.NArg() - 1; i >= 0 && raw[i] == "--" {
+			return nil
+		}
+	}
+	flags := map[string]bool{"h": true, "help": true}
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			flags[n] = true
+		}
+	}
+	for i, a := range c.Args().Slice() {
+		if a == "--" {
+			return nil
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if i > 0 && strings.HasPrefix(a, "-") && flags[name] {
+			return flagsAfterArgs(c.Command.Name, a, what, where, usage)
+		}
+	}
+	return nil
+}
+
 // useColor reports whether w is a terminal and NO_COLOR is unset.
 func useColor(w io.Writer) bool {
 	if _, ok := os.LookupEnv("NO_COLOR"); ok {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -42,7 +43,14 @@ EXIT CODES:
 			if format != "text" && format != "json" {
 				return usageErr("explain-error: unknown format %q (use text, json)", format)
 			}
-			text := strings.TrimSpace(strings.Join(c.Args().Slice(), " "))
+			if err := refuseLateFlags(c, "part of the text", "the text", "certsleuth explain-error [flags] TEXT..."); err != nil {
+				return err
+			}
+			args := c.Args().Slice()
+			if i := slices.Index(args, "--"); i >= 0 { // "--" ends the flags wherever it stands
+				args = slices.Delete(args, i, i+1)
+			}
+			text := strings.TrimSpace(strings.Join(args, " "))
 			if text == "-" {
 				b, err := io.ReadAll(io.LimitReader(c.App.Reader, 64<<10))
 				if err != nil {

@@ -42,6 +42,9 @@ EXIT CODES:
 			if format != "text" && format != "json" {
 				return usageErr("match: unknown --format %q (use text or json)", format)
 			}
+			if err := refuseLateFlags(c, "a name", "the names", "certsleuth match [flags] [--] NAME..."); err != nil {
+				return err
+			}
 			ps, err := profilesFrom(c)
 			if err != nil {
 				return err

@@ -246,7 +246,7 @@ func openCapture(c *cli.Context, name string) (in io.Reader, done func(), err er
 	f, err := os.Open(name)
 	if err != nil {
 		if strings.HasPrefix(name, "-") && errors.Is(err, os.ErrNotExist) {
-			return nil, nil, usageErr("pcap: %s is not a file: flags go before the files (certsleuth pcap [flags] FILE...)", name)
+			return nil, nil, flagsAfterArgs("pcap", name, "a file", "the files", "certsleuth pcap [flags] FILE...")
 		}
 		return nil, nil, fmt.Errorf("pcap: %w", err)
 	}
