@@ -36,6 +36,16 @@ type LiveOptions struct {
 	// (0: 20000); past it only warning requests are kept, so memory stays
 	// flat. Negative keeps none: the caller makes its own report.
 	MaxKept int
+	// Queue, when positive, sends the lines to out through a bounded queue
+	// of that many lines, written by a goroutine of Live's own, so an
+	// output nobody reads never holds up a tunnel. Lines that find the
+	// queue full are dropped and counted, and a line saying how many is
+	// printed when the output moves again. Call Close when done. 0 prints
+	// each line synchronously from Observe.
+	Queue int
+	// Recording says a trace is being written: the dropped-lines note then
+	// says the trace has them all.
+	Recording bool
 }
 
 // Live is an observer that prints one line per request as it happens
@@ -44,6 +54,7 @@ type LiveOptions struct {
 type Live struct {
 	out  io.Writer
 	opts LiveOptions
+	q    *liveQueue // nil: print synchronously
 
 	mu       sync.Mutex
 	cache    *certs.Cache
@@ -67,7 +78,11 @@ func NewLive(out io.Writer, o LiveOptions) *Live {
 	if o.MaxKept == 0 {
 		o.MaxKept = 20000
 	}
-	return &Live{out: out, opts: o, cache: &certs.Cache{}, verdicts: map[string]liveVerdict{}, keys: map[string]bool{}}
+	l := &Live{out: out, opts: o, cache: &certs.Cache{}, verdicts: map[string]liveVerdict{}, keys: map[string]bool{}}
+	if o.Queue > 0 {
+		l.q = newLiveQueue(out, o.Queue, o.Recording)
+	}
+	return l
 }
 
 // Observe is the observer function.
@@ -97,7 +112,7 @@ func (l *Live) Observe(ev Event) {
 		if l.opts.Color && v.warns {
 			line = "\x1b[31m" + line + "\x1b[0m"
 		}
-		fmt.Fprintln(l.out, line)
+		l.print(line)
 		return
 	}
 	what := strings.TrimSpace(o.Method + " " + o.URL)
@@ -128,7 +143,7 @@ func (l *Live) Observe(ev Event) {
 	if l.opts.Color && v.warns {
 		line = "\x1b[31m" + line + "\x1b[0m"
 	}
-	fmt.Fprintln(l.out, line)
+	l.print(line)
 }
 
 // verdict judges o once per chain, name and day.

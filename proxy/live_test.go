@@ -23,13 +23,18 @@ func TestLive(t *testing.T) {
 		return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), SNI: sni, Connect: sni + ":443",
 			Method: "GET", URL: "https://" + sni + path, Status: 200, Chain: leaf.Certificate, Visibility: record.VisVisible}
 	}
-	for _, color := range []bool{false, true} {
+	for _, tc := range []struct {
+		color bool
+		queue int
+	}{{false, 0}, {true, 0}, {false, 16}, {true, 16}} {
+		color := tc.color
 		var out bytes.Buffer
-		l := NewLive(&out, LiveOptions{Roots: roots, Color: color})
+		l := NewLive(&out, LiveOptions{Roots: roots, Color: color, Queue: tc.queue})
 		l.Observe(Event{Obs: obs("mail.contoso.test", "/owa/")})
 		l.Observe(Event{Obs: obs("exch01.contoso.test", "/EWS/Exchange.asmx")})
 		l.Observe(Event{Obs: obs("exch01.contoso.test", "/EWS/Exchange.asmx")})
 		l.Observe(Event{Type: EventClosed}) // no observation: no line
+		l.Flush()
 		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 		if len(lines) != 3 {
 			t.Fatalf("color=%v: %d lines, want 3:\n%s", color, len(lines), out.String())
@@ -47,6 +52,7 @@ func TestLive(t *testing.T) {
 		ep.Status, ep.Note = 401, "Windows authentication (NTLM/Negotiate) was refused through the proxy: this is likely Exchange Extended Protection"
 		out.Reset()
 		l.Observe(Event{Obs: ep})
+		l.Close()
 		if !strings.Contains(out.String(), " 401  asked mail.contoso.test (sni)  ok  [Windows authentication refused through the proxy: likely Exchange Extended Protection") {
 			t.Errorf("color=%v: Extended Protection line %q", color, out.String())
 		}

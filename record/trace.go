@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -58,6 +60,122 @@ type Writer struct {
 	// the same DER buffers come again.
 	last   [][]byte
 	lastID string
+	bg     *background // set by Background: lines go to memory, a goroutine writes them
+}
+
+// background is the state of a Writer in background mode; guarded by the
+// Writer's mu, except out, which only the writing goroutine uses.
+type background struct {
+	out     io.Writer
+	pending []byte // encoded lines not yet handed to out
+	spare   []byte // the other buffer, reused
+	writing bool   // the goroutine is writing a batch
+	cond    *sync.Cond
+	kick    chan struct{}
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+// MaxPending is how many bytes of encoded lines a background Writer holds
+// before Write waits for the disk: lines are never dropped.
+const MaxPending = 16 << 20
+
+// Create creates (or truncates) the trace file name, readable and
+// writable by its owner only (0600: a trace names internal hosts and
+// URLs), and starts a trace on it. An existing file's mode is set to 0600
+// too. Close closes the file.
+func Create(name, producer string) (*Writer, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create trace: %w", err)
+	}
+	if runtime.GOOS != "windows" { // Windows has no group/other bits to clear
+		if err := f.Chmod(0o600); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("create trace %s: make it private (0600): %w", name, err)
+		}
+	}
+	tw, err := NewWriter(f, producer)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create trace %s: %w", name, err)
+	}
+	return tw, nil
+}
+
+// Background moves the writing to a goroutine of the Writer's own, so that
+// a slow or stalled disk never holds up the caller of Write: Write then
+// only encodes the line into memory. What is buffered is written at least
+// every `every` (0: one second), at Flush and at Close, so a process that
+// is killed loses at most that much. When MaxPending bytes are waiting,
+// Write waits for the disk rather than drop lines. Call it once, before
+// the first Write; it writes out the header.
+func (tw *Writer) Background(every time.Duration) error {
+	if every <= 0 {
+		every = time.Second
+	}
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.bg != nil {
+		return nil
+	}
+	if tw.err == nil {
+		if err := tw.w.Flush(); err != nil {
+			tw.err = fmt.Errorf("write trace: %w", err)
+		}
+	}
+	b := &background{out: tw.w, cond: sync.NewCond(&tw.mu), kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	tw.bg = b
+	go tw.writeLoop(b, every)
+	return tw.err
+}
+
+// writeLoop hands pending lines to the file every tick, when kicked, and
+// once more when told to quit.
+func (tw *Writer) writeLoop(b *background, every time.Duration) {
+	defer close(b.done)
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		quit := false
+		select {
+		case <-tk.C:
+		case <-b.kick:
+		case <-b.quit:
+			quit = true
+		}
+		tw.mu.Lock()
+		for len(b.pending) > 0 && tw.err == nil {
+			batch := b.pending
+			b.pending, b.spare = b.spare[:0], nil
+			b.writing = true
+			tw.mu.Unlock()
+			_, err := b.out.Write(batch)
+			if err == nil {
+				err = tw.w.Flush()
+			}
+			tw.mu.Lock()
+			b.writing = false
+			if err != nil && tw.err == nil {
+				tw.err = fmt.Errorf("write trace: %w", err)
+			}
+			if cap(batch) <= 1<<20 { // keep a buffer of ordinary size, not a burst's
+				b.spare = batch[:0]
+			}
+		}
+		b.cond.Broadcast()
+		tw.mu.Unlock()
+		if quit {
+			return
+		}
+	}
+}
+
+func (b *background) poke() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
 }
 
 // NewWriter starts a trace on w and writes its header. producer names the
@@ -81,6 +199,20 @@ func (tw *Writer) line(v any) error {
 		return fmt.Errorf("write trace: encode %T: %w", v, err)
 	}
 	b = append(b, '\n')
+	if bg := tw.bg; bg != nil {
+		for len(bg.pending) >= MaxPending && tw.err == nil { // the disk is behind: wait, never drop
+			bg.poke()
+			bg.cond.Wait()
+		}
+		if tw.err != nil {
+			return tw.err
+		}
+		bg.pending = append(bg.pending, b...)
+		if len(bg.pending) >= 256<<10 {
+			bg.poke()
+		}
+		return nil
+	}
 	if _, err := tw.w.Write(b); err != nil {
 		return fmt.Errorf("write trace: %w", err)
 	}
@@ -133,11 +265,19 @@ func sameBuffers(a, b [][]byte) bool {
 	return true
 }
 
-// Flush writes buffered lines to the underlying writer.
+// Flush writes buffered lines to the underlying writer (in background
+// mode: waits until the goroutine has).
 func (tw *Writer) Flush() error {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
 	if tw.err != nil {
+		return tw.err
+	}
+	if bg := tw.bg; bg != nil {
+		for (len(bg.pending) > 0 || bg.writing) && tw.err == nil {
+			bg.poke()
+			bg.cond.Wait()
+		}
 		return tw.err
 	}
 	if err := tw.w.Flush(); err != nil {
@@ -150,6 +290,17 @@ func (tw *Writer) Flush() error {
 // io.Closer.
 func (tw *Writer) Close() error {
 	err := tw.Flush()
+	tw.mu.Lock()
+	bg := tw.bg
+	tw.mu.Unlock()
+	if bg != nil {
+		select {
+		case <-bg.quit:
+		default:
+			close(bg.quit)
+		}
+		<-bg.done
+	}
 	if tw.closer != nil {
 		if cerr := tw.closer.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close trace: %w", cerr)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -160,16 +159,12 @@ func writeTrace(path, producer string, obs []*record.Observation) error {
 	return tw.Close()
 }
 
-// createTrace creates the trace file path; Close on the writer closes it.
+// createTrace creates the trace file path (0600); Close on the writer
+// closes it.
 func createTrace(path, producer string) (*record.Writer, error) {
-	f, err := os.Create(path)
+	tw, err := record.Create(path, producer)
 	if err != nil {
 		return nil, inputErr(fmt.Errorf("record: %w", err))
-	}
-	tw, err := record.NewWriter(f, producer)
-	if err != nil {
-		f.Close()
-		return nil, err
 	}
 	return tw, nil
 }

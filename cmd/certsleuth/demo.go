@@ -196,15 +196,9 @@ func (r *demoRecorder) caName() string {
 // observers opens the trace of act n and returns its recorder.
 func (r *demoRecorder) observers(act int) []func(proxy.Event) {
 	name := r.name(act, act == 2 && len(r.files) == 0)
-	f, err := os.Create(name)
+	tw, err := record.Create(name, "certsleuth demo (proxy, act "+fmt.Sprint(act)+")")
 	if err != nil {
 		r.fail(fmt.Errorf("demo: --record: %w", err))
-		return nil
-	}
-	tw, err := record.NewWriter(f, "certsleuth demo (proxy, act "+fmt.Sprint(act)+")")
-	if err != nil {
-		f.Close()
-		r.fail(fmt.Errorf("demo: --record %s: %w", name, err))
 		return nil
 	}
 	r.files, r.acts, r.writers = append(r.files, name), append(r.acts, act), append(r.writers, tw)
@@ -270,16 +264,13 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 	if prof != nil {
 		profiles = []*analysis.Profile{prof}
 	}
-	observers := []func(proxy.Event){proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: profiles, Roots: roots, Color: useColor(c.App.Writer)}).Observe}
+	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: profiles, Roots: roots, Color: useColor(c.App.Writer), Queue: 1024, Recording: c.String("record") != ""})
+	defer live.Close() // after the proxy's Close (defers run last first)
+	observers := []func(proxy.Event){live.Observe}
 	var tw *record.Writer
 	if t := c.String("record"); t != "" {
-		f, err := os.Create(t)
-		if err != nil {
+		if tw, err = record.Create(t, "certsleuth demo --serve (proxy)"); err != nil {
 			return inputErr(fmt.Errorf("demo: --record: %w", err))
-		}
-		if tw, err = record.NewWriter(f, "certsleuth demo --serve (proxy)"); err != nil {
-			f.Close()
-			return inputErr(fmt.Errorf("demo: --record %s: %w", t, err))
 		}
 		defer tw.Close()
 		observers = append(observers, proxy.Recorder(tw, func(err error) {

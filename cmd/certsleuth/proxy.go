@@ -167,17 +167,21 @@ func runProxy(c *cli.Context) error {
 
 	var tw *record.Writer
 	if f := c.String("record"); f != "" {
-		fh, err := os.Create(f)
-		if err != nil {
+		if tw, err = record.Create(f, "certsleuth proxy"); err != nil {
 			return inputErr(fmt.Errorf("proxy: --record: %w", err))
 		}
-		if tw, err = record.NewWriter(fh, "certsleuth proxy"); err != nil {
-			fh.Close()
+		// Written by a goroutine of its own, at least every second (a killed
+		// proxy loses at most a second of trace): a slow disk never holds
+		// up a tunnel.
+		if err := tw.Background(time.Second); err != nil {
+			tw.Close()
 			return inputErr(fmt.Errorf("proxy: --record: %w", err))
 		}
 	}
 
-	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.Writer)})
+	// Live lines go through a bounded queue: an output nobody reads (a
+	// paused terminal, '| less') drops lines, counted, and never stalls a tunnel.
+	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.Writer), Queue: 1024, Recording: tw != nil})
 	observers := []func(proxy.Event){live.Observe}
 	if tw != nil {
 		observers = append([]func(proxy.Event){proxy.Recorder(tw, func(err error) {
@@ -218,29 +222,17 @@ func runProxy(c *cli.Context) error {
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	var flush <-chan time.Time
-	if tw != nil {
-		tk := time.NewTicker(time.Second) // a killed proxy loses at most a second of trace
-		defer tk.Stop()
-		flush = tk.C
-	}
 	var serveErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case serveErr = <-served:
-			break loop
-		case <-flush:
-			tw.Flush()
-		}
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
 	}
 	stop()
 	srv.Close()
 	if serveErr == nil {
 		<-served
 	}
+	live.Close()
 	if tw != nil {
 		if err := tw.Close(); err != nil {
 			fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", c.String("record"), err)
