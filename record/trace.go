@@ -87,7 +87,7 @@ const MaxPending = 16 << 20
 func Create(name, producer string) (*Writer, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create trace: %w", err)
+		return nil, err // "open NAME: why"
 	}
 	if runtime.GOOS != "windows" { // Windows has no group/other bits to clear
 		if err := f.Chmod(0o600); err != nil {
