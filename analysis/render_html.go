@@ -19,5 +19,12 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 // no scripts, no external assets, so it works offline and prints well. The
 // first screen is the verdict: the culprit request, its origin and the fix.
 func renderHTML(w io.Writer, r *Report, o RenderOptions) error {
-	return htmlReport.Execute(w, r.view(o))
+	return htmlReport.Execute(w, htmlView{r.view(o), template.HTML(SequenceSVG(r, SequenceOptions{}))})
+}
+
+// htmlView is the report view with the sequence picture, which only the
+// HTML report draws. Picture is SVG markup SequenceSVG escaped itself.
+type htmlView struct {
+	*reportView
+	Picture template.HTML
 }

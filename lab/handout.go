@@ -3,9 +3,12 @@ package lab
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
 )
@@ -16,15 +19,26 @@ import (
 // (analysis.Render, format "html") draws it.
 func (sh *Show) WriteHTML(w io.Writer) error {
 	d := handoutData{Show: sh, Moral: sh.Moral(), Problems: sh.Problems()}
+	seen := map[string]bool{}
 	for _, a := range sh.Acts {
 		var b bytes.Buffer
 		title := fmt.Sprintf("act %d, the proxy's trace", a.N)
 		if err := analysis.Render(&b, a.Report, "html", analysis.RenderOptions{Title: title}); err != nil {
 			return fmt.Errorf("demo handout: act %d report: %w", a.N, err)
 		}
-		style, body := embeddable(b.String())
-		d.Styles = append(d.Styles, template.CSS(style))
-		d.Acts = append(d.Acts, handoutAct{Act: a, Report: template.HTML(body)})
+		style, body := embeddable(b.String(), fmt.Sprintf("act%d-", a.N))
+		if !seen[style] { // both acts' reports have the same style sheet
+			seen[style] = true
+			d.Styles = append(d.Styles, template.CSS(style))
+		}
+		client := sh.Scenario.Client.App
+		pic := analysis.SequenceSVG(a.Report, analysis.SequenceOptions{Client: client,
+			Title: fmt.Sprintf("Act %d: what sent %s where, and each server's certificate", a.N, client)})
+		width := 1
+		if m := reWidth.FindStringSubmatch(pic); m != nil {
+			width, _ = strconv.Atoi(m[1])
+		}
+		d.Acts = append(d.Acts, handoutAct{Act: a, Report: template.HTML(body), Picture: template.HTML(pic), Width: width})
 	}
 	return handoutTmpl.Execute(w, d)
 }
@@ -39,26 +53,54 @@ type handoutData struct {
 
 type handoutAct struct {
 	*Act
-	Report template.HTML
+	Report  template.HTML
+	Picture template.HTML // analysis.SequenceSVG of the act's report
+	Width   int           // its width in pixels: side by side, both pictures get the same scale
 }
 
 var (
 	reStyle = regexp.MustCompile(`(?is)<style[^>]*>(.*?)</style>`)
 	reBody  = regexp.MustCompile(`(?is)<body[^>]*>(.*)</body>`)
+	reIDRef = regexp.MustCompile(`\b(id="|href="#)`)
+	reMain  = regexp.MustCompile(`(?i)<(/?)main>`)
+	reCmd   = regexp.MustCompile(`(?s)<pre class="cmd">(.*?)</pre>`)
+	reWidth = regexp.MustCompile(`^<svg [^>]*?width="(\d+)"`)
 )
 
 // embeddable turns what analysis.Render wrote for "html" into a fragment
 // to put in the handout: a whole document gives up its <style> and <body>
-// contents; anything else (plain text) is escaped into a <pre>.
-func embeddable(doc string) (style, body string) {
+// contents; anything else (plain text) is escaped into a <pre>. Every id
+// and in-page link gets prefix, so that the two acts' reports, each with
+// its own #verdict and #obs-1, do not collide; the report's <main> becomes
+// a <div> (the handout has its own); a remedy in words rather than a
+// command is shown as prose, not as code.
+func embeddable(doc, prefix string) (style, body string) {
 	if m := reBody.FindStringSubmatch(doc); m != nil {
 		for _, s := range reStyle.FindAllStringSubmatch(doc, -1) {
 			style += s[1] + "\n"
 		}
-		return style, m[1]
+		body = reIDRef.ReplaceAllString(m[1], "${1}"+prefix)
+		body = reMain.ReplaceAllStringFunc(body, func(m string) string {
+			if strings.HasPrefix(m, "</") {
+				return "</div>"
+			}
+			return `<div class="embedded">`
+		})
+		body = reCmd.ReplaceAllStringFunc(body, func(pre string) string {
+			text := reCmd.FindStringSubmatch(pre)[1]
+			if isCommand(html.UnescapeString(text)) {
+				return pre
+			}
+			return `<p class="prose-fix">` + text + `</p>`
+		})
+		return style, body
 	}
 	return "", "<pre>" + template.HTMLEscapeString(doc) + "</pre>"
 }
+
+// isValue reports whether a setting's value reads as a value (a URL, a
+// name: shown as code) rather than words such as "0 (not set)".
+func isValue(s string) bool { return s != "" && !strings.Contains(s, " ") }
 
 var handoutTmpl = template.Must(template.New("handout").Funcs(template.FuncMap{
 	"cert": func(st *Step) string {
@@ -67,14 +109,17 @@ var handoutTmpl = template.Must(template.New("handout").Funcs(template.FuncMap{
 		}
 		return certWords(st)
 	},
-	"warned": func(st *Step) bool { return st.Outcome == OutcomeWarned },
-	"info":   func(st *Step) bool { return st.Outcome == OutcomeInfo },
+	"warned":  func(st *Step) bool { return st.Outcome == OutcomeWarned },
+	"command": isCommand,
+	"value":   isValue,
+	"info":    func(st *Step) bool { return st.Outcome == OutcomeInfo },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width">
 <title>certsleuth demo: {{.Scenario.Name}}</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 60em; margin: 1.5em auto; padding: 0 1em; color: #222; line-height: 1.4 }
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #222; line-height: 1.4 }
+main.handout { max-width: 1100px; margin: 0 auto; padding: 20px 24px 48px }
 h1 { font-size: 1.5em; margin-bottom: .2em } h2 { border-bottom: 2px solid #ccc; margin-top: 2em } h3 { margin-top: 1.5em }
 .sub { color: #555; margin-top: 0 }
 table.kv td:first-child { font-weight: 600; padding-right: 1em; vertical-align: top; white-space: nowrap }
@@ -89,10 +134,15 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em }
 .change { background: #f4fff4; border-left: 4px solid #3a3; padding: .4em .6em; margin: .4em 0 }
 .moral { font-size: 1.1em; font-weight: 600; border: 2px solid #888; padding: .6em }
 .report { border: 1px dashed #aaa; padding: .6em; margin-top: 1em }
-@media print { h2 { page-break-before: always } h2.first { page-break-before: avoid } ol.steps > li { page-break-inside: avoid } }
+.prose-fix { margin: 4px 0 }
+.pictures { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; width: 100vw; margin-left: calc(50% - 50vw); padding: 0 16px; box-sizing: border-box }
+.pictures figure { flex: 1 1 0; min-width: 300px; margin: 0; border: 1px solid #d0d5dd; border-radius: 6px; padding: 8px }
+.pictures figcaption { font-weight: 600; margin-bottom: 6px }
+.pictures svg { display: block; max-width: 100%; height: auto }
+@media print { .pictures { width: auto; margin-left: 0; padding: 0 } h2 { page-break-before: always } h2.first { page-break-before: avoid } ol.steps > li { page-break-inside: avoid } }
 </style>
 {{range .Styles}}<style>{{.}}</style>
-{{end}}</head><body>
+{{end}}</head><body><main class="handout">
 <h1>certsleuth demo: {{.Scenario.Name}}</h1>
 <p class="sub">{{.Scenario.Title}}</p>
 <p>{{.Scenario.Summary}}</p>
@@ -103,10 +153,14 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em }
 <tr><td>case</td><td>{{.Scenario.Cite}}</td></tr>
 </table>
 <p class="moral">{{.Moral}}</p>
+<h2 class="first" id="pictures">What sent the client where{{if gt (len .Acts) 1}}, before and after the fix{{end}}</h2>
+<div class="pictures">
+{{range .Acts}}<figure id="picture-act{{.N}}" style="flex-grow: {{.Width}}"><figcaption>{{if eq .N 1}}Act 1: the configuration as found{{else}}Act 2: after the fix{{end}}</figcaption>{{if .Picture}}{{.Picture}}{{else}}<p>No request was recorded.</p>{{end}}</figure>
+{{end}}</div>
 {{range $i, $a := .Acts}}
-<h2{{if eq $i 0}} class="first"{{end}}>{{if eq $a.N 1}}Act 1: the configuration as found{{else}}Act 2: the same client after the fix{{end}}</h2>
+<h2 id="act{{$a.N}}">{{if eq $a.N 1}}Act 1: the configuration as found{{else}}Act 2: the same client after the fix{{end}}</h2>
 {{if eq $a.N 2}}{{if not $a.Applied}}<p>Nothing to change: the configuration is already right.</p>{{end}}
-{{range $a.Applied}}<div class="change"><b>{{.What}}</b>: <code>{{.From}}</code> &rarr; <code>{{.To}}</code><br><code>{{.Command}}</code></div>
+{{range $a.Applied}}<div class="change"><b>{{.What}}</b>: {{if value .From}}<code>{{.From}}</code>{{else}}{{.From}}{{end}} &rarr; {{if value .To}}<code>{{.To}}</code>{{else}}{{.To}}{{end}}<br>{{if command .Command}}<code>{{.Command}}</code>{{else}}{{.Command}}{{end}}</div>
 {{end}}{{end}}
 <ol class="steps">
 {{range $a.Steps}}<li class="{{if warned .}}warned{{else if info .}}info{{else if eq (print .Outcome) "ok"}}ok{{else}}failed{{end}}">
@@ -126,5 +180,5 @@ pre { white-space: pre-wrap; background: #f6f6f6; padding: .6em }
 {{end}}
 {{if .Problems}}<h2>Not as expected</h2><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <p class="sub">Made by <code>certsleuth demo --scenario {{.Scenario.Name}} --format html</code>. Everything ran on one machine, on 127.0.0.1, with certificates minted for the occasion.</p>
-</body></html>
+</main></body></html>
 `))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"html"
 	"regexp"
 	"strings"
 	"testing"
@@ -412,5 +413,61 @@ func TestShowCleanOnce(t *testing.T) {
 	}
 	if !strings.Contains(out, "ACT 2: nothing to change") || strings.Contains(out, "act 2:") {
 		t.Errorf("act 2 of the clean scenario:\n%s", out)
+	}
+}
+
+// TestHandoutHTML plays the scenarios whose reports hold prose remedies
+// and checks the handout: every element id is unique and every in-page
+// link has its target (the two acts' reports no longer share #verdict
+// and #obs-1), both acts' pictures are there side by side, the page is
+// centred in a <main> like the report, and a remedy in words is not set
+// as code.
+func TestHandoutHTML(t *testing.T) {
+	for _, name := range []string{DefaultScenario, "root-domain-website", "http-redirect"} {
+		t.Run(name, func(t *testing.T) {
+			s, err := LookupScenario(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sh, err := Play(context.Background(), s, ShowOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h bytes.Buffer
+			if err := sh.WriteHTML(&h); err != nil {
+				t.Fatal(err)
+			}
+			page := h.String()
+			ids := map[string]int{}
+			for _, m := range regexp.MustCompile(`\bid="([^"]*)"`).FindAllStringSubmatch(page, -1) {
+				ids[m[1]]++
+			}
+			for id, n := range ids {
+				if n > 1 {
+					t.Errorf("id %q is used %d times", id, n)
+				}
+			}
+			for _, m := range regexp.MustCompile(`href="#([^"]*)"`).FindAllStringSubmatch(page, -1) {
+				if ids[m[1]] == 0 {
+					t.Errorf("link to #%s has no target", m[1])
+				}
+			}
+			for _, want := range []string{`id="picture-act1"`, `id="picture-act2"`, `class="pictures"`, `<main class="handout">`, "act1-verdict", "act2-timeline"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("handout lacks %s", want)
+				}
+			}
+			if n := strings.Count(page, `<figure id="picture-act`); n != 2 {
+				t.Errorf("%d pictures side by side, want 2", n)
+			}
+			if strings.Count(page, "<main") != 1 {
+				t.Error("the embedded reports keep their <main>")
+			}
+			for _, m := range regexp.MustCompile(`(?s)<pre class="cmd">(.*?)</pre>`).FindAllStringSubmatch(page, -1) {
+				if !isCommand(html.UnescapeString(m[1])) {
+					t.Errorf("prose set as code: %s", m[1])
+				}
+			}
+		})
 	}
 }
