@@ -253,8 +253,12 @@ type plainReq struct {
 
 func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {
 	s := p.s
+	tr := s.transport
+	if !s.localClient(remoteAddr(r.RemoteAddr), localAddr(r)) {
+		tr = s.remoteTr
+	}
 	if !s.intercept(r.URL.Hostname()) { // outside --only: relayed, not recorded
-		return s.transport.RoundTrip(r)
+		return tr.RoundTrip(r)
 	}
 	if !s.begin() {
 		return nil, errors.New("the proxy is shutting down")
@@ -271,9 +275,12 @@ func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Respon
 	if r.ContentLength == 0 {
 		r.Body = nil
 	}
-	resp, err := s.transport.RoundTrip(r)
+	resp, err := tr.RoundTrip(r)
 	if err != nil {
 		o.Error = fmt.Sprintf("upstream %s: %v", r.URL.Host, unwrapNet(err))
+		if rf := refused(err); rf != nil {
+			o.Error = rf.Error()
+		}
 		o.Duration = time.Since(start)
 		s.emit(Event{Type: EventExchange, Conn: id, Err: err, Obs: o})
 		s.wg.Done()

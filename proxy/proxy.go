@@ -73,6 +73,10 @@ type Config struct {
 	// Allow lists the client networks allowed besides loopback. A client
 	// outside them is disconnected at once.
 	Allow []*net.IPNet
+	// AllowTarget lists networks that clients on other machines may reach
+	// through the proxy although they are the proxy host's loopback,
+	// link-local or listening addresses (see reach.go). Empty: none.
+	AllowTarget []*net.IPNet
 	// Observers receive every event, synchronously, from the tunnel's
 	// goroutine; they must be quick and safe for concurrent use. nil: none.
 	Observers []func(Event)
@@ -92,7 +96,9 @@ type Server struct {
 	strict    bool // ExtraRoots were given: unverifiable chains are untrusted
 	trustMu   sync.Mutex
 	trust     map[string]trustVerdict
-	transport *http.Transport // plain-HTTP requests
+	transport *http.Transport // plain-HTTP requests of clients on this machine
+	remoteTr  *http.Transport // plain-HTTP requests of clients on other machines: the reach rule applies
+	host      hostAddrs
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -155,14 +161,22 @@ func New(cfg Config) (*Server, error) {
 		pool.AddCert(c)
 	}
 	s.roots, s.strict = pool, len(cfg.ExtraRoots) > 0
-	s.transport = &http.Transport{
-		Proxy:                 nil, // never chain to HTTP(S)_PROXY behind the user's back
-		DialContext:           s.dialContext,
-		DisableCompression:    true,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       30 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
+	newTransport := func(local bool) *http.Transport {
+		return &http.Transport{
+			Proxy: nil, // never chain to HTTP(S)_PROXY behind the user's back
+			DialContext: func(ctx context.Context, _, target string) (net.Conn, error) {
+				c, _, err := s.dialFor(ctx, local, target)
+				return c, err
+			},
+			DisableCompression:    true,
+			MaxIdleConnsPerHost:   16,
+			IdleConnTimeout:       30 * time.Second,
+			ResponseHeaderTimeout: 60 * time.Second,
+		}
 	}
+	// Two pools, so that a connection dialled for a local client is never
+	// reused for a remote one.
+	s.transport, s.remoteTr = newTransport(true), newTransport(false)
 	s.gp = s.newGoproxy()
 	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
 	return s, nil
@@ -208,6 +222,7 @@ func (s *Server) Close() error {
 	}
 	s.wg.Wait()
 	s.transport.CloseIdleConnections()
+	s.remoteTr.CloseIdleConnections()
 	return err
 }
 
@@ -304,25 +319,27 @@ func IsLoopbackListen(addr string) bool {
 
 // dialAddr applies Resolve to a "host:port" target.
 func (s *Server) dialAddr(target string) string {
+	a, _ := s.resolveTarget(target)
+	return a
+}
+
+// resolveTarget applies Resolve to a "host:port" target; mapped says
+// whether Resolve had it.
+func (s *Server) resolveTarget(target string) (addr string, mapped bool) {
 	if a, ok := s.cfg.Resolve[strings.ToLower(target)]; ok {
-		return a
+		return a, true
 	}
 	h, p, err := net.SplitHostPort(target)
 	if err != nil {
-		return target
+		return target, false
 	}
 	if a, ok := s.cfg.Resolve[strings.ToLower(h)]; ok {
 		if _, _, err := net.SplitHostPort(a); err == nil {
-			return a
+			return a, true
 		}
-		return net.JoinHostPort(a, p)
+		return net.JoinHostPort(a, p), true
 	}
-	return target
-}
-
-func (s *Server) dialContext(ctx context.Context, network, target string) (net.Conn, error) {
-	d := net.Dialer{Timeout: s.cfg.DialTimeout}
-	return d.DialContext(ctx, network, s.dialAddr(target))
+	return target, false
 }
 
 // intercept reports whether host (from CONNECT) matches --only.
@@ -418,6 +435,9 @@ func (s *Server) newGoproxy() *goproxy.ProxyHttpServer {
 		return r, nil
 	})
 	gp.OnResponse().DoFunc(func(resp *http.Response, ctx *goproxy.ProxyCtx) *http.Response {
+		if r := refused(ctx.Error); resp == nil && r != nil {
+			return goproxy.NewResponse(ctx.Req, goproxy.ContentTypeText, http.StatusForbidden, "certsleuth proxy: "+r.Error()+"\n")
+		}
 		if resp == nil && ctx.Error != nil { // goproxy would answer 500; a dead upstream is a 502
 			return goproxy.NewResponse(ctx.Req, goproxy.ContentTypeText, http.StatusBadGateway,
 				fmt.Sprintf("certsleuth proxy: %s: %v\n", ctx.Req.URL.Host, unwrapNet(ctx.Error)))

@@ -132,6 +132,16 @@ func (r *running) Write(p []byte) (int, error) {
 
 func startProxy(t testing.TB, cfg Config) *running {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startProxyOn(t, cfg, ln)
+}
+
+// startProxyOn is startProxy on a listener of the caller's.
+func startProxyOn(t testing.TB, cfg Config, ln net.Listener) *running {
+	t.Helper()
 	r := &running{done: make(chan error, 1), types: map[EventType]int{}}
 	w, err := record.NewWriter(r, "certsleuth proxy test")
 	if err != nil {
@@ -147,10 +157,6 @@ func startProxy(t testing.TB, cfg Config) *running {
 		cfg.Logf = func(string, ...any) {}
 	}
 	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,17 +70,19 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 		client.Close()
 		return
 	}
-	addr := s.dialAddr(target)
-	d := net.Dialer{Timeout: s.cfg.DialTimeout}
-	up, err := d.DialContext(s.ctx, "tcp", addr)
+	up, addr, err := s.dialFor(s.ctx, s.localClient(client.RemoteAddr(), client.LocalAddr()), target)
 	if err != nil {
-		writeStatus(client, r, http.StatusBadGateway, fmt.Sprintf("certsleuth proxy: connect to %s: %v", addr, unwrapNet(err)))
+		code, msg := http.StatusBadGateway, fmt.Sprintf("upstream %s is down: connect to %s: %v", target, addr, unwrapNet(err))
+		if rf := refused(err); rf != nil {
+			code, msg = http.StatusForbidden, rf.Error()
+		}
+		writeStatus(client, r, code, "certsleuth proxy: "+msg)
 		client.Close()
 		s.untrack(client)
 		if !blind {
 			o := s.baseObs(id, client.RemoteAddr().String(), target, start)
 			o.Kind, o.Visibility = record.KindTLS, record.VisFailed
-			o.Error = fmt.Sprintf("upstream %s is down: connect to %s: %v", target, addr, unwrapNet(err))
+			o.Error = msg
 			o.Duration = time.Since(start)
 			s.emit(Event{Type: EventConnection, Conn: id, Connect: target, Err: err, Obs: o})
 			s.emit(Event{Type: EventClosed, Conn: id, Connect: target})

@@ -46,6 +46,9 @@ through the proxy.
 
 It listens on loopback only unless --listen names another address, which also
 needs --allow CIDR (the devices' network), so it is never an open proxy.
+Clients on other machines cannot reach this host's loopback, link-local
+(169.254.0.0/16, fe80::/10) or listening addresses through it, unless
+--resolve maps a name there or --allow-target CIDR allows it.
 
 EXAMPLES:
    certsleuth proxy --record outlook.jsonl
@@ -66,11 +69,34 @@ EXIT CODES:
 			profileFlag(),
 			&cli.StringSliceFlag{Name: "resolve", Usage: "dial `NAME=ADDR` instead of resolving NAME (ADDR is an IP or IP:port; repeatable)"},
 			&cli.StringSliceFlag{Name: "allow", Usage: "also serve clients in `CIDR` (needed for a non-loopback --listen; repeatable)"},
+			&cli.StringSliceFlag{Name: "allow-target", Usage: "let clients on other machines reach `CIDR` even though it is this host's loopback, link-local or listening address (repeatable; see 'who can reach what' in docs/proxy.md)"},
 			&cli.BoolFlag{Name: "legacy-tls", Usage: "accept TLS 1.0/1.1 and old cipher suites on both sides (Outlook 2010, Windows 7, Exchange 2010)"},
 			caDirFlag(),
 		},
 		Action: runProxy,
 	}
+}
+
+// parseNets reads the repeatable CIDR flag name; a bare address is a
+// network of one.
+func parseNets(c *cli.Context, name string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, a := range c.StringSlice(name) {
+		_, n, err := net.ParseCIDR(a)
+		if err != nil {
+			ip := net.ParseIP(a)
+			if ip == nil {
+				return nil, usageErr("proxy: --%s %q: want a network like 192.168.1.0/24 or an address", name, a)
+			}
+			bits := 32
+			if ip.To4() == nil {
+				bits = 128
+			}
+			n = &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 func runProxy(c *cli.Context) error {
@@ -85,21 +111,18 @@ func runProxy(c *cli.Context) error {
 	if _, _, err := net.SplitHostPort(listen); err != nil {
 		return usageErr("proxy: --listen %q: want host:port, e.g. 127.0.0.1:8080", listen)
 	}
-	var allow []*net.IPNet
-	for _, a := range c.StringSlice("allow") {
-		_, n, err := net.ParseCIDR(a)
-		if err != nil {
-			if ip := net.ParseIP(a); ip != nil {
-				bits := 32
-				if ip.To4() == nil {
-					bits = 128
-				}
-				n = &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}
-			} else {
-				return usageErr("proxy: --allow %q: want a network like 192.168.1.0/24 or an address", a)
-			}
+	allow, err := parseNets(c, "allow")
+	if err != nil {
+		return err
+	}
+	allowTarget, err := parseNets(c, "allow-target")
+	if err != nil {
+		return err
+	}
+	for _, n := range allow {
+		if ones, _ := n.Mask.Size(); ones == 0 {
+			fmt.Fprintf(c.App.ErrWriter, "certsleuth: warning: --allow %s lets any address on any network use this proxy: it is an open proxy to whoever can reach %s; give the devices' network instead, e.g. --allow 192.168.1.0/24\n", n, listen)
 		}
-		allow = append(allow, n)
 	}
 	if !proxy.IsLoopbackListen(listen) && len(allow) == 0 {
 		return usageErr("proxy: --listen %s is reachable from the network; refusing to run an open proxy\nhint: add --allow CIDR for the devices that may use it, e.g. --allow 192.168.1.0/24", listen)
@@ -191,7 +214,7 @@ func runProxy(c *cli.Context) error {
 	var logMu sync.Mutex
 	srv, err := proxy.New(proxy.Config{
 		Mode: mode, CA: ca, ExtraRoots: extra, Only: c.StringSlice("only"), Resolve: resolve,
-		LegacyTLS: c.Bool("legacy-tls"), Allow: allow, Observers: observers,
+		LegacyTLS: c.Bool("legacy-tls"), Allow: allow, AllowTarget: allowTarget, Observers: observers,
 		Logf: func(format string, args ...any) {
 			logMu.Lock()
 			defer logMu.Unlock()
