@@ -18,15 +18,25 @@ type trustResult struct {
 	ok         bool
 	selfSigned bool
 	err        error
+	// path is the verified path (leaf first, root last) when one leads to
+	// a root, even when an EKU on it rules out TLS servers.
+	path []*x509.Certificate
+	// eku is set when the path exists but a certificate's EKU lacks
+	// serverAuth: checks eku.server-auth and chain.intermediate-eku tell.
+	eku *certs.EKUError
 }
 
-// verifyTrust builds chain[0] to a root in roots (nil: the system's),
-// at a moment when every certificate in the chain is within its dates, so
-// that dates are judged separately (at the observation's time).
+// verifyTrust builds chain[0] to a root in roots (nil: the system's) for
+// a TLS server, at a moment when every certificate in the chain is within
+// its dates, so that dates are judged separately (at the observation's
+// time).
 func verifyTrust(chain []*x509.Certificate, roots *x509.CertPool) *trustResult {
 	leaf := chain[0]
-	err := certs.VerifyTrust(chain, roots)
-	r := &trustResult{ok: err == nil, err: err}
+	path, err := certs.VerifyChain(chain, nil, roots)
+	r := &trustResult{ok: err == nil, err: err, path: path}
+	if errors.As(err, &r.eku) {
+		return r
+	}
 	if err != nil {
 		r.selfSigned = certs.IsSelfSigned(leaf)
 	}
@@ -101,8 +111,8 @@ func init() {
 			Citation: "RFC 5280 §6.1; WinINet ERROR_INTERNET_INVALID_CA 0x80072F0D",
 			Remedy:   "Install the issuing CA on the clients (enterprise CA) or use a public CA, and make the server send its intermediate certificates; pass --ca-file for a lab or enterprise CA.",
 			Run: func(s *Subject) *Finding {
-				if s.trust == nil || s.trust.ok || s.trust.selfSigned {
-					return nil
+				if s.trust == nil || s.trust.ok || s.trust.selfSigned || s.trust.eku != nil {
+					return nil // an EKU that rules out TLS servers is told by eku.server-auth and chain.intermediate-eku
 				}
 				leaf := s.Leaf()
 				why := s.trust.err.Error()
@@ -122,25 +132,108 @@ func init() {
 		},
 		&Check{
 			ID: "eku.server-auth", Title: "The certificate is not for TLS servers (no serverAuth EKU)", Severity: SeverityError,
-			Citation: "RFC 5280 §4.2.1.12; support.apple.com/103769", PerProfile: true,
+			Citation: "RFC 5280 §4.2.1.12; support.apple.com/103769; OpenSSL crypto/x509/v3_purp.c check_purpose_ssl_server; Go crypto/x509 verify.go checkChainForKeyUsage", PerProfile: true,
 			Remedy: "Reissue the certificate from a Web Server (serverAuth) template.",
 			Run: func(s *Subject) *Finding {
 				leaf := s.Leaf()
 				if leaf == nil {
 					return nil
 				}
+				appleDated := !leaf.NotBefore.Before(appleRulesFrom)
 				if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
-					if s.Profile.ekuRequired && !leaf.NotBefore.Before(appleRulesFrom) {
+					if s.Profile.ekuRequired && appleDated {
 						return &Finding{Summary: fmt.Sprintf("%s requires an extendedKeyUsage with serverAuth on certificates issued after 2019-07-01; this one has no EKU extension", s.Profile.Title)}
 					}
 					return nil
 				}
+				hasAny := false
 				for _, u := range leaf.ExtKeyUsage {
-					if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
+					switch u {
+					case x509.ExtKeyUsageServerAuth:
 						return nil
+					case x509.ExtKeyUsageAny:
+						hasAny = true
 					}
 				}
-				return &Finding{Summary: "the certificate's extendedKeyUsage does not include serverAuth"}
+				ev := []Evidence{{Label: "extendedKeyUsage", Value: certs.EKUNames(leaf), From: "leaf"}}
+				if hasAny {
+					// OpenSSL v3_purp.c xku_reject: anyExtendedKeyUsage is not serverAuth;
+					// Apple 103769: the EKU must contain serverAuth. Chromium and Go accept it.
+					if s.Profile.ekuAnyRefused && (!s.Profile.appleRules || appleDated) {
+						return &Finding{Summary: fmt.Sprintf("the certificate's extendedKeyUsage is anyExtendedKeyUsage without serverAuth, which %s does not take for serverAuth", s.Profile.Title), Evidence: ev}
+					}
+					return nil
+				}
+				return &Finding{Summary: "the certificate's extendedKeyUsage (" + certs.EKUNames(leaf) + ") does not include serverAuth", Evidence: ev}
+			},
+		},
+		&Check{
+			ID: "chain.intermediate-eku", Title: "An issuing CA's extendedKeyUsage does not allow TLS servers", Severity: SeverityError,
+			Citation: "RFC 5280 §4.2.1.12; Go crypto/x509 verify.go checkChainForKeyUsage; OpenSSL crypto/x509/v3_purp.c check_purpose_ssl_server", PerProfile: true,
+			Remedy: "Issue the server certificate from a CA whose certificate allows serverAuth (or has no extendedKeyUsage), and send that CA's certificate in the chain.",
+			Run: func(s *Subject) *Finding {
+				if s.trust == nil || len(s.trust.path) < 3 {
+					return nil
+				}
+				// The trust anchor's own EKU is not checked (OpenSSL check_purpose: a trusted certificate passes).
+				for i, c := range s.trust.path[1 : len(s.trust.path)-1] {
+					if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+						continue
+					}
+					if s.trust.eku != nil && s.trust.eku.Cert == c {
+						return &Finding{Summary: "the issuing CA " + certLabel(i+1, c) + " may only issue certificates for " + certs.EKUNames(c) + ", not for TLS servers",
+							Evidence: []Evidence{{Label: "extendedKeyUsage", Value: certs.EKUNames(c), From: certLabel(i+1, c)}}}
+					}
+					if s.Profile.ekuAnyRefused && !s.Profile.appleRules && !hasEKU(c, x509.ExtKeyUsageServerAuth) && hasEKU(c, x509.ExtKeyUsageAny) {
+						return &Finding{Summary: fmt.Sprintf("the issuing CA %s has anyExtendedKeyUsage without serverAuth, which %s does not take for serverAuth", certLabel(i+1, c), s.Profile.Title),
+							Evidence: []Evidence{{Label: "extendedKeyUsage", Value: certs.EKUNames(c), From: certLabel(i+1, c)}}}
+					}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "key.usage-incompatible", Title: "The certificate's keyUsage does not allow this client's TLS handshake", Severity: SeverityError,
+			Citation: "BoringSSL ssl/ssl_cert.cc ssl_cert_check_key_usage (ERR_SSL_KEY_USAGE_INCOMPATIBLE); OpenSSL crypto/x509/v3_purp.c check_purpose_ssl_server; RFC 8446 §4.4.2.2", PerProfile: true,
+			Remedy: "Reissue the certificate with keyUsage digitalSignature (and keyEncipherment for RSA), as the Web Server template does.",
+			Run: func(s *Subject) *Finding {
+				leaf := s.Leaf()
+				if leaf == nil || leaf.KeyUsage == 0 {
+					return nil // no keyUsage extension: any use is allowed
+				}
+				ku := leaf.KeyUsage
+				ev := []Evidence{{Label: "keyUsage", Value: keyUsageNames(ku), From: "leaf"}}
+				switch s.Profile.ku {
+				case kuSignature:
+					if ku&x509.KeyUsageDigitalSignature == 0 {
+						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) lacks digitalSignature, and every handshake %s offers (ECDHE, TLS 1.3) is signed with the certificate's key", keyUsageNames(ku), s.Profile.Title), Evidence: ev}
+					}
+				case kuServer:
+					if ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment|x509.KeyUsageKeyAgreement) == 0 {
+						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) has none of digitalSignature, keyEncipherment and keyAgreement, which %s requires of a TLS server", keyUsageNames(ku), s.Profile.Title), Evidence: ev}
+					}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "key.rsa-too-small", Title: "An RSA key in the chain is smaller than this client accepts", Severity: SeverityError,
+			Citation: "OpenSSL crypto/x509/x509_vfy.c check_key_level (security level 2: 2048 bits); KB 2661254; Go crypto/rsa (1024 bits); chromium cert_verify_proc.cc", PerProfile: true,
+			Remedy: "Reissue the certificate (or the CA) with an RSA key of 2048 bits or more, or ECDSA P-256.",
+			Run: func(s *Subject) *Finding {
+				if s.Profile.minRSA == 0 || s.Profile.appleRules {
+					return nil // Apple's rule is apple.weak-key
+				}
+				for i, c := range s.Chain {
+					if i > 0 && certs.IsSelfSigned(c) {
+						continue // a sent root is not checked as part of the chain
+					}
+					if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < s.Profile.minRSA {
+						return &Finding{Summary: fmt.Sprintf("%s has an RSA %d-bit key; %s refuses RSA keys under %d bits", certLabel(i, c), k.N.BitLen(), s.Profile.Title, s.Profile.minRSA),
+							Evidence: []Evidence{{Label: "public key", Value: fmt.Sprintf("RSA %d bits", k.N.BitLen()), From: certLabel(i, c)}}}
+					}
+				}
+				return nil
 			},
 		},
 		&Check{
@@ -267,6 +360,30 @@ func init() {
 			},
 		},
 	)
+}
+
+func hasEKU(c *x509.Certificate, u x509.ExtKeyUsage) bool {
+	for _, x := range c.ExtKeyUsage {
+		if x == u {
+			return true
+		}
+	}
+	return false
+}
+
+// keyUsageNames lists the bits of a keyUsage in RFC 5280 §4.2.1.3 words.
+func keyUsageNames(ku x509.KeyUsage) string {
+	names := []string{"digitalSignature", "contentCommitment", "keyEncipherment", "dataEncipherment", "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly"}
+	var out []string
+	for i, n := range names {
+		if ku&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
 }
 
 func nameOr(o *record.Observation) string {

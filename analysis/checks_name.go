@@ -107,26 +107,29 @@ func init() {
 		nameCheck("name.invalid", "The client asked for a name that is not a valid host name", SeverityError,
 			"RFC 1123 §2.1; RFC 5890",
 			"Fix the URL or setting that produced this name: host names are letters, digits, hyphens and dots.", KindInvalidName),
+		// Advice about other clients is a note for the client that accepts;
+		// the clients that refuse get their own error (name.cn-only,
+		// name.no-san, name.partial-wildcard).
 		&Check{
-			ID: "name.cn-fallback", Title: "The name matches only through the subject CN", Severity: SeverityWarning,
+			ID: "name.cn-fallback", Title: "The name matches only through the subject CN", Severity: SeverityInfo,
 			Citation: "RFC 2818 §3.1; RFC 9525 §6.3", PerProfile: true,
-			Remedy: "Reissue the certificate with the name as a subjectAltName: Chrome, Apple, Go and Android reject this certificate.",
+			Remedy: "Reissue the certificate with the name as a subjectAltName: clients that ignore the CN (Chrome, Apple, Go, Android) reject this certificate.",
 			Run: func(s *Subject) *Finding {
 				if s.Verdict == nil || s.Verdict.Kind != KindCNFallback {
 					return nil
 				}
-				return &Finding{Summary: fmt.Sprintf("%s accepts %s only because it falls back to the subject CN %q; clients that ignore the CN will warn", s.Profile.Title, s.Name, s.Verdict.By), Evidence: nameEvidence(s)}
+				return &Finding{Summary: fmt.Sprintf("%s accepts %s only because it falls back to the subject CN %q%s", s.Profile.Title, s.Name, s.Verdict.By, refusedBy(s)), Evidence: nameEvidence(s)}
 			},
 		},
 		&Check{
-			ID: "name.partial-wildcard-accepted", Title: "The name matches only through a partial wildcard", Severity: SeverityWarning,
+			ID: "name.partial-wildcard-accepted", Title: "The name matches only through a partial wildcard", Severity: SeverityInfo,
 			Citation: "KB 258858; RFC 9525 §6.3", PerProfile: true,
-			Remedy: "Use a full-label wildcard or list the names: Chrome, Apple and Go refuse partial wildcards.",
+			Remedy: "Use a full-label wildcard or list the names: Chrome, Apple, curl, Python and Go refuse partial wildcards.",
 			Run: func(s *Subject) *Finding {
 				if s.Verdict == nil || s.Verdict.Kind != KindPartialWildcard {
 					return nil
 				}
-				return &Finding{Summary: fmt.Sprintf("%s accepts %s through the partial wildcard %s, which most other clients refuse", s.Profile.Title, s.Name, s.Verdict.By), Evidence: nameEvidence(s)}
+				return &Finding{Summary: fmt.Sprintf("%s accepts %s through the partial wildcard %s%s", s.Profile.Title, s.Name, s.Verdict.By, refusedBy(s)), Evidence: nameEvidence(s)}
 			},
 		},
 		&Check{
@@ -152,6 +155,32 @@ func init() {
 			},
 		},
 	)
+}
+
+// refusedBy names the client profiles (of the whole table, not only the
+// chosen ones) that refuse the name this profile accepts, as "; Chromium /
+// BoringSSL and Go refuse it".
+func refusedBy(s *Subject) string {
+	leaf := s.Leaf()
+	if leaf == nil {
+		return ""
+	}
+	var who []string
+	for _, p := range profiles {
+		if p == s.Profile || p.Name == "rfc9525" {
+			continue
+		}
+		if v := Match(leaf, s.Name, p); !v.Match {
+			who = append(who, p.Name)
+		}
+	}
+	switch len(who) {
+	case 0:
+		return ""
+	case 1:
+		return "; " + who[0] + " refuses it"
+	}
+	return "; " + strings.Join(who[:len(who)-1], ", ") + " and " + who[len(who)-1] + " refuse it"
 }
 
 func leafNames(s *Subject) []string {

@@ -116,7 +116,7 @@ func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
 		cand = cand[1 : len(cand)-1]
 	}
 	if ip := net.ParseIP(cand); ip != nil {
-		matchIP(cert, ip, p, &v)
+		matchIP(cert, ip, cand, p, &v)
 		return v
 	}
 	matchDNS(cert, name, p, &v)
@@ -124,7 +124,7 @@ func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
 }
 
 // matchIP: RFC 9525 §6.2 / RFC 6125 App. B.2: an IP is matched against iPAddress SANs only.
-func matchIP(cert *x509.Certificate, ip net.IP, p *Profile, v *Verdict) {
+func matchIP(cert *x509.Certificate, ip net.IP, raw string, p *Profile, v *Verdict) {
 	v.Host = ip.String()
 	for _, c := range cert.IPAddresses {
 		if ip.Equal(c) {
@@ -140,6 +140,13 @@ func matchIP(cert *x509.Certificate, ip net.IP, p *Profile, v *Verdict) {
 			return
 		}
 	}
+	// curl lib/vtls/openssl.c verifyhost: without any SAN, the CN is compared
+	// with the host as a string (Curl_cert_hostcheck), IP addresses too.
+	if p.ipCN && cnConsulted(cert, p) && cert.Subject.CommonName != "" && strings.EqualFold(cert.Subject.CommonName, raw) {
+		v.Match, v.Kind, v.By = true, KindCNFallback, cert.Subject.CommonName
+		v.Reason = fmt.Sprintf("the certificate has no subjectAltName; %s compares %s with the subject CN %s", p.Title, raw, cert.Subject.CommonName)
+		return
+	}
 	if cip := net.ParseIP(cert.Subject.CommonName); cip != nil && cip.Equal(ip) {
 		v.Kind, v.By = KindIPNeedsIPSAN, cert.Subject.CommonName
 		v.Reason = fmt.Sprintf("%s is on the certificate only as the subject CN; %s matches IP addresses against iPAddress SANs only", v.Host, p.Title)
@@ -147,6 +154,17 @@ func matchIP(cert *x509.Certificate, ip net.IP, p *Profile, v *Verdict) {
 	}
 	v.Kind = KindMismatch
 	v.Reason = fmt.Sprintf("certificate is valid for %s, not %s", v.CertNames(), v.Host)
+}
+
+// cnConsulted reports whether p reads cert's subject CN at all.
+func cnConsulted(cert *x509.Certificate, p *Profile) bool {
+	switch p.cn {
+	case cnWhenNoDNSSAN:
+		return len(cert.DNSNames) == 0
+	case cnWhenNoSAN:
+		return len(cert.DNSNames) == 0 && len(cert.IPAddresses) == 0
+	}
+	return false
 }
 
 // outcome of comparing one certificate name with the host.
@@ -213,18 +231,25 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict) {
 		consider(o)
 	}
 	cn := cert.Subject.CommonName
-	cnUsed := p.cn == cnWhenNoDNSSAN && len(cert.DNSNames) == 0
+	cnUsed := cnConsulted(cert, p)
 	if cn != "" {
 		o := matchName(cn, host, name, p)
 		switch {
 		case o.kind.Matched() && cnUsed:
 			v.Match, v.Kind, v.By = true, KindCNFallback, cn
-			v.Reason = fmt.Sprintf("the certificate has no DNS SAN; %s falls back to the subject CN %s (%s)", p.Title, cn, o.kind)
+			what := "DNS SAN"
+			if p.cn == cnWhenNoSAN {
+				what = "subjectAltName"
+			}
+			v.Reason = fmt.Sprintf("the certificate has no %s; %s falls back to the subject CN %s (%s)", what, p.Title, cn, o.kind)
 			return
 		case o.kind.Matched():
 			why := "ignores the subject CN"
-			if p.cn == cnWhenNoDNSSAN {
+			switch p.cn {
+			case cnWhenNoDNSSAN:
 				why = "uses the subject CN only when there is no DNS SAN, and this certificate has DNS SANs"
+			case cnWhenNoSAN:
+				why = "uses the subject CN only when the certificate has no subjectAltName at all, and this one has SANs"
 			}
 			consider(outcome{kind: KindCNOnly, by: cn, why: why})
 		case cnUsed:

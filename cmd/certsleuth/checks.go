@@ -40,7 +40,7 @@ EXIT CODES:
 					}
 				}
 				for _, p := range analysis.Profiles() {
-					if err := enc.Encode(map[string]any{"type": "profile", "name": p.Name, "aliases": p.Aliases, "title": p.Title, "clients": p.Clients, "source": p.Source, "hedged": p.Hedged}); err != nil {
+					if err := enc.Encode(map[string]any{"type": "profile", "name": p.Name, "aliases": p.Aliases, "title": p.Title, "clients": p.Clients, "source": p.Source, "hedged": p.Hedged, "rules": p.Rules()}); err != nil {
 						return err
 					}
 				}
@@ -70,6 +70,9 @@ EXIT CODES:
 				field(w, "source", p.Source)
 				if p.Hedged != "" {
 					field(w, "hedged", p.Hedged)
+				}
+				for _, r := range p.Rules() {
+					field(w, "rule", r)
 				}
 			}
 			return nil
