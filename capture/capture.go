@@ -244,7 +244,7 @@ func (m *merger) advance(ms *mergeSrc) error {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return &CorruptError{Name: ms.name, Packet: ms.packetNo + 1, Offset: ms.rp.offset, Err: describeReadErr(err)}
+		return &CorruptError{Name: ms.name, Packet: ms.packetNo + 1, Offset: ms.rp.offset, Err: ms.src.describe(err)}
 	}
 	ms.packetNo++
 	if inHeap {
@@ -518,8 +518,22 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 	case protoTLS:
 		r.parseTLS(f, d)
 	case protoHTTP:
+		if h.http.peer == nil {
+			h.http.peer = f.h[1-d].http
+		}
 		n, done := h.http.parse(h.buf, time.Unix(0, ts), false)
 		h.consume(n)
+		if h.http.tunnel {
+			// CONNECT: the rest of this direction is the tunnel. TLS to
+			// the target is read as on any connection (parseTLS stops
+			// at bytes that are not TLS).
+			h.proto = protoTLS
+			h.tls = &tlsHalf{}
+			if len(h.buf) > 0 {
+				r.parseTLS(f, d)
+			}
+			return
+		}
 		if done {
 			h.stop(gapNone)
 		}
@@ -684,6 +698,14 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			notes = append(notes, "the server greeted: "+strings.ToValidUTF8(g, "?"))
 		}
 	}
+	if target := chh.http.connectTarget(); target != "" {
+		// TLS inside an HTTP CONNECT tunnel: the server end of the
+		// connection is the proxy, the target is what the client asked it for.
+		o.Connect, o.Proxy = target, server
+		if shh.http == nil || !shh.http.tunnel {
+			notes = append(notes, "the proxy's answer to CONNECT is not in the capture")
+		}
+	}
 	if ch := ct.ch; ch != nil {
 		o.SNI = ch.ServerName
 		o.NoSNI = !ch.HasServerName
@@ -696,7 +718,7 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			o.Protocol = st.alpn13
 		}
 	}
-	is13 := st.sh != nil && st.sh.Version == 0x0304
+	is13 := st.sh != nil && isTLS13(st.sh.Version)
 	switch {
 	case len(st.chain) > 0:
 		o.Visibility = record.VisVisible
@@ -704,6 +726,23 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		if is13 {
 			notes = append(notes, "TLS 1.3 handshake decrypted with the key log")
 		}
+		if st.certPartial > 0 {
+			notes = append(notes, fmt.Sprintf("the server's Certificate message of %d bytes is in the capture only up to byte %d; its first %d certificates (the leaf first) were read", st.certLen, st.certPartial, len(st.chain)))
+		}
+		notes = append(notes, certSizeNote(st.certLen)...)
+	case st.certPartial > 0:
+		// The start of a Certificate message without one whole
+		// certificate: the client most often refused its length.
+		o.Visibility = record.VisMissing
+		if ct.alert != "" && ct.fatal {
+			o.Visibility = record.VisFailed
+			o.Error = "the client ended the handshake with the TLS alert \"" + ct.alert + "\" while the server's certificate arrived"
+		}
+		notes = append(notes, fmt.Sprintf("the server's Certificate message of %d bytes is in the capture only up to byte %d, which holds no whole certificate", st.certLen, st.certPartial))
+		notes = append(notes, certSizeNote(st.certLen)...)
+	case st.tooLong > 0:
+		o.Visibility = record.VisFailed
+		o.Error = fmt.Sprintf("the server sent a handshake message of %d bytes, longer than any client accepts (OpenSSL, BoringSSL: 100 KiB certificate list; Go: 256 KiB)", st.tooLong)
 	case is13 && st.sh.PSK, st.resumed:
 		o.Visibility = record.VisResumed
 	case is13 && st.alert == "":
@@ -743,12 +782,36 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 	if ct.alert != "" && ct.fatal {
 		o.ClientAlert = ct.alert
 	}
+	if len(st.warnings) > 0 {
+		o.ServerWarnings = st.warnings
+		for _, w := range st.warnings {
+			n := "the server sent a warning alert \"" + w + "\" and went on"
+			if w == "unrecognized name" {
+				n += " (it has no certificate for the name the client asked for, so what it presented is its default)"
+			}
+			notes = append(notes, n)
+		}
+	}
 	if ct.err != "" && ct.ch == nil {
 		notes = append(notes, "the ClientHello could not be read: "+ct.err)
 	}
 	o.Note = strings.Join(notes, "; ")
 	r.stats.TLS++
 	r.emit(o, f.packet, 0)
+}
+
+// certSizeNote says which clients refuse a Certificate message of n
+// bytes: OpenSSL and BoringSSL (curl, Python, Chromium, Android) accept
+// at most 100 KiB by default (SSL_CTX_set_max_cert_list(3)), Go 256 KiB
+// (crypto/tls maxHandshakeCertificateMsg).
+func certSizeNote(n int) []string {
+	switch {
+	case n > goMaxCertificateMsg:
+		return []string{fmt.Sprintf("the server's Certificate message is %d bytes: OpenSSL- and BoringSSL-based clients (curl, Python, Chrome, Android) refuse more than 100 KiB and Go more than 256 KiB, so they end the handshake before judging the name", n)}
+	case n > opensslMaxCertList:
+		return []string{fmt.Sprintf("the server's Certificate message is %d bytes: OpenSSL- and BoringSSL-based clients (curl, Python, Chrome, Android) refuse more than 100 KiB, so they end the handshake before judging the name", n)}
+	}
+	return nil
 }
 
 func (r *reader) reportHTTP(f *flow, conn, client, server string, chh, shh *half) {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,15 +93,25 @@ func TestCorrupt(t *testing.T) {
 			map[record.Kind]int{record.KindDNS: 2, record.KindTLS: 1}},
 		{"pcap record length absurd", badLen(dnsSrv, pOffs[4]), 5, pOffs[4], "capture length",
 			map[record.Kind]int{record.KindDNS: 1}},
-		{"gzip pcap cut short", gz(dnsSrv)[:len(gz(dnsSrv))-30], 0, -1, "",
+		{"gzip pcap cut short", gz(dnsSrv)[:len(gz(dnsSrv))-30], 0, -1, "gzip: the compressed file is cut short",
 			map[record.Kind]int{record.KindDNS: 2}},
+		{"gzip pcap damaged", func() []byte {
+			z := gz(dnsSrv)
+			z[len(z)-6] ^= 0xff // the CRC-32 in the gzip trailer (RFC 1952 §2.3.1)
+			return z
+		}(), 0, -1, "gzip: the compressed file is damaged", map[record.Kind]int{record.KindDNS: 2, record.KindTLS: 1}},
 		{"pcapng cut in a packet block", ng[:nOffs[9]+30], 10, nOffs[9], "",
 			map[record.Kind]int{record.KindDNS: 1}},
 		{"pcapng block length absurd", func() []byte {
 			c := bytes.Clone(ng)
 			binary.LittleEndian.PutUint32(c[nOffs[6]+4:], 0x7ffffff0)
 			return c
-		}(), 7, nOffs[6], "", map[record.Kind]int{record.KindDNS: 1}},
+		}(), 7, nOffs[6], "corrupt block at byte " + strconv.Itoa(nOffs[6]), map[record.Kind]int{record.KindDNS: 1}},
+		{"pcapng block length not a multiple of 4", func() []byte {
+			c := bytes.Clone(ng)
+			binary.LittleEndian.PutUint32(c[nOffs[6]+4:], binary.LittleEndian.Uint32(c[nOffs[6]+4:])+2)
+			return c
+		}(), 7, nOffs[6], "corrupt block at byte " + strconv.Itoa(nOffs[6]), map[record.Kind]int{record.KindDNS: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Read(bytes.NewReader(tc.data), "bad.cap", Options{})

@@ -65,6 +65,11 @@ type dsbScanner struct {
 	hdrN int
 	need int // bytes of hdr wanted before the block can be judged
 
+	// corrupt describes the first block whose length is impossible, at
+	// file offset corruptAt; "" when none was met.
+	corrupt   string
+	corruptAt int64
+
 	start  int64  // file offset of the current block
 	length uint32 // its total length
 	rest   int64  // bytes of the current block still to pass after the secrets
@@ -98,6 +103,10 @@ const (
 	dsbSecrets                 // passing secret bytes of a DSB (then rest)
 	dsbOff                     // not pcapng, or lost: pass everything
 )
+
+// maxNgBlock is the longest pcapng block accepted: Wireshark's limit
+// (wiretap/pcapng.c MAX_BLOCK_SIZE, 16 MiB).
+const maxNgBlock = 16 << 20
 
 func newDSBScanner(r io.Reader) *dsbScanner {
 	s := &dsbScanner{r: r, st: dsbStart, need: 8}
@@ -208,7 +217,7 @@ func (s *dsbScanner) skipBlocks(p []byte, pos int) int {
 	if s.big {
 		for len(p)-pos >= 8 {
 			typ, n := binary.BigEndian.Uint32(p[pos:]), binary.BigEndian.Uint32(p[pos+4:])
-			if typ == ngBlockDSB || typ == pcapngMagic || n < 12 || int64(n) > int64(len(p)-pos) {
+			if typ == ngBlockDSB || typ == pcapngMagic || n < 12 || n%4 != 0 || int64(n) > int64(len(p)-pos) {
 				break
 			}
 			pos += int(n)
@@ -217,7 +226,7 @@ func (s *dsbScanner) skipBlocks(p []byte, pos int) int {
 	}
 	for len(p)-pos >= 8 {
 		typ, n := binary.LittleEndian.Uint32(p[pos:]), binary.LittleEndian.Uint32(p[pos+4:])
-		if typ == ngBlockDSB || typ == pcapngMagic || n < 12 || int64(n) > int64(len(p)-pos) {
+		if typ == ngBlockDSB || typ == pcapngMagic || n < 12 || n%4 != 0 || int64(n) > int64(len(p)-pos) {
 			break
 		}
 		pos += int(n)
@@ -259,8 +268,10 @@ func (s *dsbScanner) judge() {
 	}
 	typ := s.u32(s.hdr[:4])
 	s.length = s.u32(s.hdr[4:8])
-	if s.length < 12 {
-		// Not a block: pcapgo fails on it and says where.
+	if s.length < 12 || s.length%4 != 0 || s.length > maxNgBlock {
+		// Not a block: pcapgo fails on it; corrupt says where and why.
+		s.corrupt = fmt.Sprintf("corrupt block at byte %d: its length field says %d bytes, and a pcapng block is 12 bytes to 16 MiB, a multiple of 4 (the file is damaged there)", s.start, s.length)
+		s.corruptAt = s.start
 		s.st = dsbOff
 		return
 	}

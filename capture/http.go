@@ -36,6 +36,32 @@ type httpHalf struct {
 	skip     int // body bytes still to skip
 	keep     bool
 	err      string
+	// peer is the other direction's parser, when it is HTTP too: a
+	// response to CONNECT is told by the request it answers.
+	peer *httpHalf
+	// tunnel is set after a CONNECT request, or a 2xx response to one
+	// (RFC 9110 §9.3.6): the bytes that follow belong to the tunnel
+	// (most often TLS to the CONNECT target), not to HTTP.
+	tunnel bool
+}
+
+// connecting reports whether the last request of this (client) direction
+// was CONNECT.
+func (p *httpHalf) connecting() bool {
+	return p != nil && !p.response && len(p.msgs) > 0 && p.msgs[len(p.msgs)-1].method == "CONNECT"
+}
+
+// connectTarget is the authority of the CONNECT request that opened the
+// tunnel ("host:port"), or "".
+func (p *httpHalf) connectTarget() string {
+	if p.connecting() && p.tunnel {
+		m := p.msgs[len(p.msgs)-1]
+		if m.uri != "" {
+			return m.uri
+		}
+		return m.host
+	}
+	return ""
 }
 
 // headReaders recycles the bufio.Readers that net/http parses heads from.
@@ -113,6 +139,13 @@ func (p *httpHalf) parse(buf []byte, at time.Time, closing bool) (n int, done bo
 			m.location = resp.Header.Get("Location")
 			m.ctype = resp.Header.Get("Content-Type")
 			body = resp.ContentLength
+			if resp.StatusCode/100 == 2 && p.peer.connecting() {
+				// RFC 9110 §9.3.6: a 2xx answer to CONNECT has no
+				// content; the tunnel starts after its head.
+				p.msgs = append(p.msgs, m)
+				p.tunnel = true
+				return n + len(head), false
+			}
 			if len(resp.TransferEncoding) > 0 {
 				p.msgs = append(p.msgs, m)
 				return n + len(head), true // chunked: stop after this head
@@ -135,6 +168,13 @@ func (p *httpHalf) parse(buf []byte, at time.Time, closing bool) (n int, done bo
 			}
 			m.method, m.host, m.uri = req.Method, req.Host, req.RequestURI
 			body = req.ContentLength
+			if req.Method == "CONNECT" {
+				// What follows goes through the tunnel (clients wait for
+				// the proxy's 200, a few send at once).
+				p.msgs = append(p.msgs, m)
+				p.tunnel = true
+				return n + len(head), false
+			}
 			if len(req.TransferEncoding) > 0 {
 				p.msgs = append(p.msgs, m)
 				return n + len(head), true

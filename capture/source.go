@@ -37,6 +37,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type source struct {
 	format  string // "pcap" or "pcapng", with " (gzip)" when compressed
 	gzip    bool
+	zin     *countingReader // the compressed bytes, for gzip
+	gz      *errTrap        // the decompressor, for gzip
 	cr      *countingReader
 	dsb     *dsbScanner // the key logs embedded in a pcapng file
 	br      *bufio.Reader
@@ -59,11 +61,13 @@ func openSource(r io.Reader) (*source, error) {
 	s := &source{}
 	var raw io.Reader = in
 	if magic[0] == gzipMagic0 && magic[1] == gzipMagic1 {
-		gz, err := gzip.NewReader(in)
+		s.zin = &countingReader{r: in}
+		gz, err := gzip.NewReader(s.zin)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		raw, s.gzip = gz, true
+		s.gz = &errTrap{r: gz}
+		raw, s.gzip = s.gz, true
 	}
 	s.cr = &countingReader{r: raw}
 	s.dsb = newDSBScanner(s.cr)
@@ -141,6 +145,37 @@ func (s *source) next(rp *rawPacket) error {
 		}
 	}
 	return nil
+}
+
+// errTrap keeps the first error other than io.EOF its reader returned.
+type errTrap struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errTrap) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// describe words a read error of this file: a damaged gzip stream says
+// gzip (and where in the compressed file), a pcapng block with an
+// impossible length says which block; otherwise as describeReadErr.
+func (s *source) describe(err error) error {
+	if s.gz != nil && s.gz.err != nil {
+		what := "damaged"
+		if errors.Is(s.gz.err, io.ErrUnexpectedEOF) {
+			what = "cut short"
+		}
+		return fmt.Errorf("gzip: the compressed file is %s near compressed byte %d (%v); the packets before were read", what, s.zin.n, s.gz.err)
+	}
+	if s.dsb != nil && s.dsb.corrupt != "" {
+		return errors.New(s.dsb.corrupt)
+	}
+	return describeReadErr(err)
 }
 
 // attach makes the TLS key logs embedded in a pcapng file (Decryption

@@ -191,6 +191,7 @@ func (h *half) stop(g gap) {
 	}
 	h.done = true
 	if h.tls != nil {
+		h.tls.salvage()
 		h.pool.put(h.tls.hs)
 		h.tls.hs = nil
 	}
@@ -205,6 +206,9 @@ func (h *half) stop(g gap) {
 func (h *half) finish() {
 	if len(h.pend) > 0 && !h.done && h.gap == gapNone {
 		h.gap = gapLost
+	}
+	if h.tls != nil && !h.done {
+		h.tls.salvage() // a Certificate message the connection ended in
 	}
 }
 

@@ -159,8 +159,14 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	sh := &ServerHello{}
 	var random, sid cryptobyte.String
 	var comp uint8
-	if !s.ReadUint16(&sh.Version) || !s.ReadBytes((*[]byte)(&random), 32) ||
-		!s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&sh.CipherSuite) || !s.ReadUint8(&comp) {
+	if !s.ReadUint16(&sh.Version) || !s.ReadBytes((*[]byte)(&random), 32) {
+		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
+	}
+	if draftHelloFormat(sh.Version) {
+		if !s.ReadUint16(&sh.CipherSuite) {
+			return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
+		}
+	} else if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&sh.CipherSuite) || !s.ReadUint8(&comp) {
 		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
 	}
 	sh.Random, sh.SessionID = append([]byte(nil), random...), append([]byte(nil), sid...)
@@ -270,9 +276,46 @@ func VersionName(v uint16) string {
 		return "TLS 1.2"
 	case 0x0304:
 		return "TLS 1.3"
+	case 0x0002:
+		return "SSL 2.0"
+	}
+	switch {
+	case v>>8 == 0x7f:
+		return fmt.Sprintf("TLS 1.3 (draft %d)", v&0xff)
+	case v == 0x7e01, v == 0x7e02:
+		return fmt.Sprintf("TLS 1.3 (Google experiment %d)", v&0xff)
+	case v == 0xfb17, v == 0xfb1a:
+		return fmt.Sprintf("TLS 1.3 (Facebook draft %d)", v&0xff)
 	}
 	return fmt.Sprintf("0x%04x", v)
 }
+
+// isTLS13 reports whether v is TLS 1.3 or one of its drafts and
+// experiments, judged as TLS 1.3: 0x7f0e-0x7f1c carry the number of
+// draft-ietf-tls-tls13-NN in their low byte (each draft's §4.2.1 / §9.2
+// version field); 0x7e01 and 0x7e02 are the experimental variants Chrome
+// and Google's servers used in 2017 (BoringSSL's tls13_experiment),
+// 0xfb17 and 0xfb1a Facebook's drafts 23 and 26 (Wireshark's
+// packet-tls-utils.c ssl_versions lists both families).
+func isTLS13(v uint16) bool {
+	return v == 0x0304 || v>>8 == 0x7f || v == 0x7e01 || v == 0x7e02 || v == 0xfb17 || v == 0xfb1a
+}
+
+// draftHelloFormat reports whether a ServerHello whose version field is
+// v has the form of TLS 1.3 drafts before 22: version, random, cipher
+// suite and extensions, without legacy_session_id or compression
+// (draft-ietf-tls-tls13-21 §4.1.3; draft 22 brought both back).
+func draftHelloFormat(v uint16) bool {
+	return v>>8 == 0x7f && v&0xff < 22
+}
+
+// TLS alert levels and the descriptions that end a connection even as
+// warnings (RFC 5246 §7.2.1).
+const (
+	alertWarning      = 1
+	alertCloseNotify  = 0
+	alertUserCanceled = 90
+)
 
 // alertNames are the TLS alert descriptions (RFC 8446 §6).
 var alertNames = map[uint8]string{

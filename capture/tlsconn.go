@@ -2,8 +2,11 @@ package capture
 
 import (
 	"bytes"
+	"fmt"
 	"hash/maphash"
 	"time"
+
+	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -28,14 +31,32 @@ type tlsHalf struct {
 	// afterFinished: a client's Finished went by undecrypted; its next
 	// record tells a request from an alert.
 	afterFinished bool
-	finishedAt    int64  // packet time of the Finished (Unix ns)
-	ccs12         bool   // a TLS 1.0-1.2 client sent its ChangeCipherSpec
-	err           string // why parsing stopped early
+	finishedAt    int64    // packet time of the Finished (Unix ns)
+	certLen       int      // length of the Certificate message read or begun
+	certPartial   int      // when the chain is the start of a message cut short: the bytes of it seen
+	tooLong       int      // the length of a handshake message too long to read
+	warnings      []string // warning-level alerts before the certificate (not close_notify)
+	ccs12         bool     // a TLS 1.0-1.2 client sent its ChangeCipherSpec
+	err           string   // why parsing stopped early
 }
 
-// maxHandshakeMessage bounds one handshake message (a certificate chain
-// of 64 KiB is already extreme).
-const maxHandshakeMessage = 256 << 10
+// maxHandshakeMessage bounds one handshake message. TLS allows 16 MiB;
+// no client accepts a certificate list near 1 MiB (OpenSSL and BoringSSL
+// refuse more than 100 KiB by default, SSL_CTX_set_max_cert_list(3); Go
+// more than 256 KiB, crypto/tls maxHandshakeCertificateMsg), so a longer
+// message is reported as one no client would read.
+const maxHandshakeMessage = 1 << 20
+
+// Certificate list sizes that clients refuse (see maxHandshakeMessage).
+const (
+	opensslMaxCertList  = 100 << 10
+	goMaxCertificateMsg = 256 << 10
+)
+
+// hsPrealloc bounds the buffer set aside for a message that continues in
+// the next record: a longer message grows it as its bytes arrive, so a
+// length field alone cannot make certsleuth allocate much.
+const hsPrealloc = 64 << 10
 
 // parseTLS consumes whole TLS records from direction d of f.
 func (r *reader) parseTLS(f *flow, d int) {
@@ -86,7 +107,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 			// (middlebox compatibility): the server after its ServerHello
 			// or HelloRetryRequest, the client before its second
 			// ClientHello or its Finished.
-			if t.hrr || t.sh != nil && t.sh.Version == 0x0304 || t.ch != nil && offers13(t.ch) && r.peerVersion(f, d) != 0x0303 {
+			if t.hrr || t.sh != nil && isTLS13(t.sh.Version) || t.ch != nil && offers13(t.ch) && r.peerVersion(f, d) != 0x0303 {
 				continue
 			}
 			if t.sh != nil && !t.certSeen {
@@ -100,6 +121,16 @@ func (r *reader) parseTLS(f *flow, d int) {
 			}
 			h.stop(gapNone)
 		case recAlert:
+			if len(body) == 2 && body[0] == alertWarning && body[1] != alertCloseNotify && body[1] != alertUserCanceled && !t.certSeen {
+				// RFC 5246 §7.2: a warning does not end the connection.
+				// Servers send unrecognized_name (RFC 6066 §3) when they
+				// have no certificate for the SNI and go on with their
+				// default one: keep reading, and remember it.
+				if len(t.warnings) < 4 {
+					t.warnings = append(t.warnings, alertName(body[1]))
+				}
+				continue
+			}
 			if len(body) == 2 && t.alert == "" {
 				t.alert, t.fatal = alertName(body[1]), body[0] == 2
 			}
@@ -135,7 +166,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 				continue
 			}
 			t.appData = true
-			if t.ch != nil && !t.ch.EarlyData && r.peerVersion(f, d) == 0x0304 {
+			if t.ch != nil && !t.ch.EarlyData && isTLS13(r.peerVersion(f, d)) {
 				// A TLS 1.3 client's first encrypted record is its
 				// Finished (at least 53 bytes), or an alert (2 bytes, the
 				// content type, a 16-byte AEAD tag) when it ends the
@@ -167,7 +198,7 @@ const maxAlertDelay = time.Second
 
 func offers13(ch *ClientHello) bool {
 	for _, v := range ch.Versions {
-		if v == 0x0304 {
+		if isTLS13(v) {
 			return true
 		}
 	}
@@ -189,7 +220,7 @@ func (r *reader) peerVersion(f *flow, d int) uint16 {
 func (r *reader) clientDecrypter(f *flow, d int) {
 	t := f.h[d].tls
 	p := f.h[1-d].tls
-	if r.opts.KeyLog == nil || p == nil || p.sh == nil || p.sh.Version != 0x0304 {
+	if r.opts.KeyLog == nil || p == nil || p.sh == nil || !isTLS13(p.sh.Version) {
 		t.decErr = "not decrypted"
 		return
 	}
@@ -222,8 +253,9 @@ func (r *reader) handshake(f *flow, d int, b []byte) {
 		mt := msgs[n]
 		ml := int(msgs[n+1])<<16 | int(msgs[n+2])<<8 | int(msgs[n+3])
 		if ml > maxHandshakeMessage {
-			t.err = "a handshake message longer than 256 KiB"
-			h.stop(gapOverflow)
+			t.tooLong = ml
+			t.err = fmt.Sprintf("a handshake message of %d bytes, longer than any client accepts", ml)
+			h.stop(gapNone)
 			return
 		}
 		if len(msgs)-n < 4+ml {
@@ -247,7 +279,7 @@ func (r *reader) handshake(f *flow, d int, b []byte) {
 		if len(rest) >= 4 {
 			need = 4 + (int(rest[1])<<16 | int(rest[2])<<8 | int(rest[3]))
 		}
-		t.hs = append(h.pool.get(need), rest...)
+		t.hs = append(h.pool.get(min(need, hsPrealloc)), rest...)
 	default:
 		t.hs = t.hs[:copy(t.hs, rest)]
 	}
@@ -280,7 +312,7 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			return
 		}
 		t.sh = sh
-		if sh.Version != 0x0304 {
+		if !isTLS13(sh.Version) {
 			return
 		}
 		if sh.PSK {
@@ -315,7 +347,8 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			t.alpn13 = alpn
 		}
 	case hsCertificate:
-		chain, err := ParseCertificate(body, t.sh != nil && t.sh.Version == 0x0304)
+		t.certLen = len(body)
+		chain, err := ParseCertificate(body, t.sh != nil && isTLS13(t.sh.Version))
 		if err != nil {
 			t.err = err.Error()
 			h.stop(gapNone)
@@ -332,6 +365,47 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			t.noCert = true
 		}
 		h.stop(gapNone)
+	}
+}
+
+// salvage reads the whole certificates at the start of a Certificate
+// message that the capture holds only in part (the client refused a
+// certificate list too long for it and closed, or packets were lost): the
+// leaf comes first, so it is usually whole. Called before the direction's
+// buffers are given back.
+func (t *tlsHalf) salvage() {
+	if t.certSeen || len(t.hs) < 4 || t.hs[0] != hsCertificate {
+		return
+	}
+	ml := int(t.hs[1])<<16 | int(t.hs[2])<<8 | int(t.hs[3])
+	s := cryptobyte.String(t.hs[4:])
+	if t.sh != nil && isTLS13(t.sh.Version) {
+		var ctx cryptobyte.String
+		if !s.ReadUint8LengthPrefixed(&ctx) {
+			return
+		}
+	}
+	var listLen uint32
+	if !s.ReadUint24(&listLen) {
+		return
+	}
+	var chain [][]byte
+	for {
+		var der cryptobyte.String
+		if !s.ReadUint24LengthPrefixed(&der) || len(der) == 0 {
+			break
+		}
+		if t.sh != nil && isTLS13(t.sh.Version) {
+			var exts cryptobyte.String
+			if !s.ReadUint16LengthPrefixed(&exts) {
+				break
+			}
+		}
+		chain = append(chain, append([]byte(nil), der...))
+	}
+	t.certLen, t.certPartial = ml, len(t.hs)-4
+	if len(chain) > 0 {
+		t.chain, t.certSeen = chain, true
 	}
 }
 

@@ -102,8 +102,12 @@ type Observation struct {
 	Server string `json:"server,omitempty"`
 
 	// What the client asked for, each from where it was seen.
-	Connect string `json:"connect,omitempty"` // CONNECT target "host:port" (proxy)
-	SNI     string `json:"sni,omitempty"`     // TLS server_name as sent
+	Connect string `json:"connect,omitempty"` // CONNECT target "host:port" (proxy; a capture of a tunnel through an HTTP proxy)
+	// Proxy is the explicit HTTP proxy ("ip:port") through whose CONNECT
+	// tunnel a captured TLS connection ran; Server is then that proxy too,
+	// and Connect the target the client asked it for.
+	Proxy string `json:"proxy,omitempty"`
+	SNI   string `json:"sni,omitempty"` // TLS server_name as sent
 	// NoSNI is true when the ClientHello was seen and carried no server_name.
 	NoSNI   bool     `json:"no_sni,omitempty"`
 	ALPN    []string `json:"alpn,omitempty"`     // protocols the client offered
@@ -139,6 +143,11 @@ type Observation struct {
 	// certificate it was shown).
 	Error       string `json:"error,omitempty"`
 	ClientAlert string `json:"client_alert,omitempty"` // TLS alert the client sent, e.g. "bad certificate", or AlertEncrypted
+	// ServerWarnings are the warning-level TLS alerts the server sent
+	// before its certificate, which did not end the handshake: most often
+	// "unrecognized name" (RFC 6066 §3), a server that knows no
+	// certificate for the SNI and presents its default one (capture only).
+	ServerWarnings []string `json:"server_warnings,omitempty"`
 
 	// Duration is how long the request (or handshake) took.
 	Duration time.Duration `json:"duration_ns,omitempty"`

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# make.sh: remake the captures of real software in this folder.
+#
+#   capture/testdata/real/make.sh [CASE...]
+#
+# Each case runs real servers and clients (openssl s_server/s_client, curl,
+# squid, Python, Chromium) on 127.0.0.1 only, records them with
+# tcpdump on the loopback interface, and writes CASE.pcap here. The
+# certificates come from a CA made fresh in a private folder under /tmp;
+# its certificate is kept as ca.pem (the golden reports trust it). Needs
+# root (tcpdump, sysctl), openssl, curl, tcpdump, squid, python3,
+# chromium. After remaking, rewrite the golden reports with
+#
+#   go test ./capture -run TestRealCaptures -update
+#
+# and READ their diff. README.md says how each file was made.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d /tmp/certsleuth-real.XXXXXX)
+chmod 700 "$work"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+
+# --- certificates: a CA, and leaf certificates named by their SANs.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+	-subj "/O=certsleuth test/CN=certsleuth real-capture CA" 2>/dev/null
+leaf() { # leaf NAME CN SAN... : NAME.pem, NAME.key
+	local name=$1 cn=$2
+	shift 2
+	local san=""
+	for s in "$@"; do san="${san:+$san,}DNS:$s"; done
+	openssl req -newkey rsa:2048 -nodes -keyout "$name.key" -out "$name.csr" -subj "/CN=$cn" 2>/dev/null
+	printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$san" >"$name.ext"
+	openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+		-extfile "$name.ext" -out "$name.pem" 2>/dev/null
+	cat "$name.pem" ca.pem >"$name.chain.pem"
+}
+leaf mail mail.contoso.test mail.contoso.test
+leaf default exch01.corp.contoso.test exch01.corp.contoso.test
+leaf right mail.contoso.test mail.contoso.test autodiscover.contoso.test
+cp ca.pem "$here/ca.pem"
+
+# --- capture helpers
+# start_capture FILE PORT...: tcpdump on lo for those TCP ports.
+start_capture() {
+	local file=$1
+	shift
+	local filter=""
+	for p in "$@"; do filter="${filter:+$filter or }tcp port $p"; done
+	tcpdump -Z root -i lo --immediate-mode -U -s 0 -w "$file" "$filter" 2>"$work/tcpdump.log" &
+	tcpdump_pid=$!
+	for _ in $(seq 50); do grep -q listening "$work/tcpdump.log" && break; sleep 0.1; done
+}
+stop_capture() {
+	sleep 0.5
+	kill -INT "$tcpdump_pid"
+	wait "$tcpdump_pid" || true
+}
+# serve PORT ARGS...: openssl s_server on 127.0.0.1:PORT in the background.
+serve() {
+	local port=$1
+	shift
+	openssl s_server -accept "127.0.0.1:$port" -naccept 4 -quiet "$@" </dev/null >"$work/s_server.$port.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+}
+www() { # www PORT ARGS...: openssl s_server -WWW (answers GET requests from files in $work)
+	local port=$1
+	shift
+	echo ok >"$work/index.html"
+	openssl s_server -accept "127.0.0.1:$port" -WWW "$@" >"$work/www.$port.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+}
+curl_to() { # curl_to NAME PORT ARGS...
+	local name=$1 port=$2
+	shift 2
+	curl -sS --max-time 5 --resolve "$name:$port:127.0.0.1" --cacert ca.pem "$@" "https://$name:$port/index.html" >/dev/null 2>>"$work/curl.log" || true
+}
+
+case_frag_records() {
+	# TLS 1.2, openssl s_server -max_send_frag 512: the server's
+	# Certificate spans several 512-byte records (and segments).
+	www 18443 -cert right.pem -key right.key -cert_chain ca.pem -tls1_2 -max_send_frag 512
+	start_capture frag-records.pcap 18443
+	curl_to autodiscover.contoso.test 18443 --tlsv1.2 --tls-max 1.2
+	stop_capture
+}
+
+case_big_certificate() {
+	# TLS 1.2; the server sends its whole CA bundle: the leaf, the CA and
+	# 90 unrelated CA certificates, a Certificate message of about
+	# 130 KiB. OpenSSL clients refuse a certificate list over 100 KiB
+	# (max_cert_list): curl ends the handshake with an alert before the
+	# message is whole, so the capture holds only its start (the leaf).
+	cp ca.pem bundle.pem
+	local pad
+	pad=$(printf 'x%.0s' $(seq 800))
+	for i in $(seq 1 90); do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+			-subj "/O=certsleuth test/CN=Bundle CA $i" -addext "nsComment=$pad" -days 3650 2>/dev/null >>bundle.pem
+	done
+	www 18444 -cert mail.pem -key mail.key -cert_chain bundle.pem -tls1_2
+	start_capture big-certificate.pcap 18444
+	curl_to mail.contoso.test 18444 --tlsv1.2 --tls-max 1.2
+	stop_capture
+}
+
+case_connect_squid() {
+	# curl through squid (an explicit HTTP proxy on 127.0.0.1:18128, its
+	# own hosts file): CONNECT autodiscover.contoso.test:18445, 200, then
+	# TLS 1.2 inside the tunnel; the certificate names only mail.contoso.test.
+	local sq=$work/squid
+	mkdir -p "$sq"
+	chown proxy "$sq" 2>/dev/null || chmod 777 "$sq"
+	chmod 755 "$work"
+	echo "127.0.0.1 autodiscover.contoso.test" >"$sq/hosts"
+	cat >"$sq/squid.conf" <<-EOF2
+		http_port 127.0.0.1:18128
+		acl localnet src 127.0.0.1/32
+		acl SSL_ports port 18445
+		acl CONNECT method CONNECT
+		http_access deny CONNECT !SSL_ports
+		http_access allow localnet
+		http_access deny all
+		cache deny all
+		hosts_file $sq/hosts
+		dns_nameservers 127.0.0.1
+		pid_filename $sq/squid.pid
+		access_log stdio:$sq/access.log
+		cache_log $sq/cache.log
+		coredump_dir $sq
+		shutdown_lifetime 1 seconds
+	EOF2
+	squid -N -f "$sq/squid.conf" &
+	pids+=($!)
+	www 18445 -cert mail.pem -key mail.key -cert_chain ca.pem -tls1_2
+	for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18128) 2>/dev/null && break; sleep 0.2; done
+	start_capture connect-squid.pcap 18128
+	curl -sS --max-time 5 -k --proxy http://127.0.0.1:18128 --tlsv1.2 --tls-max 1.2 \
+		https://autodiscover.contoso.test:18445/index.html >/dev/null 2>>"$work/curl.log" || true
+	stop_capture
+}
+
+case_warning_alert() {
+	# TLS 1.2: openssl s_server -servername mail.contoso.test answers any
+	# other SNI with a warning-level unrecognized_name alert and goes on
+	# with its default certificate (exch01.corp.contoso.test).
+	www 18446 -cert default.pem -key default.key -servername mail.contoso.test -cert2 mail.pem -key2 mail.key -tls1_2
+	start_capture warning-alert.pcap 18446
+	curl_to autodiscover.contoso.test 18446 -k --tlsv1.2 --tls-max 1.2
+	stop_capture
+}
+
+all=(frag_records big_certificate connect_squid warning_alert)
+[ $# -gt 0 ] && all=("$@")
+for c in "${all[@]}"; do
+	echo "== $c"
+	"case_$c"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	pids=()
+	sleep 0.3
+done
+mv ./*.pcap "$here/" 2>/dev/null || true
+ls -l "$here"

@@ -1,0 +1,532 @@
+// Command comparetshark compares, for every TLS flow of some capture
+// files, what `certsleuth pcap` reads with what tshark (Wireshark) reads:
+// the SNI, the TLS version the server chose, the server's leaf
+// certificate and whether that certificate is visible. It prints each
+// disagreement, a per-file agreement and the total. scripts/compare-tshark.sh
+// runs it; docs/capture.md explains the disagreements left on public
+// captures.
+//
+//	go run ./scripts/comparetshark [-certsleuth PATH] [-tshark PATH] [-v] FILE...
+//
+// A flow is one TCP connection in which either tool saw a TLS handshake
+// message (tshark: tls.handshake.type; certsleuth: a kind "tls"
+// observation). tshark runs with tcp.reassemble_out_of_order on, its TLS
+// heuristics as installed, and no keys. What "visible" means for tshark
+// is derived from what it dissected in clear (see tsharkVisibility).
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+func main() {
+	certsleuth := flag.String("certsleuth", "certsleuth", "the certsleuth binary")
+	tshark := flag.String("tshark", "tshark", "the tshark binary")
+	verbose := flag.Bool("v", false, "print agreeing flows too")
+	flag.Parse()
+	if flag.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: comparetshark [-certsleuth PATH] [-tshark PATH] [-v] FILE...")
+		os.Exit(2)
+	}
+	var total tally
+	for _, file := range flag.Args() {
+		cs, err := runCertsleuth(*certsleuth, file)
+		if err != nil {
+			fmt.Printf("%s: certsleuth: %v\n", file, err)
+		}
+		ts, err := runTshark(*tshark, file)
+		if err != nil {
+			fmt.Printf("%s: tshark: %v\n", file, err)
+			continue
+		}
+		var t tally
+		for _, r := range compare(cs, ts) {
+			t.add(r)
+			if !r.agree() || *verbose {
+				fmt.Printf("%s: %s\n", filepath.Base(file), r)
+			}
+		}
+		total.merge(t)
+		fmt.Printf("%s: %s\n", filepath.Base(file), t)
+	}
+	fmt.Printf("TOTAL %d files: %s\n", flag.NArg(), total)
+}
+
+// flowView is what one tool says of one TLS flow.
+type flowView struct {
+	client, server string // ip:port
+	sni            string
+	version        string // "TLS 1.2", "TLS 1.3 (draft 23)", "SSL 3.0", "" when no ServerHello
+	leaf           string // hex SHA-256 of the server's leaf certificate, "" when not seen
+	leafNames      string // its CN and DNS names, for the messages
+	vis            string // visible, encrypted, resumed, failed, truncated, not-captured
+}
+
+// result is one flow as both tools see it (nil: that tool has no such flow).
+type result struct {
+	cs, ts *flowView
+}
+
+func (r result) diffs() []string {
+	if r.cs == nil {
+		return []string{"certsleuth has no TLS flow"}
+	}
+	if r.ts == nil {
+		return []string{"tshark has no TLS flow"}
+	}
+	var d []string
+	if r.cs.sni != r.ts.sni {
+		d = append(d, fmt.Sprintf("sni %q vs %q", r.cs.sni, r.ts.sni))
+	}
+	if r.cs.version != r.ts.version {
+		d = append(d, fmt.Sprintf("version %q vs %q", r.cs.version, r.ts.version))
+	}
+	if r.cs.leaf != r.ts.leaf {
+		d = append(d, fmt.Sprintf("leaf %s vs %s", short(r.cs), short(r.ts)))
+	}
+	if r.cs.vis != r.ts.vis {
+		d = append(d, fmt.Sprintf("visibility %s vs %s", r.cs.vis, r.ts.vis))
+	}
+	return d
+}
+
+func short(v *flowView) string {
+	if v.leaf == "" {
+		return "none"
+	}
+	return v.leaf[:12] + " (" + v.leafNames + ")"
+}
+
+func (r result) agree() bool { return len(r.diffs()) == 0 }
+
+func (r result) String() string {
+	v := r.cs
+	if v == nil {
+		v = r.ts
+	}
+	head := v.client + " -> " + v.server
+	if r.agree() {
+		return "agree " + head + fmt.Sprintf(" sni=%q %s %s %s", v.sni, v.version, v.vis, short(v))
+	}
+	return "DIFFER " + head + " (certsleuth vs tshark): " + strings.Join(r.diffs(), "; ")
+}
+
+// tally counts flows and agreements.
+type tally struct{ flows, agree, sni, version, leaf, vis int }
+
+func (t *tally) add(r result) {
+	t.flows++
+	if r.agree() {
+		t.agree++
+	}
+	if r.cs != nil && r.ts != nil {
+		if r.cs.sni == r.ts.sni {
+			t.sni++
+		}
+		if r.cs.version == r.ts.version {
+			t.version++
+		}
+		if r.cs.leaf == r.ts.leaf {
+			t.leaf++
+		}
+		if r.cs.vis == r.ts.vis {
+			t.vis++
+		}
+	}
+}
+
+func (t *tally) merge(o tally) {
+	t.flows += o.flows
+	t.agree += o.agree
+	t.sni += o.sni
+	t.version += o.version
+	t.leaf += o.leaf
+	t.vis += o.vis
+}
+
+func pct(n, d int) string {
+	if d == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(100*float64(n)/float64(d), 'f', 1, 64) + "%"
+}
+
+func (t tally) String() string {
+	return fmt.Sprintf("%d TLS flows, %d agree (%s); sni %s, version %s, leaf %s, visibility %s",
+		t.flows, t.agree, pct(t.agree, t.flows), pct(t.sni, t.flows), pct(t.version, t.flows), pct(t.leaf, t.flows), pct(t.vis, t.flows))
+}
+
+// compare pairs the flows of both tools by their endpoints (in the order
+// they start, for endpoints used twice) and lists every flow.
+func compare(cs, ts []*flowView) []result {
+	key := func(v *flowView) string {
+		a, b := v.client, v.server
+		if a > b {
+			a, b = b, a
+		}
+		return a + " " + b
+	}
+	byKey := map[string][]*flowView{}
+	for _, v := range ts {
+		byKey[key(v)] = append(byKey[key(v)], v)
+	}
+	var out []result
+	for _, c := range cs {
+		k := key(c)
+		if l := byKey[k]; len(l) > 0 {
+			out = append(out, result{cs: c, ts: l[0]})
+			byKey[k] = l[1:]
+			continue
+		}
+		out = append(out, result{cs: c})
+	}
+	var rest []string
+	for k, l := range byKey {
+		if len(l) > 0 {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		for _, v := range byKey[k] {
+			out = append(out, result{ts: v})
+		}
+	}
+	return out
+}
+
+// runCertsleuth reads file with `certsleuth pcap --record` and returns its
+// TLS observations. Exit status 1 (some connection would warn) is normal;
+// a corrupt file still yields the observations before the damage.
+func runCertsleuth(bin, file string) ([]*flowView, error) {
+	dir, err := os.MkdirTemp("", "comparetshark")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	trace := filepath.Join(dir, "trace.jsonl")
+	cmd := exec.Command(bin, "pcap", "--record", trace, "-o", os.DevNull, file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	runErr := cmd.Run()
+	f, err := os.Open(trace)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", runErr, stderr.String())
+	}
+	defer f.Close()
+	obs, _, err := record.ReadAll(f, trace)
+	if err != nil {
+		return nil, err
+	}
+	var out []*flowView
+	for _, o := range obs {
+		if o.Kind != record.KindTLS {
+			continue
+		}
+		v := &flowView{client: o.Client, server: o.Server, sni: o.SNI, version: o.TLSVersion, vis: string(o.Visibility)}
+		if len(o.Chain) > 0 {
+			v.leaf, v.leafNames = leafID(o.Chain[0])
+		}
+		out = append(out, v)
+	}
+	if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() >= 2 {
+		return out, fmt.Errorf("exit %d: %s", ee.ExitCode(), strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// leafID is the hex SHA-256 of a certificate's DER and its names.
+func leafID(der []byte) (id, names string) {
+	sum := sha256.Sum256(der)
+	id = hex.EncodeToString(sum[:])
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return id, "unparsable: " + err.Error()
+	}
+	n := append([]string{"CN=" + c.Subject.CommonName}, c.DNSNames...)
+	if len(n) > 4 {
+		n = append(n[:4], fmt.Sprintf("+%d", len(n)-4))
+	}
+	return id, strings.Join(n, " ")
+}
+
+// tsharkFields are the fields read from every TCP packet with TLS.
+var tsharkFields = []string{
+	"tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
+	"frame.cap_len", "frame.len",
+	"tls.record.content_type", "tls.handshake.type",
+	"tls.handshake.extensions_server_name", "tls.handshake.version",
+	"tls.handshake.extensions.supported_version", "tls.handshake.extension.type",
+	"tls.handshake.certificate", "tls.alert_message.level",
+}
+
+// tsharkFlow collects one TCP stream's TLS as tshark dissects it.
+type tsharkFlow struct {
+	stream      string
+	a, b        string // endpoints of the first packet: a sent it
+	client      string // the sender of the ClientHello
+	sni         string
+	shVersion   string // the ServerHello's chosen version, hex ("0x0303")
+	shPSK       bool
+	leaf        []byte
+	handshake   bool // any handshake message seen
+	serverCCS   bool
+	serverAlert bool
+	serverDone  bool // ServerHelloDone
+	serverHello bool
+	truncated   bool // a server packet was cut by the snap length
+	pkts        []tsharkPkt
+}
+
+type tsharkPkt struct {
+	src, dst string
+	fields   []string
+}
+
+// runTshark dissects file with tshark and returns its TLS flows.
+func runTshark(bin, file string) ([]*flowView, error) {
+	args := []string{"-r", file, "-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "tls || ssl", "-T", "fields",
+		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"}
+	for _, f := range tsharkFields {
+		args = append(args, "-e", f)
+	}
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil && len(out) == 0 {
+		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return parseTshark(out), nil
+}
+
+// parseTshark turns tshark's field lines into flows.
+func parseTshark(out []byte) []*flowView {
+	flows := map[string]*tsharkFlow{}
+	var order []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) < 17 || f[0] == "" {
+			continue // not TCP (DTLS)
+		}
+		src, dst := ep(f[1], f[2], f[3]), ep(f[4], f[5], f[6])
+		fl := flows[f[0]]
+		if fl == nil {
+			fl = &tsharkFlow{stream: f[0], a: src, b: dst}
+			flows[f[0]] = fl
+			order = append(order, f[0])
+		}
+		fl.pkts = append(fl.pkts, tsharkPkt{src, dst, f})
+	}
+	var views []*flowView
+	for _, s := range order {
+		if v := flows[s].view(); v != nil {
+			views = append(views, v)
+		}
+	}
+	return views
+}
+
+func ep(ip4, ip6, port string) string {
+	ip := ip4
+	if ip == "" {
+		ip = ip6
+	}
+	if i := strings.IndexByte(ip, '|'); i >= 0 { // IP in IP: the inner header
+		ip = ip[strings.LastIndexByte(ip, '|')+1:]
+	}
+	return net.JoinHostPort(ip, port)
+}
+
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "|")
+}
+
+// view works out the flow's facts: first who the client is (the sender
+// of the first ClientHello, else the receiver of the first ServerHello),
+// then the facts of each direction.
+func (fl *tsharkFlow) view() *flowView {
+	for _, p := range fl.pkts {
+		types := split(p.fields[10])
+		if has(types, "1") {
+			fl.client = p.src
+			break
+		}
+		if has(types, "2") {
+			fl.client = p.dst
+			break
+		}
+	}
+	if fl.client == "" {
+		// No hello: the middle of a connection. Records alone make
+		// no TLS flow for this comparison unless handshake bytes show.
+		anyHS := false
+		for _, p := range fl.pkts {
+			if p.fields[10] != "" {
+				anyHS = true
+			}
+		}
+		if !anyHS {
+			return nil
+		}
+		fl.client = fl.a
+	}
+	server := fl.b
+	if fl.client == fl.b {
+		server = fl.a
+	}
+	for _, p := range fl.pkts {
+		f := p.fields
+		types := split(f[10])
+		if len(types) > 0 {
+			fl.handshake = true
+		}
+		if p.src == fl.client {
+			if has(types, "1") && fl.sni == "" {
+				if names := split(f[11]); len(names) > 0 {
+					fl.sni = names[0]
+				}
+			}
+			continue
+		}
+		capLen, _ := strconv.Atoi(f[7])
+		wireLen, _ := strconv.Atoi(f[8])
+		if capLen < wireLen {
+			fl.truncated = true
+		}
+		cts := split(f[9])
+		if has(cts, "21") && !fl.serverHello || has(cts, "21") && fl.leaf == nil {
+			fl.serverAlert = true
+		}
+		if has(cts, "20") && fl.leaf == nil && fl.serverHello {
+			fl.serverCCS = true
+		}
+		if has(types, "2") && !fl.serverHello {
+			fl.serverHello = true
+			fl.shVersion = first(split(f[12]))
+			if sv := split(f[13]); len(sv) > 0 {
+				fl.shVersion = sv[len(sv)-1]
+			}
+			fl.shPSK = has(split(f[14]), "41")
+		} else if has(types, "2") {
+			// A HelloRetryRequest came first: the real ServerHello wins.
+			if sv := split(f[13]); len(sv) > 0 {
+				fl.shVersion = sv[len(sv)-1]
+			}
+			fl.shPSK = has(split(f[14]), "41")
+		}
+		if has(types, "11") && fl.leaf == nil {
+			if certs := split(f[15]); len(certs) > 0 {
+				fl.leaf, _ = hex.DecodeString(strings.ReplaceAll(certs[0], ":", ""))
+			}
+		}
+		if has(types, "14") {
+			fl.serverDone = true
+		}
+	}
+	v := &flowView{client: fl.client, server: server, sni: fl.sni, version: versionName(fl.shVersion)}
+	if fl.leaf != nil {
+		v.leaf, v.leafNames = leafID(fl.leaf)
+	}
+	v.vis = fl.visibility()
+	return v
+}
+
+// visibility is the cert_visibility certsleuth should say, from what
+// tshark dissected: the certificate in clear (visible); a TLS 1.3
+// ServerHello (encrypted, or resumed with a PSK); a TLS 1.0-1.2
+// ServerHello followed by ChangeCipherSpec without a Certificate
+// (resumed); a server alert or ServerHelloDone without a certificate
+// (failed); a server packet cut short (truncated); else not-captured.
+func (fl *tsharkFlow) visibility() string {
+	switch {
+	case fl.leaf != nil:
+		return "visible"
+	case fl.serverHello && is13(fl.shVersion) && fl.shPSK:
+		return "resumed"
+	case fl.serverHello && is13(fl.shVersion):
+		return "encrypted"
+	case fl.serverHello && fl.serverCCS:
+		return "resumed"
+	case fl.truncated:
+		return "truncated"
+	case fl.serverAlert, fl.serverDone:
+		return "failed"
+	}
+	return "not-captured"
+}
+
+func is13(v string) bool {
+	return v == "0x0304" || strings.HasPrefix(v, "0x7f") || v == "0x7e01" || v == "0x7e02"
+}
+
+func has(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func first(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return l[0]
+}
+
+// versionName names a version as certsleuth writes it, from the
+// registry (RFC 8446 and the IANA TLS parameters; draft numbers from
+// draft-ietf-tls-tls13-NN's own version field 0x7fNN; 0x7e01/0x7e02 are
+// Google's experiment versions, listed by Wireshark's packet-tls-utils.c).
+func versionName(hexv string) string {
+	if hexv == "" {
+		return ""
+	}
+	v, err := strconv.ParseUint(strings.TrimPrefix(hexv, "0x"), 16, 16)
+	if err != nil {
+		return hexv
+	}
+	switch {
+	case v == 0x0002:
+		return "SSL 2.0"
+	case v == 0x0300:
+		return "SSL 3.0"
+	case v == 0x0301:
+		return "TLS 1.0"
+	case v == 0x0302:
+		return "TLS 1.1"
+	case v == 0x0303:
+		return "TLS 1.2"
+	case v == 0x0304:
+		return "TLS 1.3"
+	case v>>8 == 0x7f:
+		return fmt.Sprintf("TLS 1.3 (draft %d)", v&0xff)
+	case v == 0x7e01, v == 0x7e02:
+		return fmt.Sprintf("TLS 1.3 (Google experiment %d)", v&0xff)
+	case v == 0xfb17, v == 0xfb1a:
+		return fmt.Sprintf("TLS 1.3 (Facebook draft %d)", v&0xff)
+	}
+	return fmt.Sprintf("0x%04x", v)
+}
