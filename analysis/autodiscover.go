@@ -46,6 +46,8 @@ type ADField struct {
 	Scope   Scope            `json:"scope,omitempty"` // internal or external, when the answer says
 	Value   string           `json:"value"`           // the URL, or the host name for Server elements
 	Setting string           `json:"setting"`         // catalog key of the Exchange setting (see Settings); "" when none
+	// Port is the port a mail block (IMAP, POP3, SMTP) names; 0 otherwise.
+	Port int `json:"port,omitempty"`
 }
 
 // Host returns the host name the field sends the client to, lower case,
@@ -317,10 +319,29 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 		return a, nil
 	}
 	var exprServer string
+	var exhttp []*xnode
 	for _, p := range acct.children("Protocol") {
-		if strings.EqualFold(p.child("Type").value(), "EXPR") {
+		switch strings.ToUpper(p.child("Type").value()) {
+		case "EXPR":
 			exprServer = p.child("Server").value()
+		case "EXHTTP":
+			exhttp = append(exhttp, p)
 		}
+	}
+	// exhttpScope says which EXHTTP block is which. Exchange 2013 and later
+	// write one per Outlook Anywhere host name, the internal one first
+	// (InternalHostname is set at setup, ExternalHostname only when the
+	// admin sets it): a lone block is the internal one, unless it names
+	// the EXPR server (reference D.2).
+	exhttpScope := func(p *xnode) Scope {
+		srv := p.child("Server").value()
+		if exprServer != "" && strings.EqualFold(srv, exprServer) {
+			return ScopeExternal
+		}
+		if len(exhttp) >= 2 && p != exhttp[0] {
+			return ScopeExternal
+		}
+		return ScopeInternal
 	}
 	for _, p := range acct.children("Protocol") {
 		typ := p.child("Type").value()
@@ -328,55 +349,51 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 			typ = p.attr["Type"]
 		}
 		switch strings.ToUpper(typ) {
-		case "EXCH", "EXPR":
-			scope := ScopeInternal
-			if strings.EqualFold(typ, "EXPR") {
-				scope = ScopeExternal
-			}
+		case "EXCH", "EXPR", "EXHTTP":
 			block := strings.ToUpper(typ)
-			ecp := p.child("EcpUrl").value()
-			for _, k := range p.kids {
-				lk := strings.ToLower(k.name)
-				if set, ok := poxURLSetting[lk]; ok && isAbsURL(k.value()) {
-					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: k.value(), Setting: set})
-				}
-				// EcpUrl-um, EcpUrl-photo, ...: fragments appended to EcpUrl
-				// (Microsoft Learn "Protocol (POX)"), so they send the client to EcpUrl's host.
-				if strings.HasPrefix(lk, "ecpurl-") && isAbsURL(ecp) && k.value() != "" && !isAbsURL(k.value()) && isAbsURL(ecp+k.value()) {
-					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: ecp + k.value(), Setting: SettingECP})
-				}
+			scope := ScopeInternal
+			switch block {
+			case "EXPR":
+				scope = ScopeExternal
+			case "EXHTTP":
+				scope = exhttpScope(p)
 			}
+			a.Fields = append(a.Fields, poxURLFields(p, block, scope)...)
 			if block == "EXCH" {
 				if v := p.child("ServerVersion").value(); v != "" {
 					a.ServerVersion = v
 					a.Version = ExchangeVersionFromHex(v)
 				}
-				if dn := p.child("ServerDN").value(); dn != "" {
-					a.ServerName = lastCN(dn)
-				}
-				if srv := p.child("Server").value(); a.ServerName == "" && srv != "" && !strings.Contains(srv, "@") {
-					a.ServerName = strings.ToUpper(strings.SplitN(srv, ".", 2)[0])
+				// From Exchange 2013 on, Server and ServerDN name the
+				// mailbox's GUID (<guid>@<domain>), not a server: only a
+				// 2007 or 2010 answer names the server there.
+				if a.Version == "2007" || a.Version == "2010" || a.Version == "" {
+					if dn := lastCN(p.child("ServerDN").value()); isServerName(dn) {
+						a.ServerName = dn
+					}
+					if srv := p.child("Server").value(); a.ServerName == "" && isServerName(srv) {
+						a.ServerName = strings.ToUpper(strings.SplitN(srv, ".", 2)[0])
+					}
 				}
 			}
-			if block == "EXPR" {
+			if block == "EXPR" || block == "EXHTTP" {
 				if srv := p.child("Server").value(); srv != "" {
-					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: "Server", Scope: ScopeExternal, Value: srv, Setting: SettingOutlookAnywhere})
-					a.Principals = append(a.Principals, ADPrincipal{Block: block, Server: srv, Principal: p.child("CertPrincipalName").value(), SSL: p.child("SSL").value(), Scope: ScopeExternal})
+					a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: block, Element: "Server", Scope: scope, Value: srv, Setting: SettingOutlookAnywhere})
+					a.Principals = append(a.Principals, ADPrincipal{Block: block, Server: srv, Principal: p.child("CertPrincipalName").value(), SSL: p.child("SSL").value(), Scope: scope})
 				}
 			}
-		case "EXHTTP":
+		case "IMAP", "POP3", "SMTP":
+			// Internet mail blocks (MS-OXDSCLI §2.2.4.1.1.2.2 Type; Server,
+			// Port): the client connects to Server on Port with that protocol.
 			srv := p.child("Server").value()
-			if srv == "" {
+			if srv == "" || strings.ContainsAny(srv, "/@ ") {
 				continue
 			}
-			// EXHTTP blocks do not say which is which; the one naming the
-			// EXPR server is the external one (hedged, reference D.2).
-			scope := ScopeInternal
-			if exprServer != "" && strings.EqualFold(srv, exprServer) {
-				scope = ScopeExternal
+			port, _ := strconv.Atoi(p.child("Port").value())
+			if port < 0 || port > 65535 {
+				port = 0
 			}
-			a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: "EXHTTP", Element: "Server", Scope: scope, Value: srv, Setting: SettingOutlookAnywhere})
-			a.Principals = append(a.Principals, ADPrincipal{Block: "EXHTTP", Server: srv, Principal: p.child("CertPrincipalName").value(), SSL: p.child("SSL").value(), Scope: scope})
+			a.Fields = append(a.Fields, ADField{Form: FormPOX, Block: strings.ToUpper(typ), Element: "Server", Value: srv, Port: port, Setting: poxMailSetting[strings.ToUpper(typ)]})
 		case "WEB":
 			for _, sc := range []Scope{ScopeInternal, ScopeExternal} {
 				blk := p.child(string(sc))
@@ -413,6 +430,75 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 		}
 	}
 	return a, nil
+}
+
+// poxMailSetting maps a POX mail block's Type to the catalog row of the
+// certificate that service presents.
+var poxMailSetting = map[string]string{"IMAP": SettingIMAP, "POP3": SettingPOP, "SMTP": SettingSMTP}
+
+// poxURLFields reads the URL elements of an EXCH, EXPR or EXHTTP block.
+func poxURLFields(p *xnode, block string, scope Scope) []ADField {
+	var out []ADField
+	ecp := p.child("EcpUrl").value()
+	for _, k := range p.kids {
+		lk := strings.ToLower(k.name)
+		if set, ok := poxURLSetting[lk]; ok && isAbsURL(k.value()) {
+			out = append(out, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: k.value(), Setting: urlSetting(set, k.value())})
+		}
+		// EcpUrl-um, EcpUrl-photo, ...: fragments appended to EcpUrl
+		// (Microsoft Learn "Protocol (POX)"), so they send the client to EcpUrl's host.
+		if strings.HasPrefix(lk, "ecpurl-") && isAbsURL(ecp) && k.value() != "" && !isAbsURL(k.value()) && isAbsURL(ecp+k.value()) {
+			out = append(out, ADField{Form: FormPOX, Block: block, Element: k.name, Scope: scope, Value: ecp + k.value(), Setting: SettingECP})
+		}
+	}
+	return out
+}
+
+// urlSetting corrects a field's setting from its URL: from Exchange 2013
+// on, UMUrl points into the EWS virtual directory (/EWS/UM2007Legacy.asmx)
+// and Set-UMVirtualDirectory no longer exists (Microsoft Learn
+// "Set-UMVirtualDirectory": Exchange Server 2010 only), so a UM URL under
+// /EWS/ is the EWS virtual directory's.
+func urlSetting(set, u string) string {
+	if set != SettingUM {
+		return set
+	}
+	if _, p, _ := urlHostPath(u); strings.HasPrefix(p, "/ews/") {
+		return SettingEWS
+	}
+	return set
+}
+
+// isServerName reports whether s can be an Exchange server's name (a
+// NetBIOS name or host name), not a mailbox GUID (<guid>@<domain>, Exchange
+// 2013 and later) or an address.
+func isServerName(s string) bool {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.ContainsAny(s, "@/\\ ") {
+		return false
+	}
+	first := strings.SplitN(s, ".", 2)[0]
+	return !looksLikeGUID(first)
+}
+
+// looksLikeGUID reports whether s is a GUID (8-4-4-4-12 hex digits).
+func looksLikeGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func parseMobileSync(resp *xnode) (*Autodiscover, error) {
@@ -491,6 +577,18 @@ func soapSetting(name string) (string, Scope) {
 
 func parseSOAP(env *xnode) (*Autodiscover, error) {
 	a := &Autodiscover{Form: FormSOAP}
+	// The SOAP header's ServerVersionInfo names the release that answered
+	// (MS-OXWSADISC ServerVersionInfo: MajorVersion, MinorVersion,
+	// MajorBuildNumber); a CasVersion setting, when asked for, overrides it.
+	if v := env.path("Header", "ServerVersionInfo"); v != nil {
+		maj, err1 := strconv.Atoi(v.child("MajorVersion").value())
+		min, err2 := strconv.Atoi(v.child("MinorVersion").value())
+		build, _ := strconv.Atoi(v.child("MajorBuildNumber").value())
+		if err1 == nil && err2 == nil {
+			a.ServerVersion = fmt.Sprintf("%d.%d.%d", maj, min, build)
+			a.Version = exchangeRelease(maj, min, build)
+		}
+	}
 	body := env.child("Body")
 	if body == nil {
 		return nil, errors.New("parse autodiscover: SOAP envelope has no Body")
@@ -565,7 +663,7 @@ func parseSOAP(env *xnode) (*Autodiscover, error) {
 					continue
 				}
 				if isAbsURL(v) {
-					a.Fields = append(a.Fields, ADField{Form: FormSOAP, Block: "GetUserSettings", Element: name, Scope: sc, Value: v, Setting: set})
+					a.Fields = append(a.Fields, ADField{Form: FormSOAP, Block: "GetUserSettings", Element: name, Scope: sc, Value: v, Setting: urlSetting(set, v)})
 				}
 			}
 		}

@@ -44,7 +44,7 @@ func TestParseAutodiscoverForms(t *testing.T) {
 		principals   []ADPrincipal
 	}{
 		{
-			file: "pox-2006a-full.xml", form: FormPOX, action: "settings", email: "alice@contoso.com", version: "2016", server: "EXCH01",
+			file: "pox-2006a-full.xml", form: FormPOX, action: "settings", email: "alice@contoso.com", version: "2016", server: "", // 2013 and later: ServerDN is not trusted to name the server
 			fields: []string{
 				"mapiHttp MailStore/InternalUrl internal " + lo + "/mapi/emsmdb/?MailboxId=5b9e1c2d@contoso.com -> mapi",
 				"mapiHttp MailStore/ExternalUrl external " + ex + "/mapi/emsmdb/?MailboxId=5b9e1c2d@contoso.com -> mapi",
@@ -58,14 +58,14 @@ func TestParseAutodiscoverForms(t *testing.T) {
 				"EXCH EcpUrl-um internal " + lo + "/ecp/?rfr=olk&p=customize/voicemail.aspx&exsvurl=1 -> ecp",
 				"EXCH EcpUrl-photo internal " + lo + "/ecp/PersonalSettings/EditAccount.aspx?rfr=olk&chgPhoto=1 -> ecp",
 				"EXCH OOFUrl internal " + lo + "/EWS/Exchange.asmx -> ews",
-				"EXCH UMUrl internal " + lo + "/EWS/UM2007Legacy.asmx -> um",
+				"EXCH UMUrl internal " + lo + "/EWS/UM2007Legacy.asmx -> ews",
 				"EXCH OABUrl internal " + lo + "/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/ -> oab",
 				"EXPR ASUrl external " + ex + "/EWS/Exchange.asmx -> ews",
 				"EXPR EwsUrl external " + ex + "/EWS/Exchange.asmx -> ews",
 				"EXPR EwsPartnerUrl external " + ex + "/EWS/Exchange.asmx -> ews",
 				"EXPR EcpUrl external " + ex + "/ecp/ -> ecp",
 				"EXPR OOFUrl external " + ex + "/EWS/Exchange.asmx -> ews",
-				"EXPR UMUrl external " + ex + "/EWS/UM2007Legacy.asmx -> um",
+				"EXPR UMUrl external " + ex + "/EWS/UM2007Legacy.asmx -> ews",
 				"EXPR OABUrl external " + ex + "/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/ -> oab",
 				"EXPR Server external mail.contoso.com -> outlook-anywhere",
 				"EXHTTP Server internal exch01.contoso.local -> outlook-anywhere",
@@ -112,7 +112,7 @@ func TestParseAutodiscoverForms(t *testing.T) {
 				"GetUserSettings ExternalOABUrl external " + ex + "/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/ -> oab",
 				"GetUserSettings InternalEcpUrl internal " + lo + "/ecp/ -> ecp",
 				"GetUserSettings ExternalEcpVoicemailUrl external " + ex + "/ecp/?rfr=olk&p=customize/voicemail.aspx -> ecp",
-				"GetUserSettings InternalUMUrl internal " + lo + "/EWS/UM2007Legacy.asmx -> um",
+				"GetUserSettings InternalUMUrl internal " + lo + "/EWS/UM2007Legacy.asmx -> ews",
 				"GetUserSettings ExternalMailboxServer external mail.contoso.com -> outlook-anywhere",
 				"GetUserSettings InteropExternalEwsUrl external " + ex + "/EWS/Exchange.asmx -> ews",
 				"GetUserSettings InternalWebClientUrls internal " + lo + "/owa/ -> owa",

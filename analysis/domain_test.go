@@ -1,30 +1,24 @@
 package analysis
 
-import (
-	"strings"
-	"testing"
-)
+import "testing"
 
-// TestPickDomain compares the indexed lookup with the plain rule: the
-// first domain, in order, that is the name or a parent of it.
+// TestPickDomain: a fix names the nearest known domain that is the name
+// or a parent of it (the email domain the client used), never another
+// domain the trace knows; a name in no known domain gives itself (without
+// an autodiscover. label).
 func TestPickDomain(t *testing.T) {
 	domains := []string{"fabrikam.com", "contoso.com", "mail.contoso.com", "local", "contoso.com"}
 	tr := &OriginTrace{Domains: domains}
-	plain := func(name string) string {
-		for _, d := range domains {
-			if name == d || strings.HasSuffix(name, "."+d) {
-				return d
-			}
-		}
-		return domains[0]
-	}
-	for _, name := range []string{"contoso.com", "mail.contoso.com", "a.mail.contoso.com", "exch01.contoso.local",
-		"exch01", "fabrikam.com", "xcontoso.com", "autodiscover.fabrikam.com", "", "com"} {
-		if got, want := pickDomain(name, domains, tr.domainIndex()), plain(name); got != want {
+	for name, want := range map[string]string{
+		"contoso.com": "contoso.com", "mail.contoso.com": "mail.contoso.com", "a.mail.contoso.com": "mail.contoso.com",
+		"autodiscover.contoso.com": "contoso.com", "autodiscover.fabrikam.com": "fabrikam.com", "exch01.contoso.local": "local",
+		"exch01": "exch01", "xcontoso.com": "xcontoso.com", "autodiscover.tailspintoys.com": "tailspintoys.com", "": "", "com": "com",
+	} {
+		if got := pickDomain(name, domains, tr.domainIndex()); got != want {
 			t.Errorf("pickDomain(%q) = %q, want %q", name, got, want)
 		}
 	}
-	if got := pickDomain("x.contoso.com", nil, nil); got != "" {
-		t.Errorf("no domains: got %q", got)
+	if got := pickDomain("autodiscover.x.contoso.com", nil, nil); got != "x.contoso.com" {
+		t.Errorf("no domains: got %q, want x.contoso.com", got)
 	}
 }

@@ -59,6 +59,10 @@ type ExchangeSetting struct {
 	command func(v string, p FixParams) string
 	// note, when set, adds a version-specific remark.
 	note func(v string) string
+	// successor is the setting that does this one's job in the releases
+	// that lack it (the UM URL lives in the EWS virtual directory from
+	// Exchange 2013 on); "" when none.
+	successor string
 }
 
 // AppliesTo reports whether the setting's command exists in Exchange release v.
@@ -135,11 +139,26 @@ func newURL(p FixParams, path string) string {
 	return "https://" + orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>") + path
 }
 
+// vdirTarget is how a Set-*VirtualDirectory (or Set-OutlookAnywhere)
+// command names its object: -Identity "EXCH01\EWS (Default Web Site)" when
+// the trace names the server, else the matching Get- cmdlet for a server
+// the admin fills in, piped into it, so the command runs as pasted once
+// <SERVER> is replaced (Microsoft Learn "Get-WebServicesVirtualDirectory"
+// -Server: the Get-*VirtualDirectory cmdlets return the Client Access,
+// Default Web Site, directories unless -ShowMailboxVirtualDirectories is
+// given).
+func vdirTarget(cmdlet, vdir string, p FixParams) string {
+	if p.Server == "" {
+		return fmt.Sprintf("Get-%s -Server <SERVER> | %s", strings.TrimPrefix(cmdlet, "Set-"), cmdlet)
+	}
+	return fmt.Sprintf("%s -Identity %s", cmdlet, identity(p, vdir))
+}
+
 func vdirSetting(id, title, produces, cmdlet, vdir, path, citation string, versions []string) *ExchangeSetting {
 	return &ExchangeSetting{
 		ID: id, Title: title, Produces: produces, Versions: versions, Citation: citation,
 		command: func(v string, p FixParams) string {
-			return fmt.Sprintf("%s -Identity %s %s %s", cmdlet, identity(p, vdir), urlParam(p), newURL(p, path))
+			return fmt.Sprintf("%s %s %s", vdirTarget(cmdlet, vdir, p), urlParam(p), newURL(p, path))
 		},
 	}
 }
@@ -149,7 +168,7 @@ var Settings = []*ExchangeSetting{
 	{
 		ID: SettingSCP, Title: "Autodiscover service connection point (SCP) in Active Directory",
 		Produces: "the first Autodiscover URL of domain-joined Outlook (serviceBindingInformation)",
-		Versions: ExchangeVersions, Citation: "KB 940726 step 2; MS-OXDISCO §3.1.5; Set-ClientAccessService",
+		Versions: ExchangeVersions, Citation: `KB 940726 step 2; MS-OXDISCO §3.1.5; Microsoft Learn "Set-ClientAccessService" (applies to Exchange Server 2016, 2019, SE), "Set-ClientAccessServer" (2010-SE; "in Exchange 2013 or later use Set-ClientAccessService", which 2013 lacks), Exchange 2007 reference bb125157 (2007 SP1-SP3)`,
 		command: func(v string, p FixParams) string {
 			cmdlet := "Set-ClientAccessService"
 			if v == "2007" || v == "2010" || v == "2013" {
@@ -165,28 +184,29 @@ var Settings = []*ExchangeSetting{
 		},
 	},
 	vdirSetting(SettingEWS, "EWS virtual directory URL", "Autodiscover ASUrl, EwsUrl, EmwsUrl, OOFUrl; SOAP Internal/ExternalEwsUrl",
-		"Set-WebServicesVirtualDirectory", "EWS", "/EWS/Exchange.asmx", "KB 940726 step 3; Set-WebServicesVirtualDirectory", ExchangeVersions),
+		"Set-WebServicesVirtualDirectory", "EWS", "/EWS/Exchange.asmx", `KB 940726 step 3; Microsoft Learn "Set-WebServicesVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference aa997233 (2007 SP1-SP3)`, ExchangeVersions),
 	vdirSetting(SettingOAB, "Offline Address Book virtual directory URL", "Autodiscover OABUrl; SOAP Internal/ExternalOABUrl",
-		"Set-OabVirtualDirectory", "OAB", "/OAB", "KB 940726 step 4; Set-OabVirtualDirectory", ExchangeVersions),
+		"Set-OabVirtualDirectory", "OAB", "/OAB", `KB 940726 step 4; Microsoft Learn "Set-OabVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, ExchangeVersions),
 	func() *ExchangeSetting {
 		s := vdirSetting(SettingUM, "Unified Messaging web service URL", "Autodiscover UMUrl; SOAP Internal/ExternalUMUrl",
-			"Set-UMVirtualDirectory", "UnifiedMessaging", "/UnifiedMessaging/Service.asmx", "KB 940726 step 5 (Exchange 2007); UM removed in Exchange 2019",
-			[]string{"2007", "2010", "2013", "2016"})
+			"Set-UMVirtualDirectory", "UnifiedMessaging", "/UnifiedMessaging/Service.asmx", `KB 940726 step 5 (Exchange 2007); Exchange 2007 reference bb124335 "Set-UMVirtualDirectory" (2007 SP1-SP3) and the Exchange 2010 reference; absent from the Exchange 2013-SE reference, where UMUrl is /EWS/UM2007Legacy.asmx in the EWS virtual directory`,
+			[]string{"2007", "2010"})
+		s.successor = SettingEWS
 		s.note = func(v string) string {
 			if v != "2007" {
-				return "from Exchange 2010 on the UM web service follows the EWS URL (KB 940726 step 5); if Set-UMVirtualDirectory is not found, change the EWS URL instead"
+				return "from Exchange 2010 on the UM web service follows the EWS URL (KB 940726 step 5); if Set-UMVirtualDirectory is not found, change the EWS URL instead (Set-WebServicesVirtualDirectory)"
 			}
 			return ""
 		}
 		return s
 	}(),
 	vdirSetting(SettingECP, "Exchange Control Panel virtual directory URL", "Autodiscover EcpUrl; SOAP Internal/ExternalEcpUrl",
-		"Set-EcpVirtualDirectory", "ecp", "/ecp", "Set-EcpVirtualDirectory (Exchange 2010 and later)", versionsFrom("2010")),
+		"Set-EcpVirtualDirectory", "ecp", "/ecp", `Microsoft Learn "Set-EcpVirtualDirectory" (applies to Exchange Server 2010-SE; the ECP is new in 2010)`, versionsFrom("2010")),
 	vdirSetting(SettingOWA, "Outlook on the web virtual directory URL", "Autodiscover WEB OWAUrl; SOAP Internal/ExternalWebClientUrls",
-		"Set-OwaVirtualDirectory", "owa", "/owa", "Set-OwaVirtualDirectory", ExchangeVersions),
+		"Set-OwaVirtualDirectory", "owa", "/owa", `Microsoft Learn "Set-OwaVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, ExchangeVersions),
 	func() *ExchangeSetting {
 		s := vdirSetting(SettingActiveSync, "ActiveSync virtual directory URL", "mobilesync Url/Name; Autodiscover v2 Protocol=ActiveSync",
-			"Set-ActiveSyncVirtualDirectory", "Microsoft-Server-ActiveSync", "/Microsoft-Server-ActiveSync", "MS-ASCMD §2.2.1.1; Set-ActiveSyncVirtualDirectory", ExchangeVersions)
+			"Set-ActiveSyncVirtualDirectory", "Microsoft-Server-ActiveSync", "/Microsoft-Server-ActiveSync", `MS-ASCMD §2.2.1.1; Microsoft Learn "Set-ActiveSyncVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, ExchangeVersions)
 		inner := s.command
 		s.command = func(v string, p FixParams) string {
 			// Phones use the external URL unless the answer said otherwise.
@@ -198,20 +218,20 @@ var Settings = []*ExchangeSetting{
 		return s
 	}(),
 	vdirSetting(SettingMAPI, "MAPI over HTTP virtual directory URL", "Autodiscover mapiHttp MailStore/AddressBook Internal/ExternalUrl",
-		"Set-MapiVirtualDirectory", "mapi", "/mapi", "Set-MapiVirtualDirectory (Exchange 2013 SP1 and later)", versionsFrom("2013")),
+		"Set-MapiVirtualDirectory", "mapi", "/mapi", `Microsoft Learn "Set-MapiVirtualDirectory" (applies to Exchange Server 2013-SE; MAPI over HTTP from 2013 SP1)`, versionsFrom("2013")),
 	{
 		ID: SettingOutlookAnywhere, Title: "Outlook Anywhere host name", Produces: "Autodiscover EXPR/EXHTTP Server; SOAP ExternalMailboxServer",
-		Versions: ExchangeVersions, Citation: "Set-OutlookAnywhere",
+		Versions: ExchangeVersions, Citation: `Microsoft Learn "Set-OutlookAnywhere" (applies to Exchange Server 2010-SE; -InternalHostname from 2013; 2007 not checked against a reference page)`,
 		command: func(v string, p FixParams) string {
 			host := orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>")
-			id := identity(p, "Rpc")
+			set := vdirTarget("Set-OutlookAnywhere", "Rpc", p)
 			if p.Scope == ScopeInternal && v != "2007" && v != "2010" {
-				return fmt.Sprintf("Set-OutlookAnywhere -Identity %s -InternalHostname %s -InternalClientsRequireSsl $true", id, host)
+				return fmt.Sprintf("%s -InternalHostname %s -InternalClientsRequireSsl $true", set, host)
 			}
 			if v == "2007" || v == "2010" {
-				return fmt.Sprintf("Set-OutlookAnywhere -Identity %s -ExternalHostname %s", id, host)
+				return fmt.Sprintf("%s -ExternalHostname %s", set, host)
 			}
-			return fmt.Sprintf("Set-OutlookAnywhere -Identity %s -ExternalHostname %s -ExternalClientsRequireSsl $true", id, host)
+			return fmt.Sprintf("%s -ExternalHostname %s -ExternalClientsRequireSsl $true", set, host)
 		},
 		note: func(v string) string {
 			if v == "2007" || v == "2010" {
@@ -243,7 +263,7 @@ var Settings = []*ExchangeSetting{
 		Citation: "MS-OXDISCO §3.1.5 step 2; KB 3211279 (ExcludeHttpsRootDomain)",
 		command: func(v string, p FixParams) string {
 			d := orPlaceholder(p.Domain, "<domain>")
-			return fmt.Sprintf("make https://%s/autodiscover/ fail fast (no answer on port 443, or a 404 from a certificate that covers %s), or on the Outlook clients set HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\AutoDiscover ExcludeHttpsRootDomain=1 (DWORD)", d, d)
+			return fmt.Sprintf("make https://%s/autodiscover/ fail fast (no answer on port 443, or a 404 from a certificate that covers %s), or on each Outlook client run: reg add HKCU\\Software\\Microsoft\\Office\\16.0\\Outlook\\AutoDiscover /v ExcludeHttpsRootDomain /t REG_DWORD /d 1 /f", d, d)
 		},
 	},
 	{
@@ -284,15 +304,15 @@ var Settings = []*ExchangeSetting{
 	},
 	mailSetting(SettingIMAP, "The certificate Exchange's IMAP4 service presents (X509CertificateName)",
 		"the certificate an IMAP client gets after STARTTLS on port 143, or on port 993",
-		`Microsoft Learn, Exchange PowerShell "Set-ImapSettings" -X509CertificateName; "Enable-ExchangeCertificate" -Services`,
+		`Microsoft Learn, Exchange PowerShell "Set-ImapSettings" -X509CertificateName, "Enable-ExchangeCertificate" -Services (both apply to Exchange Server 2010-SE; 2007 not checked against a reference page)`,
 		popImapCommand("Set-ImapSettings", "MSExchangeIMAP4", "IMAP")),
 	mailSetting(SettingPOP, "The certificate Exchange's POP3 service presents (X509CertificateName)",
 		"the certificate a POP3 client gets after STLS on port 110, or on port 995",
-		`Microsoft Learn, Exchange PowerShell "Set-PopSettings" -X509CertificateName; "Enable-ExchangeCertificate" -Services`,
+		`Microsoft Learn, Exchange PowerShell "Set-PopSettings" -X509CertificateName, "Enable-ExchangeCertificate" -Services (both apply to Exchange Server 2010-SE; 2007 not checked against a reference page)`,
 		popImapCommand("Set-PopSettings", "MSExchangePOP3", "POP")),
 	mailSetting(SettingSMTP, "The certificate Exchange's SMTP service presents",
 		"the certificate a mail client gets after STARTTLS on port 587 (or 25)",
-		`Microsoft Learn, Exchange PowerShell "Enable-ExchangeCertificate" -Services SMTP; "Set-ReceiveConnector" -Fqdn, -TlsCertificateName; RFC 3207`,
+		`Microsoft Learn, Exchange PowerShell "Enable-ExchangeCertificate" -Services SMTP, "Set-ReceiveConnector" -Fqdn, -TlsCertificateName (both apply to Exchange Server 2010-SE; 2007 not checked against a reference page); RFC 3207`,
 		func(v string, p FixParams) string {
 			name := orPlaceholder(hostOf(p.OldURL), "<NAME CLIENTS USE>")
 			server := orPlaceholder(p.Server, "<SERVER>")

@@ -58,15 +58,15 @@ func TestCatalogCommands(t *testing.T) {
 			note: map[string]string{"2007": "MSExchangeAutodiscoverAppPool", "2010": "MSExchangeAutodiscoverAppPool"}},
 		{id: SettingEWS, p: p, want: all(`Set-WebServicesVirtualDirectory -Identity "EXCH01\EWS (Default Web Site)" -InternalUrl https://mail.contoso.com/EWS/Exchange.asmx`)},
 		{id: SettingEWS, p: FixParams{Scope: ScopeExternal, NewHost: "mail.contoso.com"},
-			want: all(`Set-WebServicesVirtualDirectory -Identity "<SERVER>\EWS (Default Web Site)" -ExternalUrl https://mail.contoso.com/EWS/Exchange.asmx`)},
+			// No server in the trace: the Get- cmdlet for a server the admin names, piped.
+			want: all(`Get-WebServicesVirtualDirectory -Server <SERVER> | Set-WebServicesVirtualDirectory -ExternalUrl https://mail.contoso.com/EWS/Exchange.asmx`)},
 		{id: SettingOAB, p: p, want: all(`Set-OabVirtualDirectory -Identity "EXCH01\OAB (Default Web Site)" -InternalUrl https://mail.contoso.com/OAB`)},
 		{id: SettingUM, p: p,
 			want: map[string]string{
 				"2007": `Set-UMVirtualDirectory -Identity "EXCH01\UnifiedMessaging (Default Web Site)" -InternalUrl https://mail.contoso.com/UnifiedMessaging/Service.asmx`,
 				"2010": `Set-UMVirtualDirectory -Identity "EXCH01\UnifiedMessaging (Default Web Site)" -InternalUrl https://mail.contoso.com/UnifiedMessaging/Service.asmx`,
-				"2013": `Set-UMVirtualDirectory -Identity "EXCH01\UnifiedMessaging (Default Web Site)" -InternalUrl https://mail.contoso.com/UnifiedMessaging/Service.asmx`,
-				"2016": `Set-UMVirtualDirectory -Identity "EXCH01\UnifiedMessaging (Default Web Site)" -InternalUrl https://mail.contoso.com/UnifiedMessaging/Service.asmx`,
-				"2019": "", "SE": ""},
+				// Applies to 2007 and 2010 only (see the citation).
+				"2013": "", "2016": "", "2019": "", "SE": ""},
 			note: map[string]string{"2010": "follows the EWS URL"}},
 		{id: SettingECP, p: p,
 			want: map[string]string{"2007": "",
@@ -107,7 +107,7 @@ func TestCatalogCommands(t *testing.T) {
 		{id: SettingAutodiscoverDNS, p: p, known: true,
 			want: all("point autodiscover.contoso.com (DNS A or CNAME) at the Exchange server, or add autodiscover.contoso.com to the Exchange certificate; then check with: certsleuth check https://autodiscover.contoso.com/autodiscover/autodiscover.xml")},
 		{id: SettingRootDomain, p: p, known: true,
-			want: all(`make https://contoso.com/autodiscover/ fail fast (no answer on port 443, or a 404 from a certificate that covers contoso.com), or on the Outlook clients set HKCU\Software\Microsoft\Office\16.0\Outlook\AutoDiscover ExcludeHttpsRootDomain=1 (DWORD)`)},
+			want: all(`make https://contoso.com/autodiscover/ fail fast (no answer on port 443, or a 404 from a certificate that covers contoso.com), or on each Outlook client run: reg add HKCU\Software\Microsoft\Office\16.0\Outlook\AutoDiscover /v ExcludeHttpsRootDomain /t REG_DWORD /d 1 /f`)},
 		{id: SettingHTTPRedirect, p: p, known: true,
 			want: all("change the redirect on http://autodiscover.contoso.com/autodiscover/autodiscover.xml to Location: https://mail.contoso.com/Autodiscover/Autodiscover.xml (a name the certificate covers)")},
 		{id: SettingSRV, p: p, known: true, want: all("_autodiscover._tcp.contoso.com. 3600 IN SRV 0 0 443 mail.contoso.com.")},
@@ -190,9 +190,23 @@ func TestSettingRemedy(t *testing.T) {
 	if len(rm.Other) != 1 || rm.Other[0].Versions != "2007-2013" || !strings.HasPrefix(rm.Other[0].Command, "Set-ClientAccessServer ") {
 		t.Errorf("SCP other releases: %+v", rm.Other)
 	}
+	// UM on 2013 and later: the EWS virtual directory's command, said so.
 	rm = settingRemedy(LookupSetting(SettingUM), "2019", true, p)
-	if rm.Version != "2016" || !strings.Contains(rm.Note, "not in Exchange 2019") || !rm.Assumed {
+	if rm.Setting != SettingEWS || rm.Version != "2019" || !strings.HasPrefix(rm.Command, "Set-WebServicesVirtualDirectory ") || !strings.Contains(rm.Note, "not in Exchange 2019") || !rm.Assumed {
 		t.Errorf("UM on 2019: %+v", rm)
+	}
+	rm = settingRemedy(LookupSetting(SettingUM), "2010", false, p)
+	if rm.Setting != SettingUM || !strings.HasPrefix(rm.Command, "Set-UMVirtualDirectory ") {
+		t.Errorf("UM on 2010: %+v", rm)
+	}
+	// Every printed command names a real server or the marked <SERVER>.
+	for _, set := range Settings {
+		for _, v := range set.Versions {
+			cmd, _ := set.Command(v, FixParams{Scope: ScopeInternal, NewHost: "mail.contoso.com"})
+			if strings.Contains(cmd, "-Identity \"<SERVER>") {
+				t.Errorf("%s on %s: %s: -Identity with a placeholder server inside a name", set.ID, v, cmd)
+			}
+		}
 	}
 	rm = settingRemedy(LookupSetting(SettingSRV), "2019", false, FixParams{Domain: "contoso.com", NewHost: "mail.contoso.com"})
 	if rm.Version != "" || len(rm.Other) != 0 {

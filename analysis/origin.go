@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/record"
@@ -23,11 +24,13 @@ const (
 	CauseSRV                  CauseKind = "dns-srv"               // a _autodiscover._tcp SRV target
 	CauseRootDomain           CauseKind = "candidate-root-domain" // https://<domain>/autodiscover/...
 	CausePrefix               CauseKind = "candidate-autodiscover-prefix"
-	CauseHTTPProbe            CauseKind = "candidate-http-probe" // unauthenticated GET http://autodiscover.<domain>/...
-	CauseSCP                  CauseKind = "scp"                  // inferred: AD service connection point
-	CauseDirectConnect        CauseKind = "candidate-office365"  // Outlook's Direct Connect to Office 365
-	CauseCheckTarget          CauseKind = "check-target"         // a target given to certsleuth check (Source probe)
-	CauseSameHost             CauseKind = "same-host-settings"   // a URL-less connection to a host several settings name
+	CauseHTTPProbe            CauseKind = "candidate-http-probe"       // unauthenticated GET http://autodiscover.<domain>/...
+	CauseSCP                  CauseKind = "scp"                        // inferred: AD service connection point
+	CauseDirectConnect        CauseKind = "candidate-office365"        // Outlook's Direct Connect to Office 365
+	CauseCheckTarget          CauseKind = "check-target"               // a target given to certsleuth check (Source probe)
+	CauseSameHost             CauseKind = "same-host-settings"         // a URL-less connection to a host several settings name
+	CauseURLPath              CauseKind = "url-path"                   // inferred: nothing names the URL, but its path is an Exchange virtual directory's
+	CauseRedirectAddr         CauseKind = "autodiscover-redirect-addr" // POX redirectAddr / SOAP RedirectAddress: Autodiscover again for a new domain
 	CauseUnknown              CauseKind = "unknown"
 )
 
@@ -47,7 +50,9 @@ type Cause struct {
 	// no URL (the client refused the certificate before sending its
 	// request, or the request was encrypted), and each of these settings
 	// names the host it went to. Any of them may have sent the client
-	// there; every one needs changing.
+	// there; every one needs changing. On an autodiscover-field cause it
+	// holds the internal and the external field of one setting when both
+	// name the URL: both need changing.
 	Either []Cause `json:"either,omitempty"`
 }
 
@@ -65,9 +70,15 @@ type OriginTrace struct {
 	Domains []string
 	// Version is the Exchange release the answers reveal, or "".
 	Version string
-	// Server is the Exchange server name the answers reveal, or "".
+	// Server is the Exchange server name the trace reveals, or "": the
+	// X-FEServer (else X-BEServer, X-CalculatedBETarget) response header,
+	// else a 2007/2010 answer's ServerDN.
 	Server string
-	obs    []*record.Observation
+	// serverAt maps a host to the X-FEServer (else X-BEServer) of a
+	// response from it; headerServer is the first such name of any host.
+	serverAt     map[string]string
+	headerServer string
+	obs          []*record.Observation
 	// scpAt maps a host to the first connection inferred to be its SCP
 	// Autodiscover request.
 	scpAt map[string]int
@@ -82,8 +93,29 @@ type OriginTrace struct {
 type knownName struct {
 	host  string
 	path  string // lower case, no query, no trailing slash; "" for host-only
+	full  string // the whole URL, normalised by fullURL; "" for host-only
 	cause *Cause
-	pref  int // lower is preferred among equals
+	pref  int    // lower is preferred among equals
+	mail  string // "imap", "pop3", "smtp" for a mail block's server; "" otherwise
+	port  int    // the mail block's port; 0 when not stated
+}
+
+// fullURL normalises a URL for an exact comparison: lower case, without a
+// trailing slash on the path, the default port dropped.
+func fullURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	h := normHost(u.Hostname())
+	if p := u.Port(); p != "" && !(p == "443" && u.Scheme == "https") && !(p == "80" && u.Scheme == "http") {
+		h += ":" + p
+	}
+	out := strings.ToLower(u.Scheme) + "://" + h + strings.TrimSuffix(strings.ToLower(u.EscapedPath()), "/")
+	if u.RawQuery != "" {
+		out += "?" + strings.ToLower(u.RawQuery)
+	}
+	return out
 }
 
 // elementPref orders fields that give the same URL (EwsUrl before ASUrl).
@@ -112,7 +144,8 @@ func normHost(h string) string {
 // TraceOrigins links every observation to what sent the client there.
 // Observations must be in the order they happened.
 func TraceOrigins(obs []*record.Observation) *OriginTrace {
-	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs, scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}}
+	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs, scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}, serverAt: map[string]string{}}
+	headerServer, dnServer := "", ""
 	domains := map[string]bool{}
 	addDomain := func(d string) {
 		d = normHost(d)
@@ -142,6 +175,20 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 		if n, _ := o.AskedName(); strings.HasPrefix(normHost(n), "autodiscover.") {
 			addDomain(strings.TrimPrefix(normHost(n), "autodiscover."))
 		}
+		if e := o.Exchange; e != nil {
+			// X-FEServer names the front end whose Default Web Site
+			// answered: the server that holds the virtual directories.
+			name := firstNonEmpty(e.FrontEnd, e.BackEnd, strings.SplitN(e.BETarget, ".", 2)[0])
+			if isServerName(name) {
+				name = strings.ToUpper(name)
+				if headerServer == "" {
+					headerServer = name
+				}
+				if n, _ := o.AskedName(); n != "" && t.serverAt[normHost(n)] == "" {
+					t.serverAt[normHost(n)] = name
+				}
+			}
+		}
 		a, err := AutodiscoverOf(o)
 		if err != nil {
 			t.AnswerErrors[idx] = err
@@ -159,10 +206,12 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 		if a.Version != "" {
 			t.Version = a.Version
 		}
-		if a.ServerName != "" && t.Server == "" {
-			t.Server = a.ServerName
+		if a.ServerName != "" && dnServer == "" {
+			dnServer = a.ServerName
 		}
 	}
+	t.Server = firstNonEmpty(headerServer, dnServer)
+	t.headerServer = headerServer
 	for d := range domains {
 		t.Domains = append(t.Domains, d)
 	}
@@ -234,14 +283,20 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseAutodiscoverRedirect, From: idx, URL: a.RedirectURL, Setting: SettingADRedirect,
 			Text: fmt.Sprintf("the Autodiscover answer said %s to %s", a.Action, a.RedirectURL)}})
 	}
+	if a.RedirectAddr != "" {
+		out = append(out, redirectAddrNames(idx, a)...)
+	}
 	for k := range a.Fields {
 		f := a.Fields[k]
 		h, p, _ := urlHostPath(f.Value)
+		full := fullURL(f.Value)
+		mail := ""
 		if !strings.Contains(f.Value, "://") {
-			h, p = normHost(f.Value), ""
+			h, p, full = normHost(f.Value), "", ""
 			if f.Setting == SettingOutlookAnywhere {
 				p = "/rpc"
 			}
+			mail = mailOfSetting(f.Setting)
 		}
 		if h == "" {
 			continue
@@ -254,8 +309,50 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 		if f.Block == "" {
 			what = fmt.Sprintf("Autodiscover's %s", f.Element)
 		}
-		out = append(out, knownName{host: h, path: p, pref: elementPref(f.Element), cause: &Cause{Kind: CauseAutodiscoverField, From: idx, Field: &f, URL: f.Value, Setting: f.Setting,
+		if mail != "" && f.Port != 0 {
+			what = fmt.Sprintf("Autodiscover's %s block (Server, Port %d)", f.Block, f.Port)
+		}
+		out = append(out, knownName{host: h, path: p, full: full, mail: mail, port: f.Port, pref: elementPref(f.Element), cause: &Cause{Kind: CauseAutodiscoverField, From: idx, Field: &f, URL: f.Value, Setting: f.Setting,
 			Text: fmt.Sprintf("%s says %s", what, f.Value)}})
+	}
+	return out
+}
+
+// mailOfSetting is the mail protocol (as MailProtocol names it) of a mail
+// block's setting; "" for any other.
+func mailOfSetting(setting string) string {
+	for proto, s := range mailSettings {
+		if s == setting {
+			return proto
+		}
+	}
+	return ""
+}
+
+// redirectAddrNames are the names a redirect by address sends the client
+// to: it starts Autodiscover again for the new address's domain, at
+// https://<domain>/autodiscover/ and https://autodiscover.<domain>/
+// (MS-OXDISCO §3.1.5; Microsoft Learn "RedirectAddr (POX)").
+func redirectAddrNames(idx int, a *Autodiscover) []knownName {
+	at := strings.LastIndex(a.RedirectAddr, "@")
+	if at < 0 {
+		return nil
+	}
+	d := normHost(a.RedirectAddr[at+1:])
+	if d == "" || strings.ContainsAny(d, "/ ") {
+		return nil
+	}
+	what := fmt.Sprintf("the Autodiscover answer redirected the mailbox to the address %s (%s), so the client ran Autodiscover again for %s", a.RedirectAddr, a.Action, d)
+	if isMicrosoft365Domain(d) {
+		what = fmt.Sprintf("a hybrid answer: the on-premises Exchange redirects this mailbox to Exchange Online (%s %s, the mailbox's remote routing address), so the client ran Autodiscover again for %s", a.Action, a.RedirectAddr, d)
+	}
+	var out []knownName
+	for _, h := range []string{d, "autodiscover." + d} {
+		set := SettingRootDomain
+		if h != d {
+			set = SettingAutodiscoverDNS
+		}
+		out = append(out, knownName{host: h, path: "/autodiscover", pref: 2, cause: &Cause{Kind: CauseRedirectAddr, From: idx, URL: "https://" + h + "/autodiscover/autodiscover.xml", Setting: set, Text: what}})
 	}
 	return out
 }
@@ -272,15 +369,23 @@ type hostKnown struct {
 }
 
 type knownGroup struct {
-	path string
-	kind CauseKind
-	pref int
+	path  string
+	full  string
+	kind  CauseKind
+	pref  int
+	scope Scope
+	mail  string
+	port  int
 }
 
 func (h *hostKnown) add(k knownName) {
 	i := len(h.all)
 	h.all = append(h.all, k)
-	g := knownGroup{k.path, k.cause.Kind, k.pref}
+	var scope Scope
+	if k.cause.Field != nil {
+		scope = k.cause.Field.Scope
+	}
+	g := knownGroup{k.path, k.full, k.cause.Kind, k.pref, scope, k.mail, k.port}
 	j, ok := h.at[g]
 	if ok && h.all[j].cause.From >= k.cause.From {
 		return // the earlier of two equals wins
@@ -308,24 +413,68 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 		hk = &hostKnown{}
 	}
 	known := hk.all // what earlier observations said of host, in order
+	// A mail connection (IMAP, POP3, SMTP) is explained only by a mail
+	// block of its protocol and port, and a web request never by one: the
+	// host alone does not say which service the client wanted.
+	mail := MailProtocol(o)
+	port := 0
+	if mail != "" {
+		_, ps, _ := net.SplitHostPort(firstNonEmpty(o.Server, o.Connect))
+		port, _ = strconv.Atoi(ps)
+	}
+	ufull := fullURL(o.URL)
+	score := func(k knownName) int {
+		switch {
+		case k.mail != mail:
+			return 0
+		case mail != "":
+			if k.port != 0 && port != 0 && k.port != port {
+				return 0
+			}
+			return 2
+		case ufull != "" && k.full != "" && ufull == k.full:
+			return 4 // the field's value is the URL
+		case upath != "" && k.path != "" && (upath == k.path || strings.HasPrefix(upath, k.path+"/")):
+			return 3 // the URL is under the field's path
+		case k.path == "" || upath == "":
+			return 2
+		case k.cause.Kind != CauseAutodiscoverField:
+			return 2
+		}
+		return 1 // same host
+	}
+	// better reports whether a beats b: the higher score, then the longer
+	// path (the most specific field), then the preferred element, then the
+	// latest answer.
+	better := func(a, b knownName, sa, sb int) bool {
+		switch {
+		case sa != sb:
+			return sa > sb
+		case len(a.path) != len(b.path):
+			return len(a.path) > len(b.path)
+		case a.pref != b.pref:
+			return a.pref < b.pref
+		}
+		return a.cause.From > b.cause.From
+	}
 	best, bestScore := -1, 0
 	for _, i := range hk.reps {
 		k := known[i]
-		score := 1 // same host
-		switch {
-		case upath != "" && k.path != "" && (upath == k.path || strings.HasPrefix(upath, k.path+"/")):
-			score = 3
-		case k.path == "" || upath == "":
-			score = 2
-		case k.cause.Kind != CauseAutodiscoverField:
-			score = 2
+		sc := score(k)
+		if sc == 0 {
+			continue
 		}
-		if score > bestScore || (score == bestScore && best >= 0 && (k.pref < known[best].pref || (k.pref == known[best].pref && k.cause.From > known[best].cause.From))) {
-			best, bestScore = i, score
+		if best < 0 || better(k, known[best], sc, bestScore) {
+			best, bestScore = i, sc
 		}
 	}
-	if o.URL == "" && best >= 0 {
+	if o.URL == "" && best >= 0 && mail == "" {
 		if c := t.sameHost(o, host, known); c != nil {
+			return c
+		}
+	}
+	if best >= 0 && bestScore >= 3 {
+		if c := bothScopes(known, hk.reps, best, score); c != nil {
 			return c
 		}
 	}
@@ -353,10 +502,105 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 				return c
 			}
 		}
+		if c := pathCause(o.URL, host); c != nil {
+			return c
+		}
 		return &Cause{Kind: CauseUnknown, Hedged: true, URL: firstNonEmpty(o.URL, host),
 			Text: fmt.Sprintf("no earlier observation names %s: it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started", host)}
 	}
 	return t.candidate(host, scheme, adKind, seenAD, false)
+}
+
+// bothScopes returns the cause of a request whose URL both the internal
+// and the external field of one setting name (EXCH and EXPR EwsUrl on the
+// same host): both carry the bad name and both need changing. It returns
+// nil when only one scope does.
+func bothScopes(known []knownName, reps []int, best int, score func(knownName) int) *Cause {
+	b := known[best]
+	if b.cause.Kind != CauseAutodiscoverField || b.cause.Field == nil || b.cause.Field.Scope == ScopeNone {
+		return nil
+	}
+	// The best field of the other scope, from the same answer.
+	other := -1
+	for _, i := range reps {
+		k := known[i]
+		if k.cause.Kind != CauseAutodiscoverField || k.cause.Field == nil || k.cause.From != b.cause.From ||
+			k.cause.Setting != b.cause.Setting || k.cause.Field.Scope == ScopeNone || k.cause.Field.Scope == b.cause.Field.Scope || score(k) < 3 {
+			continue
+		}
+		if other < 0 || score(k) > score(known[other]) || (score(k) == score(known[other]) && k.pref < known[other].pref) {
+			other = i
+		}
+	}
+	if other < 0 {
+		return nil
+	}
+	in, ex := *b.cause, *known[other].cause
+	if in.Field.Scope == ScopeExternal {
+		in, ex = ex, in
+	}
+	c := *b.cause
+	c.Either = []Cause{in, ex}
+	c.Text = fmt.Sprintf("%s, and %s", in.Text, strings.TrimPrefix(ex.Text, "Autodiscover's "))
+	return &c
+}
+
+// urlPaths maps the path of a URL to the Exchange virtual directory that
+// serves it, and the setting that hands clients such a URL (Microsoft
+// Learn "Default settings for Exchange virtual directories").
+var urlPaths = []struct{ prefix, setting string }{
+	{"/ews/", SettingEWS}, {"/oab", SettingOAB}, {"/mapi/", SettingMAPI}, {"/microsoft-server-activesync", SettingActiveSync},
+	{"/rpc/", SettingOutlookAnywhere}, {"/owa", SettingOWA}, {"/ecp", SettingECP}, {"/unifiedmessaging/", SettingUM},
+}
+
+// pathSetting returns the setting whose virtual directory serves u's
+// path, or "".
+func pathSetting(u string) string {
+	_, path, _ := urlHostPath(u)
+	for _, pp := range urlPaths {
+		if path+"/" == pp.prefix || strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") {
+			return pp.setting
+		}
+	}
+	return ""
+}
+
+// pathScope guesses which URL of a virtual directory a host is: the
+// internal one for a name no public CA can issue, else the external one.
+func pathScope(host string) Scope {
+	if pub, _ := PublicCAIssuable(host); !pub {
+		return ScopeInternal
+	}
+	return ScopeExternal
+}
+
+// pathCause explains a request that nothing in the trace names but whose
+// path is an Exchange virtual directory's (/EWS/, /OAB/, /mapi/, ...): the
+// client got the URL from an answer before the recording started, its
+// cache, or its settings, and the virtual directory's URL is what hands it
+// out. nil for any other path.
+func pathCause(u, host string) *Cause {
+	set := pathSetting(u)
+	if set == "" {
+		return nil
+	}
+	scope := pathScope(host)
+	what := settingShort[set]
+	return &Cause{Kind: CauseURLPath, URL: u, Setting: set, Hedged: true,
+		Field: &ADField{Scope: scope, Value: u, Setting: set},
+		Text:  fmt.Sprintf("no Autodiscover answer in the trace names %s, but its path is the %s's: the client got it from Autodiscover before the recording started or from its cache (the %s %s is what hands it out)", shownURL(u), vdirWords(set), string(scope), what)}
+}
+
+// vdirWords names the virtual directory behind a setting.
+func vdirWords(set string) string {
+	switch set {
+	case SettingOutlookAnywhere:
+		return "Outlook Anywhere (RPC over HTTP) virtual directory"
+	case SettingActiveSync:
+		return "ActiveSync virtual directory"
+	}
+	w := strings.TrimSuffix(settingShort[set], " URL")
+	return w + " virtual directory"
 }
 
 // probeCause explains an observation certsleuth check made itself: the

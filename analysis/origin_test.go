@@ -214,9 +214,10 @@ func TestTraceOrigins(t *testing.T) {
 				tlsTo("exch01.contoso.local"),
 			},
 			index: 2, kind: CauseSameHost, set: SettingMAPI,
-			text: "not its request (the client refused the certificate first); 7 settings name exch01.contoso.local and any of them may have sent the client there: " +
+			// UMUrl /EWS/UM2007Legacy.asmx is the EWS virtual directory's, so one setting with EwsUrl.
+			text: "not its request (the client refused the certificate first); 6 settings name exch01.contoso.local and any of them may have sent the client there: " +
 				"Autodiscover's internal mapiHttp MailStore/InternalUrl (#1); Autodiscover's internal EXCH EwsUrl (#1); Autodiscover's internal EXCH EcpUrl (#1); " +
-				"Autodiscover's internal EXCH UMUrl (#1); Autodiscover's internal EXCH OABUrl (#1); Autodiscover's internal EXHTTP Server (#1); " +
+				"Autodiscover's internal EXCH OABUrl (#1); Autodiscover's internal EXHTTP Server (#1); " +
 				"Autodiscover's internal WEB Internal/OWAUrl (#1)",
 		},
 		{
@@ -243,6 +244,13 @@ func TestTraceOrigins(t *testing.T) {
 				req("POST", "https://exch01.contoso.local/EWS/Exchange.asmx"),
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
 			},
+			// Nothing earlier names it, but /EWS/ is the EWS virtual directory's.
+			index: 1, kind: CauseURLPath, set: SettingEWS,
+			text: "no Autodiscover answer in the trace names https://exch01.contoso.local/EWS/Exchange.asmx, but its path is the EWS virtual directory's",
+		},
+		{
+			name:  "a URL nothing names on a path no virtual directory serves",
+			obs:   []*record.Observation{req("GET", "https://exch01.contoso.local/intranet/")},
 			index: 1, kind: CauseUnknown,
 		},
 	}
@@ -303,11 +311,46 @@ func TestTraceOriginsFacts(t *testing.T) {
 	if got := strings.Join(tr.Domains, ","); got != "contoso.com,fabrikam.com" {
 		t.Errorf("domains = %s", got)
 	}
-	if tr.Version != "2016" || tr.Server != "EXCH01" {
-		t.Errorf("version %q server %q, want 2016 EXCH01", tr.Version, tr.Server)
+	// An Exchange 2016 answer's ServerDN names no server (from 2013 on it
+	// is a mailbox GUID in real answers): the server stays unknown.
+	if tr.Version != "2016" || tr.Server != "" {
+		t.Errorf("version %q server %q, want 2016 and no server", tr.Version, tr.Server)
 	}
 	if tr.Answers[2] == nil || tr.AnswerErrors[3] == nil {
 		t.Errorf("answers %v, errors %v", tr.Answers, tr.AnswerErrors)
+	}
+}
+
+// TestTraceOriginsServer: the server named in -Identity comes from the
+// X-FEServer (else X-BEServer, X-CalculatedBETarget) response header the
+// proxy recorded, else a 2007/2010 answer's ServerDN; never from a 2013+
+// ServerDN, which names a mailbox GUID.
+func TestTraceOriginsServer(t *testing.T) {
+	guidDN := strings.Replace(readAD(t, "pox-2006a-full.xml"), "cn=Servers/cn=EXCH01</ServerDN>", "cn=Servers/cn=5b9e1c2d-1111-4222-8333-444455556666@contoso.com</ServerDN>", 1)
+	withHdr := func(o *record.Observation, e record.ExchangeServers) *record.Observation {
+		o.Exchange = &e
+		return o
+	}
+	tests := []struct {
+		name string
+		obs  []*record.Observation
+		want string
+	}{
+		{"2016 answer with a GUID ServerDN", []*record.Observation{answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), guidDN)}, ""},
+		{"2010 answer's ServerDN", []*record.Observation{answer(req("POST", "https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml"), readAD(t, "pox-2006-exchange2010.xml"))}, "EX2010"},
+		{"X-FEServer beats ServerDN", []*record.Observation{
+			withHdr(answer(req("POST", "https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml"), readAD(t, "pox-2006-exchange2010.xml")), record.ExchangeServers{FrontEnd: "cas02"})}, "CAS02"},
+		{"X-CalculatedBETarget when alone", []*record.Observation{
+			withHdr(answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), guidDN), record.ExchangeServers{BETarget: "exch03.contoso.local"})}, "EXCH03"},
+		{"a GUID in a header is no server", []*record.Observation{
+			withHdr(req("GET", "https://mail.contoso.com/owa/"), record.ExchangeServers{BackEnd: "5b9e1c2d-1111-4222-8333-444455556666"})}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := TraceOrigins(tt.obs).Server; got != tt.want {
+				t.Errorf("server %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -69,14 +69,17 @@ func (r *Report) explainCulprit(c *Culprit) {
 		if r.Origins.Version != "" {
 			version, assumed = r.Origins.Version, false
 		}
-		server = r.Origins.Server
 		domains, domainAt = r.Origins.Domains, r.Origins.domainIndex()
 	}
 	name := normHost(it.Name)
-	if server == "" {
-		server = serverFromHost(name)
-	}
+	server = r.serverFor(name)
 	domain := pickDomain(name, domains, domainAt)
+	if isMicrosoft365Host(name) {
+		// Microsoft's servers and certificate: no on-premises command fixes
+		// a warning there.
+		r.explainOnline(c, cause0(c.Origin))
+		return
+	}
 	nameIssue, principal := false, false
 	for _, f := range c.Findings {
 		switch {
@@ -131,7 +134,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 	}
 	if nameIssue && !it.Obs.NoSNI { // without SNI the URL was not the problem
 		alts := []*Cause{cause}
-		if cause != nil && cause.Kind == CauseSameHost {
+		if cause != nil && len(cause.Either) > 0 {
 			alts = nil
 			for i := range cause.Either {
 				alts = append(alts, &cause.Either[i])
@@ -183,8 +186,11 @@ func (r *Report) explainCulprit(c *Culprit) {
 				q.OldURL = a.URL
 			}
 			rm := settingRemedy(s, version, assumed, q)
-			if a.Kind == CauseCheckTarget {
+			switch a.Kind {
+			case CauseCheckTarget:
 				rm.Note = strings.TrimPrefix(rm.Note+"; "+a.Text, "; ")
+			case CauseURLPath:
+				rm.Note = strings.TrimPrefix(rm.Note+"; "+fmt.Sprintf("inferred from the path: no Autodiscover answer in the trace names this URL, and %s is the %s URL only if the name is the one clients use %s the network", string(scope), settingShort[setting], map[Scope]string{ScopeInternal: "inside", ScopeExternal: "outside"}[scope]), "; ")
 			}
 			c.Remedies = append(c.Remedies, rm)
 			if i == 0 {
@@ -245,30 +251,51 @@ func MailProtocol(o *record.Observation) string {
 // probed reports whether certsleuth check made the observation itself.
 func probed(o *record.Observation) bool { return o.Source == record.SourceProbe }
 
-// probePaths maps the path of a URL given to certsleuth check to the
-// Exchange setting that hands clients such a URL.
-var probePaths = []struct{ prefix, setting string }{
-	{"/ews/", SettingEWS}, {"/oab", SettingOAB}, {"/mapi/", SettingMAPI}, {"/microsoft-server-activesync", SettingActiveSync},
-	{"/rpc/", SettingOutlookAnywhere}, {"/owa", SettingOWA}, {"/ecp", SettingECP}, {"/unifiedmessaging/", SettingUM},
-}
-
 // probeSettingCause guesses, from the path of a URL given to certsleuth
 // check, which Exchange setting hands clients that URL, or nil. The scope
 // is internal for a name no public CA can issue, else external.
 func probeSettingCause(u, name string) *Cause {
-	_, path, _ := urlHostPath(u)
-	for _, pp := range probePaths {
-		if path+"/" == pp.prefix || strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") {
-			scope := ScopeExternal
-			if pub, _ := PublicCAIssuable(name); !pub {
-				scope = ScopeInternal
-			}
-			return &Cause{Kind: CauseCheckTarget, URL: u, Setting: pp.setting, Hedged: true,
-				Field: &ADField{Scope: scope, Value: u, Setting: pp.setting},
-				Text:  fmt.Sprintf("certsleuth check cannot see whether Exchange hands clients %s; if it does, this is the setting to change", shownURL(u))}
+	set := pathSetting(u)
+	if set == "" {
+		return nil
+	}
+	scope := pathScope(name)
+	return &Cause{Kind: CauseCheckTarget, URL: u, Setting: set, Hedged: true,
+		Field: &ADField{Scope: scope, Value: u, Setting: set},
+		Text:  fmt.Sprintf("certsleuth check cannot see whether Exchange hands clients %s; if it does, this is the setting to change", shownURL(u))}
+}
+
+// serverFor names the Exchange server whose virtual directories serve
+// host, for -Identity: the X-FEServer (else X-BEServer) of a response from
+// host, else of any response; else the host's first label when the host is
+// named after a machine; else a 2007/2010 answer's ServerDN (the mailbox
+// server, which in 2007 and 2010 may not be the Client Access server).
+// "" when nothing names it: the command then says <SERVER>.
+func (r *Report) serverFor(host string) string {
+	t := r.Origins
+	if t == nil {
+		t = &OriginTrace{}
+	}
+	if s := firstNonEmpty(t.serverAt[host], t.headerServer); s != "" {
+		return s
+	}
+	// A host named after a machine: an internal name (exch01.contoso.local
+	// is most often the server's own FQDN), or a first label with a digit
+	// (exch01, cas-02-server), while mail, webmail or owa name a service.
+	if s := serverFromHost(host); s != "" {
+		if pub, _ := PublicCAIssuable(host); !pub || strings.ContainsAny(s, "0123456789") {
+			return s
 		}
 	}
-	return nil
+	return t.Server
+}
+
+// cause0 is the first cause of an origin chain, or nil.
+func cause0(chain []Cause) *Cause {
+	if len(chain) == 0 {
+		return nil
+	}
+	return &chain[0]
 }
 
 // mergeSameHost gives a culprit whose connections carried no URL the
@@ -307,6 +334,14 @@ func (r *Report) mergeSameHost(c *Culprit) []Cause {
 }
 
 func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams) Remedy {
+	if succ := LookupSetting(s.successor); succ != nil && !s.AppliesTo(version) && succ.AppliesTo(version) {
+		// UM on Exchange 2013 and later: its URL is the EWS virtual
+		// directory's, and Set-UMVirtualDirectory no longer exists.
+		rm := settingRemedy(succ, version, assumed, p)
+		rm.Note = strings.TrimPrefix(fmt.Sprintf("%s is not in Exchange %s: there the %s is part of the %s, so change that", s.Title, version, s.Title, succ.Title)+"; "+rm.Note, "; ")
+		rm.Note = strings.TrimSuffix(rm.Note, "; ")
+		return rm
+	}
 	rm := Remedy{Setting: s.ID, Title: s.Title, Citation: s.Citation}
 	v := version
 	if !s.AppliesTo(v) {
@@ -350,15 +385,15 @@ func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams
 	return rm
 }
 
-// pickDomain returns the first of domains (at indexes them) that is name
-// or a parent domain of it, else the first domain, else "".
+// pickDomain returns the email domain a fix for name is about: the
+// nearest of domains (at indexes them) that is name or a parent domain of
+// it (autodiscover.fabrikam.com gives fabrikam.com, the domain the client
+// used), never another domain the trace happens to know. A name in no known
+// domain gives itself, without an autodiscover. label; "" gives "".
 func pickDomain(name string, domains []string, at map[string]int) string {
-	// The first of domains that is name or a parent of it: look up name's
-	// suffixes rather than scan every domain.
-	best := -1
 	for s := name; s != ""; {
-		if i, ok := at[s]; ok && (best < 0 || i < best) {
-			best = i
+		if i, ok := at[s]; ok {
+			return domains[i]
 		}
 		_, rest, ok := strings.Cut(s, ".")
 		if !ok {
@@ -366,13 +401,10 @@ func pickDomain(name string, domains []string, at map[string]int) string {
 		}
 		s = rest
 	}
-	if best >= 0 {
-		return domains[best]
+	if rest, ok := strings.CutPrefix(name, "autodiscover."); ok && strings.Contains(rest, ".") {
+		return rest
 	}
-	if len(domains) > 0 {
-		return domains[0]
-	}
-	return ""
+	return name
 }
 
 // certCovers reports whether a certificate name covers host: literally, or
@@ -531,6 +563,10 @@ func becauseWords(c *Cause) string {
 		if c.Field.Scope != ScopeNone {
 			scope = string(c.Field.Scope) + " "
 		}
+		if len(c.Either) == 2 && c.Either[0].Field != nil && c.Either[1].Field != nil {
+			a, b := c.Either[0], c.Either[1]
+			return fmt.Sprintf("Autodiscover's internal and external %s both say so (%s %s and %s %s, #%d)", what, a.Field.Block, a.Field.Element, b.Field.Block, b.Field.Element, c.From)
+		}
 		if c.Field.Form == FormMobileSync {
 			return fmt.Sprintf("the ActiveSync Autodiscover answer's Url says so (#%d)", c.From)
 		}
@@ -553,6 +589,13 @@ func becauseWords(c *Cause) string {
 		return "Outlook tries Office 365 directly"
 	case CauseCheckTarget:
 		return "you asked certsleuth check to connect there"
+	case CauseURLPath:
+		return fmt.Sprintf("its path is the %s's, though no Autodiscover answer in the trace names it (the client had it from an earlier answer or its cache)", vdirWords(c.Setting))
+	case CauseRedirectAddr:
+		if isMicrosoft365Domain(c.URL) || strings.Contains(c.Text, "hybrid") {
+			return fmt.Sprintf("a hybrid Autodiscover answer redirected the mailbox to Exchange Online by address (#%d), and the client ran Autodiscover again for that address's domain", c.From)
+		}
+		return fmt.Sprintf("an Autodiscover answer redirected the mailbox to another address (#%d), and the client ran Autodiscover again for that address's domain", c.From)
 	case CauseSameHost:
 		var ws []string
 		for _, a := range c.Either {
@@ -626,6 +669,14 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		fmt.Fprintf(&b, "%s warns on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
 	}
 	switch {
+	case cause != nil && cause.Kind == CauseAutodiscoverField && len(cause.Either) > 1 && countExchangeURLRemedies(c.Remedies) > 1:
+		var cmds []string
+		for _, rm := range c.Remedies {
+			if isExchangeURLSetting(rm.Setting) {
+				cmds = append(cmds, strings.TrimSuffix(rm.Command, "."))
+			}
+		}
+		fmt.Fprintf(&b, "; change both URLs: %s", strings.Join(cmds, "; "))
 	case cause != nil && cause.Kind == CauseSameHost && countExchangeURLRemedies(c.Remedies) > 1:
 		var cmds []string
 		for _, rm := range c.Remedies {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -133,7 +134,14 @@ func (r *Report) culpritGroups() []*Culprit {
 		if len(it.Origin) > 0 {
 			origin = it.Origin[0].Setting
 		}
-		key := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",") + "|" + requestPath(it.Obs) + "|" + origin
+		// A mail connection is one culprit per protocol and port: SMTP and
+		// IMAP to one host are two settings, each with its own fix.
+		mail := MailProtocol(it.Obs)
+		if mail != "" {
+			_, port, _ := net.SplitHostPort(firstNonEmpty(it.Obs.Server, it.Obs.Connect))
+			mail += ":" + port
+		}
+		key := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",") + "|" + requestPath(it.Obs) + "|" + origin + "|" + mail
 		if c, ok := byKey[key]; ok {
 			c.Repeats = append(c.Repeats, it)
 			continue

@@ -93,6 +93,7 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 		}
 		o.Status = resp.StatusCode
 		o.Location = redactURL(resp.Header.Get("Location"))
+		o.Exchange = exchangeServers(resp.Header)
 		if winAuth && resp.StatusCode == http.StatusUnauthorized {
 			o.Note = joinNote(o.Note, "Windows authentication (NTLM/Negotiate) was refused through the proxy: this is likely Exchange Extended Protection (channel binding to the proxy's certificate), not the certificate name; the certificate facts are still valid")
 		}
@@ -132,6 +133,24 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			return
 		}
 	}
+}
+
+// exchangeServers keeps the server names Exchange writes in its response
+// headers (X-FEServer, X-BEServer, X-CalculatedBETarget); nil when there
+// are none. Each is cut to a host name's length: they are names, not data.
+func exchangeServers(h http.Header) *record.ExchangeServers {
+	clean := func(v string) string {
+		v = strings.TrimSpace(v)
+		if len(v) > 255 || strings.ContainsAny(v, " \t/\\@") {
+			return ""
+		}
+		return v
+	}
+	e := record.ExchangeServers{FrontEnd: clean(h.Get("X-FEServer")), BackEnd: clean(h.Get("X-BEServer")), BETarget: clean(h.Get("X-CalculatedBETarget"))}
+	if e == (record.ExchangeServers{}) {
+		return nil
+	}
+	return &e
 }
 
 // prepareOutgoing removes what is for the proxy and stops net/http from
@@ -287,6 +306,7 @@ func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Respon
 		return nil, err
 	}
 	o.Status, o.Location = resp.StatusCode, redactURL(resp.Header.Get("Location"))
+	o.Exchange = exchangeServers(resp.Header)
 	if p.winAuth && resp.StatusCode == http.StatusUnauthorized {
 		o.Note = "Windows authentication (NTLM/Negotiate) over plain HTTP was refused through the proxy: plain-HTTP requests share pooled upstream connections, which breaks connection-bound authentication; Exchange Extended Protection may also refuse it"
 	}

@@ -161,6 +161,20 @@ type Observation struct {
 	// Note carries free text from the producer (for example "probed with
 	// the same SNI and ALPN").
 	Note string `json:"note,omitempty"`
+
+	// Exchange holds the server names Exchange put in its response
+	// headers (proxy, HTTP responses only); nil when it sent none.
+	Exchange *ExchangeServers `json:"exchange,omitempty"`
+}
+
+// ExchangeServers are the server names an Exchange response carries in its
+// headers: not secrets, and the only place a trace of Exchange 2013 or
+// later shows which server answered (from Exchange 2013 on Autodiscover's
+// ServerDN names a mailbox GUID, not a server).
+type ExchangeServers struct {
+	FrontEnd string `json:"fe,omitempty"`        // X-FEServer: NetBIOS name of the Client Access (front end) server
+	BackEnd  string `json:"be,omitempty"`        // X-BEServer: NetBIOS name of the mailbox (back end) server
+	BETarget string `json:"be_target,omitempty"` // X-CalculatedBETarget: FQDN of the back end server
 }
 
 // AlertEncrypted is ClientAlert for an alert a capture shows but cannot

@@ -1,0 +1,311 @@
+package analysis
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// corpusWant is one request a field of a real Autodiscover answer names,
+// and what certsleuth must say of it when the server's certificate does
+// not cover its host.
+type corpusWant struct {
+	// req is the URL the client asks for; a mail connection is written
+	// imap://host:993, pop3://host:995 or smtp://host:587.
+	req string
+	// origins are the fields that name req ("EXCH ASUrl", "GetUserSettings
+	// ExternalEwsUrl", "IMAP Server"); the origin shown must be one of them
+	// (or, when both scopes carry the name, one of each). nil: no
+	// Autodiscover field may be shown as the origin.
+	origins []string
+	// kind is the origin's kind when it is not an Autodiscover field.
+	kind CauseKind
+	// command is what the fix must contain (a cmdlet, or a name).
+	command string
+	// flags are the URL parameters the fixes must set, exactly
+	// (-InternalUrl, -ExternalUrl, -InternalHostname, -ExternalHostname).
+	flags []string
+	// server is the server -Identity must name; "" means the marked
+	// <SERVER> placeholder; "-" means no server in the command.
+	server string
+	// version is the release the command is for ("" is not checked).
+	version string
+}
+
+// elementCmdlet is the test's own reading of which cmdlet sets each field
+// (Microsoft Learn cmdlet reference; KB 940726), kept apart from the
+// catalog so that a wrong catalog row fails the corpus test.
+var elementCmdlet = map[string]string{
+	"ews": "Set-WebServicesVirtualDirectory", "oab": "Set-OabVirtualDirectory", "um": "Set-UMVirtualDirectory",
+	"ecp": "Set-EcpVirtualDirectory", "owa": "Set-OwaVirtualDirectory", "mapi": "Set-MapiVirtualDirectory",
+	"activesync": "Set-ActiveSyncVirtualDirectory", "oa": "Set-OutlookAnywhere",
+	"imap": "Set-ImapSettings", "pop": "Set-PopSettings", "smtp": "Set-ReceiveConnector",
+}
+
+// corpusObs builds a trace: the answer on an Autodiscover request, then one
+// request per want, each to a server whose certificate covers none of the
+// names asked for.
+func corpusObs(body string, wants []corpusWant, hdr *record.ExchangeServers) []*record.Observation {
+	pki := scenarioCerts(nil)
+	adURL := "https://autodiscover.corpus.example/autodiscover/autodiscover.xml"
+	if strings.Contains(body, "Envelope") {
+		adURL = "https://autodiscover.corpus.example/autodiscover/autodiscover.svc"
+	}
+	ad := withBody(httpsObs(0, "POST", adURL, 200, pki.leaf("autodiscover.corpus.example", "autodiscover.corpus.example"), "198.51.100.9:443"), body)
+	ad.Exchange = hdr
+	obs := []*record.Observation{ad}
+	wrong := pki.leaf("unrelated.corpus.example", "unrelated.corpus.example")
+	for i, w := range wants {
+		u, _ := url.Parse(w.req)
+		switch u.Scheme {
+		case "imap", "pop3", "smtp":
+			o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: at(i + 1), Client: "10.0.0.20:50000",
+				Server: "198.51.100.7:" + u.Port(), SNI: u.Hostname(), TLSVersion: "TLS 1.2", Chain: wrong, Visibility: record.VisVisible}
+			if p := u.Port(); p != "993" && p != "995" && p != "465" {
+				o.StartTLS = u.Scheme
+			}
+			obs = append(obs, o)
+		default:
+			obs = append(obs, httpsObs(i+1, "GET", w.req, 200, wrong, "198.51.100.8:443"))
+		}
+	}
+	return obs
+}
+
+// checkCorpus analyses body with wants and returns, per want, what is wrong
+// ("" when origin and command are right).
+func checkCorpus(t testing.TB, body string, wants []corpusWant, hdr *record.ExchangeServers) []string {
+	t.Helper()
+	obs := corpusObs(body, wants, hdr)
+	r := Analyze(obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+	byIndex := map[int]*Culprit{}
+	for _, c := range r.Culprits() {
+		byIndex[c.First.Index] = c
+		for _, it := range c.Repeats {
+			byIndex[it.Index] = c
+		}
+	}
+	out := make([]string, len(wants))
+	for i, w := range wants {
+		c := byIndex[i+2]
+		if c == nil {
+			out[i] = "no warning"
+			continue
+		}
+		out[i] = judgeCulprit(c, w)
+	}
+	return out
+}
+
+// judgeCulprit says what is wrong with c's origin and fix, or "".
+func judgeCulprit(c *Culprit, w corpusWant) string {
+	var bad []string
+	var o *Cause
+	if len(c.Origin) > 0 {
+		o = &c.Origin[0]
+	}
+	labels := func(c *Cause) []string {
+		cs := []Cause{*c}
+		if len(c.Either) > 0 {
+			cs = c.Either
+		}
+		var ls []string
+		for _, x := range cs {
+			if x.Field != nil {
+				ls = append(ls, strings.TrimSpace(x.Field.Block+" "+x.Field.Element))
+			}
+		}
+		return ls
+	}
+	switch {
+	case w.origins == nil && w.kind == "":
+		if o != nil && o.Kind == CauseAutodiscoverField {
+			bad = append(bad, fmt.Sprintf("origin %v, want none of the answer's fields", labels(o)))
+		}
+	case w.kind != "":
+		if o == nil || o.Kind != w.kind {
+			bad = append(bad, fmt.Sprintf("origin %v, want kind %s", o, w.kind))
+		}
+	case o == nil || o.Kind != CauseAutodiscoverField || o.From != 1:
+		bad = append(bad, fmt.Sprintf("origin %+v, want a field of the answer (#1)", o))
+	default:
+		for _, l := range labels(o) {
+			if !slices.Contains(w.origins, l) {
+				bad = append(bad, fmt.Sprintf("origin %q, want one of %q", l, w.origins))
+			}
+		}
+	}
+	var cmds []string
+	flags := map[string]bool{}
+	version := ""
+	for _, rm := range c.Remedies {
+		if w.command == "" || !strings.Contains(rm.Command, w.command) {
+			continue
+		}
+		cmds = append(cmds, rm.Command)
+		if version == "" {
+			version = rm.Version
+		}
+		for _, f := range []string{"-InternalUrl", "-ExternalUrl", "-InternalHostname", "-ExternalHostname"} {
+			if strings.Contains(rm.Command, f+" ") {
+				flags[f] = true
+			}
+		}
+		switch {
+		case w.server == "-":
+		case w.server == "" && !strings.Contains(rm.Command, "<SERVER>"):
+			bad = append(bad, fmt.Sprintf("command %q names a server, want the <SERVER> placeholder", rm.Command))
+		case w.server != "" && !strings.Contains(rm.Command, w.server):
+			bad = append(bad, fmt.Sprintf("command %q does not name the server %s", rm.Command, w.server))
+		}
+	}
+	if w.command != "" && len(cmds) == 0 {
+		var all []string
+		for _, rm := range c.Remedies {
+			all = append(all, rm.Command)
+		}
+		bad = append(bad, fmt.Sprintf("no fix contains %q: %q", w.command, all))
+	}
+	var got []string
+	for f := range flags {
+		got = append(got, f)
+	}
+	slices.Sort(got)
+	want := slices.Clone(w.flags)
+	slices.Sort(want)
+	if len(cmds) > 0 && !slices.Equal(got, want) {
+		bad = append(bad, fmt.Sprintf("fixes set %v, want %v: %q", got, want, cmds))
+	}
+	if w.version != "" && len(cmds) > 0 && version != w.version {
+		bad = append(bad, fmt.Sprintf("command for Exchange %q, want %s", version, w.version))
+	}
+	return strings.Join(bad, "; ")
+}
+
+// corpus is the table: per real answer (see testdata/autodiscover/SOURCES.md),
+// every request its fields name -> the field -> the command, for the
+// release the answer reveals.
+var corpus = []struct {
+	file  string
+	hdr   *record.ExchangeServers
+	wants []corpusWant
+}{
+	{file: "real-msdocs-pox-2007.xml", wants: []corpusWant{
+		// EXCH and EXPR both name mail.contoso.com: both URLs carry the bad name.
+		{req: "https://mail.contoso.com/ews/exchange.asmx", origins: []string{"EXCH ASUrl", "EXCH OOFUrl", "EXPR ASUrl", "EXPR OOFUrl"},
+			command: elementCmdlet["ews"], flags: []string{"-InternalUrl", "-ExternalUrl"}, server: "MBX-SERVER", version: "2007"},
+		// Exchange 2007's UM web service has its own virtual directory.
+		{req: "https://mail.contoso.com/unifiedmessaging/service.asmx", origins: []string{"EXCH UMUrl", "EXPR UMUrl"},
+			command: elementCmdlet["um"], flags: []string{"-InternalUrl", "-ExternalUrl"}, server: "MBX-SERVER", version: "2007"},
+		// Outlook downloads oab.xml under the OABUrl: the longest path that matches wins.
+		{req: "https://mail.contoso.com/OAB/d29844a9-724e-468c-8820-0f7b345b767b/oab.xml", origins: []string{"EXCH OABUrl", "EXPR OABUrl"},
+			command: elementCmdlet["oab"], flags: []string{"-InternalUrl", "-ExternalUrl"}, server: "MBX-SERVER", version: "2007"},
+		// An internal Client Access server's own name: the server is its first label, not ServerDN's mailbox server.
+		{req: "https://cas-02-server.mail.internal.contoso.com/owa", origins: []string{"WEB Internal/OWAUrl"},
+			command: elementCmdlet["owa"], flags: []string{"-InternalUrl"}, server: "CAS-02-SERVER", version: "2007"},
+		// Exchange 2007 has only -ExternalHostname.
+		{req: "https://exchange.contoso.com/rpc/rpcproxy.dll?MBX-SERVER:6001", origins: []string{"EXPR Server"},
+			command: elementCmdlet["oa"], flags: []string{"-ExternalHostname"}, server: "MBX-SERVER", version: "2007"},
+	}},
+	{file: "real-msdocs-soap-ewsurls-2013.xml", wants: []corpusWant{
+		// Exchange 2013 (SOAP header 15.0): no server in the answer, so <SERVER>.
+		{req: "https://server.contoso.com/ews/exchange.asmx", origins: []string{"GetUserSettings InternalEwsUrl", "GetUserSettings ExternalEwsUrl"},
+			command: elementCmdlet["ews"], flags: []string{"-InternalUrl", "-ExternalUrl"}, version: "2013"},
+	}},
+	{file: "real-msdocs-soap-ewsurls-2013.xml", hdr: &record.ExchangeServers{FrontEnd: "EXCH13"}, wants: []corpusWant{
+		// The same answer with the X-FEServer header the proxy recorded.
+		{req: "https://server.contoso.com/ews/exchange.asmx", origins: []string{"GetUserSettings InternalEwsUrl", "GetUserSettings ExternalEwsUrl"},
+			command: elementCmdlet["ews"], flags: []string{"-InternalUrl", "-ExternalUrl"}, server: `"EXCH13\EWS (Default Web Site)"`, version: "2013"},
+	}},
+	{file: "real-exchangelib-soap-settings.xml", wants: []corpusWant{
+		{req: "https://expr.example.com/EWS/Exchange.asmx", origins: []string{"GetUserSettings ExternalEwsUrl"},
+			command: elementCmdlet["ews"], flags: []string{"-ExternalUrl"}},
+	}},
+	{file: "real-mailinabox-pox-imap-smtp.xml", wants: []corpusWant{
+		{req: "imap://box.example.com:993", origins: []string{"IMAP Server"}, command: elementCmdlet["imap"], server: "-"},
+		{req: "smtp://box.example.com:587", origins: []string{"SMTP Server"}, command: elementCmdlet["smtp"], server: "-"},
+		// The same host on another port or protocol is not the IMAP block's.
+		{req: "smtp://box.example.com:25"},
+		{req: "pop3://box.example.com:995"},
+		// Nor is a web request to it.
+		{req: "https://box.example.com/mail/"},
+	}},
+	{file: "real-mailinabox-mobilesync.xml", wants: []corpusWant{
+		// The client appends the ActiveSync path to a Url that has none.
+		{req: "https://box.example.com/Microsoft-Server-ActiveSync?Cmd=Sync", origins: []string{"MobileSync Url", "MobileSync Name"},
+			command: elementCmdlet["activesync"], flags: []string{"-ExternalUrl"}},
+	}},
+	{file: "real-msdocs-soap-redirectaddress.xml", wants: []corpusWant{
+		// A redirect by address: the client runs Autodiscover again for the new domain.
+		{req: "https://autodiscover.mail.contoso.com/autodiscover/autodiscover.svc", kind: CauseRedirectAddr,
+			command: "autodiscover.mail.contoso.com", server: "-"},
+		{req: "https://mail.contoso.com/autodiscover/autodiscover.svc", kind: CauseRedirectAddr,
+			command: "https://mail.contoso.com/autodiscover/", server: "-"},
+	}},
+}
+
+// TestMailCulpritsByProtocol: an SMTP and an IMAP connection to one host
+// that warn alike are two culprits, each with its own protocol's fix; two
+// IMAP connections to it are one. No answer names the host, so nothing but
+// the protocol and port tells the connections apart.
+func TestMailCulpritsByProtocol(t *testing.T) {
+	wants := []corpusWant{{req: "smtp://box.example.com:587"}, {req: "imap://box.example.com:993"}, {req: "imap://box.example.com:993"}}
+	obs := corpusObs(readAD(t, "real-msdocs-pox-error-600.xml"), wants, nil)
+	r := Analyze(obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+	cs := r.Culprits()
+	if len(cs) != 2 {
+		t.Fatalf("%d culprits, want 2 (SMTP, IMAP)", len(cs))
+	}
+	for i, want := range []string{"Set-ReceiveConnector", "Set-ImapSettings"} {
+		found := false
+		for _, rm := range cs[i].Remedies {
+			found = found || strings.Contains(rm.Command, want)
+		}
+		if !found {
+			t.Errorf("culprit %d (%s): no %s fix in %+v", i, MailProtocol(cs[i].First.Obs), want, cs[i].Remedies)
+		}
+	}
+	if len(cs[1].Repeats) != 1 {
+		t.Errorf("IMAP culprit has %d repeats, want 1", len(cs[1].Repeats))
+	}
+}
+
+// TestCorpusBodiesParse: every real answer parses.
+func TestCorpusBodiesParse(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "autodiscover", "real-*"))
+	if err != nil || len(files) < 8 {
+		t.Fatalf("corpus: %d files, %v", len(files), err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseAutodiscover("", string(b)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestCorpus: per real answer, every request a field names is traced to
+// that field and gets that field's command, with the right -InternalUrl /
+// -ExternalUrl and a real server name or the marked placeholder.
+func TestCorpus(t *testing.T) {
+	for i, tt := range corpus {
+		t.Run(strconv.Itoa(i)+"-"+tt.file, func(t *testing.T) {
+			got := checkCorpus(t, readAD(t, tt.file), tt.wants, tt.hdr)
+			for j, w := range tt.wants {
+				if got[j] != "" {
+					t.Errorf("%s: %s", w.req, got[j])
+				}
+			}
+		})
+	}
+}
