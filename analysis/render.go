@@ -141,13 +141,30 @@ func (r *Report) culpritGroups() []*Culprit {
 			_, port, _ := net.SplitHostPort(firstNonEmpty(it.Obs.Server, it.Obs.Connect))
 			mail += ":" + port
 		}
-		key := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",") + "|" + requestPath(it.Obs) + "|" + origin + "|" + mail
+		same := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",")
+		key := same + "|" + requestPath(it.Obs) + "|" + origin + "|" + mail
+		// A connection warns once: the requests inside one tunnel (or one
+		// captured connection) repeat its first culprit, whatever their URL.
+		conn := ""
+		if it.Obs.Conn != "" {
+			conn = "conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same
+		}
+		if c, ok := byKey[conn]; ok && conn != "" {
+			c.Repeats = append(c.Repeats, it)
+			continue
+		}
 		if c, ok := byKey[key]; ok {
 			c.Repeats = append(c.Repeats, it)
+			if conn != "" {
+				byKey[conn] = c
+			}
 			continue
 		}
 		c := &Culprit{First: it, Profiles: it.WarningProfiles(r.Profiles), Findings: mergeFindings(it.Findings, SeverityError)}
 		byKey[key] = c
+		if conn != "" {
+			byKey[conn] = c
+		}
 		out = append(out, c)
 	}
 	return out

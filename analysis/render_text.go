@@ -69,12 +69,20 @@ func whenWords(c *Culprit) string {
 	// certsleuth check's second look without SNI is not the warning
 	// coming back: say what it is.
 	var repeats []*Item
+	sameConn := 0
 	for _, rp := range c.Repeats {
 		if probed(rp.Obs) && rp.Obs.NoSNI && len(rp.Origin) > 0 && rp.Origin[0].Kind == CauseCheckTarget && rp.Origin[0].From > 0 {
 			when += fmt.Sprintf("; the same without SNI, #%d", rp.Index)
 			continue
 		}
+		if rp.Obs.Conn != "" && rp.Obs.Conn == it.Obs.Conn && rp.Obs.Source == it.Obs.Source {
+			sameConn++ // the connection warned once, at its first request
+			continue
+		}
 		repeats = append(repeats, rp)
+	}
+	if sameConn > 0 {
+		when += fmt.Sprintf("; %s on the same connection", plural(sameConn, "more request"))
 	}
 	c = &Culprit{First: c.First, Repeats: repeats}
 	if len(c.Repeats) > 0 {

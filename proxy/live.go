@@ -58,7 +58,7 @@ type Live struct {
 
 	mu       sync.Mutex
 	cache    *certs.Cache
-	verdicts map[string]liveVerdict
+	verdicts *analysis.Judge // judges as the report will
 	keys     map[string]bool
 	kept     []*record.Observation
 	seen     int
@@ -78,7 +78,9 @@ func NewLive(out io.Writer, o LiveOptions) *Live {
 	if o.MaxKept == 0 {
 		o.MaxKept = 20000
 	}
-	l := &Live{out: out, opts: o, cache: &certs.Cache{}, verdicts: map[string]liveVerdict{}, keys: map[string]bool{}}
+	cache := &certs.Cache{}
+	l := &Live{out: out, opts: o, cache: cache, keys: map[string]bool{},
+		verdicts: analysis.NewJudge(analysis.Options{Profiles: o.Profiles, Roots: o.Roots, Cache: cache})}
 	if o.Queue > 0 {
 		l.q = newLiveQueue(out, o.Queue, o.Recording)
 	}
@@ -146,12 +148,15 @@ func (l *Live) Observe(ev Event) {
 	l.print(line)
 }
 
-// verdict judges o once per chain, name and day.
+// verdict judges o as the report (and replay of the trace) will: with the
+// same checks, the same roots and the observations before it.
 func (l *Live) verdict(o *record.Observation) liveVerdict {
-	if len(o.Chain) == 0 {
+	if o.Kind == record.KindDNS {
+		return liveVerdict{}
+	}
+	it := l.verdicts.Item(o)
+	if len(o.Chain) == 0 && !it.Warns("") {
 		switch {
-		case o.Kind == record.KindDNS:
-			return liveVerdict{}
 		case o.Visibility == record.VisNone:
 			return liveVerdict{text: "plain http"}
 		case o.Error != "":
@@ -159,33 +164,20 @@ func (l *Live) verdict(o *record.Observation) liveVerdict {
 		}
 		return liveVerdict{text: "certificate not seen (" + string(o.Visibility) + ")"}
 	}
-	name, from := o.AskedName()
-	k := fmt.Sprintf("%s|%s|%s|%v|%s", record.ChainID(o.Chain), name, from, o.NoSNI, o.Time.Format("2006-01-02"))
-	if v, ok := l.verdicts[k]; ok {
-		return v
-	}
-	rep := analysis.Analyze([]*record.Observation{o}, analysis.Options{Profiles: l.opts.Profiles, Roots: l.opts.Roots, Cache: l.cache})
 	v := liveVerdict{text: "ok"}
-	if len(rep.Items) == 1 {
-		it := rep.Items[0]
-		if ps := it.WarningProfiles(l.opts.Profiles); len(ps) > 0 {
-			v.warns = true
-			msg := ""
-			for _, f := range it.Findings {
-				if f.Severity == analysis.SeverityError {
-					msg = f.Summary
-					break
-				}
+	if ps := it.WarningProfiles(l.opts.Profiles); len(ps) > 0 {
+		v.warns = true
+		msg := ""
+		for _, f := range it.Findings {
+			if f.Severity == analysis.SeverityError {
+				msg = f.Summary
+				break
 			}
-			v.text = "WARN " + strings.Join(ps, ",") + ": " + msg
-		} else if w := it.Worst(); w == analysis.SeverityWarning {
-			v.text = "ok (with warnings)"
 		}
+		v.text = "WARN " + strings.Join(ps, ",") + ": " + msg
+	} else if w := it.Worst(); w == analysis.SeverityWarning {
+		v.text = "ok (with warnings)"
 	}
-	if len(l.verdicts) > 50000 {
-		clear(l.verdicts)
-	}
-	l.verdicts[k] = v
 	return v
 }
 

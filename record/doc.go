@@ -17,6 +17,12 @@
 //
 //	{"type":"chain","id":"9f2c...","certs":["MIIC...","MIIB..."]}
 //
+// A trust line records the trust the producer judged chains with (see
+// Trust): whether the machine's own roots were trusted, and the extra roots,
+// each a chain line of one certificate, before it:
+//
+//	{"type":"trust","system":true,"roots":["4be1..."],"from":"--upstream-ca corp-root.pem"}
+//
 // An observation line is an Observation with "type":"obs"; its "chain"
 // field is a chain line's id:
 //

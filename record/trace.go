@@ -237,18 +237,33 @@ func (tw *Writer) Write(o *Observation) error {
 			tw.last, tw.lastID = o.Chain, o.ChainID
 		}
 		if !tw.seen[o.ChainID] {
-			cl := chainLine{Type: lineChain, ID: o.ChainID, Certs: make([]string, len(o.Chain))}
-			for i, c := range o.Chain {
-				cl.Certs[i] = base64.StdEncoding.EncodeToString(c)
-			}
-			if tw.err = tw.line(cl); tw.err != nil {
+			if tw.writeChain(o.ChainID, o.Chain); tw.err != nil {
 				return tw.err
 			}
-			tw.seen[o.ChainID] = true
 		}
 	}
 	tw.err = tw.line(obsLine{Type: lineObs, Observation: o})
 	return tw.err
+}
+
+// writeChain writes the chain line of chain, whose ID is id.
+func (tw *Writer) writeChain(id string, chain [][]byte) {
+	cl := chainLine{Type: lineChain, ID: id, Certs: make([]string, len(chain))}
+	for i, c := range chain {
+		cl.Certs[i] = base64.StdEncoding.EncodeToString(c)
+	}
+	if tw.err = tw.line(cl); tw.err == nil {
+		tw.seen[id] = true
+	}
+}
+
+// chainLine writes chain's line unless the trace has it, and returns its ID.
+func (tw *Writer) chainLine(chain [][]byte) string {
+	id := ChainID(chain)
+	if !tw.seen[id] {
+		tw.writeChain(id, chain)
+	}
+	return id
 }
 
 // sameBuffers reports whether a and b hold the very same byte slices
@@ -337,7 +352,11 @@ type Reader struct {
 	Errors []*LineError
 	// Truncated is set when the last line had no newline and did not parse.
 	Truncated bool
-	started   bool
+	// Trust is the trust the producer recorded (see Writer.WriteTrust), or
+	// nil when the trace has none (older traces, or a producer that judged
+	// with the system roots alone and said nothing).
+	Trust   *Trust
+	started bool
 }
 
 // NewReader returns a Reader for the trace in r; name is used in messages.
@@ -507,6 +526,8 @@ func (r *Reader) parse(line []byte) (*Observation, error) {
 			o.Chain = c
 		}
 		return o, nil
+	case lineTrust:
+		return nil, r.parseTrust(line)
 	case lineHeader:
 		return nil, errors.New("a second header line")
 	case "":

@@ -207,6 +207,13 @@ func FuzzReader(f *testing.F) {
 	f.Add(seed(sampleObs(1, [][]byte{[]byte("leaf")}), sampleObs(2, nil)))
 	f.Add([]byte(`{"type":"header","format":"certsleuth-trace","version":1}` + "\n" + `{"type":"obs","chain":"00"}`))
 	f.Add([]byte("{}\n{}\n"))
+	var tb bytes.Buffer // a trust line and its root
+	if w, err := NewWriter(&tb, "fuzz"); err == nil {
+		w.WriteTrust(Trust{System: true, Roots: [][]byte{[]byte("root")}, From: "--ca-file x.pem"})
+		w.Write(sampleObs(1, [][]byte{[]byte("leaf")}))
+		w.Close()
+		f.Add(tb.Bytes())
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rd := NewReader(bytes.NewReader(data), "fuzz")
 		for i := 0; i < 100000; i++ {

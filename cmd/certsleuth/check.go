@@ -104,7 +104,7 @@ EXIT CODES:
 				}
 			}
 			if f := c.String("record"); f != "" {
-				if err := writeTrace(f, "certsleuth check", obs); err != nil {
+				if err := writeTrace(c, f, "certsleuth check", obs); err != nil {
 					return err
 				}
 			}
@@ -145,8 +145,8 @@ func parseResolve(pairs []string) (map[string]string, error) {
 }
 
 // writeTrace writes observations to a new trace file.
-func writeTrace(path, producer string, obs []*record.Observation) error {
-	tw, err := createTrace(path, producer)
+func writeTrace(c *cli.Context, path, producer string, obs []*record.Observation) error {
+	tw, err := createTrace(c, path, producer)
 	if err != nil {
 		return err
 	}
@@ -159,11 +159,20 @@ func writeTrace(path, producer string, obs []*record.Observation) error {
 	return tw.Close()
 }
 
-// createTrace creates the trace file path (0600); Close on the writer
-// closes it.
-func createTrace(path, producer string) (*record.Writer, error) {
+// createTrace creates the trace file path (0600) and records the trust the
+// command judges with (the machine's roots and --ca-file); Close on the
+// writer closes it.
+func createTrace(c *cli.Context, path, producer string) (*record.Writer, error) {
+	cas, err := caFiles(c)
+	if err != nil {
+		return nil, err
+	}
 	tw, err := record.Create(path, producer)
 	if err != nil {
+		return nil, inputErr(fmt.Errorf("record: %w", err))
+	}
+	if err := tw.WriteTrust(traceTrust(cas, flagNames(c, "ca-file"))); err != nil {
+		tw.Close()
 		return nil, inputErr(fmt.Errorf("record: %w", err))
 	}
 	return tw, nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/record"
 	"github.com/urfave/cli/v2"
 )
 
@@ -34,24 +35,62 @@ func profilesFrom(c *cli.Context) ([]*analysis.Profile, error) {
 
 // rootsFrom returns nil (the system roots) or the system roots plus --ca-file.
 func rootsFrom(c *cli.Context) (*x509.CertPool, error) {
-	files := c.StringSlice("ca-file")
-	if len(files) == 0 {
-		return nil, nil
+	cas, err := caFiles(c)
+	if err != nil || len(cas) == 0 {
+		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	for _, f := range files {
+	return rootPool(true, cas), nil
+}
+
+// caFiles reads the certificates of every --ca-file.
+func caFiles(c *cli.Context) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, f := range c.StringSlice("ca-file") {
 		cs, err := certs.LoadCertificates(f)
 		if err != nil {
 			return nil, inputErr(err)
 		}
-		for _, ca := range cs {
-			pool.AddCert(ca)
-		}
+		out = append(out, cs...)
 	}
-	return pool, nil
+	return out, nil
+}
+
+// rootPool is the system roots (when system is set) plus cas.
+func rootPool(system bool, cas []*x509.Certificate) *x509.CertPool {
+	var pool *x509.CertPool
+	if system {
+		pool, _ = x509.SystemCertPool()
+	}
+	if pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, ca := range cas {
+		pool.AddCert(ca)
+	}
+	return pool
+}
+
+// traceTrust is the trust a trace records for roots (nil: the machine's
+// roots alone), from says where they came from ("--ca-file lab.pem").
+func traceTrust(roots []*x509.Certificate, from string) record.Trust {
+	t := record.Trust{System: true}
+	if len(roots) > 0 {
+		t.From = from
+	}
+	for _, r := range roots {
+		t.Roots = append(t.Roots, r.Raw)
+	}
+	return t
+}
+
+// flagNames lists the values of a repeatable flag for traceTrust's from:
+// "--ca-file a.pem, --ca-file b.pem".
+func flagNames(c *cli.Context, flag string) string {
+	var fs []string
+	for _, f := range c.StringSlice(flag) {
+		fs = append(fs, "--"+flag+" "+f)
+	}
+	return strings.Join(fs, ", ")
 }
 
 // flagsAfterArgs is the message for a flag placed after the arguments

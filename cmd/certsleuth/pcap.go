@@ -113,7 +113,7 @@ EXIT CODES:
 			// holds everything read even if the analysis runs out of room.
 			var tw *record.Writer
 			if f := c.String("record"); f != "" {
-				if tw, err = createTrace(f, "certsleuth pcap"); err != nil {
+				if tw, err = createTrace(c, f, "certsleuth pcap"); err != nil {
 					return err
 				}
 				defer tw.Close()

@@ -188,29 +188,58 @@ func runProxy(c *cli.Context) error {
 		}
 	}
 
+	// Every request goes to a trace: --record, or else a temporary file
+	// (readable by this user only, deleted when the proxy stops). The report
+	// at Ctrl-C is made from it, exactly as 'certsleuth replay' makes it.
+	tracePath := c.String("record")
 	var tw *record.Writer
-	if f := c.String("record"); f != "" {
-		if tw, err = record.Create(f, "certsleuth proxy"); err != nil {
-			return inputErr(fmt.Errorf("proxy: --record: %w", err))
+	if tracePath != "" {
+		tw, err = record.Create(tracePath, "certsleuth proxy")
+	} else if fh, terr := os.CreateTemp("", "certsleuth-proxy-*.jsonl"); terr != nil {
+		err = terr
+	} else {
+		tracePath = fh.Name()
+		defer os.Remove(tracePath)
+		if tw, err = record.NewWriter(fh, "certsleuth proxy"); err != nil {
+			fh.Close()
 		}
-		// Written by a goroutine of its own, at least every second (a killed
-		// proxy loses at most a second of trace): a slow disk never holds
-		// up a tunnel.
-		if err := tw.Background(time.Second); err != nil {
-			tw.Close()
-			return inputErr(fmt.Errorf("proxy: --record: %w", err))
-		}
+	}
+	if err != nil {
+		return inputErr(fmt.Errorf("proxy: --record: %w", err))
+	}
+	// The trust the verdicts use: this machine's roots and --upstream-ca.
+	err = tw.WriteTrust(traceTrust(extra, flagNames(c, "upstream-ca")))
+	// Written by a goroutine of its own, at least every second (a killed
+	// proxy loses at most a second of trace): a slow disk never holds
+	// up a tunnel.
+	if err == nil {
+		err = tw.Background(time.Second)
+	}
+	if err != nil {
+		tw.Close()
+		return inputErr(fmt.Errorf("proxy: --record: %w", err))
 	}
 
 	// Live lines go through a bounded queue: an output nobody reads (a
-	// paused terminal, '| less') drops lines, counted, and never stalls a tunnel.
-	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.Writer), Queue: 1024, Recording: tw != nil})
-	observers := []func(proxy.Event){live.Observe}
-	if tw != nil {
-		observers = append([]func(proxy.Event){proxy.Recorder(tw, func(err error) {
-			fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", c.String("record"), err)
-		})}, observers...)
-	}
+	// paused terminal, '| less') drops lines, counted, and never stalls a
+	// tunnel. They keep nothing for the report: it is made from the trace.
+	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.Writer), Queue: 1024,
+		Recording: c.String("record") != "", MaxKept: -1})
+	rec := proxy.Recorder(tw, func(err error) {
+		fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", tracePath, err)
+	})
+	// One observation at a time into both, so the live lines judge them in
+	// the trace's order, as replay will.
+	var obsMu sync.Mutex
+	observers := []func(proxy.Event){func(ev proxy.Event) {
+		if ev.Obs == nil {
+			return
+		}
+		obsMu.Lock()
+		defer obsMu.Unlock()
+		rec(ev)
+		live.Observe(ev)
+	}}
 	var logMu sync.Mutex
 	srv, err := proxy.New(proxy.Config{
 		Mode: mode, CA: ca, ExtraRoots: extra, Only: c.StringSlice("only"), Resolve: resolve,
@@ -229,7 +258,7 @@ func runProxy(c *cli.Context) error {
 		return inputErr(fmt.Errorf("proxy: listen on %s: %w", listen, err))
 	}
 	fmt.Fprintf(stderr, "certsleuth: proxy on %s, %s mode", ln.Addr(), mode)
-	if tw != nil {
+	if c.String("record") != "" {
 		fmt.Fprintf(stderr, ", recording to %s", c.String("record"))
 	}
 	fmt.Fprintln(stderr)
@@ -256,19 +285,28 @@ func runProxy(c *cli.Context) error {
 		<-served
 	}
 	live.Close()
-	if tw != nil {
-		if err := tw.Close(); err != nil {
-			fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", c.String("record"), err)
-		}
+	if err := tw.Close(); err != nil {
+		fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", tracePath, err)
 	}
 	if serveErr != nil {
 		return inputErr(fmt.Errorf("proxy: %w", serveErr))
 	}
 	seen, warned := live.Counts()
 	fmt.Fprintf(stderr, "certsleuth: stopped after %d requests (%d would warn)\n", seen, warned)
-	rep := live.Report()
+	in, err := os.Open(tracePath)
+	if err != nil {
+		return inputErr(fmt.Errorf("proxy: read back the trace: %w", err))
+	}
+	defer in.Close()
+	rep, err := traceReport(in, tracePath, analysis.Options{Profiles: ps}, nil, false)
+	if err != nil {
+		return err
+	}
 	if err := analysis.Render(c.App.Writer, rep, "text", renderOptions(c, "certsleuth proxy on "+ln.Addr().String())); err != nil {
 		return err
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(stderr, "certsleuth: warning: %s\n", p)
 	}
 	if rep.Warns() {
 		return errWarn

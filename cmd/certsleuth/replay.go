@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -28,6 +30,13 @@ assets, prints well) whose first screen is the verdict, for people who
 will not read a terminal; md is Markdown for a ticket; json is one object
 per observation and a summary line.
 
+Trust is judged as the recording did: the trace records the roots its
+producer trusted besides the machine's own (the proxy's --upstream-ca, the
+--ca-file of pcap or check), and replay trusts them too, with the roots of
+the machine it runs on and any --ca-file; --ignore-trace-trust leaves the
+recorded roots out. Give the --profile the recording used to get the same
+report.
+
 --cert FILE is a what-if: every recorded TLS request is judged against the
 proposed certificate instead, so you know before buying it whether it fixes
 every warning. Use - as TRACE to read standard input.
@@ -46,6 +55,7 @@ EXIT CODES:
 			profileFlag(),
 			&cli.StringFlag{Name: "cert", Usage: "what-if: judge every request against this certificate `FILE` (PEM or DER, leaf first)"},
 			caFileFlag(),
+			&cli.BoolFlag{Name: "ignore-trace-trust", Usage: "judge trust with this machine's roots and --ca-file only, not the roots the trace recorded (the proxy's --upstream-ca, a --ca-file)"},
 			formatFlag(analysis.Formats...),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 		},
@@ -60,11 +70,11 @@ EXIT CODES:
 			if err != nil {
 				return err
 			}
-			roots, err := rootsFrom(c)
+			cas, err := caFiles(c)
 			if err != nil {
 				return err
 			}
-			opts := analysis.Options{Profiles: ps, Roots: roots}
+			opts := analysis.Options{Profiles: ps}
 			if f := c.String("cert"); f != "" {
 				chain, err := certs.LoadCertificates(f)
 				if err != nil {
@@ -83,23 +93,52 @@ EXIT CODES:
 				in = f
 			}
 			defer capture.LimitMemory()() // as pcap: see capture.LimitMemory
-			obs, rd, err := record.ReadAll(in, name)
-			if err != nil && len(obs) == 0 {
-				return inputErr(err)
-			}
-			rep := analysis.Analyze(obs, opts)
+			rep, err := traceReport(in, name, opts, cas, c.Bool("ignore-trace-trust"))
 			if err != nil {
-				rep.Problems = append(rep.Problems, err.Error())
-			}
-			for _, le := range rd.Errors {
-				rep.Problems = append(rep.Problems, le.Error())
-			}
-			if rd.Truncated {
-				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: the last line is cut short (the recorder was stopped mid-write); it was skipped", name))
+				return err
 			}
 			return writeReport(c, rep, name)
 		},
 	}
+}
+
+// traceReport reads the trace in (called name) and judges it: with the
+// trust the trace recorded (the proxy's --upstream-ca, a --ca-file) unless
+// ignoreTrust, plus cas. replay and the proxy's own report at Ctrl-C both
+// use it, so they agree.
+func traceReport(in io.Reader, name string, opts analysis.Options, cas []*x509.Certificate, ignoreTrust bool) (*analysis.Report, error) {
+	obs, rd, err := record.ReadAll(in, name)
+	if err != nil && len(obs) == 0 {
+		return nil, inputErr(err)
+	}
+	var problems []string
+	switch tr := rd.Trust; {
+	case tr != nil && !ignoreTrust:
+		var roots []*x509.Certificate
+		for i, der := range tr.Roots {
+			x, perr := x509.ParseCertificate(der)
+			if perr != nil {
+				problems = append(problems, fmt.Sprintf("%s: recorded root %d (%s) does not parse, so it is not trusted: %v", name, i+1, tr.From, perr))
+				continue
+			}
+			roots = append(roots, x)
+		}
+		opts.Roots = rootPool(tr.System, append(roots, cas...))
+	case len(cas) > 0:
+		opts.Roots = rootPool(true, cas)
+	}
+	rep := analysis.Analyze(obs, opts)
+	rep.Problems = append(rep.Problems, problems...)
+	if err != nil {
+		rep.Problems = append(rep.Problems, err.Error())
+	}
+	for _, le := range rd.Errors {
+		rep.Problems = append(rep.Problems, le.Error())
+	}
+	if rd.Truncated {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%s: the last line is cut short (the recorder was stopped mid-write); it was skipped", name))
+	}
+	return rep, nil
 }
 
 // writeReport renders rep to --output or standard output and maps the
