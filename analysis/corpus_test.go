@@ -79,22 +79,22 @@ func corpusObs(body string, wants []corpusWant, hdr *record.ExchangeServers) []*
 	return obs
 }
 
-// checkCorpus analyses body with wants and returns, per want, what is wrong
-// ("" when origin and command are right).
+// checkCorpus analyses body with each want (a trace of the answer and that
+// one request, so that requests a report would group do not hide each
+// other) and returns, per want, what is wrong ("" when origin and command
+// are right).
 func checkCorpus(t testing.TB, body string, wants []corpusWant, hdr *record.ExchangeServers) []string {
 	t.Helper()
-	obs := corpusObs(body, wants, hdr)
-	r := Analyze(obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
-	byIndex := map[int]*Culprit{}
-	for _, c := range r.Culprits() {
-		byIndex[c.First.Index] = c
-		for _, it := range c.Repeats {
-			byIndex[it.Index] = c
-		}
-	}
 	out := make([]string, len(wants))
 	for i, w := range wants {
-		c := byIndex[i+2]
+		obs := corpusObs(body, []corpusWant{w}, hdr)
+		r := Analyze(obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+		var c *Culprit
+		for _, x := range r.Culprits() {
+			if x.First.Index == 2 {
+				c = x
+			}
+		}
 		if c == nil {
 			out[i] = "no warning"
 			continue
@@ -215,9 +215,10 @@ var corpus = []struct {
 			command: elementCmdlet["oa"], flags: []string{"-ExternalHostname"}, server: "MBX-SERVER", version: "2007"},
 	}},
 	{file: "real-msdocs-soap-ewsurls-2013.xml", wants: []corpusWant{
-		// Exchange 2013 (SOAP header 15.0): no server in the answer, so <SERVER>.
+		// Exchange 2013 (SOAP header 15.0): the internal URL's host is the
+		// server's FQDN by default, so the server is its first label.
 		{req: "https://server.contoso.com/ews/exchange.asmx", origins: []string{"GetUserSettings InternalEwsUrl", "GetUserSettings ExternalEwsUrl"},
-			command: elementCmdlet["ews"], flags: []string{"-InternalUrl", "-ExternalUrl"}, version: "2013"},
+			command: elementCmdlet["ews"], flags: []string{"-InternalUrl", "-ExternalUrl"}, server: `"SERVER\EWS (Default Web Site)"`, version: "2013"},
 	}},
 	{file: "real-msdocs-soap-ewsurls-2013.xml", hdr: &record.ExchangeServers{FrontEnd: "EXCH13"}, wants: []corpusWant{
 		// The same answer with the X-FEServer header the proxy recorded.
@@ -307,5 +308,24 @@ func TestCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSameURLTwoSettings: when two settings' fields give the very same URL
+// (Exchange 2016 and later return OWA's URL as EcpUrl), the request goes
+// to the one whose virtual directory serves its path: /owa/ is OWA's.
+func TestSameURLTwoSettings(t *testing.T) {
+	body := `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"><Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"><Account><Action>settings</Action>` +
+		`<Protocol><Type>EXHTTP</Type><Server>mail.contoso.com</Server><EcpUrl>https://mail.contoso.com/owa/</EcpUrl><EcpUrl-photo>?path=/options/myaccount/action/photo</EcpUrl-photo></Protocol>` +
+		`<Protocol><Type>WEB</Type><Internal><OWAUrl AuthenticationMethod="Fba">https://mail.contoso.com/owa/</OWAUrl></Internal></Protocol></Account></Response></Autodiscover>`
+	wants := []corpusWant{
+		{req: "https://mail.contoso.com/owa/", origins: []string{"WEB Internal/OWAUrl"}, command: elementCmdlet["owa"], flags: []string{"-InternalUrl"}, server: "-"},
+		// The exact fragment URL is EcpUrl-photo's.
+		{req: "https://mail.contoso.com/owa/?path=/options/myaccount/action/photo", origins: []string{"EXHTTP EcpUrl-photo"}, command: elementCmdlet["ecp"], flags: []string{"-InternalUrl"}, server: "-"},
+	}
+	for i, got := range checkCorpus(t, body, wants, nil) {
+		if got != "" {
+			t.Errorf("%s: %s", wants[i].req, got)
+		}
 	}
 }

@@ -444,14 +444,19 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 		return 1 // same host
 	}
 	// better reports whether a beats b: the higher score, then the longer
-	// path (the most specific field), then the preferred element, then the
-	// latest answer.
+	// path (the most specific field), then the field whose virtual
+	// directory serves the URL's path (Exchange 2016 and later put OWA's
+	// options URL, /owa/, in EcpUrl: a request for /owa/ is OWA's), then
+	// the preferred element, then the latest answer.
+	served := pathSetting(o.URL)
 	better := func(a, b knownName, sa, sb int) bool {
 		switch {
 		case sa != sb:
 			return sa > sb
 		case len(a.path) != len(b.path):
 			return len(a.path) > len(b.path)
+		case served != "" && (a.cause.Setting == served) != (b.cause.Setting == served):
+			return a.cause.Setting == served
 		case a.pref != b.pref:
 			return a.pref < b.pref
 		}

@@ -72,7 +72,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 		domains, domainAt = r.Origins.Domains, r.Origins.domainIndex()
 	}
 	name := normHost(it.Name)
-	server = r.serverFor(name)
+	server = r.serverFor(name, ScopeNone)
 	domain := pickDomain(name, domains, domainAt)
 	if isMicrosoft365Host(name) {
 		// Microsoft's servers and certificate: no on-premises command fixes
@@ -143,6 +143,13 @@ func (r *Report) explainCulprit(c *Culprit) {
 		if cause == nil && probed(it.Obs) {
 			if pc := probeSettingCause(it.Obs.URL, name); pc != nil {
 				alts = []*Cause{pc}
+			}
+		}
+		// One host, one server: named from the host when any setting
+		// behind it is an internal URL.
+		for _, a := range alts {
+			if a != nil && (a.Kind == CauseSCP || (a.Field != nil && a.Field.Scope == ScopeInternal)) {
+				server = r.serverFor(name, ScopeInternal)
 			}
 		}
 		p := FixParams{Version: version, Server: server, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
@@ -267,11 +274,14 @@ func probeSettingCause(u, name string) *Cause {
 
 // serverFor names the Exchange server whose virtual directories serve
 // host, for -Identity: the X-FEServer (else X-BEServer) of a response from
-// host, else of any response; else the host's first label when the host is
-// named after a machine; else a 2007/2010 answer's ServerDN (the mailbox
-// server, which in 2007 and 2010 may not be the Client Access server).
-// "" when nothing names it: the command then says <SERVER>.
-func (r *Report) serverFor(host string) string {
+// host, else of any response; else, when host is an internal URL's (scope
+// internal, or a name no public CA issues), its first label: Exchange sets
+// every virtual directory's InternalUrl to the server's own FQDN at setup
+// (Microsoft Learn "Default settings for Exchange virtual directories"),
+// and the default SCP URL is the server's FQDN too; else a 2007/2010
+// answer's ServerDN. "" when nothing names it: the command then says
+// <SERVER>. An external name is a service name, never taken for a server.
+func (r *Report) serverFor(host string, scope Scope) string {
 	t := r.Origins
 	if t == nil {
 		t = &OriginTrace{}
@@ -279,11 +289,8 @@ func (r *Report) serverFor(host string) string {
 	if s := firstNonEmpty(t.serverAt[host], t.headerServer); s != "" {
 		return s
 	}
-	// A host named after a machine: an internal name (exch01.contoso.local
-	// is most often the server's own FQDN), or a first label with a digit
-	// (exch01, cas-02-server), while mail, webmail or owa name a service.
-	if s := serverFromHost(host); s != "" {
-		if pub, _ := PublicCAIssuable(host); !pub || strings.ContainsAny(s, "0123456789") {
+	if pub, _ := PublicCAIssuable(host); scope == ScopeInternal || !pub {
+		if s := serverFromHost(host); s != "" {
 			return s
 		}
 	}

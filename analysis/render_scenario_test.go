@@ -274,7 +274,8 @@ func scenarioList(t testing.TB) []scenario {
 				httpsObs(2, "POST", "https://exch01.contoso.com/Microsoft-Server-ActiveSync?Cmd=FolderSync&User=alice&DeviceId=ABC&DeviceType=iPhone", 200, exch, "198.51.100.5:443"),
 			},
 			culprits: 1,
-			want:     []string{`Set-ActiveSyncVirtualDirectory -Identity "EXCH01\Microsoft-Server-ActiveSync (Default Web Site)" -ExternalUrl https://mail.contoso.com/Microsoft-Server-ActiveSync`},
+			// exch01.contoso.com is an external name: a service name as likely as a server's, so <SERVER>.
+			want:     []string{`Get-ActiveSyncVirtualDirectory -Server <SERVER> | Set-ActiveSyncVirtualDirectory -ExternalUrl https://mail.contoso.com/Microsoft-Server-ActiveSync`},
 		},
 		{
 			name: "principal-mismatch", title: "Outlook Anywhere principal names a host the certificate lacks",
