@@ -275,7 +275,7 @@ func scenarioList(t testing.TB) []scenario {
 			},
 			culprits: 1,
 			// exch01.contoso.com is an external name: a service name as likely as a server's, so <SERVER>.
-			want:     []string{`Get-ActiveSyncVirtualDirectory -Server <SERVER> | Set-ActiveSyncVirtualDirectory -ExternalUrl https://mail.contoso.com/Microsoft-Server-ActiveSync`},
+			want: []string{`Get-ActiveSyncVirtualDirectory -Server <SERVER> | Set-ActiveSyncVirtualDirectory -ExternalUrl https://mail.contoso.com/Microsoft-Server-ActiveSync`},
 		},
 		{
 			name: "principal-mismatch", title: "Outlook Anywhere principal names a host the certificate lacks",
