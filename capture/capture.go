@@ -828,16 +828,16 @@ func (r *reader) reportHTTP(f *flow, conn, client, server string, chh, shh *half
 		if i < len(reqs) {
 			q := &reqs[i]
 			o.Time = q.at.UTC()
-			o.Method, o.Host, o.URL = q.method, q.host, q.requestURL()
+			o.Method, o.Host, o.URL = q.method, q.host, record.RedactURL(q.requestURL())
 		}
 		if i < len(resps) {
 			s := &resps[i]
 			if o.Time.IsZero() {
 				o.Time = s.at.UTC()
 			}
-			o.Status, o.Location = s.status, s.location
+			o.Status, o.Location = s.status, record.RedactURL(s.location)
 			if len(s.body) > 0 && strings.Contains(strings.ToLower(o.URL), "autodiscover") {
-				o.Body = &record.Body{ContentType: s.ctype, Text: string(s.body), Truncated: s.bodyTrunc}
+				o.Body = record.KeptBody(s.ctype, s.body, s.bodyTrunc)
 			}
 		} else if i < len(reqs) {
 			o.Note = "no response in the capture"

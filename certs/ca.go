@@ -153,8 +153,12 @@ func hostOU() string {
 }
 
 // Save writes the CA certificate (0644) and key (0600) into dir, creating
-// dir (0700). It refuses to overwrite an existing CA.
+// dir (0700). It refuses to overwrite an existing CA, and to use a dir
+// that other users can write to (ErrUnsafeDir).
 func (ca *CA) Save(dir string) error {
+	if err := checkDirSafe(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("save CA: %w", err)
 	}

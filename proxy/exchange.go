@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -60,9 +59,9 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			host = t.connect
 		}
 		if req.URL.IsAbs() {
-			o.URL = redactURL(req.URL.String())
+			o.URL = record.RedactURL(req.URL.String())
 		} else {
-			o.URL = redactURL(scheme + "://" + host + req.URL.RequestURI())
+			o.URL = record.RedactURL(scheme + "://" + host + req.URL.RequestURI())
 		}
 		winAuth := isWindowsAuth(req.Header.Get("Authorization"))
 		prepareOutgoing(req.Header)
@@ -92,7 +91,7 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			return
 		}
 		o.Status = resp.StatusCode
-		o.Location = redactURL(resp.Header.Get("Location"))
+		o.Location = record.RedactURL(resp.Header.Get("Location"))
 		o.Exchange = exchangeServers(resp.Header)
 		if winAuth && resp.StatusCode == http.StatusUnauthorized {
 			o.Note = joinNote(o.Note, "Windows authentication (NTLM/Negotiate) was refused through the proxy: this is likely Exchange Extended Protection (channel binding to the proxy's certificate), not the certificate name; the certificate facts are still valid")
@@ -183,40 +182,6 @@ func isAutodiscover(p string) bool {
 	return strings.Contains(strings.ToLower(p), "/autodiscover")
 }
 
-// sensitiveParams are query parameters whose values never go into a trace.
-var sensitiveParams = []string{"pass", "pwd", "token", "secret", "auth", "key", "sig", "code"}
-
-// redactURL drops user:password@ and the values of query parameters that
-// look like credentials.
-func redactURL(s string) string {
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		changed := false
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, p := range sensitiveParams {
-				if strings.Contains(lk, p) {
-					q[k] = []string{"REDACTED"}
-					changed = true
-					break
-				}
-			}
-		}
-		if changed {
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.String()
-}
-
 // capture keeps the first MaxBody bytes of a body as it streams past.
 type capture struct {
 	rc    io.ReadCloser
@@ -255,10 +220,7 @@ func (c *capture) body(contentType, encoding string) *record.Body {
 			}
 		}
 	}
-	if len(b) == 0 {
-		return nil
-	}
-	return &record.Body{ContentType: contentType, Text: string(b), Truncated: trunc}
+	return record.KeptBody(contentType, b, trunc) // tokens redacted
 }
 
 // plainReq relays one absolute http:// request (Autodiscover's port-80
@@ -286,7 +248,7 @@ func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Respon
 	id := s.newConnID()
 	o := s.baseObs(id, r.RemoteAddr, "", start)
 	o.Visibility = record.VisNone
-	o.Method, o.Host, o.URL = r.Method, r.Host, redactURL(r.URL.String())
+	o.Method, o.Host, o.URL = r.Method, r.Host, record.RedactURL(r.URL.String())
 	if o.Host == "" {
 		o.Host = r.URL.Host
 	}
@@ -305,7 +267,7 @@ func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Respon
 		s.wg.Done()
 		return nil, err
 	}
-	o.Status, o.Location = resp.StatusCode, redactURL(resp.Header.Get("Location"))
+	o.Status, o.Location = resp.StatusCode, record.RedactURL(resp.Header.Get("Location"))
 	o.Exchange = exchangeServers(resp.Header)
 	if p.winAuth && resp.StatusCode == http.StatusUnauthorized {
 		o.Note = "Windows authentication (NTLM/Negotiate) over plain HTTP was refused through the proxy: plain-HTTP requests share pooled upstream connections, which breaks connection-bound authentication; Exchange Extended Protection may also refuse it"
