@@ -32,7 +32,7 @@ var harmlessKeys = map[string]bool{
 	"email": true, "protocol": true, "redirectcount": true,
 	"cmd": true, "user": true, "deviceid": true, "devicetype": true, "collectionid": true, "itemid": true, "longid": true, "occurrence": true, "saveinsent": true,
 	"mailboxid": true,
-	"ae": true, "t": true, "a": true, "realm": true, "exsvurl": true, "ll-cc": true, "modurl": true, "bo": true, "replacecurrent": true, "reason": true, "rfr": true, "action": true, "app": true,
+	"ae":        true, "t": true, "a": true, "realm": true, "exsvurl": true, "ll-cc": true, "modurl": true, "bo": true, "replacecurrent": true, "reason": true, "rfr": true, "action": true, "app": true,
 	"wsdl": true, "wa": true, "client_id": true, "response_type": true, "response_mode": true, "scope": true, "resource": true, "prompt": true,
 	"v": true, "ver": true, "version": true, "format": true, "culture": true, "lang": true,
 }
