@@ -91,6 +91,13 @@ func FuzzTraceOrigins(f *testing.F) {
 			{Kind: record.KindTLS, SNI: "mail.contoso.com"},
 			{Kind: record.KindTLS, Source: record.SourceProxy, SNI: "exch01.contoso.local"}, // URL-less, after the answer
 			{Kind: record.KindTLS, Source: record.SourceProbe, URL: loc, NoSNI: true},
+			// A mail connection (matched by protocol and port), a Microsoft 365
+			// name, and a response carrying Exchange's server headers.
+			{Kind: record.KindTLS, Source: record.SourcePcap, SNI: "mail.contoso.com", Server: "10.0.0.5:993"},
+			{Kind: record.KindTLS, Source: record.SourcePcap, SNI: "mail.contoso.com", Server: "10.0.0.5:587", StartTLS: "smtp"},
+			{Kind: record.KindHTTP, URL: "https://outlook.office365.com/EWS/Exchange.asmx", SNI: "outlook.office365.com"},
+			{Kind: record.KindHTTP, URL: "https://mail.contoso.com/OAB/x/oab.xml", SNI: "mail.contoso.com",
+				Exchange: &record.ExchangeServers{FrontEnd: strings.TrimSpace(body[:min(len(body), 20)])}},
 		}
 		tr := TraceOrigins(obs)
 		for i := range obs {
@@ -110,6 +117,13 @@ func FuzzTraceOrigins(f *testing.F) {
 		for _, c := range r.Culprits() {
 			if c.Verdict == "" {
 				t.Fatal("culprit without a verdict")
+			}
+			// A command names a real server or the marked <SERVER> for the
+			// admin to fill, never a placeholder inside an -Identity.
+			for _, rm := range c.Remedies {
+				if strings.Contains(rm.Command, `-Identity "<SERVER>`) || strings.Contains(rm.Command, `-Identity "\`) {
+					t.Fatalf("command with an empty or placeholder -Identity: %s", rm.Command)
+				}
 			}
 		}
 	})

@@ -329,3 +329,90 @@ func TestSameURLTwoSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAnswerKnownPath: a request whose URL no answer in the trace names
+// still gets its virtual directory's fix when the path is one Exchange
+// serves (issue 13 point 11: replay of a proxy trace that saw only the EWS
+// request).
+func TestNoAnswerKnownPath(t *testing.T) {
+	body := readAD(t, "real-msdocs-pox-error-600.xml") // an answer with no URL in it
+	wants := []corpusWant{
+		{req: "https://exch01.contoso.local/EWS/Exchange.asmx", kind: CauseURLPath, command: `Set-WebServicesVirtualDirectory -Identity "EXCH01\EWS (Default Web Site)" -InternalUrl`, flags: []string{"-InternalUrl"}, server: "EXCH01"},
+		{req: "https://mail.contoso.com/OAB/1b2c/oab.xml", kind: CauseURLPath, command: "Get-OabVirtualDirectory -Server <SERVER> | Set-OabVirtualDirectory -ExternalUrl", flags: []string{"-ExternalUrl"}},
+		{req: "https://mail.contoso.com/mapi/emsmdb/?MailboxId=x@contoso.com", kind: CauseURLPath, command: "Set-MapiVirtualDirectory", flags: []string{"-ExternalUrl"}},
+		{req: "https://mail.contoso.com/Microsoft-Server-ActiveSync?Cmd=Ping", kind: CauseURLPath, command: "Set-ActiveSyncVirtualDirectory", flags: []string{"-ExternalUrl"}},
+		{req: "https://mail.contoso.com/rpc/rpcproxy.dll", kind: CauseURLPath, command: "Set-OutlookAnywhere", flags: []string{"-ExternalHostname"}},
+		{req: "https://mail.contoso.com/owa/", kind: CauseURLPath, command: "Set-OwaVirtualDirectory", flags: []string{"-ExternalUrl"}},
+		{req: "https://mail.contoso.com/ecp/", kind: CauseURLPath, command: "Set-EcpVirtualDirectory", flags: []string{"-ExternalUrl"}},
+		// A path Exchange does not serve: no Exchange command.
+		{req: "https://www.contoso.com/index.html", kind: CauseUnknown},
+	}
+	for i, got := range checkCorpus(t, body, wants, nil) {
+		if got != "" {
+			t.Errorf("%s: %s", wants[i].req, got)
+		}
+	}
+}
+
+// TestMicrosoft365Names: a warning on a Microsoft 365 name gets no
+// on-premises command: the certificate is Microsoft's and the cause is
+// local. A hybrid answer that redirects the mailbox to
+// <tenant>.mail.onmicrosoft.com is named as such.
+func TestMicrosoft365Names(t *testing.T) {
+	hybrid := strings.Replace(readAD(t, "pox-redirectaddr.xml"), "alice@contoso.mail.example", "alice@contoso.mail.onmicrosoft.com", 1)
+	if !strings.Contains(hybrid, "onmicrosoft") {
+		t.Fatal("fixture changed: no redirect address to replace")
+	}
+	for _, tc := range []struct {
+		body, req string
+		want      []string
+	}{
+		{hybrid, "https://autodiscover.contoso.mail.onmicrosoft.com/autodiscover/autodiscover.xml",
+			[]string{"a Microsoft 365 server", "no on-premises Exchange command fixes it", "hybrid Autodiscover answer redirected the mailbox to Exchange Online"}},
+		{readAD(t, "real-msdocs-pox-error-600.xml"), "https://outlook.office365.com/EWS/Exchange.asmx",
+			[]string{"a Microsoft 365 server", "TLS-inspecting proxy"}},
+		{readAD(t, "real-msdocs-pox-error-600.xml"), "https://autodiscover-s.outlook.com/autodiscover/autodiscover.xml",
+			[]string{"a Microsoft 365 server"}},
+	} {
+		obs := corpusObs(tc.body, []corpusWant{{req: tc.req}}, nil)
+		r := Analyze(obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+		cs := r.Culprits()
+		if len(cs) != 1 {
+			t.Fatalf("%s: %d culprits", tc.req, len(cs))
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(cs[0].Verdict, w) {
+				t.Errorf("%s: verdict lacks %q: %s", tc.req, w, cs[0].Verdict)
+			}
+		}
+		for _, rm := range cs[0].Remedies {
+			if strings.Contains(rm.Command, "Set-") || strings.Contains(rm.Command, "Enable-") {
+				t.Errorf("%s: on-premises command for a Microsoft 365 name: %s", tc.req, rm.Command)
+			}
+		}
+	}
+}
+
+// TestDNSFixNamesTheClientsDomain: the autodiscover.<domain> fix names the
+// domain of the warned host, not another domain the trace knows.
+func TestDNSFixNamesTheClientsDomain(t *testing.T) {
+	// The answer teaches contoso.com (its mailbox); the client then tries
+	// autodiscover.fabrikam.com for another mailbox.
+	body := readAD(t, "pox-2006a-full.xml")
+	for _, tc := range []struct{ req, want, not string }{
+		{"https://autodiscover.fabrikam.com/autodiscover/autodiscover.xml", "point autodiscover.fabrikam.com", "contoso.com"},
+		{"https://autodiscover.contoso.com/autodiscover/autodiscover.xml", "point autodiscover.contoso.com", "fabrikam"},
+	} {
+		obs := corpusObs(body, []corpusWant{{req: tc.req}}, nil)
+		obs[0].URL = "https://mail.tailspintoys.com/autodiscover/autodiscover.xml" // the answer came from elsewhere
+		r := Analyze(obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+		cs := r.Culprits()
+		if len(cs) != 1 || len(cs[0].Remedies) == 0 {
+			t.Fatalf("%s: %d culprits", tc.req, len(cs))
+		}
+		cmd := cs[0].Remedies[0].Command
+		if !strings.Contains(cmd, tc.want) || strings.Contains(cmd, tc.not) {
+			t.Errorf("%s: fix %q, want %q and no %q", tc.req, cmd, tc.want, tc.not)
+		}
+	}
+}
