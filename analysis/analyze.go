@@ -83,7 +83,11 @@ type Report struct {
 	// Problems are input problems that did not stop the analysis (bad
 	// trace lines, a truncated capture), in words with their location.
 	Problems []string `json:"problems,omitempty"`
-	WhatIf   []certs.Summary
+	// Skipped counts input lines (of a trace) that were left out because
+	// they could not be used; Problems says why. A report with skipped
+	// input is never a clean bill.
+	Skipped int `json:"skipped,omitempty"`
+	WhatIf  []certs.Summary
 	// Origins is the origin tracing over the observations (Autodiscover
 	// answers, redirects, SRV targets); set by Analyze.
 	Origins *OriginTrace `json:"-"`
@@ -100,6 +104,12 @@ func (r *Report) Warns() bool {
 		}
 	}
 	return false
+}
+
+// Incomplete reports whether the report cannot be a clean bill even when
+// nothing warns: a connection was not judged or input was skipped.
+func (r *Report) Incomplete() bool {
+	return r.Skipped > 0 || r.NotJudged().Total() > 0
 }
 
 // Analyze runs every observation through the matcher and the checks.

@@ -291,12 +291,12 @@ func init() {
 		&Check{
 			ID: "cert.unparseable", Title: "A certificate the server sent could not be parsed", Severity: SeverityWarning,
 			Citation: "RFC 5280 §4.1",
-			Remedy:   "Look at the raw chain (certsleuth keeps the DER in the trace); most clients refuse such a certificate.",
+			Remedy:   "Look at the raw chain (certsleuth keeps the DER in the trace; openssl x509 -inform der -text reads it): a certificate whose DER structure is broken is refused by every client tested (docs/malformed-certs.md).",
 			Run: func(s *Subject) *Finding {
 				if s.ChainErr == nil {
 					return nil
 				}
-				return &Finding{Summary: "the recorded chain does not parse: " + s.ChainErr.Error()}
+				return &Finding{Summary: "the server's certificate was seen but could not be read, not even leniently, so it was not judged: " + s.ChainErr.Error()}
 			},
 		},
 		visibilityCheck("cert.encrypted", "The certificate is encrypted (TLS 1.3)", SeverityInfo, record.VisEncrypted,

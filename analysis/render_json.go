@@ -36,20 +36,29 @@ type JSONItem struct {
 	Findings   []Finding         `json:"findings"`
 	Warns      []string          `json:"warns"` // profiles that would warn
 	Error      string            `json:"error,omitempty"`
-	DNS        *record.DNS       `json:"dns,omitempty"`
-	WhatIf     bool              `json:"what_if,omitempty"`
+	// NotJudged says why the certificate could not be judged (see
+	// Item.NotJudged); absent when it was.
+	NotJudged string      `json:"not_judged,omitempty"`
+	DNS       *record.DNS `json:"dns,omitempty"`
+	WhatIf    bool        `json:"what_if,omitempty"`
 	// Origin is what sent the client to this request, nearest cause first.
 	Origin []Cause `json:"origin,omitempty"`
 }
 
 // JSONSummary is the last line of a JSON report.
 type JSONSummary struct {
-	Type         string   `json:"type"` // "summary"
-	Observations int      `json:"observations"`
-	Warnings     int      `json:"warnings"` // items that would make a client warn
-	Culprits     []int    `json:"culprits"` // index of the first item of each culprit group
-	Profiles     []string `json:"profiles"`
-	Problems     []string `json:"problems,omitempty"`
+	Type         string `json:"type"` // "summary"
+	Observations int    `json:"observations"`
+	Warnings     int    `json:"warnings"` // items that would make a client warn
+	// NotJudged counts the connections that could not be judged, by why;
+	// absent when every connection was judged.
+	NotJudged *Unjudged `json:"not_judged,omitempty"`
+	// Skipped counts the input lines (of a trace) that were skipped
+	// because they could not be used; their reasons are in Problems.
+	Skipped  int      `json:"skipped,omitempty"`
+	Culprits []int    `json:"culprits"` // index of the first item of each culprit group
+	Profiles []string `json:"profiles"`
+	Problems []string `json:"problems,omitempty"`
 	// Explain has one entry per culprit, in the order of Culprits: the
 	// plain-language verdict, the origin chain and the remedies.
 	Explain []JSONCulprit `json:"explain"`
@@ -116,13 +125,16 @@ func JSONOf(it *Item, all []*Profile) JSONItem {
 		Connect: o.Connect, SNI: o.SNI, NoSNI: o.NoSNI, Method: o.Method, Host: o.Host, URL: o.URL,
 		Status: o.Status, Location: o.Location, TLSVersion: o.TLSVersion, StartTLS: o.StartTLS, ALPN: o.ALPN, Visibility: o.Visibility,
 		Name: it.Name, NameFrom: it.NameFrom, Chain: it.Chain, Verdicts: it.Verdicts, Findings: it.Findings,
-		Warns: warns, Error: o.Error, DNS: o.DNS, WhatIf: it.WhatIf, Origin: it.Origin,
+		Warns: warns, Error: o.Error, NotJudged: it.NotJudged(), DNS: o.DNS, WhatIf: it.WhatIf, Origin: it.Origin,
 	}
 }
 
 func renderJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
-	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems}
+	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems, Skipped: r.Skipped}
+	if nj := r.NotJudged(); nj.Total() > 0 {
+		sum.NotJudged = &nj
+	}
 	for _, p := range r.Profiles {
 		sum.Profiles = append(sum.Profiles, p.Name)
 	}
@@ -176,6 +188,8 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit, r *Report) e
 		{`{"type":`, sum.Type, false},
 		{`"observations":`, sum.Observations, false},
 		{`"warnings":`, sum.Warnings, false},
+		{`"not_judged":`, sum.NotJudged, sum.NotJudged == nil},
+		{`"skipped":`, sum.Skipped, sum.Skipped == 0},
 		{`"culprits":`, sum.Culprits, false},
 		{`"profiles":`, sum.Profiles, false},
 		{`"problems":`, sum.Problems, len(sum.Problems) == 0},

@@ -372,3 +372,17 @@ func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
 	}
 	return false
 }
+
+// FuzzServerChain: reading a chain from a server's byte stream never panics.
+func FuzzServerChain(f *testing.F) {
+	for _, body := range seedHandshakes(f, hsCertificate) {
+		rec := append([]byte{recHandshake, 3, 3, 0, 0}, append([]byte{hsCertificate, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)...)
+		n := len(rec) - 5
+		rec[3], rec[4] = byte(n>>8), byte(n)
+		f.Add(rec, []byte(nil))
+	}
+	f.Add([]byte{recHandshake, 3, 3, 0, 4, hsServerHello, 0, 0, 0}, []byte("SERVER_HANDSHAKE_TRAFFIC_SECRET 00 00\n"))
+	f.Fuzz(func(t *testing.T, stream, keyLog []byte) {
+		ServerChain(stream, keyLog)
+	})
+}

@@ -29,6 +29,11 @@ type Summary struct {
 	IsCA        bool      `json:"is_ca,omitempty"`
 	Key         string    `json:"key,omitempty"`       // e.g. "ECDSA P-256", "RSA 2048"
 	Signature   string    `json:"signature,omitempty"` // e.g. "SHA256-RSA"
+	// ParseError is crypto/x509's reason for refusing a certificate that
+	// was read leniently (see ParseLenient); Defects are the rules it
+	// breaks. Both are empty for a well-formed certificate.
+	ParseError string       `json:"parse_error,omitempty"`
+	Defects    []DefectKind `json:"defects,omitempty"`
 }
 
 // Describe summarises c.
@@ -48,6 +53,9 @@ func Describe(c *x509.Certificate) Summary {
 	}
 	for _, ip := range c.IPAddresses {
 		s.IPAddresses = append(s.IPAddresses, ip.String())
+	}
+	if m := MalformedInfo(c); m != nil {
+		s.ParseError, s.Defects = m.Err.Error(), m.Kinds()
 	}
 	return s
 }
@@ -118,7 +126,9 @@ type cacheEntry struct {
 	err error
 }
 
-// Parse returns the parsed certificate for der.
+// Parse returns the parsed certificate for der. A certificate
+// crypto/x509 refuses is read with ParseLenient (MalformedInfo says why it
+// was refused); the error is set only when not even that can read it.
 func (ca *Cache) Parse(der []byte) (*x509.Certificate, error) {
 	ca.mu.Lock()
 	if ca.m == nil {
@@ -132,7 +142,7 @@ func (ca *Cache) Parse(der []byte) (*x509.Certificate, error) {
 		}
 	}
 	ca.mu.Unlock()
-	c, err := x509.ParseCertificate(der)
+	c, _, err := ParseLenient(der)
 	ca.mu.Lock()
 	ca.m[h] = append(ca.m[h], cacheEntry{der, c, err})
 	ca.mu.Unlock()

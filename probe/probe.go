@@ -5,6 +5,7 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/capture"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -139,13 +141,20 @@ func Fetch(ctx context.Context, t Target, sni string, o Options) *record.Observa
 	}
 	defer conn.Close()
 	obs.Client, obs.Server = conn.LocalAddr().String(), conn.RemoteAddr().String()
+	// crypto/tls refuses a certificate crypto/x509 cannot parse before the
+	// handshake ends, so the server's bytes and the handshake secrets are
+	// kept to read the chain anyway (capture.ServerChain); they stay in
+	// memory and are dropped with the connection.
+	rec := &recordingConn{Conn: conn}
+	var keys bytes.Buffer
 	cfg := &tls.Config{
 		ServerName:         sni,
 		InsecureSkipVerify: true, // certsleuth judges the certificate itself, per client profile
 		MinVersion:         o.MinVersion,
 		NextProtos:         alpn,
+		KeyLogWriter:       &keys,
 	}
-	tc := tls.Client(conn, cfg)
+	tc := tls.Client(rec, cfg)
 	hctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)
 	defer cancel()
 	err = tc.HandshakeContext(hctx)
@@ -153,6 +162,14 @@ func Fetch(ctx context.Context, t Target, sni string, o Options) *record.Observa
 	st := tc.ConnectionState()
 	for _, c := range st.PeerCertificates {
 		obs.Chain = append(obs.Chain, c.Raw)
+	}
+	if err != nil && len(obs.Chain) == 0 && strings.Contains(err.Error(), "failed to parse certificate") {
+		// Go refused to parse it; other clients may not (docs/malformed-certs.md).
+		if chain, cerr := capture.ServerChain(rec.read.Bytes(), keys.Bytes()); cerr == nil && len(chain) > 0 {
+			obs.Chain = chain
+			obs.Note = fmt.Sprintf("Go's crypto/tls stopped the handshake (%v); certsleuth read the certificate from the handshake records", err)
+			err = nil
+		}
 	}
 	if st.Version != 0 {
 		obs.TLSVersion = tls.VersionName(st.Version)
@@ -167,6 +184,24 @@ func Fetch(ctx context.Context, t Target, sni string, o Options) *record.Observa
 		obs.Visibility = record.VisVisible
 	}
 	return obs
+}
+
+// recordingConn keeps the first maxRecorded bytes the server sent.
+type recordingConn struct {
+	net.Conn
+	read bytes.Buffer
+}
+
+// maxRecorded bounds what recordingConn keeps: a handshake up to the
+// Certificate message (capture's own bound on a handshake message).
+const maxRecorded = 256 << 10
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if room := maxRecorded - c.read.Len(); room > 0 {
+		c.read.Write(p[:min(n, room)])
+	}
+	return n, err
 }
 
 func unwrapNet(err error) error {

@@ -173,3 +173,44 @@ func FuzzParseTarget(f *testing.F) {
 		}
 	})
 }
+
+// TestFetchMalformed: a certificate crypto/tls refuses to parse is still
+// read, in TLS 1.2 (plain Certificate message) and TLS 1.3 (decrypted
+// with the connection's own handshake secret), byte for byte as served.
+func TestFetchMalformed(t *testing.T) {
+	ca := testcert.NewCA(t, "certsleuth probe malformed CA")
+	for _, kind := range []string{testcert.MalformedNegativeSerial, testcert.MalformedDuplicateExt, testcert.MalformedFlippedLength} {
+		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+			t.Run(kind+"/"+tls.VersionName(v), func(t *testing.T) {
+				cert := ca.Malformed(t, kind)
+				ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: v, MaxVersion: v})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						c.(*tls.Conn).Handshake()
+						c.Close()
+					}
+				}()
+				_, port, _ := net.SplitHostPort(ln.Addr().String())
+				o := Fetch(context.Background(), Target{Host: testcert.MalformedName, Port: port}, testcert.MalformedName,
+					Options{Resolve: map[string]string{testcert.MalformedName: "127.0.0.1"}})
+				if o.Visibility != record.VisVisible || len(o.Chain) != 2 {
+					t.Fatalf("visibility %q, %d certificates, error %q; want the chain read", o.Visibility, len(o.Chain), o.Error)
+				}
+				if string(o.Chain[0]) != string(cert.Certificate[0]) || string(o.Chain[1]) != string(ca.Cert.Raw) {
+					t.Fatal("the chain read differs from the one served")
+				}
+				if o.Error != "" || !strings.Contains(o.Note, "failed to parse certificate") || o.TLSVersion != tls.VersionName(v) {
+					t.Fatalf("error %q note %q version %q", o.Error, o.Note, o.TLSVersion)
+				}
+			})
+		}
+	}
+}

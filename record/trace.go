@@ -329,7 +329,33 @@ type LineError struct {
 	File string // the trace's name as given to NewReader
 	Line int    // 1-based line number
 	Err  error
+	// Reason is the kind of problem in a few stable words, the same for
+	// every line with that problem (one of the Skip* constants).
+	Reason string
 }
+
+// The reasons a line is skipped (LineError.Reason, Skip.Reason).
+const (
+	SkipTooLong      = "longer than the reader keeps"
+	SkipBadJSON      = "not valid JSON"
+	SkipBadChain     = "a chain line that does not decode"
+	SkipAlteredChain = "a chain line whose content does not match its ID (altered)"
+	SkipNoChain      = "an observation whose chain line is missing or was skipped"
+	SkipBadObs       = "an observation that does not decode"
+	SkipOther        = "a line this reader cannot use"
+)
+
+// Skip counts the lines skipped for one reason.
+type Skip struct {
+	Reason       string
+	Lines        int   // how many lines
+	Observations int   // how many of them were observations
+	First        []int // the first few line numbers (at most MaxErrors)
+}
+
+// MaxErrors bounds Reader.Errors and Skip.First: a trace of a million bad
+// lines gives one count per reason, not a million messages.
+const MaxErrors = 10
 
 func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
 func (e *LineError) Unwrap() error { return e.Err }
@@ -348,8 +374,13 @@ type Reader struct {
 	chains map[string][][]byte
 	// Header is the trace's header, valid after the first call to Next.
 	Header Header
-	// Errors lists the lines that were skipped, in order.
+	// Errors lists the first MaxErrors lines that were skipped, in order.
 	Errors []*LineError
+	// Skips counts every skipped line by reason, in the order the
+	// reasons were first met.
+	Skips []Skip
+	// badChains are the IDs of chain lines that were skipped.
+	badChains map[string]bool
 	// Truncated is set when the last line had no newline and did not parse.
 	Truncated bool
 	// Trust is the trust the producer recorded (see Writer.WriteTrust), or
@@ -384,7 +415,7 @@ func (r *Reader) readLine() (line []byte, complete bool, err error) {
 		case err == nil:
 			r.line++
 			if tooLong {
-				r.Errors = append(r.Errors, &LineError{r.name, r.line, fmt.Errorf("line longer than %d bytes, skipped", MaxLine)})
+				r.skip(&LineError{r.name, r.line, fmt.Errorf("line longer than %d bytes, skipped", MaxLine), SkipTooLong}, false)
 				buf, tooLong = nil, false
 				continue
 			}
@@ -432,7 +463,12 @@ func (r *Reader) Next() (*Observation, error) {
 				r.Truncated = true
 				return nil, io.EOF
 			}
-			r.Errors = append(r.Errors, &LineError{r.name, r.line, lerr})
+			le := &LineError{File: r.name, Line: r.line, Err: lerr, Reason: SkipOther}
+			var re *reasonError
+			if errors.As(lerr, &re) {
+				le.Reason = re.reason
+			}
+			r.skip(le, le.Reason == SkipNoChain || le.Reason == SkipBadObs || bytes.HasPrefix(line, obsPrefix))
 			continue
 		}
 		if o != nil {
@@ -440,6 +476,51 @@ func (r *Reader) Next() (*Observation, error) {
 		}
 	}
 }
+
+// skip records a skipped line.
+func (r *Reader) skip(le *LineError, obs bool) {
+	if len(r.Errors) < MaxErrors {
+		r.Errors = append(r.Errors, le)
+	}
+	for i := range r.Skips {
+		if sk := &r.Skips[i]; sk.Reason == le.Reason {
+			sk.Lines++
+			if obs {
+				sk.Observations++
+			}
+			if len(sk.First) < MaxErrors {
+				sk.First = append(sk.First, le.Line)
+			}
+			return
+		}
+	}
+	sk := Skip{Reason: le.Reason, Lines: 1, First: []int{le.Line}}
+	if obs {
+		sk.Observations = 1
+	}
+	r.Skips = append(r.Skips, sk)
+}
+
+// Skipped is the number of lines skipped, and how many of them were
+// observations (an observation whose chain line was altered included).
+func (r *Reader) Skipped() (lines, observations int) {
+	for _, sk := range r.Skips {
+		lines += sk.Lines
+		observations += sk.Observations
+	}
+	return lines, observations
+}
+
+// reasonError is a line's error with its Skip reason.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.err.Error() }
+func (e *reasonError) Unwrap() error { return e.err }
+
+func because(reason string, err error) error { return &reasonError{reason, err} }
 
 func (r *Reader) readHeader() error {
 	for {
@@ -484,14 +565,17 @@ func (r *Reader) parse(line []byte) (*Observation, error) {
 		t.Type = lineChain
 	default:
 		if err := json.Unmarshal(line, &t); err != nil {
-			return nil, fmt.Errorf("bad JSON: %w", err)
+			return nil, because(SkipBadJSON, fmt.Errorf("bad JSON: %w", err))
 		}
 	}
 	switch t.Type {
 	case lineChain:
 		var cl chainLine
 		if err := json.Unmarshal(line, &cl); err != nil {
-			return nil, fmt.Errorf("bad chain line: %w", err)
+			if err := json.Unmarshal(line, &t); err != nil {
+				return nil, because(SkipBadJSON, fmt.Errorf("bad JSON: %w", err))
+			}
+			return nil, because(SkipBadChain, fmt.Errorf("bad chain line: %w", err))
 		}
 		if cl.Type != lineChain {
 			return nil, fmt.Errorf("line has two \"type\" keys")
@@ -500,19 +584,24 @@ func (r *Reader) parse(line []byte) (*Observation, error) {
 		for i, s := range cl.Certs {
 			der, err := base64.StdEncoding.DecodeString(s)
 			if err != nil {
-				return nil, fmt.Errorf("chain %.12s: certificate %d: bad base64: %w", cl.ID, i, err)
+				r.badChain(cl.ID)
+				return nil, because(SkipBadChain, fmt.Errorf("chain %.12s: certificate %d: bad base64: %w", cl.ID, i, err))
 			}
 			chain[i] = der
 		}
 		if id := ChainID(chain); id != cl.ID {
-			return nil, fmt.Errorf("chain %.12s: content does not match its ID (the line was altered)", cl.ID)
+			r.badChain(cl.ID)
+			return nil, because(SkipAlteredChain, fmt.Errorf("chain %.12s: content does not match its ID (the line was altered)", cl.ID))
 		}
 		r.chains[cl.ID] = chain
 		return nil, nil
 	case lineObs:
 		ol := obsLine{Observation: new(Observation)}
 		if err := json.Unmarshal(line, &ol); err != nil {
-			return nil, fmt.Errorf("bad observation: %w", err)
+			if err := json.Unmarshal(line, &t); err != nil {
+				return nil, because(SkipBadJSON, fmt.Errorf("bad JSON: %w", err))
+			}
+			return nil, because(SkipBadObs, fmt.Errorf("bad observation: %w", err))
 		}
 		if ol.Type != lineObs {
 			return nil, fmt.Errorf("line has two \"type\" keys")
@@ -521,7 +610,10 @@ func (r *Reader) parse(line []byte) (*Observation, error) {
 		if o.ChainID != "" {
 			c, ok := r.chains[o.ChainID]
 			if !ok {
-				return nil, fmt.Errorf("observation refers to chain %.12s, which no earlier line defines", o.ChainID)
+				if r.badChains[o.ChainID] {
+					return nil, because(SkipNoChain, fmt.Errorf("observation refers to chain %.12s, whose line was skipped", o.ChainID))
+				}
+				return nil, because(SkipNoChain, fmt.Errorf("observation refers to chain %.12s, which no earlier line defines", o.ChainID))
 			}
 			o.Chain = c
 		}
@@ -535,6 +627,13 @@ func (r *Reader) parse(line []byte) (*Observation, error) {
 	default:
 		return nil, nil // a line type from a newer minor revision: ignore
 	}
+}
+
+func (r *Reader) badChain(id string) {
+	if r.badChains == nil {
+		r.badChains = map[string]bool{}
+	}
+	r.badChains[id] = true
 }
 
 // ReadAll reads a whole trace. It returns the observations read so far

@@ -20,6 +20,10 @@ const (
 	exitOK    = 0 // nothing would warn
 	exitWarn  = 1 // a request would make a client warn
 	exitUsage = 2 // bad usage or unreadable input
+	// exitNotJudged: nothing judged would warn, but something was not
+	// judged (a certificate not seen or unreadable, input skipped): never
+	// a clean bill.
+	exitNotJudged = 3
 )
 
 // exitError carries an exit code out of a command. A nil err exits quietly.
@@ -47,6 +51,11 @@ func inputErr(err error) error { return &exitError{code: exitUsage, err: err} }
 // errWarn is returned when the report says a client would warn: exit 1, no message.
 var errWarn = &exitError{code: exitWarn}
 
+// errNotJudged is returned when nothing judged would warn but some
+// connection or input could not be judged: exit 3, no message (the
+// report's headline says what).
+var errNotJudged = &exitError{code: exitNotJudged}
+
 const helpTemplate = `certsleuth finds the request that makes a client warn "the name of the security
 certificate is invalid or does not match the name of the site", and what to change.
 
@@ -71,6 +80,8 @@ EXIT CODES:
    0  nothing would make a client warn
    1  a request (or name) would make a client warn
    2  bad usage or unreadable input
+   3  nothing judged would warn, but some connection could not be judged
+      (certificate not seen or not readable) or input was skipped
 
 Run 'certsleuth help COMMAND' for a command's flags, examples and exit codes.
 `

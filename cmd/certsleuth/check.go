@@ -34,7 +34,8 @@ EXAMPLES:
 EXIT CODES:
    0  no client would warn
    1  some client would warn (or a target could not be reached)
-   2  bad usage`,
+   2  bad usage
+   3  nothing judged would warn, but a certificate could not be read`,
 		Flags: []cli.Flag{
 			profileFlag(),
 			caFileFlag(),
@@ -119,7 +120,7 @@ EXIT CODES:
 			for _, n := range notes {
 				fmt.Fprintf(c.App.ErrWriter, "certsleuth: note: %s\n", n)
 			}
-			if err == nil && failed {
+			if (err == nil || err == errNotJudged) && failed {
 				return errWarn
 			}
 			return err

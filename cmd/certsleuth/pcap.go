@@ -60,7 +60,9 @@ EXIT CODES:
    0  no connection would make a client warn
    1  some connection would
    2  bad usage, an unreadable file, or a file corrupt partway (the report
-      still covers the packets before the damage)`,
+      still covers the packets before the damage)
+   3  nothing judged would warn, but some connection could not be judged
+      (certificate not in the capture, encrypted, or not readable)`,
 		Flags: []cli.Flag{
 			profileFlag(),
 			formatFlag(analysis.Formats...),

@@ -59,7 +59,9 @@ EXAMPLES:
 EXIT CODES:
    0  stopped; no request would make a client warn
    1  stopped; some request would
-   2  bad usage, no CA, or the address is in use`,
+   2  bad usage, no CA, or the address is in use
+   3  stopped; nothing judged would warn, but some connection could not
+      be judged (its certificate not seen or not readable)`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: "127.0.0.1:8080", Usage: "listen on `ADDR` (host:port)"},
 			&cli.StringFlag{Name: "record", Aliases: []string{"r"}, Usage: "write every request to the trace `FILE` (for 'certsleuth replay')"},
@@ -308,8 +310,5 @@ func runProxy(c *cli.Context) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(stderr, "certsleuth: warning: %s\n", p)
 	}
-	if rep.Warns() {
-		return errWarn
-	}
-	return nil
+	return verdictErr(rep)
 }

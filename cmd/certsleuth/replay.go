@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
@@ -48,9 +49,11 @@ EXAMPLES:
    certsleuth replay --cert proposed.pem outlook.jsonl
 
 EXIT CODES:
-   0  no request would make a client warn
+   0  no request would make a client warn, and every connection was judged
    1  some request would
-   2  bad usage or unreadable trace`,
+   2  bad usage or unreadable trace
+   3  nothing judged would warn, but some connection could not be judged
+      (its certificate not seen or not readable) or trace lines were skipped`,
 		Flags: []cli.Flag{
 			profileFlag(),
 			&cli.StringFlag{Name: "cert", Usage: "what-if: judge every request against this certificate `FILE` (PEM or DER, leaf first)"},
@@ -132,13 +135,42 @@ func traceReport(in io.Reader, name string, opts analysis.Options, cas []*x509.C
 	if err != nil {
 		rep.Problems = append(rep.Problems, err.Error())
 	}
-	for _, le := range rd.Errors {
-		rep.Problems = append(rep.Problems, le.Error())
+	// One line per reason, however many lines were skipped.
+	for _, sk := range rd.Skips {
+		rep.Problems = append(rep.Problems, skipWords(name, sk))
 	}
+	rep.Skipped, _ = rd.Skipped()
 	if rd.Truncated {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%s: the last line is cut short (the recorder was stopped mid-write); it was skipped", name))
 	}
 	return rep, nil
+}
+
+// skipWords says how many trace lines were skipped for one reason, and
+// where the first ones are.
+func skipWords(name string, sk record.Skip) string {
+	lines := make([]string, len(sk.First))
+	for i, l := range sk.First {
+		lines[i] = fmt.Sprint(l)
+	}
+	where := "line " + lines[0]
+	if sk.Lines > 1 {
+		where = "lines " + strings.Join(lines, ", ")
+		if sk.Lines > len(sk.First) {
+			where += ", ..."
+		}
+	}
+	what := fmt.Sprintf("%d lines skipped", sk.Lines)
+	if sk.Lines == 1 {
+		what = "1 line skipped"
+	}
+	switch {
+	case sk.Observations == 1:
+		what += " (an observation)"
+	case sk.Observations > 1:
+		what += fmt.Sprintf(" (%d observations)", sk.Observations)
+	}
+	return fmt.Sprintf("%s: %s: %s (%s)", name, what, sk.Reason, where)
 }
 
 // writeReport renders rep to --output or standard output and maps the
@@ -161,8 +193,18 @@ func writeReport(c *cli.Context, rep *analysis.Report, title string) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(c.App.ErrWriter, "certsleuth: warning: %s\n", p)
 	}
-	if rep.Warns() {
+	return verdictErr(rep)
+}
+
+// verdictErr maps a report to the exit code: 1 when a request would
+// warn, else 3 when something was not judged (a certificate not seen or
+// not readable, input skipped), else 0.
+func verdictErr(rep *analysis.Report) error {
+	switch {
+	case rep.Warns():
 		return errWarn
+	case rep.Incomplete():
+		return errNotJudged
 	}
 	return nil
 }
