@@ -37,8 +37,16 @@ func init() {
 			ts.Fatalf("usage: altertrace IN OUT N")
 		}
 		lines := strings.SplitAfter(ts.ReadFile(args[0]), "\n")
+		id := "" // the chain of the first observation
+		for _, l := range lines {
+			if _, rest, ok := strings.Cut(l, `"chain":"`); ok && strings.HasPrefix(l, `{"type":"obs"`) {
+				id, _, _ = strings.Cut(rest, `"`)
+				break
+			}
+		}
 		for i, l := range lines {
-			if j := strings.Index(l, `"certs":["MII`); j >= 0 {
+			j := strings.Index(l, `"certs":["MII`)
+			if j >= 0 && strings.Contains(l, `"`+id+`"`) {
 				lines[i] = l[:j+12] + "J" + l[j+13:] // MII -> MIJ: the line no longer matches its ID
 				break
 			}
