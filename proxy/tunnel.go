@@ -37,6 +37,10 @@ type tunnel struct {
 	upErr     error
 	untrusted bool
 	trustNote string
+	// held is the client side of the mitm handshake; divert is set when
+	// the upstream chain cannot be mirrored (see unmirrorable.go).
+	held   *heldConn
+	divert error
 }
 
 // handleConnect runs one CONNECT tunnel on the raw client connection that
@@ -194,10 +198,16 @@ func (t *tunnel) mitm(mode Mode) {
 	}
 	cfg := s.clientTLSBase()
 	cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return t.certificate(mode, h) }
-	tc := tls.Server(&bufConn{Conn: t.client, r: t.cbr}, cfg)
+	t.held = &heldConn{Conn: &bufConn{Conn: t.client, r: t.cbr}}
+	tc := tls.Server(t.held, cfg)
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout)
 	err = tc.HandshakeContext(ctx)
 	cancel()
+	if t.divert != nil {
+		t.passUnchanged(t.held.held, t.divert)
+		return
+	}
+	t.held.release()
 	if err != nil {
 		t.handshakeFailed(err)
 		return
@@ -226,6 +236,10 @@ func (t *tunnel) certificate(mode Mode, h *tls.ClientHelloInfo) (*tls.Certificat
 	}
 	t.mu.Unlock()
 	s.emit(Event{Type: EventUpstreamHandshake, Conn: t.id, Connect: t.connect, Chain: st.PeerCertificates, Err: err})
+	if mode == ModeMirror && unmirrorable(err) && t.held != nil && t.held.mute() {
+		t.divert = err
+		return nil, errUnmirrorable
+	}
 	if err != nil {
 		return nil, fmt.Errorf("upstream TLS handshake: %w", err)
 	}
