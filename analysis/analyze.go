@@ -87,7 +87,10 @@ type Report struct {
 	// they could not be used; Problems says why. A report with skipped
 	// input is never a clean bill.
 	Skipped int `json:"skipped,omitempty"`
-	WhatIf  []certs.Summary
+	// SkippedObservations counts, among Skipped, the lines that were
+	// observations (one whose chain line was altered included).
+	SkippedObservations int `json:"skipped_observations,omitempty"`
+	WhatIf              []certs.Summary
 	// Origins is the origin tracing over the observations (Autodiscover
 	// answers, redirects, SRV targets); set by Analyze.
 	Origins *OriginTrace `json:"-"`

@@ -30,6 +30,10 @@ func TestJSONSummaryStreamed(t *testing.T) {
 				if len(cs) > 0 {
 					sum.CertPlan = r.CertPlan()
 				}
+				if problems != nil { // the optional fields of a damaged, partly judged input
+					sum.NotJudged = &Unjudged{Unseen: 2, Unreadable: 1, Unknown: 1, Refused: 1}
+					sum.Skipped, sum.SkippedObservations = 1002, 1
+				}
 				if r.Origins != nil {
 					sum.ExchangeVersion = r.Origins.Version
 				}

@@ -55,10 +55,12 @@ type JSONSummary struct {
 	NotJudged *Unjudged `json:"not_judged,omitempty"`
 	// Skipped counts the input lines (of a trace) that were skipped
 	// because they could not be used; their reasons are in Problems.
-	Skipped  int      `json:"skipped,omitempty"`
-	Culprits []int    `json:"culprits"` // index of the first item of each culprit group
-	Profiles []string `json:"profiles"`
-	Problems []string `json:"problems,omitempty"`
+	Skipped int `json:"skipped,omitempty"`
+	// SkippedObservations counts the observations among Skipped.
+	SkippedObservations int      `json:"skipped_observations,omitempty"`
+	Culprits            []int    `json:"culprits"` // index of the first item of each culprit group
+	Profiles            []string `json:"profiles"`
+	Problems            []string `json:"problems,omitempty"`
 	// Explain has one entry per culprit, in the order of Culprits: the
 	// plain-language verdict, the origin chain and the remedies.
 	Explain []JSONCulprit `json:"explain"`
@@ -131,7 +133,7 @@ func JSONOf(it *Item, all []*Profile) JSONItem {
 
 func renderJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
-	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems, Skipped: r.Skipped}
+	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems, Skipped: r.Skipped, SkippedObservations: r.SkippedObservations}
 	if nj := r.NotJudged(); nj.Total() > 0 {
 		sum.NotJudged = &nj
 	}
@@ -190,6 +192,7 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit, r *Report) e
 		{`"warnings":`, sum.Warnings, false},
 		{`"not_judged":`, sum.NotJudged, sum.NotJudged == nil},
 		{`"skipped":`, sum.Skipped, sum.Skipped == 0},
+		{`"skipped_observations":`, sum.SkippedObservations, sum.SkippedObservations == 0},
 		{`"culprits":`, sum.Culprits, false},
 		{`"profiles":`, sum.Profiles, false},
 		{`"problems":`, sum.Problems, len(sum.Problems) == 0},

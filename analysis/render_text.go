@@ -35,7 +35,11 @@ func headline(r *Report, culprits []*Culprit) string {
 	if r.Skipped > 0 {
 		// Damaged input is never a clean bill (the reasons are listed
 		// under "problems with the input").
-		unseen += fmt.Sprintf("; %s skipped: the input is damaged (see below)", plural(r.Skipped, "input line"))
+		among := ""
+		if r.SkippedObservations > 0 {
+			among = fmt.Sprintf(" (%s among them)", plural(r.SkippedObservations, "observation"))
+		}
+		unseen += fmt.Sprintf("; %s skipped%s: the input is damaged (see below)", plural(r.Skipped, "input line"), among)
 	}
 	if len(culprits) == 0 {
 		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)%s", n, profileList(r.Profiles), unseen)

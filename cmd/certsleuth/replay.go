@@ -139,7 +139,7 @@ func traceReport(in io.Reader, name string, opts analysis.Options, cas []*x509.C
 	for _, sk := range rd.Skips {
 		rep.Problems = append(rep.Problems, skipWords(name, sk))
 	}
-	rep.Skipped, _ = rd.Skipped()
+	rep.Skipped, rep.SkippedObservations = rd.Skipped()
 	if rd.Truncated {
 		rep.Problems = append(rep.Problems, fmt.Sprintf("%s: the last line is cut short (the recorder was stopped mid-write); it was skipped", name))
 	}
