@@ -183,22 +183,8 @@ func TestFetchMalformed(t *testing.T) {
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 			t.Run(kind+"/"+tls.VersionName(v), func(t *testing.T) {
 				cert := ca.Malformed(t, kind)
-				ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: v, MaxVersion: v})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ln.Close()
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						c.(*tls.Conn).Handshake()
-						c.Close()
-					}
-				}()
-				_, port, _ := net.SplitHostPort(ln.Addr().String())
+				addr := testcert.ServeConfig(t, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: v, MaxVersion: v})
+				_, port, _ := net.SplitHostPort(addr)
 				o := Fetch(context.Background(), Target{Host: testcert.MalformedName, Port: port}, testcert.MalformedName,
 					Options{Resolve: map[string]string{testcert.MalformedName: "127.0.0.1"}})
 				if o.Visibility != record.VisVisible || len(o.Chain) != 2 {

@@ -1,15 +1,11 @@
 package proxy
 
 import (
-	"bufio"
 	"errors"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"crypto/tls"
 
@@ -36,7 +32,7 @@ func TestMirrorUnmirrorable(t *testing.T) {
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 		t.Run(tls.VersionName(v), func(t *testing.T) {
 			cert := ca.Malformed(t, testcert.MalformedNegativeSerial)
-			origin := rawOrigin(t, cert, v)
+			origin := testcert.ServeConfig(t, &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: v})
 			proxyCA := newLab(t).proxyCA
 			p := startProxy(t, Config{CA: proxyCA, Resolve: resolveAll(testcert.MalformedName)})
 			u := "https://" + testcert.MalformedName + ":" + portOf(origin) + "/"
@@ -75,32 +71,4 @@ func TestMirrorUnmirrorable(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rawOrigin serves cert (which httptest would refuse to parse) with TLS
-// up to maxVersion, answering every request with 200 "ok".
-func rawOrigin(t *testing.T, cert tls.Certificate, maxVersion uint16) string {
-	t.Helper()
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MaxVersion: maxVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-			}()
-		}
-	}()
-	return ln.Addr().String()
 }

@@ -152,12 +152,19 @@ func WritePEM(t T, path string, ders ...[]byte) {
 // the address; the server stops when the test ends.
 func Serve(t T, cert tls.Certificate, bySNI map[string]tls.Certificate) string {
 	t.Helper()
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return ServeConfig(t, &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		if c, ok := bySNI[h.ServerName]; ok {
 			return &c, nil
 		}
 		return &cert, nil
-	}}
+	}})
+}
+
+// ServeConfig is Serve with the caller's TLS configuration (a maximum
+// version, say). Nothing parses the certificates: a malformed one is
+// served as it is.
+func ServeConfig(t T, cfg *tls.Config) string {
+	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
