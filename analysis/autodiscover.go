@@ -383,7 +383,7 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 				}
 			}
 		case "IMAP", "POP3", "SMTP":
-			// Internet mail blocks (MS-OXDSCLI §2.2.4.1.1.2.2 Type; Server,
+			// Internet mail blocks ([MS-OXDSCLI] Protocol element, Type; Server,
 			// Port): the client connects to Server on Port with that protocol.
 			srv := p.child("Server").value()
 			if srv == "" || strings.ContainsAny(srv, "/@ ") {

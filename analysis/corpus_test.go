@@ -231,6 +231,8 @@ var corpus = []struct {
 	}},
 	{file: "real-mailinabox-pox-imap-smtp.xml", wants: []corpusWant{
 		{req: "imap://box.example.com:993", origins: []string{"IMAP Server"}, command: elementCmdlet["imap"], server: "-"},
+		// The name came from Autodiscover: the answer is what to change first.
+		{req: "imap://box.example.com:993", origins: []string{"IMAP Server"}, command: "change the IMAP block's Server from box.example.com", server: "-"},
 		{req: "smtp://box.example.com:587", origins: []string{"SMTP Server"}, command: elementCmdlet["smtp"], server: "-"},
 		// The same host on another port or protocol is not the IMAP block's.
 		{req: "smtp://box.example.com:25"},

@@ -551,8 +551,11 @@ func bothScopes(known []knownName, reps []int, best int, score func(knownName) i
 }
 
 // urlPaths maps the path of a URL to the Exchange virtual directory that
-// serves it, and the setting that hands clients such a URL (Microsoft
-// Learn "Default settings for Exchange virtual directories").
+// serves it, and the setting that hands clients such a URL: the paths of
+// the virtual directories' default names (EWS, OAB, mapi,
+// Microsoft-Server-ActiveSync, Rpc, owa, ecp, UnifiedMessaging, as
+// Get-*VirtualDirectory lists them; KB 940726 gives /EWS/Exchange.asmx,
+// /OAB and /UnifiedMessaging/Service.asmx).
 var urlPaths = []struct{ prefix, setting string }{
 	{"/ews/", SettingEWS}, {"/oab", SettingOAB}, {"/mapi/", SettingMAPI}, {"/microsoft-server-activesync", SettingActiveSync},
 	{"/rpc/", SettingOutlookAnywhere}, {"/owa", SettingOWA}, {"/ecp", SettingECP}, {"/unifiedmessaging/", SettingUM},

@@ -108,6 +108,14 @@ func (r *Report) explainCulprit(c *Culprit) {
 		if c.NewName != "" {
 			cmd = fmt.Sprintf("in %s, change the %s server from %s to %s (a name the certificate covers)", where, label, name, c.NewName)
 		}
+		if cause != nil && cause.Kind == CauseAutodiscoverField && cause.Field != nil && mailOfSetting(cause.Field.Setting) == mail {
+			// The name came from Autodiscover's mail block: changed only in
+			// the client, it comes back at the next Autodiscover run.
+			to := firstNonEmpty(c.NewName, "a name the certificate covers")
+			c.Remedies = append(c.Remedies, Remedy{Title: "Change the server name Autodiscover hands out",
+				Command:  fmt.Sprintf("in the configuration of the service that answered Autodiscover (#%d), change the %s block's Server from %s to %s; clients take it at their next Autodiscover run", cause.From, cause.Field.Block, name, to),
+				Citation: `[MS-OXDSCLI] Protocol element (Type IMAP, POP3, SMTP: Server, Port)`})
+		}
 		c.Remedies = append(c.Remedies, Remedy{Title: "Point the mail client at a name the certificate covers", Command: cmd})
 		if s := LookupSetting(mailSettings[mail]); s != nil {
 			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, FixParams{Version: version, Server: server, OldURL: name, Domain: domain}))
@@ -275,10 +283,11 @@ func probeSettingCause(u, name string) *Cause {
 // serverFor names the Exchange server whose virtual directories serve
 // host, for -Identity: the X-FEServer (else X-BEServer) of a response from
 // host, else of any response; else, when host is an internal URL's (scope
-// internal, or a name no public CA issues), its first label: Exchange sets
-// every virtual directory's InternalUrl to the server's own FQDN at setup
-// (Microsoft Learn "Default settings for Exchange virtual directories"),
-// and the default SCP URL is the server's FQDN too; else a 2007/2010
+// internal, or a name no public CA issues), its first label: setup leaves
+// every virtual directory's InternalUrl, and the SCP URL, on the server's
+// own FQDN (as real Get-OabVirtualDirectory output shows: Server
+// GR-PXCHANGE2, InternalUrl https://gr-pxchange2.mybiz.com/OAB,
+// pastebin.com/zrrCGK4W); else a 2007/2010
 // answer's ServerDN. "" when nothing names it: the command then says
 // <SERVER>. An external name is a service name, never taken for a server.
 func (r *Report) serverFor(host string, scope Scope) string {
@@ -553,6 +562,7 @@ func clientWords(profiles []string) string {
 var settingShort = map[string]string{
 	SettingEWS: "EWS URL", SettingOAB: "OAB URL", SettingUM: "UM URL", SettingECP: "ECP URL", SettingOWA: "OWA URL",
 	SettingActiveSync: "ActiveSync URL", SettingMAPI: "MAPI URL", SettingOutlookAnywhere: "Outlook Anywhere host name",
+	SettingIMAP: "IMAP server", SettingPOP: "POP3 server", SettingSMTP: "SMTP server",
 }
 
 // becauseWords says why the client went there, for the verdict sentence.
