@@ -214,6 +214,25 @@ var corpus = []struct {
 		{req: "https://exchange.contoso.com/rpc/rpcproxy.dll?MBX-SERVER:6001", origins: []string{"EXPR Server"},
 			command: elementCmdlet["oa"], flags: []string{"-ExternalHostname"}, server: "MBX-SERVER", version: "2007"},
 	}},
+	{file: "real-msdocs-pox-2013-guid.xml", wants: []corpusWant{
+		// Exchange 2013: Server and ServerDN hold the mailbox GUID, never
+		// printed as a server; mail.contoso.com is a service name: <SERVER>.
+		// Only internal URLs are in the answer: only -InternalUrl.
+		{req: "https://mail.contoso.com/EWS/Exchange.asmx", origins: []string{"EXCH ASUrl", "EXCH EwsUrl", "EXCH EmwsUrl", "EXCH OOFUrl", "WEB Internal/Protocol/ASUrl"},
+			command: elementCmdlet["ews"], flags: []string{"-InternalUrl"}, version: "2013"},
+		// From 2013 the UM URL is in the EWS virtual directory.
+		{req: "https://mail.contoso.com/EWS/UM2007Legacy.asmx", origins: []string{"EXCH UMUrl"},
+			command: elementCmdlet["ews"], flags: []string{"-InternalUrl"}, version: "2013"},
+		{req: "https://mail.contoso.com/OAB/c21c7bc2-53b3-4ddc-ad89-1219b486c37c/oab.xml", origins: []string{"EXCH OABUrl"},
+			command: elementCmdlet["oab"], flags: []string{"-InternalUrl"}, version: "2013"},
+		// An EcpUrl fragment is joined to EcpUrl; its longer path wins.
+		{req: "https://mail.contoso.com/ecp/PersonalSettings/EditAccount.aspx", origins: []string{"EXCH EcpUrl-photo"},
+			command: elementCmdlet["ecp"], flags: []string{"-InternalUrl"}, version: "2013"},
+		{req: "https://mail.contoso.com/owa/", origins: []string{"WEB Internal/OWAUrl"},
+			command: elementCmdlet["owa"], flags: []string{"-InternalUrl"}, version: "2013"},
+		{req: "https://mail.contoso.com/rpc/rpcproxy.dll", origins: []string{"EXPR Server"},
+			command: elementCmdlet["oa"], flags: []string{"-ExternalHostname"}, version: "2013"},
+	}},
 	{file: "real-msdocs-soap-ewsurls-2013.xml", wants: []corpusWant{
 		// Exchange 2013 (SOAP header 15.0): the internal URL's host is the
 		// server's FQDN by default, so the server is its first label.
@@ -283,7 +302,7 @@ func TestMailCulpritsByProtocol(t *testing.T) {
 // TestCorpusBodiesParse: every real answer parses.
 func TestCorpusBodiesParse(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "autodiscover", "real-*"))
-	if err != nil || len(files) < 8 {
+	if err != nil || len(files) < 9 {
 		t.Fatalf("corpus: %d files, %v", len(files), err)
 	}
 	for _, f := range files {
