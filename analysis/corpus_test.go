@@ -334,13 +334,19 @@ func TestCorpus(t *testing.T) {
 
 // TestSameURLTwoSettings: when two settings' fields give the very same URL
 // (Exchange 2016 and later return OWA's URL as EcpUrl), the request goes
-// to the one whose virtual directory serves its path: /owa/ is OWA's.
+// to the one whose virtual directory serves its path: /owa/ is OWA's. A
+// field whose value is the URL beats one that is only a prefix of it.
 func TestSameURLTwoSettings(t *testing.T) {
 	body := `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"><Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a"><Account><Action>settings</Action>` +
 		`<Protocol><Type>EXHTTP</Type><Server>mail.contoso.com</Server><EcpUrl>https://mail.contoso.com/owa/</EcpUrl><EcpUrl-photo>?path=/options/myaccount/action/photo</EcpUrl-photo></Protocol>` +
-		`<Protocol><Type>WEB</Type><Internal><OWAUrl AuthenticationMethod="Fba">https://mail.contoso.com/owa/</OWAUrl></Internal></Protocol></Account></Response></Autodiscover>`
+		`<Protocol><Type>WEB</Type><Internal><OWAUrl AuthenticationMethod="Fba">https://mail.contoso.com/owa/</OWAUrl></Internal>` +
+		`<External><OWAUrl AuthenticationMethod="Fba">https://mail.contoso.com/owa/contoso.com/</OWAUrl></External></Protocol></Account></Response></Autodiscover>`
 	wants := []corpusWant{
 		{req: "https://mail.contoso.com/owa/", origins: []string{"WEB Internal/OWAUrl"}, command: elementCmdlet["owa"], flags: []string{"-InternalUrl"}, server: "-"},
+		// The external OWAUrl is this URL; the internal one only a prefix of
+		// it: not equal candidates, so only the external one is changed
+		// (as Exchange Online answers: .../owa/<domain>/ outside, /owa/ inside).
+		{req: "https://mail.contoso.com/owa/contoso.com/", origins: []string{"WEB External/OWAUrl"}, command: elementCmdlet["owa"], flags: []string{"-ExternalUrl"}, server: "-"},
 		// The exact fragment URL is EcpUrl-photo's.
 		{req: "https://mail.contoso.com/owa/?path=/options/myaccount/action/photo", origins: []string{"EXHTTP EcpUrl-photo"}, command: elementCmdlet["ecp"], flags: []string{"-InternalUrl"}, server: "-"},
 	}

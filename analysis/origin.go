@@ -517,11 +517,14 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 }
 
 // bothScopes returns the cause of a request whose URL both the internal
-// and the external field of one setting name (EXCH and EXPR EwsUrl on the
-// same host): both carry the bad name and both need changing. It returns
-// nil when only one scope does.
+// and the external field of one setting name equally well (EXCH and EXPR
+// EwsUrl on the same host): both carry the bad name and both need
+// changing. It returns nil when only one scope does, or when one field's
+// value is the URL and the other's only a prefix of it (an external
+// OWAUrl .../owa/contoso.com/ beats an internal .../owa/ for that URL).
 func bothScopes(known []knownName, reps []int, best int, score func(knownName) int) *Cause {
 	b := known[best]
+	bs := score(b)
 	if b.cause.Kind != CauseAutodiscoverField || b.cause.Field == nil || b.cause.Field.Scope == ScopeNone {
 		return nil
 	}
@@ -530,7 +533,7 @@ func bothScopes(known []knownName, reps []int, best int, score func(knownName) i
 	for _, i := range reps {
 		k := known[i]
 		if k.cause.Kind != CauseAutodiscoverField || k.cause.Field == nil || k.cause.From != b.cause.From ||
-			k.cause.Setting != b.cause.Setting || k.cause.Field.Scope == ScopeNone || k.cause.Field.Scope == b.cause.Field.Scope || score(k) < 3 {
+			k.cause.Setting != b.cause.Setting || k.cause.Field.Scope == ScopeNone || k.cause.Field.Scope == b.cause.Field.Scope || score(k) != bs {
 			continue
 		}
 		if other < 0 || score(k) > score(known[other]) || (score(k) == score(known[other]) && k.pref < known[other].pref) {
