@@ -13,30 +13,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certsleuth/certsleuth/internal/browser"
 )
 
 // The first screen is what a manager sees on opening the report: the
 // browser window certsleuth promises to fill with the verdict.
 const firstScreenW, firstScreenH = 1280, 800
 
-// chromiumPath finds a headless-capable Chromium: $CERTSLEUTH_CHROMIUM, or
-// chromium, chromium-browser, google-chrome on $PATH.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CERTSLEUTH_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, n := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless_shell"} {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CERTSLEUTH_NO_BROWSER") == "1" {
-		t.Skip("CERTSLEUTH_NO_BROWSER=1: the HTML report is not checked in a browser")
-	}
-	t.Fatal("no Chromium found to check the HTML report in: install it (apt-get install -y chromium) or set CERTSLEUTH_CHROMIUM=/path/to/chrome; set CERTSLEUTH_NO_BROWSER=1 to skip this test")
-	return ""
-}
+// chromiumPath finds a headless-capable Chromium (see browser.Path).
+func chromiumPath(t *testing.T) string { return browser.Path(t) }
 
 // probeScript runs in the page (the report itself has no script): for each
 // wanted string it finds the text nodes holding it and says whether one is

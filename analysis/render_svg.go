@@ -302,10 +302,10 @@ func svgOrigin(c Cause) string {
 		}
 		return "← one of: " + strings.Join(els, ", ")
 	}
-	if c.Text != "" {
-		return "← " + c.Text + from
+	if c.Kind == CauseUnknown || c.Text == "" {
+		return "← nothing earlier names it"
 	}
-	return ""
+	return "← " + c.Text + from
 }
 
 // svgBreakAfter are the characters after which a name may wrap: the ends

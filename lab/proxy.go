@@ -47,6 +47,8 @@ type ProxyOptions struct {
 	// Observers receive the proxy's events besides the Proxy itself
 	// (proxy.Recorder, proxy.Live). nil: none.
 	Observers []func(proxy.Event)
+	// Web is the live page served through the proxy (proxy.Config.Web).
+	Web http.Handler
 }
 
 // StartProxy starts the certsleuth proxy in mirror mode for l: it trusts
@@ -74,6 +76,7 @@ func StartProxy(l *Lab, o ProxyOptions) (*Proxy, error) {
 		Resolve:    l.ProxyResolve(),
 		Allow:      o.Allow,
 		Observers:  obs,
+		Web:        o.Web,
 		// The lab answers at once; a slow answer is a bug, not a network.
 		DialTimeout: 5 * time.Second, HandshakeTimeout: 5 * time.Second,
 	})

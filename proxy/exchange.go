@@ -54,6 +54,9 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			o.Visibility = record.VisNone
 		}
 		o.Method, o.Host = req.Method, req.Host
+		if ua := req.Header.Get("User-Agent"); ua != "" {
+			o.UserAgent = ua
+		}
 		host := req.Host
 		if host == "" {
 			host = t.connect
@@ -249,6 +252,7 @@ func (p *plainReq) RoundTrip(r *http.Request, _ *goproxy.ProxyCtx) (*http.Respon
 	o := s.baseObs(id, r.RemoteAddr, "", start)
 	o.Visibility = record.VisNone
 	o.Method, o.Host, o.URL = r.Method, r.Host, record.RedactURL(r.URL.String())
+	o.UserAgent = r.Header.Get("User-Agent")
 	if o.Host == "" {
 		o.Host = r.URL.Host
 	}

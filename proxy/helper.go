@@ -40,6 +40,10 @@ Settings &gt; General &gt; About &gt; Certificate Trust Settings.</li>
 // serveHelper serves the device helper page and the CA certificate to a
 // request made to the proxy itself (http://127.0.0.1:8080/).
 func (s *Server) serveHelper(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Web != nil && isWebPath(strings.ToLower(r.URL.Path)) {
+		s.cfg.Web.ServeHTTP(w, r)
+		return
+	}
 	code, h, body := s.helperContent(r.URL.Path)
 	for k, v := range h {
 		w.Header()[k] = v
@@ -53,6 +57,9 @@ func (s *Server) serveHelper(w http.ResponseWriter, r *http.Request) {
 // helperResponse is the helper content as a response, for requests to
 // http://certsleuth.local/ through the proxy.
 func (s *Server) helperResponse(r *http.Request) *http.Response {
+	if s.cfg.Web != nil && isWebPath(strings.ToLower(r.URL.Path)) {
+		return webResponse(s.cfg.Web, r)
+	}
 	code, h, body := s.helperContent(r.URL.Path)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if r.Method == http.MethodHead {

@@ -83,6 +83,9 @@ type Config struct {
 	// DialTimeout bounds connecting upstream, HandshakeTimeout each TLS
 	// handshake, IdleTimeout a client that sends nothing (0: 10s, 15s, 5m).
 	DialTimeout, HandshakeTimeout, IdleTimeout time.Duration
+	// Web serves the live page (NewWeb) at http://certsleuth.local/live
+	// through the proxy and at /live on the proxy's own address; nil: none.
+	Web http.Handler
 	// Logf logs proxy problems that are not observations; nil discards them.
 	Logf func(format string, args ...any)
 }
@@ -288,7 +291,10 @@ func (l *allowListener) Accept() (net.Conn, error) {
 	}
 }
 
-func (s *Server) allowed(a net.Addr) bool {
+func (s *Server) allowed(a net.Addr) bool { return allowedAddr(a, s.cfg.Allow) }
+
+// allowedAddr reports whether a is loopback or in allow.
+func allowedAddr(a net.Addr, allow []*net.IPNet) bool {
 	ta, ok := a.(*net.TCPAddr)
 	if !ok {
 		return true // not TCP (a test pipe)
@@ -296,7 +302,7 @@ func (s *Server) allowed(a net.Addr) bool {
 	if ta.IP.IsLoopback() {
 		return true
 	}
-	for _, n := range s.cfg.Allow {
+	for _, n := range allow {
 		if n.Contains(ta.IP) {
 			return true
 		}

@@ -24,6 +24,7 @@ type tunnel struct {
 	s       *Server
 	id      string
 	connect string // CONNECT target, host:port
+	ua      string // the CONNECT's User-Agent
 	client  net.Conn
 	cbr     *bufio.Reader // buffered client reader (bytes may precede TLS)
 	upRaw   net.Conn
@@ -109,7 +110,7 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	if err := writeStatus(client, r, http.StatusOK, ""); err != nil {
 		return
 	}
-	t := &tunnel{s: s, id: id, connect: target, client: client, cbr: bufio.NewReaderSize(client, 16<<10), upRaw: up, start: start}
+	t := &tunnel{s: s, id: id, connect: target, ua: r.Header.Get("User-Agent"), client: client, cbr: bufio.NewReaderSize(client, 16<<10), upRaw: up, start: start}
 	var note string
 	if outside {
 		// The CONNECT host is outside the CA's constraints, but the name
@@ -284,6 +285,7 @@ func (t *tunnel) tunnelObs(kind record.Kind) *record.Observation {
 	o := t.s.baseObs(t.id, t.client.RemoteAddr().String(), t.connect, t.start)
 	o.Kind = kind
 	o.Server = t.upRaw.RemoteAddr().String()
+	o.UserAgent = t.ua
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if h := t.hello; h != nil {

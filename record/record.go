@@ -119,6 +119,9 @@ type Observation struct {
 	// connection to TLS: "smtp", "imap", "pop3" or "ftp" (capture only);
 	// "" when TLS began with the connection.
 	StartTLS string `json:"starttls,omitempty"`
+	// UserAgent is the client's User-Agent header (of the request, else of
+	// its CONNECT): it says which client it was (Outlook, a phone).
+	UserAgent string `json:"user_agent,omitempty"`
 
 	// What was negotiated and answered.
 	TLSVersion string `json:"tls_version,omitempty"` // "TLS 1.2", "TLS 1.3", ...

@@ -38,7 +38,9 @@ warning. --fixed plays act 2 alone.
 
 --serve keeps a lab and the proxy up for a real Outlook or phone on a lab
 PC, prints the settings to use there and every request as it happens,
-until Ctrl-C.
+until Ctrl-C. The requests also show on the live page, for a stakeholder
+to watch in a browser: http://PROXY/live, http://certsleuth.local/live
+through the proxy, or --web ADDR.
 
 SCENARIOS (--list says the same):
 ` + indent(lab.Listing(), "   ") + `
@@ -56,7 +58,7 @@ EXIT CODES:
    0  the story ran as expected (act 1 warns where the scenario says, the fix removes every warning)
    1  it did not (the text says where)
    2  bad usage, or the lab could not start`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "list", Usage: "list the scenarios and the Exchange configuration each stands for"},
 			&cli.StringFlag{Name: "scenario", Aliases: []string{"s"}, Value: lab.DefaultScenario, Usage: "the scenario to play (see --list)"},
 			&cli.BoolFlag{Name: "fixed", Usage: "play act 2 alone: the configuration with the fix applied"},
@@ -68,7 +70,7 @@ EXIT CODES:
 			&cli.BoolFlag{Name: "serve", Usage: "keep the lab and the proxy up for a real Outlook or phone until Ctrl-C"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8080", Usage: "with --serve: the proxy's `ADDRESS`"},
 			&cli.StringSliceFlag{Name: "allow", Usage: "with --serve: also accept proxy clients from `CIDR` (a lab PC's network; repeatable)"},
-		},
+		}, webFlags()...),
 		Action: runDemo,
 	}
 }
@@ -94,8 +96,8 @@ func runDemo(c *cli.Context) error {
 	if c.Bool("serve") && (c.IsSet("format") || c.IsSet("output") || c.Bool("direct")) {
 		return usageErr("demo: --serve prints settings and live requests; it takes no --format, --output or --direct")
 	}
-	if !c.Bool("serve") && (c.IsSet("listen") || c.IsSet("allow")) {
-		return usageErr("demo: --listen and --allow go with --serve")
+	if !c.Bool("serve") && (c.IsSet("listen") || c.IsSet("allow") || c.IsSet("web") || c.IsSet("web-allow")) {
+		return usageErr("demo: --listen and --allow go with --serve (so do --web and --web-allow)")
 	}
 	if c.Bool("direct") && c.IsSet("record") {
 		return usageErr("demo: --record writes the proxy's trace; it cannot go with --direct")
@@ -248,6 +250,9 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 	if !proxy.IsLoopbackListen(listen) && len(allow) == 0 {
 		return usageErr("demo: --listen %s accepts other machines only with --allow CIDR (their network)", listen)
 	}
+	if _, err := checkWeb(c, "demo"); err != nil {
+		return err
+	}
 	cfg := s.Config
 	act := "as found"
 	if c.Bool("fixed") {
@@ -266,6 +271,8 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 	}
 	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: profiles, Roots: roots, Color: useColor(c.App.Writer), Queue: 1024, Recording: c.String("record") != ""})
 	defer live.Close() // after the proxy's Close (defers run last first)
+	web := proxy.NewWeb(proxy.WebOptions{Profiles: profiles, Roots: roots, Title: "certsleuth demo --serve: " + s.Name + " (" + act + ")"})
+	defer web.Close()
 	observers := []func(proxy.Event){live.Observe}
 	var tw *record.Writer
 	if t := c.String("record"); t != "" {
@@ -281,7 +288,8 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 			return inputErr(err)
 		}
 	}
-	p, err := lab.StartProxy(l, lab.ProxyOptions{Listen: listen, Allow: allow, Observers: observers})
+	observers = append(observers, web.Observe) // after the recorder, as in proxy
+	p, err := lab.StartProxy(l, lab.ProxyOptions{Listen: listen, Allow: allow, Observers: observers, Web: web})
 	if err != nil {
 		return inputErr(fmt.Errorf("demo: %w", err))
 	}
@@ -292,6 +300,11 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 	}
 	defer os.Remove(caFile)
 	writeServeSettings(c.App.Writer, s, act, l, p, caFile)
+	stopWeb, err := startWeb(c, "demo", web, p.Addr, c.App.Writer)
+	if err != nil {
+		return err
+	}
+	defer stopWeb()
 	<-c.Context.Done()
 	fmt.Fprintln(c.App.ErrWriter, "certsleuth: stopping the demo lab")
 	return nil

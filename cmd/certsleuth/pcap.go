@@ -43,7 +43,10 @@ Ctrl-C while a file is read stops there and reports what was read.
 With --live, a line per TLS connection, HTTP exchange and DNS answer goes
 to standard error as soon as it is read, with its verdict: pipe a running
 capture in (tcpdump -U -w - ... | certsleuth pcap --live -), reproduce the
-warning, stop the capture with Ctrl-C, and the report follows.
+warning, stop the capture with Ctrl-C, and the report follows. With --web ADDR
+(e.g. 127.0.0.1:8081) the same lines, the culprit and its fix show in a
+browser at http://ADDR/live as they are read (loopback only unless
+--web-allow CIDR).
 
 Several FILEs are read as one capture, their packets merged by time (as
 mergecap does): ring-buffer files (tcpdump -C or -G), or one file per
@@ -55,6 +58,7 @@ EXAMPLES:
    certsleuth pcap --profile outlook --format json capture.pcap.gz
    certsleuth pcap --keylog sslkeys.log --record trace.jsonl browser.pcapng
    tcpdump -i any -U -w - port 443 or port 80 or port 53 | certsleuth pcap --live -
+   tcpdump -i any -U -w - port 443 or port 80 or port 53 | certsleuth pcap --live --web 127.0.0.1:8081 -
 
 EXIT CODES:
    0  no connection would make a client warn
@@ -63,7 +67,7 @@ EXIT CODES:
       still covers the packets before the damage)
    3  nothing judged would warn, but some connection could not be judged
       (certificate not in the capture, encrypted, or not readable)`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			profileFlag(),
 			formatFlag(analysis.Formats...),
 			&cli.StringFlag{Name: "record", Usage: "also write the observations as a trace to `TRACE` (for replay)"},
@@ -71,7 +75,7 @@ EXIT CODES:
 			&cli.BoolFlag{Name: "live", Usage: "print a line per connection, exchange and DNS answer to standard error as soon as it is read (for a capture piped in as it is made)"},
 			caFileFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
-		},
+		}, webFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := analysis.CheckFormat(c.String("format")); err != nil {
 				return usageErr("pcap: %v", err)
@@ -125,6 +129,22 @@ EXIT CODES:
 				opts.Live = true
 				live = proxy.NewLive(c.App.ErrWriter, proxy.LiveOptions{Profiles: ps, Roots: roots, Color: useColor(c.App.ErrWriter), MaxKept: -1})
 			}
+			var web *proxy.Web
+			if c.String("web") != "" {
+				title := strings.Join(c.Args().Slice(), " ")
+				if title == "-" {
+					title = "the capture on standard input"
+				}
+				web = proxy.NewWeb(proxy.WebOptions{Profiles: ps, Roots: roots, Title: "certsleuth pcap " + title})
+				defer web.Close()
+				stopWeb, err := startWeb(c, "pcap", web, "", c.App.ErrWriter)
+				if err != nil {
+					return err
+				}
+				defer stopWeb()
+			} else if c.IsSet("web-allow") {
+				return usageErr("pcap: --web-allow goes with --web")
+			}
 			var obs []*record.Observation
 			emit := func(o *record.Observation) error {
 				if tw != nil {
@@ -134,6 +154,9 @@ EXIT CODES:
 				}
 				if live != nil {
 					live.Observe(proxy.Event{Obs: o})
+				}
+				if web != nil {
+					web.Observe(proxy.Event{Obs: o})
 				}
 				obs = append(obs, o)
 				return nil

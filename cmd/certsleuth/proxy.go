@@ -28,6 +28,12 @@ of --listen). Each request is printed as it happens: method, URL, the name the
 client asked for, and the verdict (warnings highlighted). Ctrl-C stops it,
 flushes --record and prints the report (the one 'certsleuth replay' gives).
 
+The same requests show in a browser as they happen, with each client
+profile's verdict, the culprit, where the client was sent from and the fix,
+and the picture of it all: open http://certsleuth.local/live through the
+proxy, or http://127.0.0.1:8080/live (the --listen address); --web ADDR
+serves the page on an address of its own (loopback only unless --web-allow).
+
 Modes:
    mirror       (default) the client is shown a certificate with exactly the
                 server's names and dates, signed by certsleuth's CA, or by a CA
@@ -62,7 +68,7 @@ EXIT CODES:
    2  bad usage, no CA, or the address is in use
    3  stopped; nothing judged would warn, but some connection could not
       be judged (its certificate not seen or not readable)`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "listen", Aliases: []string{"l"}, Value: "127.0.0.1:8080", Usage: "listen on `ADDR` (host:port)"},
 			&cli.StringFlag{Name: "record", Aliases: []string{"r"}, Usage: "write every request to the trace `FILE` (for 'certsleuth replay')"},
 			&cli.StringFlag{Name: "mode", Aliases: []string{"m"}, Value: "mirror", Usage: "mirror, clean or passthrough"},
@@ -74,7 +80,7 @@ EXIT CODES:
 			&cli.StringSliceFlag{Name: "allow-target", Usage: "let clients on other machines reach `CIDR` even though it is this host's loopback, link-local or listening address (repeatable; see 'who can reach what' in docs/proxy.md)"},
 			&cli.BoolFlag{Name: "legacy-tls", Usage: "accept TLS 1.0/1.1 and old cipher suites on both sides (Outlook 2010, Windows 7, Exchange 2010)"},
 			caDirFlag(),
-		},
+		}, webFlags()...),
 		Action: runProxy,
 	}
 }
@@ -82,23 +88,7 @@ EXIT CODES:
 // parseNets reads the repeatable CIDR flag name; a bare address is a
 // network of one.
 func parseNets(c *cli.Context, name string) ([]*net.IPNet, error) {
-	var nets []*net.IPNet
-	for _, a := range c.StringSlice(name) {
-		_, n, err := net.ParseCIDR(a)
-		if err != nil {
-			ip := net.ParseIP(a)
-			if ip == nil {
-				return nil, usageErr("proxy: --%s %q: want a network like 192.168.1.0/24 or an address", name, a)
-			}
-			bits := 32
-			if ip.To4() == nil {
-				bits = 128
-			}
-			n = &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}
-		}
-		nets = append(nets, n)
-	}
-	return nets, nil
+	return parseAllow("proxy: --"+name, c.StringSlice(name))
 }
 
 func runProxy(c *cli.Context) error {
@@ -119,6 +109,9 @@ func runProxy(c *cli.Context) error {
 	}
 	allowTarget, err := parseNets(c, "allow-target")
 	if err != nil {
+		return err
+	}
+	if _, err := checkWeb(c, "proxy"); err != nil {
 		return err
 	}
 	for _, n := range allow {
@@ -230,6 +223,10 @@ func runProxy(c *cli.Context) error {
 	rec := proxy.Recorder(tw, func(err error) {
 		fmt.Fprintf(stderr, "certsleuth: error: writing %s: %v\n", tracePath, err)
 	})
+	// The live page is fed from the same events, after the recorder,
+	// through a bounded buffer of its own (it never holds up a tunnel).
+	web := proxy.NewWeb(proxy.WebOptions{Profiles: ps, Roots: roots, Title: "certsleuth proxy on " + listen})
+	defer web.Close()
 	// One observation at a time into both, so the live lines judge them in
 	// the trace's order, as replay will.
 	var obsMu sync.Mutex
@@ -241,11 +238,12 @@ func runProxy(c *cli.Context) error {
 		defer obsMu.Unlock()
 		rec(ev)
 		live.Observe(ev)
+		web.Observe(ev)
 	}}
 	var logMu sync.Mutex
 	srv, err := proxy.New(proxy.Config{
 		Mode: mode, CA: ca, ExtraRoots: extra, Only: c.StringSlice("only"), Resolve: resolve,
-		LegacyTLS: c.Bool("legacy-tls"), Allow: allow, AllowTarget: allowTarget, Observers: observers,
+		LegacyTLS: c.Bool("legacy-tls"), Allow: allow, AllowTarget: allowTarget, Observers: observers, Web: web,
 		Logf: func(format string, args ...any) {
 			logMu.Lock()
 			defer logMu.Unlock()
@@ -271,6 +269,12 @@ func runProxy(c *cli.Context) error {
 		}
 		fmt.Fprintf(stderr, "certsleuth: CA %s (valid for %s); devices: http://%s/; Ctrl-C stops and reports\n", ca.CertPath(), lim, proxy.HelperHost)
 	}
+	stopWeb, err := startWeb(c, "proxy", web, ln.Addr().String(), stderr)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopWeb()
 
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()

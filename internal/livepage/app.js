@@ -1,0 +1,139 @@
+// certsleuth live page: shows the proxy's requests as they come (Server-
+// Sent Events from /live/events). Every text from the trace is set with
+// textContent: nothing is parsed as HTML.
+(function () {
+  "use strict";
+  var rows = document.getElementById("rows");
+  var statusEl = document.getElementById("status");
+  var countsEl = document.getElementById("counts");
+  var droppedEl = document.getElementById("dropped");
+  var emptyEl = document.getElementById("empty");
+  var maxRows = 1000, seen = 0, warned = 0, lastSeq = 0;
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function counts() {
+    countsEl.textContent = seen + (seen === 1 ? " request" : " requests") + ", " + warned + " would make a client warn";
+  }
+
+  function addRow(ev) {
+    if (ev.seq <= lastSeq) return;
+    lastSeq = ev.seq;
+    seen = ev.seen; // the server's counts: the page holds only the last rows
+    warned = ev.warned;
+    var tr = el("tr", ev.warns ? "warn fresh" : (ev.badges && ev.badges.length ? "ok fresh" : "none fresh"));
+    tr.id = "req-" + ev.seq;
+    tr.dataset.seq = ev.seq;
+    tr.dataset.observed = ev.observed;
+    tr.dataset.received = Date.now();
+    tr.appendChild(el("td", "mono", ev.time));
+    tr.appendChild(el("td", "client", ev.client || "-"));
+    var req = el("td", "req mono", ev.what);
+    tr.appendChild(req);
+    tr.appendChild(el("td", "names mono", (ev.names || []).join(", ") || "-"));
+    var v = el("td", "verdict");
+    (ev.badges || []).forEach(function (b) {
+      var s = el("span", "badge " + (b.warns ? "warn" : "ok"), b.profile);
+      s.title = b.profile + (b.warns ? ": would warn" : ": no warning");
+      v.appendChild(s);
+    });
+    if (!ev.badges || !ev.badges.length) v.appendChild(el("span", "badge none", ev.text));
+    if (ev.warns) {
+      v.appendChild(el("br"));
+      v.appendChild(el("span", "rule", (ev.rule ? ev.rule + ": " : "") + ev.text));
+    }
+    tr.appendChild(v);
+    rows.insertBefore(tr, rows.firstChild);
+    while (rows.childElementCount > maxRows) rows.removeChild(rows.lastElementChild);
+    emptyEl.hidden = true;
+    counts();
+  }
+
+  function copyButton(text) {
+    var b = el("button", "copy", "Copy");
+    b.type = "button";
+    b.addEventListener("click", function () {
+      var done = function () { b.textContent = "Copied"; b.classList.add("done"); };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+      } else { fallbackCopy(text); done(); }
+    });
+    return b;
+  }
+
+  function fallbackCopy(text) {
+    var t = el("textarea");
+    t.value = text;
+    document.body.appendChild(t);
+    t.select();
+    try { document.execCommand("copy"); } catch (e) { /* nothing more to try */ }
+    document.body.removeChild(t);
+  }
+
+  function showCulprits(list) {
+    var box = document.getElementById("culprits");
+    var out = document.getElementById("culprit-list");
+    while (out.firstChild) out.removeChild(out.firstChild);
+    (list || []).forEach(function (c, i) {
+      var d = el("div", "culprit");
+      d.id = "culprit-" + (i + 1);
+      d.appendChild(el("p", "lead", c.verdict));
+      var dl = el("dl");
+      var add = function (k, node) { dl.appendChild(el("dt", "", k)); var dd = el("dd"); dd.appendChild(node); dl.appendChild(dd); return dd; };
+      add("culprit", el("span", "mono culprit-request", c.request + (c.count > 1 ? "  (" + c.count + " times)" : "")));
+      add("warns", el("span", "", (c.profiles || []).join(", ")));
+      (c.rules || []).forEach(function (r) { add("rule", el("span", "", r)); });
+      var ol = el("ol", "origin");
+      (c.origin || []).forEach(function (o) { ol.appendChild(el("li", "", o)); });
+      add("sent from", (c.origin && c.origin.length) ? ol : el("span", "", "nothing earlier names it"));
+      (c.fixes || []).forEach(function (f, j) {
+        var w = el("div", "fix");
+        w.appendChild(f.is_command ? el("pre", "cmd", f.command) : el("p", "prose", f.command));
+        w.appendChild(copyButton(f.command));
+        var dd = add(j ? "fix " + (j + 1) : "fix", w);
+        dd.insertBefore(el("div", "note", f.title), w);
+      });
+      d.appendChild(dl);
+      out.appendChild(d);
+    });
+    box.hidden = !(list && list.length);
+  }
+
+  function showPicture(v) {
+    var img = document.getElementById("picture");
+    img.src = "/live/picture.svg?v=" + encodeURIComponent(v);
+    document.getElementById("picture-box").hidden = false;
+  }
+
+  function on(src, name, f) {
+    src.addEventListener(name, function (m) {
+      var data;
+      try { data = JSON.parse(m.data); } catch (e) { return; }
+      f(data);
+    });
+  }
+
+  function connect() {
+    var src = new EventSource("/live/events");
+    src.onopen = function () { statusEl.textContent = "live"; statusEl.className = "status on"; document.body.dataset.state = "live"; };
+    src.onerror = function () { statusEl.textContent = "disconnected, retrying…"; statusEl.className = "status off"; document.body.dataset.state = "retrying"; };
+    on(src, "hello", function (h) {
+      document.getElementById("title").textContent = h.title || "";
+      if (h.title) document.title = "certsleuth live: " + h.title;
+      if (h.window) { maxRows = h.window; document.getElementById("window").textContent = h.window; }
+    });
+    on(src, "req", addRow);
+    on(src, "culprits", showCulprits);
+    on(src, "picture", function (p) { showPicture(p.v); });
+    on(src, "dropped", function (d) {
+      droppedEl.hidden = false;
+      droppedEl.textContent = "· " + d.dropped + " events not shown (the page fell behind; the trace has them all)";
+    });
+  }
+  connect();
+})();

@@ -1,0 +1,628 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/internal/livepage"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// WebOptions control NewWeb.
+type WebOptions struct {
+	Profiles []*analysis.Profile // nil: every profile
+	Roots    *x509.CertPool      // nil: the system's
+	// Title says what is watched ("certsleuth proxy on 127.0.0.1:8080").
+	Title string
+	// Window is how many requests a page opened late is sent (0: 1000).
+	Window int
+	// MaxKept bounds the distinct requests kept to find the culprits and
+	// draw the picture (0: 5000); past it only warning requests are kept,
+	// up to as many again.
+	MaxKept int
+}
+
+// Web is the live page: an observer that turns each observation into a
+// line of the page (time, client, request, the certificate's names, a
+// verdict badge per client profile) and, once a request warns, a culprit
+// panel (where the client was sent from and the fix), and an http.Handler
+// that serves the page under /live: the page, its script and style sheet
+// (embedded in the binary), the events as Server-Sent Events and the
+// sequence picture.
+//
+// It never holds up traffic: Observe hands the event to a Feed whose
+// buffer, when the page's goroutine falls behind, drops and counts; each
+// browser has its own bounded buffer in turn. Its memory is bounded: the
+// last Window lines, the distinct requests up to MaxKept, a verdict cache.
+// What it shows is what the trace holds (URLs redacted as in the trace;
+// no body, cookie or header but the User-Agent).
+type Web struct {
+	opts  WebOptions
+	in    *Feed[webIn]
+	inSub *Sub[webIn]
+	out   *Feed[[]byte]
+	done  chan struct{}
+	once  sync.Once
+
+	// Owned by run's goroutine.
+	cache    *certs.Cache
+	verdicts map[string]webVerdict
+	keys     map[string]bool
+	kept     []*record.Observation
+	extra    int // warnings kept past MaxKept
+	dirty    bool
+	lastCalc time.Time
+	timer    *time.Timer
+	recalc   chan struct{}
+
+	mu       sync.Mutex // what a newly opened page is sent, and the picture
+	window   [][]byte   // ring of the last Window "req" events
+	head     int
+	seq      uint64
+	seen     int
+	warned   int
+	culprits []byte // the last "culprits" event, or nil
+	picture  []byte
+	picSeq   uint64
+}
+
+type webIn struct {
+	obs *record.Observation
+	at  time.Time
+}
+
+type webVerdict struct {
+	Badges []webBadge `json:"badges"`
+	Warns  bool       `json:"warns"`
+	Rule   string     `json:"rule,omitempty"`
+	Text   string     `json:"text"`
+}
+
+type webBadge struct {
+	Profile string `json:"profile"`
+	Warns   bool   `json:"warns"`
+}
+
+// webEvent is one line of the page, as sent to it.
+type webEvent struct {
+	Seq      uint64   `json:"seq"`
+	Time     string   `json:"time"`     // when the request started, 15:04:05 local
+	Observed int64    `json:"observed"` // when the proxy finished it, Unix ms
+	Client   string   `json:"client"`
+	What     string   `json:"what"` // method and URL, or the tunnel
+	Host     string   `json:"host"`
+	Names    []string `json:"names,omitempty"` // the certificate's names
+	Seen     int      `json:"seen"`            // requests seen so far
+	Warned   int      `json:"warned"`          // of which would warn
+	webVerdict
+}
+
+type webCulprit struct {
+	Request  string      `json:"request"`
+	Verdict  string      `json:"verdict"`
+	Profiles []string    `json:"profiles"`
+	Rules    []string    `json:"rules"`
+	Origin   []string    `json:"origin"`
+	Fixes    []webRemedy `json:"fixes"`
+	Count    int         `json:"count"`
+}
+
+type webRemedy struct {
+	Title   string `json:"title"`
+	Command string `json:"command"`
+	IsCmd   bool   `json:"is_command"`
+}
+
+// NewWeb starts the page's goroutine; Close stops it.
+func NewWeb(o WebOptions) *Web {
+	if o.Profiles == nil {
+		o.Profiles = analysis.Profiles()
+	}
+	if o.Window <= 0 {
+		o.Window = 1000
+	}
+	if o.MaxKept <= 0 {
+		o.MaxKept = 5000
+	}
+	w := &Web{opts: o, in: NewFeed[webIn](), out: NewFeed[[]byte](), done: make(chan struct{}),
+		cache: &certs.Cache{}, verdicts: map[string]webVerdict{}, keys: map[string]bool{}, recalc: make(chan struct{}, 1)}
+	w.window = make([][]byte, 0, o.Window)
+	w.inSub = w.in.Subscribe(4096)
+	go w.run()
+	return w
+}
+
+// Observe is the observer function: it never blocks.
+func (w *Web) Observe(ev Event) {
+	if ev.Obs == nil {
+		return
+	}
+	c := *ev.Obs // a copy: other observers (the recorder) may still set ChainID
+	w.in.Publish(webIn{obs: &c, at: time.Now()})
+}
+
+// Close stops the page's goroutine and ends every open page's stream.
+func (w *Web) Close() {
+	w.once.Do(func() {
+		w.in.Close()
+		<-w.done
+		w.out.Close()
+	})
+}
+
+// Dropped is how many observations the page dropped because its goroutine
+// fell behind (the trace and the report still have them).
+func (w *Web) Dropped() uint64 { return w.inSub.Dropped() }
+
+func (w *Web) run() {
+	defer close(w.done)
+	c := w.inSub.C()
+	for {
+		select {
+		case in, ok := <-c:
+			if !ok {
+				return
+			}
+			w.add(in)
+		case <-w.recalc:
+			w.calc()
+		}
+	}
+}
+
+// add turns one observation into a line of the page.
+func (w *Web) add(in webIn) {
+	o := in.obs
+	v := w.verdict(o)
+	name, _ := o.AskedName()
+	ev := webEvent{Time: o.Time.Local().Format("15:04:05"), Observed: in.at.UnixMilli(), Client: ClientName(o.UserAgent),
+		What: liveWhat(o), Host: name, webVerdict: v}
+	if o.Kind == record.KindDNS {
+		ev.What = analysis.Describe(o)
+	}
+	if len(o.Chain) > 0 {
+		if c, err := w.cache.Parse(o.Chain[0]); err == nil {
+			ev.Names = append(append(ev.Names, c.DNSNames...), ipStrings(c.IPAddresses)...)
+		}
+	}
+	// Kept for the culprit panel and the picture: each distinct request once.
+	k := keepKey(o)
+	if !w.keys[k] {
+		switch {
+		case len(w.kept) < w.opts.MaxKept:
+		case v.Warns && w.extra < w.opts.MaxKept:
+			w.extra++
+		default:
+			k = ""
+		}
+		if k != "" {
+			w.keys[k] = true
+			w.kept = append(w.kept, o)
+			w.dirty = true
+		}
+	}
+	w.mu.Lock()
+	w.seq++
+	ev.Seq = w.seq
+	w.seen++
+	if v.Warns {
+		w.warned++
+	}
+	ev.Seen, ev.Warned = w.seen, w.warned
+	b := sse("req", ev.Seq, ev)
+	if len(w.window) < w.opts.Window {
+		w.window = append(w.window, b)
+	} else {
+		w.window[w.head] = b
+		w.head = (w.head + 1) % len(w.window)
+	}
+	w.mu.Unlock()
+	w.out.Publish(b)
+	if w.dirty {
+		w.schedule()
+	}
+}
+
+// schedule recomputes the culprits and the picture at most every 250 ms.
+func (w *Web) schedule() {
+	if w.timer != nil {
+		return
+	}
+	wait := time.Until(w.lastCalc.Add(250 * time.Millisecond))
+	if wait <= 0 {
+		w.calc()
+		return
+	}
+	w.timer = time.AfterFunc(wait, func() {
+		select {
+		case w.recalc <- struct{}{}:
+		default:
+		}
+	})
+}
+
+// calc analyses the kept requests: the culprit panel and the picture.
+func (w *Web) calc() {
+	w.timer, w.dirty, w.lastCalc = nil, false, time.Now()
+	rep := analysis.Analyze(w.kept, analysis.Options{Profiles: w.opts.Profiles, Roots: w.opts.Roots, Cache: w.cache})
+	var cs []webCulprit
+	for i, c := range rep.Culprits() {
+		if i == 5 {
+			break
+		}
+		wc := webCulprit{Request: analysis.Describe(c.First.Obs), Verdict: c.Verdict, Profiles: c.Profiles, Count: 1 + len(c.Repeats)}
+		for _, f := range c.Findings {
+			wc.Rules = append(wc.Rules, f.ID+": "+f.Summary)
+		}
+		for _, cause := range c.Origin {
+			wc.Origin = append(wc.Origin, cause.Text)
+		}
+		for _, rm := range c.Remedies {
+			wc.Fixes = append(wc.Fixes, webRemedy{Title: rm.Title, Command: rm.Command, IsCmd: analysis.IsCommand(rm.Command)})
+		}
+		cs = append(cs, wc)
+	}
+	pic := analysis.SequenceSVG(rep, analysis.SequenceOptions{Title: "What sent the client where: " + w.opts.Title})
+	w.mu.Lock()
+	seq := w.seq
+	var cb []byte
+	if len(cs) > 0 {
+		cb = sse("culprits", seq, cs)
+	}
+	changed := !bytes.Equal(cb, w.culprits)
+	w.culprits = cb
+	picChanged := pic != string(w.picture)
+	if picChanged {
+		w.picture, w.picSeq = []byte(pic), seq
+	}
+	w.mu.Unlock()
+	if changed && cb != nil {
+		w.out.Publish(cb)
+	}
+	if picChanged {
+		w.out.Publish(sse("picture", seq, map[string]uint64{"v": seq}))
+	}
+}
+
+// verdict judges o once per chain, name and day, for each profile.
+func (w *Web) verdict(o *record.Observation) webVerdict {
+	if len(o.Chain) == 0 {
+		switch {
+		case o.Kind == record.KindDNS:
+			return webVerdict{Text: "DNS"}
+		case o.Visibility == record.VisNone:
+			return webVerdict{Text: "plain http"}
+		case o.Error != "":
+			return webVerdict{Text: "no certificate"}
+		}
+		return webVerdict{Text: "certificate not seen (" + string(o.Visibility) + ")"}
+	}
+	name, from := o.AskedName()
+	k := fmt.Sprintf("%s|%s|%s|%v|%s", record.ChainID(o.Chain), name, from, o.NoSNI, o.Time.Format("2006-01-02"))
+	if v, ok := w.verdicts[k]; ok {
+		return v
+	}
+	rep := analysis.Analyze([]*record.Observation{o}, analysis.Options{Profiles: w.opts.Profiles, Roots: w.opts.Roots, Cache: w.cache})
+	v := webVerdict{Text: "ok"}
+	if len(rep.Items) == 1 {
+		it := rep.Items[0]
+		for _, p := range w.opts.Profiles {
+			b := webBadge{Profile: p.Name, Warns: it.Warns(p.Name)}
+			v.Warns = v.Warns || b.Warns
+			v.Badges = append(v.Badges, b)
+		}
+		if v.Warns {
+			v.Text = "WARN"
+			for _, f := range it.Findings {
+				if f.Severity == analysis.SeverityError {
+					v.Rule, v.Text = f.ID, f.Summary
+					break
+				}
+			}
+		} else if it.Worst() == analysis.SeverityWarning {
+			v.Text = "ok (with warnings)"
+		}
+	}
+	if len(w.verdicts) > 50000 {
+		clear(w.verdicts)
+	}
+	w.verdicts[k] = v
+	return v
+}
+
+// liveWhat is the request in a few words: method and URL, or the tunnel.
+func liveWhat(o *record.Observation) string {
+	what := strings.TrimSpace(o.Method + " " + o.URL)
+	if what == "" {
+		switch {
+		case o.Connect != "":
+			what = "CONNECT " + o.Connect
+		default:
+			what = analysis.Describe(o)
+		}
+		if o.ClientAlert != "" {
+			what += " (the client refused the certificate: " + o.ClientAlert + ")"
+		} else if o.Error != "" {
+			what += " (" + o.Error + ")"
+		}
+	}
+	if o.Status != 0 {
+		what += " → " + strconv.Itoa(o.Status)
+	}
+	return what
+}
+
+func ipStrings(ips []net.IP) []string {
+	var out []string
+	for _, ip := range ips {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// ClientName names the client a User-Agent header stands for, as the live
+// page shows it: Outlook, iOS Mail, Android, a browser; "" for none.
+func ClientName(ua string) string {
+	l := strings.ToLower(ua)
+	switch {
+	case ua == "":
+		return ""
+	case strings.Contains(l, "outlook") || strings.Contains(l, "microsoft office") || strings.Contains(l, "ms-office"):
+		return "Outlook"
+	case strings.HasPrefix(l, "apple-iphone") || strings.HasPrefix(l, "apple-ipad") || strings.Contains(l, "ios mail") || (strings.Contains(l, "iphone") && !strings.Contains(l, "mozilla")):
+		return "iOS Mail"
+	case strings.Contains(l, "android") && !strings.Contains(l, "chrome/"):
+		return "Android"
+	case strings.Contains(l, "edg/"):
+		return "browser (Edge)"
+	case strings.Contains(l, "firefox/"):
+		return "browser (Firefox)"
+	case strings.Contains(l, "chrome/") || strings.Contains(l, "chromium/"):
+		if strings.Contains(l, "android") {
+			return "Android (Chrome)"
+		}
+		return "browser (Chrome)"
+	case strings.Contains(l, "safari/"):
+		return "browser (Safari)"
+	case strings.HasPrefix(l, "curl/"):
+		return "curl"
+	}
+	if i := strings.IndexAny(ua, " /("); i > 0 {
+		ua = ua[:i]
+	}
+	if len(ua) > 24 {
+		ua = ua[:24]
+	}
+	return ua
+}
+
+// sse encodes one Server-Sent Event.
+func sse(event string, id uint64, v any) []byte {
+	data, _ := json.Marshal(v)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "event: %s\nid: %d\ndata: %s\n\n", event, id, data)
+	return b.Bytes()
+}
+
+// The page's Content-Security-Policy: its own script and style sheet, its
+// own event stream and picture, nothing else.
+const webCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// ServeHTTP serves the page under /live.
+func (w *Web) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	h := rw.Header()
+	h.Set("Content-Security-Policy", webCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(rw, "certsleuth live page: read-only (GET)", http.StatusMethodNotAllowed)
+		return
+	}
+	switch p := strings.TrimSuffix(r.URL.Path, "/"); p {
+	case "", "/live", "/live/index.html":
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		rw.Write(livepage.Index)
+	case "/live/app.js":
+		h.Set("Content-Type", "text/javascript; charset=utf-8")
+		rw.Write(livepage.Script)
+	case "/live/app.css":
+		h.Set("Content-Type", "text/css; charset=utf-8")
+		rw.Write(livepage.Style)
+	case "/live/picture.svg":
+		w.mu.Lock()
+		pic := w.picture
+		w.mu.Unlock()
+		if len(pic) == 0 {
+			pic = []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="400" height="30"><text x="8" y="20" font-family="monospace" font-size="12" fill="#475467">no request yet</text></svg>`)
+		}
+		h.Set("Content-Type", "image/svg+xml")
+		rw.Write(pic)
+	case "/live/events":
+		w.stream(rw, r)
+	default:
+		http.NotFound(rw, r)
+	}
+}
+
+// stream sends the page its events: a hello, the last Window lines, the
+// culprit panel, then each new event as it comes. A page that does not
+// read fast enough loses events (counted, and said) instead of holding
+// the page's goroutine.
+func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(rw)
+	h := rw.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	sub := w.out.Subscribe(1024)
+	defer sub.Close()
+	w.mu.Lock()
+	var buf bytes.Buffer
+	buf.Write(sse("hello", w.seq, map[string]any{"title": w.opts.Title, "window": w.opts.Window, "profiles": w.profileNames()}))
+	for i := range w.window {
+		buf.Write(w.window[(w.head+i)%len(w.window)])
+	}
+	last := w.seq
+	if w.culprits != nil {
+		buf.Write(w.culprits)
+	}
+	if w.picture != nil {
+		buf.Write(sse("picture", w.picSeq, map[string]uint64{"v": w.picSeq}))
+	}
+	w.mu.Unlock()
+	rw.WriteHeader(http.StatusOK)
+	if _, err := rw.Write(buf.Bytes()); err != nil {
+		return
+	}
+	rc.Flush()
+	var told uint64
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-ping.C:
+			if _, err := io.WriteString(rw, ": ping\n\n"); err != nil {
+				return
+			}
+			rc.Flush()
+		case b, ok := <-sub.C():
+			if !ok {
+				return
+			}
+			if bytes.HasPrefix(b, []byte("event: req\n")) && eventID(b) <= last {
+				continue // already sent in the window
+			}
+			if d := sub.Dropped(); d > told {
+				if _, err := rw.Write(sse("dropped", 0, map[string]uint64{"dropped": d})); err != nil {
+					return
+				}
+				told = d
+			}
+			if _, err := rw.Write(b); err != nil {
+				return
+			}
+			rc.Flush()
+		}
+	}
+}
+
+// eventID reads the id line of an encoded event.
+func eventID(b []byte) uint64 {
+	_, rest, ok := bytes.Cut(b, []byte("\nid: "))
+	if !ok {
+		return 0
+	}
+	n, _, _ := bytes.Cut(rest, []byte("\n"))
+	id, _ := strconv.ParseUint(string(n), 10, 64)
+	return id
+}
+
+// LocalHostOnly wraps the page for its own listener (--web): requests
+// whose Host is neither an IP address, localhost nor certsleuth.local are
+// refused, so that a web site cannot read the page through DNS
+// rebinding; the listener's address check (loopback unless --web-allow)
+// is the caller's.
+func LocalHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(record.HostOnly(r.Host))
+		if net.ParseIP(host) == nil && host != "localhost" && host != HelperHost {
+			http.Error(rw, "certsleuth live page: open it as http://127.0.0.1:PORT/live (Host "+strconv.Quote(r.Host)+" refused)", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(rw, r)
+	})
+}
+
+func (w *Web) profileNames() []string {
+	var out []string
+	for _, p := range w.opts.Profiles {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// AllowListener drops the clients of ln that are neither loopback nor in
+// allow, as the proxy does with Config.Allow: the page's own listener
+// (--web) is loopback-only unless --web-allow.
+func AllowListener(ln net.Listener, allow []*net.IPNet) net.Listener {
+	return &webListener{Listener: ln, allow: allow}
+}
+
+type webListener struct {
+	net.Listener
+	allow []*net.IPNet
+}
+
+func (l *webListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || allowedAddr(c.RemoteAddr(), l.allow) {
+			return c, err
+		}
+		c.Close()
+	}
+}
+
+// isWebPath reports whether a request to the proxy itself is for the
+// live page.
+func isWebPath(p string) bool { return p == "/live" || strings.HasPrefix(p, "/live/") }
+
+// webResponse runs the live page's handler for a request made through the
+// proxy (http://certsleuth.local/live) and returns its answer as a
+// response whose body streams what the handler writes (the event stream
+// included: goproxy flushes text/event-stream as it copies it).
+func webResponse(h http.Handler, r *http.Request) *http.Response {
+	pr, pw := io.Pipe()
+	rw := &pipeWriter{h: http.Header{}, pw: pw, ready: make(chan struct{})}
+	go func() {
+		defer func() {
+			rw.writeHeader(http.StatusOK)
+			pw.Close()
+		}()
+		h.ServeHTTP(rw, r)
+	}()
+	<-rw.ready
+	return &http.Response{
+		StatusCode: rw.code, Status: fmt.Sprintf("%d %s", rw.code, http.StatusText(rw.code)),
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: rw.h, Request: r,
+		ContentLength: -1, Body: pr,
+	}
+}
+
+// pipeWriter is the http.ResponseWriter of webResponse.
+type pipeWriter struct {
+	h     http.Header
+	pw    *io.PipeWriter
+	code  int
+	once  sync.Once
+	ready chan struct{}
+}
+
+func (p *pipeWriter) Header() http.Header { return p.h }
+func (p *pipeWriter) writeHeader(code int) {
+	p.once.Do(func() {
+		p.code = code
+		close(p.ready)
+	})
+}
+func (p *pipeWriter) WriteHeader(code int) { p.writeHeader(code) }
+func (p *pipeWriter) Write(b []byte) (int, error) {
+	p.writeHeader(http.StatusOK)
+	return p.pw.Write(b)
+}
+
+// Flush is a no-op: every Write reaches the pipe's reader at once.
+func (p *pipeWriter) Flush() {}

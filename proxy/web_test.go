@@ -1,0 +1,233 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+type sseEvent struct{ name, data string }
+
+// readEvents opens the page's event stream and sends each event on the
+// returned channel until ctx ends.
+func readEvents(t *testing.T, ctx context.Context, url string) <-chan sseEvent {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/live/events", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("events served as %q", ct)
+	}
+	ch := make(chan sseEvent, 10000)
+	go func() {
+		defer resp.Body.Close()
+		defer close(ch)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		var ev sseEvent
+		for sc.Scan() {
+			l := sc.Text()
+			switch {
+			case strings.HasPrefix(l, "event: "):
+				ev.name = l[7:]
+			case strings.HasPrefix(l, "data: "):
+				ev.data = l[6:]
+			case l == "" && ev.name != "":
+				ch <- ev
+				ev = sseEvent{}
+			}
+		}
+	}()
+	return ch
+}
+
+// next waits for the next event called name.
+func next(t *testing.T, ch <-chan sseEvent, name string) sseEvent {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatalf("the stream ended before a %q event", name)
+			}
+			if ev.name == name {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %q event in 10 s", name)
+		}
+	}
+}
+
+// TestWeb: the page is served with a strict CSP; each observation comes
+// down the event stream with its client, request, certificate names and
+// a badge per profile; a warning brings the culprit panel (request,
+// origin, fix) and the picture; a page opened late gets the window.
+func TestWeb(t *testing.T) {
+	ca := testcert.NewCA(t, "Web Root")
+	leaf := ca.Leaf(t, testcert.Spec{CN: "mail.contoso.test", DNS: []string{"mail.contoso.test"}})
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	w := NewWeb(WebOptions{Roots: roots, Title: "test"})
+	defer w.Close()
+	srv := httptest.NewServer(LocalHostOnly(w))
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("CSP %q", csp)
+	}
+	if !strings.Contains(string(page), `<script src="/live/app.js"`) || strings.Contains(string(page), "http://") || strings.Contains(string(page), "https://") {
+		t.Errorf("the page loads something not its own:\n%s", page)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := readEvents(t, ctx, srv.URL)
+	next(t, ch, "hello")
+	obs := func(sni, path, ua string) *record.Observation {
+		return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), SNI: sni, Connect: sni + ":443",
+			Method: "GET", URL: "https://" + sni + path, Status: 200, Chain: leaf.Certificate, Visibility: record.VisVisible, UserAgent: ua}
+	}
+	w.Observe(Event{Obs: obs("mail.contoso.test", "/owa/", "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)")})
+	w.Observe(Event{Obs: obs("exch01.contoso.test", "/EWS/Exchange.asmx?token=x", "Apple-iPhone14C2/2104.123")})
+	var evs []webEvent
+	for range 2 {
+		var ev webEvent
+		if err := json.Unmarshal([]byte(next(t, ch, "req").data), &ev); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if evs[0].Client != "Outlook" || evs[0].Warns || len(evs[0].Badges) != 6 || evs[0].Names[0] != "mail.contoso.test" || evs[0].What != "GET https://mail.contoso.test/owa/ → 200" {
+		t.Errorf("first line %+v", evs[0])
+	}
+	if evs[1].Client != "iOS Mail" || !evs[1].Warns || evs[1].Rule != "name.mismatch" || !evs[1].Badges[0].Warns || evs[1].Seen != 2 || evs[1].Warned != 1 {
+		t.Errorf("warning line %+v", evs[1])
+	}
+	var cs []webCulprit
+	if err := json.Unmarshal([]byte(next(t, ch, "culprits").data), &cs); err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || !strings.Contains(cs[0].Request, "exch01.contoso.test") || len(cs[0].Fixes) == 0 || cs[0].Verdict == "" {
+		t.Errorf("culprits %+v", cs)
+	}
+	next(t, ch, "picture")
+	resp, err = http.Get(srv.URL + "/live/picture.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pic, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(pic), "exch01.contoso.test") {
+		t.Errorf("picture %s: %.300s", resp.Header.Get("Content-Type"), pic)
+	}
+
+	// A page opened now gets both lines and the panel at once.
+	ch2 := readEvents(t, ctx, srv.URL)
+	next(t, ch2, "req")
+	next(t, ch2, "req")
+	next(t, ch2, "culprits")
+
+	// Another Host (DNS rebinding) is refused; so is a POST.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/live", nil)
+	req.Host = "attacker.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("Host attacker.example: %v %v", resp.Status, err)
+	}
+	if resp, err := http.Post(srv.URL+"/live/events", "text/plain", nil); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %v %v", resp.Status, err)
+	}
+}
+
+// TestWebBounded: with 3,000 distinct requests the page keeps its window
+// and its distinct requests within bounds, and a page opened late is sent
+// the window only.
+func TestWebBounded(t *testing.T) {
+	w := NewWeb(WebOptions{Window: 50, MaxKept: 100})
+	defer w.Close()
+	for i := range 3000 {
+		w.Observe(Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), Method: "GET",
+			URL: fmt.Sprintf("http://h%d.example/", i), Visibility: record.VisNone}})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		w.mu.Lock()
+		n := w.seq
+		w.mu.Unlock()
+		if n+w.Dropped() == 3000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 3000 processed, %d dropped", n, w.Dropped())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.Close() // run's goroutine is done: its fields can be read
+	if len(w.window) != 50 {
+		t.Errorf("window holds %d lines, want 50", len(w.window))
+	}
+	if len(w.kept) > 100 || len(w.keys) > 100 {
+		t.Errorf("kept %d requests (%d keys), want at most 100", len(w.kept), len(w.keys))
+	}
+}
+
+// TestWebNeverBlocks: a browser that does not read its stream costs the
+// proxy nothing: Observe returns at once for 20,000 events.
+func TestWebNeverBlocks(t *testing.T) {
+	w := NewWeb(WebOptions{})
+	defer w.Close()
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/live/events") // opened, never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	o := &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Method: "GET", URL: "http://x.example/" + strings.Repeat("a", 2000), Visibility: record.VisNone}
+	for range 20000 {
+		w.Observe(Event{Obs: o})
+	}
+}
+
+func TestClientName(t *testing.T) {
+	for ua, want := range map[string]string{
+		"": "",
+		"Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)": "Outlook",
+		"Outlook-iOS/709.2189947.prod.iphone (3.24.0)":                               "Outlook",
+		"Apple-iPhone14C2/2104.123":                                                  "iOS Mail",
+		"Android-Mail/2023.01.01.123":                                                "Android",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36":           "browser (Chrome)",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0": "browser (Edge)",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0":                                                    "browser (Firefox)",
+		"curl/8.5.0":             "curl",
+		"SomeAgent/1.0 (x)":      "SomeAgent",
+		"Go-http-client/1.1":     "Go-http-client",
+		"certsleuth-demo":        "certsleuth-demo",
+		"MSRPC":                  "MSRPC",
+		"Microsoft WinRM Client": "Microsoft",
+	} {
+		if got := ClientName(ua); got != want {
+			t.Errorf("ClientName(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}
