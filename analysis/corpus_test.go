@@ -443,3 +443,112 @@ func TestDNSFixNamesTheClientsDomain(t *testing.T) {
 		}
 	}
 }
+
+// testSetting is the test's own reading of which setting produces a field,
+// from its element name alone (reference D.6; KB 940726; Microsoft Learn
+// "Set-UMVirtualDirectory" for UM from 2013 on), kept apart from the
+// parser's table.
+func testSetting(f ADField, release string) string {
+	el := strings.ToLower(f.Element)
+	if i := strings.LastIndexByte(el, '/'); i >= 0 {
+		el = el[i+1:]
+	}
+	for _, p := range []string{"internal", "external", "interopexternal"} {
+		if f.Form == FormSOAP {
+			el = strings.TrimPrefix(el, p)
+		}
+	}
+	switch {
+	case f.Block == "IMAP":
+		return "imap"
+	case f.Block == "POP3":
+		return "pop"
+	case f.Block == "SMTP":
+		return "smtp"
+	case f.Block == "MobileSync":
+		return "activesync"
+	case f.Block == "mapiHttp":
+		return "mapi"
+	case el == "server" || el == "mailboxserver":
+		return "oa"
+	case el == "umurl" && release != "2007" && release != "2010":
+		return "ews" // /EWS/UM2007Legacy.asmx from 2013 on
+	case el == "umurl":
+		return "um"
+	case el == "oaburl":
+		return "oab"
+	case strings.HasPrefix(el, "ecp"):
+		return "ecp"
+	case el == "owaurl" || el == "webclienturls":
+		return "owa"
+	}
+	return "ews" // ASUrl, EwsUrl, EmwsUrl, OOFUrl, SharingUrl, EwsPartnerUrl
+}
+
+// TestCorpusEveryField: every request any field of a real answer names is
+// traced to a field with that value and gets that field's command, with
+// -InternalUrl / -ExternalUrl exactly as the answer's fields with that
+// value are internal or external.
+func TestCorpusEveryField(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "autodiscover", "real-*"))
+	n := 0
+	for _, file := range files {
+		body := readAD(t, filepath.Base(file))
+		a, err := ParseAutodiscover("", body)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		var wants []corpusWant
+		seen := map[string]bool{}
+		for _, f := range a.Fields {
+			req := f.Value
+			switch {
+			case f.Port != 0:
+				req = map[string]string{"IMAP": "imap", "POP3": "pop3", "SMTP": "smtp"}[f.Block] + "://" + f.Value + ":" + strconv.Itoa(f.Port)
+			case !strings.Contains(f.Value, "://"):
+				req = "https://" + f.Value + "/rpc/rpcproxy.dll"
+			}
+			if seen[req] {
+				continue
+			}
+			seen[req] = true
+			w := corpusWant{req: req, command: elementCmdlet[testSetting(f, a.Version)], server: "-"}
+			flags := map[string]bool{}
+			for _, g := range a.Fields {
+				if !strings.EqualFold(fullURL(g.Value), fullURL(f.Value)) || g.Value == "" || testSetting(g, a.Version) != testSetting(f, a.Version) {
+					if !(g.Port == 0 && f.Port == 0 && !strings.Contains(f.Value, "://") && strings.EqualFold(g.Value, f.Value)) {
+						continue
+					}
+				}
+				w.origins = append(w.origins, strings.TrimSpace(g.Block+" "+g.Element))
+				switch set := testSetting(g, a.Version); {
+				case set == "imap" || set == "pop" || set == "smtp":
+				case set == "activesync" && g.Scope == ScopeNone:
+					flags["-ExternalUrl"] = true
+				case set == "oa" && g.Scope == ScopeInternal && a.Version != "2007" && a.Version != "2010":
+					flags["-InternalHostname"] = true
+				case set == "oa":
+					flags["-ExternalHostname"] = true
+				case g.Scope == ScopeInternal:
+					flags["-InternalUrl"] = true
+				default:
+					flags["-ExternalUrl"] = true
+				}
+			}
+			for fl := range flags {
+				w.flags = append(w.flags, fl)
+			}
+			wants = append(wants, w)
+		}
+		for i, got := range checkCorpus(t, body, wants, nil) {
+			n++
+			if got != "" {
+				t.Errorf("%s: %s: %s", filepath.Base(file), wants[i].req, got)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d requests checked", n)
+	}
+	t.Logf("%d requests, one per distinct field value", n)
+}
