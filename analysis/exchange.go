@@ -186,7 +186,7 @@ var Settings = []*ExchangeSetting{
 	vdirSetting(SettingEWS, "EWS virtual directory URL", "Autodiscover ASUrl, EwsUrl, EmwsUrl, OOFUrl; SOAP Internal/ExternalEwsUrl",
 		"Set-WebServicesVirtualDirectory", "EWS", "/EWS/Exchange.asmx", `KB 940726 step 3; Microsoft Learn "Set-WebServicesVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference aa997233 (2007 SP1-SP3)`, ExchangeVersions),
 	vdirSetting(SettingOAB, "Offline Address Book virtual directory URL", "Autodiscover OABUrl; SOAP Internal/ExternalOABUrl",
-		"Set-OabVirtualDirectory", "OAB", "/OAB", `KB 940726 step 4; Microsoft Learn "Set-OabVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, ExchangeVersions),
+		"Set-OabVirtualDirectory", "OAB", "/OAB", `KB 940726 step 4; Microsoft Learn "Set-OabVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference bb124707 (2007 SP1-SP3)`, ExchangeVersions),
 	func() *ExchangeSetting {
 		s := vdirSetting(SettingUM, "Unified Messaging web service URL", "Autodiscover UMUrl; SOAP Internal/ExternalUMUrl",
 			"Set-UMVirtualDirectory", "UnifiedMessaging", "/UnifiedMessaging/Service.asmx", `KB 940726 step 5 (Exchange 2007); Exchange 2007 reference bb124335 "Set-UMVirtualDirectory" (2007 SP1-SP3) and the Exchange 2010 reference; absent from the Exchange 2013-SE reference, where UMUrl is /EWS/UM2007Legacy.asmx in the EWS virtual directory`,
@@ -221,7 +221,7 @@ var Settings = []*ExchangeSetting{
 		"Set-MapiVirtualDirectory", "mapi", "/mapi", `Microsoft Learn "Set-MapiVirtualDirectory" (applies to Exchange Server 2013-SE; MAPI over HTTP from 2013 SP1)`, versionsFrom("2013")),
 	{
 		ID: SettingOutlookAnywhere, Title: "Outlook Anywhere host name", Produces: "Autodiscover EXPR/EXHTTP Server; SOAP ExternalMailboxServer",
-		Versions: ExchangeVersions, Citation: `Microsoft Learn "Set-OutlookAnywhere" (applies to Exchange Server 2010-SE; -InternalHostname from 2013; 2007 not checked against a reference page)`,
+		Versions: ExchangeVersions, Citation: `Microsoft Learn "Set-OutlookAnywhere" (applies to Exchange Server 2010-SE; -InternalHostname from 2013), Exchange 2007 reference bb123545 (2007 SP1-SP3, -ExternalHostname only)`,
 		command: func(v string, p FixParams) string {
 			host := orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>")
 			set := vdirTarget("Set-OutlookAnywhere", "Rpc", p)
