@@ -169,6 +169,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 					trust[id] = t
 				}
 				s.trust = t
+				s.aia = judgeAIA(s, opts.Roots)
 				it.Chain = sh.summaries(s.Chain)
 			}
 		}

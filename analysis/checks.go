@@ -94,6 +94,7 @@ type Subject struct {
 	Verdict  *Verdict  // nil when there is no leaf or no name
 	WhatIf   bool      // Chain is a proposed certificate, not the recorded one
 	trust    *trustResult
+	aia      *aiaTrust // set when only a missing issuer stops the chain and the leaf names caIssuers URLs
 }
 
 // Leaf returns the server's certificate, or nil.

@@ -43,6 +43,54 @@ func verifyTrust(chain []*x509.Certificate, roots *x509.CertPool) *trustResult {
 	return r
 }
 
+// aiaTrust is what a client that fetches the leaf's AIA caIssuers URLs
+// (Chromium, Windows, Apple) gets when the server left out an issuer.
+type aiaTrust struct {
+	urls     []string
+	fetched  bool     // the producer fetched them (check does; a capture does not)
+	ok       bool     // with what they answered, the chain leads to a root
+	answered []string // URLs that gave a certificate
+	failed   []string // "URL (why)"
+	err      error    // the trust error with the fetched certificates, when !ok
+}
+
+// judgeAIA returns nil unless the chain fails only for want of an issuer
+// and the leaf names caIssuers URLs.
+func judgeAIA(s *Subject, roots *x509.CertPool) *aiaTrust {
+	leaf := s.Leaf()
+	if leaf == nil || s.trust == nil || s.trust.ok || s.trust.selfSigned || s.trust.eku != nil || len(leaf.IssuingCertificateURL) == 0 {
+		return nil
+	}
+	var ua x509.UnknownAuthorityError
+	if !errors.As(s.trust.err, &ua) {
+		return nil
+	}
+	a := &aiaTrust{urls: leaf.IssuingCertificateURL, fetched: len(s.Obs.AIA) > 0}
+	var extra []*x509.Certificate
+	for _, f := range s.Obs.AIA {
+		n := 0
+		for _, der := range f.Certs {
+			if c, err := x509.ParseCertificate(der); err == nil {
+				extra = append(extra, c)
+				n++
+			}
+		}
+		switch {
+		case n > 0:
+			a.answered = append(a.answered, f.URL)
+		case f.Error != "":
+			a.failed = append(a.failed, fmt.Sprintf("%s (%s)", f.URL, f.Error))
+		default:
+			a.failed = append(a.failed, f.URL+" (no certificate)")
+		}
+	}
+	if len(extra) > 0 {
+		_, a.err = certs.VerifyChain(s.Chain, extra, roots)
+		a.ok = a.err == nil
+	}
+	return a
+}
+
 func certLabel(i int, c *x509.Certificate) string {
 	role := "leaf"
 	if i > 0 {
@@ -114,6 +162,9 @@ func init() {
 				if s.trust == nil || s.trust.ok || s.trust.selfSigned || s.trust.eku != nil {
 					return nil // an EKU that rules out TLS servers is told by eku.server-auth and chain.intermediate-eku
 				}
+				if s.aia != nil && (s.aia.ok || !s.aia.fetched) {
+					return nil // clients differ: chain.intermediate-missing tells, per client
+				}
 				leaf := s.Leaf()
 				why := s.trust.err.Error()
 				var ua x509.UnknownAuthorityError
@@ -125,9 +176,38 @@ func init() {
 					if len(s.Chain) == 1 {
 						why += "; the server sent no intermediate certificates"
 					}
+					if s.aia != nil {
+						switch {
+						case len(s.aia.failed) > 0 && len(s.aia.answered) == 0:
+							why += fmt.Sprintf("; the certificate's AIA URL %s did not give it either, so clients that fetch missing issuers (Chromium, Windows, Apple) warn too", strings.Join(s.aia.failed, ", "))
+						default:
+							why += fmt.Sprintf("; what the AIA URL %s gave does not lead to a trusted root either", strings.Join(s.aia.answered, ", "))
+						}
+					}
 				}
 				return &Finding{Summary: "the chain is not trusted: " + why,
 					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"}}}
+			},
+		},
+		&Check{
+			ID: "chain.intermediate-missing", Title: "The server does not send its intermediate CA; only clients that fetch it from the AIA URL accept", Severity: SeverityError,
+			Citation: "RFC 5280 §4.2.2.1; chromium cert_issuer_source_aia.cc; OpenSSL x509_vfy.c build_chain (no fetching)", PerProfile: true,
+			Remedy: "Bind the certificate with its intermediate CA certificate (install the intermediate in the server's Intermediate Certification Authorities store, or append it to the chain file), so that every client gets the whole chain.",
+			Run: func(s *Subject) *Finding {
+				a := s.aia
+				if a == nil || (a.fetched && !a.ok) {
+					return nil // chain.untrusted tells: no client gets the issuer
+				}
+				leaf := s.Leaf()
+				urls := strings.Join(a.urls, ", ")
+				ev := []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "AIA caIssuers", Value: urls, From: "leaf"}}
+				switch {
+				case !s.Profile.aia:
+					return &Finding{Summary: fmt.Sprintf("the server did not send the intermediate CA %q, and %s does not fetch it from the AIA URL %s (Chromium, Windows and Apple do)", leaf.Issuer.CommonName, s.Profile.Title, urls), Evidence: ev}
+				case a.ok:
+					return &Finding{Severity: SeverityInfo, Summary: fmt.Sprintf("the server did not send the intermediate CA %q; %s fetches it from %s, which answered when certsleuth fetched it, so it does not warn", leaf.Issuer.CommonName, s.Profile.Title, strings.Join(a.answered, ", ")), Evidence: ev}
+				}
+				return &Finding{Severity: SeverityWarning, Summary: fmt.Sprintf("the server did not send the intermediate CA %q; %s would fetch it from %s, and this trace does not say whether that URL answers (run `certsleuth check` from the clients' network to find out)", leaf.Issuer.CommonName, s.Profile.Title, urls), Evidence: ev}
 			},
 		},
 		&Check{

@@ -27,6 +27,10 @@ type ruleCert struct {
 	ku     x509.KeyUsage
 	eku    []x509.ExtKeyUsage // nil: serverAuth
 	interE []x509.ExtKeyUsage // set: issued by an intermediate with this EKU, sent in the chain
+	// aia: issued by an intermediate the server does not send, named by the
+	// leaf's caIssuers URL; "answered", "dead" or "unfetched" says what the
+	// observation records of fetching it.
+	aia string
 }
 
 // TestProfileRules checks every rule of every profile row against a
@@ -46,7 +50,8 @@ func TestProfileRules(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AddCert(root)
 	serial := int64(10)
-	mint := func(rc ruleCert) [][]byte {
+	const aiaURL = "http://127.0.0.1:9/issuing-ca.cer"
+	mint := func(rc ruleCert) ([][]byte, []record.AIAFetch) {
 		t.Helper()
 		var key crypto.Signer
 		if rc.rsa > 0 {
@@ -58,6 +63,9 @@ func TestProfileRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		parent, signer, chain := root, crypto.Signer(rootKey), [][]byte{}
+		if rc.aia != "" && rc.interE == nil {
+			rc.interE = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		}
 		if rc.interE != nil {
 			serial++
 			ik, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -82,11 +90,22 @@ func TestProfileRules(t *testing.T) {
 		for _, ip := range rc.ips {
 			lt.IPAddresses = append(lt.IPAddresses, net.ParseIP(ip))
 		}
+		var fetch []record.AIAFetch
+		switch rc.aia {
+		case "answered":
+			fetch = []record.AIAFetch{{URL: aiaURL, Certs: chain}}
+		case "dead":
+			fetch = []record.AIAFetch{{URL: aiaURL, Error: "no answer: connect: connection refused"}}
+		}
+		if rc.aia != "" {
+			lt.IssuingCertificateURL = []string{aiaURL}
+			chain = nil // the server leaves the intermediate out
+		}
 		der, err := x509.CreateCertificate(rand.Reader, lt, parent, key.Public(), signer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return append([][]byte{der}, chain...)
+		return append([][]byte{der}, chain...), fetch
 	}
 
 	tests := []struct {
@@ -147,6 +166,15 @@ func TestProfileRules(t *testing.T) {
 		{"ku", "keyCertSign only", ruleCert{dns: []string{"mail.contoso.test"}, ku: x509.KeyUsageCertSign}, "mail.contoso.test",
 			[]string{"chromium", "openssl", "curl", "python", "rfc9525"},
 			"OpenSSL v3_purp.c check_purpose_ssl_server ku_reject; Go ignores keyUsage"},
+		{"aia", "intermediate missing, the AIA URL answered", ruleCert{dns: []string{"mail.contoso.test"}, aia: "answered"}, "mail.contoso.test",
+			[]string{"openssl", "curl", "python", "go", "rfc9525"},
+			"chromium cert_issuer_source_aia.cc; CryptoAPI AIA retrieval; OpenSSL x509_vfy.c build_chain and Go verify.go (no fetching)"},
+		{"aia", "intermediate missing, the AIA URL is dead", ruleCert{dns: []string{"mail.contoso.test"}, aia: "dead"}, "mail.contoso.test",
+			[]string{"windows", "apple", "chromium", "openssl", "curl", "python", "go", "rfc9525"},
+			"every client: nothing gives the issuer"},
+		{"aia", "intermediate missing, nobody fetched the AIA URL", ruleCert{dns: []string{"mail.contoso.test"}, aia: "unfetched"}, "mail.contoso.test",
+			[]string{"openssl", "curl", "python", "go", "rfc9525"},
+			"the fetching clients get a warning-level finding (not known), not an error"},
 		{"rsa", "RSA 1024 leaf", ruleCert{dns: []string{"mail.contoso.test"}, rsa: 1024}, "mail.contoso.test",
 			[]string{"apple", "openssl", "curl", "python"},
 			"OpenSSL x509_vfy.c check_key_level (SECLEVEL=2); support.apple.com/103769; KB 2661254; Go crypto/rsa; chromium cert_verify_proc.cc"},
@@ -167,8 +195,9 @@ func TestProfileRules(t *testing.T) {
 	for _, tt := range tests {
 		covered[tt.rule] = true
 		t.Run(tt.rule+"/"+tt.name, func(t *testing.T) {
+			chain, fetch := mint(tt.cert)
 			o := &record.Observation{Kind: record.KindTLS, Source: record.SourceProbe, Time: now, Server: "127.0.0.1:443",
-				SNI: tt.host, Chain: mint(tt.cert), Visibility: record.VisVisible, TLSVersion: "TLS 1.3"}
+				SNI: tt.host, Chain: chain, AIA: fetch, Visibility: record.VisVisible, TLSVersion: "TLS 1.3"}
 			if net.ParseIP(tt.host) != nil {
 				o.SNI, o.NoSNI, o.URL = "", true, "https://"+tt.host+"/"
 			}
@@ -189,7 +218,7 @@ func TestProfileRules(t *testing.T) {
 		})
 	}
 	for _, r := range ruleNames {
-		if !covered[r] && r != "aia" {
+		if !covered[r] {
 			t.Errorf("no row checks the %q rule", r)
 		}
 	}

@@ -528,14 +528,16 @@ func (r *Report) addressOf(it *Item) string {
 	return ""
 }
 
-// clientWords names the clients of profiles for a sentence.
-func clientWords(profiles []string) string {
+// clientWords names the clients of profiles (those that warn, out of
+// chosen profiles judged) for a sentence: "every client" only when every
+// profile was judged and every one warns.
+func clientWords(warn []string, chosen int) string {
 	label := map[string]string{
 		"windows": "Outlook (and other Windows clients)", "apple": "iPhone and Mac Mail", "chromium": "Chrome, Edge and Android",
-		"openssl": "OpenSSL-based clients", "go": "Go programs", "rfc9525": "a strict RFC 9525 client",
+		"openssl": "OpenSSL-based clients", "curl": "curl", "python": "Python programs", "go": "Go programs", "rfc9525": "a strict RFC 9525 client",
 	}
 	var ws []string
-	for _, p := range profiles {
+	for _, p := range warn {
 		if l, ok := label[p]; ok {
 			ws = append(ws, l)
 		} else {
@@ -545,9 +547,9 @@ func clientWords(profiles []string) string {
 	switch {
 	case len(ws) == 0:
 		return "A client"
-	case len(ws) >= 5 && profiles[0] == "windows":
+	case len(ws) >= chosen && chosen >= len(profiles) && warn[0] == "windows":
 		return "Outlook (and every other client)"
-	case len(ws) >= 5:
+	case len(ws) >= chosen && chosen >= len(profiles):
 		return "Every client"
 	case len(ws) == 1:
 		return ws[0]
@@ -645,7 +647,7 @@ func andList(xs []string) string {
 // verdictWords is the one-paragraph plain-language verdict for a culprit.
 func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	it := c.First
-	who := clientWords(c.Profiles)
+	who := clientWords(c.Profiles, len(r.Profiles))
 	name := it.Name
 	if name == "" {
 		name = "an unnamed server"

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +199,38 @@ func TestFetchMalformed(t *testing.T) {
 					t.Fatalf("error %q note %q version %q", o.Error, o.Note, o.TLSVersion)
 				}
 			})
+		}
+	}
+}
+
+func TestFetchIssuers(t *testing.T) {
+	ca := testcert.NewCA(t, "AIA Test CA")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ca.cer", func(w http.ResponseWriter, r *http.Request) { w.Write(ca.Cert.Raw) })
+	mux.HandleFunc("/page.html", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>maintenance</html>")) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadURL := "http://" + dead.Addr().String() + "/ca.cer"
+	dead.Close()
+	tests := []struct {
+		url, err string
+		certs    int
+	}{
+		{url: srv.URL + "/ca.cer", certs: 1},
+		{url: srv.URL + "/missing.cer", err: "HTTP 404"},
+		{url: srv.URL + "/page.html", err: "not a DER or PEM certificate"},
+		{url: deadURL, err: "no answer"},
+		{url: "ldap:///CN=CA,CN=AIA", err: "not a URL"},
+		{url: "ldap://dc01/CN=CA,CN=AIA", err: "ldap URLs are not fetched"},
+	}
+	for _, tt := range tests {
+		got := FetchIssuers(context.Background(), []string{tt.url}, 5*time.Second)
+		if len(got) != 1 || got[0].URL != tt.url {
+			t.Fatalf("%s: got %+v, want one entry for the URL", tt.url, got)
+		}
+		if len(got[0].Certs) != tt.certs || !strings.Contains(got[0].Error, tt.err) || (tt.err == "") != (got[0].Error == "") {
+			t.Errorf("%s: %d certificates, error %q; want %d, error containing %q", tt.url, len(got[0].Certs), got[0].Error, tt.certs, tt.err)
 		}
 	}
 }

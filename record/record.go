@@ -168,6 +168,12 @@ type Observation struct {
 	// Exchange holds the server names Exchange put in its response
 	// headers (proxy, HTTP responses only); nil when it sent none.
 	Exchange *ExchangeServers `json:"exchange,omitempty"`
+
+	// AIA is what fetching the leaf's Authority Information Access
+	// caIssuers URLs gave, one entry per URL, when the producer fetched
+	// them: `check` does when the chain sent does not lead to a root.
+	// Empty when nobody fetched (a capture, the proxy).
+	AIA []AIAFetch `json:"aia,omitempty"`
 }
 
 // ExchangeServers are the server names an Exchange response carries in its
@@ -178,6 +184,19 @@ type ExchangeServers struct {
 	FrontEnd string `json:"fe,omitempty"`        // X-FEServer: NetBIOS name of the Client Access (front end) server
 	BackEnd  string `json:"be,omitempty"`        // X-BEServer: NetBIOS name of the mailbox (back end) server
 	BETarget string `json:"be_target,omitempty"` // X-CalculatedBETarget: FQDN of the back end server
+}
+
+// AIAFetch is one fetch of a leaf's caIssuers URL (RFC 5280 §4.2.2.1), as
+// Chromium, Windows and Apple make to find an intermediate a server did
+// not send.
+type AIAFetch struct {
+	URL string `json:"url"`
+	// Certs are the DER certificates the URL answered with (base64 in
+	// JSON); empty when it gave none.
+	Certs [][]byte `json:"certs,omitempty"`
+	// Error says why it gave no certificate: no answer, an HTTP error, a
+	// body that is not a certificate.
+	Error string `json:"error,omitempty"`
 }
 
 // AlertEncrypted is ClientAlert for an alert a capture shows but cannot
