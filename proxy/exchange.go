@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -23,28 +24,45 @@ const MaxBody = 1 << 20
 // serveHTTP relays HTTP/1.1 requests from client to up, one at a time, in
 // order, on the tunnel's one upstream connection. When either side closes,
 // the tunnel ends: a keep-alive connection the server dropped is dropped
-// for the client too, as it would be without the proxy.
+// for the client too, as it would be without the proxy. Header blocks are
+// bounded (MaxHeaderBytes), bodies streamed, and the buffers given back
+// between requests, so an idle tunnel holds none.
 func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 	s := t.s
-	cbr := bufio.NewReaderSize(client, 16<<10)
-	cbw := bufio.NewWriterSize(client, 16<<10)
-	ubr := bufio.NewReaderSize(up, 16<<10)
-	ubw := bufio.NewWriterSize(up, 16<<10)
+	cr, ur := &connReader{r: client, left: -1}, &connReader{r: up, left: -1}
+	var cbr, ubr *bufio.Reader
+	defer func() {
+		putReader(cbr)
+		putReader(ubr)
+	}()
 	exchanged := false
 	for {
 		client.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+		if cbr = putReader(cbr); cbr == nil {
+			// Idle: wait for the next request's first byte without a buffer.
+			if err := cr.wait(); err != nil {
+				if !exchanged {
+					t.noRequest(err)
+				}
+				return
+			}
+			cbr = getReader(cr)
+		}
+		client.SetReadDeadline(time.Now().Add(requestTimeout)) // the rest of the header block
+		cr.limit()
 		req, err := http.ReadRequest(cbr)
 		if err != nil {
-			if !exchanged {
-				// A handshake and no request: still record the chain shown.
-				var e error
-				if err != io.EOF && !isClosed(err) {
-					e = fmt.Errorf("no HTTP request from the client: %v", err)
-				}
-				t.connectionObs(e, "")
+			switch {
+			case cr.hit:
+				t.headerTooLarge(client, exchanged)
+			case isTimeout(err):
+				t.connectionObs(fmt.Errorf("the client sent no complete request in %s", requestTimeout), "")
+			case !exchanged:
+				t.noRequest(err)
 			}
 			return
 		}
+		cr.unlimit()
 		client.SetReadDeadline(time.Time{})
 		exchanged = true
 		start := time.Now()
@@ -69,14 +87,20 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 		winAuth := isWindowsAuth(req.Header.Get("Authorization"))
 		prepareOutgoing(req.Header)
 		werr := make(chan error, 1)
+		ubw := getWriter(up)
 		go func() {
-			err := req.Write(ubw)
+			err := req.Write(ubw) // the body streams from cbr
 			if err == nil {
 				err = ubw.Flush()
 			}
 			werr <- err
 		}()
+		if ubr == nil {
+			ubr = getReader(ur)
+		}
+		cbw := getWriter(client)
 		var resp *http.Response
+		ur.limit()
 		for {
 			resp, err = http.ReadResponse(ubr, req)
 			if err != nil || resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
@@ -84,13 +108,21 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			}
 			resp.Write(cbw) // 1xx (100 Continue): pass on, then read the final response
 			cbw.Flush()
+			ur.limit()
 		}
+		ur.unlimit()
 		if err != nil {
 			up.Close()
 			<-werr
 			o.Error = fmt.Sprintf("upstream %s closed or failed before answering: %v", t.connect, unwrapNet(err))
+			if ur.hit {
+				o.Status, o.Error = http.StatusBadGateway, fmt.Sprintf("upstream %s sent a response header larger than %d MiB: answered 502", t.connect, MaxHeaderBytes>>20)
+				writeClose(client, http.StatusBadGateway, "certsleuth proxy: "+o.Error)
+			}
 			o.Duration = time.Since(start)
 			s.emit(Event{Type: EventExchange, Conn: t.id, Connect: t.connect, Err: err, Obs: o})
+			putWriter(ubw)
+			putWriter(cbw)
 			return
 		}
 		o.Status = resp.StatusCode
@@ -119,6 +151,8 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			wErr = <-werr
 			up.SetWriteDeadline(time.Time{})
 		}
+		putWriter(ubw)
+		putWriter(cbw)
 		o.Duration = time.Since(start)
 		if capt != nil {
 			o.Body = capt.body(resp.Header.Get("Content-Type"), resp.Header.Get("Content-Encoding"))
@@ -134,7 +168,48 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 		if resp.Close || req.Close || wErr != nil {
 			return
 		}
+		ubr = putReader(ubr)
 	}
+}
+
+// requestTimeout bounds reading a request's header block once its first
+// byte has come, as the listener's ReadHeaderTimeout does for the CONNECT.
+const requestTimeout = 30 * time.Second
+
+// noRequest records a tunnel that ended before its first request: still
+// the chain shown, and why there was no request.
+func (t *tunnel) noRequest(err error) {
+	var e error
+	switch {
+	case isTimeout(err):
+		e = fmt.Errorf("the client sent no request in %s", t.s.cfg.IdleTimeout)
+	case err != io.EOF && !isClosed(err):
+		e = fmt.Errorf("no HTTP request from the client: %v", err)
+	}
+	t.connectionObs(e, "")
+}
+
+// headerTooLarge answers 431 to a request whose header block is over
+// MaxHeaderBytes, records it, and lets the tunnel close.
+func (t *tunnel) headerTooLarge(client net.Conn, exchanged bool) {
+	msg := fmt.Sprintf("the client sent a request header larger than %d MiB: answered 431 and closed the tunnel", MaxHeaderBytes>>20)
+	writeClose(client, http.StatusRequestHeaderFieldsTooLarge, "certsleuth proxy: "+msg)
+	o := t.tunnelObs(record.KindHTTP)
+	o.Time, o.Status, o.Error, o.Duration = time.Now().UTC(), http.StatusRequestHeaderFieldsTooLarge, msg, time.Since(t.start)
+	t.s.emit(Event{Type: EventExchange, Conn: t.id, Connect: t.connect, Obs: o})
+}
+
+// writeClose writes a final plain-text HTTP/1.1 answer on a tunnel.
+func writeClose(c net.Conn, code int, msg string) {
+	c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	msg += "\n"
+	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", code, http.StatusText(code), len(msg), msg)
+}
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // exchangeServers keeps the server names Exchange writes in its response

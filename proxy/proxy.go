@@ -111,6 +111,9 @@ type Server struct {
 	lns    []net.Listener
 	closed bool
 	nextID atomic.Uint64
+	open   atomic.Int64 // open CONNECT tunnels
+	peak   atomic.Int64 // the most open since memory was last trimmed
+	trim   sync.Once
 	srv    *http.Server
 	gp     *goproxy.ProxyHttpServer // the listener's HTTP: plain proxy requests, helper pages, CONNECT
 }
@@ -171,17 +174,18 @@ func New(cfg Config) (*Server, error) {
 				c, _, err := s.dialFor(ctx, local, target)
 				return c, err
 			},
-			DisableCompression:    true,
-			MaxIdleConnsPerHost:   16,
-			IdleConnTimeout:       30 * time.Second,
-			ResponseHeaderTimeout: 60 * time.Second,
+			DisableCompression:     true,
+			MaxResponseHeaderBytes: MaxHeaderBytes,
+			MaxIdleConnsPerHost:    16,
+			IdleConnTimeout:        30 * time.Second,
+			ResponseHeaderTimeout:  60 * time.Second,
 		}
 	}
 	// Two pools, so that a connection dialled for a local client is never
 	// reused for a remote one.
 	s.transport, s.remoteTr = newTransport(true), newTransport(false)
 	s.gp = s.newGoproxy()
-	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
+	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: requestTimeout, MaxHeaderBytes: MaxHeaderBytes, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
 	return s, nil
 }
 
@@ -202,6 +206,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
+	s.trim.Do(func() { go s.trimLoop() })
 	err := s.srv.Serve(&allowListener{Listener: ln, s: s})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -54,7 +54,20 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 		client.Close()
 		return
 	}
-	defer s.wg.Done()
+	// The tunnel runs on a goroutine of its own and net/http's connection
+	// goroutine ends now, freeing its buffers (8 KiB and more per tunnel)
+	// and its stack; the tunnel keeps only what it needs of the request.
+	r = &http.Request{Method: r.Method, URL: r.URL, Host: r.Host, Header: r.Header, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor}
+	s.tunnelOpened()
+	go func() {
+		defer s.wg.Done()
+		defer s.tunnelClosed()
+		s.tunnelConnect(r, client)
+	}()
+}
+
+// tunnelConnect is handleConnect's tunnel, on its own goroutine.
+func (s *Server) tunnelConnect(r *http.Request, client net.Conn) {
 	authority := r.URL.Host
 	if authority == "" {
 		authority = r.Host
@@ -110,7 +123,7 @@ func (s *Server) handleConnect(r *http.Request, client net.Conn) {
 	if err := writeStatus(client, r, http.StatusOK, ""); err != nil {
 		return
 	}
-	t := &tunnel{s: s, id: id, connect: target, ua: r.Header.Get("User-Agent"), client: client, cbr: bufio.NewReaderSize(client, 16<<10), upRaw: up, start: start}
+	t := &tunnel{s: s, id: id, connect: target, ua: r.Header.Get("User-Agent"), client: client, cbr: getReader(client), upRaw: up, start: start}
 	var note string
 	if outside {
 		// The CONNECT host is outside the CA's constraints, but the name
@@ -192,14 +205,16 @@ func (t *tunnel) mitm(mode Mode) {
 		t.connectionObs(errors.New("the client closed the tunnel before sending anything"), "")
 		return
 	}
+	bc := &bufConn{Conn: t.client, r: t.cbr}
+	t.cbr = nil           // bc gives the buffer back once it is drained
 	if first[0] != 0x16 { // not a TLS handshake record: plain HTTP inside the tunnel
 		t.client.SetDeadline(time.Time{})
-		t.serveHTTP(&bufConn{Conn: t.client, r: t.cbr}, t.upRaw, "http", nil)
+		t.serveHTTP(bc, t.upRaw, "http", nil)
 		return
 	}
 	cfg := s.clientTLSBase()
 	cfg.GetCertificate = func(h *tls.ClientHelloInfo) (*tls.Certificate, error) { return t.certificate(mode, h) }
-	t.held = &heldConn{Conn: &bufConn{Conn: t.client, r: t.cbr}}
+	t.held = &heldConn{Conn: bc}
 	tc := tls.Server(t.held, cfg)
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.HandshakeTimeout)
 	err = tc.HandshakeContext(ctx)
@@ -377,10 +392,21 @@ func unwrapNet(err error) error {
 	return err
 }
 
-// bufConn reads through a bufio.Reader that may already hold bytes.
+// bufConn reads through a bufio.Reader that may already hold bytes (the
+// ClientHello, peeked), then, once it is drained, from the connection
+// itself: the reader goes back to the pool, so an open tunnel keeps no
+// 16 KiB buffer for it.
 type bufConn struct {
 	net.Conn
 	r *bufio.Reader
 }
 
-func (c *bufConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *bufConn) Read(p []byte) (int, error) {
+	if c.r != nil {
+		if c.r.Buffered() > 0 {
+			return c.r.Read(p)
+		}
+		c.r = putReader(c.r)
+	}
+	return c.Conn.Read(p)
+}
