@@ -96,9 +96,7 @@ func (c *heldConn) release() {
 func (t *tunnel) passUnchanged(hello []byte, why error) {
 	s := t.s
 	t.upRaw.Close() // the refused handshake's connection
-	addr := s.dialAddr(t.connect)
-	d := net.Dialer{Timeout: s.cfg.DialTimeout}
-	up, err := d.DialContext(s.ctx, "tcp", addr)
+	up, addr, err := s.dialFor(s.ctx, s.localClient(t.client.RemoteAddr(), t.client.LocalAddr()), t.connect) // the reach rule again: DNS may answer differently now
 	if err != nil {
 		t.connectionObs(fmt.Errorf("upstream %s is down: connect to %s: %v", t.connect, addr, unwrapNet(err)), "")
 		return
@@ -112,7 +110,7 @@ func (t *tunnel) passUnchanged(hello []byte, why error) {
 		s.untrack(up)
 	}()
 	t.upRaw = up
-	t.cbr = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(hello), t.cbr), 16<<10)
+	t.cbr = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(hello), t.held.Conn), 16<<10) // t.held.Conn: the rest, after the buffered ClientHello
 	t.client.SetDeadline(time.Time{})
 	t.passthrough(fmt.Sprintf("the server's certificate cannot be mirrored (%v): tunnelled unchanged, so the client sees the server's own chain, as without the proxy", why))
 }
