@@ -95,7 +95,7 @@ func (c *heldConn) release() {
 // the chain raw.
 func (t *tunnel) passUnchanged(hello []byte, why error) {
 	s := t.s
-	t.upRaw.Close() // the refused handshake's connection
+	t.upRaw.Close()                                                                                          // the refused handshake's connection
 	up, addr, err := s.dialFor(s.ctx, s.localClient(t.client.RemoteAddr(), t.client.LocalAddr()), t.connect) // the reach rule again: DNS may answer differently now
 	if err != nil {
 		t.connectionObs(fmt.Errorf("upstream %s is down: connect to %s: %v", t.connect, addr, unwrapNet(err)), "")
