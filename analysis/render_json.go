@@ -18,6 +18,7 @@ type JSONItem struct {
 	Client     string            `json:"client"`
 	Server     string            `json:"server"`
 	Connect    string            `json:"connect,omitempty"`
+	Proxy      string            `json:"proxy,omitempty"` // the HTTP proxy a captured CONNECT tunnel went through (Server is that proxy)
 	SNI        string            `json:"sni"`
 	NoSNI      bool              `json:"no_sni,omitempty"`
 	Method     string            `json:"method,omitempty"`
@@ -124,7 +125,7 @@ func JSONOf(it *Item, all []*Profile) JSONItem {
 	}
 	return JSONItem{
 		Type: typ, Index: it.Index, Time: o.Time, Source: o.Source, Client: o.Client, Server: o.Server,
-		Connect: o.Connect, SNI: o.SNI, NoSNI: o.NoSNI, Method: o.Method, Host: o.Host, URL: o.URL,
+		Connect: o.Connect, Proxy: o.Proxy, SNI: o.SNI, NoSNI: o.NoSNI, Method: o.Method, Host: o.Host, URL: o.URL,
 		Status: o.Status, Location: o.Location, TLSVersion: o.TLSVersion, StartTLS: o.StartTLS, ALPN: o.ALPN, Visibility: o.Visibility,
 		Name: it.Name, NameFrom: it.NameFrom, Chain: it.Chain, Verdicts: it.Verdicts, Findings: it.Findings,
 		Warns: warns, Error: o.Error, NotJudged: it.NotJudged(), DNS: o.DNS, WhatIf: it.WhatIf, Origin: it.Origin,

@@ -442,6 +442,9 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		return
 	}
 	h := &f.h[dir]
+	if p.fullLen > 0 {
+		h.lastData = r.packetNo
+	}
 	seq := p.seq
 	if p.syn {
 		if !p.ack {
@@ -551,6 +554,9 @@ func (r *reader) classify(f *flow, b []byte) proto {
 	}
 	if f.key.pa == 53 || f.key.pb == 53 {
 		return protoDNS
+	}
+	if looksSSL2(b) {
+		return protoTLS
 	}
 	if len(b) >= 3 && b[1] == 3 && b[2] <= 4 {
 		switch b[0] {
@@ -710,6 +716,18 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		o.SNI = ch.ServerName
 		o.NoSNI = !ch.HasServerName
 		o.ALPN = ch.ALPN
+		o.ECH = ch.ECH
+		if ch.SSL2 {
+			o.HelloFormat = record.HelloSSL2
+			notes = append(notes, "the client sent its ClientHello in the SSL 2.0 format, offering "+VersionName(ch.Version)+" at most, with no extensions (so no SNI)")
+		}
+	}
+	o.ClientCertRequested = st.certRequest
+	if ct.clientCertSent {
+		o.ClientCert = ct.clientCert
+		if o.ClientCert == "" {
+			o.ClientCert = record.ClientCertNone
+		}
 	}
 	if s := st.sh; s != nil {
 		o.TLSVersion = VersionName(s.Version)
@@ -728,8 +746,8 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		}
 		if st.certPartial > 0 {
 			notes = append(notes, fmt.Sprintf("the server's Certificate message of %d bytes is in the capture only up to byte %d; its first %d certificates (the leaf first) were read", st.certLen, st.certPartial, len(st.chain)))
+			notes = append(notes, certSizeNote(st.certLen)...)
 		}
-		notes = append(notes, certSizeNote(st.certLen)...)
 	case st.certPartial > 0:
 		// The start of a Certificate message without one whole
 		// certificate: the client most often refused its length.
@@ -749,6 +767,9 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		o.Visibility = record.VisEncrypted
 		if st.decErr != "" {
 			notes = append(notes, "not decrypted: "+st.decErr)
+		}
+		if ct.ch != nil && ct.ch.ECH && r.opts.KeyLog != nil && strings.Contains(st.decErr, "no SERVER_HANDSHAKE_TRAFFIC_SECRET") {
+			notes = append(notes, "the ClientHello carries encrypted_client_hello: a client whose ECH the server accepted logs its secrets under the inner ClientHello's random, which the capture does not show")
 		}
 	case shh.gap == gapTruncated || chh.gap == gapTruncated && ct.ch == nil:
 		o.Visibility = record.VisTruncated

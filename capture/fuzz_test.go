@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/record"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -20,6 +21,10 @@ import (
 // seedCaptures returns the committed test captures, decompressed.
 func seedCaptures(t testing.TB) map[string][]byte {
 	names, _ := filepath.Glob("testdata/*.pcap*")
+	for _, dir := range []string{"real", "public"} { // captures of real software
+		more, _ := filepath.Glob(filepath.Join("testdata", dir, "*.pcap*"))
+		names = append(names, more...)
+	}
 	out := map[string][]byte{}
 	for _, n := range names {
 		if strings.HasSuffix(n, ".keylog") {
@@ -213,6 +218,8 @@ func FuzzParseServerHello(f *testing.F) {
 	for _, body := range seedHandshakes(f, hsServerHello) {
 		f.Add(body)
 	}
+	// A TLS 1.3 draft 18 ServerHello: no session ID or compression.
+	f.Add(append(append([]byte{0x7f, 0x12}, bytes.Repeat([]byte{7}, 32)...), 0x13, 0x01, 0, 0))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sh, err := ParseServerHello(body)
 		if err != nil {
@@ -384,5 +391,31 @@ func FuzzServerChain(f *testing.F) {
 	f.Add([]byte{recHandshake, 3, 3, 0, 4, hsServerHello, 0, 0, 0}, []byte("SERVER_HANDSHAKE_TRAFFIC_SECRET 00 00\n"))
 	f.Fuzz(func(t *testing.T, stream, keyLog []byte) {
 		ServerChain(stream, keyLog)
+	})
+}
+
+// FuzzConnectTunnel feeds arbitrary bytes through an HTTP CONNECT tunnel
+// (the client's after its CONNECT, the proxy's after its answer): no
+// panic, at most one observation, and a TLS one names the target.
+func FuzzConnectTunnel(f *testing.F) {
+	f.Add([]byte("\x16\x03\x01\x00\x05hello"), []byte("HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03\x00\x02hi"), uint8(7))
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n"), uint8(1))
+	f.Add([]byte{0x80, 0x2e, 1, 3, 1}, []byte("HTTP/1.0 200 OK\r\n\r\n\x15\x03\x03\x00\x02\x01\x70"), uint8(3))
+	f.Fuzz(func(t *testing.T, cli, srv []byte, mss uint8) {
+		fc := newCapFile(t)
+		req := []byte("CONNECT mail.contoso.test:443 HTTP/1.1\r\nHost: mail.contoso.test:443\r\n\r\n")
+		fc.tcp(cliPort(44), mailIP+":3128", 0, []chunk{{true, append(req, cli...)}, {false, srv}}, segOpts{mss: int(mss)%64 + 1})
+		res, err := Read(bytes.NewReader(fc.encode(ethOnly)), "fuzz.pcap", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Observations) > 1 {
+			t.Fatalf("%d observations from one connection", len(res.Observations))
+		}
+		for _, o := range res.Observations {
+			if o.Kind == record.KindTLS && o.Connect != "mail.contoso.test:443" {
+				t.Fatalf("TLS through the tunnel without its target: %+v", o)
+			}
+		}
 	})
 }

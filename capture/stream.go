@@ -47,9 +47,10 @@ type half struct {
 	pendSize int
 	done     bool // the parser wants no more bytes
 	gap      gap
-	snap     int  // capture length of the packet cut short (gapTruncated)
-	fin      bool // FIN seen
-	bytes    int  // payload bytes delivered in order
+	snap     int   // capture length of the packet cut short (gapTruncated)
+	fin      bool  // FIN seen
+	bytes    int   // payload bytes delivered in order
+	lastData int64 // number of the last packet with payload, also once done
 	proto    proto
 	tls      *tlsHalf
 	http     *httpHalf

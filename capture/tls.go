@@ -22,6 +22,8 @@ const (
 	hsEncryptedExtensions = 8
 	hsCertificate         = 11
 	hsServerHelloDone     = 14
+	hsCertificateRequest  = 13
+	hsFinished            = 20
 )
 
 // TLS extension numbers.
@@ -32,6 +34,8 @@ const (
 	extEarlyData         = 42
 	extSupportedVersions = 43
 	extSessionTicket     = 35
+	// extECH is encrypted_client_hello (draft-ietf-tls-esni-22 §11.1).
+	extECH = 0xfe0d
 )
 
 // maxRecord is the longest TLS record accepted: 2^14 plus the largest
@@ -50,6 +54,8 @@ type ClientHello struct {
 	Ticket        bool     // a non-empty session_ticket (resumption attempt)
 	PSK           bool     // pre_shared_key (TLS 1.3 resumption attempt)
 	EarlyData     bool     // early_data: 0-RTT data may follow the ClientHello
+	ECH           bool     // encrypted_client_hello (real, or Chrome's GREASE)
+	SSL2          bool     // sent in the SSL 2.0 record format (no extensions, no SNI)
 }
 
 // ServerHello holds what certsleuth reads from a ServerHello.
@@ -144,12 +150,76 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 			ch.PSK = true
 		case extEarlyData:
 			ch.EarlyData = true
+		case extECH:
+			ch.ECH = true
 		}
 	}
 	if ch.HasServerName && ch.ServerName == "" {
 		ch.HasServerName = false
 	}
 	return ch, nil
+}
+
+// SSL 2.0 message types (the SSL 2.0 specification, draft-hickman-netscape-ssl-00 §2.5).
+const (
+	ssl2ClientHello = 1
+	ssl2ServerHello = 4
+)
+
+// looksSSL2 reports whether b starts with an SSL 2.0 record (two-byte
+// header, high bit set) holding a CLIENT-HELLO that offers SSL 2.0, 3.0
+// or TLS (the "version 2 compatible" hello of RFC 5246 §E.2), or a
+// SERVER-HELLO with an X.509 certificate.
+func looksSSL2(b []byte) bool {
+	if len(b) < 7 || b[0]&0x80 == 0 {
+		return false
+	}
+	switch b[2] {
+	case ssl2ClientHello:
+		return b[3] == 0 && b[4] == 2 || b[3] == 3 && b[4] <= 4
+	case ssl2ServerHello:
+		return b[3] <= 1 && b[4] == 1 && b[5] == 0 && b[6] == 2
+	}
+	return false
+}
+
+// ParseSSL2ClientHello parses an SSL 2.0 CLIENT-HELLO message (msg is the
+// record's content, starting with the message type): version, cipher
+// specs, session ID and challenge. The challenge is kept as Random.
+func ParseSSL2ClientHello(msg []byte) (*ClientHello, error) {
+	s := cryptobyte.String(msg)
+	var typ uint8
+	var csLen, sidLen, chLen uint16
+	ch := &ClientHello{SSL2: true}
+	if !s.ReadUint8(&typ) || typ != ssl2ClientHello || !s.ReadUint16(&ch.Version) ||
+		!s.ReadUint16(&csLen) || !s.ReadUint16(&sidLen) || !s.ReadUint16(&chLen) ||
+		csLen%3 != 0 || !s.Skip(int(csLen)) {
+		return nil, fmt.Errorf("SSL 2.0 CLIENT-HELLO: %w header", errMalformed)
+	}
+	var sid, challenge []byte
+	if !s.ReadBytes(&sid, int(sidLen)) || !s.ReadBytes(&challenge, int(chLen)) {
+		return nil, fmt.Errorf("SSL 2.0 CLIENT-HELLO: %w session ID or challenge", errMalformed)
+	}
+	ch.SessionID, ch.Random = append([]byte(nil), sid...), append([]byte(nil), challenge...)
+	return ch, nil
+}
+
+// ParseSSL2ServerHello parses an SSL 2.0 SERVER-HELLO message and returns
+// its version and certificate (DER; nil when session_id_hit resumed a
+// session and none was sent).
+func ParseSSL2ServerHello(msg []byte) (version uint16, cert []byte, err error) {
+	s := cryptobyte.String(msg)
+	var typ, hit, certType uint8
+	var certLen, csLen, idLen uint16
+	if !s.ReadUint8(&typ) || typ != ssl2ServerHello || !s.ReadUint8(&hit) || !s.ReadUint8(&certType) ||
+		!s.ReadUint16(&version) || !s.ReadUint16(&certLen) || !s.ReadUint16(&csLen) || !s.ReadUint16(&idLen) ||
+		!s.ReadBytes(&cert, int(certLen)) {
+		return 0, nil, fmt.Errorf("SSL 2.0 SERVER-HELLO: %w", errMalformed)
+	}
+	if len(cert) == 0 {
+		cert = nil
+	}
+	return version, cert, nil
 }
 
 // ParseServerHello parses the body of a ServerHello handshake message.

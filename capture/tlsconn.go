@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"crypto/x509"
 	"fmt"
 	"hash/maphash"
 	"time"
@@ -30,14 +31,18 @@ type tlsHalf struct {
 	alpn13   string // ALPN from EncryptedExtensions
 	// afterFinished: a client's Finished went by undecrypted; its next
 	// record tells a request from an alert.
-	afterFinished bool
-	finishedAt    int64    // packet time of the Finished (Unix ns)
-	certLen       int      // length of the Certificate message read or begun
-	certPartial   int      // when the chain is the start of a message cut short: the bytes of it seen
-	tooLong       int      // the length of a handshake message too long to read
-	warnings      []string // warning-level alerts before the certificate (not close_notify)
-	ccs12         bool     // a TLS 1.0-1.2 client sent its ChangeCipherSpec
-	err           string   // why parsing stopped early
+	afterFinished  bool
+	finishedAt     int64    // packet time of the Finished (Unix ns)
+	finishedPkt    int64    // number of the packet that held the Finished
+	certLen        int      // length of the Certificate message read or begun
+	certPartial    int      // when the chain is the start of a message cut short: the bytes of it seen
+	tooLong        int      // the length of a handshake message too long to read
+	warnings       []string // warning-level alerts before the certificate (not close_notify)
+	certRequest    bool     // the server sent a CertificateRequest
+	clientCert     string   // the subject of the client's certificate
+	clientCertSent bool     // the client answered a CertificateRequest with a Certificate (maybe empty)
+	ccs12          bool     // a TLS 1.0-1.2 client sent its ChangeCipherSpec
+	err            string   // why parsing stopped early
 }
 
 // maxHandshakeMessage bounds one handshake message. TLS allows 16 MiB;
@@ -66,6 +71,18 @@ func (r *reader) parseTLS(f *flow, d int) {
 	off := 0
 	h.need = 0
 	for !h.done && len(buf)-off >= 5 {
+		if t.ch == nil && t.sh == nil && buf[off]&0x80 != 0 {
+			// An SSL 2.0 record: a v2 CLIENT-HELLO (old clients' way to
+			// offer SSL 3.0 or TLS too), or an SSL 2.0 server's answer.
+			n := int(buf[off]&0x7f)<<8 | int(buf[off+1])
+			if len(buf)-off < 2+n {
+				h.need = 2 + n
+				break
+			}
+			r.ssl2(f, d, buf[off+2:off+2+n])
+			off += 2 + n
+			continue
+		}
 		typ := buf[off]
 		n := int(buf[off+3])<<8 | int(buf[off+4])
 		if buf[off+1] != 3 || typ < recChangeCipherSpec || typ > recApplicationData || n > maxRecord {
@@ -79,6 +96,17 @@ func (r *reader) parseTLS(f *flow, d int) {
 			// alert's content type; in TLS 1.3 only its size tells (a
 			// request is larger).
 			alert := t.ccs12 && typ == recAlert || !t.ccs12 && typ == recApplicationData && n == tls13AlertRecord
+			// TLS 1.3: a client that reads the server's NewSessionTicket
+			// (sent once the client's Finished arrived) before closing
+			// accepted the session: openssl s_client with nothing to send
+			// and Python's unwrap() close so; curl, refusing the name
+			// after the handshake, sends its alert before the ticket
+			// arrives (captures in testdata/real/tls13-closes.pcap). So
+			// server bytes between the Finished and the alert mean a
+			// close, not a refusal.
+			if !t.ccs12 && f.h[1-d].lastData > t.finishedPkt {
+				alert = false
+			}
 			if alert && r.ts-t.finishedAt < int64(maxAlertDelay) {
 				t.alert, t.fatal = record.AlertEncryptedAfter, true
 			}
@@ -97,7 +125,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 			if t.ccs12 {
 				// A TLS 1.0-1.2 client's Finished, encrypted after its
 				// ChangeCipherSpec: watch the next record.
-				t.afterFinished, t.finishedAt = true, r.ts
+				t.afterFinished, t.finishedAt, t.finishedPkt = true, r.ts, r.packetNo
 				continue
 			}
 			r.handshake(f, d, body)
@@ -149,9 +177,13 @@ func (r *reader) parseTLS(f *flow, d int) {
 				switch inner {
 				case recHandshake:
 					if t.ch != nil {
-						// The client's Finished: what follows is a request
-						// or an alert (application keys: judged by size).
-						t.dec, t.afterFinished, t.finishedAt = nil, true, r.ts
+						// The client's Certificate (when the server asked
+						// for one), CertificateVerify and Finished: after
+						// Finished comes a request or an alert
+						// (application keys: judged by size).
+						if r.clientHandshake13(t, plain) {
+							t.dec, t.afterFinished, t.finishedAt, t.finishedPkt = nil, true, r.ts, r.packetNo
+						}
 						continue
 					}
 					r.handshake(f, d, plain)
@@ -174,7 +206,7 @@ func (r *reader) parseTLS(f *flow, d int) {
 				if n == tls13AlertRecord {
 					t.alert, t.fatal = record.AlertEncrypted, true
 				} else {
-					t.afterFinished, t.finishedAt = true, r.ts // and look at the size of the next record
+					t.afterFinished, t.finishedAt, t.finishedPkt = true, r.ts, r.packetNo // and look at the size of the next record
 					continue
 				}
 			}
@@ -182,6 +214,45 @@ func (r *reader) parseTLS(f *flow, d int) {
 		}
 	}
 	h.consume(off)
+}
+
+// ssl2 handles one SSL 2.0 message: a CLIENT-HELLO is the connection's
+// ClientHello (a TLS server answers it in TLS records); a SERVER-HELLO
+// carries the version and the certificate, and ends the reading.
+func (r *reader) ssl2(f *flow, d int, msg []byte) {
+	h := &f.h[d]
+	t := h.tls
+	if len(msg) == 0 {
+		t.err = "an empty SSL 2.0 record"
+		h.stop(gapNone)
+		return
+	}
+	switch msg[0] {
+	case ssl2ClientHello:
+		ch, err := ParseSSL2ClientHello(msg)
+		if err != nil {
+			t.err = err.Error()
+			h.stop(gapNone)
+			return
+		}
+		t.ch = ch
+	case ssl2ServerHello:
+		v, cert, err := ParseSSL2ServerHello(msg)
+		if err != nil {
+			t.err = err.Error()
+			h.stop(gapNone)
+			return
+		}
+		t.sh = &ServerHello{Version: v}
+		if cert != nil {
+			t.chain, t.certSeen, t.certLen = [][]byte{r.intern(cert)}, true, len(cert)
+		} else {
+			t.resumed = true
+		}
+		h.stop(gapNone)
+	default:
+		h.stop(gapNone) // SSL 2.0 key exchange or error messages: nothing to read
+	}
 }
 
 // tls13AlertRecord is the length of a TLS 1.3 record that carries one
@@ -212,6 +283,43 @@ func (r *reader) peerVersion(f *flow, d int) uint16 {
 		return p.sh.Version
 	}
 	return 0
+}
+
+// clientHandshake13 reads the messages of a decrypted TLS 1.3 client
+// handshake record: a Certificate is the client's certificate. It
+// reports whether the record ends with the client's Finished (whole
+// messages are assumed: clients do not split these short ones).
+func (r *reader) clientHandshake13(t *tlsHalf, plain []byte) (finished bool) {
+	for len(plain) >= 4 {
+		mt := plain[0]
+		ml := int(plain[1])<<16 | int(plain[2])<<8 | int(plain[3])
+		if len(plain)-4 < ml {
+			return true // cut: take it as the end of the handshake
+		}
+		switch mt {
+		case hsCertificate:
+			if chain, err := ParseCertificate(plain[4:4+ml], true); err == nil {
+				t.clientCert, t.clientCertSent = describeClientCert(chain), true
+			}
+		case hsFinished:
+			finished = true
+		}
+		plain = plain[4+ml:]
+	}
+	return finished || len(plain) > 0
+}
+
+// describeClientCert names a client's certificate by its subject (or
+// says that the list was empty: the client had none to offer).
+func describeClientCert(chain [][]byte) string {
+	if len(chain) == 0 {
+		return ""
+	}
+	c, err := x509.ParseCertificate(chain[0])
+	if err != nil {
+		return fmt.Sprintf("a certificate of %d bytes that does not parse (%v)", len(chain[0]), err)
+	}
+	return c.Subject.String()
 }
 
 // clientDecrypter sets up the decryption of a TLS 1.3 client's encrypted
@@ -347,6 +455,14 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			t.alpn13 = alpn
 		}
 	case hsCertificate:
+		if t.ch != nil {
+			// The client's own certificate (TLS 1.0-1.2, in clear), sent
+			// because the server asked for one: its handshake goes on.
+			if chain, err := ParseCertificate(body, false); err == nil {
+				t.clientCert, t.clientCertSent = describeClientCert(chain), true
+			}
+			return
+		}
 		t.certLen = len(body)
 		chain, err := ParseCertificate(body, t.sh != nil && isTLS13(t.sh.Version))
 		if err != nil {
@@ -359,7 +475,12 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			t.chain[i] = r.intern(der)
 		}
 		t.certSeen = true
-		h.stop(gapNone)
+		if t.sh != nil && isTLS13(t.sh.Version) {
+			h.stop(gapNone) // a CertificateRequest came before it (RFC 8446 §4.3.2)
+		}
+		// TLS 1.0-1.2: read on to ServerHelloDone, for a CertificateRequest.
+	case hsCertificateRequest:
+		t.certRequest = true
 	case hsServerHelloDone:
 		if !t.certSeen {
 			t.noCert = true

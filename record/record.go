@@ -146,6 +146,24 @@ type Observation struct {
 	// certificate it was shown).
 	Error       string `json:"error,omitempty"`
 	ClientAlert string `json:"client_alert,omitempty"` // TLS alert the client sent, e.g. "bad certificate", or AlertEncrypted
+	// ECH is true when the ClientHello carried encrypted_client_hello
+	// (draft-ietf-tls-esni): real ECH, whose SNI is the cover name of the
+	// server's ECH configuration and not the name the client wants, or
+	// Chrome's GREASE placeholder, whose SNI is the real name. The wire
+	// does not tell them apart (by design, §6.2 of the draft); a
+	// certificate seen in clear is checked by the client against the SNI
+	// either way (ECH rejected: the cover name, §6.1.6).
+	ECH bool `json:"ech,omitempty"`
+	// HelloFormat is HelloSSL2 when the ClientHello came in the SSL 2.0
+	// record format (capture only).
+	HelloFormat string `json:"hello_format,omitempty"`
+	// ClientCertRequested is true when the server asked the client for a
+	// certificate (a CertificateRequest: Exchange, ADFS and IIS
+	// certificate authentication).
+	ClientCertRequested bool `json:"client_cert_requested,omitempty"`
+	// ClientCert is the subject of the certificate the client sent, or
+	// ClientCertNone when it answered with an empty list (capture only).
+	ClientCert string `json:"client_cert,omitempty"`
 	// ServerWarnings are the warning-level TLS alerts the server sent
 	// before its certificate, which did not end the handshake: most often
 	// "unrecognized name" (RFC 6066 §3), a server that knows no
@@ -198,6 +216,14 @@ type AIAFetch struct {
 	// body that is not a certificate.
 	Error string `json:"error,omitempty"`
 }
+
+// HelloSSL2 is Observation.HelloFormat for a ClientHello in the SSL 2.0
+// record format.
+const HelloSSL2 = "sslv2"
+
+// ClientCertNone is Observation.ClientCert when the server asked for a
+// certificate and the client sent an empty list.
+const ClientCertNone = "none"
 
 // AlertEncrypted is ClientAlert for an alert a capture shows but cannot
 // read: a TLS 1.3 client's first encrypted record had the size of an

@@ -108,6 +108,7 @@ case_big_certificate() {
 	www 18444 -cert mail.pem -key mail.key -cert_chain bundle.pem -tls1_2
 	start_capture big-certificate.pcap 18444
 	curl_to mail.contoso.test 18444 --tlsv1.2 --tls-max 1.2
+	sleep 1
 	stop_capture
 }
 
@@ -157,7 +158,107 @@ case_warning_alert() {
 	stop_capture
 }
 
-all=(frag_records big_certificate connect_squid warning_alert)
+case_client_cert() {
+	# TLS 1.2: openssl s_server -Verify 1 asks for a client certificate
+	# (CertificateRequest); curl sends one (CN=user@contoso.test).
+	openssl req -newkey rsa:2048 -nodes -keyout user.key -out user.csr -subj "/CN=user@contoso.test" 2>/dev/null
+	printf 'extendedKeyUsage=clientAuth\n' >user.ext
+	openssl x509 -req -in user.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile user.ext -out user.pem 2>/dev/null
+	www 18447 -cert mail.pem -key mail.key -cert_chain ca.pem -tls1_2 -Verify 1 -CAfile ca.pem
+	start_capture client-cert.pcap 18447
+	curl_to mail.contoso.test 18447 --tlsv1.2 --tls-max 1.2 --cert user.pem --key user.key
+	stop_capture
+}
+
+case_chromium_ech_grease() {
+	# TLS 1.3: headless Chromium (which sends a GREASE
+	# encrypted_client_hello extension when it has no ECH configuration)
+	# asks for autodiscover.contoso.test; its key log (SSLKEYLOGFILE)
+	# decrypts the handshake: the certificate names mail.contoso.test.
+	www 18448 -cert mail.pem -key mail.key -cert_chain ca.pem -tls1_3
+	start_capture chromium-ech-grease.pcap 18448
+	SSLKEYLOGFILE="$work/chromium.keylog" timeout 20 chromium --headless --no-sandbox --disable-gpu \
+		--user-data-dir="$work/chromium" --host-resolver-rules="MAP autodiscover.contoso.test 127.0.0.1" \
+		--ignore-certificate-errors --dump-dom https://autodiscover.contoso.test:18448/index.html >/dev/null 2>"$work/chromium.log" || true
+	stop_capture
+	cp "$work/chromium.keylog" chromium-ech-grease.pcap.keylog
+}
+
+case_tfo() {
+	# TCP Fast Open: with net.ipv4.tcp_fastopen=3, curl --tcp-fastopen
+	# connects twice to a Python TLS server that accepts TFO; the second
+	# connection carries its ClientHello in the SYN (with the cookie the
+	# first one got).
+	local old
+	old=$(sysctl -n net.ipv4.tcp_fastopen)
+	sysctl -qw net.ipv4.tcp_fastopen=3
+	cat >"$work/tfo.py" <<-'EOF2'
+		import socket, ssl, sys
+		ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+		ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+		ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+		s = socket.socket()
+		s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+		s.bind(("127.0.0.1", 18449)); s.listen()
+		for _ in range(2):
+		    c, _ = s.accept()
+		    try:
+		        t = ctx.wrap_socket(c, server_side=True)
+		        t.recv(4096); t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"); t.close()
+		    except Exception as e:
+		        print(e, file=sys.stderr)
+	EOF2
+	python3 "$work/tfo.py" mail.chain.pem mail.key 2>"$work/tfo.log" &
+	pids+=($!)
+	for _ in $(seq 50); do ss -ltn | grep -q ':18449 ' && break; sleep 0.2; done
+	start_capture tfo.pcap 18449
+	curl_to mail.contoso.test 18449 --tcp-fastopen --tlsv1.2 --tls-max 1.2
+	curl_to mail.contoso.test 18449 --tcp-fastopen --tlsv1.2 --tls-max 1.2
+	stop_capture
+	sysctl -qw net.ipv4.tcp_fastopen="$old"
+}
+
+case_tls13_closes() {
+	# TLS 1.3, one openssl s_server -WWW, eight clients, no key log:
+	# accepted sessions closed normally (curl with a request, openssl
+	# s_client with nothing to send, Python closing after the handshake,
+	# headless Chromium), then refused ones (each asks for
+	# autodiscover.contoso.test, which the certificate lacks): curl (it
+	# checks the name after the handshake), openssl s_client
+	# -verify_hostname -verify_return_error, Python, headless Chromium.
+	www 18450 -cert mail.pem -key mail.key -cert_chain ca.pem -tls1_3
+	cat >"$work/pyclient.py" <<-'EOF2'
+		import socket, ssl, sys
+		ctx = ssl.create_default_context(cafile=sys.argv[2])
+		s = socket.create_connection(("127.0.0.1", 18450))
+		try:
+		    t = ctx.wrap_socket(s, server_hostname=sys.argv[1])
+		    t.unwrap(); t.close()
+		except Exception as e:
+		    print(e, file=sys.stderr); s.close()
+	EOF2
+	chrome() { # chrome NAME EXTRA...
+		local name=$1
+		shift
+		timeout 20 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium-$RANDOM" \
+			--host-resolver-rules="MAP $name 127.0.0.1" "$@" --dump-dom "https://$name:18450/index.html" >/dev/null 2>>"$work/chromium.log" || true
+	}
+	start_capture tls13-closes.pcap 18450
+	curl_to mail.contoso.test 18450 --tlsv1.3
+	openssl s_client -connect 127.0.0.1:18450 -servername mail.contoso.test -CAfile ca.pem </dev/null >/dev/null 2>&1 || true
+	python3 "$work/pyclient.py" mail.contoso.test ca.pem 2>>"$work/py.log"
+	chrome mail.contoso.test --ignore-certificate-errors
+	curl_to autodiscover.contoso.test 18450 --tlsv1.3
+	openssl s_client -connect 127.0.0.1:18450 -servername autodiscover.contoso.test -CAfile ca.pem \
+		-verify_hostname autodiscover.contoso.test -verify_return_error </dev/null >/dev/null 2>&1 || true
+	python3 "$work/pyclient.py" autodiscover.contoso.test ca.pem 2>>"$work/py.log"
+	chrome autodiscover.contoso.test
+	sleep 1
+	stop_capture
+}
+
+all=(frag_records big_certificate connect_squid warning_alert client_cert chromium_ech_grease tfo tls13_closes)
 [ $# -gt 0 ] && all=("$@")
 for c in "${all[@]}"; do
 	echo "== $c"
@@ -166,5 +267,5 @@ for c in "${all[@]}"; do
 	pids=()
 	sleep 0.3
 done
-mv ./*.pcap "$here/" 2>/dev/null || true
+mv ./*.pcap ./*.pcap.keylog "$here/" 2>/dev/null || true
 ls -l "$here"

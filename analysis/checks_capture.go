@@ -1,0 +1,122 @@
+package analysis
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// Checks of handshake facts that captures show: old protocol versions,
+// warning alerts, Encrypted Client Hello, client certificates and
+// certificate lists too long for common clients.
+
+// Certificate list sizes clients refuse: OpenSSL and BoringSSL above
+// 100 KiB by default (SSL_CTX_set_max_cert_list(3)), Go above 256 KiB
+// (crypto/tls maxHandshakeCertificateMsg).
+const (
+	opensslMaxCertList  = 100 << 10
+	goMaxCertificateMsg = 256 << 10
+)
+
+// certificateMsgLen is the length of the TLS 1.0-1.2 Certificate message
+// body that carries chain (RFC 5246 §7.4.2: a 3-byte list length, and a
+// 3-byte length before each certificate).
+func certificateMsgLen(chain [][]byte) int {
+	n := 3
+	for _, c := range chain {
+		n += 3 + len(c)
+	}
+	return n
+}
+
+func init() {
+	mustRegister(
+		&Check{
+			ID: "tls.old-version", Title: "The connection used SSL 2.0 or SSL 3.0", Severity: SeverityError,
+			Citation: "RFC 6176 (SSL 2.0 prohibited); RFC 7568 (SSL 3.0 deprecated)",
+			Remedy:   "Enable TLS 1.2 (and 1.3) on the server and the client; every current client refuses SSL 2.0 and 3.0 before it looks at the certificate's name.",
+			Run: func(s *Subject) *Finding {
+				switch s.Obs.TLSVersion {
+				case "SSL 2.0", "SSL 3.0":
+					return &Finding{Summary: "the server chose " + s.Obs.TLSVersion + ", which every current client (Windows since 2015, browsers, OpenSSL 1.1+, Go, Apple) refuses"}
+				}
+				if s.Obs.HelloFormat == record.HelloSSL2 && s.Obs.TLSVersion == "" {
+					return &Finding{Summary: "the client sent an SSL 2.0-format ClientHello (no extensions, no SNI) and the capture holds no answer from the server"}
+				}
+				return nil
+			},
+		},
+		&Check{
+			ID: "tls.sslv2-hello", Title: "The client sent an SSL 2.0-format ClientHello", Severity: SeverityInfo,
+			Citation: "RFC 5246 §E.2 (version 2 compatible ClientHello)",
+			Remedy:   "Update the client (Java 6, Windows XP-era and other old stacks send it); such a hello carries no extensions, so no SNI: the server presents its default certificate.",
+			Run: func(s *Subject) *Finding {
+				if s.Obs.HelloFormat != record.HelloSSL2 || s.Obs.TLSVersion == "" || s.Obs.TLSVersion == "SSL 2.0" {
+					return nil
+				}
+				return &Finding{Summary: "the client's ClientHello came in the SSL 2.0 format, which has no extensions and so no SNI; the server answered with " + s.Obs.TLSVersion + " and its default certificate"}
+			},
+		},
+		&Check{
+			ID: "tls.server-warning", Title: "The server sent a warning alert before its certificate", Severity: SeverityWarning,
+			Citation: "RFC 6066 §3 (unrecognized_name); RFC 5246 §7.2",
+			Remedy:   "Give the server a certificate (an SNI binding) for the name the client asked for, or point the client at a name the default certificate covers.",
+			Run: func(s *Subject) *Finding {
+				if len(s.Obs.ServerWarnings) == 0 {
+					return nil
+				}
+				f := &Finding{Summary: "the server sent the warning alert \"" + strings.Join(s.Obs.ServerWarnings, "\", \"") + "\" and went on with the handshake"}
+				for _, w := range s.Obs.ServerWarnings {
+					if w == "unrecognized name" {
+						f.Summary = fmt.Sprintf("the server sent the warning alert \"unrecognized name\": it has no certificate for %s, so the certificate it presented is its default one", nameOr(s.Obs))
+					}
+				}
+				return f
+			},
+		},
+		&Check{
+			ID: "tls.ech", Title: "The ClientHello carries Encrypted Client Hello", Severity: SeverityInfo,
+			Citation: "draft-ietf-tls-esni-22 §6.1.6, §6.2",
+			Remedy:   "To see the name the client wants, capture with its key log (SSLKEYLOGFILE) or run it through `certsleuth proxy`; a certificate seen in clear is the one for the cover name.",
+			Run: func(s *Subject) *Finding {
+				if !s.Obs.ECH {
+					return nil
+				}
+				return &Finding{Summary: fmt.Sprintf("the ClientHello carries encrypted_client_hello: if the client used ECH (and not Chrome's GREASE placeholder), the SNI %q is only the cover name of the server's ECH configuration and the name the client wants is encrypted; a certificate in clear is for that cover name, which the client checks when the server rejects ECH", s.Obs.SNI)}
+			},
+		},
+		&Check{
+			ID: "tls.client-cert", Title: "The server asked for a client certificate", Severity: SeverityInfo,
+			Citation: "RFC 5246 §7.4.4; RFC 8446 §4.3.2 (CertificateRequest)",
+			Remedy:   "Certificate authentication (Exchange, ADFS, IIS): a client without a suitable certificate is refused after the server's certificate was accepted; that is not a name warning.",
+			Run: func(s *Subject) *Finding {
+				if !s.Obs.ClientCertRequested && s.Obs.ClientCert == "" {
+					return nil
+				}
+				switch s.Obs.ClientCert {
+				case "":
+					return &Finding{Summary: "the server asked the client for a certificate (CertificateRequest); the capture does not show the client's answer"}
+				case record.ClientCertNone:
+					return &Finding{Summary: "the server asked the client for a certificate and the client sent none"}
+				}
+				return &Finding{Summary: "the server asked the client for a certificate and the client sent " + s.Obs.ClientCert}
+			},
+		},
+		&Check{
+			ID: "cert.list-too-long", Title: "The certificate list is longer than some clients accept", Severity: SeverityWarning,
+			Citation: "OpenSSL SSL_CTX_set_max_cert_list(3) (100 KiB default); Go crypto/tls maxHandshakeCertificateMsg (256 KiB)",
+			Remedy:   "Send only the leaf and its intermediates: remove the extra certificates (often a whole CA bundle) from the server's chain.",
+			Run: func(s *Subject) *Finding {
+				n := certificateMsgLen(s.Obs.Chain)
+				switch {
+				case len(s.Obs.Chain) == 0 || n <= opensslMaxCertList:
+					return nil
+				case n > goMaxCertificateMsg:
+					return &Finding{Summary: fmt.Sprintf("the server's certificate list is %d bytes (%d certificates): OpenSSL- and BoringSSL-based clients (curl, Python, Chrome, Android) refuse more than 100 KiB and Go more than 256 KiB, before judging the name", n, len(s.Obs.Chain))}
+				}
+				return &Finding{Summary: fmt.Sprintf("the server's certificate list is %d bytes (%d certificates): OpenSSL- and BoringSSL-based clients (curl, Python, Chrome, Android) refuse more than 100 KiB, before judging the name", n, len(s.Obs.Chain))}
+			},
+		},
+	)
+}
