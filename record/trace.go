@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -343,6 +344,7 @@ const (
 	SkipNoChain      = "an observation whose chain line is missing or was skipped"
 	SkipBadObs       = "an observation that does not decode"
 	SkipOther        = "a line this reader cannot use"
+	SkipBadUTF8      = "not valid UTF-8 (altered or converted)"
 )
 
 // Skip counts the lines skipped for one reason.
@@ -455,6 +457,12 @@ func (r *Reader) Next() (*Observation, error) {
 		}
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
+			continue
+		}
+		if err := checkUTF8(line); err != nil && complete {
+			// encoding/json would put U+FFFD in its place, silently, and the
+			// damaged name could end up in a suggested command.
+			r.skip(&LineError{File: r.name, Line: r.line, Err: err, Reason: SkipBadUTF8}, bytes.HasPrefix(line, obsPrefix))
 			continue
 		}
 		o, lerr := r.parse(line)
@@ -634,6 +642,21 @@ func (r *Reader) badChain(id string) {
 		r.badChains = map[string]bool{}
 	}
 	r.badChains[id] = true
+}
+
+// checkUTF8 reports invalid UTF-8 in a line, with its byte offset.
+func checkUTF8(line []byte) error {
+	if utf8.Valid(line) {
+		return nil
+	}
+	for i := 0; i < len(line); {
+		r, n := utf8.DecodeRune(line[i:])
+		if r == utf8.RuneError && n == 1 {
+			return fmt.Errorf("invalid UTF-8 at byte %d (%q): line skipped; traces are UTF-8, so the file was altered or converted", i+1, line[i:min(i+4, len(line))])
+		}
+		i += n
+	}
+	return nil
 }
 
 // ReadAll reads a whole trace. It returns the observations read so far

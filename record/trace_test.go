@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -103,6 +104,8 @@ func TestReaderTolerance(t *testing.T) {
 		{name: "unknown chain", in: lines[0] + lines[2] + lines[3], wantObs: 1, wantErrs: []int{2}},
 		{name: "altered chain", in: lines[0] + strings.Replace(lines[1], `"certs":["`, `"certs":["AA`, 1) + lines[2], wantObs: 0, wantErrs: []int{2, 3}},
 		{name: "blank lines", in: lines[0] + "\n\n" + lines[1] + lines[2], wantObs: 1},
+		{name: "invalid UTF-8 reported, not replaced", in: lines[0] + lines[1] + strings.Replace(lines[2], "EWS", "E\xffS", 1) + lines[3], wantObs: 1, wantErrs: []int{3}},
+		{name: "valid non-ASCII kept", in: lines[0] + lines[1] + strings.Replace(lines[2], "EWS", "EWé", 1), wantObs: 1},
 		{name: "unknown line type ignored", in: lines[0] + `{"type":"future","x":1}` + "\n" + lines[1] + lines[2], wantObs: 1},
 		{name: "missing type", in: lines[0] + `{"kind":"tls"}` + "\n", wantObs: 0, wantErrs: []int{2}},
 		{name: "second header", in: lines[0] + lines[0], wantObs: 0, wantErrs: []int{2}},
@@ -226,6 +229,10 @@ func FuzzReader(f *testing.F) {
 			}
 			if o.ChainID != "" && ChainID(o.Chain) != o.ChainID {
 				t.Fatalf("observation chain does not match its ID")
+			}
+			// Invalid UTF-8 is reported, never turned into U+FFFD silently.
+			if b, _ := json.Marshal(o); bytes.Contains(b, []byte("\uFFFD")) && !bytes.Contains(data, []byte("\uFFFD")) && !bytes.Contains(data, []byte(`\u`)) {
+				t.Fatalf("an observation holds U+FFFD that the input did not: %s", b)
 			}
 		}
 	})
