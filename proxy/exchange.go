@@ -48,7 +48,7 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			}
 			cbr = getReader(cr)
 		}
-		client.SetReadDeadline(time.Now().Add(requestTimeout)) // the rest of the header block
+		client.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout)) // the rest of the header block
 		cr.limit()
 		req, err := http.ReadRequest(cbr)
 		if err != nil {
@@ -56,7 +56,7 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 			case cr.hit:
 				t.headerTooLarge(client, exchanged)
 			case isTimeout(err):
-				t.connectionObs(fmt.Errorf("the client sent no complete request in %s", requestTimeout), "")
+				t.connectionObs(fmt.Errorf("the client sent no complete request in %s", s.cfg.RequestTimeout), "")
 			case !exchanged:
 				t.noRequest(err)
 			}
@@ -171,10 +171,6 @@ func (t *tunnel) serveHTTP(client, up net.Conn, scheme string, _ any) {
 		ubr = putReader(ubr)
 	}
 }
-
-// requestTimeout bounds reading a request's header block once its first
-// byte has come, as the listener's ReadHeaderTimeout does for the CONNECT.
-const requestTimeout = 30 * time.Second
 
 // noRequest records a tunnel that ended before its first request: still
 // the chain shown, and why there was no request.

@@ -26,13 +26,14 @@ func (t *tunnel) passthrough(note string) {
 		o.Duration = time.Since(t.start)
 		s.emit(Event{Type: EventConnection, Conn: t.id, Connect: t.connect, Err: err, Obs: o})
 	}
-	t.client.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	t.client.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	first, err := t.cbr.Peek(1)
 	if err != nil {
-		o.Visibility, o.Error = record.VisFailed, "the client closed the tunnel before sending anything"
+		o.Visibility, o.Error = record.VisFailed, t.silent(err).Error()
 		emit(nil)
 		return
 	}
+	t.client.SetReadDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	if first[0] != 0x16 {
 		t.client.SetReadDeadline(time.Time{})
 		o.Visibility, o.Note = record.VisNone, joinNote(note, "not TLS: tunnelled as is")

@@ -82,7 +82,10 @@ type Config struct {
 	Observers []func(Event)
 	// DialTimeout bounds connecting upstream, HandshakeTimeout each TLS
 	// handshake, IdleTimeout a client that sends nothing (0: 10s, 15s, 5m).
-	DialTimeout, HandshakeTimeout, IdleTimeout time.Duration
+	// RequestTimeout bounds a request once it has begun: the CONNECT
+	// request, the first bytes in a new tunnel, and a header block inside
+	// one (0: 30s).
+	DialTimeout, HandshakeTimeout, IdleTimeout, RequestTimeout time.Duration
 	// Web serves the live page (NewWeb) at http://certsleuth.local/live
 	// through the proxy and at /live on the proxy's own address; nil: none.
 	Web http.Handler
@@ -131,6 +134,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = 15 * time.Second
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 30 * time.Second
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 5 * time.Minute
@@ -185,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 	// reused for a remote one.
 	s.transport, s.remoteTr = newTransport(true), newTransport(false)
 	s.gp = s.newGoproxy()
-	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: requestTimeout, MaxHeaderBytes: MaxHeaderBytes, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
+	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: cfg.RequestTimeout, MaxHeaderBytes: MaxHeaderBytes, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
 	return s, nil
 }
 

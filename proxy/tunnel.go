@@ -199,12 +199,13 @@ func (s *Server) baseObs(id, client, connect string, start time.Time) *record.Ob
 // requests over the tunnel's own upstream connection.
 func (t *tunnel) mitm(mode Mode) {
 	s := t.s
-	t.client.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	t.client.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	first, err := t.cbr.Peek(1)
 	if err != nil {
-		t.connectionObs(errors.New("the client closed the tunnel before sending anything"), "")
+		t.connectionObs(t.silent(err), "")
 		return
 	}
+	t.client.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 	bc := &bufConn{Conn: t.client, r: t.cbr}
 	t.cbr = nil           // bc gives the buffer back once it is drained
 	if first[0] != 0x16 { // not a TLS handshake record: plain HTTP inside the tunnel
@@ -241,7 +242,10 @@ func (t *tunnel) certificate(mode Mode, h *tls.ClientHelloInfo) (*tls.Certificat
 	t.mu.Unlock()
 	s.emit(Event{Type: EventClientHello, Conn: t.id, Connect: t.connect, Hello: h})
 	up := tls.Client(t.upRaw, s.upstreamTLS(h.ServerName)) // "" sends no SNI, as the client did
-	t.upRaw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	// Less than the client's own handshake time: an upstream that accepts
+	// TCP and never answers still gets the client a TLS alert (internal
+	// error, from crypto/tls) before the client's handshake times out.
+	t.upRaw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout * 4 / 5))
 	err := up.HandshakeContext(h.Context())
 	t.upRaw.SetDeadline(time.Time{})
 	st := up.ConnectionState()
@@ -348,6 +352,8 @@ func (t *tunnel) handshakeFailed(err error) {
 	upErr, hello := t.upErr, t.hello
 	t.mu.Unlock()
 	switch {
+	case upErr != nil && isTimeout(upErr):
+		t.connectionObs(fmt.Errorf("upstream %s accepted the connection but did not complete the TLS handshake in %s: the client was sent a TLS alert (internal error)", t.connect, t.s.cfg.HandshakeTimeout*4/5), "")
 	case upErr != nil:
 		t.connectionObs(fmt.Errorf("upstream TLS handshake with %s failed: %v", t.connect, upErr), "")
 	case hello == nil && isClosed(err):
@@ -409,4 +415,13 @@ func (c *bufConn) Read(p []byte) (int, error) {
 		c.r = putReader(c.r)
 	}
 	return c.Conn.Read(p)
+}
+
+// silent says why a new tunnel ended before its first byte: the client
+// closed it, or sent nothing within RequestTimeout.
+func (t *tunnel) silent(err error) error {
+	if isTimeout(err) {
+		return fmt.Errorf("the client sent no complete request in %s (the tunnel was open, nothing came)", t.s.cfg.RequestTimeout)
+	}
+	return errors.New("the client closed the tunnel before sending anything")
 }
