@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"crypto/x509"
+	"testing"
 	"time"
 )
 
@@ -16,6 +18,9 @@ type e2eCase struct {
 	// crypto/tls refuses a ClientHello whose SNI ends in a dot (RFC 6066
 	// §3), which would make every client fail for the wrong reason.
 	OpenSSLServer bool
+	// Mint, when set, makes the chain instead of Leaf and Chain: another
+	// generator (openssl x509 -req, say) for sets kept apart from this one.
+	Mint func(t testing.TB, p *pki) tls.Certificate
 	// Sanity, when set, is the verdict every client must give: a harness
 	// check (a case every client accepts proves the trust setup works).
 	Sanity string

@@ -254,7 +254,12 @@ func serveAll(t *testing.T, p *pki, cs []e2eCase) []served {
 			t.Fatalf("duplicate case ID %q", c.ID)
 		}
 		seen[c.ID] = true
-		chain := p.mint(t, c.Leaf, c.Chain)
+		var chain tls.Certificate
+		if c.Mint != nil {
+			chain = c.Mint(t, p)
+		} else {
+			chain = p.mint(t, c.Leaf, c.Chain)
+		}
 		if c.OpenSSLServer {
 			out = append(out, served{e2eCase: c, Port: opensslServer(t, chain), Chain: chain})
 			continue
