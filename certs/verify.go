@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -48,11 +49,7 @@ func EKUNames(c *x509.Certificate) string {
 	if len(out) == 0 {
 		return "nothing"
 	}
-	s := out[0]
-	for i := 1; i < len(out); i++ {
-		s += ", " + out[i]
-	}
-	return s
+	return strings.Join(out, ", ")
 }
 
 func ekuName(u x509.ExtKeyUsage) string {
