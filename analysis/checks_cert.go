@@ -150,7 +150,11 @@ func init() {
 					return nil
 				}
 				leaf := s.Leaf()
-				return &Finding{Summary: fmt.Sprintf("the certificate for %s is self-signed and not in the trusted roots", strings.Join(leafNames(s), ", ")),
+				what := "the certificate, which carries no names,"
+				if n := leafNames(s); len(n) > 0 {
+					what = "the certificate for " + strings.Join(n, ", ")
+				}
+				return &Finding{Summary: what + " is self-signed and not in the trusted roots",
 					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}}}
 			},
 		},
@@ -166,27 +170,19 @@ func init() {
 					return nil // clients differ: chain.intermediate-missing tells, per client
 				}
 				leaf := s.Leaf()
-				why := s.trust.err.Error()
+				why := trustWords(s.trust.err, leaf, len(s.Chain))
 				var ua x509.UnknownAuthorityError
-				switch {
-				case strings.Contains(why, "insecure algorithm"):
-					why = "a signature in the chain uses an insecure algorithm (SHA-1 or MD5) that current clients refuse (" + why + ")"
-				case errors.As(s.trust.err, &ua):
-					why = fmt.Sprintf("no trusted root or sent intermediate issued %q", leaf.Issuer.CommonName)
-					if len(s.Chain) == 1 {
-						why += "; the server sent no intermediate certificates"
-					}
-					if s.aia != nil {
-						switch {
-						case len(s.aia.failed) > 0 && len(s.aia.answered) == 0:
-							why += fmt.Sprintf("; the certificate's AIA URL %s did not give it either, so clients that fetch missing issuers (Chromium, Windows, Apple) warn too", strings.Join(s.aia.failed, ", "))
-						default:
-							why += fmt.Sprintf("; what the AIA URL %s gave does not lead to a trusted root either", strings.Join(s.aia.answered, ", "))
-						}
+				if errors.As(s.trust.err, &ua) && s.aia != nil {
+					switch {
+					case len(s.aia.failed) > 0 && len(s.aia.answered) == 0:
+						why += fmt.Sprintf("; the certificate's AIA URL %s did not give it either, so clients that fetch missing issuers (Chromium, Windows, Apple) warn too", strings.Join(s.aia.failed, ", "))
+					default:
+						why += fmt.Sprintf("; what the AIA URL %s gave does not lead to a trusted root either", strings.Join(s.aia.answered, ", "))
 					}
 				}
 				return &Finding{Summary: "the chain is not trusted: " + why,
-					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"}}}
+					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"},
+						{Label: "verification error", Value: s.trust.err.Error(), From: "Go crypto/x509"}}}
 			},
 		},
 		&Check{
@@ -376,7 +372,8 @@ func init() {
 				if s.ChainErr == nil {
 					return nil
 				}
-				return &Finding{Summary: "the server's certificate was seen but could not be read, not even leniently, so it was not judged: " + s.ChainErr.Error()}
+				return &Finding{Summary: "the server's certificate was seen but could not be read, not even leniently, so it was not judged",
+					Evidence: []Evidence{{Label: "parse error", Value: s.ChainErr.Error(), From: "Go crypto/x509"}}}
 			},
 		},
 		visibilityCheck("cert.encrypted", "The certificate is encrypted (TLS 1.3)", SeverityInfo, record.VisEncrypted,
@@ -420,7 +417,8 @@ func init() {
 				if s.Obs.Error == "" || s.Obs.ClientAlert != "" {
 					return nil
 				}
-				return &Finding{Summary: "the request failed: " + s.Obs.Error}
+				return &Finding{Summary: "the request failed: " + ErrorWords(s.Obs.Error),
+					Evidence: []Evidence{{Label: "error", Value: s.Obs.Error, From: "as recorded"}}}
 			},
 		},
 		&Check{

@@ -140,7 +140,11 @@ func init() {
 				if s.Name != "" || s.Leaf() == nil {
 					return nil
 				}
-				return &Finding{Summary: fmt.Sprintf("the client sent no SNI and no DNS answer names %s; the certificate (%s) cannot be judged against the name it wanted", s.Obs.Server, strings.Join(leafNames(s), ", "))}
+				names := strings.Join(leafNames(s), ", ")
+				if names == "" {
+					names = "which carries no names"
+				}
+				return &Finding{Summary: fmt.Sprintf("the client sent no SNI and no DNS answer names %s; the certificate (%s) cannot be judged against the name it wanted", s.Obs.Server, names)}
 			},
 		},
 		&Check{

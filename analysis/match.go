@@ -180,9 +180,9 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict) {
 	base = strings.TrimSuffix(base, ".")
 	if p.idn && !isASCII(base) {
 		a, err := idna.Lookup.ToASCII(base)
-		if err != nil {
+		if err != nil { // idna's own words are for programmers
 			v.Kind, v.Host = KindInvalidName, name
-			v.Reason = fmt.Sprintf("%q is not a valid internationalised host name: %v", name, err)
+			v.Reason = fmt.Sprintf("%q is not a valid internationalised host name (a label breaks the IDNA rules of RFC 5891)", name)
 			return
 		}
 		base = a

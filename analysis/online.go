@@ -56,7 +56,7 @@ func (r *Report) explainOnline(c *Culprit, cause *Cause) {
 			Citation: `Microsoft Learn, "Microsoft 365 URLs and IP address ranges" (Exchange Online); "Microsoft 365 network connectivity principles" (no TLS inspection of Microsoft 365 traffic)`})
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s warns on %s, a Microsoft 365 server, which answered with %s (issued by %s): that is not Microsoft's certificate, so something on the client's side answered in Microsoft's place (a TLS-inspecting proxy, firewall or antivirus, or DNS sending the name elsewhere); no on-premises Exchange command fixes it",
-		clientWords(c.Profiles, len(r.Profiles)), name, covers, issuer)
+		whoWarns(c, r.Profiles), name, covers, issuer)
 	if cause != nil && cause.Kind == CauseRedirectAddr {
 		fmt.Fprintf(&b, ". The client went there because %s", becauseWords(cause))
 	}

@@ -528,39 +528,6 @@ func (r *Report) addressOf(it *Item) string {
 	return ""
 }
 
-// clientWords names the clients of profiles (those that warn, out of
-// chosen profiles judged) for a sentence: "every client" only when every
-// profile was judged and every one warns.
-func clientWords(warn []string, chosen int) string {
-	label := map[string]string{
-		"windows": "Outlook (and other Windows clients)", "apple": "iPhone and Mac Mail", "chromium": "Chrome, Edge and Android",
-		"openssl": "OpenSSL-based clients", "curl": "curl", "python": "Python programs", "go": "Go programs", "rfc9525": "a strict RFC 9525 client",
-	}
-	var ws []string
-	for _, p := range warn {
-		if l, ok := label[p]; ok {
-			ws = append(ws, l)
-		} else {
-			ws = append(ws, p)
-		}
-	}
-	switch {
-	case len(ws) == 0:
-		return "A client"
-	case len(ws) >= chosen && chosen >= len(profiles) && warn[0] == "windows":
-		return "Outlook (and every other client)"
-	case len(ws) >= chosen && chosen >= len(profiles):
-		return "Every client"
-	case len(ws) == 1:
-		return ws[0]
-	case len(ws) == 2 && strings.Contains(ws[0]+ws[1], " and "):
-		return ws[0] + ", and " + ws[1] // "iPhone and Mac Mail, and Chrome, Edge and Android"
-	case len(ws) == 2:
-		return ws[0] + " and " + ws[1]
-	}
-	return strings.Join(ws[:2], ", ") + fmt.Sprintf(" and %d other client families", len(ws)-2)
-}
-
 var settingShort = map[string]string{
 	SettingEWS: "EWS URL", SettingOAB: "OAB URL", SettingUM: "UM URL", SettingECP: "ECP URL", SettingOWA: "OWA URL",
 	SettingActiveSync: "ActiveSync URL", SettingMAPI: "MAPI URL", SettingOutlookAnywhere: "Outlook Anywhere host name",
@@ -647,17 +614,20 @@ func andList(xs []string) string {
 // verdictWords is the one-paragraph plain-language verdict for a culprit.
 func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	it := c.First
-	who := clientWords(c.Profiles, len(r.Profiles))
+	who := whoWarns(c, r.Profiles)
 	name := it.Name
 	if name == "" {
-		name = "an unnamed server"
+		name = serverWords(it)
 	}
 	covers := "presented no certificate certsleuth could see"
 	if len(it.Chain) > 0 {
 		l := it.Chain[0]
 		ns := append(append([]string(nil), l.DNSNames...), l.IPAddresses...)
 		if len(ns) == 0 {
-			covers = fmt.Sprintf("has no subjectAltName, only the CN %s", l.SubjectCN)
+			covers = "has no subjectAltName and no CN: it carries no names at all"
+			if l.SubjectCN != "" {
+				covers = fmt.Sprintf("has no subjectAltName, only the CN %s", l.SubjectCN)
+			}
 		} else {
 			covers = "only covers " + andList(ns)
 		}

@@ -160,7 +160,8 @@ func (r *Report) culpritGroups() []*Culprit {
 			}
 			continue
 		}
-		c := &Culprit{First: it, Profiles: it.WarningProfiles(r.Profiles), Findings: mergeFindings(it.Findings, SeverityError)}
+		ps := it.WarningProfiles(r.Profiles)
+		c := &Culprit{First: it, Profiles: ps, Findings: byCause(mergeFindings(it.Findings, SeverityError), ps)}
 		byKey[key] = c
 		if conn != "" {
 			byKey[conn] = c
@@ -347,6 +348,9 @@ func chainWords(ch []certs.Summary) string {
 	s := strings.Join(names, ", ")
 	if s == "" {
 		s = "no SAN; CN " + l.SubjectCN
+		if l.SubjectCN == "" {
+			s = "no names: no SAN, no CN"
+		}
 	}
 	issuer := l.IssuerCN
 	if l.SelfSigned {

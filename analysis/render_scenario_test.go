@@ -179,6 +179,17 @@ func tlsOnly(sec int, host string, chain [][]byte, server string) *record.Observ
 	}
 }
 
+// asOutlook sets the User-Agent Outlook for Windows sends (as the proxy
+// records it) on every request of obs.
+func asOutlook(obs []*record.Observation) []*record.Observation {
+	for _, o := range obs {
+		if o.Kind != record.KindDNS {
+			o.UserAgent = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)"
+		}
+	}
+	return obs
+}
+
 // probeObs is a connection certsleuth check made to u, with SNI or without.
 func probeObs(sec int, u string, sni bool, chain [][]byte, server string) *record.Observation {
 	o := &record.Observation{Kind: record.KindTLS, Source: record.SourceProbe, Time: at(sec), Client: "10.0.0.20:50100",
@@ -223,7 +234,7 @@ func scenarioList(t testing.TB) []scenario {
 	return []scenario{
 		{
 			name: "kb940726", title: "KB 940726: SCP, EWS and OAB internal URLs on the internal name",
-			obs: []*record.Observation{
+			obs: asOutlook([]*record.Observation{
 				dnsA,
 				withBody(httpsObs(0, "POST", "https://exch01.contoso.local/autodiscover/autodiscover.xml", 200, exch, exchAddr),
 					poxAnswer("exch01.contoso.local", "mail.contoso.com", "mail.contoso.com", "msstd:mail.contoso.com")),
@@ -232,7 +243,7 @@ func scenarioList(t testing.TB) []scenario {
 				withBody(httpsObs(3600, "POST", "https://exch01.contoso.local/autodiscover/autodiscover.xml", 200, exch, exchAddr),
 					poxAnswer("exch01.contoso.local", "mail.contoso.com", "mail.contoso.com", "msstd:mail.contoso.com")),
 				httpsObs(3602, "POST", "https://exch01.contoso.local/EWS/Exchange.asmx", 200, exch, exchAddr),
-			},
+			}),
 			culprits: 3,
 			want: []string{
 				"Set-ClientAccessService -Identity EXCH01 -AutoDiscoverServiceInternalUri https://mail.contoso.com/Autodiscover/Autodiscover.xml",

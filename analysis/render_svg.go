@@ -195,7 +195,7 @@ func svgNoCert(o *record.Observation) string {
 	case o.Visibility != record.VisUnknown && o.Visibility != record.VisVisible:
 		return "certificate " + string(o.Visibility)
 	case o.Error != "":
-		return "no certificate (" + o.Error + ")"
+		return "no certificate (" + ErrorWords(o.Error) + ")"
 	}
 	return "no certificate seen"
 }
@@ -240,7 +240,7 @@ func svgRequest(o *record.Observation) string {
 	case o.ClientAlert != "":
 		s += ", client refused (" + o.ClientAlert + ")"
 	case o.Error != "":
-		s += ": " + o.Error
+		s += ": " + ErrorWords(o.Error)
 	case o.Kind == record.KindTLS && o.Source == record.SourceProxy:
 		s += ", no request sent"
 	}

@@ -242,11 +242,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 			t.printf("%s\n", t.color(ansiBold, l))
 		}
 		t.field("   ", "when", whenWords(c))
-		asked := it.Name
-		if asked == "" {
-			asked = "(unknown)"
-		}
-		t.field("   ", "asked for", fmt.Sprintf("%s (from the %s)", asked, nameFromWords(it.NameFrom)))
+		t.field("   ", "asked for", askedWords(it))
 		t.field("   ", "certificate", chainWords(it.Chain))
 		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
 		for _, f := range c.Findings {

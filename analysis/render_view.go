@@ -122,10 +122,7 @@ func (r *Report) view(o RenderOptions) *reportView {
 		}
 		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("obs-%d", c.First.Index), Verdict: c.Verdict, Request: Describe(c.First.Obs),
 			When: whenWords(c), Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", ")}
-		cv.Asked = "(unknown)"
-		if c.First.Name != "" {
-			cv.Asked = fmt.Sprintf("%s (from the %s)", c.First.Name, nameFromWords(c.First.NameFrom))
-		}
+		cv.Asked = askedWords(c.First)
 		for _, f := range c.Findings {
 			cv.Rules = append(cv.Rules, ruleView{ID: f.ID, Summary: stripProfileTitle(f.Summary), Citation: f.Citation})
 		}

@@ -137,7 +137,7 @@ func (l *Live) Observe(ev Event) {
 	}
 	line := fmt.Sprintf("%s  %s  asked %s  %s", o.Time.Local().Format("15:04:05"), what, asked, v.text)
 	if o.Error != "" {
-		line += "  [" + o.Error + "]"
+		line += "  [" + analysis.ErrorWords(o.Error) + "]"
 	}
 	if strings.Contains(o.Note, "Extended Protection") {
 		line += "  [Windows authentication refused through the proxy: likely Exchange Extended Protection, not the certificate]"

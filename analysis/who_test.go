@@ -1,0 +1,202 @@
+package analysis
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+func TestClientWords(t *testing.T) {
+	all := Profiles()
+	var allNames []string
+	for _, p := range all {
+		allNames = append(allNames, p.Name)
+	}
+	chosen, _ := SelectProfiles([]string{"apple", "chromium"})
+	tests := []struct {
+		name string
+		warn []string
+		of   []*Profile
+		want string
+	}{
+		{"every profile", allNames, all, "Every client"},
+		{"two", []string{"chromium", "go"}, all, "Each of Chromium and Go"},
+		{"one", []string{"go"}, all, "Go"},
+		{"one of many, lower case", []string{"curl"}, all, "Curl"},
+		{"all but one", allNames[1:], all, "Every client but Windows"},
+		{"every chosen profile is not every client", []string{"apple", "chromium"}, chosen, "Each of Apple and Chromium"},
+		{"none", nil, all, "A client"},
+	}
+	for _, tt := range tests {
+		if got := clientWordsOf(tt.warn, tt.of); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Outlook is named only when the client is known to be Outlook for
+// Windows: by its User-Agent (the proxy records it), or because the check
+// is Outlook Anywhere's principal. A port 25 SMTP capture is not Outlook.
+func TestWhoWarns(t *testing.T) {
+	p := scenarioCerts(t)
+	exch := p.leaf("mail.contoso.com", "mail.contoso.com", "autodiscover.contoso.com")
+	req := func(ua string) *record.Observation {
+		o := httpsObs(0, "POST", "https://exch01.contoso.local/EWS/Exchange.asmx", 200, exch, exchAddr)
+		o.UserAgent = ua
+		return o
+	}
+	smtp := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: at(0), Client: "203.0.113.9:40000", Server: "10.0.0.5:25",
+		SNI: "exch01.contoso.local", StartTLS: "smtp", TLSVersion: "TLS 1.2", Chain: exch, Visibility: record.VisVisible}
+	tests := []struct {
+		name string
+		obs  *record.Observation
+		want string // the verdict's first words
+	}{
+		{"Outlook for Windows", req("Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)"), "Outlook (and every other client) asked for"},
+		{"Outlook Anywhere", req("MSRPC"), "Outlook (and every other client) asked for"},
+		{"Outlook for Mac is not Windows", req("Microsoft Office/16.0 (Macintosh; Mac OS X 14.5; Microsoft Outlook 16.86)"), "Every client asked for"},
+		{"an iPhone", req("Apple-iPhone15C2/2104.215"), "Every client asked for"},
+		{"no User-Agent", req(""), "Every client asked for"},
+		{"server-to-server SMTP on port 25", smtp, "Every client"},
+	}
+	for _, tt := range tests {
+		r := Analyze([]*record.Observation{tt.obs}, Options{Roots: p.roots, Now: scenarioDay})
+		cs := r.Culprits()
+		if len(cs) != 1 {
+			t.Fatalf("%s: %d culprits", tt.name, len(cs))
+		}
+		if !strings.HasPrefix(cs[0].Verdict, tt.want) {
+			t.Errorf("%s: verdict %q, want it to start %q", tt.name, cs[0].Verdict, tt.want)
+		}
+		if tt.want != "Outlook" && strings.HasPrefix(tt.want, "Every") && strings.Contains(cs[0].Verdict, "Outlook (") {
+			t.Errorf("%s: verdict names Outlook: %q", tt.name, cs[0].Verdict)
+		}
+	}
+}
+
+// What Go's libraries say becomes a sentence; the words before it stay.
+func TestErrorWords(t *testing.T) {
+	tests := []struct{ raw, want string }{
+		{"connect to 127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused", "connect to 127.0.0.1:1: nothing accepts connections on that address and port (connection refused)"},
+		{"upstream exch01.contoso.local:443 closed or failed before answering: EOF", "upstream exch01.contoso.local:443 closed or failed before answering: the other side closed the connection"},
+		{"upstream TLS handshake with mail.contoso.test:443 failed: remote error: tls: handshake failure", `upstream TLS handshake with mail.contoso.test:443 failed: the other side ended the handshake with the TLS alert "handshake failure"`},
+		{"client TLS handshake: tls: client offered only unsupported versions: [302 301] (an old client: run the proxy with --legacy-tls)", "client TLS handshake: client and server share no TLS version (an old client: run the proxy with --legacy-tls)"},
+		{"TLS handshake with 10.0.0.5:443: tls: first record does not look like a TLS handshake", "TLS handshake with 10.0.0.5:443: the server does not speak TLS on that port"},
+		{"connect to mail.contoso.test:443: dial tcp: lookup mail.contoso.test: no such host", "connect to mail.contoso.test:443: the name does not resolve in DNS"},
+		{"connect to 10.0.0.5:443: dial tcp 10.0.0.5:443: i/o timeout", "connect to 10.0.0.5:443: no answer in time"},
+		{"TLS handshake with 10.0.0.5:443: x509: certificate signed by unknown authority", "TLS handshake with 10.0.0.5:443: no trusted root issued the chain"},
+		{"the client rejected the certificate it was shown (TLS alert \"bad certificate\")", "the client rejected the certificate it was shown (TLS alert \"bad certificate\")"},
+		{"something new: tls: a thing Go adds one day", "something new: it failed (the JSON report has the details)"},
+	}
+	raw := regexp.MustCompile(`dial tcp|x509: |tls: |remote error|EOF|connect: `)
+	for _, tt := range tests {
+		got := ErrorWords(tt.raw)
+		if got != tt.want {
+			t.Errorf("ErrorWords(%q)\n got %q\nwant %q", tt.raw, got, tt.want)
+		}
+		if raw.MatchString(got) {
+			t.Errorf("ErrorWords(%q) keeps Go's words: %q", tt.raw, got)
+		}
+	}
+}
+
+// A chain that cannot be verified is said in a sentence, with the cause
+// whose fix removes the warning first: an expired leaf whose CA began
+// after it (so no moment exists when the chain is valid) reads "expired,
+// reissue", not crypto/x509's "certificate has expired or is not yet
+// valid: current time ...".
+func TestExpiredLeadsAndNoGoWords(t *testing.T) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Late CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mail.contoso.test"},
+		DNSNames: []string{"mail.contoso.test"}, NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, leafKey.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	o := &record.Observation{Kind: record.KindTLS, Source: record.SourceProbe, Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Server: "127.0.0.1:443",
+		SNI: "mail.contoso.test", Chain: [][]byte{leafDER}, Visibility: record.VisVisible}
+	r := Analyze([]*record.Observation{o}, Options{Roots: roots})
+	cs := r.Culprits()
+	if len(cs) != 1 || cs[0].Findings[0].ID != "date.expired" {
+		t.Fatalf("culprits %v, want one led by date.expired", cs)
+	}
+	if !strings.Contains(cs[0].Verdict, "expired on 2020-06-01") || !strings.Contains(cs[0].Verdict, "Renew the certificate") {
+		t.Errorf("verdict %q does not lead with the expiry and its fix", cs[0].Verdict)
+	}
+	checkNoGoWords(t, r)
+}
+
+// checkNoGoWords renders r in every format but JSON and fails on the words
+// Go's libraries write.
+func checkNoGoWords(t *testing.T, r *Report) {
+	t.Helper()
+	raw := regexp.MustCompile(`x509: |tls: |dial tcp|remote error: |current time \d`)
+	for _, f := range []string{"text", "md", "html"} {
+		var b bytes.Buffer
+		if err := Render(&b, r, f, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if m := raw.FindString(b.String()); m != "" {
+			t.Errorf("%s report shows Go's error words %q:\n%s", f, m, b.String())
+		}
+	}
+}
+
+// A connection without SNI to a server whose certificate carries no names
+// at all is told by the server's address and the names it has, in every
+// format: never "(unknown) (from the )" or "the certificate for  is".
+func TestNoSNINoNames(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := []*record.Observation{
+		{Kind: record.KindTLS, Source: record.SourcePcap, Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Client: "10.0.0.20:50000", Server: "10.0.0.5:443",
+			NoSNI: true, TLSVersion: "TLS 1.2", Chain: [][]byte{der}, Visibility: record.VisVisible},
+		// A request with no name at all and a failure in Go's words.
+		{Kind: record.KindTLS, Source: record.SourceProxy, Time: time.Date(2026, 6, 1, 0, 0, 1, 0, time.UTC), Server: "10.0.0.6:443",
+			Error: "upstream TLS handshake with 10.0.0.6:443 failed: remote error: tls: internal error", Visibility: record.VisFailed},
+	}
+	r := Analyze(obs, Options{})
+	bad := []string{"(unknown)", "(from the )", "certificate for is", "only the CN .", "; CN (", "; CN ;", "warns on ,", "warns on :"}
+	for _, f := range []string{"text", "md", "html", "json"} {
+		var b bytes.Buffer
+		if err := Render(&b, r, f, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out := strings.Join(strings.Fields(b.String()), " ")
+		for _, s := range bad {
+			if strings.Contains(out, s) {
+				t.Errorf("%s report says %q:\n%s", f, s, out)
+			}
+		}
+		if f == "text" {
+			for _, want := range []string{"no name: the client sent no SNI", "it connected to 10.0.0.5:443", "the certificate, which carries no names, is self-signed",
+				"the server at 10.0.0.5:443 (the client named no host)", "no names: no SAN, no CN"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("text report lacks %q:\n%s", want, out)
+				}
+			}
+		}
+	}
+	checkNoGoWords(t, r)
+}
