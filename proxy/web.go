@@ -487,14 +487,31 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	}
 	rc.Flush()
 	var told uint64
-	ping := time.NewTicker(15 * time.Second)
-	defer ping.Stop()
+	// At most webBurst lines per webTick go to a browser: under a flood it
+	// shows the rate and the newest lines, and costs the machine (and the
+	// proxy sharing it) a bounded amount of drawing. skipped counts the rest.
+	budget, skipped := webBurst, 0
+	tick := time.NewTicker(webTick)
+	defer tick.Stop()
+	idle := 0
 	for {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-ping.C:
-			if _, err := io.WriteString(rw, ": ping\n\n"); err != nil {
+		case <-tick.C:
+			budget = webBurst
+			idle++
+			var b []byte
+			switch {
+			case skipped > 0:
+				b = sse("skipped", 0, map[string]int{"skipped": skipped})
+				skipped, idle = 0, 0
+			case idle >= int(15*time.Second/webTick):
+				b, idle = []byte(": ping\n\n"), 0
+			default:
+				continue
+			}
+			if _, err := rw.Write(b); err != nil {
 				return
 			}
 			rc.Flush()
@@ -502,22 +519,50 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			if bytes.HasPrefix(b, []byte("event: req\n")) && eventID(b) <= last {
-				continue // already sent in the window
+			// What else is already waiting goes in the same write and
+			// flush: under load, one system call for many events.
+			buf.Reset()
+			for more := true; more; {
+				switch {
+				case !bytes.HasPrefix(b, []byte("event: req\n")):
+					buf.Write(b)
+				case eventID(b) <= last: // already sent in the window
+				case budget > 0:
+					budget--
+					buf.Write(b)
+				default:
+					skipped++
+				}
+				if buf.Len() > 256<<10 {
+					break
+				}
+				select {
+				case b, more = <-sub.C():
+				default:
+					more = false
+				}
 			}
 			if d := sub.Dropped(); d > told {
-				if _, err := rw.Write(sse("dropped", 0, map[string]uint64{"dropped": d})); err != nil {
-					return
-				}
+				buf.Write(sse("dropped", 0, map[string]uint64{"dropped": d}))
 				told = d
 			}
-			if _, err := rw.Write(b); err != nil {
+			if buf.Len() == 0 {
+				continue
+			}
+			if _, err := rw.Write(buf.Bytes()); err != nil {
 				return
 			}
 			rc.Flush()
 		}
 	}
 }
+
+// A browser is sent at most webBurst request lines per webTick (400 a
+// second); the lines past it are counted in a "skipped" event.
+const (
+	webBurst = 100
+	webTick  = 250 * time.Millisecond
+)
 
 // eventID reads the id line of an encoded event.
 func eventID(b []byte) uint64 {

@@ -232,3 +232,23 @@ func TestClientName(t *testing.T) {
 		}
 	}
 }
+
+// TestWebFlood: a flood of requests reaches a browser at most webBurst
+// lines per webTick; the rest are counted in a "skipped" event.
+func TestWebFlood(t *testing.T) {
+	w := NewWeb(WebOptions{})
+	defer w.Close()
+	srv := httptest.NewServer(w)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch := readEvents(t, ctx, srv.URL)
+	next(t, ch, "hello")
+	for i := range 1000 {
+		w.Observe(Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Method: "GET", URL: fmt.Sprintf("http://x.example/%d", i), Visibility: record.VisNone}})
+	}
+	var sk struct{ Skipped int }
+	if err := json.Unmarshal([]byte(next(t, ch, "skipped").data), &sk); err != nil || sk.Skipped == 0 {
+		t.Fatalf("skipped event %+v %v", sk, err)
+	}
+}

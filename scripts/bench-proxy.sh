@@ -10,14 +10,16 @@
 #   keep-alive   each client keeps one TLS connection (one proxy tunnel)
 #   new-conn     every request is a new TCP+TLS connection (a new tunnel)
 # first directly, then through certsleuth (mirror mode, recording to a trace,
-# live verdicts on), then through mitmdump (Debian package mitmproxy). Each run
+# live verdicts on), then through certsleuth again with its live page open in
+# a headless Chromium that watches every request arrive (certsleuth+page; set
+# PAGE=0 to skip it), then through mitmdump (Debian package mitmproxy). Each run
 # lasts SECONDS (default 10). Prints requests/s, p50/p99 latency, and the
 # latency the proxy adds at p50 (through the proxy minus direct). Then a long
 # run (LONG-SECONDS, default 60; 0 skips it) alternates keep-alive and new
 # connections through certsleuth and samples its RSS every 5 s: memory must
 # stay flat. Figures are recorded in docs/bench-proxy.md.
 #
-# Needs Go, mitmdump and curl. The load generator is written to a temporary
+# Needs Go, mitmdump, curl and (for certsleuth+page) chromium. The load generator is written to a temporary
 # directory and run with `go run` (standard library only).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -204,6 +206,23 @@ while { [ ! -s "$w/mitm/mitmproxy-ca-cert.pem" ] || ! curl -s -o /dev/null "http
 i=0
 while ! curl -s -o /dev/null "http://127.0.0.1:$cport/" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
+# The live page, open in a headless Chromium for the certsleuth+page runs.
+chrome=""
+if [ "${PAGE:-1}" != 0 ]; then
+	for c in chromium chromium-browser google-chrome; do command -v "$c" >/dev/null && { chrome=$(command -v "$c"); break; }; done
+	[ -n "$chrome" ] || echo "bench-proxy: no chromium: the certsleuth+page runs are skipped" >&2
+fi
+watch_page() {
+	"$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+		--disable-component-update --disable-sync --user-data-dir="$w/chrome" --window-size=1280,800 \
+		"http://127.0.0.1:$cport/live" >"$w/chrome.log" 2>&1 &
+	chpid=$!
+	i=0 # until the page's event stream is connected to the proxy
+	while ! ss -tnp 2>/dev/null | grep -q "127.0.0.1:$cport .*chrom" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 1
+}
+stop_page() { kill "$chpid" 2>/dev/null; wait "$chpid" 2>/dev/null || true; }
+
 run() { # run LABEL PROXY MODE: print a table row, set $rps $p50
 	out=$("$w/loadgen" run "$origin" "$2" "$3" "$secs" "$w/ca.pem" "$w/certsleuth-ca.pem" "$w/mitm/mitmproxy-ca-cert.pem" 2>>"$w/load.err")
 	rps=$(echo "$out" | cut -d' ' -f1)
@@ -220,6 +239,14 @@ for mode in keepalive newconn; do
 	d_rps=$rps d_p50=$p50
 	run certsleuth "127.0.0.1:$cport" "$mode"
 	c_rps=$rps c_p50=$p50
+	if [ -n "$chrome" ]; then
+		watch_page
+		run cs+page "127.0.0.1:$cport" "$mode"
+		stop_page
+		echo "$mode" "$c_rps" "$rps" "$c_p50" "$p50" | awk '{
+			printf "  %s: with the live page open in a browser certsleuth does %.1f%% of its req/s without (%.0f vs %.0f), p50 %+.3f ms\n",
+				$1, 100*$3/$2, $3, $2, $5-$4 }'
+	fi
 	run mitmdump "127.0.0.1:$mport" "$mode"
 	m_rps=$rps m_p50=$p50
 	echo "$mode" "$d_rps" "$d_p50" "$c_rps" "$c_p50" "$m_rps" "$m_p50" | awk '{

@@ -8,7 +8,7 @@
   var countsEl = document.getElementById("counts");
   var droppedEl = document.getElementById("dropped");
   var emptyEl = document.getElementById("empty");
-  var maxRows = 1000, seen = 0, warned = 0, lastSeq = 0;
+  var maxRows = 1000, seen = 0, warned = 0, lastSeq = 0, skippedN = 0;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -21,20 +21,42 @@
     countsEl.textContent = seen + (seen === 1 ? " request" : " requests") + ", " + warned + " would make a client warn";
   }
 
+  // Lines are queued and drawn together every 100 ms at most: under a
+  // flood only the newest maxRows are drawn at all.
+  var pending = [], timer = 0;
   function addRow(ev) {
     if (ev.seq <= lastSeq) return;
     lastSeq = ev.seq;
     seen = ev.seen; // the server's counts: the page holds only the last rows
     warned = ev.warned;
-    var tr = el("tr", ev.warns ? "warn fresh" : (ev.badges && ev.badges.length ? "ok fresh" : "none fresh"));
+    ev.received = Date.now();
+    pending.push(ev);
+    if (pending.length > maxRows) pending.splice(0, pending.length - maxRows);
+    if (!timer) timer = setTimeout(flush, 100);
+  }
+
+  function flush() {
+    timer = 0;
+    var frag = document.createDocumentFragment();
+    var calm = pending.length < 10; // a flood is not animated
+    for (var i = pending.length - 1; i >= 0; i--) frag.appendChild(row(pending[i], calm));
+    pending = [];
+    rows.insertBefore(frag, rows.firstChild);
+    while (rows.childElementCount > maxRows) rows.removeChild(rows.lastElementChild);
+    emptyEl.hidden = rows.childElementCount > 0;
+    counts();
+  }
+
+  function row(ev, calm) {
+    var tr = el("tr", (ev.warns ? "warn" : (ev.badges && ev.badges.length ? "ok" : "none")) + (calm ? " fresh" : ""));
     tr.id = "req-" + ev.seq;
     tr.dataset.seq = ev.seq;
     tr.dataset.observed = ev.observed;
-    tr.dataset.received = Date.now();
+    tr.dataset.received = ev.received;
+    tr.dataset.shown = Date.now();
     tr.appendChild(el("td", "mono", ev.time));
     tr.appendChild(el("td", "client", ev.client || "-"));
-    var req = el("td", "req mono", ev.what);
-    tr.appendChild(req);
+    tr.appendChild(el("td", "req mono", ev.what));
     tr.appendChild(el("td", "names mono", (ev.names || []).join(", ") || "-"));
     var v = el("td", "verdict");
     (ev.badges || []).forEach(function (b) {
@@ -48,10 +70,7 @@
       v.appendChild(el("span", "rule", (ev.rule ? ev.rule + ": " : "") + ev.text));
     }
     tr.appendChild(v);
-    rows.insertBefore(tr, rows.firstChild);
-    while (rows.childElementCount > maxRows) rows.removeChild(rows.lastElementChild);
-    emptyEl.hidden = true;
-    counts();
+    return tr;
   }
 
   function copyButton(text) {
@@ -130,6 +149,11 @@
     on(src, "req", addRow);
     on(src, "culprits", showCulprits);
     on(src, "picture", function (p) { showPicture(p.v); });
+    on(src, "skipped", function (d) {
+      skippedN += d.skipped;
+      droppedEl.hidden = false;
+      droppedEl.textContent = "· " + skippedN + " lines not drawn (more than 400 a second; the counts and the trace have them all)";
+    });
     on(src, "dropped", function (d) {
       droppedEl.hidden = false;
       droppedEl.textContent = "· " + d.dropped + " events not shown (the page fell behind; the trace has them all)";
