@@ -557,10 +557,11 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// A browser is sent at most webBurst request lines per webTick (400 a
-// second); the lines past it are counted in a "skipped" event.
+// A browser is sent at most webBurst request lines per webTick (200 a
+// second: more than anyone reads); the lines past it are counted in a
+// "skipped" event.
 const (
-	webBurst = 100
+	webBurst = 50
 	webTick  = 250 * time.Millisecond
 )
 

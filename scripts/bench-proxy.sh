@@ -213,15 +213,21 @@ if [ "${PAGE:-1}" != 0 ]; then
 	[ -n "$chrome" ] || echo "bench-proxy: no chromium: the certsleuth+page runs are skipped" >&2
 fi
 watch_page() {
-	"$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+	setsid "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 		--disable-component-update --disable-sync --user-data-dir="$w/chrome" --window-size=1280,800 \
 		"http://127.0.0.1:$cport/live" >"$w/chrome.log" 2>&1 &
 	chpid=$!
 	i=0 # until the page's event stream is connected to the proxy
 	while ! ss -tnp 2>/dev/null | grep -q "127.0.0.1:$cport .*chrom" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	sleep 1
+	sleep 4 # Chromium's start-up work (profile, fonts) is over before the run
+	chcpu=$(page_cpu)
 }
-stop_page() { kill "$chpid" 2>/dev/null; wait "$chpid" 2>/dev/null || true; }
+# page_cpu: CPU seconds used so far by the browser's processes (its session).
+page_cpu() { ps -eo sid=,times= | awk -v s="$chpid" '$1 == s {t += $2} END {print t + 0}'; }
+stop_page() {
+	echo "  (the browser used $(($(page_cpu) - chcpu)) CPU seconds during the run)"
+	kill -- -"$chpid" 2>/dev/null; wait "$chpid" 2>/dev/null || true
+}
 
 run() { # run LABEL PROXY MODE: print a table row, set $rps $p50
 	out=$("$w/loadgen" run "$origin" "$2" "$3" "$secs" "$w/ca.pem" "$w/certsleuth-ca.pem" "$w/mitm/mitmproxy-ca-cert.pem" 2>>"$w/load.err")

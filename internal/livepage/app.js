@@ -21,7 +21,7 @@
     countsEl.textContent = seen + (seen === 1 ? " request" : " requests") + ", " + warned + " would make a client warn";
   }
 
-  // Lines are queued and drawn together every 100 ms at most: under a
+  // Lines are queued and drawn together every 200 ms at most: under a
   // flood only the newest maxRows are drawn at all.
   var pending = [], timer = 0;
   function addRow(ev) {
@@ -32,7 +32,7 @@
     ev.received = Date.now();
     pending.push(ev);
     if (pending.length > maxRows) pending.splice(0, pending.length - maxRows);
-    if (!timer) timer = setTimeout(flush, 100);
+    if (!timer) timer = setTimeout(flush, 200);
   }
 
   function flush() {
@@ -152,7 +152,7 @@
     on(src, "skipped", function (d) {
       skippedN += d.skipped;
       droppedEl.hidden = false;
-      droppedEl.textContent = "· " + skippedN + " lines not drawn (more than 400 a second; the counts and the trace have them all)";
+      droppedEl.textContent = "· " + skippedN + " lines not drawn (more than 200 a second; the counts and the trace have them all)";
     });
     on(src, "dropped", function (d) {
       droppedEl.hidden = false;
