@@ -515,7 +515,7 @@ type settler interface {
 
 func (c *client) dial(hostport string) (net.Conn, string, error) {
 	if c.via != nil {
-		return c.via.Dial(c.ctx, hostport)
+		return c.via.Dial(context.WithValue(c.ctx, userAgentKey{}, c.userAgent()), hostport)
 	}
 	conn, err := c.lab.Resolver.DialContext(c.ctx, "tcp", hostport)
 	return conn, "", err

@@ -160,6 +160,9 @@ type ProxyVia struct {
 	seen  int
 }
 
+// userAgentKey carries the scripted client's User-Agent to its CONNECTs.
+type userAgentKey struct{}
+
 // Dial opens a CONNECT tunnel to hostport.
 func (v *ProxyVia) Dial(ctx context.Context, hostport string) (net.Conn, string, error) {
 	conn, err := v.dialProxy(ctx)
@@ -170,7 +173,12 @@ func (v *ProxyVia) Dial(ctx context.Context, hostport string) (net.Conn, string,
 	if deadline, ok := ctx.Deadline(); ok {
 		conn.SetDeadline(deadline)
 	}
-	req := "CONNECT " + hostport + " HTTP/1.1\r\nHost: " + hostport + "\r\nUser-Agent: certsleuth-demo\r\n\r\n"
+	// The client's own User-Agent, as WinINet and phones send it in CONNECT.
+	ua := "certsleuth-demo"
+	if v, ok := ctx.Value(userAgentKey{}).(string); ok && v != "" {
+		ua = v
+	}
+	req := "CONNECT " + hostport + " HTTP/1.1\r\nHost: " + hostport + "\r\nUser-Agent: " + ua + "\r\n\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		conn.Close()
 		return nil, hostport, fmt.Errorf("proxy %s: send CONNECT %s: %w", v.Addr, hostport, err)

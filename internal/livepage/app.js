@@ -21,7 +21,7 @@
     countsEl.textContent = seen + (seen === 1 ? " request" : " requests") + ", " + warned + " would make a client warn";
   }
 
-  // Lines are queued and drawn together every 200 ms at most: under a
+  // Lines are queued and drawn together every 50 ms at most: under a
   // flood only the newest maxRows are drawn at all.
   var pending = [], timer = 0;
   function addRow(ev) {
@@ -32,7 +32,7 @@
     ev.received = Date.now();
     pending.push(ev);
     if (pending.length > maxRows) pending.splice(0, pending.length - maxRows);
-    if (!timer) timer = setTimeout(flush, 200);
+    if (!timer) timer = setTimeout(flush, 50);
   }
 
   function flush() {
