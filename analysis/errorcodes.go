@@ -583,34 +583,18 @@ func suggestErrors(text string) []string {
 	return common
 }
 
-// infixDistance is the edit distance between a and the closest substring
-// of b (bytes; both bounded like editDistance).
-func infixDistance(a, b string) int {
-	if len(a) > 200 {
-		a = a[:200]
-	}
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	prev := make([]int, len(b)+1) // row 0 is all zeros: the match may start anywhere in b
-	cur := make([]int, len(b)+1)
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return slices.Min(prev) // and end anywhere
-}
-
 // editDistance is the Levenshtein distance between a and b (bytes),
 // bounded to keep pasted essays cheap.
-func editDistance(a, b string) int {
+func editDistance(a, b string) int { return levenshtein(a, b, false) }
+
+// infixDistance is the edit distance between a and the closest substring
+// of b (bytes; bounded like editDistance).
+func infixDistance(a, b string) int { return levenshtein(a, b, true) }
+
+// levenshtein is the edit distance between a and b, or with infix between
+// a and the closest substring of b (the match may start and end anywhere
+// in b).
+func levenshtein(a, b string, infix bool) int {
 	if len(a) > 200 {
 		a = a[:200]
 	}
@@ -620,7 +604,9 @@ func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
-		prev[j] = j
+		if !infix {
+			prev[j] = j
+		}
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
@@ -632,6 +618,9 @@ func editDistance(a, b string) int {
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 		}
 		prev, cur = cur, prev
+	}
+	if infix {
+		return slices.Min(prev)
 	}
 	return prev[len(b)]
 }

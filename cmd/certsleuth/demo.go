@@ -122,7 +122,7 @@ func runDemo(c *cli.Context) error {
 	opts := lab.ShowOptions{Profile: prof, OnlyFixed: c.Bool("fixed"), Direct: c.Bool("direct"), CA: ca}
 	var rec *demoRecorder
 	if t := c.String("record"); t != "" {
-		rec = &demoRecorder{base: t, stderr: c.App.ErrWriter}
+		rec = &demoRecorder{base: t, stderr: c.App.ErrWriter, ca: ca}
 		opts.Observers = rec.observers
 	}
 	ctx, cancel := context.WithTimeout(c.Context, 30*time.Second)
@@ -170,6 +170,7 @@ func runDemo(c *cli.Context) error {
 type demoRecorder struct {
 	base    string
 	stderr  io.Writer
+	ca      *lab.CA // the lab's CA: the only root the demo's verdicts trust
 	files   []string
 	acts    []int
 	writers []*record.Writer
@@ -199,6 +200,9 @@ func (r *demoRecorder) caName() string {
 func (r *demoRecorder) observers(act int) []func(proxy.Event) {
 	name := r.name(act, act == 2 && len(r.files) == 0)
 	tw, err := record.Create(name, "certsleuth demo (proxy, act "+fmt.Sprint(act)+")")
+	if err == nil && r.ca != nil {
+		err = tw.WriteTrust(demoTrust(r.ca))
+	}
 	if err != nil {
 		r.fail(fmt.Errorf("demo: --record: %w", err))
 		return nil
@@ -221,6 +225,12 @@ func (r *demoRecorder) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return errors.Join(r.errs...)
+}
+
+// demoTrust is the trust the demo judges with, for its traces: the lab's
+// CA alone (replay then needs no --ca-file).
+func demoTrust(ca *lab.CA) record.Trust {
+	return record.Trust{Roots: [][]byte{ca.Cert.Raw}, From: "the demo lab's CA"}
 }
 
 func (r *demoRecorder) writeCA(ca *lab.CA) error {
@@ -276,7 +286,10 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 	observers := []func(proxy.Event){live.Observe}
 	var tw *record.Writer
 	if t := c.String("record"); t != "" {
-		if tw, err = record.Create(t, "certsleuth demo --serve (proxy)"); err != nil {
+		if tw, err = record.Create(t, "certsleuth demo --serve (proxy)"); err == nil {
+			err = tw.WriteTrust(demoTrust(l.CA))
+		}
+		if err != nil {
 			return inputErr(fmt.Errorf("demo: --record: %w", err))
 		}
 		defer tw.Close()
