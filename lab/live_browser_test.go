@@ -119,7 +119,7 @@ func TestLivePageInBrowser(t *testing.T) {
 		checked++
 		maxLag = max(maxLag, r.Shown-r.Observed)
 		if lag := r.Shown - r.Observed; lag > 1000 {
-			t.Errorf("line %d (%s) showed %d ms after the proxy recorded it, want within 1 s", r.Seq, r.Text, lag)
+			t.Errorf("line %d (%s) showed %d ms after the proxy recorded it (%d ms to reach the page, %d ms to be drawn), want within 1 s", r.Seq, r.Text, lag, r.Received-r.Observed, r.Shown-r.Received)
 		}
 	}
 	t.Logf("%d requests; the slowest showed %d ms after the proxy recorded it", checked, maxLag)
