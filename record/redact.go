@@ -28,13 +28,21 @@ const Redacted = "REDACTED"
 //     response_mode, scope, resource, prompt; RFC 6749 §4.1.1)
 //   - generic version and format switches (v, ver, version, format,
 //     culture, lang)
-var harmlessKeys = map[string]bool{
-	"email": true, "protocol": true, "redirectcount": true,
-	"cmd": true, "user": true, "deviceid": true, "devicetype": true, "collectionid": true, "itemid": true, "longid": true, "occurrence": true, "saveinsent": true,
-	"mailboxid": true,
-	"ae":        true, "t": true, "a": true, "realm": true, "exsvurl": true, "ll-cc": true, "modurl": true, "bo": true, "replacecurrent": true, "reason": true, "rfr": true, "action": true, "app": true,
-	"wsdl": true, "wa": true, "client_id": true, "response_type": true, "response_mode": true, "scope": true, "resource": true, "prompt": true,
-	"v": true, "ver": true, "version": true, "format": true, "culture": true, "lang": true,
+var harmlessKeys = keySet(
+	"email", "protocol", "redirectcount",
+	"cmd", "user", "deviceid", "devicetype", "collectionid", "itemid", "longid", "occurrence", "saveinsent",
+	"mailboxid",
+	"ae", "t", "a", "realm", "exsvurl", "ll-cc", "modurl", "bo", "replacecurrent", "reason", "rfr", "action", "app",
+	"wsdl", "wa", "client_id", "response_type", "response_mode", "scope", "resource", "prompt",
+	"v", "ver", "version", "format", "culture", "lang",
+)
+
+func keySet(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
 }
 
 var (

@@ -19,8 +19,8 @@
 # connections through certsleuth and samples its RSS every 5 s: memory must
 # stay flat. Figures are recorded in docs/bench-proxy.md.
 #
-# Needs Go, mitmdump, curl and (for certsleuth+page) chromium. The load generator is written to a temporary
-# directory and run with `go run` (standard library only).
+# Needs Go, mitmdump, curl and (for certsleuth+page) chromium. The origin
+# and load generator are scripts/proxyload (standard library only).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-10}
@@ -37,151 +37,7 @@ command -v mitmdump >/dev/null || { echo "bench-proxy: mitmdump not found (apt-g
 
 echo "== building"
 (cd "$root" && CGO_ENABLED=0 go build -o "$w/certsleuth" ./cmd/certsleuth)
-mkdir -p "$w/load"
-cat >"$w/load/main.go" <<'EOF'
-// load: an HTTPS origin and a load generator for bench-proxy.sh.
-//
-//	load origin DIR            serve on 127.0.0.1, write DIR/ca.pem and DIR/addr
-//	load run ADDR PROXY MODE SECONDS CAFILE...
-//	                           16 clients, MODE keepalive|newconn; PROXY "-" is direct
-package main
-
-import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"fmt"
-	"io"
-	"math/big"
-	"net"
-	"net/http"
-	"net/url"
-	"os"
-	"slices"
-	"strconv"
-	"sync"
-	"time"
-)
-
-func main() {
-	switch os.Args[1] {
-	case "origin":
-		origin(os.Args[2])
-	case "run":
-		secs, _ := strconv.Atoi(os.Args[5])
-		run(os.Args[2], os.Args[3], os.Args[4], time.Duration(secs)*time.Second, os.Args[6:])
-	}
-}
-
-func origin(dir string) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	now := time.Now()
-	caT := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench origin CA"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caT, caT, &key.PublicKey, key)
-	ca, _ := x509.ParseCertificate(caDER)
-	lkey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	lT := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	lDER, _ := x509.CreateCertificate(rand.Reader, lT, ca, &lkey.PublicKey, key)
-	os.WriteFile(dir+"/ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644)
-	body := make([]byte, 1024)
-	for i := range body {
-		body[i] = 'x'
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{lDER, caDER}, PrivateKey: lkey}}})
-	if err != nil {
-		panic(err)
-	}
-	os.WriteFile(dir+"/addr", []byte(ln.Addr().String()), 0o644)
-	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Write(body)
-	}))
-}
-
-func run(addr, proxy, mode string, d time.Duration, cafiles []string) {
-	pool := x509.NewCertPool()
-	for _, f := range cafiles {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			panic(err)
-		}
-		pool.AppendCertsFromPEM(b)
-	}
-	_, port, _ := net.SplitHostPort(addr)
-	u := "https://localhost:" + port + "/"
-	newTr := func() *http.Transport {
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableKeepAlives: mode == "newconn", MaxIdleConnsPerHost: 1}
-		if proxy != "-" {
-			tr.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxy})
-		}
-		return tr
-	}
-	var mu sync.Mutex
-	var lat []time.Duration
-	errs := 0
-	var wg sync.WaitGroup
-	stop := time.Now().Add(d)
-	clients := 16
-	if n, err := strconv.Atoi(os.Getenv("CLIENTS")); err == nil && n > 0 {
-		clients = n
-	}
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &http.Client{Transport: newTr(), Timeout: 30 * time.Second}
-			var mine []time.Duration
-			bad := 0
-			for time.Now().Before(stop) {
-				t0 := time.Now()
-				resp, err := c.Get(u)
-				if err == nil {
-					n, _ := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if n != 1024 {
-						err = fmt.Errorf("%d bytes", n)
-					}
-				}
-				if err != nil {
-					bad++
-					if bad == 1 {
-						fmt.Fprintln(os.Stderr, "load:", err)
-					}
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			c.CloseIdleConnections()
-			mu.Lock()
-			lat = append(lat, mine...)
-			errs += bad
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	p := func(q float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000
-	}
-	fmt.Printf("%.0f %.3f %.3f %d\n", float64(len(lat))/d.Seconds(), p(0.50), p(0.99), errs)
-}
-EOF
-cat >"$w/load/go.mod" <<'EOF'
-module load
-
-go 1.24
-EOF
-(cd "$w/load" && CGO_ENABLED=0 go build -o "$w/loadgen" .)
+(cd "$root" && CGO_ENABLED=0 go build -o "$w/loadgen" ./scripts/proxyload) # the origin and load generator, shared with abuse-proxy.sh
 
 echo "== starting origin, certsleuth proxy, mitmdump"
 "$w/loadgen" origin "$w" & pids="$pids $!"
