@@ -19,6 +19,10 @@
 # connections through certsleuth and samples its RSS every 5 s: memory must
 # stay flat. Figures are recorded in docs/bench-proxy.md.
 #
+# BASELINE=REV (a git revision) also builds that revision of certsleuth and
+# runs it beside today's build in the same run (row "baseline"), so a change's
+# effect on speed is measured in one run, under the same load.
+#
 # Needs Go, mitmdump, curl and (for certsleuth+page) chromium. The origin
 # and load generator are scripts/proxyload (standard library only).
 set -eu
@@ -37,7 +41,12 @@ command -v mitmdump >/dev/null || { echo "bench-proxy: mitmdump not found (apt-g
 
 echo "== building"
 (cd "$root" && CGO_ENABLED=0 go build -o "$w/certsleuth" ./cmd/certsleuth)
-(cd "$root" && CGO_ENABLED=0 go build -o "$w/loadgen" ./scripts/proxyload) # the origin and load generator, shared with abuse-proxy.sh
+(cd "$root" && CGO_ENABLED=0 go build -o "$w/loadgen" ./scripts/proxyload)
+if [ -n "${BASELINE:-}" ]; then
+	git -C "$root" worktree add -q --detach "$w/baseline-src" "$BASELINE"
+	(cd "$w/baseline-src" && CGO_ENABLED=0 go build -o "$w/certsleuth-baseline" ./cmd/certsleuth)
+	git -C "$root" worktree remove --force "$w/baseline-src"
+fi # the origin and load generator, shared with abuse-proxy.sh
 
 echo "== starting origin, certsleuth proxy, mitmdump"
 "$w/loadgen" origin "$w" & pids="$pids $!"
@@ -55,6 +64,13 @@ mkdir -p "$XDG_CONFIG_HOME"
 "$w/certsleuth" proxy --listen "127.0.0.1:$cport" --upstream-ca "$w/ca.pem" --record "$w/trace.jsonl" >"$w/proxy.out" 2>"$w/proxy.err" &
 cpid=$!
 pids="$pids $cpid"
+if [ -n "${BASELINE:-}" ]; then
+	bport=$(free_port)
+	"$w/certsleuth-baseline" proxy --listen "127.0.0.1:$bport" --upstream-ca "$w/ca.pem" --record "$w/trace-baseline.jsonl" >"$w/baseline.out" 2>"$w/baseline.err" &
+	pids="$pids $!"
+	i=0
+	while ! curl -s -o /dev/null "http://127.0.0.1:$bport/" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
 mitmdump -q --listen-host 127.0.0.1 -p "$mport" --set confdir="$w/mitm" --set ssl_verify_upstream_trusted_ca="$w/ca.pem" >"$w/mitm.out" 2>&1 &
 pids="$pids $!"
 i=0
@@ -101,6 +117,11 @@ for mode in keepalive newconn; do
 	d_rps=$rps d_p50=$p50
 	run certsleuth "127.0.0.1:$cport" "$mode"
 	c_rps=$rps c_p50=$p50
+	if [ -n "${BASELINE:-}" ]; then
+		run baseline "127.0.0.1:$bport" "$mode"
+		echo "$mode" "$c_rps" "$rps" "$c_p50" "$p50" | awk '{
+			printf "  %s: this build does %.1f%% of the baseline'"'"'s req/s (%.0f vs %.0f), p50 %+.3f ms\n", $1, 100*$2/$3, $2, $3, $4-$5 }'
+	fi
 	if [ -n "$chrome" ]; then
 		watch_page
 		run cs+page "127.0.0.1:$cport" "$mode"
