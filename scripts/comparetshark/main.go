@@ -244,7 +244,10 @@ func runCertsleuth(bin, file string) ([]*flowView, error) {
 		}
 		out = append(out, v)
 	}
-	if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() >= 2 {
+	// Exit 1 (a connection would warn) and 3 (a connection was not
+	// judged) are verdicts; 2 is an error (a corrupt file still gave the
+	// observations before the damage).
+	if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() == 2 {
 		return out, fmt.Errorf("exit %d: %s", ee.ExitCode(), strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
@@ -277,20 +280,21 @@ var tsharkFields = []string{
 
 // tsharkFlow collects one TCP stream's TLS as tshark dissects it.
 type tsharkFlow struct {
-	stream      string
-	a, b        string // endpoints of the first packet: a sent it
-	client      string // the sender of the ClientHello
-	sni         string
-	shVersion   string // the ServerHello's chosen version, hex ("0x0303")
-	shPSK       bool
-	leaf        []byte
-	handshake   bool // any handshake message seen
-	serverCCS   bool
-	serverAlert bool
-	serverDone  bool // ServerHelloDone
-	serverHello bool
-	truncated   bool // a server packet was cut by the snap length
-	pkts        []tsharkPkt
+	stream        string
+	a, b          string // endpoints of the first packet: a sent it
+	client        string // the sender of the ClientHello
+	sni           string
+	shVersion     string // the ServerHello's chosen version, hex ("0x0303")
+	shPSK         bool
+	leaf          []byte
+	handshake     bool // any handshake message seen
+	serverCCS     bool
+	serverAlert   bool
+	serverDone    bool // ServerHelloDone
+	serverHello   bool
+	serverCertMsg bool // a Certificate message, dissected or not
+	truncated     bool // a server packet was cut by the snap length
+	pkts          []tsharkPkt
 }
 
 type tsharkPkt struct {
@@ -355,6 +359,12 @@ func ep(ip4, ip6, port string) string {
 	return net.JoinHostPort(ip, port)
 }
 
+func portOf(hostport string) int {
+	_, p, _ := net.SplitHostPort(hostport)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
 func split(s string) []string {
 	if s == "" {
 		return nil
@@ -366,6 +376,13 @@ func split(s string) []string {
 // of the first ClientHello, else the receiver of the first ServerHello),
 // then the facts of each direction.
 func (fl *tsharkFlow) view() *flowView {
+	records := false
+	for _, p := range fl.pkts {
+		records = records || p.fields[9] != ""
+	}
+	if !records {
+		return nil // TCP segments tshark held for reassembly, no TLS record (keep-alives)
+	}
 	for _, p := range fl.pkts {
 		types := split(p.fields[10])
 		if has(types, "1") {
@@ -378,18 +395,14 @@ func (fl *tsharkFlow) view() *flowView {
 		}
 	}
 	if fl.client == "" {
-		// No hello: the middle of a connection. Records alone make
-		// no TLS flow for this comparison unless handshake bytes show.
-		anyHS := false
-		for _, p := range fl.pkts {
-			if p.fields[10] != "" {
-				anyHS = true
-			}
-		}
-		if !anyHS {
-			return nil
-		}
+		// No hello: the middle of a connection (TLS records without the
+		// handshake). Its client is the side with the higher port, as
+		// certsleuth guesses it; it is a TLS flow whose handshake is
+		// not in the capture.
 		fl.client = fl.a
+		if portOf(fl.b) > portOf(fl.a) {
+			fl.client = fl.b
+		}
 	}
 	server := fl.b
 	if fl.client == fl.b {
@@ -415,11 +428,8 @@ func (fl *tsharkFlow) view() *flowView {
 			fl.truncated = true
 		}
 		cts := split(f[9])
-		if has(cts, "21") && !fl.serverHello || has(cts, "21") && fl.leaf == nil {
-			fl.serverAlert = true
-		}
-		if has(cts, "20") && fl.leaf == nil && fl.serverHello {
-			fl.serverCCS = true
+		if has(cts, "21") && fl.leaf == nil && (fl.serverHello || fl.sni != "" || fl.handshake) {
+			fl.serverAlert = true // an alert in the middle of a connection is no failed handshake
 		}
 		if has(types, "2") && !fl.serverHello {
 			fl.serverHello = true
@@ -442,6 +452,13 @@ func (fl *tsharkFlow) view() *flowView {
 		}
 		if has(types, "14") {
 			fl.serverDone = true
+		}
+		// After the ServerHello of this packet (they often share one).
+		if has(types, "11") {
+			fl.serverCertMsg = true
+		}
+		if has(cts, "20") && !fl.serverCertMsg && fl.serverHello {
+			fl.serverCCS = true // RFC 5246 §7.3: an abbreviated handshake
 		}
 	}
 	v := &flowView{client: fl.client, server: server, sni: fl.sni, version: versionName(fl.shVersion)}
