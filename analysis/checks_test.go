@@ -161,6 +161,16 @@ func rsaLeaf(t *testing.T, ca *testcert.CA, bits int, sigAlg x509.SignatureAlgor
 
 // TestChecks runs observations through Analyze and asserts which check IDs
 // fire for which profiles, and which do not.
+// padChain appends copies of extra to chain until the TLS Certificate
+// message it makes is over size bytes (a server sending a CA bundle).
+func padChain(chain [][]byte, extra []byte, size int) [][]byte {
+	out := append([][]byte(nil), chain...)
+	for certificateMsgLen(out) <= size {
+		out = append(out, extra)
+	}
+	return out
+}
+
 func TestChecks(t *testing.T) {
 	p := newCheckPKI(t)
 	now := time.Now()
@@ -210,6 +220,11 @@ func TestChecks(t *testing.T) {
 		{name: "SHA-1 signature: Apple", obs: tlsObs("mail.contoso.com", p.sha1),
 			profiles: []string{"windows", "apple"}, want: want{"apple.sha1": {"apple"}, "chain.untrusted": {"all"}}, absent: []string{"apple.weak-key"},
 			says: "insecure algorithm"},
+		{name: "certificate list over 100 KiB: OpenSSL-based clients refuse, Go does not, others not measured", obs: tlsObs("mail.contoso.com", padChain(p.right, p.ca.Cert.Raw, 150<<10)),
+			profiles: []string{"windows", "chromium", "openssl", "curl", "python", "go", "rfc9525"},
+			want:     want{"cert.list-too-long": {"windows", "chromium", "openssl", "curl", "python"}}, says: "curl refuses more than 100 KiB"},
+		{name: "certificate list over 256 KiB: Go refuses too", obs: tlsObs("mail.contoso.com", padChain(p.right, p.ca.Cert.Raw, 300<<10)),
+			profiles: []string{"go", "rfc9525"}, want: want{"cert.list-too-long": {"go"}}, says: "refuses more than 256 KiB"},
 		{name: "no SNI", obs: with(tlsObs("", p.right), func(o *record.Observation) { o.NoSNI = true; o.Connect = "mail.contoso.com:443" }),
 			profiles: []string{"windows"}, want: want{"tls.no-sni": {"all"}}, absent: []string{"name.mismatch"}},
 		{name: "TLS 1.3 without key log", obs: with(tlsObs("mail.contoso.com", nil), func(o *record.Observation) { o.Visibility = record.VisEncrypted; o.TLSVersion = "TLS 1.3" }),

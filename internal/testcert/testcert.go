@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,9 +43,10 @@ type Spec struct {
 	EKU       []x509.ExtKeyUsage // default serverAuth
 }
 
-var serial int64 = 1000
+// serial numbers the certificates; parallel tests mint at the same time.
+var serial atomic.Int64
 
-func nextSerial() *big.Int { serial++; return big.NewInt(serial) }
+func nextSerial() *big.Int { return big.NewInt(1000 + serial.Add(1)) }
 
 // NewCA makes a self-signed CA named cn, valid from two days ago for a year.
 func NewCA(t T, cn string) *CA {
