@@ -392,21 +392,7 @@ func TestGolden(t *testing.T) {
 			checkCase(t, c, res)
 			rep := analysis.Analyze(res.Observations, analysis.Options{Roots: roots, Cache: &certs.Cache{}})
 			rep.Problems = append(rep.Problems, res.Problems...)
-			for _, format := range []string{"text", "json"} {
-				var out bytes.Buffer
-				if err := analysis.Render(&out, rep, format, analysis.RenderOptions{Title: c.file, Width: 100}); err != nil {
-					t.Fatal(err)
-				}
-				if format == "text" {
-					flat := strings.Join(strings.Fields(out.String()), " ")
-					for _, s := range c.report {
-						if !strings.Contains(flat, s) {
-							t.Errorf("the text report does not say %q:\n%s", s, out.String())
-						}
-					}
-				}
-				golden(t, filepath.Join("testdata", "golden", c.file+"."+format), out.Bytes())
-			}
+			checkReports(t, rep, c.file, c.report)
 		})
 	}
 }
@@ -526,3 +512,25 @@ reports certsleuth makes of each file are in golden/ (text and JSON;
 ` + "`go test ./capture -run TestGolden -update`" + ` rewrites them after a renderer change).
 
 `
+
+// checkReports renders rep as text and JSON, compares each with its golden
+// file testdata/golden/FILE.FORMAT, and checks that the text report says
+// each of says (white space folded).
+func checkReports(t *testing.T, rep *analysis.Report, file string, says []string) {
+	t.Helper()
+	for _, format := range []string{"text", "json"} {
+		var out bytes.Buffer
+		if err := analysis.Render(&out, rep, format, analysis.RenderOptions{Title: file, Width: 100}); err != nil {
+			t.Fatal(err)
+		}
+		if format == "text" {
+			flat := strings.Join(strings.Fields(out.String()), " ")
+			for _, s := range says {
+				if !strings.Contains(flat, s) {
+					t.Errorf("the text report does not say %q:\n%s", s, out.String())
+				}
+			}
+		}
+		golden(t, filepath.Join("testdata", "golden", file+"."+format), out.Bytes())
+	}
+}

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"crypto/x509"
 	"os"
 	"path/filepath"
@@ -210,21 +209,7 @@ func TestRealCaptures(t *testing.T) {
 					t.Errorf("no %s finding", id)
 				}
 			}
-			for _, format := range []string{"text", "json"} {
-				var out bytes.Buffer
-				if err := analysis.Render(&out, rep, format, analysis.RenderOptions{Title: c.file, Width: 100}); err != nil {
-					t.Fatal(err)
-				}
-				if format == "text" {
-					flat := strings.Join(strings.Fields(out.String()), " ")
-					for _, s := range c.report {
-						if !strings.Contains(flat, s) {
-							t.Errorf("the text report does not say %q:\n%s", s, out.String())
-						}
-					}
-				}
-				golden(t, filepath.Join("testdata", "golden", c.file+"."+format), out.Bytes())
-			}
+			checkReports(t, rep, c.file, c.report)
 		})
 	}
 }
