@@ -611,6 +611,47 @@ func andList(xs []string) string {
 	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
 }
 
+// clientClauses keeps a verdict from lending one client's reason to
+// another: when the culprit's first finding applies to only some of the
+// clients that warn, first names those clients, and more adds a clause
+// ("; each of OpenSSL, curl and Python warns too: ...") for each later
+// finding that covers clients not yet named. Both are empty when the first
+// finding applies to every client that warns.
+func (r *Report) clientClauses(c *Culprit) (first, more string) {
+	if len(c.Findings) == 0 {
+		return "", ""
+	}
+	of := func(f Finding, covered map[string]bool) []string {
+		var ps []string
+		for _, p := range c.Profiles {
+			if !covered[p] && (f.Profile == AllProfiles || strings.Contains(", "+f.Profile+", ", ", "+p+", ")) {
+				ps = append(ps, p)
+			}
+		}
+		return ps
+	}
+	covered := map[string]bool{}
+	lead := of(c.Findings[0], covered)
+	if len(lead) == 0 || len(lead) == len(c.Profiles) {
+		return "", ""
+	}
+	for _, p := range lead {
+		covered[p] = true
+	}
+	var b strings.Builder
+	for _, f := range c.Findings[1:] {
+		ps := of(f, covered)
+		if len(ps) == 0 {
+			continue
+		}
+		for _, p := range ps {
+			covered[p] = true
+		}
+		fmt.Fprintf(&b, "; %s warns too: %s", lowerFirst(clientWordsOf(ps, r.Profiles)), stripProfileTitle(f.Summary))
+	}
+	return clientWordsOf(lead, r.Profiles), b.String()
+}
+
 // verdictWords is the one-paragraph plain-language verdict for a culprit.
 func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	it := c.First
@@ -647,7 +688,8 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	case probe && nameIssue:
 		fmt.Fprintf(&b, "%s would warn on %s: the server's certificate %s", who, name, covers)
 	case probe:
-		fmt.Fprintf(&b, "%s would warn on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
+		first, more := r.clientClauses(c)
+		fmt.Fprintf(&b, "%s would warn on %s: %s%s", firstNonEmpty(first, who), name, stripProfileTitle(c.Findings[0].Summary), more)
 	case nameIssue && (cause == nil || cause.Kind == CauseUnknown):
 		fmt.Fprintf(&b, "%s warns on %s, which nothing earlier in the trace names (it was typed in, cached, or asked for before the recording started); the server's certificate %s", who, name, covers)
 	case nameIssue:
@@ -655,7 +697,8 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	case hasID(c.Findings, principalCheckID):
 		fmt.Fprintf(&b, "%s refuses the Outlook Anywhere connection to %s: %s", who, name, principalSummary(c.Findings))
 	default:
-		fmt.Fprintf(&b, "%s warns on %s: %s", who, name, stripProfileTitle(c.Findings[0].Summary))
+		first, more := r.clientClauses(c)
+		fmt.Fprintf(&b, "%s warns on %s: %s%s", firstNonEmpty(first, who), name, stripProfileTitle(c.Findings[0].Summary), more)
 	}
 	switch {
 	case cause != nil && cause.Kind == CauseAutodiscoverField && len(cause.Either) > 1 && countExchangeURLRemedies(c.Remedies) > 1:
