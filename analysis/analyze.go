@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
 // Options control Analyze.
 type Options struct {
 	// Profiles are the clients to judge for; nil means every profile.
-	Profiles []*Profile
+	Profiles []*match.Profile
 	// Roots are the trusted roots; nil means the system's.
 	Roots *x509.CertPool
 	// WhatIf, when set, is a proposed certificate chain (leaf first): every
@@ -34,7 +35,7 @@ type Item struct {
 	Name     string              `json:"name"`      // the name the client validated against
 	NameFrom record.NameSource   `json:"name_from"` // where that name was seen
 	Chain    []certs.Summary     `json:"chain"`
-	Verdicts []Verdict           `json:"verdicts,omitempty"`
+	Verdicts []match.Verdict     `json:"verdicts,omitempty"`
 	Findings []Finding           `json:"findings"`
 	WhatIf   bool                `json:"what_if,omitempty"`
 	// Origin is what sent the client to this request, nearest cause first
@@ -54,7 +55,7 @@ func (it *Item) Warns(profile string) bool {
 }
 
 // WarningProfiles lists the profiles for which the item has an error finding.
-func (it *Item) WarningProfiles(all []*Profile) []string {
+func (it *Item) WarningProfiles(all []*match.Profile) []string {
 	var out []string
 	for _, p := range all {
 		if it.Warns(p.Name) {
@@ -78,8 +79,8 @@ func (it *Item) Worst() Severity {
 
 // Report is the analysis of a trace or capture.
 type Report struct {
-	Profiles []*Profile `json:"-"`
-	Items    []*Item    `json:"items"`
+	Profiles []*match.Profile `json:"-"`
+	Items    []*Item          `json:"items"`
 	// Problems are input problems that did not stop the analysis (bad
 	// trace lines, a truncated capture), in words with their location.
 	Problems []string `json:"problems,omitempty"`
@@ -118,7 +119,7 @@ func (r *Report) Incomplete() bool {
 // Analyze runs every observation through the matcher and the checks.
 func Analyze(obs []*record.Observation, opts Options) *Report {
 	if opts.Profiles == nil {
-		opts.Profiles = Profiles()
+		opts.Profiles = match.Profiles()
 	}
 	if opts.Cache == nil {
 		opts.Cache = &certs.Cache{}

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -89,10 +90,10 @@ type Subject struct {
 	ChainErr error               // set when the recorded chain did not parse
 	Name     string              // the name the client validated against
 	NameFrom record.NameSource
-	At       time.Time // when it happened: dates are judged then, not now
-	Profile  *Profile  // nil for observation-wide checks
-	Verdict  *Verdict  // nil when there is no leaf or no name
-	WhatIf   bool      // Chain is a proposed certificate, not the recorded one
+	At       time.Time      // when it happened: dates are judged then, not now
+	Profile  *match.Profile // nil for observation-wide checks
+	Verdict  *match.Verdict // nil when there is no leaf or no name
+	WhatIf   bool           // Chain is a proposed certificate, not the recorded one
 	trust    *trustResult
 	aia      *aiaTrust // set when only a missing issuer stops the chain and the leaf names caIssuers URLs
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -198,7 +199,7 @@ func init() {
 				urls := strings.Join(a.urls, ", ")
 				ev := []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "AIA caIssuers", Value: urls, From: "leaf"}}
 				switch {
-				case !s.Profile.aia:
+				case !s.Profile.FetchesAIA():
 					return &Finding{Summary: fmt.Sprintf("the server did not send the intermediate CA %q, and %s does not fetch it from the AIA URL %s (Chromium, Windows and Apple do)", leaf.Issuer.CommonName, s.Profile.Title, urls), Evidence: ev}
 				case a.ok:
 					return &Finding{Severity: SeverityInfo, Summary: fmt.Sprintf("the server did not send the intermediate CA %q; %s fetches it from %s, which answered when certsleuth fetched it, so it does not warn", leaf.Issuer.CommonName, s.Profile.Title, strings.Join(a.answered, ", ")), Evidence: ev}
@@ -217,7 +218,7 @@ func init() {
 				}
 				appleDated := !leaf.NotBefore.Before(appleRulesFrom)
 				if len(leaf.ExtKeyUsage) == 0 && len(leaf.UnknownExtKeyUsage) == 0 {
-					if s.Profile.ekuRequired && appleDated {
+					if s.Profile.EKURequired() && appleDated {
 						return &Finding{Summary: fmt.Sprintf("%s requires an extendedKeyUsage with serverAuth on certificates issued after 2019-07-01; this one has no EKU extension", s.Profile.Title)}
 					}
 					return nil
@@ -235,7 +236,7 @@ func init() {
 				if hasAny {
 					// OpenSSL v3_purp.c xku_reject: anyExtendedKeyUsage is not serverAuth;
 					// Apple 103769: the EKU must contain serverAuth. Chromium and Go accept it.
-					if s.Profile.ekuAnyRefused && (!s.Profile.appleRules || appleDated) {
+					if s.Profile.EKUAnyRefused() && (!s.Profile.AppleRules() || appleDated) {
 						return &Finding{Summary: fmt.Sprintf("the certificate's extendedKeyUsage is anyExtendedKeyUsage without serverAuth, which %s does not take for serverAuth", s.Profile.Title), Evidence: ev}
 					}
 					return nil
@@ -260,7 +261,7 @@ func init() {
 						return &Finding{Summary: "the issuing CA " + certLabel(i+1, c) + " may only issue certificates for " + certs.EKUNames(c) + ", not for TLS servers",
 							Evidence: []Evidence{{Label: "extendedKeyUsage", Value: certs.EKUNames(c), From: certLabel(i+1, c)}}}
 					}
-					if s.Profile.ekuAnyRefused && !s.Profile.appleRules && !hasEKU(c, x509.ExtKeyUsageServerAuth) && hasEKU(c, x509.ExtKeyUsageAny) {
+					if s.Profile.EKUAnyRefused() && !s.Profile.AppleRules() && !hasEKU(c, x509.ExtKeyUsageServerAuth) && hasEKU(c, x509.ExtKeyUsageAny) {
 						return &Finding{Summary: fmt.Sprintf("the issuing CA %s has anyExtendedKeyUsage without serverAuth, which %s does not take for serverAuth", certLabel(i+1, c), s.Profile.Title),
 							Evidence: []Evidence{{Label: "extendedKeyUsage", Value: certs.EKUNames(c), From: certLabel(i+1, c)}}}
 					}
@@ -279,12 +280,12 @@ func init() {
 				}
 				ku := leaf.KeyUsage
 				ev := []Evidence{{Label: "keyUsage", Value: keyUsageNames(ku), From: "leaf"}}
-				switch s.Profile.ku {
-				case kuSignature:
+				switch s.Profile.KeyUsage() {
+				case match.KeyUsageSignature:
 					if ku&x509.KeyUsageDigitalSignature == 0 {
 						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) lacks digitalSignature, and every handshake %s offers (ECDHE, TLS 1.3) is signed with the certificate's key", keyUsageNames(ku), s.Profile.Title), Evidence: ev}
 					}
-				case kuServer:
+				case match.KeyUsageServer:
 					if ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment|x509.KeyUsageKeyAgreement) == 0 {
 						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) has none of digitalSignature, keyEncipherment and keyAgreement, which %s requires of a TLS server", keyUsageNames(ku), s.Profile.Title), Evidence: ev}
 					}
@@ -297,15 +298,15 @@ func init() {
 			Citation: "OpenSSL crypto/x509/x509_vfy.c check_key_level (security level 2: 2048 bits); KB 2661254; Go crypto/rsa (1024 bits); chromium cert_verify_proc.cc", PerProfile: true,
 			Remedy: "Reissue the certificate (or the CA) with an RSA key of 2048 bits or more, or ECDSA P-256.",
 			Run: func(s *Subject) *Finding {
-				if s.Profile.minRSA == 0 || s.Profile.appleRules {
+				if s.Profile.MinRSA() == 0 || s.Profile.AppleRules() {
 					return nil // Apple's rule is apple.weak-key
 				}
 				for i, c := range s.Chain {
 					if i > 0 && certs.IsSelfSigned(c) {
 						continue // a sent root is not checked as part of the chain
 					}
-					if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < s.Profile.minRSA {
-						return &Finding{Summary: fmt.Sprintf("%s has an RSA %d-bit key; %s refuses RSA keys under %d bits", certLabel(i, c), k.N.BitLen(), s.Profile.Title, s.Profile.minRSA),
+					if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < s.Profile.MinRSA() {
+						return &Finding{Summary: fmt.Sprintf("%s has an RSA %d-bit key; %s refuses RSA keys under %d bits", certLabel(i, c), k.N.BitLen(), s.Profile.Title, s.Profile.MinRSA()),
 							Evidence: []Evidence{{Label: "public key", Value: fmt.Sprintf("RSA %d bits", k.N.BitLen()), From: certLabel(i, c)}}}
 					}
 				}
@@ -318,7 +319,7 @@ func init() {
 			Remedy: "Reissue the certificate with a validity of at most 825 days (398 for public CAs).",
 			Run: func(s *Subject) *Finding {
 				leaf := s.Leaf()
-				if leaf == nil || !s.Profile.appleRules || leaf.NotBefore.Before(appleRulesFrom) {
+				if leaf == nil || !s.Profile.AppleRules() || leaf.NotBefore.Before(appleRulesFrom) {
 					return nil
 				}
 				days := int(leaf.NotAfter.Sub(leaf.NotBefore).Hours() / 24)
@@ -333,7 +334,7 @@ func init() {
 			Citation: "support.apple.com/103769", PerProfile: true,
 			Remedy: "Reissue with RSA 2048 or larger, or ECDSA.",
 			Run: func(s *Subject) *Finding {
-				if !s.Profile.appleRules {
+				if !s.Profile.AppleRules() {
 					return nil
 				}
 				for i, c := range s.Chain {
@@ -349,7 +350,7 @@ func init() {
 			Citation: "support.apple.com/103769", PerProfile: true,
 			Remedy: "Reissue the certificate (and intermediates) with SHA-256 signatures.",
 			Run: func(s *Subject) *Finding {
-				if !s.Profile.appleRules {
+				if !s.Profile.AppleRules() {
 					return nil
 				}
 				for i, c := range s.Chain {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 )
 
 // certDefect is what real clients did with a certificate that breaks one
@@ -64,7 +65,7 @@ func lookupDefect(k certs.DefectKind) *certDefect {
 
 // defectVerdict says what the clients of profile p do with defect k:
 // "refuse", "accept" or "" when nobody tested them.
-func defectVerdict(p *Profile, k certs.DefectKind) string {
+func defectVerdict(p *match.Profile, k certs.DefectKind) string {
 	if p.Name == "go" {
 		return "refuse" // crypto/x509 refused it: that is how it was found
 	}
@@ -118,7 +119,7 @@ var profileWho = map[string]string{
 	"openssl": "OpenSSL (and curl, Python)", "curl": "curl", "python": "Python", "go": "Go", "rfc9525": "RFC 5280 (the standard)",
 }
 
-func who(p *Profile) string {
+func who(p *match.Profile) string {
 	if w, ok := profileWho[p.Name]; ok {
 		return w
 	}
@@ -126,7 +127,7 @@ func who(p *Profile) string {
 }
 
 // othersWords says what the tested clients other than p's do with d.
-func othersWords(p *Profile, d *certDefect) string {
+func othersWords(p *match.Profile, d *certDefect) string {
 	if d == nil {
 		return "certsleuth has not seen what other clients do with it"
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -34,11 +35,11 @@ func TestMalformedFinding(t *testing.T) {
 			o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: time.Now(), SNI: testcert.MalformedName,
 				TLSVersion: "TLS 1.3", Visibility: record.VisVisible, Chain: cert.Certificate}
 			for prof, sev := range per {
-				p, err := LookupProfile(prof)
+				p, err := match.LookupProfile(prof)
 				if err != nil {
 					t.Fatal(err)
 				}
-				rep := Analyze([]*record.Observation{o}, Options{Profiles: []*Profile{p}, Roots: roots})
+				rep := Analyze([]*record.Observation{o}, Options{Profiles: []*match.Profile{p}, Roots: roots})
 				it := rep.Items[0]
 				var got Severity
 				for _, f := range it.Findings {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -31,7 +32,7 @@ func nameEvidence(s *Subject) []Evidence {
 }
 
 // nameCheck builds the check that fires when the verdict has one of kinds.
-func nameCheck(id, title string, sev Severity, citation, remedy string, kinds ...Kind) *Check {
+func nameCheck(id, title string, sev Severity, citation, remedy string, kinds ...match.Kind) *Check {
 	return &Check{
 		ID: id, Title: title, Severity: sev, Citation: citation, Remedy: remedy, PerProfile: true,
 		Run: func(s *Subject) *Finding {
@@ -73,40 +74,40 @@ const fixNameOrURL = "Point the client at a name the certificate covers (change 
 func init() {
 	mustRegister(
 		nameCheck("name.mismatch", "The certificate does not cover the name the client asked for", SeverityError,
-			"RFC 9525 §6.3; RFC 2818 §3.1", fixNameOrURL, KindMismatch),
+			"RFC 9525 §6.3; RFC 2818 §3.1", fixNameOrURL, match.KindMismatch),
 		nameCheck("name.no-san", "The certificate has no subjectAltName the client can use", SeverityError,
 			"RFC 9525 §6.3; chromestatus 4981025180483584 (CN ignored since Chrome 58)",
-			"Reissue the certificate with every host name as a subjectAltName dNSName entry.", KindNoSAN),
+			"Reissue the certificate with every host name as a subjectAltName dNSName entry.", match.KindNoSAN),
 		nameCheck("name.cn-only", "The name is only in the subject CN, which this client ignores", SeverityError,
 			"RFC 9525 §6.3 (no CN-ID); support.apple.com/103769; chromestatus 4981025180483584",
-			"Reissue the certificate with the name as a subjectAltName dNSName entry; clients stopped reading the CN.", KindCNOnly),
+			"Reissue the certificate with the name as a subjectAltName dNSName entry; clients stopped reading the CN.", match.KindCNOnly),
 		nameCheck("name.wildcard-too-deep", "A wildcard covers one label only", SeverityError,
 			"RFC 9525 §6.3; KB 258858",
-			"A *.domain certificate covers a.domain but not a.b.domain: add the deeper name (or *.b.domain) as a SAN, or use a shallower host name.", KindWildcardTooDeep),
+			"A *.domain certificate covers a.domain but not a.b.domain: add the deeper name (or *.b.domain) as a SAN, or use a shallower host name.", match.KindWildcardTooDeep),
 		nameCheck("name.wildcard-bare-domain", "A wildcard does not cover the bare domain", SeverityError,
 			"RFC 9525 §6.3",
-			"Add the bare domain (contoso.com) as its own SAN next to *.contoso.com, or use a host name below it.", KindWildcardBare),
+			"Add the bare domain (contoso.com) as its own SAN next to *.contoso.com, or use a host name below it.", match.KindWildcardBare),
 		nameCheck("name.partial-wildcard", "This client refuses a partial-label wildcard", SeverityError,
 			"RFC 9525 §6.3; chromium x509_certificate.cc; KB 258858 (Windows accepts them)",
-			"Use a full-label wildcard (*.contoso.com) or list the host names themselves.", KindPartialRejected),
+			"Use a full-label wildcard (*.contoso.com) or list the host names themselves.", match.KindPartialRejected),
 		nameCheck("name.wildcard-public-suffix", "A wildcard directly over a public suffix or top-level domain", SeverityError,
 			"CA/B Forum BR §3.2.2.6; chromium x509_certificate.cc; KB 258858",
-			"List the host names themselves; a wildcard must sit under a registrable domain (*.contoso.com, not *.com or *.local).", KindWildcardSuffix),
+			"List the host names themselves; a wildcard must sit under a registrable domain (*.contoso.com, not *.com or *.local).", match.KindWildcardSuffix),
 		nameCheck("name.wildcard-numeric-host", "Wildcards never match numeric host names", SeverityError,
 			"chromium x509_certificate.cc VerifyHostname",
-			"Connect by DNS name, or put the address in an iPAddress SAN.", KindWildcardNumeric),
+			"Connect by DNS name, or put the address in an iPAddress SAN.", match.KindWildcardNumeric),
 		nameCheck("name.ip-needs-ip-san", "An IP address must be an iPAddress SAN", SeverityError,
 			"RFC 9525 §6.2; RFC 6125 Appendix B.2",
-			"Connect by DNS name, or reissue the certificate with the address as an iPAddress subjectAltName.", KindIPNeedsIPSAN),
+			"Connect by DNS name, or reissue the certificate with the address as an iPAddress subjectAltName.", match.KindIPNeedsIPSAN),
 		nameCheck("name.trailing-dot", "The names differ only in a trailing dot", SeverityError,
 			"RFC 5280 §4.2.1.6 (preferred name syntax has no trailing dot)",
-			"Remove the trailing dot from the certificate's SAN, or from the name the client uses.", KindTrailingDot),
+			"Remove the trailing dot from the certificate's SAN, or from the name the client uses.", match.KindTrailingDot),
 		nameCheck("name.invalid-wildcard", "A SAN holds a wildcard no client accepts", SeverityError,
 			"RFC 9525 §6.3; OpenSSL v3_utl.c valid_star",
-			"Reissue with wildcards only as the whole left-most label (*.contoso.com) or plain host names.", KindInvalidWildcardSAN),
+			"Reissue with wildcards only as the whole left-most label (*.contoso.com) or plain host names.", match.KindInvalidWildcardSAN),
 		nameCheck("name.invalid", "The client asked for a name that is not a valid host name", SeverityError,
 			"RFC 1123 §2.1; RFC 5890",
-			"Fix the URL or setting that produced this name: host names are letters, digits, hyphens and dots.", KindInvalidName),
+			"Fix the URL or setting that produced this name: host names are letters, digits, hyphens and dots.", match.KindInvalidName),
 		// Advice about other clients is a note for the client that accepts;
 		// the clients that refuse get their own error (name.cn-only,
 		// name.no-san, name.partial-wildcard).
@@ -115,7 +116,7 @@ func init() {
 			Citation: "RFC 2818 §3.1; RFC 9525 §6.3", PerProfile: true,
 			Remedy: "Reissue the certificate with the name as a subjectAltName: clients that ignore the CN (Chrome, Apple, Go, Android) reject this certificate.",
 			Run: func(s *Subject) *Finding {
-				if s.Verdict == nil || s.Verdict.Kind != KindCNFallback {
+				if s.Verdict == nil || s.Verdict.Kind != match.KindCNFallback {
 					return nil
 				}
 				return &Finding{Summary: fmt.Sprintf("%s accepts %s only because it falls back to the subject CN %q%s", s.Profile.Title, s.Name, s.Verdict.By, refusedBy(s)), Evidence: nameEvidence(s)}
@@ -126,7 +127,7 @@ func init() {
 			Citation: "KB 258858; RFC 9525 §6.3", PerProfile: true,
 			Remedy: "Use a full-label wildcard or list the names: Chrome, Apple, curl, Python and Go refuse partial wildcards.",
 			Run: func(s *Subject) *Finding {
-				if s.Verdict == nil || s.Verdict.Kind != KindPartialWildcard {
+				if s.Verdict == nil || s.Verdict.Kind != match.KindPartialWildcard {
 					return nil
 				}
 				return &Finding{Summary: fmt.Sprintf("%s accepts %s through the partial wildcard %s%s", s.Profile.Title, s.Name, s.Verdict.By, refusedBy(s)), Evidence: nameEvidence(s)}
@@ -170,11 +171,11 @@ func refusedBy(s *Subject) string {
 		return ""
 	}
 	var who []string
-	for _, p := range profiles {
+	for _, p := range match.Profiles() {
 		if p == s.Profile || p.Name == "rfc9525" {
 			continue
 		}
-		if v := Match(leaf, s.Name, p); !v.Match {
+		if v := match.Match(leaf, s.Name, p); !v.Match {
 			who = append(who, p.Name)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -263,7 +264,7 @@ func TestChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			profiles, err := SelectProfiles(tt.profiles)
+			profiles, err := match.SelectProfiles(tt.profiles)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +328,7 @@ func TestWhatIf(t *testing.T) {
 		{Kind: record.KindTLS, Time: time.Now(), SNI: "exch01.contoso.local", Chain: p.right, Visibility: record.VisVisible},
 		{Kind: record.KindTLS, Time: time.Now(), SNI: "mail.contoso.com", Chain: p.right, Visibility: record.VisVisible},
 	}
-	profiles, _ := SelectProfiles([]string{"windows"})
+	profiles, _ := match.SelectProfiles([]string{"windows"})
 	before := Analyze(obs, Options{Profiles: profiles, Roots: p.roots})
 	if !before.Warns() || !before.Items[0].Warns("windows") || before.Items[1].Warns("windows") {
 		t.Fatalf("recorded chains: want only the exch01 request to warn")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -57,5 +58,5 @@ func verdictWords(it *Item) string {
 			ids = append(ids, f.ID+"/"+f.Profile)
 		}
 	}
-	return fmt.Sprintf("warns %v for %s", it.WarningProfiles(Profiles()), strings.Join(ids, ","))
+	return fmt.Sprintf("warns %v for %s", it.WarningProfiles(match.Profiles()), strings.Join(ids, ","))
 }

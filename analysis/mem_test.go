@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -80,7 +81,7 @@ func repeatedTrace(sc scenario, n int) []*record.Observation {
 func TestAnalyzeSharesRepeats(t *testing.T) {
 	sc := scenarioList(t)[0]
 	obs := repeatedTrace(sc, 2)
-	ps, err := SelectProfiles(sc.profiles)
+	ps, err := match.SelectProfiles(sc.profiles)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -95,7 +96,7 @@ func TestPrincipalTraceFindings(t *testing.T) {
 			SNI: "mail.contoso.com", TLSVersion: "TLS 1.2", Chain: exch, Visibility: record.VisVisible},
 	}
 	for _, prof := range []string{"windows", "chromium"} {
-		ps, _ := SelectProfiles([]string{prof})
+		ps, _ := match.SelectProfiles([]string{prof})
 		r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
 		for _, i := range []int{1, 5} {
 			got := hasFinding(r.Items[i], principalCheckID)
@@ -142,7 +143,7 @@ func TestPrincipalEXHTTP(t *testing.T) {
 		withBody(httpsObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, exchAddr), readAD(t, "pox-2006a-full.xml")),
 		httpsObs(1, "RPC_IN_DATA", "https://exch01.contoso.local/rpc/rpcproxy.dll?exch01:6001", 200, exch, exchAddr),
 	}
-	ps, _ := SelectProfiles([]string{"windows"})
+	ps, _ := match.SelectProfiles([]string{"windows"})
 	r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
 	var f *Finding
 	for i := range r.Items[1].Findings {

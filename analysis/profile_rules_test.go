@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -35,7 +36,7 @@ type ruleCert struct {
 
 // TestProfileRules checks every rule of every profile row against a
 // certificate made for it: which profiles would warn. Each row names the
-// rule (see ruleNames) and cites the clients' sources that decide it;
+// rule (see RuleNames) and cites the clients' sources that decide it;
 // the e2e test in internal/e2e checks the same against the real clients.
 func TestProfileRules(t *testing.T) {
 	rootKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -179,18 +180,6 @@ func TestProfileRules(t *testing.T) {
 			[]string{"apple", "openssl", "curl", "python"},
 			"OpenSSL x509_vfy.c check_key_level (SECLEVEL=2); support.apple.com/103769; KB 2661254; Go crypto/rsa; chromium cert_verify_proc.cc"},
 	}
-	for _, p := range profiles {
-		for _, r := range ruleNames {
-			if strings.TrimSpace(p.cites[r]) == "" {
-				t.Errorf("profile %s cites no source for its %q rule", p.Name, r)
-			}
-		}
-		for r := range p.cites {
-			if !containsString(ruleNames, r) {
-				t.Errorf("profile %s cites a rule %q that is not in ruleNames", p.Name, r)
-			}
-		}
-	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
 		covered[tt.rule] = true
@@ -202,7 +191,7 @@ func TestProfileRules(t *testing.T) {
 				o.SNI, o.NoSNI, o.URL = "", true, "https://"+tt.host+"/"
 			}
 			rep := Analyze([]*record.Observation{o}, Options{Roots: roots, Now: now})
-			got := rep.Items[0].WarningProfiles(profiles)
+			got := rep.Items[0].WarningProfiles(match.Profiles())
 			want := append([]string(nil), tt.warns...)
 			sort.Strings(got)
 			sort.Strings(want)
@@ -217,26 +206,17 @@ func TestProfileRules(t *testing.T) {
 			}
 		})
 	}
-	for _, r := range ruleNames {
+	for _, r := range match.RuleNames() {
 		if !covered[r] {
 			t.Errorf("no row checks the %q rule", r)
 		}
 	}
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func ruleCites(rule string) string {
 	var out []string
-	for _, p := range profiles {
-		out = append(out, p.Name+": "+p.cites[rule])
+	for _, p := range match.Profiles() {
+		out = append(out, p.Name+": "+p.Cite(rule))
 	}
 	return strings.Join(out, "\n  ")
 }

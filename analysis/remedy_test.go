@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -43,7 +44,7 @@ func TestRemedyVersionFromTrace(t *testing.T) {
 		httpsObs(1, "POST", "https://ex2010.fabrikam.local/EWS/Exchange.asmx", 200, cert, "10.1.0.9:443"),
 		httpsObs(2, "POST", "https://ex2010.fabrikam.local/UnifiedMessaging/Service.asmx", 200, cert, "10.1.0.9:443"),
 	}
-	ps, _ := SelectProfiles([]string{"windows"})
+	ps, _ := match.SelectProfiles([]string{"windows"})
 	r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
 	cs := r.Culprits()
 	if len(cs) != 3 {

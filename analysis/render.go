@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -362,7 +363,7 @@ func chainWords(ch []certs.Summary) string {
 // stripProfileTitle drops the "<profile title>: " prefix name findings
 // carry, for places where the profiles are listed separately.
 func stripProfileTitle(s string) string {
-	for _, p := range profiles {
+	for _, p := range match.Profiles() {
 		if strings.HasPrefix(s, p.Title+": ") {
 			return strings.TrimPrefix(s, p.Title+": ")
 		}
@@ -370,7 +371,7 @@ func stripProfileTitle(s string) string {
 	return s
 }
 
-func profileList(ps []*Profile) string {
+func profileList(ps []*match.Profile) string {
 	var n []string
 	for _, p := range ps {
 		n = append(n, p.Name)

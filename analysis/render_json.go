@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -33,7 +34,7 @@ type JSONItem struct {
 	Name       string            `json:"name"`
 	NameFrom   record.NameSource `json:"name_from,omitempty"`
 	Chain      []certs.Summary   `json:"chain"`
-	Verdicts   []Verdict         `json:"verdicts,omitempty"`
+	Verdicts   []match.Verdict   `json:"verdicts,omitempty"`
 	Findings   []Finding         `json:"findings"`
 	Warns      []string          `json:"warns"` // profiles that would warn
 	Error      string            `json:"error,omitempty"`
@@ -110,7 +111,7 @@ func JSONCulpritOf(c *Culprit) JSONCulprit {
 }
 
 // JSONOf returns the JSON form of an item.
-func JSONOf(it *Item, all []*Profile) JSONItem {
+func JSONOf(it *Item, all []*match.Profile) JSONItem {
 	o := it.Obs
 	typ := "connection"
 	switch o.Kind {

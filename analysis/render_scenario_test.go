@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -381,7 +382,7 @@ func scenarioList(t testing.TB) []scenario {
 // trusted and a fixed clock.
 func analyzeScenario(t testing.TB, sc scenario) *Report {
 	t.Helper()
-	ps, err := SelectProfiles(sc.profiles)
+	ps, err := match.SelectProfiles(sc.profiles)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 )
 
 // sharing lets the items of one Analyze call share what they have in
@@ -17,7 +18,7 @@ import (
 // writing into another item's findings. Nothing writes to their elements.
 type sharing struct {
 	chains   map[*x509.Certificate][]describedChain // by leaf
-	verdictM map[verdictKey][]Verdict
+	verdictM map[verdictKey][]match.Verdict
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
 	strs     map[string]string
@@ -29,7 +30,7 @@ type sharing struct {
 	text      textArena
 	findSlab  slab[Finding]
 	evSlab    slab[Evidence]
-	verSlab   slab[Verdict]
+	verSlab   slab[match.Verdict]
 	causeSlab slab[Cause]
 }
 
@@ -81,7 +82,7 @@ type verdictKey struct {
 func newSharing() *sharing {
 	return &sharing{
 		chains:   map[*x509.Certificate][]describedChain{},
-		verdictM: map[verdictKey][]Verdict{},
+		verdictM: map[verdictKey][]match.Verdict{},
 		findingM: map[uint64][]Finding{},
 		evidence: map[uint64][]Evidence{},
 		strs:     map[string]string{},
@@ -110,7 +111,7 @@ func (sh *sharing) summaries(chain []*x509.Certificate) []certs.Summary {
 
 // verdicts returns Match(leaf, name, p) for every profile, computed once
 // per leaf and name (Match depends on nothing else).
-func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*Profile) []Verdict {
+func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*match.Profile) []match.Verdict {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -120,7 +121,7 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*Profile) 
 	}
 	v := sh.verSlab.take(len(ps))
 	for i, p := range ps {
-		v[i] = Match(leaf, name, p)
+		v[i] = match.Match(leaf, name, p)
 		// The profiles mostly agree: keep one copy of each text.
 		v[i].Host, v[i].Reason, v[i].By = sh.intern(v[i].Host), sh.intern(v[i].Reason), sh.intern(v[i].By)
 	}
@@ -258,7 +259,7 @@ func equalFindings(a, b []Finding) bool {
 // are not kept through origin tracing.
 func (sh *sharing) itemsDone() {
 	sh.chains, sh.verdictM, sh.findingM, sh.evidence, sh.strs = nil, nil, nil, nil, nil
-	sh.findSlab, sh.evSlab, sh.verSlab, sh.text = slab[Finding]{}, slab[Evidence]{}, slab[Verdict]{}, textArena{}
+	sh.findSlab, sh.evSlab, sh.verSlab, sh.text = slab[Finding]{}, slab[Evidence]{}, slab[match.Verdict]{}, textArena{}
 }
 
 // origins makes items with equal origin chains share one slice (after

@@ -3,6 +3,8 @@ package analysis
 import (
 	"sort"
 	"strings"
+
+	"github.com/certsleuth/certsleuth/match"
 )
 
 // profileWord names a profile's clients in a sentence ("Chromium and Go").
@@ -16,10 +18,10 @@ var profileWord = map[string]string{
 // warns"). It never says Outlook: a profile is a family of clients, and
 // which client it was is known only from its User-Agent (see whoWarns).
 func clientWords(profiles []string) string {
-	return clientWordsOf(profiles, Profiles())
+	return clientWordsOf(profiles, match.Profiles())
 }
 
-func clientWordsOf(warn []string, all []*Profile) string {
+func clientWordsOf(warn []string, all []*match.Profile) string {
 	words := func(ps []string) []string {
 		var ws []string
 		for _, p := range ps {
@@ -40,7 +42,7 @@ func clientWordsOf(warn []string, all []*Profile) string {
 	switch {
 	case len(warn) == 0:
 		return "A client"
-	case len(not) == 0 && len(warn) > 1 && len(all) >= len(profiles):
+	case len(not) == 0 && len(warn) > 1 && len(all) >= len(match.Profiles()):
 		return "Every client"
 	case len(not) == 0 && len(warn) > 1:
 		return "Each of " + andList(words(warn)) // the profiles chosen, not every client
@@ -59,7 +61,7 @@ func clientWordsOf(warn []string, all []*Profile) string {
 // profile warns; otherwise the client families that warn.
 // A capture has no User-Agent for TLS: server-to-server SMTP on port 25,
 // a phone, a browser are never called Outlook.
-func whoWarns(c *Culprit, all []*Profile) string {
+func whoWarns(c *Culprit, all []*match.Profile) string {
 	who := clientWordsOf(c.Profiles, all)
 	// Outlook Anywhere (RPC over HTTP) and its principal are Outlook's alone.
 	outlook := outlookCulprit(c) || hasID(c.Findings, principalCheckID)

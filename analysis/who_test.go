@@ -13,20 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
 func TestClientWords(t *testing.T) {
-	all := Profiles()
+	all := match.Profiles()
 	var allNames []string
 	for _, p := range all {
 		allNames = append(allNames, p.Name)
 	}
-	chosen, _ := SelectProfiles([]string{"apple", "chromium"})
+	chosen, _ := match.SelectProfiles([]string{"apple", "chromium"})
 	tests := []struct {
 		name string
 		warn []string
-		of   []*Profile
+		of   []*match.Profile
 		want string
 	}{
 		{"every profile", allNames, all, "Every client"},

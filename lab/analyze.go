@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -16,7 +17,7 @@ func (r *Result) Analyze() *analysis.Report {
 	if r.CA != nil {
 		roots.AddCert(r.CA)
 	}
-	return analysis.Analyze(r.Trace(), analysis.Options{Profiles: []*analysis.Profile{r.Profile}, Roots: roots})
+	return analysis.Analyze(r.Trace(), analysis.Options{Profiles: []*match.Profile{r.Profile}, Roots: roots})
 }
 
 // Trace returns what the act's trace file holds: through a proxy, what

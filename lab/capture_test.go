@@ -19,6 +19,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/capture"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -238,7 +239,7 @@ func TestCaptureGivesSameCulprits(t *testing.T) {
 					t.Fatalf("read the capture: %v", err)
 				}
 				obs := labOnly(cr.Observations, l)
-				rep := analysis.Analyze(obs, analysis.Options{Profiles: []*analysis.Profile{res.Profile}, Roots: roots})
+				rep := analysis.Analyze(obs, analysis.Options{Profiles: []*match.Profile{res.Profile}, Roots: roots})
 				cs := rep.Culprits()
 				want := res.Culprit() // the client's own first warning
 				if want != nil && !fixed && want.NoSNI {

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -49,7 +49,7 @@ type Step struct {
 
 	Leaf      *x509.Certificate // the server's certificate, if TLS got that far
 	CertLabel string            // which of the lab's certificates it is
-	Verdict   *analysis.Verdict // the client profile's name verdict
+	Verdict   *match.Verdict    // the client profile's name verdict
 	Status    int
 	Location  string
 
@@ -75,7 +75,7 @@ type Result struct {
 	Fixed    bool   // the scenario's changes were applied
 	Config   Config // the configuration the lab ran
 	Client   Client
-	Profile  *analysis.Profile
+	Profile  *match.Profile
 	Steps    []*Step
 	// Observations are the act's trace, in order: through a Proxy, what
 	// the proxy recorded (source "proxy") with the client's DNS answers
@@ -131,7 +131,7 @@ func (r *Result) Remedies() []*Change {
 type Options struct {
 	// Profile overrides the client's matching rules; nil uses the
 	// scenario client's profile.
-	Profile *analysis.Profile
+	Profile *match.Profile
 	// CA issues the lab's certificates; nil generates a CA per run.
 	CA *CA
 	// Via, when set, carries the client's connections (for example through
@@ -200,7 +200,7 @@ func Drive(ctx context.Context, l *Lab, s *Scenario, fixed bool, opts Options) (
 	p := opts.Profile
 	if p == nil {
 		var err error
-		if p, err = analysis.LookupProfile(s.Client.Profile); err != nil {
+		if p, err = match.LookupProfile(s.Client.Profile); err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 		}
 	}
@@ -228,7 +228,7 @@ type client struct {
 	ctx    context.Context
 	lab    *Lab
 	cli    Client
-	p      *analysis.Profile
+	p      *match.Profile
 	roots  *x509.CertPool
 	via    Via
 	keyLog io.Writer
@@ -432,7 +432,7 @@ func (c *client) exchange(rq request) *Step {
 // client warned, and fills in the step's verdict, warning and cause.
 func (c *client) judge(st *Step, host string, chain []*x509.Certificate, principal string) bool {
 	leaf := chain[0]
-	v := analysis.Match(leaf, host, c.p)
+	v := match.Match(leaf, host, c.p)
 	st.Verdict = &v
 	inter := x509.NewCertPool()
 	for _, ic := range chain[1:] {
@@ -444,7 +444,7 @@ func (c *client) judge(st *Step, host string, chain []*x509.Certificate, princip
 		st.Outcome, st.Reason = OutcomeWarned, v.Reason
 		st.Warning = c.nameWarning(host)
 		st.Cause = st.Origin
-		if c.cli.NoSNI && c.lab.exchange != c.lab.def && analysis.Match(c.lab.exchange.Leaf, host, c.p).Match {
+		if c.cli.NoSNI && c.lab.exchange != c.lab.def && match.Match(c.lab.exchange.Leaf, host, c.p).Match {
 			// With SNI the server would have chosen the right certificate.
 			st.Cause = SettingDefaultBinding
 			st.Reason += "; the client sent no SNI, so the server answered with its default binding's certificate"

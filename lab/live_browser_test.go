@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/internal/browser"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -45,7 +45,7 @@ func TestLivePageInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prof, err := analysis.LookupProfile(s.Client.Profile)
+	prof, err := match.LookupProfile(s.Client.Profile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestLivePageInBrowser(t *testing.T) {
 	defer l.Close()
 	roots := x509.NewCertPool()
 	roots.AddCert(l.CA.Cert)
-	web := proxy.NewWeb(proxy.WebOptions{Profiles: []*analysis.Profile{prof}, Roots: roots, Title: "certsleuth demo --serve: " + s.Name})
+	web := proxy.NewWeb(proxy.WebOptions{Profiles: []*match.Profile{prof}, Roots: roots, Title: "certsleuth demo --serve: " + s.Name})
 	defer web.Close()
 	var mu sync.Mutex
 	var recorded []*record.Observation

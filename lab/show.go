@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -18,7 +19,7 @@ import (
 type Show struct {
 	Scenario *Scenario
 	// Profile is the client profile the scripted client judged with.
-	Profile *analysis.Profile
+	Profile *match.Profile
 	// ProfileOverridden: the profile is not the scenario client's own, so
 	// act 1 need not warn where Expect says.
 	ProfileOverridden bool
@@ -42,7 +43,7 @@ type Act struct {
 // ShowOptions control Play.
 type ShowOptions struct {
 	// Profile overrides the scenario client's profile; nil keeps it.
-	Profile *analysis.Profile
+	Profile *match.Profile
 	// OnlyFixed plays act 2 alone (the configuration with the fix).
 	OnlyFixed bool
 	// Direct connects the client to the lab without the proxy; the trace
@@ -66,7 +67,7 @@ func Play(ctx context.Context, s *Scenario, o ShowOptions) (*Show, error) {
 	}
 	sh := &Show{Scenario: s, Direct: o.Direct, Profile: o.Profile}
 	if sh.Profile == nil {
-		p, err := analysis.LookupProfile(s.Client.Profile)
+		p, err := match.LookupProfile(s.Client.Profile)
 		if err != nil {
 			return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -131,7 +132,7 @@ func TestShowThroughProxy(t *testing.T) {
 				}
 				roots := x509.NewCertPool()
 				roots.AddCert(ca.Cert)
-				rep := analysis.Analyze(obs, analysis.Options{Profiles: []*analysis.Profile{sh.Profile}, Roots: roots})
+				rep := analysis.Analyze(obs, analysis.Options{Profiles: []*match.Profile{sh.Profile}, Roots: roots})
 				if got, want := verdicts(rep), verdicts(a.Report); got != want {
 					t.Errorf("act %d: the replayed trace says\n%s\nthe act said\n%s", a.N, got, want)
 				}
@@ -200,7 +201,7 @@ func TestShowProfileOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := analysis.LookupProfile("apple")
+	p, err := match.LookupProfile("apple")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -29,8 +30,8 @@ func Recorder(w *record.Writer, onErr func(error)) func(Event) {
 
 // LiveOptions control Live.
 type LiveOptions struct {
-	Profiles []*analysis.Profile // nil: every profile
-	Roots    *x509.CertPool      // nil: the system's
+	Profiles []*match.Profile // nil: every profile
+	Roots    *x509.CertPool   // nil: the system's
 	Color    bool
 	// MaxKept bounds the distinct requests kept for the final report
 	// (0: 20000); past it only warning requests are kept, so memory stays
@@ -73,7 +74,7 @@ type liveVerdict struct {
 // NewLive prints to out.
 func NewLive(out io.Writer, o LiveOptions) *Live {
 	if o.Profiles == nil {
-		o.Profiles = analysis.Profiles()
+		o.Profiles = match.Profiles()
 	}
 	if o.MaxKept == 0 {
 		o.MaxKept = 20000

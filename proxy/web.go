@@ -16,13 +16,14 @@ import (
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/internal/livepage"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
 // WebOptions control NewWeb.
 type WebOptions struct {
-	Profiles []*analysis.Profile // nil: every profile
-	Roots    *x509.CertPool      // nil: the system's
+	Profiles []*match.Profile // nil: every profile
+	Roots    *x509.CertPool   // nil: the system's
 	// Title says what is watched ("certsleuth proxy on 127.0.0.1:8080").
 	Title string
 	// Window is how many requests a page opened late is sent (0: 1000).
@@ -127,7 +128,7 @@ type webRemedy struct {
 // NewWeb starts the page's goroutine; Close stops it.
 func NewWeb(o WebOptions) *Web {
 	if o.Profiles == nil {
-		o.Profiles = analysis.Profiles()
+		o.Profiles = match.Profiles()
 	}
 	if o.Window <= 0 {
 		o.Window = 1000

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -119,7 +119,7 @@ func TestWeb(t *testing.T) {
 		}
 		evs = append(evs, ev)
 	}
-	if evs[0].Client != "Outlook" || evs[0].Warns || len(evs[0].Badges) != len(analysis.Profiles()) || evs[0].Names[0] != "mail.contoso.test" || evs[0].What != "GET https://mail.contoso.test/owa/ → 200" {
+	if evs[0].Client != "Outlook" || evs[0].Warns || len(evs[0].Badges) != len(match.Profiles()) || evs[0].Names[0] != "mail.contoso.test" || evs[0].What != "GET https://mail.contoso.test/owa/ → 200" {
 		t.Errorf("first line %+v", evs[0])
 	}
 	if evs[1].Client != "iOS Mail" || !evs[1].Warns || evs[1].Rule != "name.mismatch" || !evs[1].Badges[0].Warns || evs[1].Seen != 2 || evs[1].Warned != 1 {

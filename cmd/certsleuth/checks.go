@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,7 +40,7 @@ EXIT CODES:
 						return err
 					}
 				}
-				for _, p := range analysis.Profiles() {
+				for _, p := range match.Profiles() {
 					if err := enc.Encode(map[string]any{"type": "profile", "name": p.Name, "aliases": p.Aliases, "title": p.Title, "clients": p.Clients, "source": p.Source, "hedged": p.Hedged, "rules": p.Rules()}); err != nil {
 						return err
 					}
@@ -59,7 +60,7 @@ EXIT CODES:
 				field(w, "remedy", ch.Remedy)
 			}
 			fmt.Fprintf(w, "\nCLIENT PROFILES\n")
-			for _, p := range analysis.Profiles() {
+			for _, p := range match.Profiles() {
 				fmt.Fprintf(w, "\n%s", p.Name)
 				if len(p.Aliases) > 0 {
 					fmt.Fprintf(w, " (also: %s)", joinComma(p.Aliases))

@@ -8,13 +8,14 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 	"github.com/urfave/cli/v2"
 )
 
 // Flags shared by the commands that judge certificates.
 func profileFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "profile", Aliases: []string{"p"}, Usage: "judge for this client profile (repeatable; default all): " + strings.Join(analysis.ProfileNames(), ", ")}
+	return &cli.StringSliceFlag{Name: "profile", Aliases: []string{"p"}, Usage: "judge for this client profile (repeatable; default all): " + strings.Join(match.ProfileNames(), ", ")}
 }
 
 func formatFlag(formats ...string) cli.Flag {
@@ -25,8 +26,8 @@ func caFileFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "ca-file", Usage: "also trust the CA certificates in `FILE` (PEM or DER; lab or enterprise CA; repeatable)"}
 }
 
-func profilesFrom(c *cli.Context) ([]*analysis.Profile, error) {
-	ps, err := analysis.SelectProfiles(c.StringSlice("profile"))
+func profilesFrom(c *cli.Context) ([]*match.Profile, error) {
+	ps, err := match.SelectProfiles(c.StringSlice("profile"))
 	if err != nil {
 		return nil, usageErr("%v", err)
 	}

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/lab"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
 	"github.com/urfave/cli/v2"
@@ -62,7 +62,7 @@ EXIT CODES:
 			&cli.BoolFlag{Name: "list", Usage: "list the scenarios and the Exchange configuration each stands for"},
 			&cli.StringFlag{Name: "scenario", Aliases: []string{"s"}, Value: lab.DefaultScenario, Usage: "the scenario to play (see --list)"},
 			&cli.BoolFlag{Name: "fixed", Usage: "play act 2 alone: the configuration with the fix applied"},
-			&cli.StringFlag{Name: "profile", Aliases: []string{"p"}, Usage: "judge with this client `PROFILE` instead of the scenario client's (" + strings.Join(analysis.ProfileNames(), ", ") + ")"},
+			&cli.StringFlag{Name: "profile", Aliases: []string{"p"}, Usage: "judge with this client `PROFILE` instead of the scenario client's (" + strings.Join(match.ProfileNames(), ", ") + ")"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output format: text, html (the two-act handout)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the story to `FILE` instead of standard output"},
 			&cli.StringFlag{Name: "record", Usage: "write the proxy's trace of act 1 to `TRACE`, act 2 to TRACE with .fixed before the extension, and the lab CA to TRACE with .lab-ca.pem"},
@@ -106,9 +106,9 @@ func runDemo(c *cli.Context) error {
 	if err != nil {
 		return usageErr("demo: %v", err)
 	}
-	var prof *analysis.Profile
+	var prof *match.Profile
 	if p := c.String("profile"); p != "" {
-		if prof, err = analysis.LookupProfile(p); err != nil {
+		if prof, err = match.LookupProfile(p); err != nil {
 			return usageErr("demo: %v", err)
 		}
 	}
@@ -247,7 +247,7 @@ func (r *demoRecorder) hint() {
 }
 
 // serveDemo keeps a lab and the proxy up for a real client until Ctrl-C.
-func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
+func serveDemo(c *cli.Context, s *lab.Scenario, prof *match.Profile) error {
 	listen := c.String("listen")
 	var allow []*net.IPNet
 	for _, a := range c.StringSlice("allow") {
@@ -275,9 +275,9 @@ func serveDemo(c *cli.Context, s *lab.Scenario, prof *analysis.Profile) error {
 	defer l.Close()
 	roots := x509.NewCertPool()
 	roots.AddCert(l.CA.Cert)
-	var profiles []*analysis.Profile
+	var profiles []*match.Profile
 	if prof != nil {
-		profiles = []*analysis.Profile{prof}
+		profiles = []*match.Profile{prof}
 	}
 	live := proxy.NewLive(c.App.Writer, proxy.LiveOptions{Profiles: profiles, Roots: roots, Color: useColor(c.App.Writer), Queue: 1024, Recording: c.String("record") != ""})
 	defer live.Close() // after the proxy's Close (defers run last first)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/urfave/cli/v2"
 )
 
@@ -74,7 +75,7 @@ EXIT CODES:
 					fmt.Fprintf(w, "\n%q:\n", n)
 				}
 				for _, p := range ps {
-					v := analysis.Match(leaf, n, p)
+					v := match.Match(leaf, n, p)
 					all = all && v.Match
 					if format == "json" {
 						if err := enc.Encode(v); err != nil {

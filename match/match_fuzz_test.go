@@ -1,4 +1,4 @@
-package analysis
+package match
 
 import (
 	"crypto/x509"

@@ -1,4 +1,4 @@
-package analysis
+package match
 
 import (
 	"fmt"
@@ -15,14 +15,15 @@ const (
 	cnWhenNoSAN                  // the CN is used only when the certificate has neither a dNSName nor an iPAddress SAN
 )
 
-// kuRule says what a client requires of the leaf's keyUsage extension
+// KeyUsageRule says what a client requires of the leaf's keyUsage extension
 // (when the extension is present; without it any use is allowed).
-type kuRule int
+type KeyUsageRule int
 
+// The keyUsage rules of the profiles table.
 const (
-	kuIgnored   kuRule = iota // key usage is not looked at (Go crypto/tls)
-	kuServer                  // one of digitalSignature, keyEncipherment, keyAgreement (OpenSSL check_purpose_ssl_server)
-	kuSignature               // digitalSignature, because every handshake the client offers is signed (BoringSSL, Chromium)
+	KeyUsageIgnored   KeyUsageRule = iota // key usage is not looked at (Go crypto/tls)
+	KeyUsageServer                        // one of digitalSignature, keyEncipherment, keyAgreement (OpenSSL check_purpose_ssl_server)
+	KeyUsageSignature                     // digitalSignature, because every handshake the client offers is signed (BoringSSL, Chromium)
 )
 
 // partialRule says which partial-label wildcards (w*.contoso.com) a client accepts.
@@ -85,7 +86,7 @@ type Profile struct {
 	// ekuAnyRefused: anyExtendedKeyUsage does not stand for serverAuth; a
 	// certificate whose EKU lists it without serverAuth is refused.
 	ekuAnyRefused bool
-	ku            kuRule
+	ku            KeyUsageRule
 	// minRSA is the smallest RSA key (bits) accepted anywhere in the chain;
 	// 0 means no rule here (Apple's is apple.weak-key).
 	minRSA int
@@ -111,6 +112,38 @@ func (p *Profile) Rules() []string {
 	return out
 }
 
+// RuleNames returns the rules every profile row cites a source for, in
+// the order Rules uses.
+func RuleNames() []string { return append([]string(nil), ruleNames...) }
+
+// Cite returns where the profile's behaviour for rule (one of RuleNames)
+// comes from: the client's source file and function, or its documentation;
+// "" when the row cites nothing for it.
+func (p *Profile) Cite(rule string) string { return p.cites[rule] }
+
+// AppleRules reports whether the client applies Apple's iOS 13 / macOS
+// 10.15 certificate rules (EKU, 825 days, key size, SHA-2).
+func (p *Profile) AppleRules() bool { return p.appleRules }
+
+// EKURequired reports whether a leaf without an extendedKeyUsage extension
+// is an error for the client (Apple, for certificates issued from 2019-07-01).
+func (p *Profile) EKURequired() bool { return p.ekuRequired }
+
+// EKUAnyRefused reports whether anyExtendedKeyUsage does not stand for
+// serverAuth for the client: an EKU that lists it without serverAuth is refused.
+func (p *Profile) EKUAnyRefused() bool { return p.ekuAnyRefused }
+
+// KeyUsage returns what the client requires of the leaf's keyUsage extension.
+func (p *Profile) KeyUsage() KeyUsageRule { return p.ku }
+
+// MinRSA returns the smallest RSA key (bits) the client accepts anywhere in
+// the chain; 0 means the table models no such rule for it.
+func (p *Profile) MinRSA() int { return p.minRSA }
+
+// FetchesAIA reports whether the client fetches a missing intermediate from
+// the leaf's Authority Information Access caIssuers URL.
+func (p *Profile) FetchesAIA() bool { return p.aia }
+
 // profiles is the table of client profiles. One row per client family;
 // a new client is a new row. cites holds, per rule, the client's source
 // file and function or its documentation; TestProfileRules checks each
@@ -124,7 +157,7 @@ var profiles = []*Profile{
 		Hedged:  "CN use when DNS SANs exist, trailing dots, partial wildcards matching zero characters and key usage are undocumented",
 		cn:      cnWhenNoDNSSAN, partial: partialPrefix, suffix: suffixTwoLabels,
 		hostDot: dotStrip, sanDot: dotStrip, idn: true,
-		ku: kuIgnored, minRSA: 1024, aia: true,
+		ku: KeyUsageIgnored, minRSA: 1024, aia: true,
 		cites: map[string]string{
 			"cn":       "RFC 2818 §3.1 (the CN only without a dNSName SAN), which CryptoAPI's SSL policy follows",
 			"wildcard": "KB 258858: a wildcard in the left-most label, also as a prefix (w*.contoso.com)",
@@ -146,7 +179,7 @@ var profiles = []*Profile{
 		Hedged:  "wildcard and public-suffix rules are not documented by Apple; modelled like Chromium; key usage is not modelled",
 		cn:      cnNever, partial: partialNone, suffix: suffixRegistry, numericNoWC: true,
 		hostDot: dotStrip, sanDot: dotStrip, idn: true,
-		appleRules: true, ekuRequired: true, ekuAnyRefused: true, ku: kuIgnored, aia: true,
+		appleRules: true, ekuRequired: true, ekuAnyRefused: true, ku: KeyUsageIgnored, aia: true,
 		cites: map[string]string{
 			"cn":       "support.apple.com/103769: DNS names in the CommonName are no longer trusted",
 			"wildcard": "hedged: undocumented; modelled like Chromium (whole left-most label only)",
@@ -168,7 +201,7 @@ var profiles = []*Profile{
 		Hedged:  "Android apps with their own verifier (OkHttp) are assumed to match Chromium",
 		cn:      cnNever, partial: partialNone, suffix: suffixRegistry, numericNoWC: true,
 		hostDot: dotStrip, sanDot: dotStrip, idn: true, needsSAN: true,
-		ku: kuSignature, minRSA: 1024, aia: true,
+		ku: KeyUsageSignature, minRSA: 1024, aia: true,
 		cites: map[string]string{
 			"cn":       "chromium net/cert/x509_certificate.cc X509Certificate::VerifyHostname; chromestatus 4981025180483584 (CN ignored since Chrome 58)",
 			"wildcard": "chromium net/cert/x509_certificate.cc VerifyHostname: only a whole left-most \"*\" label",
@@ -189,7 +222,7 @@ var profiles = []*Profile{
 		Source:  "OpenSSL doc/man3/X509_check_host.pod; crypto/x509/v3_utl.c; crypto/x509/v3_purp.c; Debian SECLEVEL=2",
 		cn:      cnWhenNoDNSSAN, partial: partialPrefixSuffix, partialZero: true, suffix: suffixTwoLabels,
 		hostDot: dotLiteral, sanDot: dotLiteral, idn: true,
-		ekuAnyRefused: true, ku: kuServer, minRSA: 2048,
+		ekuAnyRefused: true, ku: KeyUsageServer, minRSA: 2048,
 		cites: opensslCites(map[string]string{
 			"wildcard": "OpenSSL crypto/x509/v3_utl.c valid_star, wildcard_match: partial wildcards (w*, *w) allowed by default, one \"*\" in the left-most label, none in xn-- labels",
 		}),
@@ -201,7 +234,7 @@ var profiles = []*Profile{
 		Source:  "curl lib/vtls/hostcheck.c hostmatch; lib/vtls/openssl.c verifyhost; OpenSSL's chain checks",
 		cn:      cnWhenNoSAN, partial: partialNone, suffix: suffixTwoLabels,
 		hostDot: dotStrip, sanDot: dotStrip, idn: true, ipCN: true,
-		ekuAnyRefused: true, ku: kuServer, minRSA: 2048,
+		ekuAnyRefused: true, ku: KeyUsageServer, minRSA: 2048,
 		cites: opensslCites(map[string]string{
 			"cn":       "curl lib/vtls/openssl.c verifyhost: the CN is read only when the certificate has neither a dNSName nor an iPAddress SAN",
 			"wildcard": "curl lib/vtls/hostcheck.c hostmatch: only \"*.\" as the whole left-most label; w*.x and *w.x are compared literally",
@@ -218,7 +251,7 @@ var profiles = []*Profile{
 		Source:  "CPython Modules/_ssl.c (hostflags); OpenSSL crypto/x509/v3_utl.c, v3_purp.c",
 		cn:      cnWhenNoDNSSAN, partial: partialNone, suffix: suffixTwoLabels,
 		hostDot: dotLiteral, sanDot: dotLiteral, idn: true,
-		ekuAnyRefused: true, ku: kuServer, minRSA: 2048,
+		ekuAnyRefused: true, ku: KeyUsageServer, minRSA: 2048,
 		cites: opensslCites(map[string]string{
 			"cn":       "CPython Modules/_ssl.c: hostname_checks_common_name is on by default, so OpenSSL's rule holds (the CN only without a dNSName SAN)",
 			"wildcard": "CPython Modules/_ssl.c _ssl__SSLContext_impl: hostflags = X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS",
@@ -233,7 +266,7 @@ var profiles = []*Profile{
 		Source:  "Go crypto/x509 verify.go VerifyHostname; crypto/rsa (1024-bit minimum)",
 		cn:      cnNever, partial: partialNone, suffix: suffixAny,
 		hostDot: dotStrip, sanDot: dotLiteral, idn: false, invalidExact: true,
-		ku: kuIgnored, minRSA: 1024,
+		ku: KeyUsageIgnored, minRSA: 1024,
 		cites: map[string]string{
 			"cn":       "Go crypto/x509 verify.go VerifyHostname: the CN is ignored since Go 1.15",
 			"wildcard": "Go crypto/x509 verify.go matchHostnames: only a whole left-most \"*\" label",
@@ -254,7 +287,7 @@ var profiles = []*Profile{
 		Source:  "RFC 9525 §6.3, §6.4; RFC 5280 §4.2.1.6",
 		cn:      cnNever, partial: partialNone, suffix: suffixTwoLabels,
 		hostDot: dotStrip, sanDot: dotLiteral, idn: true, needsSAN: true,
-		ku: kuSignature,
+		ku: KeyUsageSignature,
 		cites: map[string]string{
 			"cn":       "RFC 9525 §6.3: no CN-ID",
 			"wildcard": "RFC 9525 §6.3: the wildcard is the whole left-most label",
