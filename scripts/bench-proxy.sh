@@ -85,7 +85,8 @@ if [ "${PAGE:-1}" != 0 ]; then
 	[ -n "$chrome" ] || echo "bench-proxy: no chromium: the certsleuth+page runs are skipped" >&2
 fi
 watch_page() {
-	setsid "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+	mkdir -p "$w/chrome-tmp" # its temporary files (SingletonSocket) go away with $w
+	TMPDIR="$w/chrome-tmp" setsid "$chrome" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
 		--disable-component-update --disable-sync --user-data-dir="$w/chrome" --window-size=1280,800 \
 		"http://127.0.0.1:$cport/live" >"$w/chrome.log" 2>&1 &
 	chpid=$!

@@ -109,8 +109,17 @@ func Start(t testing.TB, o Options) *Browser {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Chromium's own temporary files (the SingletonSocket directory
+	// org.chromium.Chromium.XXXXXX, left behind when a run is cut short)
+	// go under the test's directory, which the test removes.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(chrome, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.ExtraFiles = []*os.File{in, out}
+	ownGroup(cmd)
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -132,6 +141,8 @@ func Start(t testing.TB, o Options) *Browser {
 			cmd.Process.Kill()
 			<-waited
 		}
+		// Its renderer, GPU and utility processes too, should any outlive it.
+		killGroup(cmd)
 		ours.Close()
 		theirs.Close()
 	})
