@@ -103,3 +103,33 @@ func (c *scriptConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *scriptConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *scriptConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1} }
 func (c *scriptConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 2} }
+
+// FuzzParseHead feeds arbitrary first bytes of a request to parseHead, as
+// a client that never completes its request leaves them: it must not
+// panic, keep only a token method and a visible-ASCII target, and say
+// what came without a line break or a secret query value.
+func FuzzParseHead(f *testing.F) {
+	for _, s := range []string{
+		"CONNECT mail.contoso.test:443 HTTP/1.1\r\nUser-Agent: Outlook\r\nHost: m",
+		"GET http://a.test/?password=hunter2 HTTP/1.1\r\n", "CONNECT mail.cont", "\x16\x03\x01\x02\x00",
+		"GET  /x\r\n", "\r\n", "G\x00T /\n", "POST http://u:p@a.test/ HTTP/1.1\nuser-agent:\tcurl/8\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > watchKeep {
+			b = b[:watchKeep]
+		}
+		h := parseHead(b)
+		if h.method != "" && (!isToken([]byte(h.method)) || !isVisible([]byte(h.target))) {
+			t.Fatalf("method %q target %q from %q", h.method, h.target, b)
+		}
+		d := h.describe()
+		if strings.ContainsAny(d, "\r\n") || strings.ContainsAny(h.ua, "\r\n") {
+			t.Fatalf("a line break in %q or %q", d, h.ua)
+		}
+		if bytes.Contains(b, []byte("password=hunter2")) && strings.Contains(d, "hunter2") {
+			t.Fatalf("a password in %q", d)
+		}
+	})
+}

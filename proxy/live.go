@@ -119,7 +119,10 @@ func (l *Live) Observe(ev Event) {
 		return
 	}
 	what := strings.TrimSpace(o.Method + " " + o.URL)
-	if what == "" {
+	switch {
+	case what == "" && o.Connect == "": // a request that never came whole (unfinished.go)
+		what = "connection from " + o.Client
+	case what == "":
 		what = "CONNECT " + o.Connect
 		if o.Visibility == record.VisNone {
 			what += " (not TLS)"
@@ -136,7 +139,10 @@ func (l *Live) Observe(ev Event) {
 	if o.NoSNI {
 		asked += " no-SNI"
 	}
-	line := fmt.Sprintf("%s  %s  asked %s  %s", o.Time.Local().Format("15:04:05"), what, asked, v.text)
+	if asked != "" {
+		asked = "asked " + asked + "  "
+	}
+	line := fmt.Sprintf("%s  %s  %s%s", o.Time.Local().Format("15:04:05"), what, asked, v.text)
 	if o.Error != "" {
 		line += "  [" + analysis.ErrorWords(o.Error) + "]"
 	}

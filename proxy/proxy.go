@@ -191,7 +191,8 @@ func New(cfg Config) (*Server, error) {
 	// reused for a remote one.
 	s.transport, s.remoteTr = newTransport(true), newTransport(false)
 	s.gp = s.newGoproxy()
-	s.srv = &http.Server{Handler: s.gp, ReadHeaderTimeout: cfg.RequestTimeout, MaxHeaderBytes: MaxHeaderBytes, IdleTimeout: cfg.IdleTimeout, ErrorLog: log.New(logWriter{s}, "", 0)}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serveWatched), ReadHeaderTimeout: cfg.RequestTimeout, MaxHeaderBytes: MaxHeaderBytes, IdleTimeout: cfg.IdleTimeout,
+		ConnState: s.connState, ConnContext: connContext, ErrorLog: log.New(logWriter{s}, "", 0)}
 	return s, nil
 }
 
@@ -295,7 +296,7 @@ func (l *allowListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if l.s.allowed(c.RemoteAddr()) {
-			return c, nil
+			return newWatchConn(c), nil // see unfinished.go
 		}
 		l.s.logf("refused client %s: not loopback and not in --allow", c.RemoteAddr())
 		c.Close()

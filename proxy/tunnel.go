@@ -49,6 +49,9 @@ type tunnel struct {
 // answers the CONNECT itself (502 when the upstream is down), and closes
 // the client connection when the tunnel ends.
 func (s *Server) handleConnect(r *http.Request, client net.Conn) {
+	if wc, ok := client.(*watchConn); ok {
+		client = wc.Conn // the request is complete: the tunnel reads the socket itself
+	}
 	if !s.begin() {
 		writeStatus(client, r, http.StatusServiceUnavailable, "certsleuth proxy: shutting down")
 		client.Close()
