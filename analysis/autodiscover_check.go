@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"strings"
+
+	"github.com/certsleuth/certsleuth/exchange"
 )
 
 func init() {
@@ -12,7 +14,7 @@ func init() {
 			Citation: "MS-OXDSCLI §2.2.4; MS-ASCMD §2.2.1.1; MS-OXWSADISC",
 			Remedy:   "Look at the answer the server sent (a login page, a proxy error or a cut-short body instead of Autodiscover XML): the client gets no URLs from it and moves on to its next candidate.",
 			Run: func(s *Subject) *Finding {
-				a, err := AutodiscoverOf(s.Obs)
+				a, err := exchange.AutodiscoverOf(s.Obs)
 				if err == nil || a != nil {
 					return nil
 				}
@@ -27,7 +29,7 @@ func init() {
 			Citation: "MS-OXDSCLI §2.2.4.1.1.3 (ErrorCode); MS-OXWSADISC ErrorCode",
 			Remedy:   "The client moves on to its next Autodiscover candidate; if no candidate answers with settings, check the mailbox address and the Autodiscover virtual directory.",
 			Run: func(s *Subject) *Finding {
-				a, err := AutodiscoverOf(s.Obs)
+				a, err := exchange.AutodiscoverOf(s.Obs)
 				if err != nil || a == nil || a.ErrorCode == "" {
 					return nil
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 	"golang.org/x/net/publicsuffix"
 )
@@ -22,7 +23,7 @@ var reservedTLDs = []string{"local", "localhost", "localdomain", "internal", "co
 // reserved IP addresses cannot be on a public certificate (CA/B Forum
 // Baseline Requirements §4.2.2, §7.1.4.2.1; issuance stopped 2015-11-01).
 func PublicCAIssuable(name string) (bool, string) {
-	n := normHost(name)
+	n := exchange.NormHost(name)
 	if n == "" {
 		return false, "empty name"
 	}
@@ -103,7 +104,7 @@ func (r *Report) CertPlan() []ServerPlan {
 			byKey[key] = a
 			order = append(order, key)
 		}
-		n := normHost(it.Name)
+		n := exchange.NormHost(it.Name)
 		pn := a.names[n]
 		if pn == nil {
 			pub, why := PublicCAIssuable(n)

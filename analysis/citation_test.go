@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/certsleuth/certsleuth/exchange"
 )
 
 // A citation names a source a reader can find (a KB, an RFC, a spec
@@ -17,10 +19,10 @@ func TestCitationsAreSources(t *testing.T) {
 	for _, c := range Checks() {
 		all = append(all, cited{"check " + c.ID, c.Citation})
 	}
-	for _, s := range Settings {
+	for _, s := range exchange.Settings {
 		all = append(all, cited{"setting " + s.ID, s.Citation})
 	}
-	for _, e := range ErrorCodes {
+	for _, e := range exchange.ErrorCodes {
 		all = append(all, cited{"error code " + e.ID, e.Citation})
 	}
 	for _, c := range all {
@@ -31,9 +33,9 @@ func TestCitationsAreSources(t *testing.T) {
 }
 
 func TestPrincipalCitation(t *testing.T) {
-	c := LookupCheck(principalCheckID)
+	c := LookupCheck(exchange.PrincipalCheckID)
 	if c == nil {
-		t.Fatalf("no check %s", principalCheckID)
+		t.Fatalf("no check %s", exchange.PrincipalCheckID)
 	}
 	for _, want := range []string{
 		`Microsoft Learn, Autodiscover POX reference "CertPrincipalName (POX)"`,
@@ -41,10 +43,10 @@ func TestPrincipalCitation(t *testing.T) {
 		"msstd:",
 	} {
 		if !strings.Contains(c.Citation, want) {
-			t.Errorf("%s citation %q lacks %q", principalCheckID, c.Citation, want)
+			t.Errorf("%s citation %q lacks %q", exchange.PrincipalCheckID, c.Citation, want)
 		}
 	}
-	if s := LookupSetting(SettingOutlookProvider); s == nil || s.Citation != c.Citation {
-		t.Errorf("the %s catalog row cites something else than the check", SettingOutlookProvider)
+	if s := exchange.LookupSetting(exchange.SettingOutlookProvider); s == nil || s.Citation != c.Citation {
+		t.Errorf("the %s catalog row cites something else than the check", exchange.SettingOutlookProvider)
 	}
 }

@@ -10,8 +10,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
+
+// adCorpusDir holds the Autodiscover answers of the corpus (see its
+// SOURCES.md); package exchange's parser tests read them too.
+const adCorpusDir = "../exchange/testdata/autodiscover"
+
+func readAD(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(adCorpusDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 // corpusWant is one request a field of a real Autodiscover answer names,
 // and what certsleuth must say of it when the server's certificate does
@@ -189,7 +203,7 @@ func judgeCulprit(c *Culprit, w corpusWant) string {
 	return strings.Join(bad, "; ")
 }
 
-// corpus is the table: per real answer (see testdata/autodiscover/SOURCES.md),
+// corpus is the table: per real answer (see ../exchange/testdata/autodiscover/SOURCES.md),
 // every request its fields name -> the field -> the command, for the
 // release the answer reveals.
 var corpus = []struct {
@@ -301,7 +315,7 @@ func TestMailCulpritsByProtocol(t *testing.T) {
 
 // TestCorpusBodiesParse: every real answer parses.
 func TestCorpusBodiesParse(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "autodiscover", "real-*"))
+	files, err := filepath.Glob(filepath.Join(adCorpusDir, "real-*"))
 	if err != nil || len(files) < 9 {
 		t.Fatalf("corpus: %d files, %v", len(files), err)
 	}
@@ -310,7 +324,7 @@ func TestCorpusBodiesParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParseAutodiscover("", string(b)); err != nil {
+		if _, err := exchange.ParseAutodiscover("", string(b)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
@@ -448,13 +462,13 @@ func TestDNSFixNamesTheClientsDomain(t *testing.T) {
 // from its element name alone (reference D.6; KB 940726; Microsoft Learn
 // "Set-UMVirtualDirectory" for UM from 2013 on), kept apart from the
 // parser's table.
-func testSetting(f ADField, release string) string {
+func testSetting(f exchange.ADField, release string) string {
 	el := strings.ToLower(f.Element)
 	if i := strings.LastIndexByte(el, '/'); i >= 0 {
 		el = el[i+1:]
 	}
 	for _, p := range []string{"internal", "external", "interopexternal"} {
-		if f.Form == FormSOAP {
+		if f.Form == exchange.FormSOAP {
 			el = strings.TrimPrefix(el, p)
 		}
 	}
@@ -490,11 +504,11 @@ func testSetting(f ADField, release string) string {
 // -InternalUrl / -ExternalUrl exactly as the answer's fields with that
 // value are internal or external.
 func TestCorpusEveryField(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "autodiscover", "real-*"))
+	files, _ := filepath.Glob(filepath.Join(adCorpusDir, "real-*"))
 	n := 0
 	for _, file := range files {
 		body := readAD(t, filepath.Base(file))
-		a, err := ParseAutodiscover("", body)
+		a, err := exchange.ParseAutodiscover("", body)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)
 		}
@@ -523,13 +537,13 @@ func TestCorpusEveryField(t *testing.T) {
 				w.origins = append(w.origins, strings.TrimSpace(g.Block+" "+g.Element))
 				switch set := testSetting(g, a.Version); {
 				case set == "imap" || set == "pop" || set == "smtp":
-				case set == "activesync" && g.Scope == ScopeNone:
+				case set == "activesync" && g.Scope == exchange.ScopeNone:
 					flags["-ExternalUrl"] = true
-				case set == "oa" && g.Scope == ScopeInternal && a.Version != "2007" && a.Version != "2010":
+				case set == "oa" && g.Scope == exchange.ScopeInternal && a.Version != "2007" && a.Version != "2010":
 					flags["-InternalHostname"] = true
 				case set == "oa":
 					flags["-ExternalHostname"] = true
-				case g.Scope == ScopeInternal:
+				case g.Scope == exchange.ScopeInternal:
 					flags["-InternalUrl"] = true
 				default:
 					flags["-ExternalUrl"] = true

@@ -8,18 +8,6 @@ import (
 	"github.com/certsleuth/certsleuth/record"
 )
 
-// BenchmarkParseAutodiscover parses the largest POX answer of testdata.
-func BenchmarkParseAutodiscover(b *testing.B) {
-	body := readAD(b, "pox-2006a-full.xml")
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ParseAutodiscover("text/xml", body); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkExplainScenario analyses the KB 940726 trace (origins, culprits,
 // remedies) and renders it in each format.
 func BenchmarkExplainScenario(b *testing.B) {
@@ -34,14 +22,6 @@ func BenchmarkExplainScenario(b *testing.B) {
 				}
 			}
 		})
-	}
-}
-
-// BenchmarkExplainError looks up a dialog text (the slowest kind of input).
-func BenchmarkExplainError(b *testing.B) {
-	b.ReportAllocs()
-	for b.Loop() {
-		ExplainError("The name of the security certificate is invalid or does not match the name of the site.")
 	}
 }
 

@@ -3,37 +3,9 @@ package analysis
 import (
 	"fmt"
 	"strings"
+
+	"github.com/certsleuth/certsleuth/exchange"
 )
-
-// microsoft365Suffixes are the domains of Microsoft 365's own servers:
-// Exchange Online (outlook.office365.com, outlook.office.com), its
-// Autodiscover (autodiscover-s.outlook.com; autodiscover.<tenant>.onmicrosoft.com
-// is a CNAME to autodiscover.outlook.com) and sign-in. Microsoft Learn
-// "Microsoft 365 URLs and IP address ranges" (Exchange Online, ID 1-2, 8-9).
-var microsoft365Suffixes = []string{"office365.com", "outlook.com", "office.com", "onmicrosoft.com", "microsoftonline.com"}
-
-// isMicrosoft365Host reports whether h is a Microsoft 365 server name:
-// its certificate is Microsoft's, not the organisation's.
-func isMicrosoft365Host(h string) bool {
-	h = normHost(h)
-	for _, s := range microsoft365Suffixes {
-		if h == s || strings.HasSuffix(h, "."+s) {
-			return true
-		}
-	}
-	return false
-}
-
-// isMicrosoft365Domain reports whether an email domain (or a URL or host
-// in it) is a Microsoft 365 tenant domain (<tenant>.mail.onmicrosoft.com,
-// the target of a hybrid mailbox's remote routing address) or another
-// Microsoft 365 name.
-func isMicrosoft365Domain(d string) bool {
-	if h, _, _ := urlHostPath(d); h != "" {
-		d = h
-	}
-	return isMicrosoft365Host(d)
-}
 
 // explainOnline fills the remedies and verdict of a culprit on a Microsoft
 // 365 name: no on-premises cmdlet changes Microsoft's certificate, so the
@@ -41,7 +13,7 @@ func isMicrosoft365Domain(d string) bool {
 // sending the name elsewhere).
 func (r *Report) explainOnline(c *Culprit, cause *Cause) {
 	it := c.First
-	name := normHost(it.Name)
+	name := exchange.NormHost(it.Name)
 	issuer := "an issuer certsleuth could not see"
 	covers := "no certificate certsleuth could see"
 	if len(it.Chain) > 0 {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 	"golang.org/x/net/publicsuffix"
 )
@@ -40,12 +41,12 @@ type Cause struct {
 	// From is the 1-based index of the observation that supplied the URL
 	// (the Autodiscover answer, the redirect, the DNS answer); 0 when the
 	// cause is the client's own candidate order or is inferred.
-	From    int      `json:"from,omitempty"`
-	Field   *ADField `json:"field,omitempty"`
-	URL     string   `json:"url,omitempty"`     // the URL or host it named
-	Setting string   `json:"setting,omitempty"` // catalog key of the setting behind it
-	Text    string   `json:"text"`              // in words
-	Hedged  bool     `json:"hedged,omitempty"`  // inferred, not seen
+	From    int               `json:"from,omitempty"`
+	Field   *exchange.ADField `json:"field,omitempty"`
+	URL     string            `json:"url,omitempty"`     // the URL or host it named
+	Setting string            `json:"setting,omitempty"` // catalog key of the setting behind it
+	Text    string            `json:"text"`              // in words
+	Hedged  bool              `json:"hedged,omitempty"`  // inferred, not seen
 	// Either is set on a same-host-settings cause: the connection carried
 	// no URL (the client refused the certificate before sending its
 	// request, or the request was encrypted), and each of these settings
@@ -62,7 +63,7 @@ type OriginTrace struct {
 	Causes map[int]*Cause
 	// Answers maps the index of an observation that carried an Autodiscover
 	// answer to the parsed answer.
-	Answers map[int]*Autodiscover
+	Answers map[int]*exchange.Autodiscover
 	// AnswerErrors maps indexes of Autodiscover bodies that did not parse.
 	AnswerErrors map[int]error
 	// Domains are the email domains seen (SMTP addresses, SRV queries,
@@ -107,7 +108,7 @@ func fullURL(s string) string {
 	if err != nil || u.Host == "" {
 		return ""
 	}
-	h := normHost(u.Hostname())
+	h := exchange.NormHost(u.Hostname())
 	if p := u.Port(); p != "" && !(p == "443" && u.Scheme == "https") && !(p == "80" && u.Scheme == "http") {
 		h += ":" + p
 	}
@@ -129,26 +130,14 @@ func elementPref(el string) int {
 	return 2
 }
 
-func urlHostPath(s string) (host, path, scheme string) {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil {
-		return "", "", ""
-	}
-	return normHost(u.Hostname()), strings.TrimSuffix(strings.ToLower(u.Path), "/"), strings.ToLower(u.Scheme)
-}
-
-func normHost(h string) string {
-	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), ".")
-}
-
 // TraceOrigins links every observation to what sent the client there.
 // Observations must be in the order they happened.
 func TraceOrigins(obs []*record.Observation) *OriginTrace {
-	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs, scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}, serverAt: map[string]string{}}
+	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*exchange.Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs, scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}, serverAt: map[string]string{}}
 	headerServer, dnServer := "", ""
 	domains := map[string]bool{}
 	addDomain := func(d string) {
-		d = normHost(d)
+		d = exchange.NormHost(d)
 		if d != "" && strings.Contains(d, ".") {
 			domains[d] = true
 		}
@@ -157,12 +146,12 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 	for i, o := range obs {
 		idx := i + 1
 		if o.Kind == record.KindDNS && o.DNS != nil {
-			if q := normHost(o.DNS.Query); strings.HasPrefix(q, "_autodiscover._tcp.") {
+			if q := exchange.NormHost(o.DNS.Query); strings.HasPrefix(q, "_autodiscover._tcp.") {
 				addDomain(strings.TrimPrefix(q, "_autodiscover._tcp."))
 			}
 			continue
 		}
-		if h, p, _ := urlHostPath(o.URL); h != "" {
+		if h, p, _ := exchange.URLHostPath(o.URL); h != "" {
 			if strings.HasPrefix(h, "autodiscover.") {
 				addDomain(strings.TrimPrefix(h, "autodiscover."))
 			}
@@ -172,24 +161,24 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 				}
 			}
 		}
-		if n, _ := o.AskedName(); strings.HasPrefix(normHost(n), "autodiscover.") {
-			addDomain(strings.TrimPrefix(normHost(n), "autodiscover."))
+		if n, _ := o.AskedName(); strings.HasPrefix(exchange.NormHost(n), "autodiscover.") {
+			addDomain(strings.TrimPrefix(exchange.NormHost(n), "autodiscover."))
 		}
 		if e := o.Exchange; e != nil {
 			// X-FEServer names the front end whose Default Web Site
 			// answered: the server that holds the virtual directories.
 			name := firstNonEmpty(e.FrontEnd, e.BackEnd, strings.SplitN(e.BETarget, ".", 2)[0])
-			if isServerName(name) {
+			if exchange.IsServerName(name) {
 				name = strings.ToUpper(name)
 				if headerServer == "" {
 					headerServer = name
 				}
-				if n, _ := o.AskedName(); n != "" && t.serverAt[normHost(n)] == "" {
-					t.serverAt[normHost(n)] = name
+				if n, _ := o.AskedName(); n != "" && t.serverAt[exchange.NormHost(n)] == "" {
+					t.serverAt[exchange.NormHost(n)] = name
 				}
 			}
 		}
-		a, err := AutodiscoverOf(o)
+		a, err := exchange.AutodiscoverOf(o)
 		if err != nil {
 			t.AnswerErrors[idx] = err
 			continue
@@ -234,12 +223,12 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 			}
 			if c := t.explain(o, func(h string) *hostKnown { return known[h] }, seenAD); c != nil {
 				t.Causes[idx] = c
-				if h, _, _ := urlHostPath(c.URL); c.Kind == CauseSCP && h != "" && t.scpAt[h] == 0 {
+				if h, _, _ := exchange.URLHostPath(c.URL); c.Kind == CauseSCP && h != "" && t.scpAt[h] == 0 {
 					t.scpAt[h] = idx
 				}
 			}
-			if ok, _ := IsAutodiscoverURL(o.URL); ok {
-				h, _, _ := urlHostPath(o.URL)
+			if ok, _ := exchange.IsAutodiscoverURL(o.URL); ok {
+				h, _, _ := exchange.URLHostPath(o.URL)
 				seenAD[h] = true
 			}
 		}
@@ -259,19 +248,19 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 	var out []knownName
 	if o.Kind == record.KindDNS {
-		for _, s := range SRVTargets(o) {
+		for _, s := range exchange.SRVTargets(o) {
 			if s.Port != 0 && s.Port != 443 {
 				continue
 			}
 			u := "https://" + s.Target + "/autodiscover/autodiscover.xml"
-			out = append(out, knownName{host: s.Target, cause: &Cause{Kind: CauseSRV, From: idx, URL: u, Setting: SettingSRV,
+			out = append(out, knownName{host: s.Target, cause: &Cause{Kind: CauseSRV, From: idx, URL: u, Setting: exchange.SettingSRV,
 				Text: fmt.Sprintf("the DNS SRV record %s names %s (port %d)", s.Owner, s.Target, s.Port)}})
 		}
 		return out
 	}
-	if r := ParseRedirect(o); r != nil {
-		h, p, _ := urlHostPath(r.To)
-		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseHTTPRedirect, From: idx, URL: r.To, Setting: SettingHTTPRedirect,
+	if r := exchange.ParseRedirect(o); r != nil {
+		h, p, _ := exchange.URLHostPath(r.To)
+		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseHTTPRedirect, From: idx, URL: r.To, Setting: exchange.SettingHTTPRedirect,
 			Text: fmt.Sprintf("HTTP %d redirect from %s to %s", r.Status, r.From, r.To)}})
 	}
 	a := t.Answers[idx]
@@ -279,8 +268,8 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 		return out
 	}
 	if a.RedirectURL != "" {
-		h, p, _ := urlHostPath(a.RedirectURL)
-		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseAutodiscoverRedirect, From: idx, URL: a.RedirectURL, Setting: SettingADRedirect,
+		h, p, _ := exchange.URLHostPath(a.RedirectURL)
+		out = append(out, knownName{host: h, path: p, cause: &Cause{Kind: CauseAutodiscoverRedirect, From: idx, URL: a.RedirectURL, Setting: exchange.SettingADRedirect,
 			Text: fmt.Sprintf("the Autodiscover answer said %s to %s", a.Action, a.RedirectURL)}})
 	}
 	if a.RedirectAddr != "" {
@@ -288,12 +277,12 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 	}
 	for k := range a.Fields {
 		f := a.Fields[k]
-		h, p, _ := urlHostPath(f.Value)
+		h, p, _ := exchange.URLHostPath(f.Value)
 		full := fullURL(f.Value)
 		mail := ""
 		if !strings.Contains(f.Value, "://") {
-			h, p, full = normHost(f.Value), "", ""
-			if f.Setting == SettingOutlookAnywhere {
+			h, p, full = exchange.NormHost(f.Value), "", ""
+			if f.Setting == exchange.SettingOutlookAnywhere {
 				p = "/rpc"
 			}
 			mail = mailOfSetting(f.Setting)
@@ -302,7 +291,7 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 			continue
 		}
 		scope := ""
-		if f.Scope != ScopeNone {
+		if f.Scope != exchange.ScopeNone {
 			scope = string(f.Scope) + " "
 		}
 		what := fmt.Sprintf("Autodiscover's %s%s %s", scope, f.Block, f.Element)
@@ -333,24 +322,24 @@ func mailOfSetting(setting string) string {
 // to: it starts Autodiscover again for the new address's domain, at
 // https://<domain>/autodiscover/ and https://autodiscover.<domain>/
 // (MS-OXDISCO §3.1.5; Microsoft Learn "RedirectAddr (POX)").
-func redirectAddrNames(idx int, a *Autodiscover) []knownName {
+func redirectAddrNames(idx int, a *exchange.Autodiscover) []knownName {
 	at := strings.LastIndex(a.RedirectAddr, "@")
 	if at < 0 {
 		return nil
 	}
-	d := normHost(a.RedirectAddr[at+1:])
+	d := exchange.NormHost(a.RedirectAddr[at+1:])
 	if d == "" || strings.ContainsAny(d, "/ ") {
 		return nil
 	}
 	what := fmt.Sprintf("the Autodiscover answer redirected the mailbox to the address %s (%s), so the client ran Autodiscover again for %s", a.RedirectAddr, a.Action, d)
-	if isMicrosoft365Domain(d) {
+	if exchange.IsMicrosoft365Domain(d) {
 		what = fmt.Sprintf("a hybrid answer: the on-premises Exchange redirects this mailbox to Exchange Online (%s %s, the mailbox's remote routing address), so the client ran Autodiscover again for %s", a.Action, a.RedirectAddr, d)
 	}
 	var out []knownName
 	for _, h := range []string{d, "autodiscover." + d} {
-		set := SettingRootDomain
+		set := exchange.SettingRootDomain
 		if h != d {
-			set = SettingAutodiscoverDNS
+			set = exchange.SettingAutodiscoverDNS
 		}
 		out = append(out, knownName{host: h, path: "/autodiscover", pref: 2, cause: &Cause{Kind: CauseRedirectAddr, From: idx, URL: "https://" + h + "/autodiscover/autodiscover.xml", Setting: set, Text: what}})
 	}
@@ -373,7 +362,7 @@ type knownGroup struct {
 	full  string
 	kind  CauseKind
 	pref  int
-	scope Scope
+	scope exchange.Scope
 	mail  string
 	port  int
 }
@@ -381,7 +370,7 @@ type knownGroup struct {
 func (h *hostKnown) add(k knownName) {
 	i := len(h.all)
 	h.all = append(h.all, k)
-	var scope Scope
+	var scope exchange.Scope
 	if k.cause.Field != nil {
 		scope = k.cause.Field.Scope
 	}
@@ -400,8 +389,8 @@ func (h *hostKnown) add(k knownName) {
 // explain finds what sent the client to o.
 func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) *hostKnown, seenAD map[string]bool) *Cause {
 	name, _ := o.AskedName()
-	host := normHost(name)
-	uh, upath, scheme := urlHostPath(o.URL)
+	host := exchange.NormHost(name)
+	uh, upath, scheme := exchange.URLHostPath(o.URL)
 	if uh != "" {
 		host = uh
 	}
@@ -483,7 +472,7 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 			return c
 		}
 	}
-	isAD, adKind := IsAutodiscoverURL(o.URL)
+	isAD, adKind := exchange.IsAutodiscoverURL(o.URL)
 	// A path match always wins; a host-only match loses to the candidate
 	// order for Autodiscover requests (the client builds those itself).
 	if best >= 0 && (bestScore >= 2 || !isAD) {
@@ -525,7 +514,7 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 func bothScopes(known []knownName, reps []int, best int, score func(knownName) int) *Cause {
 	b := known[best]
 	bs := score(b)
-	if b.cause.Kind != CauseAutodiscoverField || b.cause.Field == nil || b.cause.Field.Scope == ScopeNone {
+	if b.cause.Kind != CauseAutodiscoverField || b.cause.Field == nil || b.cause.Field.Scope == exchange.ScopeNone {
 		return nil
 	}
 	// The best field of the other scope, from the same answer.
@@ -533,7 +522,7 @@ func bothScopes(known []knownName, reps []int, best int, score func(knownName) i
 	for _, i := range reps {
 		k := known[i]
 		if k.cause.Kind != CauseAutodiscoverField || k.cause.Field == nil || k.cause.From != b.cause.From ||
-			k.cause.Setting != b.cause.Setting || k.cause.Field.Scope == ScopeNone || k.cause.Field.Scope == b.cause.Field.Scope || score(k) != bs {
+			k.cause.Setting != b.cause.Setting || k.cause.Field.Scope == exchange.ScopeNone || k.cause.Field.Scope == b.cause.Field.Scope || score(k) != bs {
 			continue
 		}
 		if other < 0 || score(k) > score(known[other]) || (score(k) == score(known[other]) && k.pref < known[other].pref) {
@@ -544,7 +533,7 @@ func bothScopes(known []knownName, reps []int, best int, score func(knownName) i
 		return nil
 	}
 	in, ex := *b.cause, *known[other].cause
-	if in.Field.Scope == ScopeExternal {
+	if in.Field.Scope == exchange.ScopeExternal {
 		in, ex = ex, in
 	}
 	c := *b.cause
@@ -560,14 +549,14 @@ func bothScopes(known []knownName, reps []int, best int, score func(knownName) i
 // Get-*VirtualDirectory lists them; KB 940726 gives /EWS/Exchange.asmx,
 // /OAB and /UnifiedMessaging/Service.asmx).
 var urlPaths = []struct{ prefix, setting string }{
-	{"/ews/", SettingEWS}, {"/oab", SettingOAB}, {"/mapi/", SettingMAPI}, {"/microsoft-server-activesync", SettingActiveSync},
-	{"/rpc/", SettingOutlookAnywhere}, {"/owa", SettingOWA}, {"/ecp", SettingECP}, {"/unifiedmessaging/", SettingUM},
+	{"/ews/", exchange.SettingEWS}, {"/oab", exchange.SettingOAB}, {"/mapi/", exchange.SettingMAPI}, {"/microsoft-server-activesync", exchange.SettingActiveSync},
+	{"/rpc/", exchange.SettingOutlookAnywhere}, {"/owa", exchange.SettingOWA}, {"/ecp", exchange.SettingECP}, {"/unifiedmessaging/", exchange.SettingUM},
 }
 
 // pathSetting returns the setting whose virtual directory serves u's
 // path, or "".
 func pathSetting(u string) string {
-	_, path, _ := urlHostPath(u)
+	_, path, _ := exchange.URLHostPath(u)
 	for _, pp := range urlPaths {
 		if path+"/" == pp.prefix || strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") {
 			return pp.setting
@@ -578,11 +567,11 @@ func pathSetting(u string) string {
 
 // pathScope guesses which URL of a virtual directory a host is: the
 // internal one for a name no public CA can issue, else the external one.
-func pathScope(host string) Scope {
+func pathScope(host string) exchange.Scope {
 	if pub, _ := PublicCAIssuable(host); !pub {
-		return ScopeInternal
+		return exchange.ScopeInternal
 	}
-	return ScopeExternal
+	return exchange.ScopeExternal
 }
 
 // pathCause explains a request that nothing in the trace names but whose
@@ -598,16 +587,16 @@ func pathCause(u, host string) *Cause {
 	scope := pathScope(host)
 	what := settingShort[set]
 	return &Cause{Kind: CauseURLPath, URL: u, Setting: set, Hedged: true,
-		Field: &ADField{Scope: scope, Value: u, Setting: set},
+		Field: &exchange.ADField{Scope: scope, Value: u, Setting: set},
 		Text:  fmt.Sprintf("no Autodiscover answer in the trace names %s, but its path is the %s's: the client got it from Autodiscover before the recording started or from its cache (the %s %s is what hands it out)", shownURL(u), vdirWords(set), string(scope), what)}
 }
 
 // vdirWords names the virtual directory behind a setting.
 func vdirWords(set string) string {
 	switch set {
-	case SettingOutlookAnywhere:
+	case exchange.SettingOutlookAnywhere:
 		return "Outlook Anywhere (RPC over HTTP) virtual directory"
-	case SettingActiveSync:
+	case exchange.SettingActiveSync:
 		return "ActiveSync virtual directory"
 	}
 	w := strings.TrimSuffix(settingShort[set], " URL")
@@ -681,7 +670,7 @@ func (t *OriginTrace) sameHostBuild(o *record.Observation, host string, known []
 // scpAlternative is the SCP as one of the settings that may have sent a
 // client to host; at is the connection first inferred to be the SCP request.
 func scpAlternative(host string, at int) Cause {
-	return Cause{Kind: CauseSCP, URL: "https://" + host + "/autodiscover/autodiscover.xml", Setting: SettingSCP, Hedged: true,
+	return Cause{Kind: CauseSCP, URL: "https://" + host + "/autodiscover/autodiscover.xml", Setting: exchange.SettingSCP, Hedged: true,
 		Text: fmt.Sprintf("the AD service connection point, AutodiscoverServiceInternalUri (most likely what #%d asked for)", at)}
 }
 
@@ -693,7 +682,7 @@ func settingKey(c Cause) string {
 	case c.Field != nil:
 		k += "|" + string(c.Field.Scope)
 	case c.Kind == CauseSCP:
-		k += "|" + string(ScopeInternal)
+		k += "|" + string(exchange.ScopeInternal)
 	}
 	return k
 }
@@ -730,7 +719,7 @@ func altWords(c Cause) string {
 	s := c.Text
 	if c.Kind == CauseAutodiscoverField && c.Field != nil {
 		scope := ""
-		if c.Field.Scope != ScopeNone {
+		if c.Field.Scope != exchange.ScopeNone {
 			scope = string(c.Field.Scope) + " "
 		}
 		s = fmt.Sprintf("Autodiscover's %s%s %s", scope, c.Field.Block, c.Field.Element)
@@ -816,30 +805,30 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 	}
 	switch {
 	case okPre && (!okEq || iPre < iEq) && scheme == "http":
-		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: SettingHTTPRedirect,
+		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: exchange.SettingHTTPRedirect,
 			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)", t.Domains[iPre])}
 	case okEq:
 		d := t.Domains[iEq]
-		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain,
+		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.%s)", d, d)}
 	case okPre:
-		return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
+		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (tried after the email domain itself)", t.Domains[iPre])}
 	}
 	switch {
 	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
 		return &Cause{Kind: CauseDirectConnect, URL: u, Text: "Outlook's Direct Connect to Office 365 (tried first by Microsoft 365 Apps, KB 3211279)"}
 	case strings.HasPrefix(host, "autodiscover."):
-		return &Cause{Kind: CausePrefix, URL: u, Setting: SettingAutodiscoverDNS,
+		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (tried after the email domain itself)", host)}
 	case len(t.Domains) == 0 && isRegistrable(host):
-		return &Cause{Kind: CauseRootDomain, URL: u, Setting: SettingRootDomain, Hedged: true,
+		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain, Hedged: true,
 			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.<domain>)", host)}
 	case (adKind == "xml" || adKind == "svc") && seenAD[host]:
-		return &Cause{Kind: CauseSCP, URL: u, Setting: SettingSCP, Hedged: true,
+		return &Cause{Kind: CauseSCP, URL: u, Setting: exchange.SettingSCP, Hedged: true,
 			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP) again: Outlook re-runs Autodiscover about hourly (KB 3211279) and asks %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
 	case adKind == "xml" || adKind == "svc":
-		return &Cause{Kind: CauseSCP, URL: u, Setting: SettingSCP, Hedged: true,
+		return &Cause{Kind: CauseSCP, URL: u, Setting: exchange.SettingSCP, Hedged: true,
 			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP): a first Autodiscover request on %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
 	}
 	if quiet {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -59,7 +60,7 @@ func TestTraceOrigins(t *testing.T) {
 			obs: []*record.Observation{
 				answer(req("POST", "https://exch01.contoso.local/autodiscover/autodiscover.xml"), full),
 			},
-			index: 1, kind: CauseSCP, set: SettingSCP, text: "AutodiscoverServiceInternalUri", chain: 1,
+			index: 1, kind: CauseSCP, set: exchange.SettingSCP, text: "AutodiscoverServiceInternalUri", chain: 1,
 		},
 		{
 			name: "SCP over SOAP (.svc)",
@@ -67,7 +68,7 @@ func TestTraceOrigins(t *testing.T) {
 				req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"),
 				req("POST", "https://cas02.corp.contoso.com/autodiscover/autodiscover.svc"),
 			},
-			index: 2, kind: CauseSCP, set: SettingSCP, text: "service connection point",
+			index: 2, kind: CauseSCP, set: exchange.SettingSCP, text: "service connection point",
 		},
 		{
 			name: "root domain candidate",
@@ -75,32 +76,32 @@ func TestTraceOrigins(t *testing.T) {
 				req("POST", "https://contoso.com/autodiscover/autodiscover.xml"),
 				req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"),
 			},
-			index: 1, kind: CauseRootDomain, set: SettingRootDomain, text: "the email domain itself",
+			index: 1, kind: CauseRootDomain, set: exchange.SettingRootDomain, text: "the email domain itself",
 		},
 		{
 			name:  "root domain, nothing else known",
 			obs:   []*record.Observation{req("POST", "https://fabrikam.co.uk/autodiscover/autodiscover.xml")},
-			index: 1, kind: CauseRootDomain, set: SettingRootDomain, text: "most likely",
+			index: 1, kind: CauseRootDomain, set: exchange.SettingRootDomain, text: "most likely",
 		},
 		{
 			name:  "autodiscover. prefix candidate",
 			obs:   []*record.Observation{req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml")},
-			index: 1, kind: CausePrefix, set: SettingAutodiscoverDNS, text: "(tried after the email domain itself)",
+			index: 1, kind: CausePrefix, set: exchange.SettingAutodiscoverDNS, text: "(tried after the email domain itself)",
 		},
 		{
 			name:  "HTTP redirect probe",
 			obs:   []*record.Observation{redirect},
-			index: 1, kind: CauseHTTPProbe, set: SettingHTTPRedirect, text: "unauthenticated GET",
+			index: 1, kind: CauseHTTPProbe, set: exchange.SettingHTTPRedirect, text: "unauthenticated GET",
 		},
 		{
 			name:  "followed the 302",
 			obs:   []*record.Observation{redirect, req("POST", "https://exchange.contoso.com/autodiscover/autodiscover.xml")},
-			index: 2, kind: CauseHTTPRedirect, from: 1, set: SettingHTTPRedirect, text: "HTTP 302 redirect", chain: 2,
+			index: 2, kind: CauseHTTPRedirect, from: 1, set: exchange.SettingHTTPRedirect, text: "HTTP 302 redirect", chain: 2,
 		},
 		{
 			name:  "DNS SRV target",
 			obs:   []*record.Observation{srv, req("POST", "https://adsrv.contoso.com/autodiscover/autodiscover.xml")},
-			index: 2, kind: CauseSRV, from: 1, set: SettingSRV, text: "_autodiscover._tcp.contoso.com",
+			index: 2, kind: CauseSRV, from: 1, set: exchange.SettingSRV, text: "_autodiscover._tcp.contoso.com",
 		},
 		{
 			name: "POX redirectUrl",
@@ -108,7 +109,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "pox-redirecturl.xml")),
 				req("POST", "https://autodiscover.hosted.example/autodiscover/autodiscover.xml"),
 			},
-			index: 2, kind: CauseAutodiscoverRedirect, from: 1, set: SettingADRedirect, text: "redirectUrl", chain: 2,
+			index: 2, kind: CauseAutodiscoverRedirect, from: 1, set: exchange.SettingADRedirect, text: "redirectUrl", chain: 2,
 		},
 		{
 			name: "EWS from EXCH EwsUrl, then the SCP",
@@ -116,7 +117,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://exch01.contoso.local/autodiscover/autodiscover.xml"), full),
 				req("POST", "https://exch01.contoso.local/EWS/Exchange.asmx"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingEWS, text: "internal EXCH EwsUrl", chain: 2,
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingEWS, text: "internal EXCH EwsUrl", chain: 2,
 		},
 		{
 			name: "OAB path picks OABUrl over EwsUrl on the same host",
@@ -124,7 +125,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
 				req("GET", "https://exch01.contoso.local/OAB/0d6f7c1e-aaaa-4bbb-8ccc-123456789abc/oab.xml"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingOAB, text: "OABUrl",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingOAB, text: "OABUrl",
 		},
 		{
 			name: "MAPI/HTTP from mapiHttp MailStore",
@@ -132,7 +133,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
 				req("POST", "https://exch01.contoso.local/mapi/emsmdb/?MailboxId=5b9e1c2d@contoso.com"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingMAPI, text: "mapiHttp MailStore/InternalUrl",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingMAPI, text: "mapiHttp MailStore/InternalUrl",
 		},
 		{
 			name: "RPC/HTTP to the EXPR server",
@@ -140,7 +141,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "pox-2006-exchange2010.xml")),
 				req("RPC_IN_DATA", "https://webmail.fabrikam.com/rpc/rpcproxy.dll?ex2010.fabrikam.local:6001"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingOutlookAnywhere, text: "EXPR Server",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingOutlookAnywhere, text: "EXPR Server",
 		},
 		{
 			name: "ActiveSync from the mobilesync Url",
@@ -148,7 +149,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), readAD(t, "mobilesync-settings.xml")),
 				req("OPTIONS", "https://exch01.contoso.com/Microsoft-Server-ActiveSync"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingActiveSync, text: "MobileSync Url",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingActiveSync, text: "MobileSync Url",
 		},
 		{
 			name: "EWS from SOAP InternalEwsUrl",
@@ -156,7 +157,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.svc"), readAD(t, "soap-getusersettings.xml")),
 				req("POST", "https://exch01.contoso.local/EWS/Exchange.asmx"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingEWS, text: "InternalEwsUrl",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingEWS, text: "InternalEwsUrl",
 		},
 		{
 			name: "ActiveSync from v2 JSON",
@@ -164,7 +165,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("GET", "https://autodiscover.contoso.com/autodiscover/autodiscover.json/v1.0/alice@contoso.com?Protocol=ActiveSync"), readAD(t, "v2-activesync.json")),
 				req("OPTIONS", "https://mail.contoso.com/Microsoft-Server-ActiveSync"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingActiveSync, text: "ActiveSync Url",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingActiveSync, text: "ActiveSync Url",
 		},
 		{
 			name:  "Direct Connect to Office 365",
@@ -213,7 +214,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
 				tlsTo("exch01.contoso.local"),
 			},
-			index: 2, kind: CauseSameHost, set: SettingMAPI,
+			index: 2, kind: CauseSameHost, set: exchange.SettingMAPI,
 			// UMUrl /EWS/UM2007Legacy.asmx is the EWS virtual directory's, so one setting with EwsUrl.
 			text: "not its request (the client refused the certificate first); 6 settings name exch01.contoso.local and any of them may have sent the client there: " +
 				"Autodiscover's internal mapiHttp MailStore/InternalUrl (#1); Autodiscover's internal EXCH EwsUrl (#1); Autodiscover's internal EXCH EcpUrl (#1); " +
@@ -227,7 +228,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), ewsOnly),
 				tlsTo("exch01.contoso.local"),
 			},
-			index: 3, kind: CauseSameHost, set: SettingSCP,
+			index: 3, kind: CauseSameHost, set: exchange.SettingSCP,
 			text: "2 settings name exch01.contoso.local and any of them may have sent the client there: the AD service connection point, AutodiscoverServiceInternalUri (most likely what #1 asked for); Autodiscover's internal EXCH EwsUrl (#2)",
 		},
 		{
@@ -236,7 +237,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), ewsOnly),
 				tlsTo("exch01.contoso.local"),
 			},
-			index: 2, kind: CauseAutodiscoverField, from: 1, set: SettingEWS, text: "EwsUrl",
+			index: 2, kind: CauseAutodiscoverField, from: 1, set: exchange.SettingEWS, text: "EwsUrl",
 		},
 		{
 			name: "a URL learned later does not explain an earlier request",
@@ -245,7 +246,7 @@ func TestTraceOrigins(t *testing.T) {
 				answer(req("POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml"), full),
 			},
 			// Nothing earlier names it, but /EWS/ is the EWS virtual directory's.
-			index: 1, kind: CauseURLPath, set: SettingEWS,
+			index: 1, kind: CauseURLPath, set: exchange.SettingEWS,
 			text: "no Autodiscover answer in the trace names https://exch01.contoso.local/EWS/Exchange.asmx, but its path is the EWS virtual directory's",
 		},
 		{

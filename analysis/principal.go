@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -38,7 +39,7 @@ type PrincipalVerdict struct {
 // any dNSName SAN (Vista and later). No wildcard expansion: a *.contoso.com
 // certificate needs msstd:*.contoso.com (Microsoft Learn "CertPrincipalName
 // (POX)"; MS blog "Outlook 2007, Exchange with Wildcard Certificate").
-func CheckPrincipal(p ADPrincipal, leaf *x509.Certificate) PrincipalVerdict {
+func CheckPrincipal(p exchange.ADPrincipal, leaf *x509.Certificate) PrincipalVerdict {
 	v := PrincipalVerdict{Server: p.Server, Principal: p.Effective(), Default: strings.TrimSpace(p.Principal) == ""}
 	if v.Principal == "" {
 		v.Kind, v.Reason = PrincipalNone, "CertPrincipalName is none: Windows validates the name itself"
@@ -100,8 +101,6 @@ func wildcardCovers(pattern, host string) bool {
 	return i > 0 && h[i+1:] == rest
 }
 
-const principalCheckID = "exchange.principal-mismatch"
-
 // principalFinding turns a failed verdict into a finding, or returns nil.
 func principalFinding(pv PrincipalVerdict, block, where string, leaf *x509.Certificate) *Finding {
 	switch pv.Kind {
@@ -120,7 +119,7 @@ func principalFinding(pv PrincipalVerdict, block, where string, leaf *x509.Certi
 		ev = append(ev, Evidence{Label: "certificate names", Value: d, From: "SAN dNSName"})
 	}
 	f := &Finding{
-		ID:       principalCheckID,
+		ID:       exchange.PrincipalCheckID,
 		Summary:  fmt.Sprintf("Outlook Anywhere to %s requires the principal %s: %s", pv.Server, pv.Principal, pv.Reason),
 		Evidence: ev,
 		Why:      "Outlook's \"Only connect to proxy servers that have this principal name in their certificate\" compares the msstd: name literally with the certificate; on a mismatch Outlook prompts for credentials again and again or says \"An encrypted connection to your mail server is not available\".",
@@ -134,21 +133,12 @@ func principalFinding(pv PrincipalVerdict, block, where string, leaf *x509.Certi
 	return f
 }
 
-// principalCitation names the sources of the Outlook Anywhere principal
-// rules: the Autodiscover element (default msstd:<Server>), the cmdlet that
-// sets it, the RPC msstd: format, and the practitioner report on wildcards.
-const principalCitation = `Microsoft Learn, Autodiscover POX reference "CertPrincipalName (POX)" (absent, it is msstd:<Server>); ` +
-	`Microsoft Learn, Exchange PowerShell "Set-OutlookProvider" -CertPrincipalName (Outlook Anywhere clients only); ` +
-	`Microsoft Learn, Win32 RPC "Principal Names" (the msstd: format); ` +
-	`Exchange Team blog "Outlook 2007, Exchange with Wildcard Certificate" (literal compare: msstd:*.contoso.com); ` +
-	`Microsoft Remote Connectivity Analyzer ("doesn't validate against the mutual authentication string")`
-
 func init() {
 	mustRegister(&Check{
-		ID:         principalCheckID,
+		ID:         exchange.PrincipalCheckID,
 		Title:      "Outlook Anywhere's msstd: principal is not literally on the certificate",
 		Severity:   SeverityError,
-		Citation:   principalCitation,
+		Citation:   exchange.PrincipalCitation,
 		Remedy:     `Set-OutlookProvider EXPR -CertPrincipalName "msstd:<name exactly as on the certificate>" (for a wildcard certificate: "msstd:*.contoso.com")`,
 		PerProfile: true,
 		// Outlook checks the principal on its Outlook Anywhere (RPC over
@@ -177,8 +167,8 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 		if leaf == nil || it.Obs.Kind == record.KindDNS || !outlookAnywhereConn(it) {
 			continue
 		}
-		host := normHost(it.Name)
-		var pick *ADPrincipal
+		host := exchange.NormHost(it.Name)
+		var pick *exchange.ADPrincipal
 		from := 0
 		for idx, a := range t.Answers {
 			if idx >= it.Index {
@@ -186,7 +176,7 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 			}
 			for k := range a.Principals {
 				p := a.Principals[k]
-				if !outlookAnywhereBlock(p.Block) || normHost(p.Server) != host {
+				if !outlookAnywhereBlock(p.Block) || exchange.NormHost(p.Server) != host {
 					continue
 				}
 				if pick == nil || idx > from {
@@ -194,14 +184,14 @@ func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Cer
 				}
 			}
 		}
-		if pick == nil || hasFinding(it, principalCheckID) {
+		if pick == nil || hasFinding(it, exchange.PrincipalCheckID) {
 			continue
 		}
 		f := principalFinding(CheckPrincipal(*pick, leaf), pick.Block, fmt.Sprintf("Autodiscover answer #%d", from), leaf)
 		if f == nil {
 			continue
 		}
-		c := LookupCheck(principalCheckID)
+		c := LookupCheck(exchange.PrincipalCheckID)
 		if f.Severity == "" {
 			f.Severity = c.Severity
 		}
@@ -243,7 +233,7 @@ func outlookAnywhereConn(it *Item) bool {
 	if m == "RPC_IN_DATA" || m == "RPC_OUT_DATA" {
 		return true
 	}
-	_, path, _ := urlHostPath(o.URL)
+	_, path, _ := exchange.URLHostPath(o.URL)
 	return path == "/rpc" || strings.HasPrefix(path, "/rpc/")
 }
 
@@ -251,17 +241,17 @@ func outlookAnywhereConn(it *Item) bool {
 // principal failed: the EXPR (or EXHTTP) block of the answer at from names
 // the host and, through CertPrincipalName, the principal Outlook requires.
 // prev is the cause origin tracing found (kept when it is the same field).
-func principalCause(p ADPrincipal, from int, prev *Cause) *Cause {
+func principalCause(p exchange.ADPrincipal, from int, prev *Cause) *Cause {
 	how := fmt.Sprintf("its CertPrincipalName, set with Set-OutlookProvider %s -CertPrincipalName", providerOf(p.Block))
 	if strings.TrimSpace(p.Principal) == "" {
 		how = fmt.Sprintf("no CertPrincipalName, so the default msstd:<Server>; Set-OutlookProvider %s -CertPrincipalName sets one", providerOf(p.Block))
 	}
 	scope := ""
-	if p.Scope != ScopeNone {
+	if p.Scope != exchange.ScopeNone {
 		scope = string(p.Scope) + " "
 	}
-	c := &Cause{Kind: CauseAutodiscoverField, From: from, URL: p.Server, Setting: SettingOutlookAnywhere,
-		Field: &ADField{Form: FormPOX, Block: p.Block, Element: "Server", Scope: p.Scope, Value: p.Server, Setting: SettingOutlookAnywhere},
+	c := &Cause{Kind: CauseAutodiscoverField, From: from, URL: p.Server, Setting: exchange.SettingOutlookAnywhere,
+		Field: &exchange.ADField{Form: exchange.FormPOX, Block: p.Block, Element: "Server", Scope: p.Scope, Value: p.Server, Setting: exchange.SettingOutlookAnywhere},
 		Text: fmt.Sprintf("Outlook Anywhere (RPC over HTTP): Autodiscover's %s%s block sends Outlook to %s and requires the principal %s (%s)",
 			scope, p.Block, p.Server, p.Effective(), how)}
 	if prev != nil && prev.Field != nil && prev.From == from && prev.Field.Block == p.Block && prev.Field.Element == "Server" {

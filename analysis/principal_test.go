@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -25,23 +26,23 @@ func TestCheckPrincipal(t *testing.T) {
 	cnOther := parseLeaf(t, p.leaf("legacy.contoso.com", "mail.contoso.com", "legacy.contoso.com"))
 	tests := []struct {
 		name      string
-		pr        ADPrincipal
+		pr        exchange.ADPrincipal
 		leaf      *x509.Certificate
 		kind      PrincipalKind
 		suggest   string
 		isDefault bool
 		reason    string
 	}{
-		{"equals the CN", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, mail, PrincipalOK, "", false, "subject CN"},
-		{"case-insensitive", ADPrincipal{Server: "mail.contoso.com", Principal: "MSSTD:Mail.Contoso.COM"}, mail, PrincipalOK, "", false, ""},
-		{"default msstd:<Server>", ADPrincipal{Server: "mail.contoso.com"}, mail, PrincipalOK, "", true, ""},
-		{"default on a server the certificate lacks", ADPrincipal{Server: "exch01.contoso.local"}, mail, PrincipalMismatch, "mail.contoso.com", true, "not on the certificate"},
-		{"names another host; the certificate names the server", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:exch01.contoso.com"}, mail, PrincipalMismatch, "mail.contoso.com", false, "should be msstd:mail.contoso.com"},
-		{"SAN but not CN: XP-era Outlook refuses", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, cnOther, PrincipalSANOnly, "legacy.contoso.com", false, "Windows XP compares the CN only"},
-		{"wildcard certificate, host principal", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, wild, PrincipalWildcard, "*.contoso.com", false, "without wildcard expansion"},
-		{"wildcard certificate, wildcard principal", ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:*.contoso.com"}, wild, PrincipalOK, "", false, ""},
-		{"none: Windows checks itself", ADPrincipal{Server: "mail.contoso.com", Principal: "none"}, mail, PrincipalNone, "", false, "none"},
-		{"no msstd: prefix", ADPrincipal{Server: "mail.contoso.com", Principal: "mail.contoso.com"}, mail, PrincipalNotMSSTD, "", false, "does not start with msstd:"},
+		{"equals the CN", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, mail, PrincipalOK, "", false, "subject CN"},
+		{"case-insensitive", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "MSSTD:Mail.Contoso.COM"}, mail, PrincipalOK, "", false, ""},
+		{"default msstd:<Server>", exchange.ADPrincipal{Server: "mail.contoso.com"}, mail, PrincipalOK, "", true, ""},
+		{"default on a server the certificate lacks", exchange.ADPrincipal{Server: "exch01.contoso.local"}, mail, PrincipalMismatch, "mail.contoso.com", true, "not on the certificate"},
+		{"names another host; the certificate names the server", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:exch01.contoso.com"}, mail, PrincipalMismatch, "mail.contoso.com", false, "should be msstd:mail.contoso.com"},
+		{"SAN but not CN: XP-era Outlook refuses", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, cnOther, PrincipalSANOnly, "legacy.contoso.com", false, "Windows XP compares the CN only"},
+		{"wildcard certificate, host principal", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, wild, PrincipalWildcard, "*.contoso.com", false, "without wildcard expansion"},
+		{"wildcard certificate, wildcard principal", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:*.contoso.com"}, wild, PrincipalOK, "", false, ""},
+		{"none: Windows checks itself", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "none"}, mail, PrincipalNone, "", false, "none"},
+		{"no msstd: prefix", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "mail.contoso.com"}, mail, PrincipalNotMSSTD, "", false, "does not start with msstd:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,8 +64,8 @@ func TestCheckPrincipal(t *testing.T) {
 					t.Errorf("SAN-only must be a warning: %+v", f)
 				}
 			default:
-				if f == nil || f.Severity != "" || f.ID != principalCheckID {
-					t.Fatalf("finding = %+v, want an error-severity %s", f, principalCheckID)
+				if f == nil || f.Severity != "" || f.ID != exchange.PrincipalCheckID {
+					t.Fatalf("finding = %+v, want an error-severity %s", f, exchange.PrincipalCheckID)
 				}
 				if tt.suggest != "" && f.Remedy != `Set-OutlookProvider EXPR -CertPrincipalName "msstd:`+tt.suggest+`"` {
 					t.Errorf("remedy %q", f.Remedy)
@@ -99,13 +100,13 @@ func TestPrincipalTraceFindings(t *testing.T) {
 		ps, _ := match.SelectProfiles([]string{prof})
 		r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
 		for _, i := range []int{1, 5} {
-			got := hasFinding(r.Items[i], principalCheckID)
+			got := hasFinding(r.Items[i], exchange.PrincipalCheckID)
 			if got != (prof == "windows") {
 				t.Errorf("%s: principal finding on #%d %s = %v", prof, i+1, Describe(r.Items[i].Obs), got)
 			}
 		}
 		for _, i := range []int{0, 2, 3, 4, 6} {
-			if hasFinding(r.Items[i], principalCheckID) {
+			if hasFinding(r.Items[i], exchange.PrincipalCheckID) {
 				t.Errorf("%s: principal finding on #%d %s, which is not an Outlook Anywhere connection", prof, i+1, Describe(r.Items[i].Obs))
 			}
 		}
@@ -116,7 +117,7 @@ func TestPrincipalTraceFindings(t *testing.T) {
 		// fails is the EXPR block and its CertPrincipalName.
 		for _, i := range []int{1, 5} {
 			o := r.Items[i].Origin
-			if len(o) == 0 || o[0].Setting != SettingOutlookAnywhere || o[0].From != 1 || !strings.Contains(o[0].Text, "requires the principal msstd:exch01.contoso.com (its CertPrincipalName") {
+			if len(o) == 0 || o[0].Setting != exchange.SettingOutlookAnywhere || o[0].From != 1 || !strings.Contains(o[0].Text, "requires the principal msstd:exch01.contoso.com (its CertPrincipalName") {
 				t.Errorf("#%d origin %+v, want the EXPR Server and CertPrincipalName of #1", i+1, o)
 			}
 		}
@@ -147,7 +148,7 @@ func TestPrincipalEXHTTP(t *testing.T) {
 	r := Analyze(obs, Options{Profiles: ps, Roots: p.roots, Now: scenarioDay})
 	var f *Finding
 	for i := range r.Items[1].Findings {
-		if r.Items[1].Findings[i].ID == principalCheckID {
+		if r.Items[1].Findings[i].ID == exchange.PrincipalCheckID {
 			f = &r.Items[1].Findings[i]
 		}
 	}

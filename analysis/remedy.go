@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -61,7 +62,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 	if c.Origin == nil && r.Origins != nil {
 		c.Origin = r.Origins.Chain(it.Index)
 	}
-	version, assumed := DefaultExchangeVersion, true
+	version, assumed := exchange.DefaultExchangeVersion, true
 	server := ""
 	var domains []string
 	var domainAt map[string]int
@@ -71,10 +72,10 @@ func (r *Report) explainCulprit(c *Culprit) {
 		}
 		domains, domainAt = r.Origins.Domains, r.Origins.domainIndex()
 	}
-	name := normHost(it.Name)
-	server = r.serverFor(name, ScopeNone)
+	name := exchange.NormHost(it.Name)
+	server = r.serverFor(name, exchange.ScopeNone)
 	domain := pickDomain(name, domains, domainAt)
-	if isMicrosoft365Host(name) {
+	if exchange.IsMicrosoft365Host(name) {
 		// Microsoft's servers and certificate: no on-premises command fixes
 		// a warning there.
 		r.explainOnline(c, cause0(c.Origin))
@@ -83,7 +84,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 	nameIssue, principal := false, false
 	for _, f := range c.Findings {
 		switch {
-		case f.ID == principalCheckID:
+		case f.ID == exchange.PrincipalCheckID:
 			principal = true
 		case strings.HasPrefix(f.ID, "name."):
 			nameIssue = true
@@ -117,8 +118,8 @@ func (r *Report) explainCulprit(c *Culprit) {
 				Citation: `[MS-OXDSCLI] Protocol element (Type IMAP, POP3, SMTP: Server, Port)`})
 		}
 		c.Remedies = append(c.Remedies, Remedy{Title: "Point the mail client at a name the certificate covers", Command: cmd})
-		if s := LookupSetting(mailSettings[mail]); s != nil {
-			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, FixParams{Version: version, Server: server, OldURL: name, Domain: domain}))
+		if s := exchange.LookupSetting(mailSettings[mail]); s != nil {
+			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, exchange.FixParams{Version: version, Server: server, OldURL: name, Domain: domain}))
 		}
 		nameIssue = false // the URL remedies below do not apply
 	}
@@ -127,8 +128,8 @@ func (r *Report) explainCulprit(c *Culprit) {
 		// (exch01.contoso.local, EXCH01): the one to put the right
 		// certificate on.
 		for _, n := range append([]string{it.Chain[0].SubjectCN}, it.Chain[0].DNSNames...) {
-			if pub, _ := PublicCAIssuable(n); !pub && serverFromHost(n) != "" {
-				server = serverFromHost(n)
+			if pub, _ := PublicCAIssuable(n); !pub && exchange.ServerFromHost(n) != "" {
+				server = exchange.ServerFromHost(n)
 				break
 			}
 		}
@@ -156,27 +157,27 @@ func (r *Report) explainCulprit(c *Culprit) {
 		// One host, one server: named from the host when any setting
 		// behind it is an internal URL.
 		for _, a := range alts {
-			if a != nil && (a.Kind == CauseSCP || (a.Field != nil && a.Field.Scope == ScopeInternal)) {
-				server = r.serverFor(name, ScopeInternal)
+			if a != nil && (a.Kind == CauseSCP || (a.Field != nil && a.Field.Scope == exchange.ScopeInternal)) {
+				server = r.serverFor(name, exchange.ScopeInternal)
 			}
 		}
-		p := FixParams{Version: version, Server: server, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
-		dns, dnsScope := false, Scope("")
+		p := exchange.FixParams{Version: version, Server: server, OldURL: firstNonEmpty(it.Obs.URL, name), Domain: domain, Address: r.addressOf(it)}
+		dns, dnsScope := false, exchange.Scope("")
 		for i, a := range alts {
-			setting, scope := "", Scope("")
+			setting, scope := "", exchange.Scope("")
 			if a != nil {
 				setting = a.Setting
 				if a.Field != nil {
 					scope = a.Field.Scope
 				}
 				if a.Kind == CauseSCP {
-					scope = ScopeInternal
+					scope = exchange.ScopeInternal
 				}
-				if setting == SettingActiveSync && scope == ScopeNone {
-					scope = ScopeExternal // phones use the external URL unless the answer says otherwise
+				if setting == exchange.SettingActiveSync && scope == exchange.ScopeNone {
+					scope = exchange.ScopeExternal // phones use the external URL unless the answer says otherwise
 				}
 			}
-			s := LookupSetting(setting)
+			s := exchange.LookupSetting(setting)
 			if s == nil && probed(it.Obs) {
 				// No client was sent here: the user named the target.
 				cmd := fmt.Sprintf("Give clients a name the certificate covers wherever %s is configured (Exchange URLs, DNS, client settings), or get a certificate that also lists %s as a subjectAltName.", name, name)
@@ -205,31 +206,31 @@ func (r *Report) explainCulprit(c *Culprit) {
 			case CauseCheckTarget:
 				rm.Note = strings.TrimPrefix(rm.Note+"; "+a.Text, "; ")
 			case CauseURLPath:
-				rm.Note = strings.TrimPrefix(rm.Note+"; "+fmt.Sprintf("inferred from the path: no Autodiscover answer in the trace names this URL, and %s is the %s URL only if the name is the one clients use %s the network", string(scope), settingShort[setting], map[Scope]string{ScopeInternal: "inside", ScopeExternal: "outside"}[scope]), "; ")
+				rm.Note = strings.TrimPrefix(rm.Note+"; "+fmt.Sprintf("inferred from the path: no Autodiscover answer in the trace names this URL, and %s is the %s URL only if the name is the one clients use %s the network", string(scope), settingShort[setting], map[exchange.Scope]string{exchange.ScopeInternal: "inside", exchange.ScopeExternal: "outside"}[scope]), "; ")
 			}
 			c.Remedies = append(c.Remedies, rm)
 			if i == 0 {
 				dnsScope = scope
 			}
-			dns = dns || (isExchangeURLSetting(setting) && newName != "" && newName != name && !r.reached(newName))
+			dns = dns || (exchange.IsExchangeURLSetting(setting) && newName != "" && newName != name && !r.reached(newName))
 		}
 		if dns {
 			q := p
 			q.NewHost, q.Scope = c.NewName, dnsScope
-			c.Remedies = append(c.Remedies, settingRemedy(LookupSetting(SettingHostRecord), version, assumed, q))
+			c.Remedies = append(c.Remedies, settingRemedy(exchange.LookupSetting(exchange.SettingHostRecord), version, assumed, q))
 		}
 	}
 	if principal {
 		for _, f := range c.Findings {
-			if f.ID == principalCheckID {
-				s := LookupSetting(SettingOutlookProvider)
+			if f.ID == exchange.PrincipalCheckID {
+				s := exchange.LookupSetting(exchange.SettingOutlookProvider)
 				c.Remedies = append(c.Remedies, Remedy{Setting: s.ID, Title: s.Title, Command: f.Remedy, Citation: s.Citation})
 				break
 			}
 		}
 	}
 	for _, f := range c.Findings {
-		if f.ID == principalCheckID || strings.HasPrefix(f.ID, "name.") {
+		if f.ID == exchange.PrincipalCheckID || strings.HasPrefix(f.ID, "name.") {
 			continue
 		}
 		c.Remedies = append(c.Remedies, Remedy{Title: f.ID, Command: f.Remedy, Citation: f.Citation})
@@ -239,7 +240,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 
 // mailSettings maps a mail protocol to the catalog row of the certificate
 // its Exchange service presents.
-var mailSettings = map[string]string{"imap": SettingIMAP, "pop3": SettingPOP, "smtp": SettingSMTP}
+var mailSettings = map[string]string{"imap": exchange.SettingIMAP, "pop3": exchange.SettingPOP, "smtp": exchange.SettingSMTP}
 
 // MailProtocol names the mail protocol of a TLS connection: the
 // plain-text protocol whose STARTTLS began it ("smtp", "imap", "pop3",
@@ -276,7 +277,7 @@ func probeSettingCause(u, name string) *Cause {
 	}
 	scope := pathScope(name)
 	return &Cause{Kind: CauseCheckTarget, URL: u, Setting: set, Hedged: true,
-		Field: &ADField{Scope: scope, Value: u, Setting: set},
+		Field: &exchange.ADField{Scope: scope, Value: u, Setting: set},
 		Text:  fmt.Sprintf("certsleuth check cannot see whether Exchange hands clients %s; if it does, this is the setting to change", shownURL(u))}
 }
 
@@ -290,7 +291,7 @@ func probeSettingCause(u, name string) *Cause {
 // pastebin.com/zrrCGK4W); else a 2007/2010
 // answer's ServerDN. "" when nothing names it: the command then says
 // <SERVER>. An external name is a service name, never taken for a server.
-func (r *Report) serverFor(host string, scope Scope) string {
+func (r *Report) serverFor(host string, scope exchange.Scope) string {
 	t := r.Origins
 	if t == nil {
 		t = &OriginTrace{}
@@ -298,8 +299,8 @@ func (r *Report) serverFor(host string, scope Scope) string {
 	if s := firstNonEmpty(t.serverAt[host], t.headerServer); s != "" {
 		return s
 	}
-	if pub, _ := PublicCAIssuable(host); scope == ScopeInternal || !pub {
-		if s := serverFromHost(host); s != "" {
+	if pub, _ := PublicCAIssuable(host); scope == exchange.ScopeInternal || !pub {
+		if s := exchange.ServerFromHost(host); s != "" {
 			return s
 		}
 	}
@@ -319,7 +320,7 @@ func cause0(chain []Cause) *Cause {
 // be the SCP request, later ones EWS or OAB): any of them may have sent
 // the client there. It returns c.Origin unchanged when only one does.
 func (r *Report) mergeSameHost(c *Culprit) []Cause {
-	host := normHost(c.First.Name)
+	host := exchange.NormHost(c.First.Name)
 	var alts []Cause
 	conns := 0
 	for _, it := range append([]*Item{c.First}, c.Repeats...) {
@@ -349,8 +350,8 @@ func (r *Report) mergeSameHost(c *Culprit) []Cause {
 	return []Cause{*sameHostCauseLead(host, c.First.Obs.Source, conns, alts, lead)}
 }
 
-func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams) Remedy {
-	if succ := LookupSetting(s.successor); succ != nil && !s.AppliesTo(version) && succ.AppliesTo(version) {
+func settingRemedy(s *exchange.ExchangeSetting, version string, assumed bool, p exchange.FixParams) Remedy {
+	if succ := exchange.LookupSetting(s.Successor()); succ != nil && !s.AppliesTo(version) && succ.AppliesTo(version) {
 		// UM on Exchange 2013 and later: its URL is the EWS virtual
 		// directory's, and Set-UMVirtualDirectory no longer exists.
 		rm := settingRemedy(succ, version, assumed, p)
@@ -362,9 +363,9 @@ func settingRemedy(s *ExchangeSetting, version string, assumed bool, p FixParams
 	v := version
 	if !s.AppliesTo(v) {
 		// Pick the newest release that has it (UM on 2019: use 2016).
-		for i := len(ExchangeVersions) - 1; i >= 0; i-- {
-			if s.AppliesTo(ExchangeVersions[i]) {
-				v = ExchangeVersions[i]
+		for i := len(exchange.ExchangeVersions) - 1; i >= 0; i-- {
+			if s.AppliesTo(exchange.ExchangeVersions[i]) {
+				v = exchange.ExchangeVersions[i]
 				break
 			}
 		}
@@ -426,7 +427,7 @@ func pickDomain(name string, domains []string, at map[string]int) string {
 // certCovers reports whether a certificate name covers host: literally, or
 // by a one-label "*." wildcard.
 func certCovers(certName, host string) bool {
-	c, h := strings.ToLower(certName), normHost(host)
+	c, h := strings.ToLower(certName), exchange.NormHost(host)
 	if c == h {
 		return true
 	}
@@ -435,7 +436,7 @@ func certCovers(certName, host string) bool {
 
 // suggestName picks the name clients should use instead: one the
 // certificate the server presented does cover.
-func (r *Report) suggestName(c *Culprit, setting string, scope Scope) string {
+func (r *Report) suggestName(c *Culprit, setting string, scope exchange.Scope) string {
 	if len(c.First.Chain) == 0 {
 		return ""
 	}
@@ -452,7 +453,7 @@ func (r *Report) suggestName(c *Culprit, setting string, scope Scope) string {
 		}
 		return false
 	}
-	asked := normHost(c.First.Name)
+	asked := exchange.NormHost(c.First.Name)
 	usable := func(h string) bool {
 		return h != "" && h != asked && covered(h) && !strings.HasPrefix(h, "autodiscover.")
 	}
@@ -514,9 +515,9 @@ func (r *Report) addressOf(it *Item) string {
 		}
 		return h
 	}
-	name := normHost(it.Name)
+	name := exchange.NormHost(it.Name)
 	for _, o := range r.Items {
-		if o.Obs.Kind != record.KindDNS || o.Obs.DNS == nil || normHost(o.Obs.DNS.Query) != name {
+		if o.Obs.Kind != record.KindDNS || o.Obs.DNS == nil || exchange.NormHost(o.Obs.DNS.Query) != name {
 			continue
 		}
 		for _, a := range o.Obs.DNS.Answers {
@@ -529,9 +530,9 @@ func (r *Report) addressOf(it *Item) string {
 }
 
 var settingShort = map[string]string{
-	SettingEWS: "EWS URL", SettingOAB: "OAB URL", SettingUM: "UM URL", SettingECP: "ECP URL", SettingOWA: "OWA URL",
-	SettingActiveSync: "ActiveSync URL", SettingMAPI: "MAPI URL", SettingOutlookAnywhere: "Outlook Anywhere host name",
-	SettingIMAP: "IMAP server", SettingPOP: "POP3 server", SettingSMTP: "SMTP server",
+	exchange.SettingEWS: "EWS URL", exchange.SettingOAB: "OAB URL", exchange.SettingUM: "UM URL", exchange.SettingECP: "ECP URL", exchange.SettingOWA: "OWA URL",
+	exchange.SettingActiveSync: "ActiveSync URL", exchange.SettingMAPI: "MAPI URL", exchange.SettingOutlookAnywhere: "Outlook Anywhere host name",
+	exchange.SettingIMAP: "IMAP server", exchange.SettingPOP: "POP3 server", exchange.SettingSMTP: "SMTP server",
 }
 
 // becauseWords says why the client went there, for the verdict sentence.
@@ -546,14 +547,14 @@ func becauseWords(c *Cause) string {
 			what = c.Field.Element
 		}
 		scope := ""
-		if c.Field.Scope != ScopeNone {
+		if c.Field.Scope != exchange.ScopeNone {
 			scope = string(c.Field.Scope) + " "
 		}
 		if len(c.Either) == 2 && c.Either[0].Field != nil && c.Either[1].Field != nil {
 			a, b := c.Either[0], c.Either[1]
 			return fmt.Sprintf("Autodiscover's internal and external %s both say so (%s %s and %s %s, #%d)", what, a.Field.Block, a.Field.Element, b.Field.Block, b.Field.Element, c.From)
 		}
-		if c.Field.Form == FormMobileSync {
+		if c.Field.Form == exchange.FormMobileSync {
 			return fmt.Sprintf("the ActiveSync Autodiscover answer's Url says so (#%d)", c.From)
 		}
 		return fmt.Sprintf("Autodiscover's %s%s says so (%s %s, #%d)", scope, what, c.Field.Block, c.Field.Element, c.From)
@@ -578,7 +579,7 @@ func becauseWords(c *Cause) string {
 	case CauseURLPath:
 		return fmt.Sprintf("its path is the %s's, though no Autodiscover answer in the trace names it (the client had it from an earlier answer or its cache)", vdirWords(c.Setting))
 	case CauseRedirectAddr:
-		if isMicrosoft365Domain(c.URL) || strings.Contains(c.Text, "hybrid") {
+		if exchange.IsMicrosoft365Domain(c.URL) || strings.Contains(c.Text, "hybrid") {
 			return fmt.Sprintf("a hybrid Autodiscover answer redirected the mailbox to Exchange Online by address (#%d), and the client ran Autodiscover again for that address's domain", c.From)
 		}
 		return fmt.Sprintf("an Autodiscover answer redirected the mailbox to another address (#%d), and the client ran Autodiscover again for that address's domain", c.From)
@@ -591,7 +592,7 @@ func becauseWords(c *Cause) string {
 				w = "the Active Directory SCP (AutodiscoverServiceInternalUri)"
 			case w == "":
 				w = a.Setting
-			case a.Field != nil && a.Field.Scope != ScopeNone:
+			case a.Field != nil && a.Field.Scope != exchange.ScopeNone:
 				w = string(a.Field.Scope) + " " + w
 			}
 			ws = append(ws, w)
@@ -694,7 +695,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		fmt.Fprintf(&b, "%s warns on %s, which nothing earlier in the trace names (it was typed in, cached, or asked for before the recording started); the server's certificate %s", who, name, covers)
 	case nameIssue:
 		fmt.Fprintf(&b, "%s asked for %s because %s; the server's certificate %s", who, name, becauseWords(cause), covers)
-	case hasID(c.Findings, principalCheckID):
+	case hasID(c.Findings, exchange.PrincipalCheckID):
 		fmt.Fprintf(&b, "%s refuses the Outlook Anywhere connection to %s: %s", who, name, principalSummary(c.Findings))
 	default:
 		first, more := r.clientClauses(c)
@@ -704,7 +705,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	case cause != nil && cause.Kind == CauseAutodiscoverField && len(cause.Either) > 1 && countExchangeURLRemedies(c.Remedies) > 1:
 		var cmds []string
 		for _, rm := range c.Remedies {
-			if isExchangeURLSetting(rm.Setting) {
+			if exchange.IsExchangeURLSetting(rm.Setting) {
 				cmds = append(cmds, strings.TrimSuffix(rm.Command, "."))
 			}
 		}
@@ -712,20 +713,20 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	case cause != nil && cause.Kind == CauseSameHost && countExchangeURLRemedies(c.Remedies) > 1:
 		var cmds []string
 		for _, rm := range c.Remedies {
-			if isExchangeURLSetting(rm.Setting) {
+			if exchange.IsExchangeURLSetting(rm.Setting) {
 				cmds = append(cmds, strings.TrimSuffix(rm.Command, "."))
 			}
 		}
 		fmt.Fprintf(&b, "; change every one of those URLs: %s", strings.Join(cmds, "; "))
-	case probe && len(c.Remedies) > 0 && isExchangeURLSetting(c.Remedies[0].Setting):
+	case probe && len(c.Remedies) > 0 && exchange.IsExchangeURLSetting(c.Remedies[0].Setting):
 		fmt.Fprintf(&b, "; if Exchange hands clients this URL, change it with %s", strings.TrimSuffix(c.Remedies[0].Command, "."))
 	case len(c.Remedies) > 0:
 		rm := c.Remedies[0]
 		verb := "fix it"
 		switch {
-		case rm.Setting == SettingOutlookProvider:
+		case rm.Setting == exchange.SettingOutlookProvider:
 			verb = "change the principal with"
-		case isExchangeURLSetting(rm.Setting):
+		case exchange.IsExchangeURLSetting(rm.Setting):
 			verb = "change the URL with"
 		case rm.Setting != "":
 			verb = "fix it:"
@@ -750,7 +751,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 func countExchangeURLRemedies(rs []Remedy) int {
 	n := 0
 	for _, rm := range rs {
-		if isExchangeURLSetting(rm.Setting) {
+		if exchange.IsExchangeURLSetting(rm.Setting) {
 			n++
 		}
 	}
@@ -768,7 +769,7 @@ func hasID(fs []Finding, id string) bool {
 
 func principalSummary(fs []Finding) string {
 	for _, f := range fs {
-		if f.ID == principalCheckID {
+		if f.ID == exchange.PrincipalCheckID {
 			s := f.Summary
 			if i := strings.Index(s, ": "); i >= 0 {
 				s = s[i+2:]
@@ -786,7 +787,7 @@ func (r *Report) reached(host string) bool {
 		r.connHosts = map[string]bool{}
 		for _, it := range r.Items {
 			if it.Obs.Kind != record.KindDNS && len(it.Verdicts) > 0 {
-				r.connHosts[normHost(it.Name)] = true
+				r.connHosts[exchange.NormHost(it.Name)] = true
 			}
 		}
 	}
@@ -806,7 +807,7 @@ func (r *Report) reachedHosts() []string {
 		if it.Obs.Kind == record.KindDNS || len(it.Verdicts) == 0 || it.Warns("") {
 			continue
 		}
-		if h := normHost(it.Name); h != "" && !seen[h] {
+		if h := exchange.NormHost(it.Name); h != "" && !seen[h] {
 			seen[h] = true
 			r.okHosts = append(r.okHosts, h)
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -70,7 +71,7 @@ func TestRemedyVersionFromTrace(t *testing.T) {
 		}
 	}
 	// The DNS record for the new name: the trace never reached it.
-	if len(cs[1].Remedies) < 2 || cs[1].Remedies[1].Setting != SettingHostRecord || !strings.Contains(cs[1].Remedies[1].Command, "webmail.fabrikam.com. A 10.1.0.9") {
+	if len(cs[1].Remedies) < 2 || cs[1].Remedies[1].Setting != exchange.SettingHostRecord || !strings.Contains(cs[1].Remedies[1].Command, "webmail.fabrikam.com. A 10.1.0.9") {
 		t.Errorf("EWS culprit remedies: %+v", cs[1].Remedies)
 	}
 }
@@ -106,14 +107,14 @@ func TestCulpritSameHostSettings(t *testing.T) {
 		t.Fatalf("%d culprits, want 1", len(cs))
 	}
 	c := cs[0]
-	if len(c.Origin) != 1 || c.Origin[0].Kind != CauseSameHost || c.Origin[0].Setting != SettingSCP || len(c.Origin[0].Either) != 3 {
+	if len(c.Origin) != 1 || c.Origin[0].Kind != CauseSameHost || c.Origin[0].Setting != exchange.SettingSCP || len(c.Origin[0].Either) != 3 {
 		t.Fatalf("origin %+v, want one same-host cause with 3 settings, the SCP first", c.Origin)
 	}
 	var got []string
 	for _, rm := range c.Remedies {
 		got = append(got, rm.Setting)
 	}
-	if want := []string{SettingSCP, SettingEWS, SettingOAB, SettingHostRecord}; strings.Join(got, ",") != strings.Join(want, ",") {
+	if want := []string{exchange.SettingSCP, exchange.SettingEWS, exchange.SettingOAB, exchange.SettingHostRecord}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("remedy settings %v, want %v", got, want)
 	}
 	if c.NewName != "mail.contoso.com" {
@@ -146,8 +147,8 @@ func TestCulpritCheckTarget(t *testing.T) {
 	tests := []struct {
 		url, verdict, setting string
 	}{
-		{"https://exch01.contoso.local/EWS/Exchange.asmx", "if Exchange hands clients this URL, change it with Set-WebServicesVirtualDirectory", SettingEWS},
-		{"https://exch01.contoso.local/OAB/x/oab.xml", "Set-OabVirtualDirectory", SettingOAB},
+		{"https://exch01.contoso.local/EWS/Exchange.asmx", "if Exchange hands clients this URL, change it with Set-WebServicesVirtualDirectory", exchange.SettingEWS},
+		{"https://exch01.contoso.local/OAB/x/oab.xml", "Set-OabVirtualDirectory", exchange.SettingOAB},
 		{"https://exch01.contoso.local/", "fix: Give clients a name the certificate covers, such as mail.contoso.com, wherever exch01.contoso.local is configured", ""},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -179,7 +180,7 @@ func SequenceSVG(r *Report, o SequenceOptions) string {
 // svgHostOf is the column an item goes in: the name the client asked for,
 // else the server's address.
 func svgHostOf(it *Item) string {
-	if h := normHost(it.Name); h != "" {
+	if h := exchange.NormHost(it.Name); h != "" {
 		return h
 	}
 	if it.Obs.Server != "" {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -179,7 +180,7 @@ func whenWords(c *Culprit) string {
 			times = "time"
 		}
 		when += fmt.Sprintf("; again %d %s, last %s #%d", len(c.Repeats), times, fmtTime(last.Obs.Time), last.Index)
-		if ok, _ := IsAutodiscoverURL(it.Obs.URL); ok && last.Obs.Time.Sub(it.Obs.Time) >= 30*time.Minute {
+		if ok, _ := exchange.IsAutodiscoverURL(it.Obs.URL); ok && last.Obs.Time.Sub(it.Obs.Time) >= 30*time.Minute {
 			// KB 3211279: Outlook re-runs Autodiscover about hourly.
 			return when + "): Outlook re-runs Autodiscover about hourly, so the warning comes back"
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -172,7 +173,7 @@ func (r *Report) view(o RenderOptions) *reportView {
 		var names []string
 		seen := map[string]bool{}
 		for _, it := range r.Items {
-			if n := normHost(it.Name); n != "" && !seen[n] && it.Obs.Kind != record.KindDNS {
+			if n := exchange.NormHost(it.Name); n != "" && !seen[n] && it.Obs.Kind != record.KindDNS {
 				seen[n] = true
 				names = append(names, n)
 			}

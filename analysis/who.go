@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/match"
 )
 
@@ -64,7 +65,7 @@ func clientWordsOf(warn []string, all []*match.Profile) string {
 func whoWarns(c *Culprit, all []*match.Profile) string {
 	who := clientWordsOf(c.Profiles, all)
 	// Outlook Anywhere (RPC over HTTP) and its principal are Outlook's alone.
-	outlook := outlookCulprit(c) || hasID(c.Findings, principalCheckID)
+	outlook := outlookCulprit(c) || hasID(c.Findings, exchange.PrincipalCheckID)
 	if !outlook || !contains(c.Profiles, "windows") {
 		return who
 	}

@@ -3,7 +3,7 @@ package lab
 import (
 	"strings"
 
-	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/exchange"
 )
 
 // VDir is an Exchange virtual directory's pair of URLs.
@@ -145,17 +145,17 @@ type Setting string
 // the scripted client knows and what analysis infers from a trace can be
 // compared; SettingDefaultBinding has no catalog entry.
 const (
-	SettingSCP             Setting = analysis.SettingSCP             // Set-ClientAccessService -AutoDiscoverServiceInternalUri
-	SettingRootDomain      Setting = analysis.SettingRootDomain      // Outlook's https://<domain>/autodiscover probe (DNS A for the domain)
-	SettingAutodiscover    Setting = analysis.SettingAutodiscoverDNS // https://autodiscover.<domain> (DNS A record)
-	SettingHTTPRedirect    Setting = analysis.SettingHTTPRedirect    // IIS HTTP Redirect on http://autodiscover.<domain>
-	SettingSRV             Setting = analysis.SettingSRV             // DNS SRV _autodiscover._tcp.<domain>
-	SettingEWS             Setting = analysis.SettingEWS             // Set-WebServicesVirtualDirectory
-	SettingOAB             Setting = analysis.SettingOAB             // Set-OabVirtualDirectory
-	SettingMAPI            Setting = analysis.SettingMAPI            // Set-MapiVirtualDirectory
-	SettingEAS             Setting = analysis.SettingActiveSync      // Set-ActiveSyncVirtualDirectory
-	SettingOutlookAnywhere Setting = analysis.SettingOutlookAnywhere // Set-OutlookAnywhere -ExternalHostname
-	SettingCertPrincipal   Setting = analysis.SettingOutlookProvider // Set-OutlookProvider EXPR -CertPrincipalName
+	SettingSCP             Setting = exchange.SettingSCP             // Set-ClientAccessService -AutoDiscoverServiceInternalUri
+	SettingRootDomain      Setting = exchange.SettingRootDomain      // Outlook's https://<domain>/autodiscover probe (DNS A for the domain)
+	SettingAutodiscover    Setting = exchange.SettingAutodiscoverDNS // https://autodiscover.<domain> (DNS A record)
+	SettingHTTPRedirect    Setting = exchange.SettingHTTPRedirect    // IIS HTTP Redirect on http://autodiscover.<domain>
+	SettingSRV             Setting = exchange.SettingSRV             // DNS SRV _autodiscover._tcp.<domain>
+	SettingEWS             Setting = exchange.SettingEWS             // Set-WebServicesVirtualDirectory
+	SettingOAB             Setting = exchange.SettingOAB             // Set-OabVirtualDirectory
+	SettingMAPI            Setting = exchange.SettingMAPI            // Set-MapiVirtualDirectory
+	SettingEAS             Setting = exchange.SettingActiveSync      // Set-ActiveSyncVirtualDirectory
+	SettingOutlookAnywhere Setting = exchange.SettingOutlookAnywhere // Set-OutlookAnywhere -ExternalHostname
+	SettingCertPrincipal   Setting = exchange.SettingOutlookProvider // Set-OutlookProvider EXPR -CertPrincipalName
 	SettingDefaultBinding  Setting = "default-binding"               // the certificate on IIS's non-SNI binding (Enable-ExchangeCertificate -Services IIS)
 )
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/urfave/cli/v2"
 )
 
@@ -61,7 +62,7 @@ EXIT CODES:
 			if text == "" {
 				return usageErr("explain-error: no TEXT given (an error code such as 0x80072F06, or the warning's words)")
 			}
-			res := analysis.ExplainError(text)
+			res := exchange.ExplainError(text)
 			var err error
 			if format == "json" {
 				err = writeExplainJSON(c.App.Writer, res)
@@ -82,11 +83,11 @@ EXIT CODES:
 // explainJSON is the JSON form of an explanation: one object with the
 // matches and, for each check, its title.
 type explainJSON struct {
-	analysis.ErrorExplanation
+	exchange.ErrorExplanation
 	CheckTitles map[string]string `json:"check_titles"`
 }
 
-func writeExplainJSON(w io.Writer, res analysis.ErrorExplanation) error {
+func writeExplainJSON(w io.Writer, res exchange.ErrorExplanation) error {
 	out := explainJSON{ErrorExplanation: res, CheckTitles: map[string]string{}}
 	for _, m := range res.Matches {
 		for _, id := range m.Checks {
@@ -98,7 +99,7 @@ func writeExplainJSON(w io.Writer, res analysis.ErrorExplanation) error {
 	return json.NewEncoder(w).Encode(out)
 }
 
-func writeExplainText(w io.Writer, res analysis.ErrorExplanation) error {
+func writeExplainText(w io.Writer, res exchange.ErrorExplanation) error {
 	var b strings.Builder
 	if len(res.Matches) == 0 {
 		return nil // the error and its hint go to standard error

@@ -1,4 +1,4 @@
-package analysis
+package exchange
 
 import (
 	"fmt"
@@ -35,6 +35,20 @@ var ExchangeVersions = []string{"2007", "2010", "2013", "2016", "2019", "SE"}
 // DefaultExchangeVersion is assumed when the trace does not say.
 const DefaultExchangeVersion = "2019"
 
+// PrincipalCheckID is the ID of the check that Outlook Anywhere's msstd:
+// principal is literally on the certificate; the error-code table points
+// at it.
+const PrincipalCheckID = "exchange.principal-mismatch"
+
+// PrincipalCitation names the sources of the Outlook Anywhere principal
+// rules: the Autodiscover element (default msstd:<Server>), the cmdlet that
+// sets it, the RPC msstd: format, and the practitioner report on wildcards.
+const PrincipalCitation = `Microsoft Learn, Autodiscover POX reference "CertPrincipalName (POX)" (absent, it is msstd:<Server>); ` +
+	`Microsoft Learn, Exchange PowerShell "Set-OutlookProvider" -CertPrincipalName (Outlook Anywhere clients only); ` +
+	`Microsoft Learn, Win32 RPC "Principal Names" (the msstd: format); ` +
+	`Exchange Team blog "Outlook 2007, Exchange with Wildcard Certificate" (literal compare: msstd:*.contoso.com); ` +
+	`Microsoft Remote Connectivity Analyzer ("doesn't validate against the mutual authentication string")`
+
 // FixParams are the names a remedy is filled in with.
 type FixParams struct {
 	Version string // Exchange release; "" means DefaultExchangeVersion
@@ -64,6 +78,11 @@ type ExchangeSetting struct {
 	// Exchange 2013 on); "" when none.
 	successor string
 }
+
+// Successor returns the ID of the setting that does this one's job in the
+// releases that lack it (the UM URL lives in the EWS virtual directory from
+// Exchange 2013 on), or "" when there is none.
+func (s *ExchangeSetting) Successor() string { return s.successor }
 
 // AppliesTo reports whether the setting's command exists in Exchange release v.
 func (s *ExchangeSetting) AppliesTo(v string) bool {
@@ -243,7 +262,7 @@ var Settings = []*ExchangeSetting{
 	{
 		ID: SettingOutlookProvider, Title: "Outlook Anywhere certificate principal name (EXPR CertPrincipalName)",
 		Produces: "Autodiscover EXPR/EXHTTP CertPrincipalName (default msstd:<Server>)",
-		Versions: ExchangeVersions, Citation: principalCitation,
+		Versions: ExchangeVersions, Citation: PrincipalCitation,
 		command: func(v string, p FixParams) string {
 			return fmt.Sprintf(`Set-OutlookProvider EXPR -CertPrincipalName "msstd:%s"`, orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"))
 		},
@@ -349,10 +368,10 @@ func popImapCommand(cmdlet, service, enable string) func(v string, p FixParams) 
 
 // hostOf is the host of a URL, or s itself when it is a bare host name.
 func hostOf(s string) string {
-	if h, _, _ := urlHostPath(s); h != "" {
+	if h, _, _ := URLHostPath(s); h != "" {
 		return h
 	}
-	return normHost(s)
+	return NormHost(s)
 }
 
 // LookupSetting returns the catalog row with id, or nil.
@@ -365,10 +384,10 @@ func LookupSetting(id string) *ExchangeSetting {
 	return nil
 }
 
-// isExchangeURLSetting reports whether id is a virtual-directory URL or
+// IsExchangeURLSetting reports whether id is a virtual-directory URL or
 // host name Exchange itself hands out (so the fix also needs a DNS record
 // for the new name).
-func isExchangeURLSetting(id string) bool {
+func IsExchangeURLSetting(id string) bool {
 	switch id {
 	case SettingSCP, SettingEWS, SettingOAB, SettingUM, SettingECP, SettingOWA, SettingActiveSync, SettingMAPI, SettingOutlookAnywhere:
 		return true
@@ -376,10 +395,10 @@ func isExchangeURLSetting(id string) bool {
 	return false
 }
 
-// serverFromHost guesses the Exchange server name from an internal host
+// ServerFromHost guesses the Exchange server name from an internal host
 // name: "exch01.contoso.local" gives "EXCH01". Names that look like
 // service names (mail, autodiscover, owa, ...) give "".
-func serverFromHost(h string) string {
+func ServerFromHost(h string) string {
 	first := strings.ToLower(strings.SplitN(h, ".", 2)[0])
 	switch first {
 	case "", "mail", "autodiscover", "owa", "webmail", "outlook", "exchange", "remote", "smtp", "imap", "pop", "pop3", "ews", "legacy", "www", "*":

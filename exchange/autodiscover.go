@@ -1,7 +1,8 @@
-package analysis
+package exchange
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -368,10 +369,10 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 				// mailbox's GUID (<guid>@<domain>), not a server: only a
 				// 2007 or 2010 answer names the server there.
 				if a.Version == "2007" || a.Version == "2010" || a.Version == "" {
-					if dn := lastCN(p.child("ServerDN").value()); isServerName(dn) {
+					if dn := lastCN(p.child("ServerDN").value()); IsServerName(dn) {
 						a.ServerName = dn
 					}
-					if srv := p.child("Server").value(); a.ServerName == "" && isServerName(srv) {
+					if srv := p.child("Server").value(); a.ServerName == "" && IsServerName(srv) {
 						a.ServerName = strings.ToUpper(strings.SplitN(srv, ".", 2)[0])
 					}
 				}
@@ -463,16 +464,16 @@ func urlSetting(set, u string) string {
 	if set != SettingUM {
 		return set
 	}
-	if _, p, _ := urlHostPath(u); strings.HasPrefix(p, "/ews/") {
+	if _, p, _ := URLHostPath(u); strings.HasPrefix(p, "/ews/") {
 		return SettingEWS
 	}
 	return set
 }
 
-// isServerName reports whether s can be an Exchange server's name (a
+// IsServerName reports whether s can be an Exchange server's name (a
 // NetBIOS name or host name), not a mailbox GUID (<guid>@<domain>, Exchange
 // 2013 and later) or an address.
-func isServerName(s string) bool {
+func IsServerName(s string) bool {
 	s = strings.TrimSpace(s)
 	if s == "" || strings.ContainsAny(s, "@/\\ ") {
 		return false
@@ -509,7 +510,7 @@ func parseMobileSync(resp *xnode) (*Autodiscover, error) {
 	act := resp.child("Action")
 	if act == nil {
 		if e := resp.child("Error"); e != nil {
-			a.ErrorCode = firstNonEmpty(e.child("ErrorCode").value(), e.child("Status").value(), "error")
+			a.ErrorCode = cmp.Or(e.child("ErrorCode").value(), e.child("Status").value(), "error")
 			a.ErrorMessage = e.child("Message").value()
 			return a, nil
 		}
@@ -521,7 +522,7 @@ func parseMobileSync(resp *xnode) (*Autodiscover, error) {
 		return a, nil
 	}
 	if e := act.child("Error"); e != nil {
-		a.ErrorCode = firstNonEmpty(e.child("ErrorCode").value(), e.child("Status").value(), "error")
+		a.ErrorCode = cmp.Or(e.child("ErrorCode").value(), e.child("Status").value(), "error")
 		a.ErrorMessage = e.child("Message").value()
 		return a, nil
 	}
@@ -594,8 +595,8 @@ func parseSOAP(env *xnode) (*Autodiscover, error) {
 		return nil, errors.New("parse autodiscover: SOAP envelope has no Body")
 	}
 	if f := body.child("Fault"); f != nil {
-		a.ErrorCode = firstNonEmpty(f.child("faultcode").value(), f.path("Code", "Value").value(), "Fault")
-		a.ErrorMessage = firstNonEmpty(f.child("faultstring").value(), f.path("Reason", "Text").value())
+		a.ErrorCode = cmp.Or(f.child("faultcode").value(), f.path("Code", "Value").value(), "Fault")
+		a.ErrorMessage = cmp.Or(f.child("faultstring").value(), f.path("Reason", "Text").value())
 		return a, nil
 	}
 	msg := body.child("GetUserSettingsResponseMessage")
@@ -707,15 +708,6 @@ func parseV2(b string) (*Autodiscover, error) {
 func isAbsURL(s string) bool {
 	u, err := url.Parse(strings.TrimSpace(s))
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // lastCN returns the value of the last cn= in an Exchange legacy DN
@@ -848,7 +840,7 @@ func SRVTargets(o *record.Observation) []SRVTarget {
 		if !strings.EqualFold(a.Type, "SRV") || a.Value == "" {
 			continue
 		}
-		out = append(out, SRVTarget{Owner: strings.TrimSuffix(strings.ToLower(firstNonEmpty(a.Name, o.DNS.Query)), "."),
+		out = append(out, SRVTarget{Owner: strings.TrimSuffix(strings.ToLower(cmp.Or(a.Name, o.DNS.Query)), "."),
 			Target: strings.TrimSuffix(strings.ToLower(a.Value), "."), Port: a.Port, Prio: a.Prio, Weight: a.Weight})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -1,4 +1,4 @@
-package analysis
+package exchange
 
 import (
 	"strings"
@@ -178,49 +178,13 @@ func TestCatalogCommands(t *testing.T) {
 	}
 }
 
-// settingRemedy picks the release's command, lists the others that differ
-// grouped into ranges, and for a setting the release lacks falls back to
-// the newest release that has it, saying so.
-func TestSettingRemedy(t *testing.T) {
-	p := FixParams{Server: "EXCH01", Scope: ScopeInternal, NewHost: "mail.contoso.com"}
-	rm := settingRemedy(LookupSetting(SettingSCP), "2016", false, p)
-	if !strings.HasPrefix(rm.Command, "Set-ClientAccessService ") || rm.Version != "2016" || rm.Assumed {
-		t.Errorf("SCP on 2016: %+v", rm)
-	}
-	if len(rm.Other) != 1 || rm.Other[0].Versions != "2007-2013" || !strings.HasPrefix(rm.Other[0].Command, "Set-ClientAccessServer ") {
-		t.Errorf("SCP other releases: %+v", rm.Other)
-	}
-	// UM on 2013 and later: the EWS virtual directory's command, said so.
-	rm = settingRemedy(LookupSetting(SettingUM), "2019", true, p)
-	if rm.Setting != SettingEWS || rm.Version != "2019" || !strings.HasPrefix(rm.Command, "Set-WebServicesVirtualDirectory ") || !strings.Contains(rm.Note, "not in Exchange 2019") || !rm.Assumed {
-		t.Errorf("UM on 2019: %+v", rm)
-	}
-	rm = settingRemedy(LookupSetting(SettingUM), "2010", false, p)
-	if rm.Setting != SettingUM || !strings.HasPrefix(rm.Command, "Set-UMVirtualDirectory ") {
-		t.Errorf("UM on 2010: %+v", rm)
-	}
-	// Every printed command names a real server or the marked <SERVER>.
-	for _, set := range Settings {
-		for _, v := range set.Versions {
-			cmd, _ := set.Command(v, FixParams{Scope: ScopeInternal, NewHost: "mail.contoso.com"})
-			if strings.Contains(cmd, "-Identity \"<SERVER>") {
-				t.Errorf("%s on %s: %s: -Identity with a placeholder server inside a name", set.ID, v, cmd)
-			}
-		}
-	}
-	rm = settingRemedy(LookupSetting(SettingSRV), "2019", false, FixParams{Domain: "contoso.com", NewHost: "mail.contoso.com"})
-	if rm.Version != "" || len(rm.Other) != 0 {
-		t.Errorf("SRV has no release: %+v", rm)
-	}
-}
-
 func TestServerFromHost(t *testing.T) {
 	for in, want := range map[string]string{
 		"exch01.contoso.local": "EXCH01", "EXCH01": "EXCH01", "mail.contoso.com": "", "autodiscover.contoso.com": "",
 		"*.contoso.com": "", "[::1]": "", "": "", "pop.contoso.com": "", "pop3.contoso.com": "", "imap.contoso.com": "", "smtp.contoso.com": "",
 	} {
-		if got := serverFromHost(in); got != want {
-			t.Errorf("serverFromHost(%q) = %q, want %q", in, got, want)
+		if got := ServerFromHost(in); got != want {
+			t.Errorf("ServerFromHost(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package analysis
+package exchange
 
 import (
 	"fmt"
@@ -219,9 +219,9 @@ var ErrorCodes = []*ErrorCode{
 			"only connect to proxy servers that have this principal name in their certificate",
 			"principal name",
 		},
-		Where: "Outlook Anywhere (RPC/HTTP) on Windows", next: nextPrincipal, Checks: []string{principalCheckID},
+		Where: "Outlook Anywhere (RPC/HTTP) on Windows", next: nextPrincipal, Checks: []string{PrincipalCheckID},
 		Meaning:  "Outlook Anywhere's msstd: principal name is not literally on the certificate; Outlook prompts for credentials again and again",
-		Citation: principalCitation,
+		Citation: PrincipalCitation,
 	},
 	{
 		ID: "activesync.not-valid",
