@@ -62,7 +62,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 	if c.Origin == nil && r.Origins != nil {
 		c.Origin = r.Origins.Chain(it.Index)
 	}
-	version, assumed := exchange.DefaultExchangeVersion, true
+	version, assumed := exchange.DefaultVersion, true
 	server := ""
 	var domains []string
 	var domainAt map[string]int
@@ -350,7 +350,7 @@ func (r *Report) mergeSameHost(c *Culprit) []Cause {
 	return []Cause{*sameHostCauseLead(host, c.First.Obs.Source, conns, alts, lead)}
 }
 
-func settingRemedy(s *exchange.ExchangeSetting, version string, assumed bool, p exchange.FixParams) Remedy {
+func settingRemedy(s *exchange.Setting, version string, assumed bool, p exchange.FixParams) Remedy {
 	if succ := exchange.LookupSetting(s.Successor()); succ != nil && !s.AppliesTo(version) && succ.AppliesTo(version) {
 		// UM on Exchange 2013 and later: its URL is the EWS virtual
 		// directory's, and Set-UMVirtualDirectory no longer exists.
@@ -363,9 +363,9 @@ func settingRemedy(s *exchange.ExchangeSetting, version string, assumed bool, p 
 	v := version
 	if !s.AppliesTo(v) {
 		// Pick the newest release that has it (UM on 2019: use 2016).
-		for i := len(exchange.ExchangeVersions) - 1; i >= 0; i-- {
-			if s.AppliesTo(exchange.ExchangeVersions[i]) {
-				v = exchange.ExchangeVersions[i]
+		for i := len(exchange.Versions) - 1; i >= 0; i-- {
+			if s.AppliesTo(exchange.Versions[i]) {
+				v = exchange.Versions[i]
 				break
 			}
 		}

@@ -363,7 +363,7 @@ func parsePOX(resp *xnode) (*Autodiscover, error) {
 			if block == "EXCH" {
 				if v := p.child("ServerVersion").value(); v != "" {
 					a.ServerVersion = v
-					a.Version = ExchangeVersionFromHex(v)
+					a.Version = VersionFromHex(v)
 				}
 				// From Exchange 2013 on, Server and ServerDN name the
 				// mailbox's GUID (<guid>@<domain>), not a server: only a
@@ -638,7 +638,7 @@ func parseSOAP(env *xnode) (*Autodiscover, error) {
 			switch name {
 			case "CasVersion":
 				a.ServerVersion = s.child("Value").value()
-				a.Version = ExchangeVersionFromDotted(a.ServerVersion)
+				a.Version = VersionFromDotted(a.ServerVersion)
 				continue
 			case "AutoDiscoverSMTPAddress":
 				a.Email = s.child("Value").value()
@@ -724,10 +724,10 @@ func lastCN(dn string) string {
 	return strings.TrimSpace(v)
 }
 
-// ExchangeVersionFromHex decodes the POX ServerVersion (hex; major in bits
+// VersionFromHex decodes the POX ServerVersion (hex; major in bits
 // 22-27, minor in bits 16-21, build in the low 15 bits) to a release name:
 // "2007", "2010", "2013", "2016", "2019" or "SE"; "" when unknown.
-func ExchangeVersionFromHex(h string) string {
+func VersionFromHex(h string) string {
 	v, err := strconv.ParseUint(strings.TrimSpace(h), 16, 32)
 	if err != nil {
 		return ""
@@ -736,8 +736,8 @@ func ExchangeVersionFromHex(h string) string {
 	return exchangeRelease(int(major), int(minor), int(build))
 }
 
-// ExchangeVersionFromDotted decodes "15.01.2507.006" (SOAP CasVersion).
-func ExchangeVersionFromDotted(s string) string {
+// VersionFromDotted decodes "15.01.2507.006" (SOAP CasVersion).
+func VersionFromDotted(s string) string {
 	parts := strings.Split(strings.TrimSpace(s), ".")
 	if len(parts) < 2 {
 		return ""

@@ -230,8 +230,8 @@ func TestExchangeVersion(t *testing.T) {
 		{"15.02.1544.004", ""},
 	}
 	for _, tt := range tests {
-		if got := ExchangeVersionFromHex(tt.in); got != tt.want {
-			t.Errorf("ExchangeVersionFromHex(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := VersionFromHex(tt.in); got != tt.want {
+			t.Errorf("VersionFromHex(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 	dotted := []struct{ in, want string }{
@@ -240,8 +240,8 @@ func TestExchangeVersion(t *testing.T) {
 		{"16.00.0001.000", ""}, {"x.y", ""}, {"15", ""},
 	}
 	for _, tt := range dotted {
-		if got := ExchangeVersionFromDotted(tt.in); got != tt.want {
-			t.Errorf("ExchangeVersionFromDotted(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := VersionFromDotted(tt.in); got != tt.want {
+			t.Errorf("VersionFromDotted(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

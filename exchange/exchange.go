@@ -29,11 +29,11 @@ const (
 	SettingSMTP            = "smtp"                  // the certificate Exchange's SMTP service presents (port 587, 25)
 )
 
-// ExchangeVersions are the Exchange Server releases the catalog knows, oldest first.
-var ExchangeVersions = []string{"2007", "2010", "2013", "2016", "2019", "SE"}
+// Versions are the Exchange Server releases the catalog knows, oldest first.
+var Versions = []string{"2007", "2010", "2013", "2016", "2019", "SE"}
 
-// DefaultExchangeVersion is assumed when the trace does not say.
-const DefaultExchangeVersion = "2019"
+// DefaultVersion is assumed when the trace does not say.
+const DefaultVersion = "2019"
 
 // PrincipalCheckID is the ID of the check that Outlook Anywhere's msstd:
 // principal is literally on the certificate; the error-code table points
@@ -51,7 +51,7 @@ const PrincipalCitation = `Microsoft Learn, Autodiscover POX reference "CertPrin
 
 // FixParams are the names a remedy is filled in with.
 type FixParams struct {
-	Version string // Exchange release; "" means DefaultExchangeVersion
+	Version string // Exchange release; "" means DefaultVersion
 	Server  string // Exchange server name for -Identity ("EXCH01"); "" gives <SERVER>
 	Scope   Scope  // which URL: internal or external ("" means internal)
 	NewHost string // the name to use instead (on the certificate)
@@ -60,9 +60,9 @@ type FixParams struct {
 	Address string // the server's address, when known (for DNS records)
 }
 
-// ExchangeSetting is one catalog row: a setting that puts a host name in
+// Setting is one catalog row: a setting that puts a host name in
 // front of clients, and how to change it.
-type ExchangeSetting struct {
+type Setting struct {
 	ID       string
 	Title    string   // what it is, for people
 	Produces string   // what the client sees it as
@@ -82,10 +82,10 @@ type ExchangeSetting struct {
 // Successor returns the ID of the setting that does this one's job in the
 // releases that lack it (the UM URL lives in the EWS virtual directory from
 // Exchange 2013 on), or "" when there is none.
-func (s *ExchangeSetting) Successor() string { return s.successor }
+func (s *Setting) Successor() string { return s.successor }
 
 // AppliesTo reports whether the setting's command exists in Exchange release v.
-func (s *ExchangeSetting) AppliesTo(v string) bool {
+func (s *Setting) AppliesTo(v string) bool {
 	if s.Versions == nil {
 		return true
 	}
@@ -99,9 +99,9 @@ func (s *ExchangeSetting) AppliesTo(v string) bool {
 
 // Command returns the fix for release v filled in with p, or an error when
 // the setting does not exist in that release.
-func (s *ExchangeSetting) Command(v string, p FixParams) (string, error) {
+func (s *Setting) Command(v string, p FixParams) (string, error) {
 	if v == "" {
-		v = DefaultExchangeVersion
+		v = DefaultVersion
 	}
 	if !s.AppliesTo(v) {
 		return "", fmt.Errorf("%s: not in Exchange %s (exists in %s)", s.ID, v, versionRange(s.Versions))
@@ -110,7 +110,7 @@ func (s *ExchangeSetting) Command(v string, p FixParams) (string, error) {
 }
 
 // Note returns a version-specific remark, or "".
-func (s *ExchangeSetting) Note(v string) string {
+func (s *Setting) Note(v string) string {
 	if s.note == nil {
 		return ""
 	}
@@ -128,9 +128,9 @@ func versionRange(vs []string) string {
 }
 
 func versionsFrom(first string) []string {
-	for i, v := range ExchangeVersions {
+	for i, v := range Versions {
 		if v == first {
-			return append([]string(nil), ExchangeVersions[i:]...)
+			return append([]string(nil), Versions[i:]...)
 		}
 	}
 	return nil
@@ -173,8 +173,8 @@ func vdirTarget(cmdlet, vdir string, p FixParams) string {
 	return fmt.Sprintf("%s -Identity %s", cmdlet, identity(p, vdir))
 }
 
-func vdirSetting(id, title, produces, cmdlet, vdir, path, citation string, versions []string) *ExchangeSetting {
-	return &ExchangeSetting{
+func vdirSetting(id, title, produces, cmdlet, vdir, path, citation string, versions []string) *Setting {
+	return &Setting{
 		ID: id, Title: title, Produces: produces, Versions: versions, Citation: citation,
 		command: func(v string, p FixParams) string {
 			return fmt.Sprintf("%s %s %s", vdirTarget(cmdlet, vdir, p), urlParam(p), newURL(p, path))
@@ -183,11 +183,11 @@ func vdirSetting(id, title, produces, cmdlet, vdir, path, citation string, versi
 }
 
 // Settings is the catalog, one row per setting (reference D.6; KB 940726).
-var Settings = []*ExchangeSetting{
+var Settings = []*Setting{
 	{
 		ID: SettingSCP, Title: "Autodiscover service connection point (SCP) in Active Directory",
 		Produces: "the first Autodiscover URL of domain-joined Outlook (serviceBindingInformation)",
-		Versions: ExchangeVersions, Citation: `KB 940726 step 2; MS-OXDISCO §3.1.5; Microsoft Learn "Set-ClientAccessService" (applies to Exchange Server 2016, 2019, SE), "Set-ClientAccessServer" (2010-SE; "in Exchange 2013 or later use Set-ClientAccessService", which 2013 lacks), Exchange 2007 reference bb125157 (2007 SP1-SP3)`,
+		Versions: Versions, Citation: `KB 940726 step 2; MS-OXDISCO §3.1.5; Microsoft Learn "Set-ClientAccessService" (applies to Exchange Server 2016, 2019, SE), "Set-ClientAccessServer" (2010-SE; "in Exchange 2013 or later use Set-ClientAccessService", which 2013 lacks), Exchange 2007 reference bb125157 (2007 SP1-SP3)`,
 		command: func(v string, p FixParams) string {
 			cmdlet := "Set-ClientAccessService"
 			if v == "2007" || v == "2010" || v == "2013" {
@@ -203,10 +203,10 @@ var Settings = []*ExchangeSetting{
 		},
 	},
 	vdirSetting(SettingEWS, "EWS virtual directory URL", "Autodiscover ASUrl, EwsUrl, EmwsUrl, OOFUrl; SOAP Internal/ExternalEwsUrl",
-		"Set-WebServicesVirtualDirectory", "EWS", "/EWS/Exchange.asmx", `KB 940726 step 3; Microsoft Learn "Set-WebServicesVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference aa997233 (2007 SP1-SP3)`, ExchangeVersions),
+		"Set-WebServicesVirtualDirectory", "EWS", "/EWS/Exchange.asmx", `KB 940726 step 3; Microsoft Learn "Set-WebServicesVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference aa997233 (2007 SP1-SP3)`, Versions),
 	vdirSetting(SettingOAB, "Offline Address Book virtual directory URL", "Autodiscover OABUrl; SOAP Internal/ExternalOABUrl",
-		"Set-OabVirtualDirectory", "OAB", "/OAB", `KB 940726 step 4; Microsoft Learn "Set-OabVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference bb124707 (2007 SP1-SP3)`, ExchangeVersions),
-	func() *ExchangeSetting {
+		"Set-OabVirtualDirectory", "OAB", "/OAB", `KB 940726 step 4; Microsoft Learn "Set-OabVirtualDirectory" (applies to Exchange Server 2010-SE), Exchange 2007 reference bb124707 (2007 SP1-SP3)`, Versions),
+	func() *Setting {
 		s := vdirSetting(SettingUM, "Unified Messaging web service URL", "Autodiscover UMUrl; SOAP Internal/ExternalUMUrl",
 			"Set-UMVirtualDirectory", "UnifiedMessaging", "/UnifiedMessaging/Service.asmx", `KB 940726 step 5 (Exchange 2007); Exchange 2007 reference bb124335 "Set-UMVirtualDirectory" (2007 SP1-SP3) and the Exchange 2010 reference; absent from the Exchange 2013-SE reference, where UMUrl is /EWS/UM2007Legacy.asmx in the EWS virtual directory`,
 			[]string{"2007", "2010"})
@@ -222,10 +222,10 @@ var Settings = []*ExchangeSetting{
 	vdirSetting(SettingECP, "Exchange Control Panel virtual directory URL", "Autodiscover EcpUrl; SOAP Internal/ExternalEcpUrl",
 		"Set-EcpVirtualDirectory", "ecp", "/ecp", `Microsoft Learn "Set-EcpVirtualDirectory" (applies to Exchange Server 2010-SE; the ECP is new in 2010)`, versionsFrom("2010")),
 	vdirSetting(SettingOWA, "Outlook on the web virtual directory URL", "Autodiscover WEB OWAUrl; SOAP Internal/ExternalWebClientUrls",
-		"Set-OwaVirtualDirectory", "owa", "/owa", `Microsoft Learn "Set-OwaVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, ExchangeVersions),
-	func() *ExchangeSetting {
+		"Set-OwaVirtualDirectory", "owa", "/owa", `Microsoft Learn "Set-OwaVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, Versions),
+	func() *Setting {
 		s := vdirSetting(SettingActiveSync, "ActiveSync virtual directory URL", "mobilesync Url/Name; Autodiscover v2 Protocol=ActiveSync",
-			"Set-ActiveSyncVirtualDirectory", "Microsoft-Server-ActiveSync", "/Microsoft-Server-ActiveSync", `MS-ASCMD §2.2.1.1; Microsoft Learn "Set-ActiveSyncVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, ExchangeVersions)
+			"Set-ActiveSyncVirtualDirectory", "Microsoft-Server-ActiveSync", "/Microsoft-Server-ActiveSync", `MS-ASCMD §2.2.1.1; Microsoft Learn "Set-ActiveSyncVirtualDirectory" (applies to Exchange Server 2010-SE; 2007 not checked against a reference page)`, Versions)
 		inner := s.command
 		s.command = func(v string, p FixParams) string {
 			// Phones use the external URL unless the answer said otherwise.
@@ -240,7 +240,7 @@ var Settings = []*ExchangeSetting{
 		"Set-MapiVirtualDirectory", "mapi", "/mapi", `Microsoft Learn "Set-MapiVirtualDirectory" (applies to Exchange Server 2013-SE; MAPI over HTTP from 2013 SP1)`, versionsFrom("2013")),
 	{
 		ID: SettingOutlookAnywhere, Title: "Outlook Anywhere host name", Produces: "Autodiscover EXPR/EXHTTP Server; SOAP ExternalMailboxServer",
-		Versions: ExchangeVersions, Citation: `Microsoft Learn "Set-OutlookAnywhere" (applies to Exchange Server 2010-SE; -InternalHostname from 2013), Exchange 2007 reference bb123545 (2007 SP1-SP3, -ExternalHostname only)`,
+		Versions: Versions, Citation: `Microsoft Learn "Set-OutlookAnywhere" (applies to Exchange Server 2010-SE; -InternalHostname from 2013), Exchange 2007 reference bb123545 (2007 SP1-SP3, -ExternalHostname only)`,
 		command: func(v string, p FixParams) string {
 			host := orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>")
 			set := vdirTarget("Set-OutlookAnywhere", "Rpc", p)
@@ -262,7 +262,7 @@ var Settings = []*ExchangeSetting{
 	{
 		ID: SettingOutlookProvider, Title: "Outlook Anywhere certificate principal name (EXPR CertPrincipalName)",
 		Produces: "Autodiscover EXPR/EXHTTP CertPrincipalName (default msstd:<Server>)",
-		Versions: ExchangeVersions, Citation: PrincipalCitation,
+		Versions: Versions, Citation: PrincipalCitation,
 		command: func(v string, p FixParams) string {
 			return fmt.Sprintf(`Set-OutlookProvider EXPR -CertPrincipalName "msstd:%s"`, orPlaceholder(p.NewHost, "<NAME ON CERTIFICATE>"))
 		},
@@ -348,8 +348,8 @@ var Settings = []*ExchangeSetting{
 // settings (or handed out by Autodiscover's IMAP/POP/SMTP blocks), and the
 // service presents the certificate chosen by X509CertificateName (IMAP,
 // POP) or by the certificates enabled for SMTP.
-func mailSetting(id, title, produces, citation string, command func(v string, p FixParams) string) *ExchangeSetting {
-	return &ExchangeSetting{ID: id, Title: title, Produces: produces, Versions: ExchangeVersions, Citation: citation, command: command}
+func mailSetting(id, title, produces, citation string, command func(v string, p FixParams) string) *Setting {
+	return &Setting{ID: id, Title: title, Produces: produces, Versions: Versions, Citation: citation, command: command}
 }
 
 // popImapCommand is the fix for IMAP4 or POP3 (cmdlet Set-ImapSettings or
@@ -375,7 +375,7 @@ func hostOf(s string) string {
 }
 
 // LookupSetting returns the catalog row with id, or nil.
-func LookupSetting(id string) *ExchangeSetting {
+func LookupSetting(id string) *Setting {
 	for _, s := range Settings {
 		if s.ID == id {
 			return s

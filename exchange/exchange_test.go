@@ -37,7 +37,7 @@ func TestCatalogCommands(t *testing.T) {
 		OldURL: "https://exch01.contoso.local/autodiscover/autodiscover.xml"}
 	all := func(cmd string) map[string]string {
 		m := map[string]string{}
-		for _, v := range ExchangeVersions {
+		for _, v := range Versions {
 			m[v] = cmd
 		}
 		return m
@@ -151,7 +151,7 @@ func TestCatalogCommands(t *testing.T) {
 			if (s.Versions == nil) != tt.known {
 				t.Errorf("Versions = %v", s.Versions)
 			}
-			for _, v := range ExchangeVersions {
+			for _, v := range Versions {
 				want, ok := tt.want[v]
 				if !ok {
 					t.Fatalf("test lacks release %s", v)
@@ -171,8 +171,8 @@ func TestCatalogCommands(t *testing.T) {
 					t.Errorf("Exchange %s: note %q lacks %q", v, s.Note(v), n)
 				}
 			}
-			if got, _ := s.Command("", tt.p); got != tt.want[DefaultExchangeVersion] && tt.want[DefaultExchangeVersion] != "" {
-				t.Errorf("no version: %q, want the %s command", got, DefaultExchangeVersion)
+			if got, _ := s.Command("", tt.p); got != tt.want[DefaultVersion] && tt.want[DefaultVersion] != "" {
+				t.Errorf("no version: %q, want the %s command", got, DefaultVersion)
 			}
 		})
 	}
