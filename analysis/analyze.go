@@ -92,6 +92,9 @@ type Report struct {
 	// observations (one whose chain line was altered included).
 	SkippedObservations int `json:"skipped_observations,omitempty"`
 	WhatIf              []certs.Summary
+	// Totals are the counts the headline needs (observations, requests,
+	// warnings, not judged, per profile), kept without the item list.
+	Totals Totals `json:"totals"`
 	// Origins is the origin tracing over the observations (Autodiscover
 	// answers, redirects, SRV targets); set by Analyze.
 	Origins *OriginTrace `json:"-"`
@@ -215,6 +218,7 @@ func Analyze(obs []*record.Observation, opts Options) *Report {
 	sh.itemsDone()
 	explainTrace(r, obs, opts)
 	sh.origins(r.Items)
+	r.Totals = TotalsOf(r)
 	return r
 }
 

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net"
-	"sort"
 	"strings"
 	"time"
 
@@ -75,112 +73,6 @@ func buffered(w io.Writer) *bufio.Writer {
 		return b
 	}
 	return bufio.NewWriterSize(w, 64<<10)
-}
-
-// Culprit is a request that would make clients warn, with its repeats: the
-// same name, the same certificate and the same failed checks.
-type Culprit struct {
-	First    *Item
-	Repeats  []*Item // later items with the same key, in order
-	Profiles []string
-	Findings []Finding // error findings, one per check ID (profiles merged)
-	// Origin is what sent the client to First, nearest cause first.
-	Origin []Cause
-	// Remedies are the changes that stop the warning, most direct first,
-	// filled in with the names seen.
-	Remedies []Remedy
-	// NewName is the name the certificate covers that clients should use
-	// instead, or "".
-	NewName string
-	// Verdict is the one-paragraph plain-language verdict.
-	Verdict string
-}
-
-// Culprits groups the warning items of r, first occurrence first.
-func (r *Report) Culprits() []*Culprit {
-	out := r.culpritGroups()
-	// Explained once the repeats are known: a culprit without URLs takes
-	// the settings behind every one of its connections.
-	for _, c := range out {
-		r.explainCulprit(c)
-	}
-	return out
-}
-
-// culpritGroups is Culprits without the explanations (origin, remedies,
-// verdict), for renderers that explain each culprit as they write it.
-func (r *Report) culpritGroups() []*Culprit {
-	var out []*Culprit
-	byKey := map[string]*Culprit{}
-	for _, it := range r.Items {
-		if !it.Warns("") {
-			continue
-		}
-		ids := map[string]bool{}
-		for _, f := range it.Findings {
-			if f.Severity == SeverityError {
-				ids[f.ID] = true
-			}
-		}
-		var idl []string
-		for id := range ids {
-			idl = append(idl, id)
-		}
-		sort.Strings(idl)
-		leaf := ""
-		if len(it.Chain) > 0 {
-			leaf = it.Chain[0].SHA256
-		}
-		origin := "" // requests without a URL (refused tunnels) differ by what sent the client there
-		if len(it.Origin) > 0 {
-			origin = it.Origin[0].Setting
-		}
-		// A mail connection is one culprit per protocol and port: SMTP and
-		// IMAP to one host are two settings, each with its own fix.
-		mail := MailProtocol(it.Obs)
-		if mail != "" {
-			_, port, _ := net.SplitHostPort(firstNonEmpty(it.Obs.Server, it.Obs.Connect))
-			mail += ":" + port
-		}
-		same := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",")
-		key := same + "|" + requestPath(it.Obs) + "|" + origin + "|" + mail
-		// A connection warns once: the requests inside one tunnel (or one
-		// captured connection) repeat its first culprit, whatever their URL.
-		conn := ""
-		if it.Obs.Conn != "" {
-			conn = "conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same
-		}
-		if c, ok := byKey[conn]; ok && conn != "" {
-			c.Repeats = append(c.Repeats, it)
-			continue
-		}
-		if c, ok := byKey[key]; ok {
-			c.Repeats = append(c.Repeats, it)
-			if conn != "" {
-				byKey[conn] = c
-			}
-			continue
-		}
-		ps := it.WarningProfiles(r.Profiles)
-		c := &Culprit{First: it, Profiles: ps, Findings: byCause(mergeFindings(it.Findings, SeverityError), ps)}
-		byKey[key] = c
-		if conn != "" {
-			byKey[conn] = c
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func requestPath(o *record.Observation) string {
-	if o.URL == "" {
-		return ""
-	}
-	u := o.URL
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		u = u[:i]
-	}
-	return strings.ToLower(u)
 }
 
 // mergeFindings keeps the findings of at least min severity, one per ID,

@@ -51,25 +51,6 @@ func headline(r *Report, culprits []*Culprit) string {
 	return fmt.Sprintf("%d of %d requests would make a client warn; first each time:", warn, n)
 }
 
-// Unjudged counts the TLS connections a report could not judge, by why.
-type Unjudged struct {
-	// Unseen: the certificate was not seen (encrypted by TLS 1.3, cut by
-	// the snap length, handshake not captured, resumed, failed).
-	Unseen int `json:"unseen"`
-	// Unreadable: the certificate was seen but could not be read, not
-	// even leniently (certs.ParseLenient).
-	Unreadable int `json:"unreadable"`
-	// Unknown: the certificate was read leniently, but what a chosen
-	// client does with its defect was never observed (cert.malformed).
-	Unknown int `json:"unknown"`
-	// Refused counts, among all of them, those the client ended with an
-	// alert (it refused what it was shown).
-	Refused int `json:"client_alert"`
-}
-
-// Total is the number of connections not judged.
-func (u Unjudged) Total() int { return u.Unseen + u.Unreadable + u.Unknown }
-
 func (u Unjudged) words() string {
 	var parts []string
 	add := func(n int, w string) {
@@ -84,70 +65,6 @@ func (u Unjudged) words() string {
 		return parts[0][:strings.LastIndex(parts[0], " (")]
 	}
 	return strings.Join(parts, ", ")
-}
-
-// NotJudged counts the TLS connections the report could not judge, so a
-// clean headline (and exit code) is never mistaken for a clean bill: a
-// certificate not seen, seen but unreadable, or read leniently with a
-// defect whose effect on a chosen client is unknown (and no client warns).
-func (r *Report) NotJudged() Unjudged {
-	var u Unjudged
-	for _, it := range r.Items {
-		why := it.NotJudged()
-		switch why {
-		case "":
-			continue
-		case NotJudgedUnseen:
-			u.Unseen++
-		case NotJudgedUnreadable:
-			u.Unreadable++
-		case NotJudgedUnknown:
-			u.Unknown++
-		}
-		if it.Obs.ClientAlert != "" {
-			u.Refused++
-		}
-	}
-	return u
-}
-
-// Why a connection was not judged (Item.NotJudged).
-const (
-	NotJudgedUnseen     = "certificate not seen"
-	NotJudgedUnreadable = "certificate unreadable"
-	NotJudgedUnknown    = "client verdict unknown"
-)
-
-// NotJudged says why the item's certificate could not be judged
-// (NotJudgedUnseen, NotJudgedUnreadable, NotJudgedUnknown), or "" when it
-// was judged or is not a TLS connection.
-func (it *Item) NotJudged() string {
-	if it.Obs.Kind == record.KindDNS || it.WhatIf {
-		return ""
-	}
-	switch {
-	case len(it.Obs.Chain) > 0 && (len(it.Chain) < len(it.Obs.Chain) || hasFinding(it, "cert.unparseable")):
-		return NotJudgedUnreadable
-	case len(it.Chain) > 0:
-		if !it.Warns("") && hasFindingSeverity(it, "cert.malformed", SeverityWarning) {
-			return NotJudgedUnknown
-		}
-		return ""
-	}
-	switch it.Obs.Visibility {
-	case record.VisEncrypted, record.VisTruncated, record.VisMissing, record.VisResumed, record.VisFailed:
-		return NotJudgedUnseen
-	}
-	return ""
-}
-
-func hasFindingSeverity(it *Item, id string, sev Severity) bool {
-	for _, f := range it.Findings {
-		if f.ID == id && f.Severity == sev {
-			return true
-		}
-	}
-	return false
 }
 
 // whenWords says when a culprit happened and how often it came back.

@@ -1,0 +1,393 @@
+package analysis
+
+import (
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// The aggregate stage: one Culprit per cause, with counts and a few
+// examples, and the report's totals; both are kept as items go by, so the
+// report needs no item list for its headline and its causes.
+
+// MaxExamples bounds Culprit.Examples.
+const MaxExamples = 3
+
+// MaxClients bounds Culprit.Clients.
+const MaxClients = 10
+
+// Culprit is one cause of warnings: the requests that would make clients
+// warn for the same reason, that is the same failed checks on the same
+// certificate for the same name, reached the same way (the request path,
+// the setting that sent the client there, the mail protocol and port).
+type Culprit struct {
+	// First is the group's first request (judged, with its Origin).
+	First *Item
+	// Repeats are the later items of the group, in order.
+	//
+	// Deprecated: it holds every request of the group; read Requests,
+	// Examples and Clients. It goes away with the streaming pipeline.
+	Repeats []*Item
+	// Examples are up to MaxExamples requests of the group, First
+	// included, in input order.
+	Examples []*Item
+	// Requests is how many requests (or connections) fell in the group.
+	Requests int
+	// Conns is how many distinct connections they were made on (requests
+	// inside one tunnel count once); 0 when the input does not say.
+	Conns int
+	// Clients are the distinct clients that made them, at most
+	// MaxClients, in order of appearance: the User-Agent's product when
+	// there is one, else the client's address.
+	Clients []string
+	// MoreClients counts the distinct clients beyond those in Clients.
+	MoreClients int
+	// FirstSeen and LastSeen are the times of the earliest and the latest
+	// request (zero when the input has no times).
+	FirstSeen, LastSeen time.Time
+	Profiles            []string
+	Findings            []Finding // error findings, one per check ID (profiles merged)
+	// Origin is what sent the client to First, nearest cause first.
+	Origin []Cause
+	// Remedies are the changes that stop the warning, most direct first,
+	// filled in with the names seen.
+	Remedies []Remedy
+	// NewName is the name the certificate covers that clients should use
+	// instead, or "".
+	NewName string
+	// Verdict is the one-paragraph plain-language verdict.
+	Verdict string
+
+	conns   map[string]bool // connection IDs seen
+	clients map[string]bool // every distinct client word (for MoreClients)
+}
+
+// Culprits groups the warning items of r, first occurrence first.
+func (r *Report) Culprits() []*Culprit {
+	out := r.culpritGroups()
+	// Explained once the repeats are known: a culprit without URLs takes
+	// the settings behind every one of its connections.
+	for _, c := range out {
+		r.explainCulprit(c)
+	}
+	return out
+}
+
+// culpritGroups is Culprits without the explanations (origin, remedies,
+// verdict), for renderers that explain each culprit as they write it.
+func (r *Report) culpritGroups() []*Culprit {
+	g := newGrouping(r.Profiles)
+	for _, it := range r.Items {
+		g.add(it)
+	}
+	return g.out
+}
+
+// grouping puts warning items into culprits, one at a time.
+type grouping struct {
+	profiles []*Profile
+	out      []*Culprit
+	byKey    map[string]*Culprit
+}
+
+func newGrouping(ps []*Profile) *grouping {
+	return &grouping{profiles: ps, byKey: map[string]*Culprit{}}
+}
+
+// add puts it in its culprit (a new one when its cause is new); items
+// that do not warn are left out. It returns the culprit, or nil.
+func (g *grouping) add(it *Item) *Culprit {
+	if !it.Warns("") {
+		return nil
+	}
+	ids := map[string]bool{}
+	for _, f := range it.Findings {
+		if f.Severity == SeverityError {
+			ids[f.ID] = true
+		}
+	}
+	var idl []string
+	for id := range ids {
+		idl = append(idl, id)
+	}
+	sort.Strings(idl)
+	leaf := ""
+	if len(it.Chain) > 0 {
+		leaf = it.Chain[0].SHA256
+	}
+	origin := "" // requests without a URL (refused tunnels) differ by what sent the client there
+	if len(it.Origin) > 0 {
+		origin = it.Origin[0].Setting
+	}
+	// A mail connection is one culprit per protocol and port: SMTP and
+	// IMAP to one host are two settings, each with its own fix.
+	mail := MailProtocol(it.Obs)
+	if mail != "" {
+		_, port, _ := net.SplitHostPort(firstNonEmpty(it.Obs.Server, it.Obs.Connect))
+		mail += ":" + port
+	}
+	same := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",")
+	key := same + "|" + requestPath(it.Obs) + "|" + origin + "|" + mail
+	// A connection warns once: the requests inside one tunnel (or one
+	// captured connection) repeat its first culprit, whatever their URL.
+	conn := ""
+	if it.Obs.Conn != "" {
+		conn = "conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same
+	}
+	if c, ok := g.byKey[conn]; ok && conn != "" {
+		c.repeat(it)
+		return c
+	}
+	if c, ok := g.byKey[key]; ok {
+		c.repeat(it)
+		if conn != "" {
+			g.byKey[conn] = c
+		}
+		return c
+	}
+	ps := it.WarningProfiles(g.profiles)
+	c := &Culprit{First: it, Profiles: ps, Findings: byCause(mergeFindings(it.Findings, SeverityError), ps)}
+	c.count(it)
+	g.byKey[key] = c
+	if conn != "" {
+		g.byKey[conn] = c
+	}
+	g.out = append(g.out, c)
+	return c
+}
+
+// repeat adds a later item of the group.
+func (c *Culprit) repeat(it *Item) {
+	c.Repeats = append(c.Repeats, it)
+	c.count(it)
+}
+
+// count adds it to the summary fields.
+func (c *Culprit) count(it *Item) {
+	c.Requests++
+	if len(c.Examples) < MaxExamples {
+		c.Examples = append(c.Examples, it)
+	}
+	o := it.Obs
+	if o.Conn != "" {
+		if c.conns == nil {
+			c.conns = map[string]bool{}
+		}
+		if k := string(o.Source) + "|" + o.Conn; !c.conns[k] {
+			c.conns[k] = true
+			c.Conns++
+		}
+	}
+	if w := clientWord(o); w != "" {
+		if c.clients == nil {
+			c.clients = map[string]bool{}
+		}
+		if !c.clients[w] {
+			c.clients[w] = true
+			if len(c.Clients) < MaxClients {
+				c.Clients = append(c.Clients, w)
+			} else {
+				c.MoreClients++
+			}
+		}
+	}
+	if t := o.Time; !t.IsZero() {
+		if c.FirstSeen.IsZero() || t.Before(c.FirstSeen) {
+			c.FirstSeen = t
+		}
+		if t.After(c.LastSeen) {
+			c.LastSeen = t
+		}
+	}
+}
+
+// clientWord names the client of o for Culprit.Clients: the product of
+// its User-Agent ("Microsoft Office", "Outlook-iOS", "curl"), else its
+// address without the port; "" when neither is known.
+func clientWord(o *record.Observation) string {
+	if ua := strings.TrimSpace(o.UserAgent); ua != "" {
+		if i := strings.IndexAny(ua, "/("); i > 0 {
+			ua = strings.TrimSpace(ua[:i])
+		}
+		if ua != "" {
+			return ua
+		}
+	}
+	return record.HostOnly(o.Client)
+}
+
+func requestPath(o *record.Observation) string {
+	if o.URL == "" {
+		return ""
+	}
+	u := o.URL
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		u = u[:i]
+	}
+	return strings.ToLower(u)
+}
+
+// Totals are the counts a report's headline needs, kept as items go by
+// (no item list is walked to make them).
+type Totals struct {
+	// Observations counts every item, DNS included.
+	Observations int `json:"observations"`
+	// Requests counts the items that are not DNS: connections and HTTP
+	// requests, the "of N requests" of the headline.
+	Requests int `json:"requests"`
+	// TLS counts the TLS connections and requests made on one.
+	TLS int `json:"tls"`
+	// Judged counts, among TLS, those whose certificate was judged.
+	Judged int `json:"judged"`
+	// Warning counts the items that would make some chosen client warn.
+	Warning int `json:"warning"`
+	// NotJudged counts the connections not judged, by why.
+	NotJudged Unjudged `json:"not_judged"`
+	// PerProfile counts, per chosen profile in the report's order, the
+	// items that would make that client warn.
+	PerProfile []ProfileTotal `json:"per_profile"`
+}
+
+// ProfileTotal is the number of warning items for one profile.
+type ProfileTotal struct {
+	Profile string `json:"profile"`
+	Warning int    `json:"warning"`
+}
+
+// countItem adds it to t (profiles are the report's, in order).
+func (t *Totals) countItem(it *Item, profiles []*Profile) {
+	if t.PerProfile == nil {
+		t.PerProfile = make([]ProfileTotal, len(profiles))
+		for i, p := range profiles {
+			t.PerProfile[i].Profile = p.Name
+		}
+	}
+	t.Observations++
+	if it.Obs.Kind != record.KindDNS {
+		t.Requests++
+	}
+	tls := isTLS(it.Obs)
+	if tls {
+		t.TLS++
+	}
+	if it.Warns("") {
+		t.Warning++
+		for i, p := range profiles {
+			if it.Warns(p.Name) {
+				t.PerProfile[i].Warning++
+			}
+		}
+	}
+	why := it.NotJudged()
+	if tls && why == "" && (len(it.Chain) > 0 || it.WhatIf) {
+		t.Judged++
+	}
+	t.NotJudged.count(it, why)
+}
+
+// TotalsOf counts the items of r (for a report put together by hand; the
+// pipeline keeps r.Totals as it goes).
+func TotalsOf(r *Report) Totals {
+	var t Totals
+	for _, it := range r.Items {
+		t.countItem(it, r.Profiles)
+	}
+	if t.PerProfile == nil {
+		t.countItem(&Item{Obs: &record.Observation{Kind: record.KindDNS}}, r.Profiles)
+		t.Observations--
+	}
+	return t
+}
+
+// Unjudged counts the TLS connections a report could not judge, by why.
+type Unjudged struct {
+	// Unseen: the certificate was not seen (encrypted by TLS 1.3, cut by
+	// the snap length, handshake not captured, resumed, failed).
+	Unseen int `json:"unseen"`
+	// Unreadable: the certificate was seen but could not be read, not
+	// even leniently (certs.ParseLenient).
+	Unreadable int `json:"unreadable"`
+	// Unknown: the certificate was read leniently, but what a chosen
+	// client does with its defect was never observed (cert.malformed).
+	Unknown int `json:"unknown"`
+	// Refused counts, among all of them, those the client ended with an
+	// alert (it refused what it was shown).
+	Refused int `json:"client_alert"`
+}
+
+// Total is the number of connections not judged.
+func (u Unjudged) Total() int { return u.Unseen + u.Unreadable + u.Unknown }
+
+// count adds it, not judged because of why ("" when it was judged).
+func (u *Unjudged) count(it *Item, why string) {
+	switch why {
+	case "":
+		return
+	case NotJudgedUnseen:
+		u.Unseen++
+	case NotJudgedUnreadable:
+		u.Unreadable++
+	case NotJudgedUnknown:
+		u.Unknown++
+	}
+	if it.Obs.ClientAlert != "" {
+		u.Refused++
+	}
+}
+
+// NotJudged counts the TLS connections the report could not judge, so a
+// clean headline (and exit code) is never mistaken for a clean bill: a
+// certificate not seen, seen but unreadable, or read leniently with a
+// defect whose effect on a chosen client is unknown (and no client warns).
+func (r *Report) NotJudged() Unjudged {
+	if r.Items == nil {
+		return r.Totals.NotJudged
+	}
+	var u Unjudged
+	for _, it := range r.Items {
+		u.count(it, it.NotJudged())
+	}
+	return u
+}
+
+// Why a connection was not judged (Item.NotJudged).
+const (
+	NotJudgedUnseen     = "certificate not seen"
+	NotJudgedUnreadable = "certificate unreadable"
+	NotJudgedUnknown    = "client verdict unknown"
+)
+
+// NotJudged says why the item's certificate could not be judged
+// (NotJudgedUnseen, NotJudgedUnreadable, NotJudgedUnknown), or "" when it
+// was judged or is not a TLS connection.
+func (it *Item) NotJudged() string {
+	if it.Obs.Kind == record.KindDNS || it.WhatIf {
+		return ""
+	}
+	switch {
+	case len(it.Obs.Chain) > 0 && (len(it.Chain) < len(it.Obs.Chain) || hasFinding(it, "cert.unparseable")):
+		return NotJudgedUnreadable
+	case len(it.Chain) > 0:
+		if !it.Warns("") && hasFindingSeverity(it, "cert.malformed", SeverityWarning) {
+			return NotJudgedUnknown
+		}
+		return ""
+	}
+	switch it.Obs.Visibility {
+	case record.VisEncrypted, record.VisTruncated, record.VisMissing, record.VisResumed, record.VisFailed:
+		return NotJudgedUnseen
+	}
+	return ""
+}
+
+func hasFindingSeverity(it *Item, id string, sev Severity) bool {
+	for _, f := range it.Findings {
+		if f.ID == id && f.Severity == sev {
+			return true
+		}
+	}
+	return false
+}
