@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -88,12 +89,12 @@ func (r *Report) culpritGroups() []*Culprit {
 
 // grouping puts warning items into culprits, one at a time.
 type grouping struct {
-	profiles []*Profile
+	profiles []*match.Profile
 	out      []*Culprit
 	byKey    map[string]*Culprit
 }
 
-func newGrouping(ps []*Profile) *grouping {
+func newGrouping(ps []*match.Profile) *grouping {
 	return &grouping{profiles: ps, byKey: map[string]*Culprit{}}
 }
 
@@ -258,7 +259,7 @@ type ProfileTotal struct {
 }
 
 // countItem adds it to t (profiles are the report's, in order).
-func (t *Totals) countItem(it *Item, profiles []*Profile) {
+func (t *Totals) countItem(it *Item, profiles []*match.Profile) {
 	if t.PerProfile == nil {
 		t.PerProfile = make([]ProfileTotal, len(profiles))
 		for i, p := range profiles {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -61,7 +62,7 @@ func TestCulpritSummary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Report{Profiles: Profiles(), Items: tt.items}
+			r := &Report{Profiles: match.Profiles(), Items: tt.items}
 			cs := r.culpritGroups()
 			if len(cs) != tt.culprits {
 				t.Fatalf("%d culprits, want %d", len(cs), tt.culprits)
