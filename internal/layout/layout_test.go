@@ -1,11 +1,11 @@
 package layout
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"os"
-	"os/exec"
+	"fmt"
+	"go/build"
+	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -46,7 +46,9 @@ type listed struct {
 
 // TestImportDirection fails when a package imports a later stage (or one
 // its rule forbids), for each target OS: the path of imports that breaks
-// the rule is printed.
+// the rule is printed. It reads the sources with go/build rather than
+// running `go list`, so that `go test` caches its result only as long as
+// no source file or folder of the module changes.
 func TestImportDirection(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -54,7 +56,7 @@ func TestImportDirection(t *testing.T) {
 	}
 	for _, goos := range []string{"linux", "windows", "darwin"} {
 		t.Run(goos, func(t *testing.T) {
-			imports := goList(t, root, goos)
+			imports := moduleImports(t, root, goos)
 			for _, r := range rules {
 				from := module + "/" + r.pkg
 				if _, ok := imports[from]; !ok {
@@ -87,34 +89,42 @@ func forbidden(to, f string) bool {
 	return rel == f
 }
 
-// goList returns the module packages' direct imports for goos, as
-// `go list` sees them with cgo off (certsleuth builds with CGO_ENABLED=0).
-func goList(t *testing.T, root, goos string) map[string][]string {
+// moduleImports returns the direct imports (test files left out) of every
+// package under root, as they build for goos with cgo off (certsleuth
+// builds with CGO_ENABLED=0). Folders the go command ignores (testdata,
+// names starting with . or _) are skipped.
+func moduleImports(t *testing.T, root, goos string) map[string][]string {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,Error", "./...")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
-	cmd.Stderr = new(strings.Builder)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list in %s for %s: %v\n%s", root, goos, err, cmd.Stderr)
-	}
+	ctxt := build.Default
+	ctxt.GOOS, ctxt.GOARCH, ctxt.CgoEnabled = goos, "amd64", false
 	imports := map[string][]string{}
-	dec := json.NewDecoder(strings.NewReader(string(out)))
-	for {
-		var p listed
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("go list output: %v", err)
+	err := filepath.WalkDir(root, func(dir string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		if p.Error != nil {
-			t.Errorf("go list %s (%s): %s", p.ImportPath, goos, p.Error.Err)
+		if !d.IsDir() {
+			return nil
 		}
-		imports[p.ImportPath] = p.Imports
+		if n := d.Name(); dir != root && (n == "testdata" || n == "vendor" || strings.HasPrefix(n, ".") || strings.HasPrefix(n, "_")) {
+			return filepath.SkipDir
+		}
+		p, err := ctxt.ImportDir(dir, 0)
+		var noGo *build.NoGoError
+		if errors.As(err, &noGo) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read package in %s for %s: %w", dir, goos, err)
+		}
+		rel, _ := filepath.Rel(root, dir)
+		imports[path.Join(module, filepath.ToSlash(rel))] = p.Imports
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(imports) == 0 {
-		t.Fatalf("go list in %s for %s listed no packages", root, goos)
+		t.Fatalf("no packages under %s for %s", root, goos)
 	}
 	return imports
 }
