@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -62,8 +63,13 @@ type Culprit struct {
 	// Verdict is the one-paragraph plain-language verdict.
 	Verdict string
 
-	conns   map[string]bool // connection IDs seen
 	clients map[string]bool // every distinct client word (for MoreClients)
+	// ua is the first User-Agent among the requests (outlookCulprit).
+	ua string
+	// urlless counts the requests without a URL; sameAlts are the
+	// settings behind them, as dedupeSettings keeps them (mergeSameHost).
+	urlless  int
+	sameAlts []Cause
 }
 
 // Culprits groups the warning items of r, first occurrence first.
@@ -79,8 +85,18 @@ func (r *Report) Culprits() []*Culprit {
 
 // culpritGroups is Culprits without the explanations (origin, remedies,
 // verdict), for renderers that explain each culprit as they write it.
+// Each call returns new culprits (explaining one fills it in).
 func (r *Report) culpritGroups() []*Culprit {
+	if r.Items == nil && r.agg != nil {
+		out := make([]*Culprit, len(r.agg.g.out))
+		for i, c := range r.agg.g.out {
+			cp := *c
+			out[i] = &cp
+		}
+		return out
+	}
 	g := newGrouping(r.Profiles)
+	g.keepRepeats = true
 	for _, it := range r.Items {
 		g.add(it)
 	}
@@ -92,6 +108,13 @@ type grouping struct {
 	profiles []*match.Profile
 	out      []*Culprit
 	byKey    map[string]*Culprit
+	// keepRepeats fills Culprit.Repeats.
+	keepRepeats bool
+	// maxConns bounds the connections remembered (0: no bound); conns
+	// are their keys, oldest first, from connHead on.
+	maxConns int
+	conns    []string
+	connHead int
 }
 
 func newGrouping(ps []*match.Profile) *grouping {
@@ -139,48 +162,64 @@ func (g *grouping) add(it *Item) *Culprit {
 		conn = "conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same
 	}
 	if c, ok := g.byKey[conn]; ok && conn != "" {
-		c.repeat(it)
+		g.repeat(c, it, false)
 		return c
 	}
 	if c, ok := g.byKey[key]; ok {
-		c.repeat(it)
+		g.repeat(c, it, conn != "")
 		if conn != "" {
-			g.byKey[conn] = c
+			g.rememberConn(conn, c)
 		}
 		return c
 	}
 	ps := it.WarningProfiles(g.profiles)
 	c := &Culprit{First: it, Profiles: ps, Findings: byCause(mergeFindings(it.Findings, SeverityError), ps)}
-	c.count(it)
+	c.count(it, conn != "")
 	g.byKey[key] = c
 	if conn != "" {
-		g.byKey[conn] = c
+		g.rememberConn(conn, c)
 	}
 	g.out = append(g.out, c)
 	return c
 }
 
-// repeat adds a later item of the group.
-func (c *Culprit) repeat(it *Item) {
-	c.Repeats = append(c.Repeats, it)
-	c.count(it)
+// rememberConn maps a connection key to its culprit, forgetting the
+// oldest connection past maxConns.
+func (g *grouping) rememberConn(conn string, c *Culprit) {
+	g.byKey[conn] = c
+	if g.maxConns == 0 {
+		return
+	}
+	g.conns = append(g.conns, conn)
+	if len(g.conns)-g.connHead > g.maxConns {
+		delete(g.byKey, g.conns[g.connHead])
+		g.conns[g.connHead] = ""
+		g.connHead++
+		if g.connHead*2 >= len(g.conns) {
+			g.conns = append(g.conns[:0], g.conns[g.connHead:]...)
+			g.connHead = 0
+		}
+	}
+}
+
+// repeat adds a later item of c's group; newConn says it is on a
+// connection the group had not seen.
+func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
+	if g.keepRepeats {
+		c.Repeats = append(c.Repeats, it)
+	}
+	c.count(it, newConn)
 }
 
 // count adds it to the summary fields.
-func (c *Culprit) count(it *Item) {
+func (c *Culprit) count(it *Item, newConn bool) {
 	c.Requests++
 	if len(c.Examples) < MaxExamples {
 		c.Examples = append(c.Examples, it)
 	}
 	o := it.Obs
-	if o.Conn != "" {
-		if c.conns == nil {
-			c.conns = map[string]bool{}
-		}
-		if k := string(o.Source) + "|" + o.Conn; !c.conns[k] {
-			c.conns[k] = true
-			c.Conns++
-		}
+	if newConn {
+		c.Conns++
 	}
 	if w := clientWord(o); w != "" {
 		if c.clients == nil {
@@ -201,6 +240,20 @@ func (c *Culprit) count(it *Item) {
 		}
 		if t.After(c.LastSeen) {
 			c.LastSeen = t
+		}
+	}
+	if c.ua == "" {
+		c.ua = o.UserAgent
+	}
+	if o.URL == "" {
+		c.urlless++
+		if len(it.Origin) > 0 {
+			switch og := it.Origin[0]; {
+			case og.Kind == CauseSCP:
+				c.sameAlts = dedupeSettings(append(c.sameAlts, scpAlternative(exchange.NormHost(c.First.Name), it.Index)))
+			case og.Setting != "":
+				c.sameAlts = dedupeSettings(append(c.sameAlts, og))
+			}
 		}
 	}
 }
@@ -344,7 +397,7 @@ func (u *Unjudged) count(it *Item, why string) {
 // certificate not seen, seen but unreadable, or read leniently with a
 // defect whose effect on a chosen client is unknown (and no client warns).
 func (r *Report) NotJudged() Unjudged {
-	if r.Items == nil {
+	if r.Items == nil && r.agg != nil {
 		return r.Totals.NotJudged
 	}
 	var u Unjudged

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"crypto/x509"
-	"sort"
 	"strings"
 	"time"
 
@@ -26,6 +25,10 @@ type Options struct {
 	Cache *certs.Cache
 	// Registry holds the checks to run; nil means DefaultRegistry.
 	Registry *Registry
+	// Window is how many observations a Pipeline looks at ahead of the
+	// one it attributes (the email domains they name); 0 means
+	// DefaultWindow. Analyze looks at the whole list.
+	Window int
 }
 
 // Item is one observation with its verdicts and findings.
@@ -41,6 +44,8 @@ type Item struct {
 	// Origin is what sent the client to this request, nearest cause first
 	// (see TraceOrigins); nil when nothing is known.
 	Origin []Cause `json:"origin,omitempty"`
+
+	leaf *x509.Certificate // the judged leaf, until the item is attributed
 }
 
 // Warns reports whether the item has an error finding for profile (or for
@@ -99,12 +104,20 @@ type Report struct {
 	// answers, redirects, SRV targets); set by Analyze.
 	Origins *OriginTrace `json:"-"`
 
-	okHosts   []string        // see reachedHosts
-	connHosts map[string]bool // see reached
+	// agg is what the pipeline kept of the items (culprits, hosts, the
+	// certificate plan); nil for a report put together by hand, whose
+	// Items are then walked.
+	agg *aggregate
+	// hosts is what the fixes need to know of the hosts: agg's, or made
+	// from Items when first needed.
+	hosts *hostFacts
 }
 
 // Warns reports whether any item would make any chosen client warn.
 func (r *Report) Warns() bool {
+	if r.Items == nil && r.agg != nil {
+		return r.Totals.Warning > 0
+	}
 	for _, it := range r.Items {
 		if it.Warns("") {
 			return true
@@ -119,106 +132,21 @@ func (r *Report) Incomplete() bool {
 	return r.Skipped > 0 || r.NotJudged().Total() > 0
 }
 
-// Analyze runs every observation through the matcher and the checks.
+// Analyze runs every observation through the matcher and the checks,
+// traces their origins and groups the warnings: the pipeline (see
+// Pipeline) over a list, keeping every item in Report.Items and every
+// cause in Report.Origins, with every observation looked at before the
+// first is attributed. proxy, check and the tests use it on small lists;
+// pcap and replay stream with a Pipeline.
 func Analyze(obs []*record.Observation, opts Options) *Report {
-	if opts.Profiles == nil {
-		opts.Profiles = match.Profiles()
+	var all Collect
+	all.Items = make([]*Item, 0, len(obs))
+	p := newPipeline(opts, &all, true, len(obs))
+	for _, o := range obs {
+		p.Add(o) // Collect never fails
 	}
-	if opts.Cache == nil {
-		opts.Cache = &certs.Cache{}
-	}
-	if opts.Registry == nil {
-		opts.Registry = DefaultRegistry
-	}
-	now := opts.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
-	checks := opts.Registry.All()
-	r := &Report{Profiles: opts.Profiles}
-	for _, c := range opts.WhatIf {
-		r.WhatIf = append(r.WhatIf, certs.Describe(c))
-	}
-	trust := map[string]*trustResult{}
-	var whatIfTrust *trustResult
-	sh := newSharing()
-	r.Items = make([]*Item, 0, len(obs))
-	block := make([]Item, len(obs)) // one allocation for every item
-	for i, o := range obs {
-		it := &block[i]
-		*it = Item{Index: i + 1, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
-		it.Name, it.NameFrom = o.AskedName()
-		s := &Subject{Obs: o, Name: it.Name, NameFrom: it.NameFrom, At: o.Time}
-		if s.At.IsZero() {
-			s.At = now
-		}
-		switch {
-		case opts.WhatIf != nil && isTLS(o):
-			s.Chain, s.WhatIf, it.WhatIf = opts.WhatIf, true, true
-			if whatIfTrust == nil {
-				whatIfTrust = verifyTrust(opts.WhatIf, opts.Roots)
-			}
-			s.trust = whatIfTrust
-			it.Chain = sh.summaries(s.Chain)
-		case len(o.Chain) > 0:
-			s.Chain, s.ChainErr = opts.Cache.ParseChain(o.Chain)
-			if len(s.Chain) > 0 {
-				id := o.ChainID
-				if id == "" {
-					id = record.ChainID(o.Chain)
-				}
-				t, ok := trust[id]
-				if !ok {
-					t = verifyTrust(s.Chain, opts.Roots)
-					trust[id] = t
-				}
-				s.trust = t
-				s.aia = judgeAIA(s, opts.Roots)
-				it.Chain = sh.summaries(s.Chain)
-			}
-		}
-		if o.Kind == record.KindDNS {
-			r.Items = append(r.Items, it)
-			continue
-		}
-		for _, c := range checks {
-			if c.PerProfile {
-				continue
-			}
-			if f := c.run(s); f != nil {
-				it.Findings = append(it.Findings, *f)
-			}
-		}
-		leaf := s.Leaf()
-		if leaf != nil && it.Name != "" {
-			it.Verdicts = sh.verdicts(leaf, it.Name, opts.Profiles)
-		}
-		for k, p := range opts.Profiles {
-			ps := *s
-			ps.Profile = p
-			if it.Verdicts != nil {
-				v := it.Verdicts[k] // a copy: checks never see the shared slice
-				ps.Verdict = &v
-			}
-			for _, c := range checks {
-				if !c.PerProfile {
-					continue
-				}
-				if f := c.run(&ps); f != nil {
-					it.Findings = append(it.Findings, *f)
-				}
-			}
-		}
-		sort.SliceStable(it.Findings, func(a, b int) bool {
-			return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
-		})
-		it.Findings = sh.findings(it.Findings)
-		r.Items = append(r.Items, it)
-	}
-	sh.itemsDone()
-	explainTrace(r, obs, opts)
-	sh.origins(r.Items)
-	r.Totals = TotalsOf(r)
+	r, _ := p.Close()
+	r.Items = all.Items
 	return r
 }
 

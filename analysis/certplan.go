@@ -80,67 +80,91 @@ type ServerPlan struct {
 // CertPlan returns, per server (per certificate presented), the names
 // clients requested from it and what certificate it needs.
 func (r *Report) CertPlan() []ServerPlan {
-	type acc struct {
-		plan  *ServerPlan
-		names map[string]*PlannedName
+	if r.Items == nil && r.agg != nil {
+		return r.agg.plan.plans()
 	}
-	byKey := map[string]*acc{}
-	var order []string
+	var acc certPlanAcc
 	for _, it := range r.Items {
-		o := it.Obs
-		if o.Kind == record.KindDNS || it.Name == "" || len(it.Chain) == 0 || it.WhatIf {
-			continue
+		acc.add(it)
+	}
+	return acc.plans()
+}
+
+// certPlanAcc gathers the certificate plan one item at a time: per leaf,
+// per name asked for. Its size follows the certificates and names.
+type certPlanAcc struct {
+	byKey map[string]*planAcc
+	order []string
+}
+
+type planAcc struct {
+	plan  *ServerPlan
+	names map[string]*PlannedName
+}
+
+func (p *certPlanAcc) add(it *Item) {
+	o := it.Obs
+	if o.Kind == record.KindDNS || it.Name == "" || len(it.Chain) == 0 || it.WhatIf {
+		return
+	}
+	if p.byKey == nil {
+		p.byKey = map[string]*planAcc{}
+	}
+	leaf := it.Chain[0]
+	key := leaf.SHA256
+	a := p.byKey[key]
+	if a == nil {
+		l := leaf
+		server := record.HostOnly(o.Server)
+		if server == "" {
+			server = firstNonEmpty(l.SubjectCN, strings.Join(l.DNSNames, ","))
 		}
-		leaf := it.Chain[0]
-		key := leaf.SHA256
-		a := byKey[key]
-		if a == nil {
-			l := leaf
-			server := record.HostOnly(o.Server)
-			if server == "" {
-				server = firstNonEmpty(l.SubjectCN, strings.Join(l.DNSNames, ","))
-			}
-			a = &acc{plan: &ServerPlan{Server: server, Leaf: &l, Get: []string{}}, names: map[string]*PlannedName{}}
-			byKey[key] = a
-			order = append(order, key)
-		}
-		n := exchange.NormHost(it.Name)
-		pn := a.names[n]
-		if pn == nil {
-			pub, why := PublicCAIssuable(n)
-			pn = &PlannedName{Name: n, Public: pub, Why: why, Covered: true}
-			a.names[n] = pn
-		}
-		pn.Requests++
-		pn.mail = pn.mail || MailProtocol(o) != ""
-		if len(it.Verdicts) == 0 {
+		a = &planAcc{plan: &ServerPlan{Server: server, Leaf: &l, Get: []string{}}, names: map[string]*PlannedName{}}
+		p.byKey[key] = a
+		p.order = append(p.order, key)
+	}
+	n := exchange.NormHost(it.Name)
+	pn := a.names[n]
+	if pn == nil {
+		pub, why := PublicCAIssuable(n)
+		pn = &PlannedName{Name: n, Public: pub, Why: why, Covered: true}
+		a.names[n] = pn
+	}
+	pn.Requests++
+	pn.mail = pn.mail || MailProtocol(o) != ""
+	if len(it.Verdicts) == 0 {
+		pn.Covered = false
+	}
+	for _, v := range it.Verdicts {
+		if !v.Match {
 			pn.Covered = false
 		}
-		for _, v := range it.Verdicts {
-			if !v.Match {
-				pn.Covered = false
-			}
-		}
 	}
+}
+
+// plans returns the plans gathered so far (new slices each call).
+func (p *certPlanAcc) plans() []ServerPlan {
 	var out []ServerPlan
-	for _, k := range order {
-		a := byKey[k]
+	for _, k := range p.order {
+		a := p.byKey[k]
+		plan := *a.plan
+		plan.Get = []string{}
 		for _, pn := range a.names {
-			a.plan.Names = append(a.plan.Names, *pn)
+			plan.Names = append(plan.Names, *pn)
 			switch {
 			case pn.Public:
-				a.plan.Get = append(a.plan.Get, pn.Name)
+				plan.Get = append(plan.Get, pn.Name)
 				if !pn.Covered {
-					a.plan.NeedsNew = true
+					plan.NeedsNew = true
 				}
 			case !pn.Covered:
-				a.plan.Move = append(a.plan.Move, pn.Name)
+				plan.Move = append(plan.Move, pn.Name)
 			}
 		}
-		sort.Slice(a.plan.Names, func(i, j int) bool { return a.plan.Names[i].Name < a.plan.Names[j].Name })
-		sort.Strings(a.plan.Get)
-		sort.Strings(a.plan.Move)
-		out = append(out, *a.plan)
+		sort.Slice(plan.Names, func(i, j int) bool { return plan.Names[i].Name < plan.Names[j].Name })
+		sort.Strings(plan.Get)
+		sort.Strings(plan.Move)
+		out = append(out, plan)
 	}
 	return out
 }

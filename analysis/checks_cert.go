@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
@@ -156,7 +157,7 @@ func init() {
 					what = "the certificate for " + strings.Join(n, ", ")
 				}
 				return &Finding{Summary: what + " is self-signed and not in the trusted roots",
-					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}}}
+					Evidence: []Evidence{{Label: "issuer", Value: issuerString(leaf), From: "leaf"}}}
 			},
 		},
 		&Check{
@@ -182,7 +183,7 @@ func init() {
 					}
 				}
 				return &Finding{Summary: "the chain is not trusted: " + why,
-					Evidence: []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"},
+					Evidence: []Evidence{{Label: "issuer", Value: issuerString(leaf), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"},
 						{Label: "verification error", Value: s.trust.err.Error(), From: "Go crypto/x509"}}}
 			},
 		},
@@ -197,7 +198,7 @@ func init() {
 				}
 				leaf := s.Leaf()
 				urls := strings.Join(a.urls, ", ")
-				ev := []Evidence{{Label: "issuer", Value: leaf.Issuer.String(), From: "leaf"}, {Label: "AIA caIssuers", Value: urls, From: "leaf"}}
+				ev := []Evidence{{Label: "issuer", Value: issuerString(leaf), From: "leaf"}, {Label: "AIA caIssuers", Value: urls, From: "leaf"}}
 				switch {
 				case !s.Profile.FetchesAIA():
 					return &Finding{Summary: fmt.Sprintf("the server did not send the intermediate CA %q, and %s does not fetch it from the AIA URL %s (Chromium, Windows and Apple do)", leaf.Issuer.CommonName, s.Profile.Title, urls), Evidence: ev}
@@ -485,4 +486,27 @@ func visibilityCheck(id, title string, sev Severity, vis record.Visibility, cita
 			return &Finding{Summary: summary(s.Obs)}
 		},
 	}
+}
+
+// issuerString is c.Issuer.String(), made once per certificate (the chain
+// checks name the issuer for every profile of every connection). The
+// cache holds the certificates of certs.Cache, one pointer per DER; it
+// starts again past 4,096 entries.
+func issuerString(c *x509.Certificate) string {
+	issuerNames.Lock()
+	defer issuerNames.Unlock()
+	if s, ok := issuerNames.m[c]; ok {
+		return s
+	}
+	if issuerNames.m == nil || len(issuerNames.m) >= 4096 {
+		issuerNames.m = map[*x509.Certificate]string{}
+	}
+	s := c.Issuer.String()
+	issuerNames.m[c] = s
+	return s
+}
+
+var issuerNames struct {
+	sync.Mutex
+	m map[*x509.Certificate]string
 }

@@ -79,7 +79,29 @@ type OriginTrace struct {
 	// response from it; headerServer is the first such name of any host.
 	serverAt     map[string]string
 	headerServer string
-	obs          []*record.Observation
+	dnServer     string // the first 2007/2010 answer's ServerDN server
+	// domainSet holds Domains; domainsSorted says Domains is sorted.
+	domainSet     map[string]bool
+	domainsSorted bool
+	// firstReq is the index of the first observation that is not DNS.
+	firstReq int
+	// known holds what earlier observations told the client, by host: a
+	// request is explained by the names known for its own host only.
+	known map[string]*hostKnown
+	// seenAD holds the hosts already asked for Autodiscover.
+	seenAD map[string]bool
+	// probeAt maps a URL certsleuth check connected to with SNI to the
+	// latest such probe.
+	probeAt map[string]int
+	// principals maps an Outlook Anywhere host to the latest principal an
+	// answer required for it (principalTraceFindings).
+	principals map[string]principalAt
+	// answerSeen holds the setting|host pairs of the answers kept.
+	answerSeen map[string]bool
+	// keepAll keeps every cause and answer (see newOriginTrace).
+	keepAll bool
+	// taught says the observation stepped last told the client a name.
+	taught bool
 	// scpAt maps a host to the first connection inferred to be its SCP
 	// Autodiscover request.
 	scpAt map[string]int
@@ -131,117 +153,216 @@ func elementPref(el string) int {
 }
 
 // TraceOrigins links every observation to what sent the client there.
-// Observations must be in the order they happened.
+// Observations must be in the order they happened. It keeps the cause of
+// every observation (Causes); the pipeline (Analyze, Pipeline) traces
+// with bounded state instead (see newOriginTrace).
 func TraceOrigins(obs []*record.Observation) *OriginTrace {
-	t := &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*exchange.Autodiscover{}, AnswerErrors: map[int]error{}, obs: obs, scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}, serverAt: map[string]string{}}
-	headerServer, dnServer := "", ""
-	domains := map[string]bool{}
-	addDomain := func(d string) {
-		d = exchange.NormHost(d)
-		if d != "" && strings.Contains(d, ".") {
-			domains[d] = true
-		}
-	}
-	// First pass: answers, domains, version.
+	t := newOriginTrace(true)
 	for i, o := range obs {
-		idx := i + 1
-		if o.Kind == record.KindDNS && o.DNS != nil {
-			if q := exchange.NormHost(o.DNS.Query); strings.HasPrefix(q, "_autodiscover._tcp.") {
-				addDomain(strings.TrimPrefix(q, "_autodiscover._tcp."))
-			}
-			continue
-		}
-		if h, p, _ := exchange.URLHostPath(o.URL); h != "" {
-			if strings.HasPrefix(h, "autodiscover.") {
-				addDomain(strings.TrimPrefix(h, "autodiscover."))
-			}
-			if i := strings.Index(p, "/autodiscover.json/v1.0/"); i >= 0 {
-				if at := strings.LastIndex(p, "@"); at >= 0 {
-					addDomain(p[at+1:])
-				}
-			}
-		}
-		if n, _ := o.AskedName(); strings.HasPrefix(exchange.NormHost(n), "autodiscover.") {
-			addDomain(strings.TrimPrefix(exchange.NormHost(n), "autodiscover."))
-		}
-		if e := o.Exchange; e != nil {
-			// X-FEServer names the front end whose Default Web Site
-			// answered: the server that holds the virtual directories.
-			name := firstNonEmpty(e.FrontEnd, e.BackEnd, strings.SplitN(e.BETarget, ".", 2)[0])
-			if exchange.IsServerName(name) {
-				name = strings.ToUpper(name)
-				if headerServer == "" {
-					headerServer = name
-				}
-				if n, _ := o.AskedName(); n != "" && t.serverAt[exchange.NormHost(n)] == "" {
-					t.serverAt[exchange.NormHost(n)] = name
-				}
-			}
-		}
-		a, err := exchange.AutodiscoverOf(o)
-		if err != nil {
-			t.AnswerErrors[idx] = err
-			continue
-		}
-		if a == nil {
-			continue
-		}
-		t.Answers[idx] = a
-		for _, addr := range []string{a.Email, a.RedirectAddr} {
-			if at := strings.LastIndex(addr, "@"); at >= 0 {
-				addDomain(addr[at+1:])
-			}
-		}
-		if a.Version != "" {
-			t.Version = a.Version
-		}
-		if a.ServerName != "" && dnServer == "" {
-			dnServer = a.ServerName
-		}
+		t.facts(i+1, o)
 	}
-	t.Server = firstNonEmpty(headerServer, dnServer)
-	t.headerServer = headerServer
-	for d := range domains {
-		t.Domains = append(t.Domains, d)
+	t.factsDone()
+	for i, o := range obs {
+		c := t.step(i+1, o)
+		t.settle(i+1, o, c)
 	}
-	sort.Strings(t.Domains)
+	return t
+}
 
-	// Second pass, in order: explain each request from what came before,
-	// then learn what its answer tells the client.
-	// known holds what each earlier observation told the client, by host:
-	// a request is explained by the names known for its own host only.
-	known := map[string]*hostKnown{}
-	seenAD := map[string]bool{} // hosts already asked for Autodiscover
-	for i, o := range obs {
-		idx := i + 1
-		if o.Kind != record.KindDNS {
-			if o.Source == record.SourceProbe {
-				// certsleuth check connected because it was asked to: no
-				// client setting is behind it.
-				t.Causes[idx] = t.probeCause(idx, o)
-				continue
+// newOriginTrace returns an empty trace. With keepAll it keeps the cause
+// of every observation and every answer; without, only the causes of the
+// observations a later cause can point to (those that told the client a
+// name, and certsleuth check's probes) and the answers that tell
+// something new, so its size follows the hosts and settings seen, not the
+// observations.
+func newOriginTrace(keepAll bool) *OriginTrace {
+	return &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*exchange.Autodiscover{}, AnswerErrors: map[int]error{},
+		scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}, serverAt: map[string]string{},
+		domainSet: map[string]bool{}, known: map[string]*hostKnown{}, seenAD: map[string]bool{},
+		probeAt: map[string]int{}, principals: map[string]principalAt{}, keepAll: keepAll}
+}
+
+// addDomain records d as an email domain seen.
+func (t *OriginTrace) addDomain(d string) {
+	d = exchange.NormHost(d)
+	if d != "" && strings.Contains(d, ".") && !t.domainSet[d] {
+		t.domainSet[d] = true
+		t.Domains = append(t.Domains, d)
+		t.domainsSorted = false
+	}
+}
+
+// facts is the first look at observation idx: the email domains it names,
+// the Exchange server and release it reveals, its Autodiscover answer.
+// Every observation's facts come before its step, and may come many
+// observations before it (the pipeline's look-ahead window).
+func (t *OriginTrace) facts(idx int, o *record.Observation) {
+	if o.Kind == record.KindDNS && o.DNS != nil {
+		if q := exchange.NormHost(o.DNS.Query); strings.HasPrefix(q, "_autodiscover._tcp.") {
+			t.addDomain(strings.TrimPrefix(q, "_autodiscover._tcp."))
+		}
+		return
+	}
+	if o.Kind == record.KindDNS {
+		return
+	}
+	if t.firstReq == 0 {
+		t.firstReq = idx
+	}
+	if h, p, _ := exchange.URLHostPath(o.URL); h != "" {
+		if strings.HasPrefix(h, "autodiscover.") {
+			t.addDomain(strings.TrimPrefix(h, "autodiscover."))
+		}
+		if i := strings.Index(p, "/autodiscover.json/v1.0/"); i >= 0 {
+			if at := strings.LastIndex(p, "@"); at >= 0 {
+				t.addDomain(p[at+1:])
 			}
-			if c := t.explain(o, func(h string) *hostKnown { return known[h] }, seenAD); c != nil {
-				t.Causes[idx] = c
-				if h, _, _ := exchange.URLHostPath(c.URL); c.Kind == CauseSCP && h != "" && t.scpAt[h] == 0 {
+		}
+	}
+	if n, _ := o.AskedName(); strings.HasPrefix(exchange.NormHost(n), "autodiscover.") {
+		t.addDomain(strings.TrimPrefix(exchange.NormHost(n), "autodiscover."))
+	}
+	if e := o.Exchange; e != nil {
+		// X-FEServer names the front end whose Default Web Site
+		// answered: the server that holds the virtual directories.
+		name := firstNonEmpty(e.FrontEnd, e.BackEnd, strings.SplitN(e.BETarget, ".", 2)[0])
+		if exchange.IsServerName(name) {
+			name = strings.ToUpper(name)
+			if t.headerServer == "" {
+				t.headerServer = name
+			}
+			if n, _ := o.AskedName(); n != "" && t.serverAt[exchange.NormHost(n)] == "" {
+				t.serverAt[exchange.NormHost(n)] = name
+			}
+		}
+	}
+	a, err := exchange.AutodiscoverOf(o)
+	if err != nil {
+		if t.keepAll || len(t.AnswerErrors) < maxAnswerErrors {
+			t.AnswerErrors[idx] = err
+		}
+		return
+	}
+	if a == nil {
+		return
+	}
+	t.Answers[idx] = a
+	for _, addr := range []string{a.Email, a.RedirectAddr} {
+		if at := strings.LastIndex(addr, "@"); at >= 0 {
+			t.addDomain(addr[at+1:])
+		}
+	}
+	if a.Version != "" {
+		t.Version = a.Version
+	}
+	if a.ServerName != "" && t.dnServer == "" {
+		t.dnServer = a.ServerName
+	}
+	t.Server = firstNonEmpty(t.headerServer, t.dnServer)
+}
+
+// maxAnswerErrors bounds AnswerErrors when not every answer is kept.
+const maxAnswerErrors = 100
+
+// factsDone sorts Domains once every fact is in (TraceOrigins).
+func (t *OriginTrace) factsDone() {
+	t.sortDomains()
+}
+
+// sortDomains keeps Domains sorted (the candidate order and the fixes
+// look them up by index).
+func (t *OriginTrace) sortDomains() {
+	if !t.domainsSorted {
+		sort.Strings(t.Domains)
+		t.domainsSorted = true
+	}
+}
+
+// step explains observation idx from what came before it, then learns
+// what it tells the client; it returns the cause (nil when nothing is
+// known). Observations are stepped in order, each after its facts.
+func (t *OriginTrace) step(idx int, o *record.Observation) *Cause {
+	var c *Cause
+	if o.Kind != record.KindDNS {
+		if o.Source == record.SourceProbe {
+			// certsleuth check connected because it was asked to: no
+			// client setting is behind it.
+			c = t.probeCause(idx, o)
+			if !o.NoSNI {
+				t.probeAt[o.URL] = idx
+			}
+		} else {
+			c = t.explain(idx, o)
+			if c != nil && c.Kind == CauseSCP {
+				if h, _, _ := exchange.URLHostPath(c.URL); h != "" && t.scpAt[h] == 0 {
 					t.scpAt[h] = idx
 				}
 			}
 			if ok, _ := exchange.IsAutodiscoverURL(o.URL); ok {
 				h, _, _ := exchange.URLHostPath(o.URL)
-				seenAD[h] = true
+				t.seenAD[h] = true
 			}
-		}
-		for _, k := range t.learn(idx, o) {
-			hk := known[k.host]
-			if hk == nil {
-				hk = &hostKnown{at: map[knownGroup]int{}}
-				known[k.host] = hk
-			}
-			hk.add(k)
 		}
 	}
-	return t
+	learnt := t.learn(idx, o)
+	for _, k := range learnt {
+		hk := t.known[k.host]
+		if hk == nil {
+			hk = &hostKnown{at: map[knownGroup]int{}}
+			t.known[k.host] = hk
+		}
+		hk.add(k)
+	}
+	t.taught = len(learnt) > 0
+	return c
+}
+
+// settle ends observation idx's step once its cause c is final (the
+// principal check may replace it): it keeps c where a later cause can
+// point to it, and takes what idx's answer requires of later connections.
+func (t *OriginTrace) settle(idx int, o *record.Observation, c *Cause) {
+	if a := t.Answers[idx]; a != nil {
+		t.learnPrincipals(idx, a)
+		if !t.keepAll && !t.newAnswer(a) {
+			delete(t.Answers, idx)
+		}
+	}
+	if c != nil && (t.keepAll || t.taught || o.Source == record.SourceProbe) {
+		t.Causes[idx] = c
+	}
+}
+
+// chain is the origin chain of a request whose cause is c (see Chain).
+func (t *OriginTrace) chain(index int, c *Cause) []Cause {
+	var out []Cause
+	seen := map[int]bool{index: true}
+	for c != nil && len(out) < 10 {
+		out = append(out, *c)
+		if c.From == 0 || seen[c.From] {
+			break
+		}
+		seen[c.From] = true
+		c = t.Causes[c.From]
+	}
+	return out
+}
+
+// newAnswer reports whether a names a setting's URL no earlier kept answer
+// named (the fixes look for a covered name among the answers' fields: an
+// answer that repeats one kept adds nothing).
+func (t *OriginTrace) newAnswer(a *exchange.Autodiscover) bool {
+	if t.answerSeen == nil {
+		t.answerSeen = map[string]bool{}
+	}
+	fresh := false
+	for _, f := range a.Fields {
+		k := f.Setting + "|" + f.Host()
+		if !t.answerSeen[k] {
+			t.answerSeen[k] = true
+			fresh = true
+		}
+	}
+	return fresh
 }
 
 // learn returns the names observation idx tells the client about.
@@ -346,15 +467,18 @@ func redirectAddrNames(idx int, a *exchange.Autodiscover) []knownName {
 	return out
 }
 
-// hostKnown is what earlier observations said of one host, in order
-// (all), with the entries that can win explain's choice (reps): of the
-// entries alike in path, kind and preference only the latest can, so a
-// host that one Autodiscover answer after another names (Outlook asks
-// again every hour) does not make each request scan them all.
+// hostKnown is what earlier observations said of one host: the entries
+// that can win explain's choice (reps: of the entries alike in path,
+// kind and preference only the latest can, so a host that one
+// Autodiscover answer after another names, as Outlook asks again every
+// hour, keeps and scans one entry per group), and the settings that name
+// the host (alts, as dedupeSettings keeps them, for same-host causes).
+// Its size follows the groups and settings, not the answers.
 type hostKnown struct {
-	all  []knownName
-	reps []int // indexes into all, ascending: the latest of each knownGroup
+	reps []knownName // the latest of each knownGroup, in the order each became so
 	at   map[knownGroup]int
+	alts []Cause
+	n    int // entries added (what sameHost's memo depends on)
 }
 
 type knownGroup struct {
@@ -368,26 +492,34 @@ type knownGroup struct {
 }
 
 func (h *hostKnown) add(k knownName) {
-	i := len(h.all)
-	h.all = append(h.all, k)
+	h.n++
+	if k.cause.Setting != "" {
+		h.alts = dedupeSettings(append(h.alts, *k.cause))
+	}
 	var scope exchange.Scope
 	if k.cause.Field != nil {
 		scope = k.cause.Field.Scope
 	}
 	g := knownGroup{k.path, k.full, k.cause.Kind, k.pref, scope, k.mail, k.port}
-	j, ok := h.at[g]
-	if ok && h.all[j].cause.From >= k.cause.From {
+	from, ok := h.at[g]
+	if ok && from >= k.cause.From {
 		return // the earlier of two equals wins
 	}
 	if ok {
-		h.reps = slices.DeleteFunc(h.reps, func(x int) bool { return x == j })
+		h.reps = slices.DeleteFunc(h.reps, func(x knownName) bool {
+			var xs exchange.Scope
+			if x.cause.Field != nil {
+				xs = x.cause.Field.Scope
+			}
+			return knownGroup{x.path, x.full, x.cause.Kind, x.pref, xs, x.mail, x.port} == g
+		})
 	}
-	h.at[g] = i
-	h.reps = append(h.reps, i)
+	h.at[g] = k.cause.From
+	h.reps = append(h.reps, k)
 }
 
-// explain finds what sent the client to o.
-func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) *hostKnown, seenAD map[string]bool) *Cause {
+// explain finds what sent the client to o, observation idx.
+func (t *OriginTrace) explain(idx int, o *record.Observation) *Cause {
 	name, _ := o.AskedName()
 	host := exchange.NormHost(name)
 	uh, upath, scheme := exchange.URLHostPath(o.URL)
@@ -397,11 +529,11 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 	if host == "" {
 		return nil
 	}
-	hk := knownFor(host)
+	hk := t.known[host]
 	if hk == nil {
 		hk = &hostKnown{}
 	}
-	known := hk.all // what earlier observations said of host, in order
+	known := hk.reps // what earlier observations said of host that can win
 	// A mail connection (IMAP, POP3, SMTP) is explained only by a mail
 	// block of its protocol and port, and a web request never by one: the
 	// host alone does not say which service the client wanted.
@@ -452,8 +584,7 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 		return a.cause.From > b.cause.From
 	}
 	best, bestScore := -1, 0
-	for _, i := range hk.reps {
-		k := known[i]
+	for i, k := range known {
 		sc := score(k)
 		if sc == 0 {
 			continue
@@ -463,12 +594,12 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 		}
 	}
 	if o.URL == "" && best >= 0 && mail == "" {
-		if c := t.sameHost(o, host, known); c != nil {
+		if c := t.sameHost(o, host, hk); c != nil {
 			return c
 		}
 	}
 	if best >= 0 && bestScore >= 3 {
-		if c := bothScopes(known, hk.reps, best, score); c != nil {
+		if c := bothScopes(known, best, score); c != nil {
 			return c
 		}
 	}
@@ -487,12 +618,12 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 			c := *known[best].cause
 			return &c
 		}
-		if o.URL == "" && len(t.Domains) > 0 {
+		if o.URL == "" && len(t.domainSet) > 0 {
 			// A TLS connection without a URL: the candidate names still tell.
 			// The SCP only explains the client's very first connection (a
 			// proxy sees no URL when the client rejects the certificate of
 			// its first Autodiscover request, the SCP URL).
-			if c := t.candidate(host, "https", "xml", seenAD, true); c != nil && (c.Kind != CauseSCP || t.first(o)) {
+			if c := t.candidate(host, "https", "xml", t.seenAD, true); c != nil && (c.Kind != CauseSCP || idx == t.firstReq) {
 				return c
 			}
 		}
@@ -502,7 +633,7 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 		return &Cause{Kind: CauseUnknown, Hedged: true, URL: firstNonEmpty(o.URL, host),
 			Text: fmt.Sprintf("no earlier observation names %s: it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started", host)}
 	}
-	return t.candidate(host, scheme, adKind, seenAD, false)
+	return t.candidate(host, scheme, adKind, t.seenAD, false)
 }
 
 // bothScopes returns the cause of a request whose URL both the internal
@@ -511,7 +642,7 @@ func (t *OriginTrace) explain(o *record.Observation, knownFor func(host string) 
 // changing. It returns nil when only one scope does, or when one field's
 // value is the URL and the other's only a prefix of it (an external
 // OWAUrl .../owa/contoso.com/ beats an internal .../owa/ for that URL).
-func bothScopes(known []knownName, reps []int, best int, score func(knownName) int) *Cause {
+func bothScopes(known []knownName, best int, score func(knownName) int) *Cause {
 	b := known[best]
 	bs := score(b)
 	if b.cause.Kind != CauseAutodiscoverField || b.cause.Field == nil || b.cause.Field.Scope == exchange.ScopeNone {
@@ -519,8 +650,7 @@ func bothScopes(known []knownName, reps []int, best int, score func(knownName) i
 	}
 	// The best field of the other scope, from the same answer.
 	other := -1
-	for _, i := range reps {
-		k := known[i]
+	for i, k := range known {
 		if k.cause.Kind != CauseAutodiscoverField || k.cause.Field == nil || k.cause.From != b.cause.From ||
 			k.cause.Setting != b.cause.Setting || k.cause.Field.Scope == exchange.ScopeNone || k.cause.Field.Scope == b.cause.Field.Scope || score(k) != bs {
 			continue
@@ -610,12 +740,9 @@ func vdirWords(set string) string {
 func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
 	target := firstNonEmpty(shownURL(o.URL), o.Connect, o.Server)
 	if o.NoSNI {
-		for j := idx - 1; j >= 1; j-- {
-			p := t.obs[j-1]
-			if p.Source == record.SourceProbe && !p.NoSNI && p.URL == o.URL {
-				return &Cause{Kind: CauseCheckTarget, From: j, URL: o.URL,
-					Text: "certsleuth check's second connection to the same target, without SNI, as old clients connect"}
-			}
+		if j := t.probeAt[o.URL]; j > 0 {
+			return &Cause{Kind: CauseCheckTarget, From: j, URL: o.URL,
+				Text: "certsleuth check's second connection to the same target, without SNI, as old clients connect"}
 		}
 		return &Cause{Kind: CauseCheckTarget, URL: o.URL, Text: fmt.Sprintf("you asked certsleuth check to connect to %s without SNI", target)}
 	}
@@ -626,11 +753,11 @@ func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
 // several settings name (an Autodiscover answer's EwsUrl and OABUrl, an
 // earlier connection inferred to be the SCP): nothing tells which of them
 // the client followed, so the cause lists them all. It returns nil when
-// only one setting names the host. known is what is known of host.
-func (t *OriginTrace) sameHost(o *record.Observation, host string, known []knownName) *Cause {
+// only one setting names the host. hk is what is known of host.
+func (t *OriginTrace) sameHost(o *record.Observation, host string, hk *hostKnown) *Cause {
 	// The answer depends only on the host, what is known so far and the
 	// source: a capture of thousands of encrypted connections builds it once.
-	key := fmt.Sprintf("%s|%d|%d|%s", host, len(known), t.scpAt[host], o.Source)
+	key := fmt.Sprintf("%s|%d|%d|%s", host, hk.n, t.scpAt[host], o.Source)
 	if c, ok := t.sameHostMemo[key]; ok {
 		if c == nil {
 			return nil
@@ -638,7 +765,10 @@ func (t *OriginTrace) sameHost(o *record.Observation, host string, known []known
 		cp := *c
 		return &cp
 	}
-	c := t.sameHostBuild(o, host, known)
+	c := t.sameHostBuild(o, host, hk)
+	if len(t.sameHostMemo) >= 10000 {
+		clear(t.sameHostMemo) // bounded: a memo, rebuilt when needed
+	}
 	t.sameHostMemo[key] = c
 	if c == nil {
 		return nil
@@ -647,7 +777,7 @@ func (t *OriginTrace) sameHost(o *record.Observation, host string, known []known
 	return &cp
 }
 
-func (t *OriginTrace) sameHostBuild(o *record.Observation, host string, known []knownName) *Cause {
+func (t *OriginTrace) sameHostBuild(o *record.Observation, host string, hk *hostKnown) *Cause {
 	var alts []Cause
 	// An earlier connection to this host inferred to be the SCP request:
 	// Outlook re-runs Autodiscover about hourly (KB 3211279), so a later
@@ -655,12 +785,7 @@ func (t *OriginTrace) sameHostBuild(o *record.Observation, host string, known []
 	if scpAt := t.scpAt[host]; scpAt > 0 {
 		alts = append(alts, scpAlternative(host, scpAt))
 	}
-	for _, k := range known {
-		if k.host == host && k.cause.Setting != "" {
-			alts = append(alts, *k.cause)
-		}
-	}
-	alts = dedupeSettings(alts)
+	alts = dedupeSettings(append(alts, hk.alts...))
 	if len(alts) < 2 {
 		return nil
 	}
@@ -777,43 +902,27 @@ func shownURL(u string) string {
 	return x.String()
 }
 
-// first reports whether o is the first observation that is not DNS.
-func (t *OriginTrace) first(o *record.Observation) bool {
-	for _, p := range t.obs {
-		if p == o {
-			return true
-		}
-		if p.Kind != record.KindDNS {
-			return false
-		}
-	}
-	return false
-}
-
 // candidate explains an Autodiscover request nothing else explains, from
 // the client's own candidate list (MS-OXDISCO §3.1.5).
 func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]bool, quiet bool) *Cause {
 	u := scheme + "://" + host + "/autodiscover/autodiscover." + adKind
-	// The first email domain d (in Domains order) with host == d or
+	// The first email domain d (in sorted order) with host == d or
 	// host == "autodiscover."+d decides; looked up, not scanned, since a
 	// capture can hold thousands of domains.
-	at := t.domainIndex()
-	iEq, okEq := at[host]
-	iPre, okPre := -1, false
-	if rest, ok := strings.CutPrefix(host, "autodiscover."); ok {
-		iPre, okPre = at[rest]
-	}
+	okEq := t.domainSet[host]
+	rest, okPre := strings.CutPrefix(host, "autodiscover.")
+	okPre = okPre && t.domainSet[rest]
 	switch {
-	case okPre && (!okEq || iPre < iEq) && scheme == "http":
+	case okPre && (!okEq || rest < host) && scheme == "http":
 		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: exchange.SettingHTTPRedirect,
-			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)", t.Domains[iPre])}
+			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)", rest)}
 	case okEq:
-		d := t.Domains[iEq]
+		d := host
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.%s)", d, d)}
 	case okPre:
 		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (tried after the email domain itself)", t.Domains[iPre])}
+			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (tried after the email domain itself)", rest)}
 	}
 	switch {
 	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
@@ -821,7 +930,7 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 	case strings.HasPrefix(host, "autodiscover."):
 		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (tried after the email domain itself)", host)}
-	case len(t.Domains) == 0 && isRegistrable(host):
+	case len(t.domainSet) == 0 && isRegistrable(host):
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain, Hedged: true,
 			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.<domain>)", host)}
 	case (adKind == "xml" || adKind == "svc") && seenAD[host]:
@@ -839,6 +948,7 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 
 // domainIndex maps each of Domains to its first index.
 func (t *OriginTrace) domainIndex() map[string]int {
+	t.sortDomains()
 	if t.domainAt == nil || t.domainN != len(t.Domains) {
 		t.domainAt, t.domainN = make(map[string]int, len(t.Domains)), len(t.Domains)
 		for i, d := range t.Domains {
@@ -868,18 +978,7 @@ func isRegistrable(h string) bool {
 // the client there, then what sent it to that, nearest first. It stops at
 // 10 arrows (MS-OXDISCO allows at most 10 redirects) and at a loop.
 func (t *OriginTrace) Chain(index int) []Cause {
-	var out []Cause
-	seen := map[int]bool{index: true}
-	c := t.Causes[index]
-	for c != nil && len(out) < 10 {
-		out = append(out, *c)
-		if c.From == 0 || seen[c.From] {
-			break
-		}
-		seen[c.From] = true
-		c = t.Causes[c.From]
-	}
-	return out
+	return t.chain(index, t.Causes[index])
 }
 
 // Arrows renders a chain as text lines: the request, then "<- cause" lines.

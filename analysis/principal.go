@@ -149,59 +149,55 @@ func init() {
 	})
 }
 
-// principalTraceFindings judges every request to an Outlook Anywhere host
-// against the principal an earlier Autodiscover answer required, for the
-// windows profile. It adds findings to r's items.
-func principalTraceFindings(r *Report, t *OriginTrace, cache map[*Item]*x509.Certificate) {
-	windows := false
-	for _, p := range r.Profiles {
-		if p.Name == "windows" {
-			windows = true
-		}
-	}
-	if !windows {
-		return
-	}
-	for _, it := range r.Items {
-		leaf := cache[it]
-		if leaf == nil || it.Obs.Kind == record.KindDNS || !outlookAnywhereConn(it) {
+// principalAt is the principal an Autodiscover answer (observation
+// from) required for an Outlook Anywhere host.
+type principalAt struct {
+	p    exchange.ADPrincipal
+	from int
+}
+
+// learnPrincipals takes the Outlook Anywhere principals answer idx
+// requires: for each host, the latest answer's first principal counts.
+func (t *OriginTrace) learnPrincipals(idx int, a *exchange.Autodiscover) {
+	for k := range a.Principals {
+		p := a.Principals[k]
+		if !outlookAnywhereBlock(p.Block) {
 			continue
 		}
-		host := exchange.NormHost(it.Name)
-		var pick *exchange.ADPrincipal
-		from := 0
-		for idx, a := range t.Answers {
-			if idx >= it.Index {
-				continue
-			}
-			for k := range a.Principals {
-				p := a.Principals[k]
-				if !outlookAnywhereBlock(p.Block) || exchange.NormHost(p.Server) != host {
-					continue
-				}
-				if pick == nil || idx > from {
-					pick, from = &p, idx
-				}
-			}
+		h := exchange.NormHost(p.Server)
+		if cur, ok := t.principals[h]; !ok || idx > cur.from {
+			t.principals[h] = principalAt{p, idx}
 		}
-		if pick == nil || hasFinding(it, exchange.PrincipalCheckID) {
-			continue
-		}
-		f := principalFinding(CheckPrincipal(*pick, leaf), pick.Block, fmt.Sprintf("Autodiscover answer #%d", from), leaf)
-		if f == nil {
-			continue
-		}
-		c := LookupCheck(exchange.PrincipalCheckID)
-		if f.Severity == "" {
-			f.Severity = c.Severity
-		}
-		if f.Remedy == "" {
-			f.Remedy = c.Remedy
-		}
-		f.Citation, f.Profile = c.Citation, "windows"
-		it.Findings = append(it.Findings, *f)
-		t.Causes[it.Index] = principalCause(*pick, from, t.Causes[it.Index])
 	}
+}
+
+// principalFindings judges a request to an Outlook Anywhere host against
+// the principal an earlier Autodiscover answer required, for the windows
+// profile (the caller checks that it is chosen). It adds the finding to
+// it and returns the request's cause: c, or the answer that required the
+// principal when it fails.
+func (t *OriginTrace) principalFindings(it *Item, leaf *x509.Certificate, c *Cause) *Cause {
+	if leaf == nil || it.Obs.Kind == record.KindDNS || !outlookAnywhereConn(it) {
+		return c
+	}
+	pa, ok := t.principals[exchange.NormHost(it.Name)]
+	if !ok || hasFinding(it, exchange.PrincipalCheckID) {
+		return c
+	}
+	f := principalFinding(CheckPrincipal(pa.p, leaf), pa.p.Block, fmt.Sprintf("Autodiscover answer #%d", pa.from), leaf)
+	if f == nil {
+		return c
+	}
+	chk := LookupCheck(exchange.PrincipalCheckID)
+	if f.Severity == "" {
+		f.Severity = chk.Severity
+	}
+	if f.Remedy == "" {
+		f.Remedy = chk.Remedy
+	}
+	f.Citation, f.Profile = chk.Citation, "windows"
+	it.Findings = append(it.Findings, *f)
+	return principalCause(pa.p, pa.from, c)
 }
 
 // outlookAnywhereConn reports whether it is an Outlook Anywhere (RPC over

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"crypto/x509"
 	"fmt"
 	"net"
 	"sort"
@@ -28,31 +27,6 @@ type Remedy struct {
 type VersionCommand struct {
 	Versions string `json:"versions"` // "2007-2013"
 	Command  string `json:"command"`
-}
-
-// explainTrace is Analyze's hook: it traces origins, adds the findings that
-// need more than one observation, and fills Item.Origin and Report.Origins.
-func explainTrace(r *Report, obs []*record.Observation, opts Options) {
-	t := TraceOrigins(obs)
-	r.Origins = t
-	leaves := map[*Item]*x509.Certificate{}
-	for _, it := range r.Items {
-		switch {
-		case it.WhatIf && len(opts.WhatIf) > 0:
-			leaves[it] = opts.WhatIf[0]
-		case len(it.Obs.Chain) > 0 && opts.Cache != nil:
-			if ch, _ := opts.Cache.ParseChain(it.Obs.Chain); len(ch) > 0 {
-				leaves[it] = ch[0]
-			}
-		}
-	}
-	principalTraceFindings(r, t, leaves)
-	for _, it := range r.Items {
-		it.Origin = t.Chain(it.Index)
-		sort.SliceStable(it.Findings, func(a, b int) bool {
-			return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
-		})
-	}
 }
 
 // explainCulprit fills c's origin, remedies, suggested name and verdict.
@@ -321,25 +295,7 @@ func cause0(chain []Cause) *Cause {
 // the client there. It returns c.Origin unchanged when only one does.
 func (r *Report) mergeSameHost(c *Culprit) []Cause {
 	host := exchange.NormHost(c.First.Name)
-	var alts []Cause
-	conns := 0
-	for _, it := range append([]*Item{c.First}, c.Repeats...) {
-		if it.Obs.URL != "" {
-			continue
-		}
-		conns++
-		if len(it.Origin) == 0 {
-			continue
-		}
-		o := it.Origin[0]
-		switch {
-		case o.Kind == CauseSCP:
-			alts = append(alts, scpAlternative(host, it.Index))
-		case o.Setting != "":
-			alts = append(alts, o)
-		}
-	}
-	alts = dedupeSettings(alts)
+	alts := c.sameAlts
 	if len(alts) < 2 {
 		return c.Origin
 	}
@@ -347,7 +303,7 @@ func (r *Report) mergeSameHost(c *Culprit) []Cause {
 	if len(c.First.Origin) > 0 && c.First.Origin[0].Kind == CauseSCP {
 		lead = fmt.Sprintf("most likely the Active Directory service connection point (SCP) for the first connection (#%d)", c.First.Index)
 	}
-	return []Cause{*sameHostCauseLead(host, c.First.Obs.Source, conns, alts, lead)}
+	return []Cause{*sameHostCauseLead(host, c.First.Obs.Source, c.urlless, alts, lead)}
 }
 
 func settingRemedy(s *exchange.Setting, version string, assumed bool, p exchange.FixParams) Remedy {
@@ -515,15 +471,15 @@ func (r *Report) addressOf(it *Item) string {
 		}
 		return h
 	}
-	name := exchange.NormHost(it.Name)
-	for _, o := range r.Items {
-		if o.Obs.Kind != record.KindDNS || o.Obs.DNS == nil || exchange.NormHost(o.Obs.DNS.Query) != name {
-			continue
-		}
-		for _, a := range o.Obs.DNS.Answers {
-			if ip := net.ParseIP(a.Value); (a.Type == "A" || a.Type == "AAAA") && (ip == nil || !ip.IsLoopback()) {
-				return a.Value
-			}
+	return r.hostFacts().dnsAddr[exchange.NormHost(it.Name)]
+}
+
+// usableAddress is the first A or AAAA value of a DNS answer that is not
+// a loopback address, or "".
+func usableAddress(d *record.DNS) string {
+	for _, a := range d.Answers {
+		if ip := net.ParseIP(a.Value); (a.Type == "A" || a.Type == "AAAA") && (ip == nil || !ip.IsLoopback()) {
+			return a.Value
 		}
 	}
 	return ""
@@ -783,34 +739,11 @@ func principalSummary(fs []Finding) string {
 // reached reports whether a client reached host in this trace (so its DNS
 // record exists and needs no remedy).
 func (r *Report) reached(host string) bool {
-	if r.connHosts == nil {
-		r.connHosts = map[string]bool{}
-		for _, it := range r.Items {
-			if it.Obs.Kind != record.KindDNS && len(it.Verdicts) > 0 {
-				r.connHosts[exchange.NormHost(it.Name)] = true
-			}
-		}
-	}
-	return r.connHosts[host]
+	return r.hostFacts().conn[host]
 }
 
 // reachedHosts lists, in order of first appearance, the names clients
-// reached without a warning; computed once per report, since every
-// culprit's remedy looks at it.
+// reached without a warning.
 func (r *Report) reachedHosts() []string {
-	if r.okHosts != nil {
-		return r.okHosts
-	}
-	r.okHosts = []string{}
-	seen := map[string]bool{}
-	for _, it := range r.Items {
-		if it.Obs.Kind == record.KindDNS || len(it.Verdicts) == 0 || it.Warns("") {
-			continue
-		}
-		if h := exchange.NormHost(it.Name); h != "" && !seen[h] {
-			seen[h] = true
-			r.okHosts = append(r.okHosts, h)
-		}
-	}
-	return r.okHosts
+	return r.hostFacts().ok
 }

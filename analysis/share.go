@@ -22,6 +22,7 @@ type sharing struct {
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
 	strs     map[string]string
+	originM  map[uint64][]Cause
 	seed     maphash.Seed
 
 	// What is kept is copied into dense chunks: kept alone, each copy
@@ -255,37 +256,56 @@ func equalFindings(a, b []Finding) bool {
 	return true
 }
 
-// itemsDone drops the tables that only the per-item stage uses, so they
-// are not kept through origin tracing.
-func (sh *sharing) itemsDone() {
-	sh.chains, sh.verdictM, sh.findingM, sh.evidence, sh.strs = nil, nil, nil, nil, nil
-	sh.findSlab, sh.evSlab, sh.verSlab, sh.text = slab[Finding]{}, slab[Evidence]{}, slab[match.Verdict]{}, textArena{}
-}
-
-// origins makes items with equal origin chains share one slice (after
-// explainTrace: each item's chain is a fresh copy of the causes).
-func (sh *sharing) origins(items []*Item) {
-	m := map[uint64][]Cause{}
-	for _, it := range items {
-		if len(it.Origin) == 0 {
-			continue
-		}
-		var h maphash.Hash
-		h.SetSeed(sh.seed)
-		hashCauses(&h, it.Origin)
-		k := h.Sum64()
-		if prev, ok := m[k]; ok {
-			if equalCauses(prev, it.Origin) {
-				it.Origin = prev
-			}
-			continue
-		}
-		own := sh.causeSlab.take(len(it.Origin))
-		copy(own, it.Origin)
-		it.Origin = own
-		m[k] = own
+// bound empties the tables that grew past maxShared entries: they are
+// memos (what they held stays shared by the items that took it), so a
+// pipeline over a long input keeps what is recent.
+func (sh *sharing) bound() {
+	if len(sh.chains) >= maxShared {
+		sh.chains = map[*x509.Certificate][]describedChain{}
+	}
+	if len(sh.verdictM) >= maxShared {
+		sh.verdictM = map[verdictKey][]match.Verdict{}
+	}
+	if len(sh.findingM) >= maxShared {
+		sh.findingM = map[uint64][]Finding{}
+	}
+	if len(sh.evidence) >= maxShared {
+		sh.evidence = map[uint64][]Evidence{}
+	}
+	if len(sh.strs) >= maxShared {
+		sh.strs = map[string]string{}
 	}
 }
+
+// origin returns a slice equal to chain: the first one seen with that
+// content, or a full-capacity copy that later equal chains will share.
+// The table is a memo, emptied when it grows past maxShared entries.
+func (sh *sharing) origin(chain []Cause) []Cause {
+	if len(chain) == 0 {
+		return chain
+	}
+	if sh.originM == nil || len(sh.originM) >= maxShared {
+		sh.originM = map[uint64][]Cause{}
+	}
+	var h maphash.Hash
+	h.SetSeed(sh.seed)
+	hashCauses(&h, chain)
+	k := h.Sum64()
+	if prev, ok := sh.originM[k]; ok {
+		if equalCauses(prev, chain) {
+			return prev
+		}
+		return chain
+	}
+	own := sh.causeSlab.take(len(chain))
+	copy(own, chain)
+	sh.originM[k] = own
+	return own
+}
+
+// maxShared bounds each sharing table: past it the table starts again
+// (a pipeline over a long input keeps what is recent).
+const maxShared = 1 << 16
 
 func hashCauses(h *maphash.Hash, cs []Cause) {
 	for i := range cs {

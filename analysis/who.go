@@ -87,12 +87,16 @@ func whoWarns(c *Culprit, all []*match.Profile) string {
 // outlookCulprit reports whether the culprit's first request (or, when it
 // carries none, one of its repeats) says it came from Outlook on Windows.
 func outlookCulprit(c *Culprit) bool {
-	for _, it := range append([]*Item{c.First}, c.Repeats...) {
-		if ua := it.Obs.UserAgent; ua != "" {
-			return outlookUserAgent(ua)
+	if c.ua == "" && c.Requests == 0 {
+		// A culprit put together by hand: look at its items.
+		for _, it := range append([]*Item{c.First}, c.Repeats...) {
+			if ua := it.Obs.UserAgent; ua != "" {
+				return outlookUserAgent(ua)
+			}
 		}
+		return false
 	}
-	return false
+	return c.ua != "" && outlookUserAgent(c.ua)
 }
 
 // outlookUserAgent reports whether ua is Outlook for Windows: "Microsoft

@@ -1,0 +1,412 @@
+package analysis
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/exchange"
+	"github.com/certsleuth/certsleuth/match"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// DefaultWindow is how many observations a Pipeline looks ahead before it
+// attributes one (Options.Window): see docs/analysis-memory.md.
+const DefaultWindow = 2048
+
+// Pipeline is the analysis as a stream: each observation, as it arrives,
+// is judged (the checks and the matcher, with the certificate and trust
+// caches), then attributed (what sent the client there, from what came
+// before it) once Window later observations have been looked at, then
+// handed to the sink and counted into its cause (aggregate). It keeps no
+// list of observations or items: its memory follows the look-ahead window,
+// the distinct causes, hosts, certificates and settings.
+//
+// What a later observation can change is handled so:
+//   - the email domains (which make an Autodiscover request the client's
+//     candidate rather than the SCP) are taken from the window ahead:
+//     a domain first named more than Window observations after a request
+//     does not explain it (Analyze looks at the whole list);
+//   - the Exchange release and server names, the answers' covered names and
+//     the hosts reached without a warning, which only the fixes use, are
+//     taken from the whole input (the fixes are written at Close);
+//   - the Outlook Anywhere principal, an answer arriving after its request,
+//     and a probe repeated without SNI are judged from what came before, as
+//     they always were.
+//
+// A Pipeline is not safe for concurrent use.
+type Pipeline struct {
+	opts    Options
+	sink    ItemSink
+	r       *Report
+	j       *judger
+	t       *OriginTrace
+	agg     *aggregate
+	window  []*Item // judged, not yet attributed, oldest first
+	head    int     // window[head:] is pending
+	max     int
+	n       int
+	windows bool // the windows profile is chosen (the principal check)
+	err     error
+}
+
+// NewPipeline returns a pipeline that hands every final item to sink.
+// opts are as for Analyze; opts.Window bounds the look-ahead (0 means
+// DefaultWindow).
+func NewPipeline(opts Options, sink ItemSink) *Pipeline {
+	return newPipeline(opts, sink, false, opts.Window)
+}
+
+// newPipeline: keepAll keeps every cause, answer and culprit repeat
+// (Analyze); window is the look-ahead.
+func newPipeline(opts Options, sink ItemSink, keepAll bool, window int) *Pipeline {
+	if opts.Profiles == nil {
+		opts.Profiles = match.Profiles()
+	}
+	if opts.Cache == nil {
+		opts.Cache = &certs.Cache{}
+	}
+	if opts.Registry == nil {
+		opts.Registry = DefaultRegistry
+	}
+	if window <= 0 {
+		window = DefaultWindow
+	}
+	r := &Report{Profiles: opts.Profiles}
+	for _, c := range opts.WhatIf {
+		r.WhatIf = append(r.WhatIf, certs.Describe(c))
+	}
+	p := &Pipeline{opts: opts, sink: sink, r: r, j: newJudger(opts), t: newOriginTrace(keepAll), max: window}
+	p.agg = newAggregate(opts.Profiles, keepAll)
+	r.agg, r.hosts, r.Origins = p.agg, &p.agg.hosts, p.t
+	for _, pr := range opts.Profiles {
+		if pr.Name == "windows" {
+			p.windows = true
+		}
+	}
+	return p
+}
+
+// Add takes the next observation. It returns the sink's error, after
+// which the pipeline takes nothing more.
+func (p *Pipeline) Add(o *record.Observation) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.n++
+	it := p.j.item(p.n, o)
+	p.t.facts(p.n, o)
+	p.window = append(p.window, it)
+	if len(p.window)-p.head > p.max {
+		p.attribute()
+	}
+	return p.err
+}
+
+// attribute finishes the oldest pending item.
+func (p *Pipeline) attribute() {
+	it := p.window[p.head]
+	p.window[p.head] = nil
+	p.head++
+	if p.head >= 1024 && p.head*2 >= len(p.window) {
+		p.window = append(p.window[:0], p.window[p.head:]...)
+		p.head = 0
+	}
+	it.Origin = p.j.sh.origin(attributeItem(p.t, it, p.windows))
+	p.agg.add(it)
+	p.r.Totals.countItem(it, p.opts.Profiles)
+	if p.err == nil {
+		p.err = p.sink.Item(it)
+	}
+}
+
+// attributeItem is the attribute stage for one judged item, in input
+// order: its cause from what came before it, the Outlook Anywhere
+// principal an earlier answer required (when windows, the profile that
+// checks it, is chosen), what it teaches later requests. It returns the
+// item's origin chain.
+func attributeItem(t *OriginTrace, it *Item, windows bool) []Cause {
+	c := t.step(it.Index, it.Obs)
+	if windows {
+		n := len(it.Findings)
+		c = t.principalFindings(it, it.leaf, c)
+		if len(it.Findings) != n {
+			sort.SliceStable(it.Findings, func(a, b int) bool {
+				return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
+			})
+		}
+	}
+	t.settle(it.Index, it.Obs, c)
+	it.leaf = nil
+	return t.chain(it.Index, c)
+}
+
+// Close attributes what is pending and returns the report: Totals, the
+// culprits (Culprits), the origin facts and the certificate plan; its
+// Items are nil. The error is the sink's.
+func (p *Pipeline) Close() (*Report, error) {
+	for p.head < len(p.window) && p.err == nil {
+		p.attribute()
+	}
+	p.window = nil
+	p.t.sortDomains()
+	if p.r.Totals.PerProfile == nil {
+		p.r.Totals = TotalsOf(&Report{Profiles: p.opts.Profiles})
+	}
+	p.j = nil
+	return p.r, p.err
+}
+
+// judger is the judge stage: the checks and the matcher for one
+// observation at a time, with the trust of each chain computed once and
+// the results that many observations share kept once (sharing).
+type judger struct {
+	opts        Options
+	checks      []*Check
+	now         time.Time
+	trust       map[string]*trustResult
+	whatIfTrust *trustResult
+	sh          *sharing
+	// memo holds the judgement of recent observations by what it depends
+	// on (judgeKey): thousands of connections to one server are judged
+	// once.
+	memo map[string]*Item
+}
+
+// maxMemo bounds judger.memo; past it the memo starts again.
+const maxMemo = 1 << 14
+
+func newJudger(opts Options) *judger {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}}
+}
+
+// item judges observation index o: a new Item, whose judgement (chain
+// summaries, verdicts, findings) may be shared with earlier items.
+func (j *judger) item(index int, o *record.Observation) *Item {
+	k := j.key(o)
+	if m, ok := j.memo[k]; ok && k != "" {
+		it := *m
+		it.Index, it.Obs = index, o
+		return &it
+	}
+	it := j.judge(index, o)
+	if k != "" {
+		if len(j.memo) >= maxMemo {
+			clear(j.memo)
+		}
+		m := *it
+		m.Obs = nil
+		j.memo[k] = &m
+	}
+	return it
+}
+
+// key is what the checks of one observation depend on, or "" when o is
+// not to be memoised (it has a body to read). The time counts only as
+// whether each certificate of the chain was within its dates, unless one
+// was not: the finding then names the time of the request.
+func (j *judger) key(o *record.Observation) string {
+	if o.Body != nil {
+		return ""
+	}
+	c := *o
+	c.Time, c.Duration, c.Client, c.Conn, c.Chain = time.Time{}, 0, "", "", nil
+	c.ChainID = firstNonEmpty(o.ChainID, record.ChainID(o.Chain))
+	dates := make([]byte, 0, 8)
+	if j.opts.WhatIf == nil {
+		if chain, _ := j.opts.Cache.ParseChain(o.Chain); len(chain) > 0 {
+			at := o.Time
+			if at.IsZero() {
+				at = j.now
+			}
+			for _, x := range chain {
+				switch {
+				case at.After(x.NotAfter):
+					dates = append(dates, 'x')
+				case at.Before(x.NotBefore):
+					dates = append(dates, 'y')
+				default:
+					dates = append(dates, 'v')
+				}
+			}
+			if bytes.ContainsAny(dates, "xy") {
+				c.Time = at
+			}
+		}
+	} else if !o.Time.IsZero() {
+		c.Time = o.Time // a what-if judges dates against the request time
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return ""
+	}
+	return string(dates) + "|" + string(b)
+}
+
+// judge runs the checks and the matcher on observation index o.
+func (j *judger) judge(index int, o *record.Observation) *Item {
+	opts := j.opts
+	sh := j.sh
+	sh.bound()
+	it := &Item{Index: index, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
+	it.Name, it.NameFrom = o.AskedName()
+	s := &Subject{Obs: o, Name: it.Name, NameFrom: it.NameFrom, At: o.Time}
+	if s.At.IsZero() {
+		s.At = j.now
+	}
+	switch {
+	case opts.WhatIf != nil && isTLS(o):
+		s.Chain, s.WhatIf, it.WhatIf = opts.WhatIf, true, true
+		if j.whatIfTrust == nil {
+			j.whatIfTrust = verifyTrust(opts.WhatIf, opts.Roots)
+		}
+		s.trust = j.whatIfTrust
+		it.Chain = sh.summaries(s.Chain)
+	case len(o.Chain) > 0:
+		s.Chain, s.ChainErr = opts.Cache.ParseChain(o.Chain)
+		if len(s.Chain) > 0 {
+			id := o.ChainID
+			if id == "" {
+				id = record.ChainID(o.Chain)
+			}
+			t, ok := j.trust[id]
+			if !ok {
+				t = verifyTrust(s.Chain, opts.Roots)
+				j.trust[id] = t
+			}
+			s.trust = t
+			s.aia = judgeAIA(s, opts.Roots)
+			it.Chain = sh.summaries(s.Chain)
+		}
+	}
+	if o.Kind == record.KindDNS {
+		return it
+	}
+	it.leaf = s.Leaf()
+	for _, c := range j.checks {
+		if c.PerProfile {
+			continue
+		}
+		if f := c.run(s); f != nil {
+			it.Findings = append(it.Findings, *f)
+		}
+	}
+	leaf := s.Leaf()
+	if leaf != nil && it.Name != "" {
+		it.Verdicts = sh.verdicts(leaf, it.Name, opts.Profiles)
+	}
+	for k, p := range opts.Profiles {
+		ps := *s
+		ps.Profile = p
+		if it.Verdicts != nil {
+			v := it.Verdicts[k] // a copy: checks never see the shared slice
+			ps.Verdict = &v
+		}
+		for _, c := range j.checks {
+			if !c.PerProfile {
+				continue
+			}
+			if f := c.run(&ps); f != nil {
+				it.Findings = append(it.Findings, *f)
+			}
+		}
+	}
+	sort.SliceStable(it.Findings, func(a, b int) bool {
+		return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
+	})
+	it.Findings = sh.findings(it.Findings)
+	return it
+}
+
+// aggregate is what the pipeline keeps of the items once they are gone:
+// the culprits, what the fixes need of the hosts, the certificate plan.
+type aggregate struct {
+	g     *grouping
+	hosts hostFacts
+	plan  certPlanAcc
+}
+
+func newAggregate(ps []*match.Profile, keepAll bool) *aggregate {
+	a := &aggregate{g: newGrouping(ps)}
+	a.g.keepRepeats = keepAll
+	if !keepAll {
+		a.g.maxConns = maxConnKeys
+	}
+	return a
+}
+
+func (a *aggregate) add(it *Item) {
+	a.g.add(it)
+	a.hosts.add(it)
+	a.plan.add(it)
+}
+
+// hostFacts is what the fixes need to know of the hosts of a report: the
+// names clients reached (reached), those reached without a warning in
+// order (reachedHosts), the first usable address a DNS answer gave for a
+// name (addressOf).
+type hostFacts struct {
+	conn    map[string]bool
+	ok      []string
+	okSeen  map[string]bool
+	dnsAddr map[string]string
+}
+
+func (h *hostFacts) add(it *Item) {
+	if h.conn == nil {
+		h.conn, h.okSeen, h.dnsAddr = map[string]bool{}, map[string]bool{}, map[string]string{}
+	}
+	o := it.Obs
+	if o.Kind == record.KindDNS {
+		if o.DNS == nil {
+			return
+		}
+		name := exchange.NormHost(o.DNS.Query)
+		if _, ok := h.dnsAddr[name]; ok {
+			return
+		}
+		if a := usableAddress(o.DNS); a != "" {
+			h.dnsAddr[name] = a
+		}
+		return
+	}
+	if len(it.Verdicts) == 0 {
+		return
+	}
+	host := exchange.NormHost(it.Name)
+	h.conn[host] = true
+	if it.Warns("") || host == "" || h.okSeen[host] {
+		return
+	}
+	h.okSeen[host] = true
+	h.ok = append(h.ok, host)
+}
+
+// hostFacts returns what r knows of its hosts (made from Items for a
+// report put together by hand).
+func (r *Report) hostFacts() *hostFacts {
+	if r.hosts == nil {
+		h := &hostFacts{}
+		for _, it := range r.Items {
+			h.add(it)
+		}
+		if h.conn == nil {
+			h.add(&Item{Obs: &record.Observation{Kind: record.KindDNS}})
+		}
+		r.hosts = h
+	}
+	return r.hosts
+}
+
+// maxConnKeys bounds the connections a streaming grouping remembers (a
+// request whose connection it forgot starts from its own key: counted as
+// a new connection of the same culprit, or a new culprit when its URL
+// differs from the first request's): connections in a capture or a
+// proxy's trace are short next to the input.
+const maxConnKeys = 1 << 14
