@@ -484,7 +484,8 @@ const (
 	protoTLS
 	protoHTTP
 	protoDNS
-	protoMail // plain text before STARTTLS (starttls.go)
+	protoMail  // plain text before STARTTLS (starttls.go)
+	protoSOCKS // a SOCKS 4/5 negotiation before a tunnel (socks.go)
 	protoOther
 )
 
@@ -494,7 +495,7 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 	r.ts = ts
 	h := &f.h[d]
 	if h.proto == protoUnknown {
-		h.proto = r.classify(f, h.buf)
+		h.proto = r.classify(f, d, h.buf)
 		switch h.proto {
 		case protoUnknown:
 			if h.gap == gapNone && len(h.buf) < 16 {
@@ -515,6 +516,12 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			h.dns = &dnsTCPHalf{}
 		case protoMail:
 			h.mail = &mailHalf{}
+		case protoSOCKS:
+			if p := f.h[1-d].socks; p != nil && p.client {
+				h.socks = &socksHalf{ver: p.ver, method: -1, reply: -1}
+			} else {
+				h.socks = &socksHalf{client: true, ver: h.buf[0], method: -1, reply: -1}
+			}
 		}
 	}
 	switch h.proto {
@@ -545,15 +552,33 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 		r.parseDNSTCP(h, src, dst, time.Unix(0, ts))
 	case protoMail:
 		r.parseMail(f, d)
+	case protoSOCKS:
+		r.parseSOCKS(f, d)
 	}
 }
 
-func (r *reader) classify(f *flow, b []byte) proto {
+func (r *reader) classify(f *flow, d int, b []byte) proto {
 	if len(b) == 0 {
 		return protoUnknown
 	}
 	if f.key.pa == 53 || f.key.pb == 53 {
 		return protoDNS
+	}
+	if f.h[d].socks == nil { // not yet in a tunnel
+		if p := f.h[1-d].socks; p != nil && p.client {
+			if looksSOCKSServer(b, p.ver) {
+				return protoSOCKS
+			}
+		} else if f.h[1-d].proto == protoUnknown || f.h[1-d].proto == protoOther {
+			// Only the side that speaks first can be a SOCKS client.
+			yes, more := looksSOCKSClient(b)
+			if yes {
+				return protoSOCKS
+			}
+			if more && len(b) < 16 {
+				return protoUnknown
+			}
+		}
 	}
 	if looksSSL2(b) {
 		return protoTLS
@@ -568,9 +593,9 @@ func (r *reader) classify(f *flow, b []byte) proto {
 	if req || resp {
 		return protoHTTP
 	}
-	mail, mailMore := looksMail(b)
+	mail, _, mailMore := looksMail(b)
 	switch {
-	case mail != "":
+	case mail:
 		return protoMail
 	case more || mailMore || len(b) < 3:
 		return protoUnknown
@@ -703,8 +728,17 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			}
 			notes = append(notes, "the server greeted: "+strings.ToValidUTF8(g, "?"))
 		}
+		if m := chh.mail; m != nil && m.streamTo != "" {
+			// RFC 6120 §13.7.2: an XMPP client checks the certificate
+			// against the domain its stream is addressed to.
+			notes = append(notes, "the client's XMPP stream is to "+strings.ToValidUTF8(m.streamTo, "?")+", the domain it checks the certificate against")
+		}
 	}
-	if target := chh.http.connectTarget(); target != "" {
+	if c := chh.socks; c != nil && c.target != "" {
+		// TLS inside a SOCKS tunnel (socks.go): as for CONNECT below.
+		o.Connect, o.Proxy = c.target, server
+		notes = append(notes, socksNote(c, shh.socks))
+	} else if target := chh.http.connectTarget(); target != "" {
 		// TLS inside an HTTP CONNECT tunnel: the server end of the
 		// connection is the proxy, the target is what the client asked it for.
 		o.Connect, o.Proxy = target, server

@@ -305,29 +305,39 @@ func TestStartTLSReport(t *testing.T) {
 // protocol, and of those that do not.
 func TestLooksMail(t *testing.T) {
 	for _, c := range []struct {
-		in, proto string
-		more      bool
+		in    string
+		mail  bool
+		proto string
+		more  bool
 	}{
-		{"220 exch01.contoso.test ESMTP", "smtp", false},
-		{"220-first line", "smtp", false},
-		{"ehlo laptop\r\n", "smtp", false},
-		{"STARTTLS\r\n", "smtp", false},
-		{"* OK IMAP4 ready", "imap", false},
-		{"a001 capability\r\n", "imap", false},
-		{"A1 STARTTLS\r\n", "imap", false},
-		{"+OK POP3 ready", "pop3", false},
-		{"STLS\r\n", "pop3", false},
-		{"AUTH TLS\r\n", "ftp", false},
-		{"22", "", true},
-		{"EH", "", true},
-		{"* O", "", true},
-		{"SSH-2.0-OpenSSH_9.6\r\n", "", false},
-		{"\x00\x01binary", "", false},
-		{"(x) CAPABILITY", "", false},
+		{"220 exch01.contoso.test ESMTP", true, "smtp", false},
+		{"220-first line", true, "smtp", false},
+		{"ehlo laptop\r\n", true, "smtp", false},
+		{"STARTTLS\r\n", true, "", false}, // SMTP after EHLO, or IRC: the conversation tells
+		{"* OK IMAP4 ready", true, "imap", false},
+		{"a001 capability\r\n", true, "imap", false},
+		{"A1 STARTTLS\r\n", true, "imap", false},
+		{"+OK POP3 ready", true, "pop3", false},
+		{"STLS\r\n", true, "pop3", false},
+		{"AUTH TLS\r\n", true, "ftp", false},
+		{"CAP LS 302\r\n", true, "irc", false},
+		{":irc.example.net NOTICE * :*** Looking up your hostname", true, "", false},
+		{"<stream:stream xmlns='jabber:client'", true, "xmpp", false},
+		{"<?xml version='1.0'?>", true, "", false},
+		{"22", false, "", true},
+		{"EH", false, "", true},
+		{"* O", false, "", true},
+		{":", false, "", true},
+		{"<st", false, "", true},
+		{"SSH-2.0-OpenSSH_9.6\r\n", false, "", false},
+		{"\x00\x01binary", false, "", false},
+		{"(x) CAPABILITY", false, "", false},
+		{": not irc", false, "", false},
+		{"<html><head><title>", false, "", false},
 	} {
-		proto, more := looksMail([]byte(c.in))
-		if proto != c.proto || more != c.more {
-			t.Errorf("looksMail(%q) = %q, %v; want %q, %v", c.in, proto, more, c.proto, c.more)
+		mail, proto, more := looksMail([]byte(c.in))
+		if mail != c.mail || proto != c.proto || more != c.more {
+			t.Errorf("looksMail(%q) = %v, %q, %v; want %v, %q, %v", c.in, mail, proto, more, c.mail, c.proto, c.more)
 		}
 	}
 }

@@ -55,7 +55,8 @@ type half struct {
 	tls      *tlsHalf
 	http     *httpHalf
 	dns      *dnsTCPHalf
-	mail     *mailHalf // plain text before STARTTLS; kept once TLS begins
+	mail     *mailHalf  // plain text before STARTTLS; kept once TLS begins
+	socks    *socksHalf // a SOCKS negotiation; kept once the tunnel begins
 }
 
 // segment delivers one TCP segment's payload. data are the captured bytes,
