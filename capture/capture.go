@@ -735,9 +735,13 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		}
 	}
 	if c := chh.socks; c != nil && c.target != "" {
-		// TLS inside a SOCKS tunnel (socks.go): as for CONNECT below.
-		o.Connect, o.Proxy = c.target, server
-		notes = append(notes, socksNote(c, shh.socks))
+		// TLS inside a SOCKS tunnel (socks.go): as for CONNECT below,
+		// when the proxy granted the request (or its answer is not in
+		// the capture).
+		if shh.socks.granted() || shh.bytes == 0 {
+			o.Connect, o.Proxy = c.target, server
+		}
+		notes = append(notes, socksNote(c, shh.socks, shh.bytes > 0))
 	} else if target := chh.http.connectTarget(); target != "" {
 		// TLS inside an HTTP CONNECT tunnel: the server end of the
 		// connection is the proxy, the target is what the client asked it for.

@@ -62,6 +62,31 @@ var realCases = []realCase{
 		report: []string{"CONNECT autodiscover.contoso.test:18445", "certificate is valid for mail.contoso.test, not autodiscover.contoso.test"},
 	},
 	{
+		// Dante: SOCKS 5 with the name, SOCKS 5 with the address, SOCKS 4a
+		// (Dante refuses it: no TLS, no observation), SOCKS 4.
+		file: "real/socks-dante.pcap",
+		tls: []wantReal{
+			{wantTLS: wantTLS{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
+				leafNames: []string{"mail.contoso.test"}, connect: "autodiscover.contoso.test:18446", proxy: true, note: "TLS through a SOCKS 5 proxy"},
+			{wantTLS: wantTLS{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
+				leafNames: []string{"mail.contoso.test"}, connect: "127.0.0.1:18446", proxy: true, note: "TLS through a SOCKS 5 proxy"},
+			{wantTLS: wantTLS{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
+				leafNames: []string{"mail.contoso.test"}, connect: "127.0.0.1:18446", proxy: true, note: "TLS through a SOCKS 4 proxy"},
+		},
+		report: []string{"CONNECT autodiscover.contoso.test:18446", "certificate is valid for mail.contoso.test, not autodiscover.contoso.test"},
+	},
+	{
+		// OpenSSH's ssh -D: SOCKS 4a and SOCKS 5, both with the name.
+		file: "real/socks-ssh.pcap",
+		tls: []wantReal{
+			{wantTLS: wantTLS{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
+				leafNames: []string{"mail.contoso.test"}, connect: "autodiscover.contoso.test:18447", proxy: true, note: "TLS through a SOCKS 4a proxy"},
+			{wantTLS: wantTLS{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
+				leafNames: []string{"mail.contoso.test"}, connect: "autodiscover.contoso.test:18447", proxy: true, note: "TLS through a SOCKS 5 proxy"},
+		},
+		report: []string{"certificate is valid for mail.contoso.test, not autodiscover.contoso.test"},
+	},
+	{
 		file: "real/client-cert.pcap",
 		tls: []wantReal{{wantTLS: wantTLS{sni: "mail.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
 			leafNames: []string{"mail.contoso.test"}, clientReq: true, client: "CN=user@contoso.test"}},

@@ -409,24 +409,27 @@ func (r *reader) parseSOCKS(f *flow, d int) {
 	}
 }
 
-// socksNote is what the observation's note says of a SOCKS tunnel.
-func socksNote(c, s *socksHalf) string {
+// socksNote is what the observation's note says of a SOCKS tunnel (c
+// the client's half, s the proxy's; answered: the proxy's direction has
+// bytes in the capture).
+func socksNote(c, s *socksHalf, answered bool) string {
 	v := "SOCKS " + strconv.Itoa(int(c.ver))
 	if c.ver == socks4 && c.target != "" && !isIPHostPort(c.target) {
 		v = "SOCKS 4a"
 	}
-	n := "TLS through a " + v + " proxy: the client asked it to CONNECT to " + c.target
 	switch {
+	case s.granted():
+		return "TLS through a " + v + " proxy: the client asked it to CONNECT to " + c.target
+	case !answered:
+		return "TLS through a " + v + " proxy: the client asked it to CONNECT to " + c.target + " (the proxy's answer is not in the capture)"
 	case s == nil:
-		n += " (the proxy's answer is not in the capture)"
-	case !s.granted():
-		if why := s.refusal(); why != "" {
-			n += " (" + why + ")"
-		} else {
-			n += " (the proxy's answer is not in the capture)"
-		}
+		return "the client began with a " + v + " request to CONNECT to " + c.target + ", but the server's answer is not a SOCKS reply"
 	}
-	return n
+	why := s.refusal()
+	if why == "" {
+		why = "the proxy's answer is cut short"
+	}
+	return "the client began with a " + v + " request to CONNECT to " + c.target + ", which was not granted: " + why
 }
 
 func isIPHostPort(hp string) bool {

@@ -238,11 +238,11 @@ func (m *mailHalf) line(l string) {
 	case imapTagged(u) != "":
 		m.proto = "imap"
 	default:
+		if len(u) > 1 && u[0] == ':' && m.greeting == "" {
+			m.greeting = strings.TrimSpace(l[1:]) // an IRC server's first line
+		}
 		if _, ok := ircServerLine(u); ok {
 			m.proto = "irc"
-			if m.greeting == "" {
-				m.greeting = strings.TrimSpace(l[1:])
-			}
 		}
 	}
 }

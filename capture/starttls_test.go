@@ -49,7 +49,25 @@ var mailDialogs = []mailDialog{
 	{"ftp", 21, "220 Microsoft FTP Service\r\n", [][2]string{
 		{"AUTH TLS", "234 AUTH command ok. Expecting TLS Negotiation.\r\n"},
 	}},
+	// IRCv3 tls extension (https://ircv3.net/specs/deprecated/tls): a bare
+	// STARTTLS, answered by the numeric 670 RPL_STARTTLS (as in Zeek's
+	// irc-starttls.pcap, from irc.joulunet.org).
+	{"irc", 6667, ":irc.contoso.test NOTICE * :*** Looking up your hostname...\r\n", [][2]string{
+		{"STARTTLS", ":irc.contoso.test 670 * :STARTTLS successful, go ahead with TLS handshake\r\n"},
+	}},
+	// XMPP (RFC 6120 §5.4, example 9.1): the client's stream header, the
+	// server's with features offering starttls, <starttls/>, <proceed/>;
+	// TLS begins right after the '>' of <proceed/>.
+	{"xmpp", 5222, "", [][2]string{
+		{"<?xml version='1.0'?><stream:stream to='mail.contoso.test' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+			"<?xml version='1.0'?><stream:stream from='mail.contoso.test' id='t7AMCin9zjMNwQKDnplntZPIDEI=' to='juliet@contoso.test' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>" +
+				"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"},
+		{"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"},
+	}},
 }
+
+// mailRefusal is the server's answer to STARTTLS when startTLSConv refuses.
+const mailRefusal = "454 4.7.0 TLS not available due to local problem\r\n"
 
 // serveOnce accepts one connection on 127.0.0.1 and runs serve on it
 // (its writes recorded in rec, 10 s deadline), and dials it for the
@@ -97,7 +115,7 @@ func startTLSConv(t *testing.T, dl mailDialog, srv, cli *tls.Config, refuse bool
 				return err
 			}
 			if refuse && i == len(dl.steps)-1 {
-				io.WriteString(w, "454 4.7.0 TLS not available due to local problem\r\n")
+				io.WriteString(w, mailRefusal)
 				return nil
 			}
 			io.WriteString(w, st[1])
@@ -111,17 +129,16 @@ func startTLSConv(t *testing.T, dl mailDialog, srv, cli *tls.Config, refuse bool
 	})
 	br := bufio.NewReader(c)
 	readReply := func(want string) {
-		for range strings.Count(want, "\n") {
-			if _, err := br.ReadString('\n'); err != nil {
-				t.Fatalf("%s client: %v", dl.proto, err)
-			}
+		// Exactly the server's bytes: XMPP's <proceed/> ends with no newline.
+		if _, err := io.ReadFull(br, make([]byte, len(want))); err != nil {
+			t.Fatalf("%s client: %v", dl.proto, err)
 		}
 	}
 	readReply(dl.greeting)
 	for i, st := range dl.steps {
 		io.WriteString(rc, st[0]+"\r\n")
 		if refuse && i == len(dl.steps)-1 {
-			readReply("454\n")
+			readReply(mailRefusal)
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
@@ -251,6 +268,9 @@ func TestStartTLS(t *testing.T) {
 						t.Errorf("client %s server %s", o.Client, o.Server)
 					}
 					greet := strings.TrimSpace(strings.SplitN(dl.greeting, "\r\n", 2)[0])
+					if dl.proto == "xmpp" {
+						greet = "<stream:stream from='mail.contoso.test'>; the client's XMPP stream is to mail.contoso.test"
+					}
 					if !strings.Contains(o.Note, "the server greeted: ") || !strings.Contains(greet, strings.TrimPrefix(o.Note, "the server greeted: ")[:10]) {
 						t.Errorf("note %q does not give the greeting %q", o.Note, greet)
 					}
@@ -342,6 +362,49 @@ func TestLooksMail(t *testing.T) {
 	}
 }
 
+// TestStartTLSNot: an XML stream that never sent XMPP's <starttls/> or
+// <proceed/> and a STARTTLS whose TLS comes mid-line give no TLS
+// observation, an XMPP <failure/> no server TLS; a bare STARTTLS answered by an SMTP server is
+// SMTP, by an IRC server IRC.
+func TestStartTLSNot(t *testing.T) {
+	p := newGenPKI(t)
+	conv := tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12))
+	withText := func(cli, srv string) []chunk {
+		return append([]chunk{{true, []byte(cli)}, {false, []byte(srv)}}, conv...)
+	}
+	for _, c := range []struct {
+		name     string
+		conv     []chunk
+		starttls string // "" no TLS observation
+	}{
+		{"xml-without-starttls", withText("<stream:stream to='mail.contoso.test'>", "<stream:stream from='mail.contoso.test'>"), ""},
+		// The server said <failure/>, not <proceed/>: its bytes are not
+		// read as TLS (the client's, after its <starttls/>, are).
+		{"xmpp-failure", withText("<stream:stream to='mail.contoso.test'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "<stream:stream from='mail.contoso.test'><failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>"), "xmpp client-only"},
+		{"xmpp-other-namespace", withText("<stream:stream to='a'><starttls xmlns='urn:example:other'/>", "<stream:stream from='a'><proceed xmlns='urn:example:other'/>"), ""},
+		{"tls-mid-line", withText("STARTTLS", "220 go ahead"), ""},
+		{"xmpp", withText("<stream:stream to='mail.contoso.test'><starttls xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/>", "<stream:stream from='mail.contoso.test'><proceed xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/>"), "xmpp"},
+		{"bare-starttls-smtp", append([]chunk{{false, []byte("220 mail.contoso.test ESMTP\r\n")}, {true, []byte("STARTTLS\r\n")}, {false, []byte("220 2.0.0 Ready\r\n")}}, conv...), "smtp"},
+		{"bare-starttls-irc", withText("STARTTLS\r\n", ":irc.contoso.test 670 * :STARTTLS successful\r\n"), "irc"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(63), mailIP+":5222", 0, c.conv, segOpts{mss: 5}) })
+			got := "none"
+			for _, o := range res.Observations {
+				if o.Kind == record.KindTLS {
+					got = o.StartTLS
+					if len(o.Chain) == 0 {
+						got += " client-only"
+					}
+				}
+			}
+			if want := c.starttls; (want == "" && got != "none") || (want != "" && got != want) {
+				t.Fatalf("got %s, want %q (none if empty): %+v", got, want, res.Observations)
+			}
+		})
+	}
+}
+
 // FuzzStartTLS feeds arbitrary client and server bytes, after a real
 // SMTP STARTTLS greeting, through the reader as one TCP connection cut
 // into segments: no panic, at most one observation.
@@ -349,6 +412,8 @@ func FuzzStartTLS(f *testing.F) {
 	f.Add([]byte("EHLO x\r\nSTARTTLS\r\n\x16\x03\x01\x00\x05hello"), []byte("250 ok\r\n220 go\r\n\x16\x03\x03\x00\x02hi"), uint8(7))
 	f.Add([]byte("a1 STARTTLS\r\n\x16\x03"), []byte("* OK\r\na1 OK\r\n\x16"), uint8(1))
 	f.Add([]byte("STLS\r\n"), []byte("+OK\r\n"+strings.Repeat("x", 70000)), uint8(200))
+	f.Add([]byte("<stream:stream to='a'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x01\x00\x05hello"), []byte("<stream:stream from='a'><proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\x16\x03\x03\x00\x02hi"), uint8(5))
+	f.Add([]byte("STARTTLS\r\n\x16\x03\x01\x00\x05hello"), []byte(":irc.x 670 * :go ahead\r\n\x16\x03\x03\x00\x02hi"), uint8(9))
 	f.Fuzz(func(t *testing.T, cli, srv []byte, mss uint8) {
 		fc := newCapFile(t)
 		fc.tcp(cliPort(43), mailIP+":587", 0, []chunk{{false, []byte("220 mail ESMTP\r\n")}, {true, cli}, {false, srv}}, segOpts{mss: int(mss)%64 + 1})
