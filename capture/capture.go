@@ -494,6 +494,27 @@ const (
 func (r *reader) parse(f *flow, d int, ts int64) {
 	r.ts = ts
 	h := &f.h[d]
+	if h.proto == protoUnknown && !h.proxyChecked {
+		// A PROXY protocol header before the client's bytes
+		// (proxyproto.go): noted and skipped.
+		n, from, wait := proxyHeader(h.buf)
+		if wait && h.gap == gapNone {
+			return
+		}
+		h.proxyChecked = true
+		if n > 0 {
+			h.consume(n)
+			h.proxyHdr = "a PROXY protocol header (from a load balancer) says the original connection is "
+			if from == "" {
+				h.proxyHdr = "a PROXY protocol header (from a load balancer) names no original connection"
+			} else {
+				h.proxyHdr += strings.ToValidUTF8(from, "?")
+			}
+			if len(h.buf) == 0 {
+				return
+			}
+		}
+	}
 	if h.proto == protoUnknown {
 		h.proto = r.classify(f, d, h.buf)
 		switch h.proto {
@@ -594,6 +615,13 @@ func (r *reader) classify(f *flow, d int, b []byte) proto {
 		return protoHTTP
 	}
 	mail, _, mailMore := looksMail(b)
+	if p := &f.h[1-d]; !mail && p.proto == protoMail && p.mail != nil && !p.mail.xml && textStart(b) {
+		// The other side speaks a STARTTLS line protocol (a POP3
+		// server's +OK greeting, say): this side's text lines are that
+		// conversation's, whatever the first command (POP3 AUTH, RFC
+		// 5034; SMTP NOOP), so its TLS after STLS is read too.
+		mail = true
+	}
 	switch {
 	case mail:
 		return protoMail
@@ -733,6 +761,9 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			// against the domain its stream is addressed to.
 			notes = append(notes, "the client's XMPP stream is to "+strings.ToValidUTF8(m.streamTo, "?")+", the domain it checks the certificate against")
 		}
+	}
+	if chh.proxyHdr != "" {
+		notes = append(notes, chh.proxyHdr)
 	}
 	if c := chh.socks; c != nil && c.target != "" {
 		// TLS inside a SOCKS tunnel (socks.go): as for CONNECT below,

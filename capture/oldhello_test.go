@@ -141,3 +141,34 @@ func FuzzSSL2(f *testing.F) {
 		looksSSL2(msg)
 	})
 }
+
+// TestServerHello0304 reads a ServerHello with 0x0304 in its version
+// field: in the TLS 1.3 draft format (no session ID or compression) as
+// NSS sent it at draft 14 (Suricata-verify's tls13-draft14 capture, to
+// tls13.crypto.mozilla.org, has one), and in the final format, which a
+// non-conforming server might send (RFC 8446 §4.1.3 says 0x0303).
+func TestServerHello0304(t *testing.T) {
+	random := bytes.Repeat([]byte{0x23}, 32)
+	ext := []byte{0x00, 0x06, 0x00, 0x28, 0x00, 0x02, 0x00, 0x17} // extensions: key_share (draft code 40), 2 bytes
+	draft := append(append(append([]byte{3, 4}, random...), 0xc0, 0x2b), ext...)
+	final := append(append(append([]byte{3, 4}, random...), 0, 0x13, 0x01, 0), ext...)
+	for _, c := range []struct {
+		name  string
+		body  []byte
+		suite uint16
+	}{
+		{"draft-format", draft, 0xc02b},
+		{"final-format", final, 0x1301},
+	} {
+		sh, err := ParseServerHello(c.body)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if sh.Version != 0x0304 || sh.CipherSuite != c.suite || VersionName(sh.Version) != "TLS 1.3" {
+			t.Errorf("%s: version %#x suite %#x (%s); want 0x0304 %#x TLS 1.3", c.name, sh.Version, sh.CipherSuite, VersionName(sh.Version), c.suite)
+		}
+	}
+	if _, err := ParseServerHello(append([]byte{3, 4}, random[:20]...)); err == nil {
+		t.Error("a ServerHello cut short was read")
+	}
+}

@@ -83,6 +83,20 @@ func looksMail(b []byte) (mail bool, proto string, more bool) {
 	return false, "", short && (more || imapTaggedSoFar(u) || u == ":")
 }
 
+// textStart reports whether b's first bytes (up to 16) are text: printable
+// ASCII, tab, CR or LF.
+func textStart(b []byte) bool {
+	for i, c := range b {
+		if i == 16 {
+			break
+		}
+		if (c < 0x20 || c > 0x7e) && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return len(b) > 0
+}
+
 // ircServerLine reports whether l (upper case) is an IRC server's
 // numeric reply ":server 670 nick :text" (RFC 2812 §2.3.1, §2.4), and
 // its numeric.

@@ -57,6 +57,10 @@ type half struct {
 	dns      *dnsTCPHalf
 	mail     *mailHalf  // plain text before STARTTLS; kept once TLS begins
 	socks    *socksHalf // a SOCKS negotiation; kept once the tunnel begins
+	// proxyChecked: the start of the stream was checked for a PROXY
+	// protocol header; proxyHdr says what one said (proxyproto.go).
+	proxyChecked bool
+	proxyHdr     string
 }
 
 // segment delivers one TCP segment's payload. data are the captured bytes,

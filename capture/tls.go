@@ -225,6 +225,22 @@ func ParseSSL2ServerHello(msg []byte) (version uint16, cert []byte, err error) {
 // ParseServerHello parses the body of a ServerHello handshake message.
 // RFC 8446 §4.1.3, RFC 5246 §7.4.1.3.
 func ParseServerHello(body []byte) (*ServerHello, error) {
+	sh, err := parseServerHello(body, false)
+	if err != nil && len(body) >= 2 && body[0] == 3 && body[1] == 4 {
+		// 0x0304 in the version field: RFC 8446 §4.1.3 puts 0x0303
+		// there, so this is an early TLS 1.3 draft implementation
+		// (NSS at draft 14, say), in the draft format without session
+		// ID and compression (draft-ietf-tls-tls13-14 §6.3.1.3).
+		if d, derr := parseServerHello(body, true); derr == nil {
+			return d, nil
+		}
+	}
+	return sh, err
+}
+
+// parseServerHello parses a ServerHello body, in the format of TLS 1.3
+// drafts before 22 when draft is set or its version says so.
+func parseServerHello(body []byte, draft bool) (*ServerHello, error) {
 	s := cryptobyte.String(body)
 	sh := &ServerHello{}
 	var random, sid cryptobyte.String
@@ -232,7 +248,7 @@ func ParseServerHello(body []byte) (*ServerHello, error) {
 	if !s.ReadUint16(&sh.Version) || !s.ReadBytes((*[]byte)(&random), 32) {
 		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
 	}
-	if draftHelloFormat(sh.Version) {
+	if draft || draftHelloFormat(sh.Version) {
 		if !s.ReadUint16(&sh.CipherSuite) {
 			return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
 		}

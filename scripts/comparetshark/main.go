@@ -13,6 +13,16 @@
 // observation). tshark runs with tcp.reassemble_out_of_order on, its TLS
 // heuristics as installed, and no keys. What "visible" means for tshark
 // is derived from what it dissected in clear (see tsharkVisibility).
+//
+// Two figures are printed. Strict: tshark as it runs by default. Fair:
+// for a flow certsleuth reads as TLS and tshark does not, tshark is asked
+// again, (1) told to dissect that flow's server port as TLS (`-d
+// tcp.port==P,tls`: tshark picks a dissector by port, so TLS on port 80
+// or after an IRC STARTTLS is not looked at), and (2) reading its SSL 2.0
+// fields (an SSL 2.0 record has no tls.record.content_type; its
+// SERVER-HELLO is handshake type 4, with the version and certificate in
+// tls.handshake.version and tls.handshake.certificate). Every flow so
+// adjusted is printed with the adjustment; nothing else changes.
 package main
 
 import (
@@ -43,28 +53,100 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: comparetshark [-certsleuth PATH] [-tshark PATH] [-v] FILE...")
 		os.Exit(2)
 	}
-	var total tally
+	var total, fairTotal tally
+	adjusted := 0
 	for _, file := range flag.Args() {
+		base := filepath.Base(file)
 		cs, err := runCertsleuth(*certsleuth, file)
 		if err != nil {
 			fmt.Printf("%s: certsleuth: %v\n", file, err)
 		}
-		ts, err := runTshark(*tshark, file)
+		ts, err := runTshark(*tshark, file, nil, false)
 		if err != nil {
 			fmt.Printf("%s: tshark: %v\n", file, err)
 			continue
 		}
-		var t tally
-		for _, r := range compare(cs, ts) {
+		var t, ft tally
+		results := compare(cs, ts)
+		fair, err := fairResults(*tshark, file, results)
+		if err != nil {
+			fmt.Printf("%s: tshark (fair): %v\n", file, err)
+		}
+		for i, r := range results {
 			t.add(r)
+			fr := fair[i]
+			ft.add(fr)
 			if !r.agree() || *verbose {
-				fmt.Printf("%s: %s\n", filepath.Base(file), r)
+				fmt.Printf("%s: %s\n", base, r)
+			}
+			if fr.ts != r.ts {
+				adjusted++
+				fmt.Printf("%s: fair (tshark %s): %s\n", base, fr.ts.adj, fr)
 			}
 		}
 		total.merge(t)
-		fmt.Printf("%s: %s\n", filepath.Base(file), t)
+		fairTotal.merge(ft)
+		fmt.Printf("%s: %s\n", base, t)
 	}
-	fmt.Printf("TOTAL %d files: %s\n", flag.NArg(), total)
+	fmt.Printf("TOTAL %d files, strict: %s\n", flag.NArg(), total)
+	fmt.Printf("TOTAL %d files, fair (%d flows read again by tshark as listed above): %s\n", flag.NArg(), adjusted, fairTotal)
+}
+
+// fairResults is results with every flow tshark did not see as TLS but
+// certsleuth did read again by tshark, told to dissect its server port
+// as TLS and reading its SSL 2.0 fields (see the package comment). The
+// other flows are as they are.
+func fairResults(bin, file string, results []result) ([]result, error) {
+	out := append([]result(nil), results...)
+	var ports []int
+	seen := map[int]bool{}
+	for _, r := range results {
+		if r.ts == nil && r.cs != nil {
+			if p := portOf(r.cs.server); !seen[p] {
+				seen[p] = true
+				ports = append(ports, p)
+			}
+		}
+	}
+	if len(ports) == 0 {
+		return out, nil
+	}
+	sort.Ints(ports)
+	ts, err := runTshark(bin, file, ports, true)
+	if err != nil {
+		return out, err
+	}
+	byKey := map[string][]*flowView{}
+	for _, v := range ts {
+		byKey[flowKey(v)] = append(byKey[flowKey(v)], v)
+	}
+	for i, r := range out {
+		if r.ts != nil || r.cs == nil {
+			continue
+		}
+		k := flowKey(r.cs)
+		if l := byKey[k]; len(l) > 0 {
+			v := l[0]
+			byKey[k] = l[1:]
+			var how []string
+			if v.ssl2 {
+				how = append(how, "SSL 2.0 fields")
+			}
+			how = append(how, fmt.Sprintf("-d tcp.port==%d,tls", portOf(r.cs.server)))
+			v.adj = strings.Join(how, ", ")
+			out[i].ts = v
+		}
+	}
+	return out, nil
+}
+
+// flowKey names a flow by its endpoints, whichever is the client.
+func flowKey(v *flowView) string {
+	a, b := v.client, v.server
+	if a > b {
+		a, b = b, a
+	}
+	return a + " " + b
 }
 
 // flowView is what one tool says of one TLS flow.
@@ -75,6 +157,8 @@ type flowView struct {
 	leaf           string // hex SHA-256 of the server's leaf certificate, "" when not seen
 	leafNames      string // its CN and DNS names, for the messages
 	vis            string // visible, encrypted, resumed, failed, truncated, not-captured
+	ssl2           bool   // tshark: SSL 2.0 records were read (fair mode)
+	adj            string // tshark: how the fair mode read this flow again
 }
 
 // result is one flow as both tools see it (nil: that tool has no such flow).
@@ -174,13 +258,7 @@ func (t tally) String() string {
 // compare pairs the flows of both tools by their endpoints (in the order
 // they start, for endpoints used twice) and lists every flow.
 func compare(cs, ts []*flowView) []result {
-	key := func(v *flowView) string {
-		a, b := v.client, v.server
-		if a > b {
-			a, b = b, a
-		}
-		return a + " " + b
-	}
+	key := flowKey
 	byKey := map[string][]*flowView{}
 	for _, v := range ts {
 		byKey[key(v)] = append(byKey[key(v)], v)
@@ -294,6 +372,8 @@ type tsharkFlow struct {
 	serverHello   bool
 	serverCertMsg bool // a Certificate message, dissected or not
 	truncated     bool // a server packet was cut by the snap length
+	ssl2          bool // read SSL 2.0 records (fair mode)
+	sawSSL2       bool
 	pkts          []tsharkPkt
 }
 
@@ -302,10 +382,14 @@ type tsharkPkt struct {
 	fields   []string
 }
 
-// runTshark dissects file with tshark and returns its TLS flows.
-func runTshark(bin, file string) ([]*flowView, error) {
+// runTshark dissects file with tshark and returns its TLS flows; each
+// of ports is dissected as TLS (-d), and with ssl2 SSL 2.0 records count.
+func runTshark(bin, file string, ports []int, ssl2 bool) ([]*flowView, error) {
 	args := []string{"-r", file, "-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-Y", "tls || ssl", "-T", "fields",
 		"-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"}
+	for _, p := range ports {
+		args = append(args, "-d", fmt.Sprintf("tcp.port==%d,tls", p))
+	}
 	for _, f := range tsharkFields {
 		args = append(args, "-e", f)
 	}
@@ -316,11 +400,11 @@ func runTshark(bin, file string) ([]*flowView, error) {
 	if err != nil && len(out) == 0 {
 		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	return parseTshark(out), nil
+	return parseTshark(out, ssl2), nil
 }
 
 // parseTshark turns tshark's field lines into flows.
-func parseTshark(out []byte) []*flowView {
+func parseTshark(out []byte, ssl2 bool) []*flowView {
 	flows := map[string]*tsharkFlow{}
 	var order []string
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -333,7 +417,7 @@ func parseTshark(out []byte) []*flowView {
 		src, dst := ep(f[1], f[2], f[3]), ep(f[4], f[5], f[6])
 		fl := flows[f[0]]
 		if fl == nil {
-			fl = &tsharkFlow{stream: f[0], a: src, b: dst}
+			fl = &tsharkFlow{stream: f[0], a: src, b: dst, ssl2: ssl2}
 			flows[f[0]] = fl
 			order = append(order, f[0])
 		}
@@ -378,7 +462,7 @@ func split(s string) []string {
 func (fl *tsharkFlow) view() *flowView {
 	records := false
 	for _, p := range fl.pkts {
-		records = records || p.fields[9] != ""
+		records = records || p.fields[9] != "" || fl.isSSL2(p)
 	}
 	if !records {
 		return nil // TCP segments tshark held for reassembly, no TLS record (keep-alives)
@@ -445,6 +529,14 @@ func (fl *tsharkFlow) view() *flowView {
 			}
 			fl.shPSK = has(split(f[14]), "41")
 		}
+		if fl.isSSL2(p) && has(types, "4") && !fl.serverHello {
+			// An SSL 2.0 SERVER-HELLO: its version and certificate.
+			fl.sawSSL2, fl.serverHello = true, true
+			fl.shVersion = first(split(f[12]))
+			if certs := split(f[15]); len(certs) > 0 {
+				fl.leaf, _ = hex.DecodeString(strings.ReplaceAll(certs[0], ":", ""))
+			}
+		}
 		if has(types, "11") && fl.leaf == nil {
 			if certs := split(f[15]); len(certs) > 0 {
 				fl.leaf, _ = hex.DecodeString(strings.ReplaceAll(certs[0], ":", ""))
@@ -461,12 +553,18 @@ func (fl *tsharkFlow) view() *flowView {
 			fl.serverCCS = true // RFC 5246 §7.3: an abbreviated handshake
 		}
 	}
-	v := &flowView{client: fl.client, server: server, sni: fl.sni, version: versionName(fl.shVersion)}
+	v := &flowView{client: fl.client, server: server, sni: fl.sni, version: versionName(fl.shVersion), ssl2: fl.sawSSL2}
 	if fl.leaf != nil {
 		v.leaf, v.leafNames = leafID(fl.leaf)
 	}
 	v.vis = fl.visibility()
 	return v
+}
+
+// isSSL2 reports whether p is an SSL 2.0 record as tshark dissects it
+// (handshake fields without a TLS record content type), in fair mode.
+func (fl *tsharkFlow) isSSL2(p tsharkPkt) bool {
+	return fl.ssl2 && p.fields[9] == "" && p.fields[10] != ""
 }
 
 // visibility is the cert_visibility certsleuth should say, from what
