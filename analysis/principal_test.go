@@ -28,25 +28,25 @@ func TestCheckPrincipal(t *testing.T) {
 		name      string
 		pr        exchange.ADPrincipal
 		leaf      *x509.Certificate
-		kind      PrincipalKind
+		kind      exchange.PrincipalKind
 		suggest   string
 		isDefault bool
 		reason    string
 	}{
-		{"equals the CN", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, mail, PrincipalOK, "", false, "subject CN"},
-		{"case-insensitive", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "MSSTD:Mail.Contoso.COM"}, mail, PrincipalOK, "", false, ""},
-		{"default msstd:<Server>", exchange.ADPrincipal{Server: "mail.contoso.com"}, mail, PrincipalOK, "", true, ""},
-		{"default on a server the certificate lacks", exchange.ADPrincipal{Server: "exch01.contoso.local"}, mail, PrincipalMismatch, "mail.contoso.com", true, "not on the certificate"},
-		{"names another host; the certificate names the server", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:exch01.contoso.com"}, mail, PrincipalMismatch, "mail.contoso.com", false, "should be msstd:mail.contoso.com"},
-		{"SAN but not CN: XP-era Outlook refuses", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, cnOther, PrincipalSANOnly, "legacy.contoso.com", false, "Windows XP compares the CN only"},
-		{"wildcard certificate, host principal", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, wild, PrincipalWildcard, "*.contoso.com", false, "without wildcard expansion"},
-		{"wildcard certificate, wildcard principal", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:*.contoso.com"}, wild, PrincipalOK, "", false, ""},
-		{"none: Windows checks itself", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "none"}, mail, PrincipalNone, "", false, "none"},
-		{"no msstd: prefix", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "mail.contoso.com"}, mail, PrincipalNotMSSTD, "", false, "does not start with msstd:"},
+		{"equals the CN", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, mail, exchange.PrincipalOK, "", false, "subject CN"},
+		{"case-insensitive", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "MSSTD:Mail.Contoso.COM"}, mail, exchange.PrincipalOK, "", false, ""},
+		{"default msstd:<Server>", exchange.ADPrincipal{Server: "mail.contoso.com"}, mail, exchange.PrincipalOK, "", true, ""},
+		{"default on a server the certificate lacks", exchange.ADPrincipal{Server: "exch01.contoso.local"}, mail, exchange.PrincipalMismatch, "mail.contoso.com", true, "not on the certificate"},
+		{"names another host; the certificate names the server", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:exch01.contoso.com"}, mail, exchange.PrincipalMismatch, "mail.contoso.com", false, "should be msstd:mail.contoso.com"},
+		{"SAN but not CN: XP-era Outlook refuses", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, cnOther, exchange.PrincipalSANOnly, "legacy.contoso.com", false, "Windows XP compares the CN only"},
+		{"wildcard certificate, host principal", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:mail.contoso.com"}, wild, exchange.PrincipalWildcard, "*.contoso.com", false, "without wildcard expansion"},
+		{"wildcard certificate, wildcard principal", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "msstd:*.contoso.com"}, wild, exchange.PrincipalOK, "", false, ""},
+		{"none: Windows checks itself", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "none"}, mail, exchange.PrincipalNone, "", false, "none"},
+		{"no msstd: prefix", exchange.ADPrincipal{Server: "mail.contoso.com", Principal: "mail.contoso.com"}, mail, exchange.PrincipalNotMSSTD, "", false, "does not start with msstd:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := CheckPrincipal(tt.pr, tt.leaf)
+			v := exchange.CheckPrincipal(tt.pr, tt.leaf)
 			if v.Kind != tt.kind || v.Suggest != tt.suggest || v.Default != tt.isDefault {
 				t.Errorf("= %s suggest %q default %v, want %s suggest %q default %v (%s)", v.Kind, v.Suggest, v.Default, tt.kind, tt.suggest, tt.isDefault, v.Reason)
 			}
@@ -55,11 +55,11 @@ func TestCheckPrincipal(t *testing.T) {
 			}
 			f := principalFinding(v, "EXPR", "answer #1", tt.leaf)
 			switch tt.kind {
-			case PrincipalOK, PrincipalNone:
+			case exchange.PrincipalOK, exchange.PrincipalNone:
 				if f != nil {
 					t.Errorf("finding for a passing principal: %+v", f)
 				}
-			case PrincipalSANOnly:
+			case exchange.PrincipalSANOnly:
 				if f == nil || f.Severity != SeverityWarning {
 					t.Errorf("SAN-only must be a warning: %+v", f)
 				}

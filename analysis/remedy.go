@@ -387,7 +387,7 @@ func certCovers(certName, host string) bool {
 	if c == h {
 		return true
 	}
-	return strings.HasPrefix(c, "*.") && wildcardCovers(c, h)
+	return strings.HasPrefix(c, "*.") && exchange.WildcardCovers(c, h)
 }
 
 // suggestName picks the name clients should use instead: one the
