@@ -102,6 +102,8 @@ type OriginTrace struct {
 	keepAll bool
 	// taught says the observation stepped last told the client a name.
 	taught bool
+	// causesKept is len(Causes) after the last sweep (sweepCauses).
+	causesKept int
 	// scpAt maps a host to the first connection inferred to be its SCP
 	// Autodiscover request.
 	scpAt map[string]int
@@ -329,7 +331,55 @@ func (t *OriginTrace) settle(idx int, o *record.Observation, c *Cause) {
 	}
 	if c != nil && (t.keepAll || t.taught || o.Source == record.SourceProbe) {
 		t.Causes[idx] = c
+		if !t.keepAll && len(t.Causes) >= 2*t.causesKept+maxCausesSweep {
+			t.sweepCauses()
+		}
 	}
+}
+
+// maxCausesSweep is how many causes may be added between two sweeps.
+const maxCausesSweep = 4096
+
+// sweepCauses forgets the causes no later request can reach: those of
+// observations whose names every host has since learnt from a later one
+// (a host keeps the latest entry of each kind, the first of each
+// setting), unless a kept cause points to them.
+func (t *OriginTrace) sweepCauses() {
+	keep := map[int]bool{}
+	var mark func(from int)
+	mark = func(from int) {
+		for from > 0 && !keep[from] {
+			keep[from] = true
+			c := t.Causes[from]
+			if c == nil {
+				return
+			}
+			from = c.From
+		}
+	}
+	for _, hk := range t.known {
+		for _, k := range hk.reps {
+			mark(k.cause.From)
+		}
+		for _, a := range hk.alts {
+			mark(a.From)
+			for _, e := range a.Either {
+				mark(e.From)
+			}
+		}
+	}
+	for _, p := range t.principals {
+		mark(p.from)
+	}
+	for _, i := range t.probeAt {
+		mark(i)
+	}
+	for idx := range t.Causes {
+		if !keep[idx] {
+			delete(t.Causes, idx)
+		}
+	}
+	t.causesKept = len(t.Causes)
 }
 
 // chain is the origin chain of a request whose cause is c (see Chain).

@@ -97,8 +97,20 @@ func TestPipelineBounded(t *testing.T) {
 	chain := pki.leaf("mail.contoso.com", "mail.contoso.com")
 	const hosts, n = 200, 60000
 	p := NewPipeline(Options{Roots: pki.roots, Now: scenarioDay, Window: 64}, Discard)
+	srv := 0
 	for i := 0; i < n; i++ {
 		h := fmt.Sprintf("exch%03d.contoso.local", i%hosts)
+		if i%10 == 0 {
+			// An SRV answer naming the host again: it explains the later
+			// connections, until the next one does.
+			srv++
+			d := &record.Observation{Kind: record.KindDNS, Source: record.SourcePcap, Time: scenarioDay.Add(time.Duration(i) * time.Millisecond),
+				DNS: &record.DNS{Query: "_autodiscover._tcp.contoso.com", Type: "SRV", Rcode: "NOERROR",
+					Answers: []record.DNSAnswer{{Type: "SRV", Name: "_autodiscover._tcp.contoso.com", Value: h, Port: 443}}}}
+			if err := p.Add(d); err != nil {
+				t.Fatal(err)
+			}
+		}
 		o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: scenarioDay.Add(time.Duration(i) * time.Millisecond),
 			Conn: fmt.Sprint(i), Client: fmt.Sprintf("10.0.%d.%d:%d", i%7, i%250, 40000+i%20000), Server: "10.0.0.5:443",
 			SNI: h, TLSVersion: "TLS 1.2", Visibility: record.VisVisible, Chain: chain}
@@ -113,8 +125,8 @@ func TestPipelineBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Totals.Observations != n || rep.Totals.Warning != n {
-		t.Fatalf("totals %+v, want %d observations, all warning", rep.Totals, n)
+	if rep.Totals.Observations != n+srv || rep.Totals.Warning != n {
+		t.Fatalf("totals %+v, want %d observations, %d warning", rep.Totals, n+srv, n)
 	}
 	cs := rep.Culprits()
 	if len(cs) != hosts {
@@ -126,7 +138,12 @@ func TestPipelineBounded(t *testing.T) {
 	if k := len(p.agg.g.byKey); k > hosts+maxConnKeys {
 		t.Errorf("grouping keeps %d keys, want at most %d causes + %d connections", k, hosts, maxConnKeys)
 	}
-	if c := len(rep.Origins.Causes); c > 0 {
-		t.Errorf("origin tracing kept %d causes of observations nothing points to", c)
+	// Each SRV answer's cause is kept while a host's entry comes from it:
+	// the latest answer per host, and the sweep's slack.
+	if c := len(rep.Origins.Causes); c > 2*hosts+4096 {
+		t.Errorf("origin tracing kept %d causes of %d SRV answers, want at most %d", c, srv, 2*hosts+4096)
+	}
+	if o := cs[0].First.Origin; len(o) == 0 || o[0].Kind != CauseSRV {
+		t.Errorf("first culprit's origin %v, want the SRV answer", o)
 	}
 }
