@@ -111,6 +111,8 @@ type Report struct {
 	// hosts is what the fixes need to know of the hosts: agg's, or made
 	// from Items when first needed.
 	hosts *hostFacts
+	// spill holds the items a Spill wrote (EachItem).
+	spill *Spill
 }
 
 // Warns reports whether any item would make any chosen client warn.
