@@ -173,7 +173,7 @@ func (g *grouping) add(it *Item) *Culprit {
 		return c
 	}
 	ps := it.WarningProfiles(g.profiles)
-	c := &Culprit{First: it, Profiles: ps, Findings: byCause(mergeFindings(it.Findings, SeverityError), ps)}
+	c := &Culprit{First: it, Profiles: ps, Findings: byCause(MergeFindings(it.Findings, SeverityError), ps)}
 	c.count(it, conn != "")
 	g.byKey[key] = c
 	if conn != "" {

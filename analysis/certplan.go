@@ -218,10 +218,10 @@ func (p *ServerPlan) coversSome() bool {
 	return false
 }
 
-// words says the name, how often it was asked for, and whether the
+// Words says the name, how often it was asked for, and whether the
 // certificate covers it and a public CA could issue it, for reports.
-func (n PlannedName) words() string {
-	s := fmt.Sprintf("%s (%s", n.Name, plural(n.Requests, "request"))
+func (n PlannedName) Words() string {
+	s := fmt.Sprintf("%s (%s", n.Name, Plural(n.Requests, "request"))
 	if n.Covered {
 		s += ", covered"
 	} else {

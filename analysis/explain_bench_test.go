@@ -2,28 +2,10 @@ package analysis
 
 import (
 	"fmt"
-	"io"
 	"testing"
 
 	"github.com/certsleuth/certsleuth/record"
 )
-
-// BenchmarkExplainScenario analyses the KB 940726 trace (origins, culprits,
-// remedies) and renders it in each format.
-func BenchmarkExplainScenario(b *testing.B) {
-	sc := scenarioList(b)[0]
-	for _, f := range goldenFormats {
-		b.Run(f.format, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				r := analyzeScenario(b, sc)
-				if err := Render(io.Discard, r, f.format, RenderOptions{Title: sc.name}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
 
 // BenchmarkTraceOriginsURLLess traces 10,000 and 20,000 connections without
 // URLs to a host an Autodiscover answer names in several settings, after one

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/internal/browser"
 	"github.com/certsleuth/certsleuth/internal/testcert"
 )
 
@@ -97,6 +98,10 @@ print("accepted", s.version())`, filepath.Join(dir, "ca.pem"), fmt.Sprint(port),
 		}},
 }
 
+// browserSlots bounds how many Chromium processes the parallel subtests
+// start at once.
+var browserSlots = make(chan struct{}, 2)
+
 // chromiumDump loads url in headless Chromium (HOME=dir, so the NSS
 // database there is trusted) and returns the DOM it dumps and its log.
 func chromiumDump(t *testing.T, dir, profile, url string) string {
@@ -126,7 +131,7 @@ func TestMalformedCertClients(t *testing.T) {
 			t.Skip(msg + "; CI=true makes this a failure")
 		}
 	}
-	chromiumPath(t)
+	browser.Path(t)
 	for _, c := range realClients {
 		t.Logf("client %s: %s", c.name, c.version())
 	}

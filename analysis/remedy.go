@@ -604,7 +604,7 @@ func (r *Report) clientClauses(c *Culprit) (first, more string) {
 		for _, p := range ps {
 			covered[p] = true
 		}
-		fmt.Fprintf(&b, "; %s warns too: %s", lowerFirst(clientWordsOf(ps, r.Profiles)), stripProfileTitle(f.Summary))
+		fmt.Fprintf(&b, "; %s warns too: %s", lowerFirst(clientWordsOf(ps, r.Profiles)), StripProfileTitle(f.Summary))
 	}
 	return clientWordsOf(lead, r.Profiles), b.String()
 }
@@ -646,7 +646,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		fmt.Fprintf(&b, "%s would warn on %s: the server's certificate %s", who, name, covers)
 	case probe:
 		first, more := r.clientClauses(c)
-		fmt.Fprintf(&b, "%s would warn on %s: %s%s", firstNonEmpty(first, who), name, stripProfileTitle(c.Findings[0].Summary), more)
+		fmt.Fprintf(&b, "%s would warn on %s: %s%s", firstNonEmpty(first, who), name, StripProfileTitle(c.Findings[0].Summary), more)
 	case nameIssue && (cause == nil || cause.Kind == CauseUnknown):
 		fmt.Fprintf(&b, "%s warns on %s, which nothing earlier in the trace names (it was typed in, cached, or asked for before the recording started); the server's certificate %s", who, name, covers)
 	case nameIssue:
@@ -655,7 +655,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		fmt.Fprintf(&b, "%s refuses the Outlook Anywhere connection to %s: %s", who, name, principalSummary(c.Findings))
 	default:
 		first, more := r.clientClauses(c)
-		fmt.Fprintf(&b, "%s warns on %s: %s%s", firstNonEmpty(first, who), name, stripProfileTitle(c.Findings[0].Summary), more)
+		fmt.Fprintf(&b, "%s warns on %s: %s%s", firstNonEmpty(first, who), name, StripProfileTitle(c.Findings[0].Summary), more)
 	}
 	switch {
 	case cause != nil && cause.Kind == CauseAutodiscoverField && len(cause.Either) > 1 && countExchangeURLRemedies(c.Remedies) > 1:

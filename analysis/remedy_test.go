@@ -27,12 +27,6 @@ func TestCulpritRepeats(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("culprits and repeats = %v, want %v", got, want)
 	}
-	if w := whenWords(cs[0]); !strings.Contains(w, "again 1 time") || !strings.Contains(w, "re-runs Autodiscover about hourly") {
-		t.Errorf("when = %q", w)
-	}
-	if w := whenWords(cs[2]); strings.Contains(w, "again") {
-		t.Errorf("a culprit without repeats: when = %q", w)
-	}
 }
 
 // The remedy is for the Exchange release the Autodiscover answer reveals:
@@ -120,22 +114,6 @@ func TestCulpritSameHostSettings(t *testing.T) {
 	if c.NewName != "mail.contoso.com" {
 		t.Errorf("new name %q", c.NewName)
 	}
-	// The first screen of the Markdown report gives every command too.
-	var b strings.Builder
-	if err := Render(&b, analyzeScenario(t, sc), "md", RenderOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(b.String(), "\n") {
-		if strings.HasPrefix(l, "   - **Fix:** ") {
-			for _, rm := range c.Remedies {
-				if !strings.Contains(l, rm.Command) {
-					t.Errorf("Markdown verdict fix line lacks %q: %s", rm.Command, l)
-				}
-			}
-			return
-		}
-	}
-	t.Error("Markdown report has no verdict fix line")
 }
 
 // certsleuth check's targets: the verdict says a client would warn there,
@@ -166,9 +144,6 @@ func TestCulpritCheckTarget(t *testing.T) {
 		}
 		if c.Remedies[0].Setting != tt.setting {
 			t.Errorf("%s: first remedy %+v, want setting %q", tt.url, c.Remedies[0], tt.setting)
-		}
-		if w := whenWords(c); !strings.Contains(w, "; the same without SNI, #2)") || strings.Contains(w, "again") {
-			t.Errorf("%s: when %q", tt.url, w)
 		}
 	}
 }

@@ -175,10 +175,10 @@ func byCause(fs []Finding, profiles []string) []Finding {
 	return fs
 }
 
-// askedWords says which name the client asked for and where it was seen,
+// AskedWords says which name the client asked for and where it was seen,
 // or, when nothing named the server (no SNI, no CONNECT, URL, Host or DNS
 // answer), that it named none and which address it connected to.
-func askedWords(it *Item) string {
+func AskedWords(it *Item) string {
 	if it.Name != "" {
 		return it.Name + " (from the " + nameFromWords(it.NameFrom) + ")"
 	}

@@ -1,17 +1,9 @@
 package analysis
 
 import (
-	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
@@ -109,95 +101,4 @@ func TestErrorWords(t *testing.T) {
 			t.Errorf("ErrorWords(%q) keeps Go's words: %q", tt.raw, got)
 		}
 	}
-}
-
-// A chain that cannot be verified is said in a sentence, with the cause
-// whose fix removes the warning first: an expired leaf whose CA began
-// after it (so no moment exists when the chain is valid) reads "expired,
-// reissue", not crypto/x509's "certificate has expired or is not yet
-// valid: current time ...".
-func TestExpiredLeadsAndNoGoWords(t *testing.T) {
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Late CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	ca, _ := x509.ParseCertificate(caDER)
-	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "mail.contoso.test"},
-		DNSNames: []string{"mail.contoso.test"}, NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2020, 6, 1, 0, 0, 0, 0, time.UTC),
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}, ca, leafKey.Public(), caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(ca)
-	o := &record.Observation{Kind: record.KindTLS, Source: record.SourceProbe, Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Server: "127.0.0.1:443",
-		SNI: "mail.contoso.test", Chain: [][]byte{leafDER}, Visibility: record.VisVisible}
-	r := Analyze([]*record.Observation{o}, Options{Roots: roots})
-	cs := r.Culprits()
-	if len(cs) != 1 || cs[0].Findings[0].ID != "date.expired" {
-		t.Fatalf("culprits %v, want one led by date.expired", cs)
-	}
-	if !strings.Contains(cs[0].Verdict, "expired on 2020-06-01") || !strings.Contains(cs[0].Verdict, "Renew the certificate") {
-		t.Errorf("verdict %q does not lead with the expiry and its fix", cs[0].Verdict)
-	}
-	checkNoGoWords(t, r)
-}
-
-// checkNoGoWords renders r in every format but JSON and fails on the words
-// Go's libraries write.
-func checkNoGoWords(t *testing.T, r *Report) {
-	t.Helper()
-	raw := regexp.MustCompile(`x509: |tls: |dial tcp|remote error: |current time \d`)
-	for _, f := range []string{"text", "md", "html"} {
-		var b bytes.Buffer
-		if err := Render(&b, r, f, RenderOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if m := raw.FindString(b.String()); m != "" {
-			t.Errorf("%s report shows Go's error words %q:\n%s", f, m, b.String())
-		}
-	}
-}
-
-// A connection without SNI to a server whose certificate carries no names
-// at all is told by the server's address and the names it has, in every
-// format: never "(unknown) (from the )" or "the certificate for  is".
-func TestNoSNINoNames(t *testing.T) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs := []*record.Observation{
-		{Kind: record.KindTLS, Source: record.SourcePcap, Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Client: "10.0.0.20:50000", Server: "10.0.0.5:443",
-			NoSNI: true, TLSVersion: "TLS 1.2", Chain: [][]byte{der}, Visibility: record.VisVisible},
-		// A request with no name at all and a failure in Go's words.
-		{Kind: record.KindTLS, Source: record.SourceProxy, Time: time.Date(2026, 6, 1, 0, 0, 1, 0, time.UTC), Server: "10.0.0.6:443",
-			Error: "upstream TLS handshake with 10.0.0.6:443 failed: remote error: tls: internal error", Visibility: record.VisFailed},
-	}
-	r := Analyze(obs, Options{})
-	bad := []string{"(unknown)", "(from the )", "certificate for is", "only the CN .", "; CN (", "; CN ;", "warns on ,", "warns on :"}
-	for _, f := range []string{"text", "md", "html", "json"} {
-		var b bytes.Buffer
-		if err := Render(&b, r, f, RenderOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		out := strings.Join(strings.Fields(b.String()), " ")
-		for _, s := range bad {
-			if strings.Contains(out, s) {
-				t.Errorf("%s report says %q:\n%s", f, s, out)
-			}
-		}
-		if f == "text" {
-			for _, want := range []string{"no name: the client sent no SNI", "it connected to 10.0.0.5:443", "the certificate, which carries no names, is self-signed",
-				"the server at 10.0.0.5:443 (the client named no host)", "no names: no SAN, no CN"} {
-				if !strings.Contains(out, want) {
-					t.Errorf("text report lacks %q:\n%s", want, out)
-				}
-			}
-		}
-	}
-	checkNoGoWords(t, r)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/internal/testcert"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -520,7 +521,7 @@ func checkReports(t *testing.T, rep *analysis.Report, file string, says []string
 	t.Helper()
 	for _, format := range []string{"text", "json"} {
 		var out bytes.Buffer
-		if err := analysis.Render(&out, rep, format, analysis.RenderOptions{Title: file, Width: 100}); err != nil {
+		if err := report.Render(&out, rep, format, report.RenderOptions{Title: file, Width: 100}); err != nil {
 			t.Fatal(err)
 		}
 		if format == "text" {

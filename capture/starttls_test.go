@@ -20,6 +20,7 @@ import (
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/internal/testcert"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 )
 
 // mailDialog is one STARTTLS protocol's plain-text part: the server's
@@ -304,7 +305,7 @@ func TestStartTLSReport(t *testing.T) {
 	}
 	rep := analysis.Analyze(res.Observations, analysis.Options{Roots: p.roots(), Cache: &certs.Cache{}})
 	var out bytes.Buffer
-	if err := analysis.Render(&out, rep, "text", analysis.RenderOptions{Title: "starttls.pcap", Width: 100}); err != nil {
+	if err := report.Render(&out, rep, "text", report.RenderOptions{Title: "starttls.pcap", Width: 100}); err != nil {
 		t.Fatal(err)
 	}
 	flat := strings.Join(strings.Fields(out.String()), " ")
@@ -496,7 +497,7 @@ func TestStartTLSFTPReport(t *testing.T) {
 	res := readConvs(t, nil, func(f *capFile) { f.tcp(cliPort(45), mailIP+":21", 0, conv, segOpts{}) })
 	rep := analysis.Analyze(res.Observations, analysis.Options{Roots: p.roots(), Cache: &certs.Cache{}})
 	var out bytes.Buffer
-	if err := analysis.Render(&out, rep, "text", analysis.RenderOptions{Title: "ftp.pcap", Width: 1000}); err != nil {
+	if err := report.Render(&out, rep, "text", report.RenderOptions{Title: "ftp.pcap", Width: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"(FTP STARTTLS)", "in the FTP client's settings, change the FTP server from ftp.contoso.test to mail.contoso.test"} {

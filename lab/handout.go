@@ -10,20 +10,20 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/report"
 )
 
 // WriteHTML writes the handout: one self-contained HTML page (no external
 // assets, prints well) with the scenario, both acts step by step, and for
 // each act certsleuth's report on the proxy's trace as the shared renderer
-// (analysis.Render, format "html") draws it.
+// (report.Render, format "html") draws it.
 func (sh *Show) WriteHTML(w io.Writer) error {
 	d := handoutData{Show: sh, Moral: sh.Moral(), Problems: sh.Problems()}
 	seen := map[string]bool{}
 	for _, a := range sh.Acts {
 		var b bytes.Buffer
 		title := fmt.Sprintf("act %d, the proxy's trace", a.N)
-		if err := analysis.Render(&b, a.Report, "html", analysis.RenderOptions{Title: title}); err != nil {
+		if err := report.Render(&b, a.Report, "html", report.RenderOptions{Title: title}); err != nil {
 			return fmt.Errorf("demo handout: act %d report: %w", a.N, err)
 		}
 		style, body := embeddable(b.String(), fmt.Sprintf("act%d-", a.N))
@@ -32,7 +32,7 @@ func (sh *Show) WriteHTML(w io.Writer) error {
 			d.Styles = append(d.Styles, template.CSS(style))
 		}
 		client := sh.Scenario.Client.App
-		pic := analysis.SequenceSVG(a.Report, analysis.SequenceOptions{Client: client,
+		pic := report.SequenceSVG(a.Report, report.SequenceOptions{Client: client,
 			Title: fmt.Sprintf("Act %d: what sent %s where, and each server's certificate", a.N, client)})
 		width := 1
 		if m := reWidth.FindStringSubmatch(pic); m != nil {
@@ -54,7 +54,7 @@ type handoutData struct {
 type handoutAct struct {
 	*Act
 	Report  template.HTML
-	Picture template.HTML // analysis.SequenceSVG of the act's report
+	Picture template.HTML // report.SequenceSVG of the act's report
 	Width   int           // its width in pixels: side by side, both pictures get the same scale
 }
 
@@ -67,7 +67,7 @@ var (
 	reWidth = regexp.MustCompile(`^<svg [^>]*?width="(\d+)"`)
 )
 
-// embeddable turns what analysis.Render wrote for "html" into a fragment
+// embeddable turns what report.Render wrote for "html" into a fragment
 // to put in the handout: a whole document gives up its <style> and <body>
 // contents; anything else (plain text) is escaped into a <pre>. Every id
 // and in-page link gets prefix, so that the two acts' reports, each with

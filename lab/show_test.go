@@ -14,6 +14,7 @@ import (
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 )
 
 // traces records each act's proxy trace into a buffer, as --record does.
@@ -138,10 +139,10 @@ func TestShowThroughProxy(t *testing.T) {
 				}
 				// The same report, observation numbers (#N) included.
 				var got, want bytes.Buffer
-				if err := analysis.Render(&got, rep, "text", analysis.RenderOptions{Title: "t"}); err != nil {
+				if err := report.Render(&got, rep, "text", report.RenderOptions{Title: "t"}); err != nil {
 					t.Fatal(err)
 				}
-				if err := analysis.Render(&want, a.Report, "text", analysis.RenderOptions{Title: "t"}); err != nil {
+				if err := report.Render(&want, a.Report, "text", report.RenderOptions{Title: "t"}); err != nil {
 					t.Fatal(err)
 				}
 				if got.String() != want.String() {

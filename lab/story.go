@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 )
 
 // TextOptions control WriteText.
@@ -54,7 +54,7 @@ func (t *story) field(indent, label, value, code string) {
 	pad := indent + fmt.Sprintf("%-13s", label)
 	// "step 5" stays on one line.
 	value = stepWord.ReplaceAllString(value, "$1"+nbsp+"$2")
-	for i, l := range analysis.Wrap(value, t.width-len(pad)) {
+	for i, l := range report.Wrap(value, t.width-len(pad)) {
 		l = strings.ReplaceAll(l, nbsp, " ")
 		if i > 0 {
 			t.printf("%s%s\n", strings.Repeat(" ", len(pad)), t.color(code, l))
@@ -71,7 +71,7 @@ var stepWord = regexp.MustCompile(`\b(steps?|and) (\d)`)
 // para prints a wrapped paragraph with a first-line prefix.
 func (t *story) para(indent, first, text string) {
 	pad := indent + first
-	for i, l := range analysis.Wrap(text, t.width-len(pad)) {
+	for i, l := range report.Wrap(text, t.width-len(pad)) {
 		if i == 0 {
 			t.printf("%s%s\n", pad, l)
 		} else {
@@ -91,10 +91,10 @@ func (t *story) command(indent, label, value, code string) {
 }
 
 // isCommand reports whether s is a command to paste whole: a PowerShell
-// cmdlet (analysis.IsCommand), or the reg and appcmd commands of the
+// cmdlet (report.IsCommand), or the reg and appcmd commands of the
 // scenarios' changes.
 func isCommand(s string) bool {
-	return analysis.IsCommand(s) || strings.HasPrefix(s, "reg add ") || strings.HasPrefix(s, `%windir%\system32\inetsrv\appcmd `)
+	return report.IsCommand(s) || strings.HasPrefix(s, "reg add ") || strings.HasPrefix(s, `%windir%\system32\inetsrv\appcmd `)
 }
 
 // WriteText tells the show step by step: what the client requested, what
@@ -390,7 +390,7 @@ func Listing() []string {
 	}
 	pad := strings.Repeat(" ", w+2)
 	for _, s := range ss {
-		lines := analysis.Wrap(s.Setup, 77-len(pad))
+		lines := report.Wrap(s.Setup, 77-len(pad))
 		out = append(out, fmt.Sprintf("%-*s  %s", w, s.Name, strings.Join(lines, "\n"+pad)))
 	}
 	return out

@@ -18,6 +18,7 @@ import (
 	"github.com/certsleuth/certsleuth/internal/livepage"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 )
 
 // WebOptions control NewWeb.
@@ -270,11 +271,11 @@ func (w *Web) calc() {
 			wc.Origin = append(wc.Origin, cause.Text)
 		}
 		for _, rm := range c.Remedies {
-			wc.Fixes = append(wc.Fixes, webRemedy{Title: rm.Title, Command: rm.Command, IsCmd: analysis.IsCommand(rm.Command)})
+			wc.Fixes = append(wc.Fixes, webRemedy{Title: rm.Title, Command: rm.Command, IsCmd: report.IsCommand(rm.Command)})
 		}
 		cs = append(cs, wc)
 	}
-	pic := analysis.SequenceSVG(rep, analysis.SequenceOptions{Title: "What sent the client where: " + w.opts.Title})
+	pic := report.SequenceSVG(rep, report.SequenceOptions{Title: "What sent the client where: " + w.opts.Title})
 	w.mu.Lock()
 	seq := w.seq
 	var cb []byte

@@ -8,6 +8,7 @@ import (
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/probe"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -47,11 +48,11 @@ EXIT CODES:
 			&cli.StringFlag{Name: "record", Usage: "also write the observations to trace `FILE` (for replay)"},
 			&cli.DurationFlag{Name: "connect-timeout", Value: 5e9, Usage: "give up connecting after this long"},
 			&cli.DurationFlag{Name: "timeout", Value: 10e9, Usage: "give up on the TLS handshake after this long"},
-			formatFlag(analysis.Formats...),
+			formatFlag(report.Formats...),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE`"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := analysis.CheckFormat(c.String("format")); err != nil {
+			if err := report.CheckFormat(c.String("format")); err != nil {
 				return usageErr("check: %v", err)
 			}
 			if c.NArg() == 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/match"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -53,7 +54,7 @@ EXIT CODES:
 			fmt.Fprintf(w, "CHECKS\n")
 			for _, ch := range analysis.Checks() {
 				fmt.Fprintf(w, "\n%s  [%s]\n", ch.ID, ch.Severity)
-				for _, l := range analysis.Wrap(ch.Title, 74) {
+				for _, l := range report.Wrap(ch.Title, 74) {
 					fmt.Fprintf(w, "    %s\n", l)
 				}
 				field(w, "rule", ch.Citation)
@@ -82,7 +83,7 @@ EXIT CODES:
 }
 
 func field(w interface{ Write([]byte) (int, error) }, label, value string) {
-	for i, l := range analysis.Wrap(value, 80-14) {
+	for i, l := range report.Wrap(value, 80-14) {
 		if i == 0 {
 			fmt.Fprintf(w, "    %-9s %s\n", label+":", l)
 		} else {

@@ -6,10 +6,10 @@ import (
 	"os"
 	"strings"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -150,6 +150,6 @@ func useColor(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && os.Getenv("TERM") != "dumb"
 }
 
-func renderOptions(c *cli.Context, title string) analysis.RenderOptions {
-	return analysis.RenderOptions{Color: useColor(c.App.Writer), Title: title}
+func renderOptions(c *cli.Context, title string) report.RenderOptions {
+	return report.RenderOptions{Color: useColor(c.App.Writer), Title: title}
 }

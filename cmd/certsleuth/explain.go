@@ -9,6 +9,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/exchange"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -106,7 +107,7 @@ func writeExplainText(w io.Writer, res exchange.ErrorExplanation) error {
 	}
 	field := func(label, value string) {
 		pad := fmt.Sprintf("   %-10s", label)
-		for i, l := range analysis.Wrap(value, 80-len(pad)) {
+		for i, l := range report.Wrap(value, 80-len(pad)) {
 			if i == 0 {
 				fmt.Fprintf(&b, "%s%s\n", pad, l)
 			} else {

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/match"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -94,7 +94,7 @@ EXIT CODES:
 							res = "\x1b[31m" + res + "\x1b[0m"
 						}
 					}
-					lines := analysis.Wrap(fmt.Sprintf("[%s] %s", v.Kind, v.Reason), 80-24)
+					lines := report.Wrap(fmt.Sprintf("[%s] %s", v.Kind, v.Reason), 80-24)
 					fmt.Fprintf(w, "  %-9s %s  %s\n", p.Name, res, lines[0])
 					for _, l := range lines[1:] {
 						fmt.Fprintf(w, "%24s%s\n", "", l)
@@ -123,7 +123,7 @@ func writeLeaf(w io.Writer, leaf *x509.Certificate) {
 		issuer = "self-signed"
 	}
 	field := func(label, value string) {
-		lines := analysis.Wrap(value, 80-14)
+		lines := report.Wrap(value, 80-14)
 		fmt.Fprintf(w, "%-14s%s\n", label, lines[0])
 		for _, l := range lines[1:] {
 			fmt.Fprintf(w, "%14s%s\n", "", l)

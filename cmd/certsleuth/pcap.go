@@ -13,6 +13,7 @@ import (
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -69,7 +70,7 @@ EXIT CODES:
       (certificate not in the capture, encrypted, or not readable)`,
 		Flags: append([]cli.Flag{
 			profileFlag(),
-			formatFlag(analysis.Formats...),
+			formatFlag(report.Formats...),
 			&cli.StringFlag{Name: "record", Usage: "also write the observations as a trace to `TRACE` (for replay)"},
 			&cli.StringFlag{Name: "keylog", Usage: "decrypt TLS 1.3 certificates with this NSS key log `FILE` (SSLKEYLOGFILE)"},
 			&cli.BoolFlag{Name: "live", Usage: "print a line per connection, exchange and DNS answer to standard error as soon as it is read (for a capture piped in as it is made)"},
@@ -77,7 +78,7 @@ EXIT CODES:
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 		}, webFlags()...),
 		Action: func(c *cli.Context) error {
-			if err := analysis.CheckFormat(c.String("format")); err != nil {
+			if err := report.CheckFormat(c.String("format")); err != nil {
 				return usageErr("pcap: %v", err)
 			}
 			if c.NArg() == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/proxy"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -308,7 +309,7 @@ func runProxy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := analysis.Render(c.App.Writer, rep, "text", renderOptions(c, "certsleuth proxy on "+ln.Addr().String())); err != nil {
+	if err := report.Render(c.App.Writer, rep, "text", renderOptions(c, "certsleuth proxy on "+ln.Addr().String())); err != nil {
 		return err
 	}
 	for _, p := range rep.Problems {

@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/report"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the proxy's goroutines.
@@ -164,8 +164,8 @@ func TestProxyReportAgrees(t *testing.T) {
 	if rc := runContext(context.Background(), []string{"certsleuth", "replay", "--format", "json", trace}, &jOut, &rErr); rc != exitWarn {
 		t.Fatalf("replay --format json exited %d:\n%s", rc, rErr.String())
 	}
-	var items []analysis.JSONItem
-	var sum analysis.JSONSummary
+	var items []report.JSONItem
+	var sum report.JSONSummary
 	for _, l := range strings.Split(strings.TrimSpace(jOut.String()), "\n") {
 		if strings.HasPrefix(l, `{"type":"summary"`) {
 			if err := json.Unmarshal([]byte(l), &sum); err != nil {
@@ -173,7 +173,7 @@ func TestProxyReportAgrees(t *testing.T) {
 			}
 			continue
 		}
-		var it analysis.JSONItem
+		var it report.JSONItem
 		if err := json.Unmarshal([]byte(l), &it); err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/certsleuth/certsleuth/capture"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/report"
 	"github.com/urfave/cli/v2"
 )
 
@@ -59,11 +60,11 @@ EXIT CODES:
 			&cli.StringFlag{Name: "cert", Usage: "what-if: judge every request against this certificate `FILE` (PEM or DER, leaf first)"},
 			caFileFlag(),
 			&cli.BoolFlag{Name: "ignore-trace-trust", Usage: "judge trust with this machine's roots and --ca-file only, not the roots the trace recorded (the proxy's --upstream-ca, a --ca-file)"},
-			formatFlag(analysis.Formats...),
+			formatFlag(report.Formats...),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := analysis.CheckFormat(c.String("format")); err != nil {
+			if err := report.CheckFormat(c.String("format")); err != nil {
 				return usageErr("replay: %v", err)
 			}
 			if c.NArg() != 1 {
@@ -187,7 +188,7 @@ func writeReport(c *cli.Context, rep *analysis.Report, title string) error {
 		w = f
 		opts.Color = false
 	}
-	if err := analysis.Render(w, rep, c.String("format"), opts); err != nil {
+	if err := report.Render(w, rep, c.String("format"), opts); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	for _, p := range rep.Problems {

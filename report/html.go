@@ -1,12 +1,14 @@
-package analysis
+package report
 
 import (
 	_ "embed"
 	"html/template"
 	"io"
+
+	"github.com/certsleuth/certsleuth/analysis"
 )
 
-//go:embed render_html.tmpl
+//go:embed html.tmpl
 var htmlReportSource string
 
 // htmlReport is the HTML report template. html/template escapes every
@@ -18,8 +20,8 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 // renderHTML writes the report as one self-contained HTML file: inline CSS,
 // no scripts, no external assets, so it works offline and prints well. The
 // first screen is the verdict: the culprit request, its origin and the fix.
-func renderHTML(w io.Writer, r *Report, o RenderOptions) error {
-	return htmlReport.Execute(w, htmlView{r.view(o), template.HTML(SequenceSVG(r, SequenceOptions{}))})
+func renderHTML(w io.Writer, r *analysis.Report, o RenderOptions) error {
+	return htmlReport.Execute(w, htmlView{viewOf(r, o), template.HTML(SequenceSVG(r, SequenceOptions{}))})
 }
 
 // htmlView is the report view with the sequence picture, which only the

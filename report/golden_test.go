@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"bytes"
@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	scen "github.com/certsleuth/certsleuth/internal/scenario"
+	"github.com/certsleuth/certsleuth/match"
+
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -23,14 +27,14 @@ var goldenFormats = []struct{ format, ext string }{
 
 // scenarioTrace is the scenario written as a trace, exactly as proxy would
 // write it, with a fixed header time so the file is reproducible.
-func scenarioTrace(t testing.TB, sc scenario) []byte {
+func scenarioTrace(t testing.TB, sc scen.Scenario) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw, err := record.NewWriter(&buf, "certsleuth test scenarios")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range sc.obs {
+	for _, o := range sc.Obs {
 		c := *o
 		if err := tw.Write(&c); err != nil {
 			t.Fatal(err)
@@ -60,7 +64,7 @@ func checkGolden(t *testing.T, path string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run: go test ./analysis -update)", err)
+		t.Fatalf("%v (run: go test ./report -update)", err)
 	}
 	if !bytes.Equal(got, want) {
 		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
@@ -73,7 +77,7 @@ func checkGolden(t *testing.T, path string, got []byte) {
 				w = wl[i]
 			}
 			if g != w {
-				t.Fatalf("%s differs from the golden file at line %d:\n got: %s\nwant: %s\n(if the change is intended: go test ./analysis -update)", path, i+1, g, w)
+				t.Fatalf("%s differs from the golden file at line %d:\n got: %s\nwant: %s\n(if the change is intended: go test ./report -update)", path, i+1, g, w)
 			}
 		}
 	}
@@ -84,29 +88,29 @@ func checkGolden(t *testing.T, path string, got []byte) {
 // file read back, the way `certsleuth replay` does, so the committed traces
 // under testdata/scenarios are the ones the CLI tests replay.
 func TestGoldenReports(t *testing.T) {
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: scenarioCerts(t).ca.Raw})
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: scen.Certs(t).CA.Raw})
 	checkGolden(t, "scenarios/ca.pem", ca)
-	for _, sc := range scenarioList(t) {
-		t.Run(sc.name, func(t *testing.T) {
+	for _, sc := range scen.List(t) {
+		t.Run(sc.Name, func(t *testing.T) {
 			trace := scenarioTrace(t, sc)
-			checkGolden(t, "scenarios/"+sc.name+".jsonl", trace)
-			obs, rd, err := record.ReadAll(bytes.NewReader(trace), sc.name+".jsonl")
+			checkGolden(t, "scenarios/"+sc.Name+".jsonl", trace)
+			obs, rd, err := record.ReadAll(bytes.NewReader(trace), sc.Name+".jsonl")
 			if err != nil || len(rd.Errors) > 0 {
 				t.Fatalf("read back: %v %v", err, rd.Errors)
 			}
-			sc.obs = obs
+			sc.Obs = obs
 			r := analyzeScenario(t, sc)
 			for _, f := range goldenFormats {
 				var b bytes.Buffer
-				if err := Render(&b, r, f.format, RenderOptions{Title: sc.name + ".jsonl"}); err != nil {
+				if err := Render(&b, r, f.format, RenderOptions{Title: sc.Name + ".jsonl"}); err != nil {
 					t.Fatal(err)
 				}
-				checkGolden(t, "golden/"+sc.name+"."+f.ext, b.Bytes())
+				checkGolden(t, "golden/"+sc.Name+"."+f.ext, b.Bytes())
 				switch f.format {
 				case "text":
 					checkTextWidth(t, b.String(), r)
 				case "json":
-					checkJSONLines(t, b.Bytes(), len(sc.obs), sc.culprits)
+					checkJSONLines(t, b.Bytes(), len(sc.Obs), sc.Culprits)
 				case "html":
 					checkSelfContained(t, b.String())
 				}
@@ -119,7 +123,7 @@ func TestGoldenReports(t *testing.T) {
 // on one line so they can be pasted) and single words (URLs) too long to fit.
 var fixLabel = regexp.MustCompile(`^\s*(fix( \d+)?)?\s+`)
 
-func checkTextWidth(t *testing.T, s string, r *Report) {
+func checkTextWidth(t *testing.T, s string, r *analysis.Report) {
 	t.Helper()
 	// Only commands (a PowerShell cmdlet) may run past 80 columns; prose
 	// remedies wrap like any other field.
@@ -207,16 +211,16 @@ func checkSelfContained(t *testing.T, s string) {
 // Everything from the trace is escaped: a hostile URL, name or
 // Autodiscover value cannot inject markup into the HTML or Markdown report.
 func TestRenderEscapes(t *testing.T) {
-	p := scenarioCerts(t)
-	exch := p.leaf("mail.contoso.com", "mail.contoso.com")
+	p := scen.Certs(t)
+	exch := p.Leaf("mail.contoso.com", "mail.contoso.com")
 	evil := `https://exch01.contoso.local/EWS/Exchange.asmx?<script>alert(1)</script>&x="'><img src=x onerror=alert(2)>|**bold**`
-	body := strings.Replace(poxAnswer("exch01.contoso.local", "mail.contoso.com", "mail.contoso.com", ""), "https://exch01.contoso.local/EWS/Exchange.asmx</EwsUrl>",
+	body := strings.Replace(scen.POXAnswer("exch01.contoso.local", "mail.contoso.com", "mail.contoso.com", ""), "https://exch01.contoso.local/EWS/Exchange.asmx</EwsUrl>",
 		"https://exch01.contoso.local/EWS/Exchange.asmx?&lt;script&gt;alert(1)&lt;/script&gt;&amp;x=&quot;&apos;&gt;&lt;img src=x onerror=alert(2)&gt;|**bold**</EwsUrl>", 1)
 	obs := []*record.Observation{
-		withBody(httpsObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, exchAddr), body),
-		httpsObs(1, "POST", evil, 200, exch, exchAddr),
+		scen.WithBody(scen.HTTPSObs(0, "POST", "https://autodiscover.contoso.com/autodiscover/autodiscover.xml", 200, exch, scen.ExchAddr), body),
+		scen.HTTPSObs(1, "POST", evil, 200, exch, scen.ExchAddr),
 	}
-	r := Analyze(obs, Options{Roots: p.roots, Now: scenarioDay})
+	r := analysis.Analyze(obs, analysis.Options{Roots: p.Roots, Now: scen.Day})
 	if len(r.Culprits()) == 0 {
 		t.Fatal("no culprit")
 	}
@@ -255,7 +259,7 @@ func TestCheckFormat(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "text, json, md, html") {
 		t.Errorf("CheckFormat(pdf) = %v", err)
 	}
-	if err := Render(&bytes.Buffer{}, &Report{}, "pdf", RenderOptions{}); err == nil {
+	if err := Render(&bytes.Buffer{}, &analysis.Report{}, "pdf", RenderOptions{}); err == nil {
 		t.Error("Render accepted pdf")
 	}
 }
@@ -264,20 +268,31 @@ func TestCheckFormat(t *testing.T) {
 // alignment) is the same as without.
 func TestTextColourKeepsLayout(t *testing.T) {
 	ansi := regexp.MustCompile("\x1b\\[[0-9;]*m")
-	for _, sc := range scenarioList(t) {
+	for _, sc := range scen.List(t) {
 		r := analyzeScenario(t, sc)
 		var plain, col bytes.Buffer
-		if err := Render(&plain, r, "text", RenderOptions{Title: sc.name}); err != nil {
+		if err := Render(&plain, r, "text", RenderOptions{Title: sc.Name}); err != nil {
 			t.Fatal(err)
 		}
-		if err := Render(&col, r, "text", RenderOptions{Title: sc.name, Color: true}); err != nil {
+		if err := Render(&col, r, "text", RenderOptions{Title: sc.Name, Color: true}); err != nil {
 			t.Fatal(err)
 		}
-		if sc.culprits > 0 && !bytes.Contains(col.Bytes(), []byte(ansiRed)) {
-			t.Errorf("%s: no red in the coloured report", sc.name)
+		if sc.Culprits > 0 && !bytes.Contains(col.Bytes(), []byte(ansiRed)) {
+			t.Errorf("%s: no red in the coloured report", sc.Name)
 		}
 		if got := ansi.ReplaceAllString(col.String(), ""); got != plain.String() {
-			t.Errorf("%s: colour changed the layout:\n%s", sc.name, got)
+			t.Errorf("%s: colour changed the layout:\n%s", sc.Name, got)
 		}
 	}
+}
+
+// analyzeScenario runs Analyze the way replay does, with the scenario CA
+// trusted and a fixed clock.
+func analyzeScenario(t testing.TB, sc scen.Scenario) *analysis.Report {
+	t.Helper()
+	ps, err := match.SelectProfiles(sc.Profiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return analysis.Analyze(sc.Obs, analysis.Options{Profiles: ps, Roots: scen.Certs(t).Roots, Now: scen.Day})
 }

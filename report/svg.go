@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"encoding/xml"
@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -71,7 +72,7 @@ type svgHost struct {
 // answers are not drawn (they show in the origin labels). The SVG has no
 // script, no style element and no external reference; every text from the
 // trace is XML-escaped. It returns "" when r holds no request.
-func SequenceSVG(r *Report, o SequenceOptions) string {
+func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
 	if o.MaxRows <= 0 {
 		o.MaxRows = 40
 	}
@@ -87,7 +88,7 @@ func SequenceSVG(r *Report, o SequenceOptions) string {
 	// What must be drawn: each culprit's first request and what sent the
 	// client there.
 	important := map[int]bool{}
-	for _, c := range r.culpritGroups() {
+	for _, c := range r.Culprits() {
 		important[c.First.Index] = true
 		for _, cause := range c.First.Origin {
 			if cause.From > 0 {
@@ -144,7 +145,7 @@ func SequenceSVG(r *Report, o SequenceOptions) string {
 		if it.Warns("") {
 			row.warn = true
 			var ids []string
-			for _, f := range mergeFindings(it.Findings, SeverityError) {
+			for _, f := range analysis.MergeFindings(it.Findings, analysis.SeverityError) {
 				ids = append(ids, f.ID)
 			}
 			row.rules = strings.Join(ids, ", ")
@@ -179,7 +180,7 @@ func SequenceSVG(r *Report, o SequenceOptions) string {
 
 // svgHostOf is the column an item goes in: the name the client asked for,
 // else the server's address.
-func svgHostOf(it *Item) string {
+func svgHostOf(it *analysis.Item) string {
 	if h := exchange.NormHost(it.Name); h != "" {
 		return h
 	}
@@ -196,7 +197,7 @@ func svgNoCert(o *record.Observation) string {
 	case o.Visibility != record.VisUnknown && o.Visibility != record.VisVisible:
 		return "certificate " + string(o.Visibility)
 	case o.Error != "":
-		return "no certificate (" + ErrorWords(o.Error) + ")"
+		return "no certificate (" + analysis.ErrorWords(o.Error) + ")"
 	}
 	return "no certificate seen"
 }
@@ -241,7 +242,7 @@ func svgRequest(o *record.Observation) string {
 	case o.ClientAlert != "":
 		s += ", client refused (" + o.ClientAlert + ")"
 	case o.Error != "":
-		s += ": " + ErrorWords(o.Error)
+		s += ": " + analysis.ErrorWords(o.Error)
 	case o.Kind == record.KindTLS && o.Source == record.SourceProxy:
 		s += ", no request sent"
 	}
@@ -249,36 +250,36 @@ func svgRequest(o *record.Observation) string {
 }
 
 // svgOrigin says in a few words what sent the client to a request.
-func svgOrigin(c Cause) string {
+func svgOrigin(c analysis.Cause) string {
 	from := ""
 	if c.From > 0 {
 		from = fmt.Sprintf(" #%d", c.From)
 	}
 	switch c.Kind {
-	case CauseAutodiscoverField:
+	case analysis.CauseAutodiscoverField:
 		if c.Field != nil {
 			return "← " + strings.TrimSpace(c.Field.Block+" "+c.Field.Element) + " in Autodiscover" + from
 		}
 		return "← Autodiscover answer" + from
-	case CauseAutodiscoverRedirect:
+	case analysis.CauseAutodiscoverRedirect:
 		return "← Autodiscover redirect" + from
-	case CauseHTTPRedirect:
+	case analysis.CauseHTTPRedirect:
 		return "← HTTP redirect" + from
-	case CauseSRV:
+	case analysis.CauseSRV:
 		return "← DNS SRV record" + from
-	case CauseRootDomain:
+	case analysis.CauseRootDomain:
 		return "← tried: the email domain"
-	case CausePrefix:
+	case analysis.CausePrefix:
 		return "← tried: autodiscover.<domain>"
-	case CauseHTTPProbe:
+	case analysis.CauseHTTPProbe:
 		return "← tried: the HTTP redirect probe"
-	case CauseSCP:
+	case analysis.CauseSCP:
 		return "← likely the AD SCP"
-	case CauseDirectConnect:
+	case analysis.CauseDirectConnect:
 		return "← tried: Office 365"
-	case CauseCheckTarget:
+	case analysis.CauseCheckTarget:
 		return "← certsleuth check target"
-	case CauseSameHost:
+	case analysis.CauseSameHost:
 		var els []string
 		seen := map[string]bool{}
 		for _, a := range c.Either {
@@ -286,9 +287,9 @@ func svgOrigin(c Cause) string {
 			switch {
 			case a.Field != nil:
 				e = a.Field.Element
-			case a.Kind == CauseSCP:
+			case a.Kind == analysis.CauseSCP:
 				e = "the AD SCP"
-			case a.Kind == CauseSameHost || a.Kind == CauseUnknown:
+			case a.Kind == analysis.CauseSameHost || a.Kind == analysis.CauseUnknown:
 				e = a.Text
 			default:
 				e = strings.TrimPrefix(svgOrigin(a), "← ")
@@ -303,7 +304,7 @@ func svgOrigin(c Cause) string {
 		}
 		return "← one of: " + strings.Join(els, ", ")
 	}
-	if c.Kind == CauseUnknown || c.Text == "" {
+	if c.Kind == analysis.CauseUnknown || c.Text == "" {
 		return "← nothing earlier names it"
 	}
 	return "← " + c.Text + from
@@ -414,7 +415,7 @@ func drawSequence(o SequenceOptions, hosts []*svgHost, rows []svgRow) string {
 				heads[i].cert = append(heads[i].cert[:12:12], fmt.Sprintf("… (%d names in all)", more))
 			}
 			if h.other > 0 {
-				heads[i].cert = append(heads[i].cert, "(and "+plural(h.other, "other certificate")+")")
+				heads[i].cert = append(heads[i].cert, "(and "+analysis.Plural(h.other, "other certificate")+")")
 			}
 		} else {
 			heads[i].cert = svgWrap(h.cert, boxChars)
@@ -437,7 +438,7 @@ func drawSequence(o SequenceOptions, hosts []*svgHost, rows []svgRow) string {
 	y := bodyTop
 	for i, r := range rows {
 		if r.host < 0 {
-			lay[i].lines = []string{"⋮ " + plural(r.skipped, "more request") + " not drawn (see the timeline)"}
+			lay[i].lines = []string{"⋮ " + analysis.Plural(r.skipped, "more request") + " not drawn (see the timeline)"}
 			lay[i].colors = []string{svgMuted}
 			y += svgLine + 4
 			lay[i].y = y

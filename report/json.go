@@ -1,10 +1,11 @@
-package analysis
+package report
 
 import (
 	"encoding/json"
 	"io"
 	"time"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
@@ -12,39 +13,39 @@ import (
 
 // JSONItem is the JSON Lines form of one analysed observation.
 type JSONItem struct {
-	Type       string            `json:"type"` // "connection", "http" or "dns"
-	Index      int               `json:"index"`
-	Time       time.Time         `json:"time"`
-	Source     record.Source     `json:"source"`
-	Client     string            `json:"client"`
-	Server     string            `json:"server"`
-	Connect    string            `json:"connect,omitempty"`
-	Proxy      string            `json:"proxy,omitempty"` // the HTTP proxy a captured CONNECT tunnel went through (Server is that proxy)
-	SNI        string            `json:"sni"`
-	NoSNI      bool              `json:"no_sni,omitempty"`
-	Method     string            `json:"method,omitempty"`
-	Host       string            `json:"host,omitempty"`
-	URL        string            `json:"url,omitempty"`
-	Status     int               `json:"status,omitempty"`
-	Location   string            `json:"location,omitempty"`
-	TLSVersion string            `json:"tls_version"`
-	StartTLS   string            `json:"starttls,omitempty"` // "smtp", "imap", "pop3", "ftp": TLS began on this command
-	ALPN       []string          `json:"alpn,omitempty"`
-	Visibility record.Visibility `json:"cert_visibility"`
-	Name       string            `json:"name"`
-	NameFrom   record.NameSource `json:"name_from,omitempty"`
-	Chain      []certs.Summary   `json:"chain"`
-	Verdicts   []match.Verdict   `json:"verdicts,omitempty"`
-	Findings   []Finding         `json:"findings"`
-	Warns      []string          `json:"warns"` // profiles that would warn
-	Error      string            `json:"error,omitempty"`
+	Type       string             `json:"type"` // "connection", "http" or "dns"
+	Index      int                `json:"index"`
+	Time       time.Time          `json:"time"`
+	Source     record.Source      `json:"source"`
+	Client     string             `json:"client"`
+	Server     string             `json:"server"`
+	Connect    string             `json:"connect,omitempty"`
+	Proxy      string             `json:"proxy,omitempty"` // the HTTP proxy a captured CONNECT tunnel went through (Server is that proxy)
+	SNI        string             `json:"sni"`
+	NoSNI      bool               `json:"no_sni,omitempty"`
+	Method     string             `json:"method,omitempty"`
+	Host       string             `json:"host,omitempty"`
+	URL        string             `json:"url,omitempty"`
+	Status     int                `json:"status,omitempty"`
+	Location   string             `json:"location,omitempty"`
+	TLSVersion string             `json:"tls_version"`
+	StartTLS   string             `json:"starttls,omitempty"` // "smtp", "imap", "pop3", "ftp": TLS began on this command
+	ALPN       []string           `json:"alpn,omitempty"`
+	Visibility record.Visibility  `json:"cert_visibility"`
+	Name       string             `json:"name"`
+	NameFrom   record.NameSource  `json:"name_from,omitempty"`
+	Chain      []certs.Summary    `json:"chain"`
+	Verdicts   []match.Verdict    `json:"verdicts,omitempty"`
+	Findings   []analysis.Finding `json:"findings"`
+	Warns      []string           `json:"warns"` // profiles that would warn
+	Error      string             `json:"error,omitempty"`
 	// NotJudged says why the certificate could not be judged (see
 	// Item.NotJudged); absent when it was.
 	NotJudged string      `json:"not_judged,omitempty"`
 	DNS       *record.DNS `json:"dns,omitempty"`
 	WhatIf    bool        `json:"what_if,omitempty"`
 	// Origin is what sent the client to this request, nearest cause first.
-	Origin []Cause `json:"origin,omitempty"`
+	Origin []analysis.Cause `json:"origin,omitempty"`
 }
 
 // JSONSummary is the last line of a JSON report.
@@ -54,7 +55,7 @@ type JSONSummary struct {
 	Warnings     int    `json:"warnings"` // items that would make a client warn
 	// NotJudged counts the connections that could not be judged, by why;
 	// absent when every connection was judged.
-	NotJudged *Unjudged `json:"not_judged,omitempty"`
+	NotJudged *analysis.Unjudged `json:"not_judged,omitempty"`
 	// Skipped counts the input lines (of a trace) that were skipped
 	// because they could not be used; their reasons are in Problems.
 	Skipped int `json:"skipped,omitempty"`
@@ -68,7 +69,7 @@ type JSONSummary struct {
 	Explain []JSONCulprit `json:"explain"`
 	// CertPlan says, per server, which certificate it needs (only when a
 	// request would warn).
-	CertPlan []ServerPlan `json:"cert_plan,omitempty"`
+	CertPlan []analysis.ServerPlan `json:"cert_plan,omitempty"`
 	// ExchangeVersion is the Exchange release the Autodiscover answers
 	// revealed, or "".
 	ExchangeVersion string `json:"exchange_version,omitempty"`
@@ -76,20 +77,20 @@ type JSONSummary struct {
 
 // JSONCulprit is the explanation of one culprit in the JSON summary.
 type JSONCulprit struct {
-	Index         int      `json:"index"`   // the first item of the group
-	Repeats       []int    `json:"repeats"` // later items of the group
-	Name          string   `json:"name"`
-	URL           string   `json:"url,omitempty"`
-	Profiles      []string `json:"profiles"`
-	Checks        []string `json:"checks"` // IDs of the checks that failed
-	Verdict       string   `json:"verdict"`
-	Origin        []Cause  `json:"origin"`
-	Remedies      []Remedy `json:"remedies"`
-	SuggestedName string   `json:"suggested_name,omitempty"`
+	Index         int               `json:"index"`   // the first item of the group
+	Repeats       []int             `json:"repeats"` // later items of the group
+	Name          string            `json:"name"`
+	URL           string            `json:"url,omitempty"`
+	Profiles      []string          `json:"profiles"`
+	Checks        []string          `json:"checks"` // IDs of the checks that failed
+	Verdict       string            `json:"verdict"`
+	Origin        []analysis.Cause  `json:"origin"`
+	Remedies      []analysis.Remedy `json:"remedies"`
+	SuggestedName string            `json:"suggested_name,omitempty"`
 }
 
 // JSONCulpritOf returns the JSON form of a culprit.
-func JSONCulpritOf(c *Culprit) JSONCulprit {
+func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 	j := JSONCulprit{Index: c.First.Index, Repeats: []int{}, Name: c.First.Name, URL: c.First.Obs.URL, Profiles: c.Profiles,
 		Checks: []string{}, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName}
 	for _, r := range c.Repeats {
@@ -99,10 +100,10 @@ func JSONCulpritOf(c *Culprit) JSONCulprit {
 		j.Checks = append(j.Checks, f.ID)
 	}
 	if j.Origin == nil {
-		j.Origin = []Cause{}
+		j.Origin = []analysis.Cause{}
 	}
 	if j.Remedies == nil {
-		j.Remedies = []Remedy{}
+		j.Remedies = []analysis.Remedy{}
 	}
 	if j.Profiles == nil {
 		j.Profiles = []string{}
@@ -111,7 +112,7 @@ func JSONCulpritOf(c *Culprit) JSONCulprit {
 }
 
 // JSONOf returns the JSON form of an item.
-func JSONOf(it *Item, all []*match.Profile) JSONItem {
+func JSONOf(it *analysis.Item, all []*match.Profile) JSONItem {
 	o := it.Obs
 	typ := "connection"
 	switch o.Kind {
@@ -133,7 +134,7 @@ func JSONOf(it *Item, all []*match.Profile) JSONItem {
 	}
 }
 
-func renderJSON(w io.Writer, r *Report) error {
+func renderJSON(w io.Writer, r *analysis.Report) error {
 	enc := json.NewEncoder(w)
 	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems, Skipped: r.Skipped, SkippedObservations: r.SkippedObservations}
 	if nj := r.NotJudged(); nj.Total() > 0 {
@@ -151,9 +152,7 @@ func renderJSON(w io.Writer, r *Report) error {
 			sum.Warnings++
 		}
 	}
-	// Explained one at a time as the summary is written (explaining
-	// depends only on the groups, which are all known here).
-	cs := r.culpritGroups()
+	cs := r.Culprits()
 	for _, c := range cs {
 		sum.Culprits = append(sum.Culprits, c.First.Index)
 	}
@@ -163,16 +162,14 @@ func renderJSON(w io.Writer, r *Report) error {
 	if r.Origins != nil {
 		sum.ExchangeVersion = r.Origins.Version
 	}
-	return writeJSONSummary(w, &sum, cs, r)
+	return writeJSONSummary(w, &sum, cs)
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made
 // from cs one culprit at a time: the summary of a big trace (an entry per
-// culprit) is never marshalled whole in memory. With r set, each culprit
-// is explained just before it is written and dropped from cs after. The
-// fields and their order are JSONSummary's (TestJSONSummaryStreamed holds
+// culprit) is never marshalled whole in memory. The fields and their order are JSONSummary's (TestJSONSummaryStreamed holds
 // them equal).
-func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit, r *Report) error {
+func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit) error {
 	bw := buffered(w)
 	field := func(sep, key string, v any) error {
 		bw.WriteString(sep)
@@ -216,10 +213,6 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*Culprit, r *Report) e
 		sep := ","
 		if i == 0 {
 			sep = ""
-		}
-		if r != nil {
-			r.explainCulprit(c)
-			cs[i] = nil
 		}
 		if err := field(sep, "", JSONCulpritOf(c)); err != nil {
 			return err

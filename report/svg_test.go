@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	scen "github.com/certsleuth/certsleuth/internal/scenario"
+
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -16,11 +19,11 @@ import (
 // testdata/golden/NAME.svg (go test ./analysis -run SequenceSVG -update
 // rewrites them; open them in a browser to review).
 func TestSequenceSVGGolden(t *testing.T) {
-	for _, sc := range scenarioList(t) {
-		t.Run(sc.name, func(t *testing.T) {
+	for _, sc := range scen.List(t) {
+		t.Run(sc.Name, func(t *testing.T) {
 			svg := SequenceSVG(analyzeScenario(t, sc), SequenceOptions{})
 			checkSVG(t, svg)
-			checkGolden(t, "golden/"+sc.name+".svg", []byte(svg+"\n"))
+			checkGolden(t, "golden/"+sc.Name+".svg", []byte(svg+"\n"))
 		})
 	}
 }
@@ -29,9 +32,9 @@ func TestSequenceSVGGolden(t *testing.T) {
 // in order, the certificate's names under them, the Autodiscover field
 // that sent the client on, and the warning in red with its rule.
 func TestSequenceSVGContent(t *testing.T) {
-	var sc scenario
-	for _, s := range scenarioList(t) {
-		if s.name == "kb940726" {
+	var sc scen.Scenario
+	for _, s := range scen.List(t) {
+		if s.Name == "kb940726" {
 			sc = s
 		}
 	}
@@ -97,7 +100,7 @@ var hostileNames = []string{
 // certificate names come out as text: the SVG parses as XML, has no
 // element but the picture's own, and says the names back.
 func TestSequenceSVGHostile(t *testing.T) {
-	p := scenarioCerts(t)
+	p := scen.Certs(t)
 	for _, h := range hostileNames {
 		ascii := strings.Map(func(r rune) rune { // a certificate's names are IA5 strings
 			if r < 0x20 || r > 0x7e {
@@ -105,12 +108,12 @@ func TestSequenceSVGHostile(t *testing.T) {
 			}
 			return r
 		}, h)
-		leaf := p.leaf(ascii, ascii, "ok.example")
+		leaf := p.Leaf(ascii, ascii, "ok.example")
 		obs := []*record.Observation{
-			{Kind: record.KindHTTP, Source: record.SourceProxy, Time: at(0), Method: "GET", URL: "https://" + h + "/p?q=" + h, Status: 302, Location: "https://" + h + "/</svg>", SNI: h, Chain: leaf},
-			{Kind: record.KindTLS, Source: record.SourceProxy, Time: at(1), SNI: h, Connect: h + ":443", Error: h, ClientAlert: h},
+			{Kind: record.KindHTTP, Source: record.SourceProxy, Time: scen.At(0), Method: "GET", URL: "https://" + h + "/p?q=" + h, Status: 302, Location: "https://" + h + "/</svg>", SNI: h, Chain: leaf},
+			{Kind: record.KindTLS, Source: record.SourceProxy, Time: scen.At(1), SNI: h, Connect: h + ":443", Error: h, ClientAlert: h},
 		}
-		r := Analyze(obs, Options{Roots: p.roots, Now: scenarioDay})
+		r := analysis.Analyze(obs, analysis.Options{Roots: p.Roots, Now: scen.Day})
 		svg := SequenceSVG(r, SequenceOptions{Client: h, Title: h})
 		checkSVG(t, svg)
 	}
@@ -125,7 +128,7 @@ func FuzzSequenceSVG(f *testing.F) {
 	f.Fuzz(func(t *testing.T, host, path, alert string) {
 		o := &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Unix(1e9, 0), Method: "GET", URL: "https://" + host + path, SNI: host, Status: 301, Location: path}
 		o2 := &record.Observation{Kind: record.KindTLS, Source: record.SourceProxy, Time: time.Unix(1e9, 0), SNI: host, ClientAlert: alert, Error: path}
-		r := Analyze([]*record.Observation{o, o2}, Options{Now: time.Unix(1e9, 0)})
+		r := analysis.Analyze([]*record.Observation{o, o2}, analysis.Options{Now: time.Unix(1e9, 0)})
 		checkSVG(t, SequenceSVG(r, SequenceOptions{Client: alert}))
 	})
 }

@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"bufio"
@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/match"
-	"github.com/certsleuth/certsleuth/record"
 )
 
 // RenderOptions control how a report is printed.
@@ -43,7 +43,7 @@ func CheckFormat(f string) error {
 // self-contained file: no external assets, works offline, prints well).
 // Every format renders the same fields: the verdict with the culprit
 // request, its origin chain and the fix, then every observation.
-func Render(w io.Writer, r *Report, format string, o RenderOptions) error {
+func Render(w io.Writer, r *analysis.Report, format string, o RenderOptions) error {
 	if err := CheckFormat(format); err != nil && format != "" {
 		return err
 	}
@@ -73,85 +73,6 @@ func buffered(w io.Writer) *bufio.Writer {
 		return b
 	}
 	return bufio.NewWriterSize(w, 64<<10)
-}
-
-// mergeFindings keeps the findings of at least min severity, one per ID,
-// with the profiles that share it joined by ", ".
-func mergeFindings(fs []Finding, min Severity) []Finding {
-	var out []Finding
-	idx := map[string]int{}
-	for _, f := range fs {
-		if f.Severity.rank() < min.rank() {
-			continue
-		}
-		if i, ok := idx[f.ID]; ok {
-			if out[i].Profile != AllProfiles && f.Profile != AllProfiles && !strings.Contains(", "+out[i].Profile+", ", ", "+f.Profile+", ") {
-				out[i].Profile += ", " + f.Profile
-			}
-			continue
-		}
-		idx[f.ID] = len(out)
-		out = append(out, f)
-	}
-	return out
-}
-
-// Describe says in a few words what the observation was.
-func Describe(o *record.Observation) string {
-	switch o.Kind {
-	case record.KindDNS:
-		if o.DNS == nil {
-			return "DNS"
-		}
-		var ans []string
-		for _, a := range o.DNS.Answers {
-			v := a.Value
-			if a.Type == "SRV" {
-				v = fmt.Sprintf("%s:%d", a.Value, a.Port)
-			}
-			ans = append(ans, a.Type+" "+v)
-		}
-		s := fmt.Sprintf("DNS %s %s", o.DNS.Type, o.DNS.Query)
-		if len(ans) > 0 {
-			s += " -> " + strings.Join(ans, ", ")
-		} else if o.DNS.Rcode != "" {
-			s += " -> " + o.DNS.Rcode
-		}
-		return s
-	case record.KindHTTP:
-		s := strings.TrimSpace(o.Method + " " + o.URL)
-		if o.URL == "" {
-			s = strings.TrimSpace(o.Method + " " + o.Host)
-		}
-		if o.Status != 0 {
-			s += fmt.Sprintf(" -> %d", o.Status)
-		}
-		if o.Location != "" {
-			s += " " + o.Location
-		}
-		return s
-	}
-	name, from := o.AskedName()
-	s := "TLS"
-	if o.TLSVersion != "" {
-		s = o.TLSVersion
-	}
-	switch {
-	case o.Connect != "" && from != record.FromConnect:
-		s += fmt.Sprintf(" %s (CONNECT %s)", name, o.Connect)
-	case name != "":
-		s += " " + name
-	}
-	if o.NoSNI {
-		s += " (no SNI)"
-	}
-	if o.Server != "" {
-		s += " at " + o.Server
-	}
-	if o.StartTLS != "" {
-		s += " (" + strings.ToUpper(o.StartTLS) + " STARTTLS)"
-	}
-	return s
 }
 
 const (
@@ -250,17 +171,6 @@ func chainWords(ch []certs.Summary) string {
 		issuer = "self-signed"
 	}
 	return fmt.Sprintf("%s (issuer %s; valid %s to %s)", s, issuer, l.NotBefore.Format(time.DateOnly), l.NotAfter.Format(time.DateOnly))
-}
-
-// stripProfileTitle drops the "<profile title>: " prefix name findings
-// carry, for places where the profiles are listed separately.
-func stripProfileTitle(s string) string {
-	for _, p := range match.Profiles() {
-		if strings.HasPrefix(s, p.Title+": ") {
-			return strings.TrimPrefix(s, p.Title+": ")
-		}
-	}
-	return s
 }
 
 func profileList(ps []*match.Profile) string {

@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"bytes"
@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	scen "github.com/certsleuth/certsleuth/internal/scenario"
+
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/internal/browser"
 )
 
@@ -114,15 +117,15 @@ func firstScreen(t *testing.T, chrome string, page []byte, want []string) probeR
 // nothing warns and no culprit is shown).
 func TestHTMLFirstScreen(t *testing.T) {
 	chrome := chromiumPath(t)
-	for _, sc := range scenarioList(t) {
-		t.Run(sc.name, func(t *testing.T) {
+	for _, sc := range scen.List(t) {
+		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
 			r := analyzeScenario(t, sc)
 			// The golden file: TestGoldenReports keeps it equal to what
 			// Render gives, and the CLI tests compare replay's output to it.
-			golden, err := os.ReadFile(filepath.Join("testdata", "golden", sc.name+".html"))
+			golden, err := os.ReadFile(filepath.Join("testdata", "golden", sc.Name+".html"))
 			if err != nil {
-				t.Fatalf("%v (run: go test ./analysis -update)", err)
+				t.Fatalf("%v (run: go test ./report -update)", err)
 			}
 			page := bytes.NewBuffer(golden)
 			var want []string
@@ -131,7 +134,7 @@ func TestHTMLFirstScreen(t *testing.T) {
 				want = []string{"No request in this trace would make a client warn"}
 			} else {
 				c := cs[0]
-				want = []string{Describe(c.First.Obs), c.Remedies[0].Command}
+				want = []string{analysis.Describe(c.First.Obs), c.Remedies[0].Command}
 				if len(c.Origin) > 0 {
 					want = append(want, c.Origin[0].Text)
 				}

@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
@@ -57,8 +58,8 @@ type originView struct {
 type remedyView struct {
 	Title    string
 	Command  string
-	Version  string           // "Exchange 2016, from the Autodiscover answer"
-	Other    []VersionCommand // the command for releases where it differs
+	Version  string                    // "Exchange 2016, from the Autodiscover answer"
+	Other    []analysis.VersionCommand // the command for releases where it differs
 	Note     string
 	Citation string
 }
@@ -106,7 +107,7 @@ func certAnchor(sha string) string {
 	return "cert-" + sha
 }
 
-func (r *Report) view(o RenderOptions) *reportView {
+func viewOf(r *analysis.Report, o RenderOptions) *reportView {
 	culprits := r.Culprits()
 	v := &reportView{Title: o.Title, Headline: strings.TrimSuffix(strings.SplitN(headline(r, culprits), " (", 2)[0], "; first each time:"), Clean: len(culprits) == 0, Profiles: profileList(r.Profiles), Problems: r.Problems}
 	if r.Origins != nil {
@@ -121,11 +122,11 @@ func (r *Report) view(o RenderOptions) *reportView {
 		for _, rp := range c.Repeats {
 			repeatOf[rp.Index] = i + 1
 		}
-		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("obs-%d", c.First.Index), Verdict: c.Verdict, Request: Describe(c.First.Obs),
+		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("obs-%d", c.First.Index), Verdict: c.Verdict, Request: analysis.Describe(c.First.Obs),
 			When: whenWords(c), Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", ")}
-		cv.Asked = askedWords(c.First)
+		cv.Asked = analysis.AskedWords(c.First)
 		for _, f := range c.Findings {
-			cv.Rules = append(cv.Rules, ruleView{ID: f.ID, Summary: stripProfileTitle(f.Summary), Citation: f.Citation})
+			cv.Rules = append(cv.Rules, ruleView{ID: f.ID, Summary: analysis.StripProfileTitle(f.Summary), Citation: f.Citation})
 		}
 		for _, cause := range c.Origin {
 			cv.Origin = append(cv.Origin, originOf(cause))
@@ -180,7 +181,7 @@ func (r *Report) view(o RenderOptions) *reportView {
 		}
 		sort.Strings(names)
 		v.Summary = fmt.Sprintf("certsleuth judged %s to %s against %s for the client profiles %s, and traced where each request came from; every name the clients asked for is on the certificate they were shown.",
-			plural(requests, "request"), orNone(andList(names)), plural(len(v.Certs), "certificate"), v.Profiles)
+			analysis.Plural(requests, "request"), orNone(analysis.AndList(names)), analysis.Plural(len(v.Certs), "certificate"), v.Profiles)
 	} else {
 		for _, p := range r.CertPlan() {
 			pv := planView{Server: p.Server, Words: p.Words()}
@@ -188,7 +189,7 @@ func (r *Report) view(o RenderOptions) *reportView {
 				pv.Cert = chainWords([]certs.Summary{*p.Leaf})
 			}
 			for _, n := range p.Names {
-				pv.Names = append(pv.Names, n.words())
+				pv.Names = append(pv.Names, n.Words())
 			}
 			v.Plans = append(v.Plans, pv)
 		}
@@ -197,9 +198,9 @@ func (r *Report) view(o RenderOptions) *reportView {
 }
 
 // timelineRowOf lays out one item for the timeline.
-func timelineRowOf(it *Item, ledTo map[int][]int, firstOf, repeatOf map[int]int) timelineRow {
+func timelineRowOf(it *analysis.Item, ledTo map[int][]int, firstOf, repeatOf map[int]int) timelineRow {
 	res, _ := itemResult(it)
-	row := timelineRow{Index: it.Index, Anchor: fmt.Sprintf("obs-%d", it.Index), Clock: "-", Result: res, Desc: Describe(it.Obs), Name: it.Name,
+	row := timelineRow{Index: it.Index, Anchor: fmt.Sprintf("obs-%d", it.Index), Clock: "-", Result: res, Desc: analysis.Describe(it.Obs), Name: it.Name,
 		LedTo: ledTo[it.Index], Culprit: firstOf[it.Index], Repeat: repeatOf[it.Index]}
 	if !it.Obs.Time.IsZero() {
 		row.Clock = it.Obs.Time.UTC().Format("15:04:05")
@@ -220,8 +221,8 @@ func timelineRowOf(it *Item, ledTo map[int][]int, firstOf, repeatOf map[int]int)
 		ov := originOf(it.Origin[0])
 		row.Origin = &ov
 	}
-	for _, f := range mergeFindings(it.Findings, SeverityInfo) {
-		row.Findings = append(row.Findings, ruleView{ID: f.ID, Summary: stripProfileTitle(f.Summary)})
+	for _, f := range analysis.MergeFindings(it.Findings, analysis.SeverityInfo) {
+		row.Findings = append(row.Findings, ruleView{ID: f.ID, Summary: analysis.StripProfileTitle(f.Summary)})
 	}
 	if len(it.Chain) > 0 {
 		row.CertID = certAnchor(it.Chain[0].SHA256)
@@ -236,7 +237,7 @@ func orNone(s string) string {
 	return s
 }
 
-func originOf(c Cause) originView {
+func originOf(c analysis.Cause) originView {
 	ov := originView{Text: c.Text, From: c.From, Hedged: c.Hedged}
 	if c.From > 0 {
 		ov.Anchor = fmt.Sprintf("obs-%d", c.From)

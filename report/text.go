@@ -1,19 +1,21 @@
-package analysis
+package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
 // headline is the report's first line (without the title).
-func headline(r *Report, culprits []*Culprit) string {
+func headline(r *analysis.Report, culprits []*analysis.Culprit) string {
 	n, warn := 0, 0
 	for _, it := range r.Items {
 		if it.Obs.Kind != record.KindDNS {
@@ -25,7 +27,7 @@ func headline(r *Report, culprits []*Culprit) string {
 	}
 	unseen := ""
 	if nj := r.NotJudged(); nj.Total() > 0 {
-		unseen = fmt.Sprintf("; %s could not be judged: %s (see below)", plural(nj.Total(), "connection"), nj.words())
+		unseen = fmt.Sprintf("; %s could not be judged: %s (see below)", analysis.Plural(nj.Total(), "connection"), unjudgedWords(nj))
 		switch {
 		case nj.Refused == 1 && nj.Total() == 1:
 			unseen += ", but the client ended it with an alert: it most likely refused the certificate"
@@ -38,9 +40,9 @@ func headline(r *Report, culprits []*Culprit) string {
 		// under "problems with the input").
 		among := ""
 		if r.SkippedObservations > 0 {
-			among = fmt.Sprintf(" (%s among them)", plural(r.SkippedObservations, "observation"))
+			among = fmt.Sprintf(" (%s among them)", analysis.Plural(r.SkippedObservations, "observation"))
 		}
-		unseen += fmt.Sprintf("; %s skipped%s: the input is damaged (see below)", plural(r.Skipped, "input line"), among)
+		unseen += fmt.Sprintf("; %s skipped%s: the input is damaged (see below)", analysis.Plural(r.Skipped, "input line"), among)
 	}
 	if len(culprits) == 0 {
 		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)%s", n, profileList(r.Profiles), unseen)
@@ -51,32 +53,16 @@ func headline(r *Report, culprits []*Culprit) string {
 	return fmt.Sprintf("%d of %d requests would make a client warn; first each time:", warn, n)
 }
 
-func (u Unjudged) words() string {
-	var parts []string
-	add := func(n int, w string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%s (%d)", w, n))
-		}
-	}
-	add(u.Unseen, "the certificate was not seen")
-	add(u.Unreadable, "the certificate could not be read")
-	add(u.Unknown, "what a client does with a malformed certificate is not known")
-	if len(parts) == 1 {
-		return parts[0][:strings.LastIndex(parts[0], " (")]
-	}
-	return strings.Join(parts, ", ")
-}
-
 // whenWords says when a culprit happened and how often it came back.
-func whenWords(c *Culprit) string {
+func whenWords(c *analysis.Culprit) string {
 	it := c.First
 	when := fmtTime(it.Obs.Time) + fmt.Sprintf(" (#%d", it.Index)
 	// certsleuth check's second look without SNI is not the warning
 	// coming back: say what it is.
-	var repeats []*Item
+	var repeats []*analysis.Item
 	sameConn := 0
 	for _, rp := range c.Repeats {
-		if probed(rp.Obs) && rp.Obs.NoSNI && len(rp.Origin) > 0 && rp.Origin[0].Kind == CauseCheckTarget && rp.Origin[0].From > 0 {
+		if rp.Obs.Source == record.SourceProbe && rp.Obs.NoSNI && len(rp.Origin) > 0 && rp.Origin[0].Kind == analysis.CauseCheckTarget && rp.Origin[0].From > 0 {
 			when += fmt.Sprintf("; the same without SNI, #%d", rp.Index)
 			continue
 		}
@@ -87,9 +73,9 @@ func whenWords(c *Culprit) string {
 		repeats = append(repeats, rp)
 	}
 	if sameConn > 0 {
-		when += fmt.Sprintf("; %s on the same connection", plural(sameConn, "more request"))
+		when += fmt.Sprintf("; %s on the same connection", analysis.Plural(sameConn, "more request"))
 	}
-	c = &Culprit{First: c.First, Repeats: repeats}
+	c = &analysis.Culprit{First: c.First, Repeats: repeats}
 	if len(c.Repeats) > 0 {
 		last := c.Repeats[len(c.Repeats)-1]
 		times := "times"
@@ -106,7 +92,7 @@ func whenWords(c *Culprit) string {
 }
 
 // remedyVersionWords says which Exchange release a command is for.
-func remedyVersionWords(rm Remedy) string {
+func remedyVersionWords(rm analysis.Remedy) string {
 	if rm.Version == "" {
 		return ""
 	}
@@ -116,7 +102,7 @@ func remedyVersionWords(rm Remedy) string {
 	return fmt.Sprintf("Exchange %s, from the Autodiscover answer", rm.Version)
 }
 
-func renderText(w io.Writer, r *Report, o RenderOptions) error {
+func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	t := &textOut{w: w, o: o, width: o.Width}
 	if t.width == 0 {
 		t.width = 80
@@ -153,18 +139,18 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 	for i, c := range culprits {
 		it := c.First
 		t.printf("\n")
-		for j, l := range Wrap(fmt.Sprintf("%d. %s", i+1, Describe(it.Obs)), t.width) {
+		for j, l := range Wrap(fmt.Sprintf("%d. %s", i+1, analysis.Describe(it.Obs)), t.width) {
 			if j > 0 {
 				l = "   " + l
 			}
 			t.printf("%s\n", t.color(ansiBold, l))
 		}
 		t.field("   ", "when", whenWords(c))
-		t.field("   ", "asked for", askedWords(it))
+		t.field("   ", "asked for", analysis.AskedWords(it))
 		t.field("   ", "certificate", chainWords(it.Chain))
 		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
 		for _, f := range c.Findings {
-			t.fieldHL("   ", "rule", f.ID, ": "+stripProfileTitle(f.Summary), ansiRed)
+			t.fieldHL("   ", "rule", f.ID, ": "+analysis.StripProfileTitle(f.Summary), ansiRed)
 		}
 		for _, f := range it.Findings {
 			if f.ID == "conn.client-alert" { // the client's own verdict confirms it
@@ -172,7 +158,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 			}
 		}
 		if len(c.Origin) > 0 {
-			for j, l := range Arrows(requestWords(it.Obs), c.Origin) {
+			for j, l := range analysis.Arrows(requestWords(it.Obs), c.Origin) {
 				label := ""
 				if j == 0 {
 					label = "origin"
@@ -204,7 +190,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 				t.field("   ", "server", fmt.Sprintf("%s (presents %s)", p.Server, chainWords([]certs.Summary{*p.Leaf})))
 				var names []string
 				for _, n := range p.Names {
-					names = append(names, n.words())
+					names = append(names, n.Words())
 				}
 				t.field("   ", "asked for", strings.Join(names, "; "))
 				t.field("   ", "plan", p.Words())
@@ -226,7 +212,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 			clock = it.Obs.Time.UTC().Format("15:04:05")
 		}
 		prefix := fmt.Sprintf("%4d %s %-4s ", it.Index, clock, res)
-		lines := Wrap(Describe(it.Obs), t.width-len(prefix))
+		lines := Wrap(analysis.Describe(it.Obs), t.width-len(prefix))
 		t.printf("%s%s\n", strings.Replace(prefix, res, t.color(code, res), 1), lines[0])
 		ind := strings.Repeat(" ", len(prefix))
 		for _, l := range lines[1:] {
@@ -234,7 +220,7 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 		}
 		// An unknown origin is said in the culprit's details; repeated on
 		// every row of the list it would only be noise.
-		if len(it.Origin) > 0 && it.Obs.Kind != record.KindDNS && it.Origin[0].Kind != CauseUnknown {
+		if len(it.Origin) > 0 && it.Obs.Kind != record.KindDNS && it.Origin[0].Kind != analysis.CauseUnknown {
 			c := it.Origin[0]
 			s := "<- " + c.Text
 			if c.From > 0 {
@@ -252,8 +238,8 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 			}
 		}
 		if !it.Warns("") {
-			for _, f := range mergeFindings(it.Findings, SeverityInfo) {
-				t.field(ind, f.ID, stripProfileTitle(f.Summary))
+			for _, f := range analysis.MergeFindings(it.Findings, analysis.SeverityInfo) {
+				t.field(ind, f.ID, analysis.StripProfileTitle(f.Summary))
 			}
 		}
 	}
@@ -261,14 +247,14 @@ func renderText(w io.Writer, r *Report, o RenderOptions) error {
 }
 
 // itemResult is the one-word verdict of an item and its ANSI colour.
-func itemResult(it *Item) (string, string) {
+func itemResult(it *analysis.Item) (string, string) {
 	res, code := "ok", ansiGreen
 	switch it.Worst() {
-	case SeverityError:
+	case analysis.SeverityError:
 		res, code = "WARN", ansiRed
-	case SeverityWarning:
+	case analysis.SeverityWarning:
 		res, code = "note", ansiYellow
-	case SeverityInfo:
+	case analysis.SeverityInfo:
 		res, code = "info", ansiDim
 	}
 	if it.Obs.Kind == record.KindDNS {
@@ -281,8 +267,8 @@ func itemResult(it *Item) (string, string) {
 
 // requestWords names a request for the first line of an origin chain.
 func requestWords(o *record.Observation) string {
-	if probed(o) {
-		s := "certsleuth check connected to " + firstNonEmpty(record.HostOnly(o.Server), o.Server)
+	if o.Source == record.SourceProbe {
+		s := "certsleuth check connected to " + cmp.Or(record.HostOnly(o.Server), o.Server)
 		if n, _ := o.AskedName(); n != "" {
 			s = "certsleuth check connected to " + n
 		}
@@ -297,7 +283,7 @@ func requestWords(o *record.Observation) string {
 	if n, _ := o.AskedName(); n != "" {
 		return "connected to " + n
 	}
-	return Describe(o)
+	return analysis.Describe(o)
 }
 
 // verbatim prints "label  value" without wrapping value (commands must
@@ -351,13 +337,6 @@ func (t *textOut) command(indent, label, value string) {
 	}
 }
 
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}
-
 // fieldHL is field with the value's leading hl coloured: the layout is
 // computed on the plain text, so colour never changes where lines break.
 func (t *textOut) fieldHL(indent, label, hl, rest, code string) {
@@ -373,4 +352,22 @@ func (t *textOut) fieldHL(indent, label, hl, rest, code string) {
 			t.printf("%s%s\n", strings.Repeat(" ", len(pad)), l)
 		}
 	}
+}
+
+// unjudgedWords says why connections were not judged, with how many for
+// each reason when there are several.
+func unjudgedWords(u analysis.Unjudged) string {
+	var parts []string
+	add := func(n int, w string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s (%d)", w, n))
+		}
+	}
+	add(u.Unseen, "the certificate was not seen")
+	add(u.Unreadable, "the certificate could not be read")
+	add(u.Unknown, "what a client does with a malformed certificate is not known")
+	if len(parts) == 1 {
+		return parts[0][:strings.LastIndex(parts[0], " (")]
+	}
+	return strings.Join(parts, ", ")
 }

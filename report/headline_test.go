@@ -1,4 +1,4 @@
-package analysis
+package report
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -32,7 +33,7 @@ func TestHeadlineNotJudged(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if err := Render(&out, Analyze(c.obs, Options{Now: at}), "text", RenderOptions{Title: "t.pcap", Width: 1000}); err != nil {
+			if err := Render(&out, analysis.Analyze(c.obs, analysis.Options{Now: at}), "text", RenderOptions{Title: "t.pcap", Width: 1000}); err != nil {
 				t.Fatal(err)
 			}
 			first, _, _ := strings.Cut(out.String(), "\n")

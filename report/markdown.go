@@ -1,9 +1,11 @@
-package analysis
+package report
 
 import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/certsleuth/certsleuth/analysis"
 )
 
 // mdEscaper backslash-escapes the characters that would turn trace text
@@ -44,8 +46,8 @@ func mdBlock(lang, s string) string {
 // renderMarkdown writes the report as Markdown (GitHub flavour): the
 // verdict first, then why each request warns with its fix, the timeline
 // as a table, the certificate plan and the certificates.
-func renderMarkdown(w io.Writer, r *Report, o RenderOptions) error {
-	v := r.view(o)
+func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
+	v := viewOf(r, o)
 	b := buffered(w)
 	title := "certsleuth report"
 	if v.Title != "" {
