@@ -303,6 +303,9 @@ type Totals struct {
 	// PerProfile counts, per chosen profile in the report's order, the
 	// items that would make that client warn.
 	PerProfile []ProfileTotal `json:"per_profile"`
+	// Notes count, per check ID, the notes and information on items no
+	// client warns about, with the first of them (see NoteTotal).
+	Notes []NoteTotal `json:"notes,omitempty"`
 }
 
 // ProfileTotal is the number of warning items for one profile.
@@ -340,6 +343,9 @@ func (t *Totals) countItem(it *Item, profiles []*match.Profile) {
 		t.Judged++
 	}
 	t.NotJudged.count(it, why)
+	if !it.Warns("") {
+		t.countNotes(it)
+	}
 }
 
 // TotalsOf counts the items of r (for a report put together by hand; the

@@ -85,9 +85,6 @@ func Plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// AndList joins xs as "a, b and c".
-func AndList(xs []string) string { return andList(xs) }
-
 // firstNonEmpty returns the first of s that is not "" (cmp.Or for strings).
 func firstNonEmpty(s ...string) string {
 	for _, x := range s {

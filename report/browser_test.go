@@ -139,7 +139,7 @@ func TestHTMLFirstScreen(t *testing.T) {
 					want = append(want, c.Origin[0].Text)
 				}
 			}
-			res := firstScreen(t, chrome, page.Bytes(), append(want, "Timeline"))
+			res := firstScreen(t, chrome, page.Bytes(), append(want, "The observations one by one"))
 			if len(res.Viewport) != 2 || res.Viewport[1] < firstScreenH/2 {
 				t.Fatalf("odd viewport %v", res.Viewport)
 			}
@@ -154,8 +154,8 @@ func TestHTMLFirstScreen(t *testing.T) {
 					t.Errorf("%q is not in the first screen (%dx%d): it is at %d-%d px", w, res.Viewport[0], res.Viewport[1], h.Top, h.Bottom)
 				}
 			}
-			if h := res.Found["Timeline"]; h == nil || !h.Visible {
-				t.Error("the timeline heading is not visible")
+			if h := res.Found["The observations one by one"]; h == nil || !h.Visible {
+				t.Error("the note on how to get every observation (--all) is not visible")
 			}
 			if len(cs) == 0 && strings.Contains(page.String(), `class="badge b-warn"`) {
 				t.Error("the clean report shows a warning badge")

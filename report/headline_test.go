@@ -12,7 +12,8 @@ import (
 
 // TestHeadlineNotJudged: the first line counts the connections whose
 // certificate was not seen, and among them those the client ended with
-// an alert (it refused what it was shown).
+// an alert (it refused what it was shown), and says where they are
+// listed: with --all below, else --all lists them.
 func TestHeadlineNotJudged(t *testing.T) {
 	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 	enc := func(sni, alert string) *record.Observation {
@@ -25,11 +26,11 @@ func TestHeadlineNotJudged(t *testing.T) {
 		want string
 	}{
 		{"none refused", []*record.Observation{enc("a.contoso.com", ""), enc("b.contoso.com", "")},
-			"2 connections could not be judged: the certificate was not seen (see below)\n"},
+			"2 connections could not be judged: the certificate was not seen (--all lists them)\n"},
 		{"one of two refused", []*record.Observation{enc("a.contoso.com", record.AlertEncrypted), enc("b.contoso.com", "")},
-			"2 connections could not be judged: the certificate was not seen (see below), but on 1 of them the client sent an alert: it most likely refused the certificate\n"},
+			"2 connections could not be judged: the certificate was not seen (--all lists them), but on 1 of them the client sent an alert: it most likely refused the certificate\n"},
 		{"the only one refused", []*record.Observation{enc("a.contoso.com", record.AlertEncryptedAfter)},
-			"1 connection could not be judged: the certificate was not seen (see below), but the client ended it with an alert: it most likely refused the certificate\n"},
+			"1 connection could not be judged: the certificate was not seen (--all lists them), but the client ended it with an alert: it most likely refused the certificate\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out bytes.Buffer
@@ -39,6 +40,14 @@ func TestHeadlineNotJudged(t *testing.T) {
 			first, _, _ := strings.Cut(out.String(), "\n")
 			if !strings.HasSuffix(first+"\n", c.want) {
 				t.Errorf("headline %q\nwant it to end %q", first, c.want)
+			}
+			out.Reset()
+			if err := Render(&out, analysis.Analyze(c.obs, analysis.Options{Now: at}), "text", RenderOptions{Title: "t.pcap", Width: 1000, All: true}); err != nil {
+				t.Fatal(err)
+			}
+			first, _, _ = strings.Cut(out.String(), "\n")
+			if want := strings.Replace(c.want, "(--all lists them)", "(see below)", 1); !strings.HasSuffix(first+"\n", want) {
+				t.Errorf("with All, headline %q\nwant it to end %q", first, want)
 			}
 		})
 	}

@@ -19,9 +19,19 @@ var htmlReport = template.Must(template.New("report").Funcs(template.FuncMap{
 
 // renderHTML writes the report as one self-contained HTML file: inline CSS,
 // no scripts, no external assets, so it works offline and prints well. The
-// first screen is the verdict: the culprit request, its origin and the fix.
+// first screen is the verdict: the biggest cause, its origin and the fix.
+// Without o.All its size is bounded whatever the input: htmlFull causes in
+// full, htmlListed more a table row each, a picture of at most 40 arrows,
+// and no timeline.
 func renderHTML(w io.Writer, r *analysis.Report, o RenderOptions) error {
-	return htmlReport.Execute(w, htmlView{viewOf(r, o), template.HTML(SequenceSVG(r, SequenceOptions{}))})
+	v := viewOf(r, o, htmlFull, htmlListed)
+	var pic string
+	if o.All {
+		pic = SequenceSVG(r, SequenceOptions{})
+	} else {
+		pic = causesSVG(v.ranked, SequenceOptions{Title: "What sent the client where: the first request of each cause, and each server's certificate"})
+	}
+	return htmlReport.Execute(w, htmlView{v, template.HTML(pic)})
 }
 
 // htmlView is the report view with the sequence picture, which only the

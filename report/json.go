@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
 	"time"
@@ -73,6 +74,9 @@ type JSONSummary struct {
 	// ExchangeVersion is the Exchange release the Autodiscover answers
 	// revealed, or "".
 	ExchangeVersion string `json:"exchange_version,omitempty"`
+	// Totals are the counts behind the headline: requests, TLS
+	// connections, those judged, warnings per profile.
+	Totals *analysis.Totals `json:"totals,omitempty"`
 }
 
 // JSONCulprit is the explanation of one culprit in the JSON summary.
@@ -87,6 +91,22 @@ type JSONCulprit struct {
 	Origin        []analysis.Cause  `json:"origin"`
 	Remedies      []analysis.Remedy `json:"remedies"`
 	SuggestedName string            `json:"suggested_name,omitempty"`
+	// Requests is how many requests (or connections) the cause covers,
+	// Connections how many distinct connections they were made on (0
+	// when the input does not say).
+	Requests    int `json:"requests"`
+	Connections int `json:"connections,omitempty"`
+	// Clients are the distinct clients (User-Agent product, else address),
+	// at most 10; MoreClients counts the others.
+	Clients     []string `json:"clients"`
+	MoreClients int      `json:"more_clients,omitempty"`
+	// FirstSeen and LastSeen are the times of the earliest and the latest
+	// request; absent when the input has no times.
+	FirstSeen *time.Time `json:"first_seen,omitempty"`
+	LastSeen  *time.Time `json:"last_seen,omitempty"`
+	// Examples are the indexes of up to 3 requests of the cause, the
+	// first included.
+	Examples []int `json:"examples"`
 }
 
 // JSONCulpritOf returns the JSON form of a culprit.
@@ -107,6 +127,16 @@ func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 	}
 	if j.Profiles == nil {
 		j.Profiles = []string{}
+	}
+	j.Requests, j.Connections, j.MoreClients = c.Requests, c.Conns, c.MoreClients
+	j.Clients = append([]string{}, c.Clients...)
+	if !c.FirstSeen.IsZero() {
+		f, l := c.FirstSeen, c.LastSeen
+		j.FirstSeen, j.LastSeen = &f, &l
+	}
+	j.Examples = []int{}
+	for _, ex := range c.Examples {
+		j.Examples = append(j.Examples, ex.Index)
 	}
 	return j
 }
@@ -135,22 +165,50 @@ func JSONOf(it *analysis.Item, all []*match.Profile) JSONItem {
 }
 
 func renderJSON(w io.Writer, r *analysis.Report) error {
-	enc := json.NewEncoder(w)
-	sum := JSONSummary{Type: "summary", Culprits: []int{}, Profiles: []string{}, Problems: r.Problems, Skipped: r.Skipped, SkippedObservations: r.SkippedObservations}
+	jw := NewJSONWriter(w, r.Profiles)
+	for _, it := range r.Items {
+		if err := jw.Item(it); err != nil {
+			return err
+		}
+	}
+	return jw.Finish(r)
+}
+
+// JSONWriter writes a JSON report as the items come: one line per item
+// (it is an analysis.ItemSink), then, at Finish, the summary line. A
+// report made by a pipeline that keeps no item list is written with it.
+type JSONWriter struct {
+	w        *bufio.Writer
+	enc      *json.Encoder
+	profiles []*match.Profile
+	n, warn  int
+}
+
+// NewJSONWriter returns a JSONWriter to w for the chosen profiles. It
+// buffers: Finish flushes.
+func NewJSONWriter(w io.Writer, profiles []*match.Profile) *JSONWriter {
+	b := buffered(w)
+	return &JSONWriter{w: b, enc: json.NewEncoder(b), profiles: profiles}
+}
+
+// Item writes the line of one item.
+func (j *JSONWriter) Item(it *analysis.Item) error {
+	j.n++
+	if it.Warns("") {
+		j.warn++
+	}
+	return j.enc.Encode(JSONOf(it, j.profiles))
+}
+
+// Finish writes the summary line of r, whose items Item wrote (it counts
+// them), and flushes.
+func (j *JSONWriter) Finish(r *analysis.Report) error {
+	sum := JSONSummary{Type: "summary", Observations: j.n, Warnings: j.warn, Culprits: []int{}, Profiles: []string{}, Problems: r.Problems, Skipped: r.Skipped, SkippedObservations: r.SkippedObservations}
 	if nj := r.NotJudged(); nj.Total() > 0 {
 		sum.NotJudged = &nj
 	}
 	for _, p := range r.Profiles {
 		sum.Profiles = append(sum.Profiles, p.Name)
-	}
-	for _, it := range r.Items {
-		if err := enc.Encode(JSONOf(it, r.Profiles)); err != nil {
-			return err
-		}
-		sum.Observations++
-		if it.Warns("") {
-			sum.Warnings++
-		}
 	}
 	cs := r.Culprits()
 	for _, c := range cs {
@@ -162,7 +220,9 @@ func renderJSON(w io.Writer, r *analysis.Report) error {
 	if r.Origins != nil {
 		sum.ExchangeVersion = r.Origins.Version
 	}
-	return writeJSONSummary(w, &sum, cs)
+	t := totals(r)
+	sum.Totals = &t
+	return writeJSONSummary(j.w, &sum, cs)
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made
@@ -226,6 +286,11 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit) err
 	}
 	if sum.ExchangeVersion != "" {
 		if err := field(",", `"exchange_version":`, sum.ExchangeVersion); err != nil {
+			return err
+		}
+	}
+	if sum.Totals != nil {
+		if err := field(",", `"totals":`, sum.Totals); err != nil {
 			return err
 		}
 	}

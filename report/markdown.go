@@ -44,10 +44,11 @@ func mdBlock(lang, s string) string {
 }
 
 // renderMarkdown writes the report as Markdown (GitHub flavour): the
-// verdict first, then why each request warns with its fix, the timeline
-// as a table, the certificate plan and the certificates.
+// headline, then the causes, the biggest first, each once with its
+// verdict, counts, examples, origin and fix; the certificate plan, the
+// certificates; and, with o.All, the timeline as a table.
 func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
-	v := viewOf(r, o)
+	v := viewOf(r, o, textFull, textListed)
 	b := buffered(w)
 	title := "certsleuth report"
 	if v.Title != "" {
@@ -62,30 +63,30 @@ func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if v.WhatIf != "" {
 		fmt.Fprintf(b, "**%s**\n\n", mdEsc(v.WhatIf))
 	}
-	b.WriteString("## Verdict\n\n")
 	if v.Clean {
-		fmt.Fprintf(b, "**No request in this trace would make a client warn about the certificate.** %s\n\n", mdEsc(v.Summary))
+		fmt.Fprintf(b, "## Verdict\n\n**No request in this trace would make a client warn about the certificate.** %s\n\n", mdEsc(v.Summary))
+	} else {
+		fmt.Fprintf(b, "Looked at %s.\n\n", mdEsc(v.LookedAt))
 	}
-	for _, c := range v.Culprits {
-		fmt.Fprintf(b, "%d. %s\n", c.N, mdEsc(c.Verdict))
-		fmt.Fprintf(b, "   - **Culprit request:** %s, %s ([timeline](#%s))\n", mdCode(c.Request), mdEsc(c.When), c.Anchor)
-		if len(c.Origin) > 0 {
-			fmt.Fprintf(b, "   - **Origin:** %s\n", mdOrigin(c.Origin))
+	if len(v.ByRule) > 0 {
+		fmt.Fprintf(b, "## Causes by rule\n\n%d causes; the biggest %d in full below, then %d a line each.\n\n| rules | causes | requests | the biggest |\n|---|---:|---:|---:|\n", v.Total, len(v.Causes), len(v.More))
+		for _, g := range v.ByRule {
+			fmt.Fprintf(b, "| %s | %d | %d | [%d](#cause-%d) |\n", mdEsc(g.Rules), g.Causes, g.Requests, g.Biggest, g.Biggest)
 		}
-		if len(c.Remedies) > 0 {
-			var cmds []string
-			for _, rm := range c.Remedies {
-				cmds = append(cmds, mdCode(rm.Command))
-			}
-			fmt.Fprintf(b, "   - **Fix:** %s\n", strings.Join(cmds, "; "))
+		b.WriteString("\n")
+	}
+	if len(v.Causes) > 0 {
+		b.WriteString("## Causes, the biggest first\n\n")
+	}
+	for _, c := range v.Causes {
+		fmt.Fprintf(b, "### <a id=\"%s\"></a>%d. %s\n\n", c.Anchor, c.N, mdEsc(c.Title))
+		fmt.Fprintf(b, "%s\n\n", mdEsc(c.Verdict))
+		fmt.Fprintf(b, "- **requests:** %s\n", mdEsc(c.Counts))
+		var exs []string
+		for _, ex := range c.Examples {
+			exs = append(exs, mdRef(ex, true))
 		}
-	}
-	if len(v.Culprits) > 0 {
-		b.WriteString("\n## Why each request warns, and the fix\n\n")
-	}
-	for _, c := range v.Culprits {
-		fmt.Fprintf(b, "### %d. %s\n\n", c.N, mdCode(c.Request))
-		fmt.Fprintf(b, "- **when:** %s\n", mdEsc(c.When))
+		fmt.Fprintf(b, "- **examples:** %s\n", strings.Join(exs, "; "))
 		fmt.Fprintf(b, "- **asked for:** %s\n", mdEsc(c.Asked))
 		fmt.Fprintf(b, "- **certificate:** %s\n", mdEsc(c.Cert))
 		fmt.Fprintf(b, "- **warns:** %s\n", mdEsc(c.Warns))
@@ -125,6 +126,28 @@ func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
 			b.WriteString("\n")
 		}
 	}
+	if len(v.More) > 0 {
+		b.WriteString("## More causes, a line each\n\n| # | cause | requests | clients | fix |\n|---:|---|---:|---:|---|\n")
+		for _, l := range v.More {
+			fix := ""
+			if l.Fix != "" {
+				fix = strings.ReplaceAll(mdCode(l.Fix), "|", `\|`)
+			}
+			fmt.Fprintf(b, "| %d | %s | %d | %d | %s |\n", l.N, mdEsc(l.Title), l.Requests, l.Clients, fix)
+		}
+		b.WriteString("\n")
+	}
+	if v.Rest > 0 {
+		fmt.Fprintf(b, "%s (%s) not listed: `--all` lists every cause and every request, and `--format json` every cause.\n\n",
+			analysis.Plural(v.Rest, "more cause"), analysis.Plural(v.RestRequests, "request"))
+	}
+	if len(v.Notes) > 0 {
+		b.WriteString("## Notes on requests no client warns about\n\n")
+		for _, n := range v.Notes {
+			fmt.Fprintf(b, "- %s: %s\n", mdCode(n.ID), mdEsc(n.Words))
+		}
+		b.WriteString("\n")
+	}
 	if len(v.Plans) > 0 {
 		b.WriteString("## Which certificate each server needs\n\n")
 		for _, p := range v.Plans {
@@ -136,36 +159,37 @@ func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Timeline\n\n| # | time | verdict | request | origin |\n|---:|---|---|---|---|\n")
-	for row := range v.Timeline {
-		verdict := mdEsc(row.Result)
-		if row.Result == "WARN" {
-			verdict = "**WARN**"
+	if v.All {
+		b.WriteString("## Timeline\n\n| # | time | verdict | request | origin |\n|---:|---|---|---|---|\n")
+		for row := range v.Timeline {
+			verdict := mdEsc(row.Result)
+			if row.Result == "WARN" {
+				verdict = "**WARN**"
+			}
+			origin := ""
+			if row.Origin != nil {
+				origin = "← " + mdOrigin([]originView{*row.Origin})
+			}
+			// GFM splits table cells at every |, even in code spans, unless escaped.
+			req := strings.ReplaceAll(mdCode(row.Desc), "|", `\|`)
+			for _, f := range row.Findings {
+				req += "<br>" + mdCode(f.ID) + ": " + mdEsc(f.Summary)
+			}
+			fmt.Fprintf(b, "| <a id=\"%s\"></a>%d | %s | %s | %s | %s |\n", row.Anchor, row.Index, row.Clock, verdict, req, origin)
 		}
-		if row.Culprit > 0 {
-			verdict += fmt.Sprintf(" (culprit %d)", row.Culprit)
-		}
-		if row.Repeat > 0 {
-			verdict += fmt.Sprintf(" (again %d)", row.Repeat)
-		}
-		origin := ""
-		if row.Origin != nil {
-			origin = "← " + mdOrigin([]originView{*row.Origin})
-		}
-		// GFM splits table cells at every |, even in code spans, unless escaped.
-		req := strings.ReplaceAll(mdCode(row.Desc), "|", `\|`)
-		for _, f := range row.Findings {
-			req += "<br>" + mdCode(f.ID) + ": " + mdEsc(f.Summary)
-		}
-		fmt.Fprintf(b, "| <a id=\"%s\"></a>%d | %s | %s | %s | %s |\n", row.Anchor, row.Index, row.Clock, verdict, req, origin)
+		b.WriteString("\n")
 	}
-	b.WriteString("\n## Certificates\n\n")
+	b.WriteString("## Certificates\n\n")
 	if len(v.Certs) == 0 {
 		b.WriteString("No certificate was seen.\n")
 	}
 	for _, c := range v.Certs {
+		var used []string
+		for _, u := range c.UsedBy {
+			used = append(used, mdRef(u, false))
+		}
 		fmt.Fprintf(b, "- <a id=\"%s\"></a>**%s** (CN %s), issuer %s, valid %s, %s, SHA-256 %s, presented to %s\n",
-			c.Anchor, mdEsc(c.Names), mdEsc(c.CN), mdEsc(c.Issuer), mdEsc(c.Valid), mdEsc(c.Key), mdCode(c.SHA256), mdRefs(c.UsedBy))
+			c.Anchor, mdEsc(c.Names), mdEsc(c.CN), mdEsc(c.Issuer), mdEsc(c.Valid), mdEsc(c.Key), mdCode(c.SHA256), strings.Join(used, ", "))
 	}
 	if len(v.Problems) > 0 {
 		b.WriteString("\n## Problems with the input\n\n")
@@ -173,7 +197,23 @@ func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
 			fmt.Fprintf(b, "- %s\n", mdEsc(p))
 		}
 	}
+	if !v.All {
+		fmt.Fprintf(b, "\nThe observations one by one: `--all`, or `--format json`.\n")
+	}
 	return b.Flush()
+}
+
+// mdRef is a reference as Markdown: a link when it has an anchor, the
+// text (as code when code) otherwise.
+func mdRef(r refView, code bool) string {
+	t := mdEsc(r.Text)
+	if code {
+		t = mdCode(r.Text)
+	}
+	if r.Anchor == "" {
+		return t
+	}
+	return fmt.Sprintf("[%s](#%s)", t, r.Anchor)
 }
 
 func mdOrigin(chain []originView) string {
@@ -183,23 +223,22 @@ func mdOrigin(chain []originView) string {
 		if ov.Hedged {
 			s = "_" + s + "_"
 		}
-		if ov.From > 0 {
+		switch {
+		case ov.Anchor != "":
 			s += fmt.Sprintf(" ([#%d](#%s))", ov.From, ov.Anchor)
+		case ov.From > 0:
+			s += fmt.Sprintf(" (#%d)", ov.From)
 		}
 		if len(ov.Refs) > 0 {
-			s += " (see " + mdRefs(ov.Refs) + ")"
+			var refs []string
+			for _, r := range ov.Refs {
+				refs = append(refs, mdRef(r, false))
+			}
+			s += " (see " + strings.Join(refs, ", ") + ")"
 		}
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ← ")
-}
-
-func mdRefs(ns []int) string {
-	var out []string
-	for _, n := range ns {
-		out = append(out, fmt.Sprintf("[#%d](#obs-%d)", n, n))
-	}
-	return strings.Join(out, ", ")
 }
 
 // cmdLang labels a fenced block: Exchange Management Shell commands are

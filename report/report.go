@@ -18,6 +18,11 @@ type RenderOptions struct {
 	Width int  // wrap width for text; 0 means 80
 	// Title names what was analysed, e.g. the trace or capture file.
 	Title string
+	// All shows every cause in full and then every observation (text,
+	// Markdown, HTML); without it a report shows the biggest causes in
+	// full, the next ones a line each, and counts the rest, so its size
+	// is bounded whatever the input. JSON always has every observation.
+	All bool
 }
 
 // Formats lists the report formats Render accepts ("markdown" is also

@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -73,18 +75,6 @@ type svgHost struct {
 // script, no style element and no external reference; every text from the
 // trace is XML-escaped. It returns "" when r holds no request.
 func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
-	if o.MaxRows <= 0 {
-		o.MaxRows = 40
-	}
-	if o.MaxHosts <= 0 {
-		o.MaxHosts = 8
-	}
-	if o.Client == "" {
-		o.Client = "client"
-	}
-	if o.Title == "" {
-		o.Title = "What sent the client where: each request in order, and each server's certificate"
-	}
 	// What must be drawn: each culprit's first request and what sent the
 	// client there.
 	important := map[int]bool{}
@@ -96,12 +86,37 @@ func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
 			}
 		}
 	}
+	return sequenceSVG(r.Items, important, o)
+}
+
+// causesSVG draws the causes as a sequence picture: the first request of
+// each, in the order they happened, labelled with what sent the client
+// there. It walks no item list: a report of any size draws at most
+// o.MaxRows arrows.
+func causesSVG(cs []*analysis.Culprit, o SequenceOptions) string {
+	o = o.defaults()
+	if len(cs) > o.MaxRows {
+		cs = cs[:o.MaxRows]
+	}
+	items := make([]*analysis.Item, 0, len(cs))
+	important := map[int]bool{}
+	for _, c := range cs {
+		items = append(items, c.First)
+		important[c.First.Index] = true
+	}
+	slices.SortFunc(items, func(a, b *analysis.Item) int { return cmp.Compare(a.Index, b.Index) })
+	return sequenceSVG(items, important, o)
+}
+
+// sequenceSVG draws items in order; the important ones are always drawn.
+func sequenceSVG(items []*analysis.Item, important map[int]bool, o SequenceOptions) string {
+	o = o.defaults()
 	var hosts []*svgHost
 	hostAt := map[string]int{}
 	var rows []svgRow
 	plain := 0 // rows kept that are not important
 	skipped := 0
-	for _, it := range r.Items {
+	for _, it := range items {
 		if it.Obs.Kind == record.KindDNS {
 			continue
 		}
@@ -176,6 +191,23 @@ func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
 		return ""
 	}
 	return drawSequence(o, hosts, rows)
+}
+
+// defaults fills in the bounds and names left zero.
+func (o SequenceOptions) defaults() SequenceOptions {
+	if o.MaxRows <= 0 {
+		o.MaxRows = 40
+	}
+	if o.MaxHosts <= 0 {
+		o.MaxHosts = 8
+	}
+	if o.Client == "" {
+		o.Client = "client"
+	}
+	if o.Title == "" {
+		o.Title = "What sent the client where: each request in order, and each server's certificate"
+	}
+	return o
 }
 
 // svgHostOf is the column an item goes in: the name the client asked for,

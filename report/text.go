@@ -6,28 +6,24 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
-	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
-// headline is the report's first line (without the title).
-func headline(r *analysis.Report, culprits []*analysis.Culprit) string {
-	n, warn := 0, 0
-	for _, it := range r.Items {
-		if it.Obs.Kind != record.KindDNS {
-			n++
-		}
-		if it.Warns("") {
-			warn++
-		}
+// headline is the report's first line (without the title): how many
+// requests would make a client warn and for which clients, how many
+// causes, and what could not be judged. all says the per-request list
+// follows (RenderOptions.All).
+func headline(r *analysis.Report, t analysis.Totals, causes int, all bool) string {
+	below := "(--all lists them)"
+	if all {
+		below = "(see below)"
 	}
 	unseen := ""
-	if nj := r.NotJudged(); nj.Total() > 0 {
-		unseen = fmt.Sprintf("; %s could not be judged: %s (see below)", analysis.Plural(nj.Total(), "connection"), unjudgedWords(nj))
+	if nj := t.NotJudged; nj.Total() > 0 {
+		unseen = fmt.Sprintf("; %s could not be judged: %s %s", analysis.Plural(nj.Total(), "connection"), unjudgedWords(nj), below)
 		switch {
 		case nj.Refused == 1 && nj.Total() == 1:
 			unseen += ", but the client ended it with an alert: it most likely refused the certificate"
@@ -44,51 +40,23 @@ func headline(r *analysis.Report, culprits []*analysis.Culprit) string {
 		}
 		unseen += fmt.Sprintf("; %s skipped%s: the input is damaged (see below)", analysis.Plural(r.Skipped, "input line"), among)
 	}
-	if len(culprits) == 0 {
-		return fmt.Sprintf("no request would make a client warn (%d observations, profiles %s)%s", n, profileList(r.Profiles), unseen)
+	if causes == 0 {
+		return fmt.Sprintf("no request would make a client warn (%s, profiles %s)%s", analysis.Plural(t.Observations, "observation"), profileList(r.Profiles), unseen)
 	}
-	if unseen != "" {
-		return fmt.Sprintf("%d of %d requests would make a client warn%s; first each time:", warn, n, unseen)
+	what := "1 cause"
+	if causes > 1 {
+		what = fmt.Sprintf("%d causes, the biggest first", causes)
 	}
-	return fmt.Sprintf("%d of %d requests would make a client warn; first each time:", warn, n)
+	return fmt.Sprintf("%d of %d requests would make a client warn (%s)%s; %s", t.Warning, t.Requests, warnsWords(t), unseen, what)
 }
 
-// whenWords says when a culprit happened and how often it came back.
-func whenWords(c *analysis.Culprit) string {
-	it := c.First
-	when := fmtTime(it.Obs.Time) + fmt.Sprintf(" (#%d", it.Index)
-	// certsleuth check's second look without SNI is not the warning
-	// coming back: say what it is.
-	var repeats []*analysis.Item
-	sameConn := 0
-	for _, rp := range c.Repeats {
-		if rp.Obs.Source == record.SourceProbe && rp.Obs.NoSNI && len(rp.Origin) > 0 && rp.Origin[0].Kind == analysis.CauseCheckTarget && rp.Origin[0].From > 0 {
-			when += fmt.Sprintf("; the same without SNI, #%d", rp.Index)
-			continue
-		}
-		if rp.Obs.Conn != "" && rp.Obs.Conn == it.Obs.Conn && rp.Obs.Source == it.Obs.Source {
-			sameConn++ // the connection warned once, at its first request
-			continue
-		}
-		repeats = append(repeats, rp)
+// totals are r.Totals, or, for a report put together by hand without
+// them, the counts of its items.
+func totals(r *analysis.Report) analysis.Totals {
+	if r.Totals.PerProfile == nil && len(r.Items) > 0 {
+		return analysis.TotalsOf(r)
 	}
-	if sameConn > 0 {
-		when += fmt.Sprintf("; %s on the same connection", analysis.Plural(sameConn, "more request"))
-	}
-	c = &analysis.Culprit{First: c.First, Repeats: repeats}
-	if len(c.Repeats) > 0 {
-		last := c.Repeats[len(c.Repeats)-1]
-		times := "times"
-		if len(c.Repeats) == 1 {
-			times = "time"
-		}
-		when += fmt.Sprintf("; again %d %s, last %s #%d", len(c.Repeats), times, fmtTime(last.Obs.Time), last.Index)
-		if ok, _ := exchange.IsAutodiscoverURL(it.Obs.URL); ok && last.Obs.Time.Sub(it.Obs.Time) >= 30*time.Minute {
-			// KB 3211279: Outlook re-runs Autodiscover about hourly.
-			return when + "): Outlook re-runs Autodiscover about hourly, so the warning comes back"
-		}
-	}
-	return when + ")"
+	return r.Totals
 }
 
 // remedyVersionWords says which Exchange release a command is for.
@@ -107,7 +75,8 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if t.width == 0 {
 		t.width = 80
 	}
-	culprits := r.Culprits()
+	tot := totals(r)
+	causes := rankCauses(r.Culprits())
 	title := ""
 	if o.Title != "" {
 		title = o.Title + ": "
@@ -115,86 +84,65 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if len(r.WhatIf) > 0 {
 		t.printf("what if the server presented: %s\n\n", chainWords(r.WhatIf))
 	}
-	head := Wrap(title+headline(r, culprits), t.width)
 	code := ansiGreen
-	if len(culprits) > 0 {
+	if len(causes) > 0 {
 		code = ansiBold + ansiRed
 	}
-	for _, l := range head {
+	for _, l := range Wrap(title+headline(r, tot, len(causes), o.All), t.width) {
 		t.printf("%s\n", t.color(code, l))
 	}
-	if len(culprits) > 0 {
-		t.printf("\n%s\n", t.color(ansiBold, "verdict:"))
-		for i, c := range culprits {
-			pad := fmt.Sprintf("%3d. ", i+1)
-			for j, l := range Wrap(c.Verdict, t.width-len(pad)) {
-				if j == 0 {
-					t.printf("%s%s\n", pad, l)
-				} else {
-					t.printf("%s%s\n", strings.Repeat(" ", len(pad)), l)
-				}
-			}
-		}
-	}
-	for i, c := range culprits {
-		it := c.First
+	if len(causes) > 0 {
 		t.printf("\n")
-		for j, l := range Wrap(fmt.Sprintf("%d. %s", i+1, analysis.Describe(it.Obs)), t.width) {
-			if j > 0 {
-				l = "   " + l
-			}
-			t.printf("%s\n", t.color(ansiBold, l))
+		t.field("", "looked at", lookedAtWords(tot, profileList(r.Profiles)))
+	}
+	inFull, inLine := shown(causes, textFull, textListed, o.All)
+	if len(inFull) < len(causes) {
+		t.printf("\n%s\n", t.color(ansiBold, fmt.Sprintf("causes by rule (%d causes; the biggest %d in full below, then %d a line each):", len(causes), len(inFull), len(inLine))))
+		for _, g := range byRule(causes) {
+			t.field("   ", g.Rules, fmt.Sprintf("%s, %s (the biggest: %d.)", analysis.Plural(g.Causes, "cause"), analysis.Plural(g.Requests, "request"), g.Biggest))
 		}
-		t.field("   ", "when", whenWords(c))
-		t.field("   ", "asked for", analysis.AskedWords(it))
-		t.field("   ", "certificate", chainWords(it.Chain))
-		t.field("   ", "warns", strings.Join(c.Profiles, ", "))
-		for _, f := range c.Findings {
-			t.fieldHL("   ", "rule", f.ID, ": "+analysis.StripProfileTitle(f.Summary), ansiRed)
-		}
-		for _, f := range it.Findings {
-			if f.ID == "conn.client-alert" { // the client's own verdict confirms it
-				t.field("   ", "client", f.Summary)
-			}
-		}
-		if len(c.Origin) > 0 {
-			for j, l := range analysis.Arrows(requestWords(it.Obs), c.Origin) {
-				label := ""
-				if j == 0 {
-					label = "origin"
+	}
+	for i, c := range inFull {
+		t.cause(i+1, c)
+	}
+	if len(inLine) > 0 {
+		t.printf("\n%s\n", t.color(ansiBold, "more causes, a line each:"))
+		for i, c := range inLine {
+			pad := fmt.Sprintf("%4d. ", len(inFull)+i+1)
+			for j, l := range Wrap(fmt.Sprintf("%s (%s)", causeTitle(c), analysis.Plural(c.Requests, "request")), t.width-len(pad)) {
+				if j > 0 {
+					pad = strings.Repeat(" ", len(pad))
 				}
-				t.field("   ", label, l)
-			}
-		}
-		for j, rm := range c.Remedies {
-			label := "fix"
-			if j > 0 {
-				label = fmt.Sprintf("fix %d", j+1)
-			}
-			t.command("   ", label, rm.Command)
-			if v := remedyVersionWords(rm); v != "" {
-				t.field("   ", "", "("+v+")")
-			}
-			for _, oc := range rm.Other {
-				t.command("   ", "", "Exchange "+oc.Versions+": "+oc.Command)
-			}
-			if rm.Note != "" {
-				t.field("   ", "", "note: "+rm.Note)
+				t.printf("%s%s\n", pad, l)
 			}
 		}
 	}
-	if len(culprits) > 0 {
-		if plans := r.CertPlan(); len(plans) > 0 {
-			t.printf("\n%s\n", t.color(ansiBold, "which certificate each server needs:"))
-			for _, p := range plans {
-				t.field("   ", "server", fmt.Sprintf("%s (presents %s)", p.Server, chainWords([]certs.Summary{*p.Leaf})))
-				var names []string
-				for _, n := range p.Names {
-					names = append(names, n.Words())
-				}
-				t.field("   ", "asked for", strings.Join(names, "; "))
-				t.field("   ", "plan", p.Words())
+	if rest := len(causes) - len(inFull) - len(inLine); rest > 0 {
+		n := 0
+		for _, c := range causes[len(inFull)+len(inLine):] {
+			n += c.Requests
+		}
+		t.printf("\n")
+		for _, l := range Wrap(fmt.Sprintf("%s (%s) not listed: --all lists every cause and every request, and --format json every cause.", analysis.Plural(rest, "more cause"), analysis.Plural(n, "request")), t.width) {
+			t.printf("%s\n", l)
+		}
+	}
+	if ns := notes(tot); len(ns) > 0 {
+		t.printf("\n%s\n", t.color(ansiBold, "notes on requests no client warns about:"))
+		for _, n := range ns {
+			t.field("   ", n.ID, noteWords(n))
+		}
+	}
+	if plans := plansOf(r, inFull, o.All); len(plans) > 0 {
+		t.printf("\n%s\n", t.color(ansiBold, "which certificate each server needs:"))
+		for _, p := range plans {
+			t.field("   ", "server", fmt.Sprintf("%s (presents %s)", p.Server, chainWords([]certs.Summary{*p.Leaf})))
+			var names []string
+			for _, n := range p.Names {
+				names = append(names, n.Words())
 			}
+			t.field("   ", "asked for", strings.Join(names, "; "))
+			t.field("   ", "plan", p.Words())
 		}
 	}
 	if len(r.Problems) > 0 {
@@ -202,6 +150,13 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		for _, p := range r.Problems {
 			t.field("  ", "-", p)
 		}
+	}
+	if !o.All {
+		t.printf("\n")
+		for _, l := range Wrap(fmt.Sprintf("The %s one by one: --all, or --format json.", analysis.Plural(tot.Observations, "observation")), t.width) {
+			t.printf("%s\n", t.color(ansiDim, l))
+		}
+		return t.err
 	}
 	t.printf("\n%s\n", t.color(ansiBold, "all observations:"))
 	said := map[string]int{} // origin line -> first item that printed it
@@ -370,4 +325,63 @@ func unjudgedWords(u analysis.Unjudged) string {
 		return parts[0][:strings.LastIndex(parts[0], " (")]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// cause prints cause n in full: what it is, its verdict, how many requests
+// it hit with a few examples, the certificate against the name asked for,
+// the checks that failed, where the client was sent from, and the fixes.
+func (t *textOut) cause(n int, c *analysis.Culprit) {
+	it := c.First
+	t.printf("\n")
+	for j, l := range Wrap(fmt.Sprintf("%d. %s", n, causeTitle(c)), t.width) {
+		if j > 0 {
+			l = "   " + l
+		}
+		t.printf("%s\n", t.color(ansiBold, l))
+	}
+	t.field("   ", "verdict", c.Verdict)
+	t.field("   ", "requests", countWords(c))
+	for j, ex := range c.Examples {
+		label := ""
+		if j == 0 {
+			label = "examples"
+		}
+		t.field("   ", label, exampleWords(c, ex))
+	}
+	t.field("   ", "asked for", analysis.AskedWords(it))
+	t.field("   ", "certificate", chainWords(it.Chain))
+	t.field("   ", "warns", strings.Join(c.Profiles, ", "))
+	for _, f := range c.Findings {
+		t.fieldHL("   ", "rule", f.ID, ": "+analysis.StripProfileTitle(f.Summary), ansiRed)
+	}
+	for _, f := range it.Findings {
+		if f.ID == "conn.client-alert" { // the client's own verdict confirms it
+			t.field("   ", "client", f.Summary)
+		}
+	}
+	if len(c.Origin) > 0 {
+		for j, l := range analysis.Arrows(requestWords(it.Obs), c.Origin) {
+			label := ""
+			if j == 0 {
+				label = "origin"
+			}
+			t.field("   ", label, l)
+		}
+	}
+	for j, rm := range c.Remedies {
+		label := "fix"
+		if j > 0 {
+			label = fmt.Sprintf("fix %d", j+1)
+		}
+		t.command("   ", label, rm.Command)
+		if v := remedyVersionWords(rm); v != "" {
+			t.field("   ", "", "("+v+")")
+		}
+		for _, oc := range rm.Other {
+			t.command("   ", "", "Exchange "+oc.Versions+": "+oc.Command)
+		}
+		if rm.Note != "" {
+			t.field("   ", "", "note: "+rm.Note)
+		}
+	}
 }

@@ -3,13 +3,11 @@ package report
 import (
 	"fmt"
 	"iter"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
-	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -19,24 +17,43 @@ import (
 type reportView struct {
 	Title    string
 	Headline string
+	LookedAt string
 	Clean    bool   // no request would make a client warn
 	Summary  string // for a clean report: what was looked at
 	WhatIf   string
 	Profiles string
 	Version  string // Exchange release the answers revealed, or ""
-	Culprits []culpritView
-	Timeline iter.Seq[timelineRow] // made row by row: a big trace's rows are never all in memory
+	// Causes are the causes shown in full, the biggest first; More the
+	// next ones, a line each; Rest counts the causes not shown and
+	// RestRequests their requests. ByRule sums every cause by the checks
+	// it fails (only when some are not in full).
+	Causes       []culpritView
+	More         []lineView
+	Rest         int
+	RestRequests int
+	ByRule       []ruleGroup
+	Total        int  // every cause
+	All          bool // RenderOptions.All: the timeline follows
+	// Timeline is every observation, with All only; made row by row: a
+	// big trace's rows are never all in memory.
+	Timeline iter.Seq[timelineRow]
 	Certs    []certView
 	Plans    []planView
+	Notes    []noteView
 	Problems []string
+
+	ranked []*analysis.Culprit // every cause, the biggest first
 }
 
 type culpritView struct {
 	N        int
-	Anchor   string // id of the culprit's first timeline row
+	Anchor   string // "cause-N"
+	Title    string // the name asked for and the checks that failed
 	Verdict  string // the one-paragraph plain-language verdict
-	Request  string // "POST https://... -> 200"
-	When     string
+	Request  string // the first request: "POST https://... -> 200"
+	ReqLink  string // "obs-N" when the timeline is there, else ""
+	Counts   string // requests, connections, clients, first and last time
+	Examples []refView
 	Asked    string
 	Cert     string
 	Warns    string
@@ -45,14 +62,29 @@ type culpritView struct {
 	Remedies []remedyView
 }
 
+// noteView is one check's notes on requests no client warns about.
+type noteView struct{ ID, Severity, Words string }
+
+// lineView is a cause shown a line (a table row) each.
+type lineView struct {
+	N        int
+	Title    string
+	Requests int
+	Clients  int
+	Fix      string // the first remedy's command, or ""
+}
+
+// refView is a text that links to an anchor of the report ("" for none).
+type refView struct{ Text, Anchor string }
+
 type ruleView struct{ ID, Summary, Citation string }
 
 type originView struct {
 	Text   string
 	From   int    // observation index it came from, or 0
-	Anchor string // "obs-N" when From > 0
+	Anchor string // "obs-N" when From > 0 and the timeline is in the report
 	Hedged bool
-	Refs   []int // for a same-host cause: the observations its settings came from
+	Refs   []refView // for a same-host cause: the observations its settings came from
 }
 
 type remedyView struct {
@@ -73,9 +105,6 @@ type timelineRow struct {
 	Desc     string
 	Name     string
 	Origin   *originView
-	LedTo    []int // later observations this one sent the client to
-	Culprit  int   // culprit number when this row is a culprit's first, else 0
-	Repeat   int   // culprit number when this row repeats a culprit, else 0
 	Findings []ruleView
 	CertID   string // anchor of the certificate it presented, or ""
 }
@@ -90,7 +119,7 @@ type certView struct {
 	SHA256     string
 	SelfSigned bool
 	ChainLen   int
-	UsedBy     []int
+	UsedBy     []refView // the requests (with All) or the causes it was presented to
 }
 
 type planView struct {
@@ -107,101 +136,121 @@ func certAnchor(sha string) string {
 	return "cert-" + sha
 }
 
-func viewOf(r *analysis.Report, o RenderOptions) *reportView {
-	culprits := r.Culprits()
-	v := &reportView{Title: o.Title, Headline: strings.TrimSuffix(strings.SplitN(headline(r, culprits), " (", 2)[0], "; first each time:"), Clean: len(culprits) == 0, Profiles: profileList(r.Profiles), Problems: r.Problems}
+func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
+	tot := totals(r)
+	causes := rankCauses(r.Culprits())
+	v := &reportView{Title: o.Title, Headline: headline(r, tot, len(causes), o.All), Clean: len(causes) == 0, Profiles: profileList(r.Profiles),
+		Problems: r.Problems, Total: len(causes), All: o.All, LookedAt: lookedAtWords(tot, profileList(r.Profiles)), ranked: causes}
 	if r.Origins != nil {
 		v.Version = r.Origins.Version
 	}
 	if len(r.WhatIf) > 0 {
 		v.WhatIf = "what if the server presented: " + chainWords(r.WhatIf)
 	}
-	firstOf, repeatOf := map[int]int{}, map[int]int{}
-	for i, c := range culprits {
-		firstOf[c.First.Index] = i + 1
-		for _, rp := range c.Repeats {
-			repeatOf[rp.Index] = i + 1
+	inFull, inLine := shown(causes, full, listed, o.All)
+	obsLink := func(i int) string {
+		if o.All {
+			return fmt.Sprintf("obs-%d", i)
 		}
-		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("obs-%d", c.First.Index), Verdict: c.Verdict, Request: analysis.Describe(c.First.Obs),
-			When: whenWords(c), Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", ")}
-		cv.Asked = analysis.AskedWords(c.First)
+		return ""
+	}
+	for i, c := range inFull {
+		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("cause-%d", i+1), Title: causeTitle(c), Verdict: c.Verdict, Request: analysis.Describe(c.First.Obs),
+			ReqLink: obsLink(c.First.Index), Counts: countWords(c), Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", "), Asked: analysis.AskedWords(c.First)}
+		for _, ex := range c.Examples {
+			cv.Examples = append(cv.Examples, refView{Text: exampleWords(c, ex), Anchor: obsLink(ex.Index)})
+		}
 		for _, f := range c.Findings {
 			cv.Rules = append(cv.Rules, ruleView{ID: f.ID, Summary: analysis.StripProfileTitle(f.Summary), Citation: f.Citation})
 		}
 		for _, cause := range c.Origin {
-			cv.Origin = append(cv.Origin, originOf(cause))
+			cv.Origin = append(cv.Origin, originOf(cause, o.All))
 		}
 		for _, rm := range c.Remedies {
 			rv := remedyView{Title: rm.Title, Command: rm.Command, Version: remedyVersionWords(rm), Note: rm.Note, Citation: rm.Citation}
 			rv.Other = rm.Other
 			cv.Remedies = append(cv.Remedies, rv)
 		}
-		v.Culprits = append(v.Culprits, cv)
+		v.Causes = append(v.Causes, cv)
 	}
-	ledTo := map[int][]int{}
-	for _, it := range r.Items {
-		if len(it.Origin) > 0 && it.Origin[0].From > 0 {
-			ledTo[it.Origin[0].From] = append(ledTo[it.Origin[0].From], it.Index)
+	for i, c := range inLine {
+		lv := lineView{N: len(inFull) + i + 1, Title: causeTitle(c), Requests: c.Requests, Clients: clientCount(c)}
+		if len(c.Remedies) > 0 {
+			lv.Fix = c.Remedies[0].Command
 		}
+		v.More = append(v.More, lv)
 	}
-	// The certificates and the count of requests first, so the timeline
-	// rows can be made one at a time while the renderer writes them.
-	certIdx := map[string]int{}
-	requests := 0
-	for _, it := range r.Items {
-		if it.Obs.Kind != record.KindDNS {
-			requests++
+	for _, c := range causes[len(inFull)+len(inLine):] {
+		v.Rest++
+		v.RestRequests += c.Requests
+	}
+	if len(inFull) < len(causes) {
+		v.ByRule = byRule(causes)
+	}
+	if o.All {
+		// Every certificate, with the requests it was presented to; the
+		// timeline is made one row at a time while the renderer writes it.
+		certIdx := map[string]int{}
+		for _, it := range r.Items {
+			if len(it.Chain) > 0 {
+				leaf := it.Chain[0]
+				i, ok := certIdx[leaf.SHA256]
+				if !ok {
+					i = len(v.Certs)
+					certIdx[leaf.SHA256] = i
+					v.Certs = append(v.Certs, certViewOf(it.Chain))
+				}
+				v.Certs[i].UsedBy = append(v.Certs[i].UsedBy, refView{Text: fmt.Sprintf("#%d", it.Index), Anchor: fmt.Sprintf("obs-%d", it.Index)})
+			}
 		}
-		if len(it.Chain) > 0 {
-			leaf := it.Chain[0]
+		v.Timeline = func(yield func(timelineRow) bool) {
+			for _, it := range r.Items {
+				if !yield(timelineRowOf(it)) {
+					return
+				}
+			}
+		}
+	} else {
+		// The certificates of the causes shown in full, with those causes.
+		certIdx := map[string]int{}
+		for _, cv := range v.Causes {
+			c := inFull[cv.N-1]
+			if len(c.First.Chain) == 0 {
+				continue
+			}
+			leaf := c.First.Chain[0]
 			i, ok := certIdx[leaf.SHA256]
 			if !ok {
 				i = len(v.Certs)
 				certIdx[leaf.SHA256] = i
-				v.Certs = append(v.Certs, certViewOf(it.Chain))
+				v.Certs = append(v.Certs, certViewOf(c.First.Chain))
 			}
-			v.Certs[i].UsedBy = append(v.Certs[i].UsedBy, it.Index)
+			v.Certs[i].UsedBy = append(v.Certs[i].UsedBy, refView{Text: fmt.Sprintf("cause %d", cv.N), Anchor: cv.Anchor})
 		}
 	}
-	v.Timeline = func(yield func(timelineRow) bool) {
-		for _, it := range r.Items {
-			if !yield(timelineRowOf(it, ledTo, firstOf, repeatOf)) {
-				return
-			}
-		}
+	for _, n := range notes(tot) {
+		v.Notes = append(v.Notes, noteView{ID: n.ID, Severity: string(n.Severity), Words: noteWords(n)})
 	}
 	if v.Clean {
-		var names []string
-		seen := map[string]bool{}
-		for _, it := range r.Items {
-			if n := exchange.NormHost(it.Name); n != "" && !seen[n] && it.Obs.Kind != record.KindDNS {
-				seen[n] = true
-				names = append(names, n)
-			}
+		v.Summary = fmt.Sprintf("certsleuth looked at %s, and traced where each request came from; every name the clients asked for is on the certificate they were shown.", v.LookedAt)
+	}
+	for _, p := range plansOf(r, inFull, o.All) {
+		pv := planView{Server: p.Server, Words: p.Words()}
+		if p.Leaf != nil {
+			pv.Cert = chainWords([]certs.Summary{*p.Leaf})
 		}
-		sort.Strings(names)
-		v.Summary = fmt.Sprintf("certsleuth judged %s to %s against %s for the client profiles %s, and traced where each request came from; every name the clients asked for is on the certificate they were shown.",
-			analysis.Plural(requests, "request"), orNone(analysis.AndList(names)), analysis.Plural(len(v.Certs), "certificate"), v.Profiles)
-	} else {
-		for _, p := range r.CertPlan() {
-			pv := planView{Server: p.Server, Words: p.Words()}
-			if p.Leaf != nil {
-				pv.Cert = chainWords([]certs.Summary{*p.Leaf})
-			}
-			for _, n := range p.Names {
-				pv.Names = append(pv.Names, n.Words())
-			}
-			v.Plans = append(v.Plans, pv)
+		for _, n := range p.Names {
+			pv.Names = append(pv.Names, n.Words())
 		}
+		v.Plans = append(v.Plans, pv)
 	}
 	return v
 }
 
 // timelineRowOf lays out one item for the timeline.
-func timelineRowOf(it *analysis.Item, ledTo map[int][]int, firstOf, repeatOf map[int]int) timelineRow {
+func timelineRowOf(it *analysis.Item) timelineRow {
 	res, _ := itemResult(it)
-	row := timelineRow{Index: it.Index, Anchor: fmt.Sprintf("obs-%d", it.Index), Clock: "-", Result: res, Desc: analysis.Describe(it.Obs), Name: it.Name,
-		LedTo: ledTo[it.Index], Culprit: firstOf[it.Index], Repeat: repeatOf[it.Index]}
+	row := timelineRow{Index: it.Index, Anchor: fmt.Sprintf("obs-%d", it.Index), Clock: "-", Result: res, Desc: analysis.Describe(it.Obs), Name: it.Name}
 	if !it.Obs.Time.IsZero() {
 		row.Clock = it.Obs.Time.UTC().Format("15:04:05")
 	}
@@ -218,7 +267,7 @@ func timelineRowOf(it *analysis.Item, ledTo map[int][]int, firstOf, repeatOf map
 		row.Class = "r-none"
 	}
 	if it.Obs.Kind != record.KindDNS && len(it.Origin) > 0 {
-		ov := originOf(it.Origin[0])
+		ov := originOf(it.Origin[0], true)
 		row.Origin = &ov
 	}
 	for _, f := range analysis.MergeFindings(it.Findings, analysis.SeverityInfo) {
@@ -237,16 +286,22 @@ func orNone(s string) string {
 	return s
 }
 
-func originOf(c analysis.Cause) originView {
+// originOf lays out one cause of an origin chain; linked says the
+// observations it names are in the report (the timeline) to link to.
+func originOf(c analysis.Cause, linked bool) originView {
 	ov := originView{Text: c.Text, From: c.From, Hedged: c.Hedged}
-	if c.From > 0 {
+	if c.From > 0 && linked {
 		ov.Anchor = fmt.Sprintf("obs-%d", c.From)
 	}
 	seen := map[int]bool{}
 	for _, a := range c.Either {
 		if a.From > 0 && !seen[a.From] {
 			seen[a.From] = true
-			ov.Refs = append(ov.Refs, a.From)
+			ref := refView{Text: fmt.Sprintf("#%d", a.From)}
+			if linked {
+				ref.Anchor = fmt.Sprintf("obs-%d", a.From)
+			}
+			ov.Refs = append(ov.Refs, ref)
 		}
 	}
 	return ov

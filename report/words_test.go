@@ -109,50 +109,51 @@ func TestNoSNINoNames(t *testing.T) {
 	checkNoGoWords(t, r)
 }
 
-// The verdict of the Markdown report gives every command of a culprit
-// whose connections carried no URL.
-func TestMarkdownVerdictFixes(t *testing.T) {
+// The Markdown report gives every command of a cause whose connections
+// carried no URL, each in a block to paste.
+func TestMarkdownFixes(t *testing.T) {
 	var sc scen.Scenario
 	for _, s := range scen.List(t) {
 		if s.Name == "proxy-refused" {
 			sc = s
 		}
 	}
-	c := analyzeScenario(t, sc).Culprits()[0]
-	// The first screen of the Markdown report gives every command too.
+	r := analyzeScenario(t, sc)
+	c := r.Culprits()[0]
 	var b strings.Builder
-	if err := Render(&b, analyzeScenario(t, sc), "md", RenderOptions{}); err != nil {
+	if err := Render(&b, r, "md", RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(b.String(), "\n") {
-		if strings.HasPrefix(l, "   - **Fix:** ") {
-			for _, rm := range c.Remedies {
-				if !strings.Contains(l, rm.Command) {
-					t.Errorf("Markdown verdict fix line lacks %q: %s", rm.Command, l)
-				}
-			}
-			return
+	if len(c.Remedies) < 3 {
+		t.Fatalf("%d remedies, want one per setting", len(c.Remedies))
+	}
+	for _, rm := range c.Remedies {
+		if !strings.Contains(b.String(), "```"+cmdLang(rm.Command)+"\n"+rm.Command+"\n```") {
+			t.Errorf("Markdown report lacks the block for %q:\n%s", rm.Command, b.String())
 		}
 	}
-	t.Error("Markdown report has no verdict fix line")
 }
 
-// whenWords says how often a culprit came back (Outlook's hourly
-// Autodiscover rerun brings the same warning back), and that certsleuth
-// check's look without SNI is not the warning coming back.
-func TestWhenWords(t *testing.T) {
+// countWords says how often a cause came back (Outlook's hourly
+// Autodiscover rerun brings the same warning back), and exampleWords that
+// certsleuth check's look without SNI is not the warning coming back.
+func TestCountWords(t *testing.T) {
 	cs := analyzeScenario(t, scen.List(t)[0]).Culprits() // kb940726
-	if w := whenWords(cs[0]); !strings.Contains(w, "again 1 time") || !strings.Contains(w, "re-runs Autodiscover about hourly") {
-		t.Errorf("when = %q", w)
+	if w := countWords(cs[0]); !strings.HasPrefix(w, "2 requests") || !strings.Contains(w, "08:00:00Z to 09:00:00Z") || !strings.Contains(w, "re-runs Autodiscover about hourly") {
+		t.Errorf("counts = %q", w)
 	}
-	if w := whenWords(cs[2]); strings.Contains(w, "again") {
-		t.Errorf("a culprit without repeats: when = %q", w)
+	if w := countWords(cs[2]); !strings.HasPrefix(w, "1 request from 1 client (Microsoft Office), ") || strings.Contains(w, " to ") {
+		t.Errorf("a cause of one request: counts = %q", w)
 	}
 	p := scen.Certs(t)
 	exch := p.Leaf("mail.contoso.com", "mail.contoso.com", "autodiscover.contoso.com")
 	u := "https://exch01.contoso.local/EWS/Exchange.asmx"
 	r := analysis.Analyze([]*record.Observation{scen.ProbeObs(0, u, true, exch, scen.ExchAddr), scen.ProbeObs(0, u, false, exch, scen.ExchAddr)}, analysis.Options{Roots: p.Roots, Now: scen.Day})
-	if w := whenWords(r.Culprits()[0]); !strings.Contains(w, "; the same without SNI, #2)") || strings.Contains(w, "again") {
-		t.Errorf("%s: when %q", u, w)
+	c := r.Culprits()[0]
+	if len(c.Examples) != 2 {
+		t.Fatalf("%d examples, want the look with SNI and the one without", len(c.Examples))
+	}
+	if w := exampleWords(c, c.Examples[1]); w != "#2 the same without SNI" {
+		t.Errorf("%s: second example %q", u, w)
 	}
 }

@@ -49,6 +49,7 @@ EXIT CODES:
 			&cli.DurationFlag{Name: "connect-timeout", Value: 5e9, Usage: "give up connecting after this long"},
 			&cli.DurationFlag{Name: "timeout", Value: 10e9, Usage: "give up on the TLS handshake after this long"},
 			formatFlag(report.Formats...),
+			allFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE`"},
 		},
 		Action: func(c *cli.Context) error {

@@ -18,6 +18,12 @@ func profileFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "profile", Aliases: []string{"p"}, Usage: "judge for this client profile (repeatable; default all): " + strings.Join(match.ProfileNames(), ", ")}
 }
 
+// allFlag asks a report for every cause in full and every observation
+// (report.RenderOptions.All).
+func allFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "all", Usage: "show every cause in full, then every observation (text, md, html; without it the biggest causes in full and a count of the rest; json always has every observation)"}
+}
+
 func formatFlag(formats ...string) cli.Flag {
 	return &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "text", Usage: "output format: " + strings.Join(formats, ", ")}
 }
@@ -151,5 +157,5 @@ func useColor(w io.Writer) bool {
 }
 
 func renderOptions(c *cli.Context, title string) report.RenderOptions {
-	return report.RenderOptions{Color: useColor(c.App.Writer), Title: title}
+	return report.RenderOptions{Color: useColor(c.App.Writer), Title: title, All: c.Bool("all")}
 }

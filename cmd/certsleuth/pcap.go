@@ -29,7 +29,9 @@ and reports each TLS handshake (SNI, version, the server's certificate chain;
 also after STARTTLS in SMTP, IMAP, POP3 and FTP), each plain HTTP request and
 response (an Autodiscover redirect), and each DNS answer (A, AAAA, CNAME,
 SRV). The observations go through the same analysis as replay, so the report
-names the connection whose certificate would make a client warn.
+names the connection whose certificate would make a client warn: the causes
+first, the biggest first, each once with a few examples (--all: every cause
+in full, then every observation).
 
 TLS 1.3 encrypts the server's certificate. Give the key log the client wrote
 (SSLKEYLOGFILE, NSS format) with --keylog to decrypt it; a key log embedded
@@ -71,6 +73,7 @@ EXIT CODES:
 		Flags: append([]cli.Flag{
 			profileFlag(),
 			formatFlag(report.Formats...),
+			allFlag(),
 			&cli.StringFlag{Name: "record", Usage: "also write the observations as a trace to `TRACE` (for replay)"},
 			&cli.StringFlag{Name: "keylog", Usage: "decrypt TLS 1.3 certificates with this NSS key log `FILE` (SSLKEYLOGFILE)"},
 			&cli.BoolFlag{Name: "live", Usage: "print a line per connection, exchange and DNS answer to standard error as soon as it is read (for a capture piped in as it is made)"},

@@ -240,7 +240,7 @@ func TestProxyReportAgrees(t *testing.T) {
 	if strings.Join(culprits, "\n") != strings.Join(want, "\n") {
 		t.Errorf("culprits:\n%s\nwant:\n%s", strings.Join(culprits, "\n"), strings.Join(want, "\n"))
 	}
-	if !strings.Contains(replayReport, "2 more requests on the same connection") {
+	if !strings.Contains(replayReport, "3 requests on 1 connection") {
 		t.Errorf("the report does not say the tunnel's later requests are on the same connection:\n%s", replayReport)
 	}
 

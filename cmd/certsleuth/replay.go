@@ -21,11 +21,15 @@ func replayCommand() *cli.Command {
 		Usage:     "judge a recorded trace: which request would make which client warn",
 		ArgsUsage: "TRACE",
 		Description: `Runs every observation in TRACE (written by proxy, pcap or check with
---record) through the matcher and the checks. The report first lists the
-request(s) that would make each client warn (time, URL, name asked for, the
-certificate's names, the rule that failed), where the client got that name
-from (an Autodiscover URL, a redirect, a DNS SRV record, the SCP) and the
-Exchange command that fixes it, then every observation in order.
+--record) through the matcher and the checks. The report leads with the
+causes, the one that hits the most requests first, each once: the rule
+that failed and the certificate against the name asked for, how many
+requests, connections and clients it hit and when, a few example requests,
+where the client got that name from (an Autodiscover URL, a redirect, a DNS
+SRV record, the SCP) and the Exchange command that fixes it. The biggest
+causes are in full, the next ones a line each, the rest counted, so the
+report stays short whatever the trace; --all shows every cause in full and
+then every observation in order.
 
 --format html -o report.html writes one self-contained file (no external
 assets, prints well) whose first screen is the verdict, for people who
@@ -47,6 +51,7 @@ EXAMPLES:
    certsleuth replay outlook.jsonl
    certsleuth replay --profile outlook --format json outlook.jsonl
    certsleuth replay --format html -o report.html outlook.jsonl
+   certsleuth replay --all outlook.jsonl
    certsleuth replay --cert proposed.pem outlook.jsonl
 
 EXIT CODES:
@@ -61,6 +66,7 @@ EXIT CODES:
 			caFileFlag(),
 			&cli.BoolFlag{Name: "ignore-trace-trust", Usage: "judge trust with this machine's roots and --ca-file only, not the roots the trace recorded (the proxy's --upstream-ca, a --ca-file)"},
 			formatFlag(report.Formats...),
+			allFlag(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 		},
 		Action: func(c *cli.Context) error {
