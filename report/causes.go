@@ -173,6 +173,35 @@ func byRule(cs []*analysis.Culprit) []ruleGroup {
 		out[j].Requests += c.Requests
 	}
 	slices.SortStableFunc(out, func(a, b ruleGroup) int { return cmp.Compare(b.Requests, a.Requests) })
+	if len(out) > maxRuleGroups {
+		other := ruleGroup{Rules: fmt.Sprintf("%d other combinations of rules", len(out)-maxRuleGroups+1)}
+		for _, g := range out[maxRuleGroups-1:] {
+			other.Causes += g.Causes
+			other.Requests += g.Requests
+		}
+		out = append(out[:maxRuleGroups-1], other)
+	}
+	return out
+}
+
+// maxRuleGroups bounds the rows of the causes summed by rule.
+const maxRuleGroups = 20
+
+// maxPlanNames bounds the names a plan lists in a report without All (a
+// CDN's certificate may be asked for thousands of names).
+const maxPlanNames = 20
+
+// planNames says the names clients asked a server for, at most
+// maxPlanNames of them unless all, with a count of the rest.
+func planNames(p analysis.ServerPlan, all bool) []string {
+	var out []string
+	for i, n := range p.Names {
+		if i == maxPlanNames && !all {
+			out = append(out, fmt.Sprintf("and %d more names (--all lists them)", len(p.Names)-i))
+			break
+		}
+		out = append(out, n.Words())
+	}
 	return out
 }
 

@@ -71,7 +71,11 @@ func renderMarkdown(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if len(v.ByRule) > 0 {
 		fmt.Fprintf(b, "## Causes by rule\n\n%d causes; the biggest %d in full below, then %d a line each.\n\n| rules | causes | requests | the biggest |\n|---|---:|---:|---:|\n", v.Total, len(v.Causes), len(v.More))
 		for _, g := range v.ByRule {
-			fmt.Fprintf(b, "| %s | %d | %d | [%d](#cause-%d) |\n", mdEsc(g.Rules), g.Causes, g.Requests, g.Biggest, g.Biggest)
+			biggest := ""
+			if g.Biggest > 0 {
+				biggest = fmt.Sprintf("[%d](#cause-%d)", g.Biggest, g.Biggest)
+			}
+			fmt.Fprintf(b, "| %s | %d | %d | %s |\n", mdEsc(g.Rules), g.Causes, g.Requests, biggest)
 		}
 		b.WriteString("\n")
 	}

@@ -99,7 +99,17 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if len(inFull) < len(causes) {
 		t.printf("\n%s\n", t.color(ansiBold, fmt.Sprintf("causes by rule (%d causes; the biggest %d in full below, then %d a line each):", len(causes), len(inFull), len(inLine))))
 		for _, g := range byRule(causes) {
-			t.field("   ", g.Rules, fmt.Sprintf("%s, %s (the biggest: %d.)", analysis.Plural(g.Causes, "cause"), analysis.Plural(g.Requests, "request"), g.Biggest))
+			line := fmt.Sprintf("%s in %s: %s", analysis.Plural(g.Requests, "request"), analysis.Plural(g.Causes, "cause"), g.Rules)
+			if g.Biggest <= len(inFull)+len(inLine) {
+				line += fmt.Sprintf(" (the biggest: %d.)", g.Biggest)
+			}
+			for j, l := range Wrap(line, t.width-6) {
+				if j == 0 {
+					t.printf("   %s\n", l)
+				} else {
+					t.printf("      %s\n", l)
+				}
+			}
 		}
 	}
 	for i, c := range inFull {
@@ -137,11 +147,7 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		t.printf("\n%s\n", t.color(ansiBold, "which certificate each server needs:"))
 		for _, p := range plans {
 			t.field("   ", "server", fmt.Sprintf("%s (presents %s)", p.Server, chainWords([]certs.Summary{*p.Leaf})))
-			var names []string
-			for _, n := range p.Names {
-				names = append(names, n.Words())
-			}
-			t.field("   ", "asked for", strings.Join(names, "; "))
+			t.field("   ", "asked for", strings.Join(planNames(p, o.All), "; "))
 			t.field("   ", "plan", p.Words())
 		}
 	}

@@ -186,6 +186,11 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 	}
 	if len(inFull) < len(causes) {
 		v.ByRule = byRule(causes)
+		for i := range v.ByRule {
+			if v.ByRule[i].Biggest > len(inFull)+len(inLine) {
+				v.ByRule[i].Biggest = 0 // not in the report
+			}
+		}
 	}
 	if o.All {
 		// Every certificate, with the requests it was presented to; the
@@ -239,9 +244,7 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 		if p.Leaf != nil {
 			pv.Cert = chainWords([]certs.Summary{*p.Leaf})
 		}
-		for _, n := range p.Names {
-			pv.Names = append(pv.Names, n.Words())
-		}
+		pv.Names = planNames(p, o.All)
 		v.Plans = append(v.Plans, pv)
 	}
 	return v
