@@ -349,7 +349,7 @@ func (s *dsbScanner) line(b []byte, long bool) {
 	k.Lines++
 	s.blockLine++
 	if !long && k.parseLine(b) {
-		if len(k.serverHS)+len(k.clientHS) >= maxEmbeddedSecrets {
+		if len(k.serverHS)+len(k.clientHS)+len(k.clientApp) >= maxEmbeddedSecrets {
 			s.full = true
 			s.problem("more than %d secrets are embedded in the file; the rest were skipped", maxEmbeddedSecrets)
 		}

@@ -24,6 +24,10 @@ import (
 type KeyLog struct {
 	serverHS map[[32]byte][]byte
 	clientHS map[[32]byte][]byte
+	// clientApp: CLIENT_TRAFFIC_SECRET_0, the client's first application
+	// traffic secret: its first record after Finished (a request, or an
+	// alert: a refusal after the handshake, close_notify, ech_required).
+	clientApp map[[32]byte][]byte
 	// Lines counts the lines read; Bad lists the numbers of lines that are
 	// not "LABEL <64 hex digits> <hex secret>" (comments and blank lines
 	// excepted). For the key log embedded in a capture file (see
@@ -37,7 +41,7 @@ type KeyLog struct {
 }
 
 func newKeyLog() *KeyLog {
-	return &KeyLog{serverHS: map[[32]byte][]byte{}, clientHS: map[[32]byte][]byte{}}
+	return &KeyLog{serverHS: map[[32]byte][]byte{}, clientHS: map[[32]byte][]byte{}, clientApp: map[[32]byte][]byte{}}
 }
 
 // Len is the number of server handshake secrets held (those of a key log
@@ -129,6 +133,8 @@ func (k *KeyLog) parseLine(b []byte) bool {
 		k.serverHS[random] = secret
 	case "CLIENT_HANDSHAKE_TRAFFIC_SECRET":
 		k.clientHS[random] = secret
+	case "CLIENT_TRAFFIC_SECRET_0":
+		k.clientApp[random] = secret
 	}
 	return true
 }
@@ -194,6 +200,18 @@ func (k *KeyLog) clientHandshakeSecret(clientRandom []byte) []byte {
 		return s
 	}
 	return k.clientHS[[32]byte(clientRandom)]
+}
+
+// clientAppSecret is the client's first application traffic secret
+// (RFC 8446 §7.1), which protects what it sends after its Finished.
+func (k *KeyLog) clientAppSecret(clientRandom []byte) []byte {
+	if k == nil || len(clientRandom) != 32 {
+		return nil
+	}
+	if s := k.also.clientAppSecret(clientRandom); s != nil {
+		return s
+	}
+	return k.clientApp[[32]byte(clientRandom)]
 }
 
 func (k *KeyLog) serverHandshakeSecret(clientRandom []byte) []byte {

@@ -399,6 +399,7 @@ func draftHelloFormat(v uint16) bool {
 // warnings (RFC 5246 §7.2.1).
 const (
 	alertWarning      = 1
+	alertFatal        = 2
 	alertCloseNotify  = 0
 	alertUserCanceled = 90
 )
@@ -413,6 +414,7 @@ var alertNames = map[uint8]string{
 	86: "inappropriate fallback", 90: "user canceled", 109: "missing extension",
 	110: "unsupported extension", 112: "unrecognized name", 113: "bad certificate status response",
 	115: "unknown psk identity", 116: "certificate required", 120: "no application protocol",
+	121: "ech required", // draft-ietf-tls-esni-25 §11.2
 }
 
 func alertName(d uint8) string {

@@ -32,6 +32,7 @@ type tlsHalf struct {
 	// afterFinished: a client's Finished went by undecrypted; its next
 	// record tells a request from an alert.
 	afterFinished  bool
+	appDec         *recordDecrypter // the client's application keys, from the key log: its record after Finished
 	finishedAt     int64    // packet time of the Finished (Unix ns)
 	finishedPkt    int64    // number of the packet that held the Finished
 	certLen        int      // length of the Certificate message read or begun
@@ -89,6 +90,32 @@ func (r *reader) parseTLS(f *flow, d int) {
 			t.err = "bytes that are not a TLS record"
 			h.stop(gapNone)
 			break
+		}
+		if t.afterFinished && t.appDec != nil {
+			// The first record after a TLS 1.3 client's Finished,
+			// decrypted with its application keys (the key log's
+			// CLIENT_TRAFFIC_SECRET_0): a request, or a fatal alert that
+			// names itself (ech_required: a client whose ECH the server
+			// rejected, draft-ietf-tls-esni-25 §6.1.6). A close_notify
+			// says no more than its size: curl refusing a name after the
+			// handshake sends one, as a client closing does, so it is
+			// judged by its timing below.
+			if len(buf)-off < 5+n {
+				h.need = 5 + n
+				break
+			}
+			inner, plain, err := t.appDec.open(buf[off:off+5], buf[off+5:off+5+n])
+			t.appDec = nil
+			switch {
+			case err == nil && inner == recAlert && len(plain) == 2 && plain[0] == alertFatal:
+				t.alert, t.fatal = alertName(plain[1]), true
+				h.stop(gapNone)
+			case err == nil && inner != recAlert:
+				h.stop(gapNone) // a request
+			}
+			if h.done {
+				break
+			}
 		}
 		if t.afterFinished {
 			// The first record after a client's Finished (not
@@ -183,6 +210,11 @@ func (r *reader) parseTLS(f *flow, d int) {
 						// (application keys: judged by size).
 						if r.clientHandshake13(t, plain) {
 							t.dec, t.afterFinished, t.finishedAt, t.finishedPkt = nil, true, r.ts, r.packetNo
+							if p := f.h[1-d].tls; p != nil && p.sh != nil {
+								if s := r.opts.KeyLog.clientAppSecret(t.ch.Random); s != nil {
+									t.appDec, _ = newRecordDecrypter(p.sh.CipherSuite, s)
+								}
+							}
 						}
 						continue
 					}
