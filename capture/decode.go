@@ -23,6 +23,7 @@ type packet struct {
 	payload  []byte    // the captured payload bytes
 	fullLen  int       // the payload length on the wire (more than len(payload) when the snap length cut it)
 	frag     *fragment // set (instead of the transport fields) for a fragment of an IP datagram
+	gtp      bool      // taken out of a GTP-U tunnel (not taken apart again)
 }
 
 // decoder decodes link, IP and transport headers with gopacket's
@@ -289,9 +290,71 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 		p.dport = uint16(seg[2])<<8 | uint16(seg[3])
 		p.payload = seg[8:min(ulen, len(seg))]
 		p.fullLen = max(ulen-8, len(p.payload))
+		if (p.sport == gtpuPort || p.dport == gtpuPort) && !p.gtp {
+			if inner, ok := gtpuInner(p.payload); ok {
+				q := packet{gtp: true}
+				var ok bool
+				switch inner[0] >> 4 {
+				case 4:
+					ok = decodeIPv4(inner, &q)
+				case 6:
+					ok = decodeIPv6(inner, &q)
+				}
+				if ok || q.frag != nil {
+					*p = q
+					return ok
+				}
+			}
+		}
 		return true
 	}
 	return false
+}
+
+// GTP-U: a mobile network's core (the path between base stations and the
+// packet gateway, where operators capture) carries each phone's IP packets
+// in UDP to port 2152 behind a GTP-U header (3GPP TS 29.281 §5.1): flags
+// (version 1, protocol type 1, and E, S, PN), message type 255 (G-PDU,
+// user data), length, TEID; with any of E, S or PN set, 4 more bytes
+// (sequence number, N-PDU number, next extension header type), then
+// extension headers while E is set and the next type is not 0, each a
+// length byte in 4-byte units, its content and the next type. The inner
+// IP packet is read as if captured on its own (a G-PDU cut by the snap
+// length is not: its length field cannot be checked).
+const gtpuPort = 2152
+
+// gtpuInner returns the IP packet inside a GTP-U G-PDU, or false.
+func gtpuInner(b []byte) ([]byte, bool) {
+	if len(b) < 8 || b[0]>>5 != 1 || b[0]&0x10 == 0 || b[1] != 0xff {
+		return nil, false
+	}
+	// The length counts the bytes after the first 8 (§5.1); a packet
+	// the snap length cut inside them is not taken apart.
+	l := 8 + (int(b[2])<<8 | int(b[3]))
+	if len(b) < l {
+		return nil, false
+	}
+	b = b[:l]
+	off := 8
+	if b[0]&0x07 != 0 {
+		if len(b) < 12 {
+			return nil, false
+		}
+		next := b[11]
+		off = 12
+		for b[0]&0x04 != 0 && next != 0 {
+			if len(b) <= off || b[off] == 0 || len(b) < off+int(b[off])*4 {
+				return nil, false
+			}
+			n := int(b[off]) * 4
+			next = b[off+n-1]
+			off += n
+		}
+	}
+	if len(b) <= off || b[off]>>4 != 4 && b[off]>>4 != 6 {
+		return nil, false
+	}
+	return b[off:], true
 }
 
 // ---- IP fragments

@@ -173,6 +173,14 @@ func FuzzDecodeFast(f *testing.F) {
 		}
 		r.close()
 	}
+	// GTP-U: a TCP segment inside a G-PDU with an extension header.
+	gc := newCapFile(&testing.T{})
+	gc.tcp(cliPort(67), mailIP+":443", 0, []chunk{{true, []byte("\x16\x03\x01\x00\x01\x01")}}, segOpts{})
+	gtpuWrap(&testing.T{}, gc)
+	for _, p := range gc.pkts[:4] {
+		f.Add(append([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00}, p.ip...), false)
+		f.Add(p.ip, true)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
 		link := layers.LinkTypeEthernet
 		if raw {
@@ -320,6 +328,10 @@ func FuzzReadKeyLog(f *testing.F) {
 // gopacketDecode is the reference for FuzzDecodeFast: link, IP and
 // transport layers decoded by gopacket's DecodingLayerParser alone.
 func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
+	inTunnel := link == linkGTPInner
+	if inTunnel {
+		link = layers.LinkTypeRaw
+	}
 	first, ok := firstLayer(link, data)
 	if !ok {
 		return false
@@ -374,11 +386,32 @@ func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
 			p.sport, p.dport = uint16(udp.SrcPort), uint16(udp.DstPort)
 			p.payload = udp.Payload
 			p.fullLen = max(int(udp.Length)-8, len(p.payload))
+			if (p.sport == gtpuPort || p.dport == gtpuPort) && !inTunnel {
+				// gopacket's own GTP-U decoder, then the inner packet.
+				var g layers.GTPv1U
+				// gopacket checks neither that its length field fits
+				// (8+length wraps around in 16 bits) nor the inner IP
+				// version (its IPv4 decoder takes any): both are checked here.
+				if g.DecodeFromBytes(udp.Payload, gopacket.NilDecodeFeedback) == nil && g.MessageType == 255 && g.Version == 1 && g.ProtocolType == 1 &&
+					8+int(g.MessageLength) <= len(udp.Payload) && len(udp.Payload)-len(g.Payload) < 8+int(g.MessageLength) &&
+					(g.Payload[0]>>4 == 4 || g.Payload[0]>>4 == 6) {
+					g.Payload = udp.Payload[len(udp.Payload)-len(g.Payload) : 8+int(g.MessageLength)]
+					var q packet
+					if gopacketDecode(linkGTPInner, g.Payload, &q) {
+						q.gtp = true
+						*p = q
+						return true
+					}
+				}
+			}
 			return true
 		}
 	}
 	return false
 }
+
+// linkGTPInner marks gopacketDecode's call for the packet inside GTP-U.
+const linkGTPInner layers.LinkType = 0xfff0
 
 // FuzzServerChain: reading a chain from a server's byte stream never panics.
 func FuzzServerChain(f *testing.F) {

@@ -33,17 +33,17 @@ type tlsHalf struct {
 	// record tells a request from an alert.
 	afterFinished  bool
 	appDec         *recordDecrypter // the client's application keys, from the key log: its record after Finished
-	finishedAt     int64    // packet time of the Finished (Unix ns)
-	finishedPkt    int64    // number of the packet that held the Finished
-	certLen        int      // length of the Certificate message read or begun
-	certPartial    int      // when the chain is the start of a message cut short: the bytes of it seen
-	tooLong        int      // the length of a handshake message too long to read
-	warnings       []string // warning-level alerts before the certificate (not close_notify)
-	certRequest    bool     // the server sent a CertificateRequest
-	clientCert     string   // the subject of the client's certificate
-	clientCertSent bool     // the client answered a CertificateRequest with a Certificate (maybe empty)
-	ccs12          bool     // a TLS 1.0-1.2 client sent its ChangeCipherSpec
-	err            string   // why parsing stopped early
+	finishedAt     int64            // packet time of the Finished (Unix ns)
+	finishedPkt    int64            // number of the packet that held the Finished
+	certLen        int              // length of the Certificate message read or begun
+	certPartial    int              // when the chain is the start of a message cut short: the bytes of it seen
+	tooLong        int              // the length of a handshake message too long to read
+	warnings       []string         // warning-level alerts before the certificate (not close_notify)
+	certRequest    bool             // the server sent a CertificateRequest
+	clientCert     string           // the subject of the client's certificate
+	clientCertSent bool             // the client answered a CertificateRequest with a Certificate (maybe empty)
+	ccs12          bool             // a TLS 1.0-1.2 client sent its ChangeCipherSpec
+	err            string           // why parsing stopped early
 }
 
 // maxHandshakeMessage bounds one handshake message. TLS allows 16 MiB;
