@@ -27,7 +27,8 @@ type WebOptions struct {
 	Roots    *x509.CertPool   // nil: the system's
 	// Title says what is watched ("certsleuth proxy on 127.0.0.1:8080").
 	Title string
-	// Window is how many requests a page opened late is sent (0: 1000).
+	// Window is how many request lines a page shows, and a page opened
+	// late is sent (0: 200).
 	Window int
 	// MaxKept bounds the distinct requests kept to find the culprits and
 	// draw the picture (0: 5000); past it only warning requests are kept,
@@ -67,6 +68,8 @@ type Web struct {
 	lastCalc time.Time
 	timer    *time.Timer
 	recalc   chan struct{}
+	calcIn   chan []*record.Observation // the kept requests, to calcLoop
+	calcDone chan struct{}
 
 	mu       sync.Mutex // what a newly opened page is sent, and the picture
 	window   [][]byte   // ring of the last Window "req" events
@@ -132,16 +135,18 @@ func NewWeb(o WebOptions) *Web {
 		o.Profiles = match.Profiles()
 	}
 	if o.Window <= 0 {
-		o.Window = 1000
+		o.Window = 200
 	}
 	if o.MaxKept <= 0 {
 		o.MaxKept = 5000
 	}
 	w := &Web{opts: o, in: NewFeed[webIn](), out: NewFeed[[]byte](), done: make(chan struct{}),
-		cache: &certs.Cache{}, verdicts: map[string]webVerdict{}, keys: map[string]bool{}, recalc: make(chan struct{}, 1)}
+		cache: &certs.Cache{}, verdicts: map[string]webVerdict{}, keys: map[string]bool{}, recalc: make(chan struct{}, 1),
+		calcIn: make(chan []*record.Observation, 1), calcDone: make(chan struct{})}
 	w.window = make([][]byte, 0, o.Window)
 	w.inSub = w.in.Subscribe(4096)
 	go w.run()
+	go w.calcLoop()
 	return w
 }
 
@@ -159,6 +164,8 @@ func (w *Web) Close() {
 	w.once.Do(func() {
 		w.in.Close()
 		<-w.done
+		close(w.calcIn)
+		<-w.calcDone
 		w.out.Close()
 	})
 }
@@ -178,7 +185,7 @@ func (w *Web) run() {
 			}
 			w.add(in)
 		case <-w.recalc:
-			w.calc()
+			w.handOver()
 		}
 	}
 }
@@ -243,7 +250,7 @@ func (w *Web) schedule() {
 	}
 	wait := time.Until(w.lastCalc.Add(250 * time.Millisecond))
 	if wait <= 0 {
-		w.calc()
+		w.handOver()
 		return
 	}
 	w.timer = time.AfterFunc(wait, func() {
@@ -254,10 +261,63 @@ func (w *Web) schedule() {
 	})
 }
 
-// calc analyses the kept requests: the culprit panel and the picture.
-func (w *Web) calc() {
+// handOver gives calcLoop the kept requests as they are now. The lines
+// never wait for the analysis: it runs on a goroutine of its own, on a
+// snapshot (kept only grows; the snapshot ends at today's length), and a
+// snapshot it has not begun yet is replaced by the newer one.
+func (w *Web) handOver() {
 	w.timer, w.dirty, w.lastCalc = nil, false, time.Now()
-	rep := analysis.Analyze(w.kept, analysis.Options{Profiles: w.opts.Profiles, Roots: w.opts.Roots, Cache: w.cache})
+	select {
+	case <-w.calcIn:
+	default:
+	}
+	w.calcIn <- w.kept[:len(w.kept):len(w.kept)]
+}
+
+// webPictureEvery is how often at most the picture is redrawn and a page
+// told to load it again: a page reloads and lays out the whole picture
+// each time, and under load that cost more than drawing the lines.
+const webPictureEvery = 2 * time.Second
+
+// calcLoop analyses the kept requests: the culprit panel at once, the
+// picture at most every webPictureEvery.
+func (w *Web) calcLoop() {
+	defer close(w.calcDone)
+	var (
+		rep     *analysis.Report
+		lastPic time.Time
+		picT    *time.Timer
+		picC    <-chan time.Time
+	)
+	for {
+		select {
+		case kept, ok := <-w.calcIn:
+			if !ok {
+				if picT != nil {
+					picT.Stop()
+				}
+				return
+			}
+			rep = w.calc(kept)
+			if picC != nil {
+				continue // the picture is due already
+			}
+			if wait := webPictureEvery - time.Since(lastPic); wait > 0 {
+				picT = time.NewTimer(wait)
+				picC = picT.C
+				continue
+			}
+		case <-picC:
+			picT, picC = nil, nil
+		}
+		w.draw(rep)
+		lastPic = time.Now()
+	}
+}
+
+// calc finds the culprits among the kept requests and sends the panel.
+func (w *Web) calc(kept []*record.Observation) *analysis.Report {
+	rep := analysis.Analyze(kept, analysis.Options{Profiles: w.opts.Profiles, Roots: w.opts.Roots, Cache: w.cache})
 	var cs []webCulprit
 	for i, c := range rep.Culprits() {
 		if i == 5 {
@@ -275,24 +335,34 @@ func (w *Web) calc() {
 		}
 		cs = append(cs, wc)
 	}
-	pic := report.SequenceSVG(rep, report.SequenceOptions{Title: "What sent the client where: " + w.opts.Title})
 	w.mu.Lock()
-	seq := w.seq
 	var cb []byte
 	if len(cs) > 0 {
-		cb = sse("culprits", seq, cs)
+		cb = sse("culprits", w.seq, cs)
 	}
 	changed := !bytes.Equal(cb, w.culprits)
 	w.culprits = cb
-	picChanged := pic != string(w.picture)
-	if picChanged {
-		w.picture, w.picSeq = []byte(pic), seq
-	}
 	w.mu.Unlock()
 	if changed && cb != nil {
 		w.out.Publish(cb)
 	}
-	if picChanged {
+	return rep
+}
+
+// draw draws the picture of rep and tells the pages when it changed.
+func (w *Web) draw(rep *analysis.Report) {
+	if rep == nil {
+		return
+	}
+	pic := report.SequenceSVG(rep, report.SequenceOptions{Title: "What sent the client where: " + w.opts.Title})
+	w.mu.Lock()
+	seq := w.seq
+	changed := pic != string(w.picture)
+	if changed {
+		w.picture, w.picSeq = []byte(pic), seq
+	}
+	w.mu.Unlock()
+	if changed {
 		w.out.Publish(sse("picture", seq, map[string]uint64{"v": seq}))
 	}
 }
@@ -495,35 +565,78 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	budget, skipped := webBurst, 0
 	tick := time.NewTicker(webTick)
 	defer tick.Stop()
+	// Events are sent in batches: the first event after a quiet spell goes
+	// at once, the ones after it wait for the batch's end, webBatch after
+	// the last write (webTick once the last batch carried webBusy lines or
+	// more). The browser then lays out and paints once per batch instead of
+	// once per line, and the proxy makes one system call for many events.
+	buf.Reset()
+	var lastSent time.Time
+	lines, lastLines := 0, 0 // request lines in this batch and the last one
+	hold := time.NewTimer(time.Hour)
+	hold.Stop()
+	defer hold.Stop()
+	holding := false
+	send := func() bool {
+		if buf.Len() == 0 {
+			return true
+		}
+		if _, err := rw.Write(buf.Bytes()); err != nil {
+			return false
+		}
+		rc.Flush()
+		buf.Reset()
+		lastSent = time.Now()
+		lines, lastLines = 0, lines
+		return true
+	}
+	// sendOrHold sends what is waiting now, or when the batch ends.
+	sendOrHold := func() bool {
+		if holding || buf.Len() == 0 {
+			return true
+		}
+		batch := webBatch
+		if lastLines >= webBusy {
+			batch = webTick
+		}
+		if wait := batch - time.Since(lastSent); wait > 0 {
+			hold.Reset(wait)
+			holding = true
+			return true
+		}
+		return send()
+	}
 	idle := 0
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-hold.C:
+			holding = false
+			if !send() {
+				return
+			}
 		case <-tick.C:
 			budget = webBurst
 			idle++
-			var b []byte
 			switch {
 			case skipped > 0:
-				b = sse("skipped", 0, map[string]int{"skipped": skipped})
+				buf.Write(sse("skipped", 0, map[string]int{"skipped": skipped}))
 				skipped, idle = 0, 0
-			case idle >= int(15*time.Second/webTick):
-				b, idle = []byte(": ping\n\n"), 0
-			default:
-				continue
+			case buf.Len() == 0 && !holding && idle >= int(15*time.Second/webTick):
+				buf.Write([]byte(": ping\n\n"))
+				idle = 0
 			}
-			if _, err := rw.Write(b); err != nil {
+			if !sendOrHold() {
 				return
 			}
-			rc.Flush()
 		case b, ok := <-sub.C():
 			if !ok {
+				send()
 				return
 			}
-			// What else is already waiting goes in the same write and
-			// flush: under load, one system call for many events.
-			buf.Reset()
+			idle = 0
+			// What else is already waiting goes in the same batch.
 			for more := true; more; {
 				switch {
 				case !bytes.HasPrefix(b, []byte("event: req\n")):
@@ -531,6 +644,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 				case eventID(b) <= last: // already sent in the window
 				case budget > 0:
 					budget--
+					lines++
 					buf.Write(b)
 				default:
 					skipped++
@@ -548,23 +662,29 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 				buf.Write(sse("dropped", 0, map[string]uint64{"dropped": d}))
 				told = d
 			}
-			if buf.Len() == 0 {
-				continue
-			}
-			if _, err := rw.Write(buf.Bytes()); err != nil {
+			if buf.Len() > 256<<10 { // a batch is bounded: send it whatever the time
+				holding = false
+				hold.Stop()
+				if !send() {
+					return
+				}
+			} else if !sendOrHold() {
 				return
 			}
-			rc.Flush()
 		}
 	}
 }
 
-// A browser is sent at most webBurst request lines per webTick (200 a
+// A browser is sent at most webBurst request lines per webTick (100 a
 // second: more than anyone reads); the lines past it are counted in a
 // "skipped" event.
 const (
-	webBurst = 50
+	webBurst = 25
 	webTick  = 250 * time.Millisecond
+	// A batch of events ends webBatch after the last write, or webTick
+	// when the last batch carried webBusy request lines or more.
+	webBatch = 100 * time.Millisecond
+	webBusy  = 3
 )
 
 // eventID reads the id line of an encoded event.

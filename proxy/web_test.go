@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +252,97 @@ func TestWebFlood(t *testing.T) {
 	if err := json.Unmarshal([]byte(next(t, ch, "skipped").data), &sk); err != nil || sk.Skipped == 0 {
 		t.Fatalf("skipped event %+v %v", sk, err)
 	}
+}
+
+// batchWriter is an http.ResponseWriter that notes when each write
+// carrying request lines was flushed, and how many lines it carried.
+type batchWriter struct {
+	mu      sync.Mutex
+	h       http.Header
+	pending int
+	writes  []batchWrite
+}
+
+type batchWrite struct {
+	at    time.Time
+	lines int
+}
+
+func (b *batchWriter) Header() http.Header { return b.h }
+func (b *batchWriter) WriteHeader(int)     {}
+func (b *batchWriter) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	b.pending += strings.Count(string(p), "event: req\n")
+	b.mu.Unlock()
+	return len(p), nil
+}
+func (b *batchWriter) Flush() {
+	b.mu.Lock()
+	if b.pending > 0 {
+		b.writes = append(b.writes, batchWrite{time.Now(), b.pending})
+		b.pending = 0
+	}
+	b.mu.Unlock()
+}
+
+// TestWebBatches: lines that come one after the other reach a browser in
+// batches, one write and flush per webBatch at most (webTick once busy),
+// so that it draws once per batch, and none is lost; the first line after
+// a quiet spell goes at once.
+func TestWebBatches(t *testing.T) {
+	w := NewWeb(WebOptions{})
+	defer w.Close()
+	bw := &batchWriter{h: http.Header{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/live/events", nil)
+	done := make(chan struct{})
+	go func() { w.ServeHTTP(bw, req); close(done) }()
+	time.Sleep(50 * time.Millisecond) // subscribed; the quiet spell is over
+	obs := func(i int) Event {
+		return Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Method: "GET", URL: fmt.Sprintf("http://x.example/%d", i), Visibility: record.VisNone}}
+	}
+	const n = 60
+	first := time.Now()
+	for i := range n { // 20 lines a second: under webBurst, none skipped
+		w.Observe(obs(i))
+		time.Sleep(time.Second / 20)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		bw.mu.Lock()
+		got := 0
+		for _, wr := range bw.writes {
+			got += wr.lines
+		}
+		bw.mu.Unlock()
+		if got >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	got := 0
+	for i, wr := range bw.writes {
+		got += wr.lines
+		if i == 0 {
+			if d := wr.at.Sub(first); d > webBatch {
+				t.Errorf("the first line after a quiet spell was sent after %s, want at once", d)
+			}
+			continue
+		}
+		gap, want := wr.at.Sub(bw.writes[i-1].at), webBatch
+		if bw.writes[i-1].lines >= webBusy {
+			want = webTick
+		}
+		if gap < want-time.Millisecond {
+			t.Errorf("write %d came %s after the one before, want at least %s", i, gap, want)
+		}
+	}
+	if got != n {
+		t.Errorf("%d lines sent, want %d", got, n)
+	}
+	t.Logf("%d lines in %d writes", got, len(bw.writes))
 }

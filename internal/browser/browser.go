@@ -325,3 +325,7 @@ func (b *Browser) Screenshot(ctx context.Context, path string) error {
 	}
 	return os.WriteFile(path, png, 0o644)
 }
+
+// PID is the browser's process ID; with its process group (on Unix) it
+// covers the renderer and the other processes it starts.
+func (b *Browser) PID() int { return b.cmd.Process.Pid }

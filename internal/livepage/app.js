@@ -8,7 +8,7 @@
   var countsEl = document.getElementById("counts");
   var droppedEl = document.getElementById("dropped");
   var emptyEl = document.getElementById("empty");
-  var maxRows = 1000, seen = 0, warned = 0, lastSeq = 0, skippedN = 0;
+  var maxRows = 200, seen = 0, warned = 0, lastSeq = 0, skippedN = 0;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -21,9 +21,13 @@
     countsEl.textContent = seen + (seen === 1 ? " request" : " requests") + ", " + warned + " would make a client warn";
   }
 
-  // Lines are queued and drawn together every 50 ms at most: under a
-  // flood only the newest maxRows are drawn at all.
-  var pending = [], timer = 0;
+  // Lines are queued as they come and drawn together at the next
+  // animation frame. The server sends them in batches (one message per
+  // 250 ms at most under load), so the page lays out and paints at most
+  // that often; a hidden page draws nothing until it is shown again. A
+  // new line is animated only when the page was quiet: a busy page
+  // repaints for its new lines, never for an animation.
+  var pending = [], queued = false, lastDraw = 0;
   function addRow(ev) {
     if (ev.seq <= lastSeq) return;
     lastSeq = ev.seq;
@@ -32,28 +36,36 @@
     ev.received = Date.now();
     pending.push(ev);
     if (pending.length > maxRows) pending.splice(0, pending.length - maxRows);
-    if (!timer) timer = setTimeout(flush, 50);
+    if (!queued) { queued = true; requestAnimationFrame(flush); }
   }
 
   function flush() {
-    timer = 0;
+    queued = false;
+    var now = Date.now();
+    var calm = pending.length < 10 && now - lastDraw > 2000;
+    lastDraw = now;
     var frag = document.createDocumentFragment();
-    var calm = pending.length < 10; // a flood is not animated
-    for (var i = pending.length - 1; i >= 0; i--) frag.appendChild(row(pending[i], calm));
+    for (var i = pending.length - 1; i >= 0; i--) frag.appendChild(row(pending[i], calm, now));
     pending = [];
     rows.insertBefore(frag, rows.firstChild);
-    while (rows.childElementCount > maxRows) rows.removeChild(rows.lastElementChild);
+    var extra = rows.childElementCount - maxRows;
+    if (extra > 0) {
+      var r = document.createRange(); // one removal, not one per line
+      r.setStartBefore(rows.children[maxRows]);
+      r.setEndAfter(rows.lastElementChild);
+      r.deleteContents();
+    }
     emptyEl.hidden = rows.childElementCount > 0;
     counts();
   }
 
-  function row(ev, calm) {
+  function row(ev, calm, now) {
     var tr = el("tr", (ev.warns ? "warn" : (ev.badges && ev.badges.length ? "ok" : "none")) + (calm ? " fresh" : ""));
     tr.id = "req-" + ev.seq;
     tr.dataset.seq = ev.seq;
     tr.dataset.observed = ev.observed;
     tr.dataset.received = ev.received;
-    tr.dataset.shown = Date.now();
+    tr.dataset.shown = now;
     tr.appendChild(el("td", "mono", ev.time));
     tr.appendChild(el("td", "client", ev.client || "-"));
     tr.appendChild(el("td", "req mono", ev.what));
@@ -123,11 +135,21 @@
     box.hidden = !(list && list.length);
   }
 
-  function showPicture(v) {
-    var img = document.getElementById("picture");
-    img.src = "/live/picture.svg?v=" + encodeURIComponent(v);
-    document.getElementById("picture-box").hidden = false;
+  // The picture is loaded again only when it changed (the server says so
+  // at most every 2 s), its box is open and the page is visible.
+  var picBox = document.getElementById("picture-box"), picWant = null, picHave = null;
+  function loadPicture() {
+    if (picWant === null || picWant === picHave || !picBox.open || document.hidden) return;
+    picHave = picWant;
+    document.getElementById("picture").src = "/live/picture.svg?v=" + encodeURIComponent(picWant);
   }
+  function showPicture(v) {
+    picWant = v;
+    picBox.hidden = false;
+    loadPicture();
+  }
+  picBox.addEventListener("toggle", loadPicture);
+  document.addEventListener("visibilitychange", loadPicture);
 
   function on(src, name, f) {
     src.addEventListener(name, function (m) {
@@ -152,7 +174,7 @@
     on(src, "skipped", function (d) {
       skippedN += d.skipped;
       droppedEl.hidden = false;
-      droppedEl.textContent = "· " + skippedN + " lines not drawn (more than 200 a second; the counts and the trace have them all)";
+      droppedEl.textContent = "· " + skippedN + " lines not drawn (more than 100 a second; the counts and the trace have them all)";
     });
     on(src, "dropped", function (d) {
       droppedEl.hidden = false;

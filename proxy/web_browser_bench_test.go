@@ -1,0 +1,112 @@
+//go:build linux
+
+package proxy
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/internal/browser"
+	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// BenchmarkLivePageBrowser measures what a headless Chromium with the live
+// page open costs while lines arrive at 40 and 200 a second: the CPU time
+// of its processes (browser-cpu-%, of one core) and the renderer's layout
+// count per second, from the DevTools protocol's Performance.getMetrics.
+// Each iteration is one second of lines:
+//
+//	go test -run '^$' -bench LivePageBrowser -benchtime 10x ./proxy
+func BenchmarkLivePageBrowser(b *testing.B) {
+	for _, rate := range []int{40, 200} {
+		b.Run(fmt.Sprintf("%d-lines-per-s", rate), func(b *testing.B) { benchPage(b, rate) })
+	}
+}
+
+func benchPage(b *testing.B, rate int) {
+	ca := testcert.NewCA(b, "Web Root")
+	leaf := ca.Leaf(b, testcert.Spec{CN: "mail.contoso.test", DNS: []string{"mail.contoso.test"}})
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	w := NewWeb(WebOptions{Roots: roots, Title: "bench"})
+	b.Cleanup(w.Close)
+	srv := httptest.NewServer(w)
+	b.Cleanup(srv.Close) // after the browser's cleanup, which closes its stream
+	br := browser.Start(b, browser.Options{})
+	ctx := context.Background()
+	if err := br.Navigate(ctx, srv.URL+"/live"); err != nil {
+		b.Fatal(err)
+	}
+	if err := br.Call(ctx, "Performance.enable", nil, nil); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(3 * time.Second) // Chromium's start-up work is over
+	layouts := func() float64 {
+		var r struct {
+			Metrics []struct {
+				Name  string
+				Value float64
+			}
+		}
+		br.Call(ctx, "Performance.getMetrics", nil, &r)
+		for _, m := range r.Metrics {
+			if m.Name == "LayoutCount" {
+				return m.Value
+			}
+		}
+		return 0
+	}
+	l0, c0 := layouts(), groupCPU(br.PID())
+	start := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	b.ResetTimer()
+	n := 0
+	for range b.N {
+		for range rate {
+			<-tick.C
+			n++
+			w.Observe(Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), SNI: "mail.contoso.test", Connect: "mail.contoso.test:443",
+				Method: "GET", URL: fmt.Sprintf("https://mail.contoso.test/owa/%d", n), Status: 200, Chain: leaf.Certificate, Visibility: record.VisVisible,
+				UserAgent: "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)"}})
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the last batch is drawn
+	el := time.Since(start).Seconds()
+	b.StopTimer()
+	b.ReportMetric(100*(groupCPU(br.PID())-c0)/el, "browser-cpu-%")
+	b.ReportMetric((layouts()-l0)/el, "layouts/s")
+}
+
+// groupCPU is the CPU time, in seconds, of the processes in group pgid.
+func groupCPU(pgid int) float64 {
+	ents, _ := os.ReadDir("/proc")
+	tck := 100.0 // USER_HZ, 100 on every Linux architecture Go builds for
+	total := 0.0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(st)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // the name may hold spaces
+		if len(f) < 13 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		sys, _ := strconv.ParseFloat(f[12], 64)
+		total += (ut + sys) / tck
+	}
+	return total
+}
