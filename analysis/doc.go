@@ -5,11 +5,22 @@
 // answers, redirects, DNS, the SCP, read with package exchange), and
 // gathers the results into a Report of causes, each with its fix.
 //
-// Its stages, in order: judge (Judge, checks*.go, principal.go,
-// certplan.go: per observation, with a certificate cache), attribute
-// (origin.go, remedy.go, who.go, online.go: origins, remedies and the
-// verdict sentences) and aggregate (the culprits: one group per cause).
-// Every check has a stable ID, a severity, a citation and a remedy.
-// Producers (proxy, capture, probe) only feed it: analysis imports none
-// of them (docs/layout.md).
+// Observations flow once through its stages (Pipeline, pipeline.go;
+// Analyze collects a whole trace the same way):
+//
+//   - judge, per observation, with a certificate cache: judge.go, the
+//     registry in checks.go and the checks in checks_*.go and principal.go,
+//     errwords.go (Go's errors in words), share.go (what many observations
+//     have in common, kept once);
+//   - attribute, from what came before: origin.go (the causes), remedy.go,
+//     online.go and certplan.go (the fixes), who.go (who warns, in words);
+//   - aggregate, one group per cause: aggregate.go (Culprit, Totals),
+//     notes.go (what no client warns about, counted), findings.go;
+//   - hand over: the items go to an ItemSink (sink.go; spill.go writes them
+//     to a file) and the Report to package report, which renders it.
+//
+// words.go holds the sentence helpers every stage uses. Every check has a
+// stable ID, a severity, a citation and a remedy. Producers (proxy,
+// capture, probe) only feed analysis and package report renders what it
+// concluded: analysis imports none of them (docs/layout.md).
 package analysis

@@ -27,6 +27,8 @@ var rules = []struct {
 		"exchange is Exchange knowledge (parsing and data) that analysis uses, not the other way round"},
 	{"analysis", []string{"report", "proxy", "capture", "probe", "lab", "cmd/"},
 		"analysis judges, attributes and aggregates observations; producers feed it and reports render it"},
+	{"report", []string{"proxy", "capture", "probe", "lab", "cmd/"},
+		"report renders what analysis concluded; the proxy, the lab and the CLI call it, not the other way round"},
 	{"record", []string{"match", "exchange", "analysis", "report"},
 		"the record is what producers write and analysis reads: it comes before any judging"},
 	{"certs", []string{"match", "exchange", "analysis", "report"},
