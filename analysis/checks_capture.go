@@ -120,13 +120,13 @@ func init() {
 					limit = goMaxCertificateMsg
 				}
 				if limit > 0 && n > limit {
-					return &Finding{Summary: fmt.Sprintf("the server's certificate list is %d bytes (%d certificates): %s refuses more than %d KiB, before it judges the name", n, len(s.Obs.Chain), firstNonEmpty(profileWord[s.Profile.Name], s.Profile.Name), limit>>10)}
+					return &Finding{Summary: fmt.Sprintf("the server's certificate list is %d bytes (%d certificates): %s refuses more than %d KiB, before it judges the name", n, len(s.Obs.Chain), firstNonEmpty(s.Profile.Word, s.Profile.Name), limit>>10)}
 				}
 				if limit > 0 {
 					return nil // within this client's limit
 				}
 				// Not measured for this client: a warning, never a verdict.
-				return &Finding{Severity: SeverityWarning, Summary: fmt.Sprintf("the server's certificate list is %d bytes (%d certificates): OpenSSL-based clients (curl, Python) refuse more than 100 KiB; whether %s accepts it was not measured", n, len(s.Obs.Chain), firstNonEmpty(profileWord[s.Profile.Name], s.Profile.Name))}
+				return &Finding{Severity: SeverityWarning, Summary: fmt.Sprintf("the server's certificate list is %d bytes (%d certificates): OpenSSL-based clients (curl, Python) refuse more than 100 KiB; whether %s accepts it was not measured", n, len(s.Obs.Chain), firstNonEmpty(s.Profile.Word, s.Profile.Name))}
 			},
 		},
 	)

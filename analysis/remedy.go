@@ -558,16 +558,6 @@ func becauseWords(c *Cause) string {
 	return "nothing earlier in the trace names it (it was configured or cached that way)"
 }
 
-func andList(xs []string) string {
-	switch len(xs) {
-	case 0:
-		return ""
-	case 1:
-		return xs[0]
-	}
-	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
-}
-
 // clientClauses keeps a verdict from lending one client's reason to
 // another: when the culprit's first finding applies to only some of the
 // clients that warn, first names those clients, and more adds a clause

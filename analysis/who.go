@@ -8,12 +8,6 @@ import (
 	"github.com/certsleuth/certsleuth/match"
 )
 
-// profileWord names a profile's clients in a sentence ("Chromium and Go").
-var profileWord = map[string]string{
-	"windows": "Windows", "apple": "Apple", "chromium": "Chromium", "openssl": "OpenSSL", "curl": "curl",
-	"python": "Python", "go": "Go", "rfc9525": "a strict RFC 9525 client",
-}
-
 // clientWords names the clients of profiles as the subject of a sentence
 // whose verb is singular ("Every client warns", "Each of Chromium and Go
 // warns"). It never says Outlook: a profile is a family of clients, and
@@ -26,7 +20,7 @@ func clientWordsOf(warn []string, all []*match.Profile) string {
 	words := func(ps []string) []string {
 		var ws []string
 		for _, p := range ps {
-			ws = append(ws, firstNonEmpty(profileWord[p], p))
+			ws = append(ws, profileWord(p))
 		}
 		return ws
 	}

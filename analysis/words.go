@@ -94,3 +94,24 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// andList joins xs as a sentence does: "a", "a and b", "a, b and c".
+func andList(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
+// profileWord names the clients of the profile called name in a sentence
+// ("Chromium", "a strict RFC 9525 client": the Word of its row in the
+// profiles table), or says name when the table has no such row.
+func profileWord(name string) string {
+	if p, err := match.LookupProfile(name); err == nil && p.Word != "" {
+		return p.Word
+	}
+	return name
+}

@@ -60,6 +60,7 @@ type Profile struct {
 	Aliases []string // other names accepted on the command line
 	Title   string   // what it models, for people
 	Clients string   // which programs behave like this
+	Word    string   // the clients in a sentence: "Chromium", "a strict RFC 9525 client"
 	Source  string   // where the rules come from
 	Hedged  string   // what is modelled without a primary source, if anything
 
@@ -151,6 +152,7 @@ func (p *Profile) FetchesAIA() bool { return p.aia }
 var profiles = []*Profile{
 	{ // KB 258858 (wildcards), RFC 2818 §3.1 (CN fallback); CryptoAPI/SChannel.
 		Name: "windows", Aliases: []string{"outlook", "wininet", "winhttp", "schannel"},
+		Word:    "Windows",
 		Title:   "Windows CryptoAPI / SChannel",
 		Clients: "Outlook, WinINet/WinHTTP, Windows Mail and EAS, .NET SslStream on Windows",
 		Source:  "KB 258858 (accepted wildcards); RFC 2818 §3.1; KB 2661254 (RSA < 1024 blocked); CryptoAPI AIA retrieval",
@@ -173,6 +175,7 @@ var profiles = []*Profile{
 	},
 	{ // support.apple.com/103769 (iOS 13, macOS 10.15): SAN only, serverAuth EKU, <= 825 days.
 		Name: "apple", Aliases: []string{"ios", "macos", "safari"},
+		Word:    "Apple",
 		Title:   "Apple iOS 13+ / macOS 10.15+",
 		Clients: "iOS and macOS Mail (EAS), Safari, Outlook for iOS and Mac",
 		Source:  "support.apple.com/103769; RFC 6125 §6.4.3",
@@ -195,6 +198,7 @@ var profiles = []*Profile{
 	},
 	{ // chromium net/cert/x509_certificate.cc VerifyHostname; CN ignored since Chrome 58.
 		Name: "chromium", Aliases: []string{"chrome", "edge", "android", "webview"},
+		Word:    "Chromium",
 		Title:   "Chromium / BoringSSL",
 		Clients: "Chrome, Edge, Android Chrome and WebView, most Android mail apps",
 		Source:  "chromium x509_certificate.cc VerifyHostname; chromestatus 4981025180483584; BoringSSL key-usage check; cert_issuer_source_aia.cc",
@@ -217,6 +221,7 @@ var profiles = []*Profile{
 	},
 	{ // OpenSSL X509_check_host default flags (crypto/x509/v3_utl.c valid_star, wildcard_match).
 		Name: "openssl", Aliases: []string{"libssl", "s_client"},
+		Word:    "OpenSSL",
 		Title:   "OpenSSL X509_check_host (default flags)",
 		Clients: "openssl s_client, PHP, Ruby and most Linux software built on OpenSSL with its default host flags",
 		Source:  "OpenSSL doc/man3/X509_check_host.pod; crypto/x509/v3_utl.c; crypto/x509/v3_purp.c; Debian SECLEVEL=2",
@@ -229,6 +234,7 @@ var profiles = []*Profile{
 	},
 	{ // curl's own host check (lib/vtls/hostcheck.c, lib/vtls/openssl.c verifyhost) over OpenSSL's chain verification.
 		Name: "curl", Aliases: []string{"libcurl"},
+		Word:    "curl",
 		Title:   "curl (libcurl with OpenSSL)",
 		Clients: "curl, libcurl, git over https, PHP curl and other programs built on libcurl",
 		Source:  "curl lib/vtls/hostcheck.c hostmatch; lib/vtls/openssl.c verifyhost; OpenSSL's chain checks",
@@ -246,6 +252,7 @@ var profiles = []*Profile{
 	},
 	{ // CPython Modules/_ssl.c: OpenSSL's X509_check_host with X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS.
 		Name: "python", Aliases: []string{"cpython", "requests", "urllib3"},
+		Word:    "Python",
 		Title:   "Python ssl (OpenSSL, no partial wildcards)",
 		Clients: "Python's ssl, urllib, requests and urllib3 with the default context",
 		Source:  "CPython Modules/_ssl.c (hostflags); OpenSSL crypto/x509/v3_utl.c, v3_purp.c",
@@ -261,6 +268,7 @@ var profiles = []*Profile{
 	},
 	{ // Go crypto/x509 (*Certificate).VerifyHostname, Go 1.15+.
 		Name: "go", Aliases: []string{"golang"},
+		Word:    "Go",
 		Title:   "Go crypto/x509 VerifyHostname",
 		Clients: "programs written in Go",
 		Source:  "Go crypto/x509 verify.go VerifyHostname; crypto/rsa (1024-bit minimum)",
@@ -282,6 +290,7 @@ var profiles = []*Profile{
 	},
 	{ // RFC 9525 §6.3-6.4: no CN-ID, wildcard only as the whole left-most label.
 		Name: "rfc9525", Aliases: []string{"strict", "rfc"},
+		Word:    "a strict RFC 9525 client",
 		Title:   "RFC 9525 (strict reference)",
 		Clients: "the standard; no single client",
 		Source:  "RFC 9525 §6.3, §6.4; RFC 5280 §4.2.1.6",
