@@ -456,7 +456,7 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 			if f.Setting == exchange.SettingOutlookAnywhere {
 				p = "/rpc"
 			}
-			mail = mailOfSetting(f.Setting)
+			mail = exchange.MailProtocolOf(f.Setting)
 		}
 		if h == "" {
 			continue
@@ -476,17 +476,6 @@ func (t *OriginTrace) learn(idx int, o *record.Observation) []knownName {
 			Text: fmt.Sprintf("%s says %s", what, f.Value)}})
 	}
 	return out
-}
-
-// mailOfSetting is the mail protocol (as MailProtocol names it) of a mail
-// block's setting; "" for any other.
-func mailOfSetting(setting string) string {
-	for proto, s := range mailSettings {
-		if s == setting {
-			return proto
-		}
-	}
-	return ""
 }
 
 // redirectAddrNames are the names a redirect by address sends the client
@@ -765,7 +754,7 @@ func pathCause(u, host string) *Cause {
 		return nil
 	}
 	scope := pathScope(host)
-	what := settingShort[set]
+	what := exchange.ShortName(set)
 	return &Cause{Kind: CauseURLPath, URL: u, Setting: set, Hedged: true,
 		Field: &exchange.ADField{Scope: scope, Value: u, Setting: set},
 		Text:  fmt.Sprintf("no Autodiscover answer in the trace names %s, but its path is the %s's: the client got it from Autodiscover before the recording started or from its cache (the %s %s is what hands it out)", shownURL(u), vdirWords(set), string(scope), what)}
@@ -779,7 +768,7 @@ func vdirWords(set string) string {
 	case exchange.SettingActiveSync:
 		return "ActiveSync virtual directory"
 	}
-	w := strings.TrimSuffix(settingShort[set], " URL")
+	w := strings.TrimSuffix(exchange.ShortName(set), " URL")
 	return w + " virtual directory"
 }
 
@@ -1053,4 +1042,26 @@ func responsible(chain []Cause) *Cause {
 		}
 	}
 	return nil
+}
+
+// MailProtocol names the mail protocol of a TLS connection: the
+// plain-text protocol whose STARTTLS began it ("smtp", "imap", "pop3",
+// "ftp"), or the protocol of its server port when TLS began at once (993
+// IMAPS, 995 POP3S, 465 SMTPS); "" for anything else.
+func MailProtocol(o *record.Observation) string {
+	if o.StartTLS != "" {
+		return o.StartTLS
+	}
+	if o.Kind != record.KindTLS || o.Source != record.SourcePcap {
+		return ""
+	}
+	switch _, port, _ := net.SplitHostPort(o.Server); port {
+	case "993":
+		return "imap"
+	case "995":
+		return "pop3"
+	case "465":
+		return "smtp"
+	}
+	return ""
 }

@@ -83,7 +83,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 		if c.NewName != "" {
 			cmd = fmt.Sprintf("in %s, change the %s server from %s to %s (a name the certificate covers)", where, label, name, c.NewName)
 		}
-		if cause != nil && cause.Kind == CauseAutodiscoverField && cause.Field != nil && mailOfSetting(cause.Field.Setting) == mail {
+		if cause != nil && cause.Kind == CauseAutodiscoverField && cause.Field != nil && exchange.MailProtocolOf(cause.Field.Setting) == mail {
 			// The name came from Autodiscover's mail block: changed only in
 			// the client, it comes back at the next Autodiscover run.
 			to := firstNonEmpty(c.NewName, "a name the certificate covers")
@@ -92,7 +92,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 				Citation: `[MS-OXDSCLI] Protocol element (Type IMAP, POP3, SMTP: Server, Port)`})
 		}
 		c.Remedies = append(c.Remedies, Remedy{Title: "Point the mail client at a name the certificate covers", Command: cmd})
-		if s := exchange.LookupSetting(mailSettings[mail]); s != nil {
+		if s := exchange.LookupSetting(exchange.MailSetting(mail)); s != nil {
 			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, exchange.FixParams{Version: version, Server: server, OldURL: name, Domain: domain}))
 		}
 		nameIssue = false // the URL remedies below do not apply
@@ -180,7 +180,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 			case CauseCheckTarget:
 				rm.Note = strings.TrimPrefix(rm.Note+"; "+a.Text, "; ")
 			case CauseURLPath:
-				rm.Note = strings.TrimPrefix(rm.Note+"; "+fmt.Sprintf("inferred from the path: no Autodiscover answer in the trace names this URL, and %s is the %s URL only if the name is the one clients use %s the network", string(scope), settingShort[setting], map[exchange.Scope]string{exchange.ScopeInternal: "inside", exchange.ScopeExternal: "outside"}[scope]), "; ")
+				rm.Note = strings.TrimPrefix(rm.Note+"; "+fmt.Sprintf("inferred from the path: no Autodiscover answer in the trace names this URL, and %s is the %s URL only if the name is the one clients use %s the network", string(scope), exchange.ShortName(setting), map[exchange.Scope]string{exchange.ScopeInternal: "inside", exchange.ScopeExternal: "outside"}[scope]), "; ")
 			}
 			c.Remedies = append(c.Remedies, rm)
 			if i == 0 {
@@ -210,32 +210,6 @@ func (r *Report) explainCulprit(c *Culprit) {
 		c.Remedies = append(c.Remedies, Remedy{Title: f.ID, Command: f.Remedy, Citation: f.Citation})
 	}
 	c.Verdict = r.verdictWords(c, cause)
-}
-
-// mailSettings maps a mail protocol to the catalog row of the certificate
-// its Exchange service presents.
-var mailSettings = map[string]string{"imap": exchange.SettingIMAP, "pop3": exchange.SettingPOP, "smtp": exchange.SettingSMTP}
-
-// MailProtocol names the mail protocol of a TLS connection: the
-// plain-text protocol whose STARTTLS began it ("smtp", "imap", "pop3",
-// "ftp"), or the protocol of its server port when TLS began at once (993
-// IMAPS, 995 POP3S, 465 SMTPS); "" for anything else.
-func MailProtocol(o *record.Observation) string {
-	if o.StartTLS != "" {
-		return o.StartTLS
-	}
-	if o.Kind != record.KindTLS || o.Source != record.SourcePcap {
-		return ""
-	}
-	switch _, port, _ := net.SplitHostPort(o.Server); port {
-	case "993":
-		return "imap"
-	case "995":
-		return "pop3"
-	case "465":
-		return "smtp"
-	}
-	return ""
 }
 
 // probed reports whether certsleuth check made the observation itself.
@@ -485,12 +459,6 @@ func usableAddress(d *record.DNS) string {
 	return ""
 }
 
-var settingShort = map[string]string{
-	exchange.SettingEWS: "EWS URL", exchange.SettingOAB: "OAB URL", exchange.SettingUM: "UM URL", exchange.SettingECP: "ECP URL", exchange.SettingOWA: "OWA URL",
-	exchange.SettingActiveSync: "ActiveSync URL", exchange.SettingMAPI: "MAPI URL", exchange.SettingOutlookAnywhere: "Outlook Anywhere host name",
-	exchange.SettingIMAP: "IMAP server", exchange.SettingPOP: "POP3 server", exchange.SettingSMTP: "SMTP server",
-}
-
 // becauseWords says why the client went there, for the verdict sentence.
 func becauseWords(c *Cause) string {
 	if c == nil {
@@ -498,7 +466,7 @@ func becauseWords(c *Cause) string {
 	}
 	switch c.Kind {
 	case CauseAutodiscoverField:
-		what := settingShort[c.Setting]
+		what := exchange.ShortName(c.Setting)
 		if what == "" {
 			what = c.Field.Element
 		}
@@ -542,7 +510,7 @@ func becauseWords(c *Cause) string {
 	case CauseSameHost:
 		var ws []string
 		for _, a := range c.Either {
-			w := settingShort[a.Setting]
+			w := exchange.ShortName(a.Setting)
 			switch {
 			case a.Kind == CauseSCP:
 				w = "the Active Directory SCP (AutodiscoverServiceInternalUri)"

@@ -182,6 +182,36 @@ func vdirSetting(id, title, produces, cmdlet, vdir, path, citation string, versi
 	}
 }
 
+// shortNames say settings in a few words, for a sentence.
+var shortNames = map[string]string{
+	SettingEWS: "EWS URL", SettingOAB: "OAB URL", SettingUM: "UM URL", SettingECP: "ECP URL", SettingOWA: "OWA URL",
+	SettingActiveSync: "ActiveSync URL", SettingMAPI: "MAPI URL", SettingOutlookAnywhere: "Outlook Anywhere host name",
+	SettingIMAP: "IMAP server", SettingPOP: "POP3 server", SettingSMTP: "SMTP server",
+}
+
+// ShortName says the setting with catalog key id in a few words, for a
+// sentence ("EWS URL", "IMAP server"); "" for a setting that has none.
+func ShortName(id string) string { return shortNames[id] }
+
+// mailSettings maps a mail protocol to the catalog row of the certificate
+// its Exchange service presents.
+var mailSettings = map[string]string{"imap": SettingIMAP, "pop3": SettingPOP, "smtp": SettingSMTP}
+
+// MailSetting returns the catalog key of the certificate the Exchange
+// service of mail protocol proto ("imap", "pop3", "smtp") presents, or "".
+func MailSetting(proto string) string { return mailSettings[proto] }
+
+// MailProtocolOf is the mail protocol ("imap", "pop3", "smtp") whose
+// certificate the setting with catalog key id is; "" for any other.
+func MailProtocolOf(id string) string {
+	for proto, s := range mailSettings {
+		if s == id {
+			return proto
+		}
+	}
+	return ""
+}
+
 // Settings is the catalog, one row per setting (reference D.6; KB 940726).
 var Settings = []*Setting{
 	{
