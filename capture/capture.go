@@ -872,6 +872,10 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 	if ct.alert != "" && ct.fatal {
 		o.ClientAlert = ct.alert
 	}
+	if ct.echRequired {
+		o.ECHRequired = true
+		notes = append(notes, "the client ended the connection with the alert ech_required: the server did not accept its Encrypted Client Hello, the certificate was valid for the public name it checked, and the client retries with the server's new ECH configuration")
+	}
 	if len(st.warnings) > 0 {
 		o.ServerWarnings = st.warnings
 		for _, w := range st.warnings {

@@ -84,9 +84,10 @@ func TestECH(t *testing.T) {
 		// The certificate is valid for the public name: the client
 		// authenticated the rejection and ends with ech_required to
 		// retry (§6.1.6), an alert after its Finished that the key
-		// log's CLIENT_TRAFFIC_SECRET_0 decrypts: no name warning.
+		// log's CLIENT_TRAFFIC_SECRET_0 decrypts: ECHRequired, no
+		// client alert (it refused no certificate), no name warning.
 		{"rejected-cert-for-public-name", &tls.Config{Certificates: []tls.Certificate{public}, MinVersion: tls.VersionTLS13},
-			true, record.VisVisible, "public.contoso.test", "ech required", false},
+			true, record.VisVisible, "public.contoso.test", "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var kl bytes.Buffer
@@ -110,8 +111,11 @@ func TestECH(t *testing.T) {
 					t.Fatalf("leaf %v, %v; want %s", leaf, err, c.leafCN)
 				}
 			}
-			if c.alert != "" && o.ClientAlert != c.alert {
+			if o.ClientAlert != c.alert {
 				t.Errorf("client alert %q, want %q", o.ClientAlert, c.alert)
+			}
+			if o.ECHRequired != (c.name == "rejected-cert-for-public-name") {
+				t.Errorf("ech_required %v", o.ECHRequired)
 			}
 			if !c.rejected && !strings.Contains(o.Note, "inner ClientHello") {
 				t.Errorf("note %q does not say why the accepted ECH handshake stays encrypted", o.Note)

@@ -400,6 +400,7 @@ func draftHelloFormat(v uint16) bool {
 const (
 	alertWarning      = 1
 	alertFatal        = 2
+	alertECHRequired  = 121 // draft-ietf-tls-esni-25 §11.2
 	alertCloseNotify  = 0
 	alertUserCanceled = 90
 )

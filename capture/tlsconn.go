@@ -33,6 +33,7 @@ type tlsHalf struct {
 	// record tells a request from an alert.
 	afterFinished  bool
 	appDec         *recordDecrypter // the client's application keys, from the key log: its record after Finished
+	echRequired    bool             // that record was the alert ech_required
 	finishedAt     int64            // packet time of the Finished (Unix ns)
 	finishedPkt    int64            // number of the packet that held the Finished
 	certLen        int              // length of the Certificate message read or begun
@@ -107,6 +108,9 @@ func (r *reader) parseTLS(f *flow, d int) {
 			inner, plain, err := t.appDec.open(buf[off:off+5], buf[off+5:off+5+n])
 			t.appDec = nil
 			switch {
+			case err == nil && inner == recAlert && len(plain) == 2 && plain[1] == alertECHRequired:
+				t.echRequired = true // not a refusal of the certificate
+				h.stop(gapNone)
 			case err == nil && inner == recAlert && len(plain) == 2 && plain[0] == alertFatal:
 				t.alert, t.fatal = alertName(plain[1]), true
 				h.stop(gapNone)

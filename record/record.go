@@ -152,8 +152,15 @@ type Observation struct {
 	// Chrome's GREASE placeholder, whose SNI is the real name. The wire
 	// does not tell them apart (by design, §6.2 of the draft); a
 	// certificate seen in clear is checked by the client against the SNI
-	// either way (ECH rejected: the cover name, §6.1.6).
+	// either way (ECH not accepted: the public name,
+	// draft-ietf-tls-esni-25 §6.1.7).
 	ECH bool `json:"ech,omitempty"`
+	// ECHRequired is true when the client ended the connection with the
+	// alert ech_required after its Finished (decrypted with the key log):
+	// the server did not accept its ECH, the certificate was valid for
+	// the public name, and the client retries with the server's new ECH
+	// configuration (§6.1.6). Not a refusal of the certificate.
+	ECHRequired bool `json:"ech_required,omitempty"`
 	// HelloFormat is HelloSSL2 when the ClientHello came in the SSL 2.0
 	// record format (capture only).
 	HelloFormat string `json:"hello_format,omitempty"`
