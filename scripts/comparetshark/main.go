@@ -41,7 +41,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/scripts/internal/pcaprun"
 )
 
 func main() {
@@ -243,12 +243,7 @@ func (t *tally) merge(o tally) {
 	t.vis += o.vis
 }
 
-func pct(n, d int) string {
-	if d == 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(100*float64(n)/float64(d), 'f', 1, 64) + "%"
-}
+var pct = pcaprun.Pct
 
 func (t tally) String() string {
 	return fmt.Sprintf("%d TLS flows, %d agree (%s); sni %s, version %s, leaf %s, visibility %s",
@@ -289,46 +284,18 @@ func compare(cs, ts []*flowView) []result {
 }
 
 // runCertsleuth reads file with `certsleuth pcap --record` and returns its
-// TLS observations. Exit status 1 (some connection would warn) is normal;
-// a corrupt file still yields the observations before the damage.
+// TLS flows (pcaprun.TLS).
 func runCertsleuth(bin, file string) ([]*flowView, error) {
-	dir, err := os.MkdirTemp("", "comparetshark")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	trace := filepath.Join(dir, "trace.jsonl")
-	cmd := exec.Command(bin, "pcap", "--record", trace, "-o", os.DevNull, file)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	runErr := cmd.Run()
-	f, err := os.Open(trace)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %s", runErr, stderr.String())
-	}
-	defer f.Close()
-	obs, _, err := record.ReadAll(f, trace)
-	if err != nil {
-		return nil, err
-	}
+	obs, err := pcaprun.TLS(bin, file)
 	var out []*flowView
 	for _, o := range obs {
-		if o.Kind != record.KindTLS {
-			continue
-		}
 		v := &flowView{client: o.Client, server: o.Server, sni: o.SNI, version: o.TLSVersion, vis: string(o.Visibility)}
 		if len(o.Chain) > 0 {
 			v.leaf, v.leafNames = leafID(o.Chain[0])
 		}
 		out = append(out, v)
 	}
-	// Exit 1 (a connection would warn) and 3 (a connection was not
-	// judged) are verdicts; 2 is an error (a corrupt file still gave the
-	// observations before the damage).
-	if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() == 2 {
-		return out, fmt.Errorf("exit %d: %s", ee.ExitCode(), strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return out, err
 }
 
 // leafID is the hex SHA-256 of a certificate's DER and its names.

@@ -35,7 +35,7 @@ import (
 	"strings"
 
 	"github.com/certsleuth/certsleuth/capture"
-	"github.com/certsleuth/certsleuth/record"
+	"github.com/certsleuth/certsleuth/scripts/internal/pcaprun"
 )
 
 func main() {
@@ -326,30 +326,9 @@ type csConn struct {
 }
 
 func runCertsleuth(bin, file string) ([]*csConn, error) {
-	dir, err := os.MkdirTemp("", "comparezeek")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	trace := filepath.Join(dir, "trace.jsonl")
-	cmd := exec.Command(bin, "pcap", "--record", trace, "-o", os.DevNull, file)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	runErr := cmd.Run()
-	f, err := os.Open(trace)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %s", runErr, stderr.String())
-	}
-	defer f.Close()
-	obs, _, err := record.ReadAll(f, trace)
-	if err != nil {
-		return nil, err
-	}
+	obs, err := pcaprun.TLS(bin, file)
 	var out []*csConn
 	for _, o := range obs {
-		if o.Kind != record.KindTLS {
-			continue
-		}
 		c := &csConn{client: o.Client, server: o.Server, sni: o.SNI, version: o.TLSVersion}
 		if len(o.Chain) > 0 {
 			sum := sha256.Sum256(o.Chain[0])
@@ -360,10 +339,7 @@ func runCertsleuth(bin, file string) ([]*csConn, error) {
 		}
 		out = append(out, c)
 	}
-	if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() == 2 {
-		return out, fmt.Errorf("exit 2: %s", strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return out, err
 }
 
 // result is one Zeek connection and what certsleuth read of it (nil: none).
@@ -466,12 +442,7 @@ func (t *tally) merge(o tally) {
 	t.namesCompared += o.namesCompared
 }
 
-func pct(n, d int) string {
-	if d == 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(100*float64(n)/float64(d), 'f', 1, 64) + "%"
-}
+var pct = pcaprun.Pct
 
 func (t tally) String() string {
 	return fmt.Sprintf("%d TLS connections, %d agree (%s); sni %s, version %s, leaf %s, subject CN and DNS names %d of %d",
