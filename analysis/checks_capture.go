@@ -77,13 +77,19 @@ func init() {
 		},
 		&Check{
 			ID: "tls.ech", Title: "The ClientHello carries Encrypted Client Hello", Severity: SeverityInfo,
-			Citation: "draft-ietf-tls-esni-22 §6.1.6, §6.2",
-			Remedy:   "To see the name the client wants, capture with its key log (SSLKEYLOGFILE) or run it through `certsleuth proxy`; a certificate seen in clear is the one for the cover name.",
+			Citation: "draft-ietf-tls-esni-25 §6.1.6, §6.1.7 (a client whose ECH the server did not accept checks the certificate against the public name, the outer SNI), §6.2 (GREASE); Chromium net_error_list.h ECH_FALLBACK_CERTIFICATE_INVALID (-184)",
+			Remedy:   "Chrome's GREASE ECH: nothing to do. Real ECH that the server did not accept (Chrome: ERR_ECH_FALLBACK_CERTIFICATE_INVALID): the client got an ECH configuration from DNS (an HTTPS record with ech=) for a name that a server without ECH answers, most often an internal server behind split-horizon DNS; give the internal clients no HTTPS record (or one without ech) for that name. To see the name a client wants when the server accepted ECH, run it through `certsleuth proxy`.",
 			Run: func(s *Subject) *Finding {
-				if !s.Obs.ECH {
+				o := s.Obs
+				switch {
+				case !o.ECH:
 					return nil
+				case o.ECHRequired:
+					return &Finding{Summary: fmt.Sprintf("the server did not accept the client's Encrypted Client Hello: the client checked the certificate against the public name %q (the SNI), then ended the connection with the alert ech_required to retry with the server's new ECH configuration (draft-ietf-tls-esni-25 §6.1.6); this connection carried no request", o.SNI)}
+				case o.Visibility == record.VisVisible:
+					return &Finding{Summary: fmt.Sprintf("the ClientHello carries encrypted_client_hello; the certificate is judged against the SNI %q, which the client checked either way: Chrome's GREASE placeholder (sent without an ECH configuration) puts the real name there, and a client that really used ECH, which this server did not accept, checks the certificate against the SNI, its ECH configuration's public name (§6.1.7; a mismatch then is Chrome's ERR_ECH_FALLBACK_CERTIFICATE_INVALID, not ERR_CERT_COMMON_NAME_INVALID)", o.SNI)}
 				}
-				return &Finding{Summary: fmt.Sprintf("the ClientHello carries encrypted_client_hello: if the client used ECH (and not Chrome's GREASE placeholder), the SNI %q is only the cover name of the server's ECH configuration and the name the client wants is encrypted; a certificate in clear is for that cover name, which the client checks when the server rejects ECH", s.Obs.SNI)}
+				return &Finding{Summary: fmt.Sprintf("the ClientHello carries encrypted_client_hello: the SNI %q is the real name if this is Chrome's GREASE placeholder, or the public name of the server's ECH configuration if the client used ECH (the name it wants is then encrypted); the certificate is not in clear, so nothing is judged against that SNI", o.SNI)}
 			},
 		},
 		&Check{

@@ -71,23 +71,24 @@ func TestECH(t *testing.T) {
 		leafCN   string
 		alert    string
 		warns    bool // the analysis says a client warns: name mismatch against the public name
+		echSays  string
 	}{
 		{"accepted", &tls.Config{Certificates: []tls.Certificate{p.mailOnly}, MinVersion: tls.VersionTLS13,
 			EncryptedClientHelloKeys: []tls.EncryptedClientHelloKey{{Config: config, PrivateKey: key.Bytes(), SendAsRetry: true}}},
-			false, record.VisEncrypted, "", "", false},
+			false, record.VisEncrypted, "", "", false, "the certificate is not in clear"},
 		// A server that knows no ECH (split-horizon DNS sent the client
 		// the public ECH configuration, the internal server answered):
 		// its certificate for mail.contoso.test is checked against
 		// public.contoso.test (Chrome: ERR_ECH_FALLBACK_CERTIFICATE_INVALID).
 		{"rejected-cert-for-inner-name", &tls.Config{Certificates: []tls.Certificate{p.mailOnly}, MinVersion: tls.VersionTLS13},
-			true, record.VisVisible, "mail.contoso.test", "bad certificate", true},
+			true, record.VisVisible, "mail.contoso.test", "bad certificate", true, "ERR_ECH_FALLBACK_CERTIFICATE_INVALID"},
 		// The certificate is valid for the public name: the client
 		// authenticated the rejection and ends with ech_required to
 		// retry (§6.1.6), an alert after its Finished that the key
 		// log's CLIENT_TRAFFIC_SECRET_0 decrypts: ECHRequired, no
 		// client alert (it refused no certificate), no name warning.
 		{"rejected-cert-for-public-name", &tls.Config{Certificates: []tls.Certificate{public}, MinVersion: tls.VersionTLS13},
-			true, record.VisVisible, "public.contoso.test", "", false},
+			true, record.VisVisible, "public.contoso.test", "", false, "ended the connection with the alert ech_required"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var kl bytes.Buffer
@@ -122,13 +123,16 @@ func TestECH(t *testing.T) {
 			}
 			rep := analysis.Analyze(res.Observations, analysis.Options{Roots: p.roots(), Cache: &certs.Cache{}})
 			it := rep.Items[0]
-			var mismatch, ech bool
+			var mismatch bool
+			echSays := ""
 			for _, f := range it.Findings {
 				mismatch = mismatch || f.ID == "name.mismatch"
-				ech = ech || f.ID == "tls.ech"
+				if f.ID == "tls.ech" {
+					echSays = f.Summary
+				}
 			}
-			if !ech {
-				t.Error("no tls.ech finding")
+			if !strings.Contains(echSays, c.echSays) {
+				t.Errorf("tls.ech finding %q, want it to say %q", echSays, c.echSays)
 			}
 			if mismatch != c.warns {
 				t.Errorf("name.mismatch %v, want %v (the client checked the public name)", mismatch, c.warns)
