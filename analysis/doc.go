@@ -12,10 +12,13 @@
 //     registry in checks.go and the checks in checks_*.go and principal.go,
 //     errwords.go (Go's errors in words), share.go (what many observations
 //     have in common, kept once);
-//   - attribute, from what came before: origin.go (the causes), remedy.go,
-//     online.go and certplan.go (the fixes), who.go (who warns, in words);
+//   - attribute, from what came before: origin.go (where the client got
+//     the name: Autodiscover fields, redirects, DNS, the SCP; the Outlook
+//     Anywhere principal an answer required, with principal.go);
 //   - aggregate, one group per cause: aggregate.go (Culprit, Totals),
 //     notes.go (what no client warns about, counted), findings.go;
+//   - explain each cause: remedy.go, online.go and certplan.go (the fixes
+//     and the names a new certificate needs), who.go (who warns, in words);
 //   - hand over: the items go to an ItemSink (sink.go; spill.go writes them
 //     to a file) and the Report to package report, which renders it.
 //
