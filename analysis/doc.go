@@ -22,7 +22,8 @@
 //   - hand over: the items go to an ItemSink (sink.go; spill.go writes them
 //     to a file) and the Report to package report, which renders it.
 //
-// words.go holds the sentence helpers every stage uses. Every check has a
+// words.go holds the sentence helpers every stage uses, publicname.go
+// the names a public CA may issue (PublicCAIssuable). Every check has a
 // stable ID, a severity, a citation and a remedy. Producers (proxy,
 // capture, probe) only feed analysis and package report renders what it
 // concluded: analysis imports none of them (docs/layout.md).
