@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,12 +56,19 @@ func loopback(t *testing.T) string {
 
 // tcpdump captures the lab's ports on the loopback interface into file
 // until stop is called.
-func tcpdump(t *testing.T, bin, file string, l *Lab) (stop func()) {
+// tcpdump starts capturing the loopback interface into file and returns
+// stop, which waits for the capture to catch up, stops tcpdump and returns
+// what it printed (its last line counts the packets the kernel dropped: a
+// capture that misses the lab's connections says so).
+func tcpdump(t *testing.T, bin, file string, l *Lab) (stop func() string) {
 	t.Helper()
 	// No capture filter: on some kernels (Firecracker VMs) a BPF filter on
 	// the loopback interface drops every packet. labOnly keeps the lab's
 	// connections when the capture is read.
-	cmd := exec.Command(bin, "-i", loopback(t), "-U", "-n", "-s", "0", "-w", file)
+	// -B: a 64 MiB kernel buffer (tcpdump's unit is KiB), because every
+	// loopback packet of the machine is captured and a busy machine
+	// overflows the default 2 MiB one (packets "dropped by kernel").
+	cmd := exec.Command(bin, "-i", loopback(t), "-U", "-n", "-s", "0", "-B", "65536", "-w", file)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -69,17 +77,28 @@ func tcpdump(t *testing.T, bin, file string, l *Lab) (stop func()) {
 		t.Fatalf("start tcpdump: %v", err)
 	}
 	ready := make(chan string, 1)
-	var log bytes.Buffer
+	var (
+		mu  sync.Mutex
+		log bytes.Buffer
+	)
+	logText := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return log.String()
+	}
+	stderrDone := make(chan struct{})
 	go func() {
+		defer close(stderrDone)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			mu.Lock()
 			log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
 			if strings.Contains(sc.Text(), "listening on") {
 				ready <- ""
 			}
 		}
-		ready <- log.String()
-		io.Copy(io.Discard, stderr)
+		ready <- logText()
 	}()
 	select {
 	case msg := <-ready:
@@ -100,9 +119,9 @@ func tcpdump(t *testing.T, bin, file string, l *Lab) (stop func()) {
 	if !awaitMarker(file, 10*time.Second) {
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("tcpdump on %s captured no packet within 10s: %s", loopback(t), log.String())
+		t.Fatalf("tcpdump on %s captured no packet within 10s: %s", loopback(t), logText())
 	}
-	return func() {
+	return func() string {
 		if !awaitMarker(file, 10*time.Second) {
 			t.Error("the capture did not catch up within 10s")
 		}
@@ -115,6 +134,11 @@ func tcpdump(t *testing.T, bin, file string, l *Lab) (stop func()) {
 			cmd.Process.Kill()
 			t.Error("tcpdump did not stop on SIGINT")
 		}
+		select {
+		case <-stderrDone:
+		case <-time.After(time.Second):
+		}
+		return strings.TrimSpace(logText())
 	}
 }
 
@@ -221,7 +245,7 @@ func TestCaptureGivesSameCulprits(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				res, err := Drive(ctx, l, s, fixed, Options{KeyLog: &keys})
 				cancel()
-				stop()
+				tcpdumpSaid := stop()
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -255,7 +279,7 @@ func TestCaptureGivesSameCulprits(t *testing.T) {
 							return
 						}
 					}
-					t.Fatalf("the capture shows no connection without SNI (%d observations of the lab)", len(obs))
+					t.Fatalf("the capture shows no connection without SNI (%d observations of the lab; tcpdump: %s)", len(obs), tcpdumpSaid)
 				}
 				if want != nil && !fixed && want.Cause == SettingCertPrincipal {
 					// The msstd: principal comes from the EXPR block of the
@@ -270,7 +294,7 @@ func TestCaptureGivesSameCulprits(t *testing.T) {
 							return
 						}
 					}
-					t.Fatalf("the capture shows no connection to %s with the %s certificate", s.Expect.Host, s.Config.ExchangeCert.CN)
+					t.Fatalf("the capture shows no connection to %s with the %s certificate (tcpdump: %s)", s.Expect.Host, s.Config.ExchangeCert.CN, tcpdumpSaid)
 				}
 				if fixed || want == nil {
 					if len(cs) > 0 {
@@ -279,7 +303,7 @@ func TestCaptureGivesSameCulprits(t *testing.T) {
 					return
 				}
 				if len(cs) == 0 {
-					t.Fatalf("the capture (%d observations of the lab, %d in all, %s) shows no culprit; the client warned at %s", len(obs), len(cr.Observations), cr.Format, want.URL)
+					t.Fatalf("the capture (%d observations of the lab, %d in all, %s) shows no culprit; the client warned at %s; tcpdump: %s", len(obs), len(cr.Observations), cr.Format, want.URL, tcpdumpSaid)
 				}
 				c := cs[0]
 				if !strings.EqualFold(c.First.Name, s.Expect.Host) {
