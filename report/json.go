@@ -166,7 +166,7 @@ func JSONOf(it *analysis.Item, all []*match.Profile) JSONItem {
 
 func renderJSON(w io.Writer, r *analysis.Report) error {
 	jw := NewJSONWriter(w, r.Profiles)
-	for _, it := range r.Items {
+	for it := range r.EachItem() {
 		if err := jw.Item(it); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/xml"
 	"fmt"
+	"iter"
 	"net/url"
 	"slices"
 	"strings"
@@ -86,7 +87,7 @@ func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
 			}
 		}
 	}
-	return sequenceSVG(r.Items, important, o)
+	return sequenceSVG(r.EachItem(), important, o)
 }
 
 // causesSVG draws the causes as a sequence picture: the first request of
@@ -105,18 +106,18 @@ func causesSVG(cs []*analysis.Culprit, o SequenceOptions) string {
 		important[c.First.Index] = true
 	}
 	slices.SortFunc(items, func(a, b *analysis.Item) int { return cmp.Compare(a.Index, b.Index) })
-	return sequenceSVG(items, important, o)
+	return sequenceSVG(slices.Values(items), important, o)
 }
 
 // sequenceSVG draws items in order; the important ones are always drawn.
-func sequenceSVG(items []*analysis.Item, important map[int]bool, o SequenceOptions) string {
+func sequenceSVG(items iter.Seq[*analysis.Item], important map[int]bool, o SequenceOptions) string {
 	o = o.defaults()
 	var hosts []*svgHost
 	hostAt := map[string]int{}
 	var rows []svgRow
 	plain := 0 // rows kept that are not important
 	skipped := 0
-	for _, it := range items {
+	for it := range items {
 		if it.Obs.Kind == record.KindDNS {
 			continue
 		}

@@ -166,7 +166,7 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	}
 	t.printf("\n%s\n", t.color(ansiBold, "all observations:"))
 	said := map[string]int{} // origin line -> first item that printed it
-	for _, it := range r.Items {
+	for it := range r.EachItem() {
 		res, code := itemResult(it)
 		clock := "-"
 		if !it.Obs.Time.IsZero() {

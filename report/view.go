@@ -53,6 +53,7 @@ type culpritView struct {
 	Request  string // the first request: "POST https://... -> 200"
 	ReqLink  string // "obs-N" when the timeline is there, else ""
 	Counts   string // requests, connections, clients, first and last time
+	Requests int
 	Examples []refView
 	Asked    string
 	Cert     string
@@ -156,7 +157,7 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 	}
 	for i, c := range inFull {
 		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("cause-%d", i+1), Title: causeTitle(c), Verdict: c.Verdict, Request: analysis.Describe(c.First.Obs),
-			ReqLink: obsLink(c.First.Index), Counts: countWords(c), Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", "), Asked: analysis.AskedWords(c.First)}
+			ReqLink: obsLink(c.First.Index), Counts: countWords(c), Requests: c.Requests, Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", "), Asked: analysis.AskedWords(c.First)}
 		for _, ex := range c.Examples {
 			cv.Examples = append(cv.Examples, refView{Text: exampleWords(c, ex), Anchor: obsLink(ex.Index)})
 		}
@@ -196,7 +197,7 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 		// Every certificate, with the requests it was presented to; the
 		// timeline is made one row at a time while the renderer writes it.
 		certIdx := map[string]int{}
-		for _, it := range r.Items {
+		for it := range r.EachItem() {
 			if len(it.Chain) > 0 {
 				leaf := it.Chain[0]
 				i, ok := certIdx[leaf.SHA256]
@@ -209,7 +210,7 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 			}
 		}
 		v.Timeline = func(yield func(timelineRow) bool) {
-			for _, it := range r.Items {
+			for it := range r.EachItem() {
 				if !yield(timelineRowOf(it)) {
 					return
 				}
