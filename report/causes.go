@@ -18,10 +18,10 @@ import (
 // the input: the biggest in full, the next ones a line (a table row) each,
 // and a count of the rest. RenderOptions.All shows every cause in full.
 const (
-	textFull   = 10   // text and Markdown: causes in full
-	textListed = 40   // then a line each
-	htmlFull   = 20   // HTML: causes in full
-	htmlListed = 1000 // then a table row each
+	textFull   = 10  // text and Markdown: causes in full
+	textListed = 40  // then a line each
+	htmlFull   = 20  // HTML: causes in full
+	htmlListed = 200 // then a table row each (a bigger table slows Chromium down: docs/report.md)
 )
 
 // rankCauses orders the causes of a report: the one that hits the most
