@@ -48,6 +48,13 @@ func (f *Feed[T]) Publish(v T) {
 	f.mu.RUnlock()
 }
 
+// Len is how many subscribers there are now.
+func (f *Feed[T]) Len() int {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return len(f.subs)
+}
+
 // Subscribe adds a subscriber that buffers up to n values (n < 1 means 1).
 // After Close, the returned Sub's channel is already closed.
 func (f *Feed[T]) Subscribe(n int) *Sub[T] {

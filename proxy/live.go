@@ -4,7 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -189,13 +189,23 @@ func (l *Live) verdict(o *record.Observation) liveVerdict {
 }
 
 // keepKey identifies repeats of the same request for the final report.
+// It is made for every request: no URL parsing, no hash the recorder has
+// already made (chainID).
 func keepKey(o *record.Observation) string {
-	u := o.URL
-	if p, err := url.Parse(u); err == nil {
-		p.RawQuery = ""
-		u = p.String()
+	u, rest, _ := strings.Cut(o.URL, "?") // the query goes, a fragment stays
+	if _, frag, ok := strings.Cut(rest, "#"); ok {
+		u += "#" + frag
 	}
-	return strings.Join([]string{string(o.Kind), o.Method, u, record.ChainID(o.Chain), o.SNI, fmt.Sprint(o.NoSNI), o.Connect, fmt.Sprint(o.Status), o.Error, o.ClientAlert, o.Time.Format("2006-01-02")}, "|")
+	return strings.Join([]string{string(o.Kind), o.Method, u, chainID(o), o.SNI, strconv.FormatBool(o.NoSNI), o.Connect, strconv.Itoa(o.Status), o.Error, o.ClientAlert, o.Time.Format("2006-01-02")}, "|")
+}
+
+// chainID is o's chain ID: the one the recorder set (it runs first), else
+// computed.
+func chainID(o *record.Observation) string {
+	if o.ChainID != "" || len(o.Chain) == 0 {
+		return o.ChainID
+	}
+	return record.ChainID(o.Chain)
 }
 
 // Counts is how many observations were seen and how many would warn.

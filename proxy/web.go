@@ -72,7 +72,7 @@ type Web struct {
 	calcDone chan struct{}
 
 	mu       sync.Mutex // what a newly opened page is sent, and the picture
-	window   [][]byte   // ring of the last Window "req" events
+	window   []webLine  // ring of the last Window lines
 	head     int
 	seq      uint64
 	seen     int
@@ -80,6 +80,20 @@ type Web struct {
 	culprits []byte // the last "culprits" event, or nil
 	picture  []byte
 	picSeq   uint64
+}
+
+// webLine is a line of the window: encoded once a page needs it.
+type webLine struct {
+	ev *webEvent
+	b  []byte
+}
+
+// encoded is the line as an event (w.mu held).
+func (l *webLine) encoded() []byte {
+	if l.b == nil {
+		l.b = sse("req", l.ev.Seq, l.ev)
+	}
+	return l.b
 }
 
 type webIn struct {
@@ -143,7 +157,7 @@ func NewWeb(o WebOptions) *Web {
 	w := &Web{opts: o, in: NewFeed[webIn](), out: NewFeed[[]byte](), done: make(chan struct{}),
 		cache: &certs.Cache{}, verdicts: map[string]webVerdict{}, keys: map[string]bool{}, recalc: make(chan struct{}, 1),
 		calcIn: make(chan []*record.Observation, 1), calcDone: make(chan struct{})}
-	w.window = make([][]byte, 0, o.Window)
+	w.window = make([]webLine, 0, o.Window)
 	w.inSub = w.in.Subscribe(4096)
 	go w.run()
 	go w.calcLoop()
@@ -193,9 +207,9 @@ func (w *Web) run() {
 // add turns one observation into a line of the page.
 func (w *Web) add(in webIn) {
 	o := in.obs
-	v := w.verdict(o)
-	name, _ := o.AskedName()
-	ev := webEvent{Time: o.Time.Local().Format("15:04:05"), Observed: in.at.UnixMilli(), Client: ClientName(o.UserAgent),
+	name, from := o.AskedName()
+	v := w.verdict(o, name, from)
+	ev := &webEvent{Time: o.Time.Local().Format("15:04:05"), Observed: in.at.UnixMilli(), Client: ClientName(o.UserAgent),
 		What: liveWhat(o), Host: name, webVerdict: v}
 	if o.Kind == record.KindDNS {
 		ev.What = analysis.Describe(o)
@@ -229,15 +243,22 @@ func (w *Web) add(in webIn) {
 		w.warned++
 	}
 	ev.Seen, ev.Warned = w.seen, w.warned
-	b := sse("req", ev.Seq, ev)
+	// Encoded now only if a page is open; else when one opens. A page
+	// that subscribes after this check finds the line in the window.
+	line := webLine{ev: ev}
+	if w.out.Len() > 0 {
+		line.encoded()
+	}
 	if len(w.window) < w.opts.Window {
-		w.window = append(w.window, b)
+		w.window = append(w.window, line)
 	} else {
-		w.window[w.head] = b
+		w.window[w.head] = line
 		w.head = (w.head + 1) % len(w.window)
 	}
 	w.mu.Unlock()
-	w.out.Publish(b)
+	if line.b != nil {
+		w.out.Publish(line.b)
+	}
 	if w.dirty {
 		w.schedule()
 	}
@@ -368,7 +389,7 @@ func (w *Web) draw(rep *analysis.Report) {
 }
 
 // verdict judges o once per chain, name and day, for each profile.
-func (w *Web) verdict(o *record.Observation) webVerdict {
+func (w *Web) verdict(o *record.Observation, name string, from record.NameSource) webVerdict {
 	if len(o.Chain) == 0 {
 		switch {
 		case o.Kind == record.KindDNS:
@@ -380,8 +401,7 @@ func (w *Web) verdict(o *record.Observation) webVerdict {
 		}
 		return webVerdict{Text: "certificate not seen (" + string(o.Visibility) + ")"}
 	}
-	name, from := o.AskedName()
-	k := fmt.Sprintf("%s|%s|%s|%v|%s", record.ChainID(o.Chain), name, from, o.NoSNI, o.Time.Format("2006-01-02"))
+	k := chainID(o) + "|" + name + "|" + string(from) + "|" + strconv.FormatBool(o.NoSNI) + "|" + o.Time.Format("2006-01-02")
 	if v, ok := w.verdicts[k]; ok {
 		return v
 	}
@@ -482,9 +502,11 @@ func ClientName(ua string) string {
 // sse encodes one Server-Sent Event.
 func sse(event string, id uint64, v any) []byte {
 	data, _ := json.Marshal(v)
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "event: %s\nid: %d\ndata: %s\n\n", event, id, data)
-	return b.Bytes()
+	b := make([]byte, 0, len(event)+len(data)+32)
+	b = append(append(append(b, "event: "...), event...), "\nid: "...)
+	b = strconv.AppendUint(b, id, 10)
+	b = append(append(append(b, "\ndata: "...), data...), "\n\n"...)
+	return b
 }
 
 // The page's Content-Security-Policy: its own script and style sheet, its
@@ -543,7 +565,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	buf.Write(sse("hello", w.seq, map[string]any{"title": w.opts.Title, "window": w.opts.Window, "profiles": w.profileNames()}))
 	for i := range w.window {
-		buf.Write(w.window[(w.head+i)%len(w.window)])
+		buf.Write(w.window[(w.head+i)%len(w.window)].encoded())
 	}
 	last := w.seq
 	if w.culprits != nil {

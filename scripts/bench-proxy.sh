@@ -21,7 +21,11 @@
 #
 # BASELINE=REV (a git revision) also builds that revision of certsleuth and
 # runs it beside today's build in the same run (row "baseline"), so a change's
-# effect on speed is measured in one run, under the same load.
+# effect on speed is measured in one run, under the same load. ROUNDS=N runs
+# certsleuth, the baseline and certsleuth+page N times in a row for each mode
+# (in turn: odd rounds without the page first, even rounds with it first) and
+# prints each round's ratios and the overall ones: on a shared machine one
+# pair of runs proves little.
 #
 # Needs Go, mitmdump, curl and (for certsleuth+page) chromium. The origin
 # and load generator are scripts/proxyload (standard library only).
@@ -112,31 +116,65 @@ run() { # run LABEL PROXY MODE: print a table row, set $rps $p50
 }
 
 echo
-echo "== $secs s per run, ${CLIENTS:-16} concurrent clients, 1 KiB responses (nproc $(nproc))"
+rounds=${ROUNDS:-1}
+echo "== $secs s per run, ${CLIENTS:-16} concurrent clients, 1 KiB responses (nproc $(nproc), $rounds round(s), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+: >"$w/ratios"
 for mode in keepalive newconn; do
 	run direct - "$mode"
 	d_rps=$rps d_p50=$p50
-	run certsleuth "127.0.0.1:$cport" "$mode"
-	c_rps=$rps c_p50=$p50
-	if [ -n "${BASELINE:-}" ]; then
-		run baseline "127.0.0.1:$bport" "$mode"
-		echo "$mode" "$c_rps" "$rps" "$c_p50" "$p50" | awk '{
-			printf "  %s: this build does %.1f%% of the baseline'"'"'s req/s (%.0f vs %.0f), p50 %+.3f ms\n", $1, 100*$2/$3, $2, $3, $4-$5 }'
-	fi
-	if [ -n "$chrome" ]; then
-		watch_page
-		run cs+page "127.0.0.1:$cport" "$mode"
-		stop_page
-		echo "$mode" "$c_rps" "$rps" "$c_p50" "$p50" | awk '{
-			printf "  %s: with the live page open in a browser certsleuth does %.1f%% of its req/s without (%.0f vs %.0f), p50 %+.3f ms\n",
-				$1, 100*$3/$2, $3, $2, $5-$4 }'
-	fi
+	r=1
+	while [ $r -le "$rounds" ]; do
+		[ "$rounds" -gt 1 ] && echo "  -- $mode round $r (load average $(cut -d' ' -f1 /proc/loadavg))"
+		# Odd rounds run certsleuth before cs+page, even rounds after it, so
+		# that neither always runs on the warmer (or busier) machine.
+		for step in plain base page; do
+			[ $((r % 2)) -eq 0 ] && case $step in plain) step=page ;; page) step=plain ;; esac
+			case $step in
+			plain)
+				run certsleuth "127.0.0.1:$cport" "$mode"
+				c_rps=$rps c_p50=$p50
+				;;
+			base)
+				[ -n "${BASELINE:-}" ] || continue
+				run baseline "127.0.0.1:$bport" "$mode"
+				b_rps=$rps b_p50=$p50
+				;;
+			page)
+				[ -n "$chrome" ] || continue
+				watch_page
+				run cs+page "127.0.0.1:$cport" "$mode"
+				stop_page
+				g_rps=$rps g_p50=$p50
+				;;
+			esac
+		done
+		if [ -n "${BASELINE:-}" ]; then
+			echo "$mode" "$c_rps" "$b_rps" "$c_p50" "$b_p50" | awk '{
+				printf "  %s: this build does %.1f%% of the baseline'"'"'s req/s (%.0f vs %.0f), p50 %+.3f ms\n", $1, 100*$2/$3, $2, $3, $4-$5 }'
+			echo "$mode baseline $c_rps $b_rps" >>"$w/ratios"
+		fi
+		if [ -n "$chrome" ]; then
+			echo "$mode" "$c_rps" "$g_rps" "$c_p50" "$g_p50" | awk '{
+				printf "  %s: with the live page open in a browser certsleuth does %.1f%% of its req/s without (%.0f vs %.0f), p50 %+.3f ms\n",
+					$1, 100*$3/$2, $3, $2, $5-$4 }'
+			echo "$mode page $g_rps $c_rps" >>"$w/ratios"
+		fi
+		r=$((r + 1))
+	done
 	run mitmdump "127.0.0.1:$mport" "$mode"
 	m_rps=$rps m_p50=$p50
 	echo "$mode" "$d_rps" "$d_p50" "$c_rps" "$c_p50" "$m_rps" "$m_p50" | awk '{
 		printf "  %s: certsleuth %.1fx mitmdump (%.0f vs %.0f req/s), %.0f%% of direct; added p50: certsleuth %.3f ms, mitmdump %.3f ms\n",
 			$1, $4/$6, $4, $6, 100*$4/$2, $5-$3, $7-$3 }'
 done
+if [ "$rounds" -gt 1 ] && [ -s "$w/ratios" ]; then
+	echo "== over $rounds rounds (each ratio from one round's two runs; overall = sum of one's req/s over the other's)"
+	sort -k1,2 -s "$w/ratios" | awk '
+		function out() { if (n) printf "  %-9s %-18s %s; overall %.1f%%\n", m, (w == "page" ? "page open / not" : "this build / baseline"), list, 100*sa/sb }
+		{ if ($1 != m || $2 != w) { out(); m = $1; w = $2; n = 0; list = ""; sa = 0; sb = 0 }
+		  n++; sa += $3; sb += $4; list = list sprintf("%s%.1f%%", (n > 1 ? ", " : ""), 100*$3/$4) }
+		END { out() }'
+fi
 [ -s "$w/load.err" ] && { echo "load errors (first lines):"; head -5 "$w/load.err"; }
 
 lines=$(wc -l <"$w/trace.jsonl")
