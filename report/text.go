@@ -101,7 +101,7 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		for _, g := range byRule(causes) {
 			line := fmt.Sprintf("%s in %s: %s", analysis.Plural(g.Requests, "request"), analysis.Plural(g.Causes, "cause"), g.Rules)
 			if g.Biggest <= len(inFull)+len(inLine) {
-				line += fmt.Sprintf(" (the biggest: %d.)", g.Biggest)
+				line += fmt.Sprintf(" (the biggest: cause %d)", g.Biggest)
 			}
 			for j, l := range Wrap(line, t.width-6) {
 				if j == 0 {
