@@ -16,10 +16,15 @@
 # e.g. FILES="hs hs.pcapng hs.pcap.gz huge". Needs Go, GNU time
 # (/usr/bin/time -v) and tshark. Prints, per file: throughput and peak
 # RSS of the capture reader alone (the Go benchmark binary), of the whole
-# `certsleuth pcap` command (reading, analysis, report), and of tshark, and
-# the ratio. Figures are recorded in docs/bench-pcap.md. The machine should
-# be otherwise idle: the figures are wall-clock times. For a .gz file the
-# MB/s are of the compressed file.
+# `certsleuth pcap --format json` command (reading, analysis, report; with
+# --record too), and of tshark, and the ratios. FORMATS (e.g. "text md
+# html") adds a run of the whole command per format. OLD=PATH (a
+# certsleuth binary built from an older commit) adds its json run,
+# alternating with the new one: an A/B comparison in one run. Each line
+# ends with the load average (uptime) when it finished. Figures are
+# recorded in docs/bench-pcap.md and docs/analysis-memory.md. The machine
+# should be otherwise idle: the figures are wall-clock times. For a .gz
+# file the MB/s are of the compressed file.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-/tmp/certsleuth-bench}
@@ -63,7 +68,8 @@ timed() {
 	rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$dir/time.txt")
 	cpu=$(awk -F': ' '/Percent of CPU/ {print $2}' "$dir/time.txt")
 	mbs=$(awk -v s="$size" -v t="$secs" 'BEGIN { if (t > 0) printf "%.0f", s/1e6/t; else print "inf" }')
-	printf '%-26s %8.2f s %8s MB/s %6s MiB peak RSS  CPU %s\n' "$label" "$secs" "$mbs" "$rss" "$cpu"
+	load=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
+	printf '%-30s %8.2f s %8s MB/s %6s MiB peak RSS  CPU %5s  load %s\n' "$label" "$secs" "$mbs" "$rss" "$cpu" "$load"
 	last_secs=$secs
 }
 
@@ -84,14 +90,25 @@ for f in ${FILES:-big hs many}; do
 	timed "capture reader (Go)" "$size" env CERTSLEUTH_BENCH_PCAP="$file" "$dir/capture.test" -test.run '^$' -test.bench "BenchmarkStream/$f" -test.benchtime 1x
 	reader=$last_secs
 	grep -h "BenchmarkStream/$f" "$dir/out.txt" || true
-	timed "certsleuth pcap --record" "$size" "$dir/certsleuth" pcap --format json --record "$dir/$f.trace.jsonl" "$file"
+	timed "certsleuth pcap --format json" "$size" "$dir/certsleuth" pcap --format json "$file"
 	cli=$last_secs
+	if [ -n "${OLD:-}" ]; then
+		timed "old: pcap --format json" "$size" "$OLD" pcap --format json "$file"
+		old=$last_secs
+		timed "certsleuth pcap --format json" "$size" "$dir/certsleuth" pcap --format json "$file"
+		cli2=$last_secs
+	fi
+	for fmt in ${FORMATS:-}; do
+		timed "certsleuth pcap --format $fmt" "$size" "$dir/certsleuth" pcap --format "$fmt" "$file"
+		[ -z "${OLD:-}" ] || timed "old: pcap --format $fmt" "$size" "$OLD" pcap --format "$fmt" "$file"
+	done
+	timed "certsleuth pcap --record" "$size" "$dir/certsleuth" pcap --format json --record "$dir/$f.trace.jsonl" "$file"
 	timed "tshark (SNI + cert names)" "$size" tshark -r "$file" -n -o tcp.reassemble_out_of_order:TRUE \
 		-Y 'tls.handshake.type == 1 || tls.handshake.type == 11' \
 		-T fields -e tcp.stream -e tls.handshake.extensions_server_name -e x509ce.dNSName
 	tshark=$last_secs
 	awk -v r="$reader" -v c="$cli" -v t="$tshark" 'BEGIN {
-		printf "ratio: capture reader %.1fx faster than tshark; whole certsleuth pcap command %.1fx\n", t/r, t/c }'
+		printf "ratio: capture reader %.1fx faster than tshark; whole certsleuth pcap --format json %.1fx\n", t/r, t/c }'
 	echo "ground truth:"
 	CERTSLEUTH_TRUTH_PCAP="$file" "$dir/capture.test" -test.run '^TestGroundTruthFile$' -test.v 2>&1 | grep -E 'checked|FAIL|ok|PASS|---' | head -20
 done
