@@ -108,7 +108,8 @@ type grouping struct {
 	profiles []*match.Profile
 	out      []*Culprit
 	byKey    map[string]*Culprit
-	// keepRepeats fills Culprit.Repeats.
+	// keepRepeats fills Culprit.Repeats; without it the culprits keep
+	// compact copies of their examples (see compactItem).
 	keepRepeats bool
 	// maxConns bounds the connections remembered (0: no bound); conns
 	// are their keys, oldest first, from connHead on.
@@ -173,6 +174,9 @@ func (g *grouping) add(it *Item) *Culprit {
 		return c
 	}
 	ps := it.WarningProfiles(g.profiles)
+	if !g.keepRepeats {
+		it = compactItem(it)
+	}
 	c := &Culprit{First: it, Profiles: ps, Findings: byCause(MergeFindings(it.Findings, SeverityError), ps)}
 	c.count(it, conn != "")
 	g.byKey[key] = c
@@ -207,8 +211,28 @@ func (g *grouping) rememberConn(conn string, c *Culprit) {
 func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
 	if g.keepRepeats {
 		c.Repeats = append(c.Repeats, it)
+	} else if len(c.Examples) < MaxExamples {
+		it = compactItem(it)
 	}
 	c.count(it, newConn)
+}
+
+// compactItem is a copy of it for a culprit's examples that does not hold
+// the certificates' DER (the chain summaries stay, and the number of
+// certificates), the response body, nor the per-profile verdicts (the
+// culprit's findings and verdict say why it warns): a streamed report
+// keeps a few examples of every cause, and that is all it keeps of the
+// requests.
+func compactItem(it *Item) *Item {
+	cp := *it
+	cp.Verdicts = nil
+	o := *it.Obs
+	if len(o.Chain) > 0 {
+		o.Chain = make([][]byte, len(o.Chain))
+	}
+	o.Body = nil
+	cp.Obs = &o
+	return &cp
 }
 
 // count adds it to the summary fields.

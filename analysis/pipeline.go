@@ -176,7 +176,7 @@ type judger struct {
 }
 
 // maxMemo bounds judger.memo; past it the memo starts again.
-const maxMemo = 1 << 14
+const maxMemo = 1 << 12
 
 func newJudger(opts Options) *judger {
 	now := opts.Now

@@ -305,7 +305,7 @@ func (sh *sharing) origin(chain []Cause) []Cause {
 
 // maxShared bounds each sharing table: past it the table starts again
 // (a pipeline over a long input keeps what is recent).
-const maxShared = 1 << 16
+const maxShared = 1 << 13
 
 func hashCauses(h *maphash.Hash, cs []Cause) {
 	for i := range cs {
