@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +64,9 @@ type Culprit struct {
 	// Verdict is the one-paragraph plain-language verdict.
 	Verdict string
 
-	clients map[string]bool // every distinct client word (for MoreClients)
+	// more holds the distinct clients beyond Clients (for MoreClients);
+	// nil while there are at most MaxClients.
+	more map[string]bool
 	// ua is the first User-Agent among the requests (outlookCulprit).
 	ua string
 	// urlless counts the requests without a URL; sameAlts are the
@@ -245,17 +248,15 @@ func (c *Culprit) count(it *Item, newConn bool) {
 	if newConn {
 		c.Conns++
 	}
-	if w := clientWord(o); w != "" {
-		if c.clients == nil {
-			c.clients = map[string]bool{}
-		}
-		if !c.clients[w] {
-			c.clients[w] = true
-			if len(c.Clients) < MaxClients {
-				c.Clients = append(c.Clients, w)
-			} else {
-				c.MoreClients++
+	if w := clientWord(o); w != "" && !slices.Contains(c.Clients, w) && !c.more[w] {
+		if len(c.Clients) < MaxClients {
+			c.Clients = append(c.Clients, w)
+		} else {
+			if c.more == nil {
+				c.more = map[string]bool{}
 			}
+			c.more[w] = true
+			c.MoreClients++
 		}
 	}
 	if t := o.Time; !t.IsZero() {

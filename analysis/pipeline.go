@@ -79,6 +79,7 @@ func newPipeline(opts Options, sink ItemSink, keepAll bool, window int) *Pipelin
 		r.WhatIf = append(r.WhatIf, certs.Describe(c))
 	}
 	p := &Pipeline{opts: opts, sink: sink, r: r, j: newJudger(opts), t: newOriginTrace(keepAll), max: window}
+	p.j.sh.light = !keepAll
 	p.agg = newAggregate(opts.Profiles, keepAll)
 	r.agg, r.hosts, r.Origins = p.agg, &p.agg.hosts, p.t
 	for _, pr := range opts.Profiles {

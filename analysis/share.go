@@ -24,6 +24,9 @@ type sharing struct {
 	strs     map[string]string
 	originM  map[uint64][]Cause
 	seed     maphash.Seed
+	// light skips interning the verdicts' texts: a streaming pipeline
+	// drops its items at once, and its culprits keep no verdicts.
+	light bool
 
 	// What is kept is copied into dense chunks: kept alone, each copy
 	// would sit among the garbage of the duplicates around it, and the
@@ -123,8 +126,10 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*match.Pro
 	v := sh.verSlab.take(len(ps))
 	for i, p := range ps {
 		v[i] = match.Match(leaf, name, p)
-		// The profiles mostly agree: keep one copy of each text.
-		v[i].Host, v[i].Reason, v[i].By = sh.intern(v[i].Host), sh.intern(v[i].Reason), sh.intern(v[i].By)
+		if !sh.light {
+			// The profiles mostly agree: keep one copy of each text.
+			v[i].Host, v[i].Reason, v[i].By = sh.intern(v[i].Host), sh.intern(v[i].Reason), sh.intern(v[i].By)
+		}
 	}
 	sh.verdictM[k] = v
 	return v
