@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"net"
 	"slices"
 	"sort"
@@ -73,6 +74,9 @@ type Culprit struct {
 	// settings behind them, as dedupeSettings keeps them (mergeSameHost).
 	urlless  int
 	sameAlts []Cause
+	// key is the culprit's grouping key, made of keyBase, the origin's
+	// setting and keyMail (see grouping.add).
+	key, keyBase, keyMail string
 }
 
 // Culprits groups the warning items of r, first occurrence first.
@@ -180,7 +184,7 @@ func (g *grouping) add(it *Item) *Culprit {
 	if !g.keepRepeats {
 		it = compactItem(it)
 	}
-	c := &Culprit{First: it, Profiles: ps, Findings: byCause(MergeFindings(it.Findings, SeverityError), ps)}
+	c := &Culprit{First: it, Profiles: ps, Findings: byCause(MergeFindings(it.Findings, SeverityError), ps), key: key, keyBase: same + "|" + requestPath(it.Obs), keyMail: mail}
 	c.count(it, conn != "")
 	g.byKey[key] = c
 	if conn != "" {
@@ -475,4 +479,90 @@ func hasFindingSeverity(it *Item, id string, sev Severity) bool {
 		}
 	}
 	return false
+}
+
+// reattribute gives the culprits whose requests carried no URL a cause
+// found once the whole input is known (cause returns nil to leave one
+// alone), and merges each into the culprit that already has that cause. A streaming pipeline attributes each
+// request from a window of what follows it; the email domains that make a
+// connection to a bare domain the client's Autodiscover candidate can be
+// named much later, and the grouping then takes them from the whole input
+// as Analyze does. The culprits keep their order of first appearance.
+func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
+	moved := false
+	for _, c := range g.out {
+		if c.First.Obs.URL != "" || len(c.First.Origin) == 0 {
+			continue
+		}
+		nc := cause(c)
+		if nc == nil || nc.Setting == "" || nc.Setting == c.First.Origin[0].Setting {
+			continue
+		}
+		key := c.keyBase + "|" + nc.Setting + "|" + c.keyMail
+		first := *c.First
+		first.Origin = []Cause{*nc}
+		for i, ex := range c.Examples {
+			if ex == c.First {
+				c.Examples[i] = &first
+			}
+		}
+		c.First = &first
+		delete(g.byKey, c.key)
+		c.key = key
+		if o, ok := g.byKey[key]; ok {
+			o.merge(c)
+			moved = true
+			continue
+		}
+		g.byKey[key] = c
+	}
+	if moved {
+		g.out = slices.DeleteFunc(g.out, func(c *Culprit) bool { return g.byKey[c.key] != c })
+	}
+}
+
+// merge adds d's requests to c (both of one cause); the culprit whose
+// first request came first lends its first request.
+func (c *Culprit) merge(d *Culprit) {
+	if d.First.Index < c.First.Index {
+		c.First, c.ua = d.First, cmp.Or(d.ua, c.ua)
+	} else {
+		c.ua = cmp.Or(c.ua, d.ua)
+	}
+	c.Requests += d.Requests
+	c.Conns += d.Conns
+	ex := append(append([]*Item(nil), c.Examples...), d.Examples...)
+	slices.SortFunc(ex, func(a, b *Item) int { return a.Index - b.Index })
+	c.Examples = ex[:min(len(ex), MaxExamples)]
+	for _, w := range append(append([]string(nil), d.Clients...), mapKeys(d.more)...) {
+		if slices.Contains(c.Clients, w) || c.more[w] {
+			continue
+		}
+		if len(c.Clients) < MaxClients {
+			c.Clients = append(c.Clients, w)
+			continue
+		}
+		if c.more == nil {
+			c.more = map[string]bool{}
+		}
+		c.more[w] = true
+		c.MoreClients++
+	}
+	if !d.FirstSeen.IsZero() && (c.FirstSeen.IsZero() || d.FirstSeen.Before(c.FirstSeen)) {
+		c.FirstSeen = d.FirstSeen
+	}
+	if d.LastSeen.After(c.LastSeen) {
+		c.LastSeen = d.LastSeen
+	}
+	c.urlless += d.urlless
+	c.sameAlts = dedupeSettings(append(c.sameAlts, d.sameAlts...))
+}
+
+func mapKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -153,6 +153,27 @@ func (p *Pipeline) Close() (*Report, error) {
 	}
 	p.window = nil
 	p.t.sortDomains()
+	if !p.t.keepAll {
+		// The email domains of the whole input (see grouping.reattribute).
+		p.agg.g.reattribute(func(c *Culprit) *Cause {
+			host := exchange.NormHost(c.First.Name)
+			// Only the causes the candidate list gave (or would have): none
+			// found, or the SCP for the very first connection.
+			switch k := c.First.Origin[0]; {
+			case c.First.Obs.Source == record.SourceProbe:
+				return nil
+			case k.Kind == CauseUnknown:
+			case k.Kind == CauseSCP && c.First.Index == p.t.firstReq && c.Requests == 1:
+			default:
+				return nil
+			}
+			nc := p.t.candidate(host, "https", "xml", p.t.seenAD, true)
+			if nc == nil || (nc.Kind == CauseSCP && c.First.Index != p.t.firstReq) {
+				return nil
+			}
+			return nc
+		})
+	}
 	if p.r.Totals.PerProfile == nil {
 		p.r.Totals = TotalsOf(&Report{Profiles: p.opts.Profiles})
 	}

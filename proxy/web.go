@@ -344,7 +344,7 @@ func (w *Web) calc(kept []*record.Observation) *analysis.Report {
 		if i == 5 {
 			break
 		}
-		wc := webCulprit{Request: analysis.Describe(c.First.Obs), Verdict: c.Verdict, Profiles: c.Profiles, Count: 1 + len(c.Repeats)}
+		wc := webCulprit{Request: analysis.Describe(c.First.Obs), Verdict: c.Verdict, Profiles: c.Profiles, Count: c.Requests}
 		for _, f := range c.Findings {
 			wc.Rules = append(wc.Rules, f.ID+": "+f.Summary)
 		}

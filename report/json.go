@@ -81,8 +81,11 @@ type JSONSummary struct {
 
 // JSONCulprit is the explanation of one culprit in the JSON summary.
 type JSONCulprit struct {
-	Index         int               `json:"index"`   // the first item of the group
-	Repeats       []int             `json:"repeats"` // later items of the group
+	Index int `json:"index"` // the first item of the group
+	// Repeats are later example requests of the group: at most
+	// analysis.MaxExamples-1 (Requests counts them all; a streamed
+	// analysis keeps no list of every request).
+	Repeats       []int             `json:"repeats"`
 	Name          string            `json:"name"`
 	URL           string            `json:"url,omitempty"`
 	Profiles      []string          `json:"profiles"`
@@ -113,8 +116,10 @@ type JSONCulprit struct {
 func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 	j := JSONCulprit{Index: c.First.Index, Repeats: []int{}, Name: c.First.Name, URL: c.First.Obs.URL, Profiles: c.Profiles,
 		Checks: []string{}, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName}
-	for _, r := range c.Repeats {
-		j.Repeats = append(j.Repeats, r.Index)
+	for _, ex := range c.Examples {
+		if ex != c.First {
+			j.Repeats = append(j.Repeats, ex.Index)
+		}
 	}
 	for _, f := range c.Findings {
 		j.Checks = append(j.Checks, f.ID)

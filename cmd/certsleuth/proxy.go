@@ -305,7 +305,7 @@ func runProxy(c *cli.Context) error {
 		return inputErr(fmt.Errorf("proxy: read back the trace: %w", err))
 	}
 	defer in.Close()
-	rep, err := traceReport(in, tracePath, analysis.Options{Profiles: ps}, nil, false)
+	rep, err := traceReport(in, tracePath, analysis.Options{Profiles: ps}, nil, false, nil)
 	if err != nil {
 		return err
 	}

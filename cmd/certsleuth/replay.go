@@ -103,25 +103,37 @@ EXIT CODES:
 				in = f
 			}
 			defer capture.LimitMemory()() // as pcap: see capture.LimitMemory
-			rep, err := traceReport(in, name, opts, cas, c.Bool("ignore-trace-trust"))
+			rs, err := newReportStream(c, ps)
 			if err != nil {
 				return err
 			}
-			return writeReport(c, rep, name)
+			defer rs.close()
+			rep, err := traceReport(in, name, opts, cas, c.Bool("ignore-trace-trust"), rs.sink())
+			if err != nil {
+				return err
+			}
+			return rs.write(rep, name)
 		},
 	}
 }
 
-// traceReport reads the trace in (called name) and judges it: with the
-// trust the trace recorded (the proxy's --upstream-ca, a --ca-file) unless
-// ignoreTrust, plus cas. replay and the proxy's own report at Ctrl-C both
-// use it, so they agree.
-func traceReport(in io.Reader, name string, opts analysis.Options, cas []*x509.Certificate, ignoreTrust bool) (*analysis.Report, error) {
-	obs, rd, err := record.ReadAll(in, name)
-	if err != nil && len(obs) == 0 {
+// traceReport reads the trace in (called name) and judges it as it is
+// read (analysis.Pipeline; each final item goes to sink, nil for none):
+// with the trust the trace recorded (the proxy's --upstream-ca, a
+// --ca-file) unless ignoreTrust, plus cas. The trust lines come before
+// the observations (record.Writer.WriteTrust). replay and the proxy's own
+// report at Ctrl-C both use it, so they agree.
+func traceReport(in io.Reader, name string, opts analysis.Options, cas []*x509.Certificate, ignoreTrust bool, sink analysis.ItemSink) (*analysis.Report, error) {
+	if sink == nil {
+		sink = analysis.Discard
+	}
+	rd := record.NewReader(in, name)
+	o, err := rd.Next() // the header and the trust lines are read by then
+	if err != nil && err != io.EOF {
 		return nil, inputErr(err)
 	}
 	var problems []string
+	trusted := 0
 	switch tr := rd.Trust; {
 	case tr != nil && !ignoreTrust:
 		var roots []*x509.Certificate
@@ -133,14 +145,28 @@ func traceReport(in io.Reader, name string, opts analysis.Options, cas []*x509.C
 			}
 			roots = append(roots, x)
 		}
+		trusted = len(tr.Roots)
 		opts.Roots = rootPool(tr.System, append(roots, cas...))
 	case len(cas) > 0:
 		opts.Roots = rootPool(true, cas)
 	}
-	rep := analysis.Analyze(obs, opts)
+	p := analysis.NewPipeline(opts, sink)
+	for err == nil {
+		if aerr := p.Add(o); aerr != nil {
+			return nil, fmt.Errorf("write report: %w", aerr)
+		}
+		o, err = rd.Next()
+	}
+	rep, perr := p.Close()
+	if perr != nil {
+		return nil, fmt.Errorf("write report: %w", perr)
+	}
 	rep.Problems = append(rep.Problems, problems...)
-	if err != nil {
+	if err != io.EOF {
 		rep.Problems = append(rep.Problems, err.Error())
+	}
+	if tr := rd.Trust; tr != nil && !ignoreTrust && len(tr.Roots) > trusted {
+		rep.Problems = append(rep.Problems, fmt.Sprintf("%s: %d recorded roots come after the first observation; they were not trusted", name, len(tr.Roots)-trusted))
 	}
 	// One line per reason, however many lines were skipped.
 	for _, sk := range rd.Skips {
