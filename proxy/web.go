@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -68,6 +69,9 @@ type Web struct {
 	lastCalc time.Time
 	timer    *time.Timer
 	recalc   chan struct{}
+	budget   int       // lines that may still be sent to the pages this webTick
+	budgetAt time.Time // when it was last refilled
+	skipped  atomic.Uint64
 	calcIn   chan []*record.Observation // the kept requests, to calcLoop
 	calcDone chan struct{}
 
@@ -245,9 +249,19 @@ func (w *Web) add(in webIn) {
 	ev.Seen, ev.Warned = w.seen, w.warned
 	// Encoded now only if a page is open; else when one opens. A page
 	// that subscribes after this check finds the line in the window.
+	// Pages are sent at most webBurst lines per webTick: the lines past it
+	// are neither encoded nor sent, only counted (and kept in the window).
 	line := webLine{ev: ev}
 	if w.out.Len() > 0 {
-		line.encoded()
+		if now := in.at; now.Sub(w.budgetAt) >= webTick {
+			w.budget, w.budgetAt = webBurst, now
+		}
+		if w.budget > 0 {
+			w.budget--
+			line.encoded()
+		} else {
+			w.skipped.Add(1)
+		}
 	}
 	if len(w.window) < w.opts.Window {
 		w.window = append(w.window, line)
@@ -585,6 +599,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	// shows the rate and the newest lines, and costs the machine (and the
 	// proxy sharing it) a bounded amount of drawing. skipped counts the rest.
 	budget, skipped := webBurst, 0
+	toldSkipped := w.skipped.Load()
 	tick := time.NewTicker(webTick)
 	defer tick.Stop()
 	// Events are sent in batches: the first event after a quiet spell goes
@@ -641,6 +656,10 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 			budget = webBurst
 			idle++
+			if n := w.skipped.Load(); n > toldSkipped {
+				skipped += int(n - toldSkipped)
+				toldSkipped = n
+			}
 			switch {
 			case skipped > 0:
 				buf.Write(sse("skipped", 0, map[string]int{"skipped": skipped}))
