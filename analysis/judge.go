@@ -1,10 +1,6 @@
 package analysis
 
-import (
-	"github.com/certsleuth/certsleuth/certs"
-	"github.com/certsleuth/certsleuth/match"
-	"github.com/certsleuth/certsleuth/record"
-)
+import "github.com/certsleuth/certsleuth/record"
 
 // Judge gives observations, one at a time as they arrive, the verdicts and
 // findings Analyze gives them in the whole trace: the same checks, the same
@@ -23,15 +19,7 @@ type Judge struct {
 
 // NewJudge returns a Judge with opts (as for Analyze; WhatIf is ignored).
 func NewJudge(opts Options) *Judge {
-	if opts.Profiles == nil {
-		opts.Profiles = match.Profiles()
-	}
-	if opts.Cache == nil {
-		opts.Cache = &certs.Cache{}
-	}
-	if opts.Registry == nil {
-		opts.Registry = DefaultRegistry
-	}
+	opts = opts.withDefaults()
 	opts.WhatIf = nil
 	jd := &Judge{j: newJudger(opts), t: newOriginTrace(false)}
 	for _, p := range opts.Profiles {

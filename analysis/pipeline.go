@@ -62,15 +62,7 @@ func NewPipeline(opts Options, sink ItemSink) *Pipeline {
 // newPipeline: keepAll keeps every cause, answer and culprit repeat
 // (Analyze); window is the look-ahead.
 func newPipeline(opts Options, sink ItemSink, keepAll bool, window int) *Pipeline {
-	if opts.Profiles == nil {
-		opts.Profiles = match.Profiles()
-	}
-	if opts.Cache == nil {
-		opts.Cache = &certs.Cache{}
-	}
-	if opts.Registry == nil {
-		opts.Registry = DefaultRegistry
-	}
+	opts = opts.withDefaults()
 	if window <= 0 {
 		window = DefaultWindow
 	}
@@ -179,6 +171,21 @@ func (p *Pipeline) Close() (*Report, error) {
 	}
 	p.j = nil
 	return p.r, p.err
+}
+
+// withDefaults fills in what nil means in opts: every profile, a new
+// certificate cache, DefaultRegistry.
+func (opts Options) withDefaults() Options {
+	if opts.Profiles == nil {
+		opts.Profiles = match.Profiles()
+	}
+	if opts.Cache == nil {
+		opts.Cache = &certs.Cache{}
+	}
+	if opts.Registry == nil {
+		opts.Registry = DefaultRegistry
+	}
+	return opts
 }
 
 // judger is the judge stage: the checks and the matcher for one
