@@ -171,6 +171,7 @@ func StreamFiles(inputs []Input, opts Options, emit func(*record.Observation) er
 			}
 		} else if p.frag == nil { // (a fragment waits for the rest of its datagram)
 			r.stats.Undecoded++
+			r.skipped(rp.link, rp.data, rp.ts, ms.name, ms.packetNo)
 			if _, ok := firstLayer(rp.link, rp.data); !ok && !r.linkWarned[rp.link] {
 				r.linkWarned[rp.link] = true
 				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", ms.name, ms.packetNo, int(rp.link), rp.link))
@@ -184,6 +185,7 @@ func StreamFiles(inputs []Input, opts Options, emit func(*record.Observation) er
 		return r.res, r.outErr
 	}
 	r.finish()
+	r.skipProblems()
 	if r.outErr != nil {
 		return r.res, r.outErr
 	}
@@ -334,6 +336,7 @@ type reader struct {
 	derBytes   int                          // the size of ders' certificates
 	order                                   // observations waiting for earlier ones, and what they wait for
 	linkWarned map[layers.LinkType]bool
+	skips      map[string]*skipCount // frames not decoded, by kind (skipped.go)
 	pool       bufPool
 	dns        layers.DNS // reused by decodeDNS
 	now        int64      // latest packet time, Unix nanoseconds
@@ -486,6 +489,10 @@ const (
 	protoDNS
 	protoMail  // plain text before STARTTLS (starttls.go)
 	protoSOCKS // a SOCKS 4/5 negotiation before a tunnel (socks.go)
+	// protoUpgrade: a binary protocol that turns to TLS (MySQL, LDAP,
+	// ADB), or bytes no rule recognises, scanned for a TLS hello
+	// (upgrade.go).
+	protoUpgrade
 	protoOther
 )
 
@@ -522,12 +529,25 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			if h.gap == gapNone && len(h.buf) < 16 {
 				return // wait for more bytes
 			}
-			h.proto = protoOther
-			h.stop(gapNone)
-			return
+			if _, more := looksUpgrade(h.buf); more && h.gap == gapNone && len(h.buf) < 24 {
+				return // an ADB header is 24 bytes
+			}
+			fallthrough
 		case protoOther:
-			h.stop(gapNone)
-			return
+			// No rule knows these bytes: TLS may still begin after them
+			// (a protocol's own upgrade): scanned for a hello, bounded.
+			h.proto = protoUpgrade
+			h.up = &upHalf{scan: true}
+			if p := &f.h[1-d]; f.wait != nil && (p.proto == protoUnknown || p.proto == protoOther || p.up != nil && p.up.scan) {
+				// Most such connections never turn to TLS: they do not
+				// hold back the observations after them (a long SSH
+				// session would, until it closes). One that does is
+				// handed over when its TLS is read, after later ones.
+				f.wait.done, f.wait, r.ready = true, nil, true
+			}
+		case protoUpgrade:
+			h.up = &upHalf{}
+			h.up.proto, _ = looksUpgrade(h.buf)
 		case protoTLS:
 			h.tls = &tlsHalf{}
 		case protoHTTP:
@@ -575,6 +595,8 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 		r.parseMail(f, d)
 	case protoSOCKS:
 		r.parseSOCKS(f, d)
+	case protoUpgrade:
+		r.parseUpgrade(f, d)
 	}
 }
 
@@ -626,6 +648,11 @@ func (r *reader) classify(f *flow, d int, b []byte) proto {
 	case mail:
 		return protoMail
 	case more || mailMore || len(b) < 3:
+		return protoUnknown
+	}
+	if up, upMore := looksUpgrade(b); up != "" {
+		return protoUpgrade
+	} else if upMore {
 		return protoUnknown
 	}
 	return protoOther
@@ -761,6 +788,11 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			// against the domain its stream is addressed to.
 			notes = append(notes, "the client's XMPP stream is to "+strings.ToValidUTF8(m.streamTo, "?")+", the domain it checks the certificate against")
 		}
+	}
+	if o.StartTLS == "" {
+		var n []string
+		o.StartTLS, n = upgradeReport(chh, shh)
+		notes = append(notes, n...)
 	}
 	if chh.proxyHdr != "" {
 		notes = append(notes, chh.proxyHdr)

@@ -24,6 +24,7 @@ type packet struct {
 	fullLen  int       // the payload length on the wire (more than len(payload) when the snap length cut it)
 	frag     *fragment // set (instead of the transport fields) for a fragment of an IP datagram
 	gtp      bool      // taken out of a GTP-U tunnel (not taken apart again)
+	tun      bool      // taken out of a GRE, VXLAN or MPLS Ethernet tunnel (not taken apart again)
 }
 
 // decoder decodes link, IP and transport headers with gopacket's
@@ -74,6 +75,10 @@ func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 		return layers.LayerTypeIPv4, true
 	case layers.LinkTypeIPv6:
 		return layers.LayerTypeIPv6, true
+	case layers.LinkTypePPP, linkPPPSerial:
+		return layers.LayerTypePPP, true
+	case layers.LinkTypePPPEthernet:
+		return layers.LayerTypePPPoE, true
 	case layers.LinkTypeRaw, 12, 14: // raw IP; DLT_RAW is 12 or 14 on some BSDs
 		if len(data) > 0 && data[0]>>4 == 6 {
 			return layers.LayerTypeIPv6, true
@@ -86,9 +91,9 @@ func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 // decode fills p from one frame. It reports false for frames that carry no
 // IPv4/IPv6 TCP or UDP (ARP, ICMP, unknown link types, malformed headers).
 //
-// Ethernet and raw IP frames, nearly every packet of a large capture, take
-// a hand-written path (decodeFast) that reads only the header fields
-// certsleuth uses; the other link types go through gopacket's
+// Ethernet, Linux cooked, PPP and raw IP frames, nearly every packet of a
+// large capture, take a hand-written path (decodeFast) that reads only the
+// header fields certsleuth uses; BSD loopback goes through gopacket's
 // DecodingLayerParser. FuzzDecodeFast checks that both agree.
 //
 // Fragments of IP datagrams are kept (bounded) until the datagram is
@@ -97,7 +102,8 @@ func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 func (d *decoder) decode(link layers.LinkType, data []byte, p *packet, at int64) bool {
 	var ok bool
 	switch link {
-	case layers.LinkTypeEthernet, layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+	case layers.LinkTypeEthernet, layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
+		layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypePPP, linkPPPSerial, layers.LinkTypePPPEthernet:
 		ok = decodeFast(link, data, p)
 	default:
 		ok = d.decodeLayers(link, data, p)
@@ -108,8 +114,8 @@ func (d *decoder) decode(link layers.LinkType, data []byte, p *packet, at int64)
 	return ok
 }
 
-// decodeLayers decodes the link layers that decodeFast does not (Linux
-// SLL and SLL2, BSD loopback) with gopacket's DecodingLayerParser, and
+// decodeLayers decodes the link layers that decodeFast does not (BSD
+// loopback) with gopacket's DecodingLayerParser, and
 // the IP packet inside as decodeFast does.
 func (d *decoder) decodeLayers(link layers.LinkType, data []byte, p *packet) bool {
 	first, ok := firstLayer(link, data)
@@ -134,31 +140,36 @@ func (d *decoder) decodeLayers(link layers.LinkType, data []byte, p *packet) boo
 	return false
 }
 
-// decodeFast decodes Ethernet (with any number of 802.1Q/802.1ad tags) and
-// raw IPv4/IPv6 frames.
+// decodeFast decodes Ethernet (with any number of 802.1Q/802.1ad tags,
+// PPPoE sessions and MPLS labels), Linux cooked (SLL, SLL2), PPP and raw
+// IPv4/IPv6 frames.
 func decodeFast(link layers.LinkType, data []byte, p *packet) bool {
 	*p = packet{}
-	if link == layers.LinkTypeEthernet {
-		if len(data) < 14 {
+	switch link {
+	case layers.LinkTypeEthernet:
+		return decodeEthernet(data, p)
+	case layers.LinkTypeLinuxSLL:
+		// tcpdump's cooked header (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html):
+		// 16 bytes, the protocol (an ethertype) in the last two.
+		if len(data) < 16 {
 			return false
 		}
-		et := uint16(data[12])<<8 | uint16(data[13])
-		off := 14
-		for et == 0x8100 || et == 0x88a8 || et == 0x9100 { // 802.1Q, 802.1ad (QinQ), old QinQ
-			if len(data) < off+4 {
-				return false
-			}
-			et = uint16(data[off+2])<<8 | uint16(data[off+3])
-			off += 4
+		return decodeEtherType(uint16(data[14])<<8|uint16(data[15]), data[16:], p)
+	case layers.LinkTypeLinuxSLL2:
+		// LINKTYPE_LINUX_SLL2: 20 bytes, the protocol in the first two.
+		if len(data) < 20 {
+			return false
 		}
-		data = data[off:]
-		switch et {
-		case 0x0800:
-			return decodeIPv4(data, p)
-		case 0x86dd:
-			return decodeIPv6(data, p)
+		return decodeEtherType(uint16(data[0])<<8|uint16(data[1]), data[20:], p)
+	case layers.LinkTypePPP, linkPPPSerial:
+		// RFC 1662 §3.1: optional address 0xff and control 0x03, then
+		// the protocol (RFC 1661 §2).
+		if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+			data = data[2:]
 		}
-		return false
+		return decodePPP(data, p)
+	case layers.LinkTypePPPEthernet:
+		return decodePPPoE(data, p)
 	}
 	if len(data) == 0 {
 		return false
@@ -168,6 +179,126 @@ func decodeFast(link layers.LinkType, data []byte, p *packet) bool {
 		return link != layers.LinkTypeIPv6 && decodeIPv4(data, p)
 	case 6:
 		return link != layers.LinkTypeIPv4 && decodeIPv6(data, p)
+	}
+	return false
+}
+
+// linkPPPSerial is LINKTYPE_PPP_HDLC (50), PPP in HDLC-like framing.
+const linkPPPSerial layers.LinkType = 50
+
+// decodeEthernet decodes an Ethernet frame.
+func decodeEthernet(data []byte, p *packet) bool {
+	if len(data) < 14 {
+		return false
+	}
+	return decodeEtherType(uint16(data[12])<<8|uint16(data[13]), data[14:], p)
+}
+
+// Ethertypes decodeEtherType follows.
+const (
+	etherIPv4         = 0x0800
+	etherIPv6         = 0x86dd
+	etherVLAN         = 0x8100 // 802.1Q
+	etherQinQ         = 0x88a8 // 802.1ad
+	etherQinQOld      = 0x9100
+	etherPPPoESession = 0x8864 // RFC 2516
+	etherMPLS         = 0x8847 // RFC 3032
+	etherMPLSMcast    = 0x8848
+)
+
+// decodeEtherType decodes data, the payload of a frame whose ethertype
+// (or SLL protocol) is et: 802.1Q/802.1ad tags are skipped, PPPoE
+// sessions and MPLS label stacks unwrapped.
+func decodeEtherType(et uint16, data []byte, p *packet) bool {
+	for et == etherVLAN || et == etherQinQ || et == etherQinQOld {
+		if len(data) < 4 {
+			return false
+		}
+		et = uint16(data[2])<<8 | uint16(data[3])
+		data = data[4:]
+	}
+	switch et {
+	case etherIPv4:
+		return decodeIPv4(data, p)
+	case etherIPv6:
+		return decodeIPv6(data, p)
+	case etherPPPoESession:
+		return decodePPPoE(data, p)
+	case etherMPLS, etherMPLSMcast:
+		return decodeMPLS(data, p)
+	}
+	return false
+}
+
+// decodePPPoE decodes a PPPoE session frame's payload (RFC 2516 §6.3:
+// version 1 and type 1 in one byte 0x11, code 0x00, session ID, length
+// of the PPP frame), as DSL links carry IP.
+func decodePPPoE(data []byte, p *packet) bool {
+	if len(data) < 6 || data[0] != 0x11 || data[1] != 0 {
+		return false
+	}
+	n := int(data[4])<<8 | int(data[5])
+	data = data[6:]
+	if n < len(data) {
+		data = data[:n] // Ethernet padding
+	}
+	return decodePPP(data, p)
+}
+
+// decodePPP decodes a PPP frame from its protocol field (RFC 1661 §2):
+// 0x0021 IPv4, 0x0057 IPv6, 0x0281/0x0283 MPLS; a one-byte (compressed,
+// RFC 1661 §6.5) field is odd.
+func decodePPP(data []byte, p *packet) bool {
+	if len(data) == 0 {
+		return false
+	}
+	proto, n := uint16(data[0]), 1
+	if data[0]&1 == 0 {
+		if len(data) < 2 {
+			return false
+		}
+		proto, n = uint16(data[0])<<8|uint16(data[1]), 2
+	}
+	data = data[n:]
+	switch proto {
+	case 0x21:
+		return decodeIPv4(data, p)
+	case 0x57:
+		return decodeIPv6(data, p)
+	case 0x0281, 0x0283:
+		return decodeMPLS(data, p)
+	}
+	return false
+}
+
+// decodeMPLS skips an MPLS label stack (RFC 3032 §2.1: 4 bytes a label,
+// the last with the bottom-of-stack bit) and decodes what it carries: IP,
+// told by its version nibble (RFC 3032 §2.2), or an Ethernet pseudowire
+// behind a control word whose first nibble is 0 (RFC 4385 §3, RFC 4448).
+func decodeMPLS(data []byte, p *packet) bool {
+	for i := 0; ; i++ {
+		if len(data) < 4 || i == 16 {
+			return false
+		}
+		bottom := data[2]&1 != 0
+		data = data[4:]
+		if bottom {
+			break
+		}
+	}
+	if len(data) == 0 {
+		return false
+	}
+	switch data[0] >> 4 {
+	case 4:
+		return decodeIPv4(data, p)
+	case 6:
+		return decodeIPv6(data, p)
+	case 0:
+		if len(data) >= 4+14 && !p.tun {
+			p.tun = true
+			return decodeEthernet(data[4:], p)
+		}
 	}
 	return false
 }
@@ -290,6 +421,15 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 		p.dport = uint16(seg[2])<<8 | uint16(seg[3])
 		p.payload = seg[8:min(ulen, len(seg))]
 		p.fullLen = max(ulen-8, len(p.payload))
+		if p.dport == vxlanPort && !p.tun && !p.gtp && len(p.payload) >= 8+14 && p.payload[0]&0x08 != 0 {
+			// VXLAN (RFC 7348 §5): flags with the I bit, 3 reserved
+			// bytes, the VNI, 1 reserved byte, then an Ethernet frame.
+			q := packet{tun: true}
+			if decodeEthernet(p.payload[8:], &q) || q.frag != nil {
+				*p = q
+				return q.frag == nil
+			}
+		}
 		if (p.sport == gtpuPort || p.dport == gtpuPort) && !p.gtp {
 			if inner, ok := gtpuInner(p.payload); ok {
 				q := packet{gtp: true}
@@ -307,8 +447,75 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 			}
 		}
 		return true
+	case 47:
+		return decodeGRE(seg, p)
 	}
 	return false
+}
+
+// vxlanPort is VXLAN's UDP port (RFC 7348 §5).
+const vxlanPort = 4789
+
+// decodeGRE decodes what a GRE packet carries (RFC 2784 §2, RFC 2890
+// §2: flags C 0x80, K 0x20, S 0x10, version 0, the protocol type, then a
+// checksum and reserved word with C, a key with K, a sequence number
+// with S): IPv4 (0x0800), IPv6 (0x86dd), an Ethernet frame (0x6558,
+// transparent Ethernet bridging), ERSPAN (0x88be: type I with no
+// sequence number, the frame at once; type II with one, behind an 8-byte
+// header; 0x22eb: type III, behind 12 bytes and an 8-byte platform
+// subheader when its O flag is set), as switches mirror traffic. One
+// tunnel is taken apart, not a tunnel in a tunnel.
+func decodeGRE(b []byte, p *packet) bool {
+	if p.tun || p.gtp || len(b) < 4 || b[0]&0x4f != 0 || b[1]&0x07 != 0 {
+		return false // routing present (RFC 1701), or version 1 (PPTP)
+	}
+	off := 4
+	for _, bit := range []byte{0x80, 0x20, 0x10} {
+		if b[0]&bit != 0 {
+			off += 4
+		}
+	}
+	if len(b) < off {
+		return false
+	}
+	et := uint16(b[2])<<8 | uint16(b[3])
+	inner := b[off:]
+	q := packet{tun: true}
+	var ok bool
+	switch et {
+	case etherIPv4:
+		ok = decodeIPv4(inner, &q)
+	case etherIPv6:
+		ok = decodeIPv6(inner, &q)
+	case 0x6558:
+		ok = decodeEthernet(inner, &q)
+	case 0x88be:
+		if b[0]&0x10 != 0 { // type II: an 8-byte header, version 1
+			if len(inner) < 8 || inner[0]>>4 != 1 {
+				return false
+			}
+			inner = inner[8:]
+		}
+		ok = decodeEthernet(inner, &q)
+	case 0x22eb: // type III: 12 bytes, version 2; O flag: 8 more
+		if len(inner) < 12 || inner[0]>>4 != 2 {
+			return false
+		}
+		n := 12
+		if inner[11]&1 != 0 {
+			n += 8
+		}
+		if len(inner) < n {
+			return false
+		}
+		ok = decodeEthernet(inner[n:], &q)
+	default:
+		return false
+	}
+	if ok || q.frag != nil {
+		*p = q
+	}
+	return ok
 }
 
 // GTP-U: a mobile network's core (the path between base stations and the

@@ -340,12 +340,13 @@ func TestDSBProblemsInResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Stats.Packets != 300 || len(res.Problems) != 2 {
-		t.Fatalf("%d packets, problems %q; want 300 and 2", res.Stats.Packets, res.Problems)
+	if res.Stats.Packets != 300 || len(res.Problems) != 3 {
+		t.Fatalf("%d packets, problems %q; want 300 and 3", res.Stats.Packets, res.Problems)
 	}
 	for i, want := range []string{
 		"late.pcapng: decryption secrets block at byte offset 48: it holds a WireGuard key log",
 		fmt.Sprintf("late.pcapng: decryption secrets block at byte offset %d: 1 of its 1 lines are not key log lines", last),
+		"300 frames skipped: ethertype 0xeeee not decoded (the first: late.pcapng packet 1)", // the filler frames
 	} {
 		if !strings.HasPrefix(res.Problems[i], want) {
 			t.Errorf("problem %d: %q, want %q...", i, res.Problems[i], want)

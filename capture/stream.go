@@ -57,6 +57,7 @@ type half struct {
 	dns      *dnsTCPHalf
 	mail     *mailHalf  // plain text before STARTTLS; kept once TLS begins
 	socks    *socksHalf // a SOCKS negotiation; kept once the tunnel begins
+	up       *upHalf    // a binary upgrade (MySQL, LDAP, ADB) or unknown bytes before TLS; kept once TLS begins (upgrade.go)
 	// proxyChecked: the start of the stream was checked for a PROXY
 	// protocol header; proxyHdr says what one said (proxyproto.go).
 	proxyChecked bool
