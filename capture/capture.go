@@ -636,6 +636,14 @@ func (r *reader) classify(f *flow, d int, b []byte) proto {
 	if req || resp {
 		return protoHTTP
 	}
+	// A binary upgrade protocol's first message (upgrade.go) before the
+	// mail protocols: an ADB header begins with "STLS" or "AUTH" too.
+	up, upMore := looksUpgrade(b)
+	if up != "" {
+		return protoUpgrade
+	} else if upMore && !textStart(b) {
+		return protoUnknown
+	}
 	mail, _, mailMore := looksMail(b)
 	if p := &f.h[1-d]; !mail && p.proto == protoMail && p.mail != nil && !p.mail.xml && textStart(b) {
 		// The other side speaks a STARTTLS line protocol (a POP3
@@ -647,12 +655,7 @@ func (r *reader) classify(f *flow, d int, b []byte) proto {
 	switch {
 	case mail:
 		return protoMail
-	case more || mailMore || len(b) < 3:
-		return protoUnknown
-	}
-	if up, upMore := looksUpgrade(b); up != "" {
-		return protoUpgrade
-	} else if upMore {
+	case more || mailMore || upMore || len(b) < 3:
 		return protoUnknown
 	}
 	return protoOther

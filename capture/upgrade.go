@@ -93,24 +93,48 @@ func looksUpgrade(b []byte) (proto string, more bool) {
 	} else if len(b) > 0 && (b[0] == 'C' || b[0] == 'S' || b[0] == 'A') {
 		more = true
 	}
-	if n, ok := mysqlFrame(b); ok && n > 0 {
-		p := b[4:n]
+	if len(b) >= 4 {
+		l, seq := int(b[0])|int(b[1])<<8|int(b[2])<<16, b[3]
 		switch {
-		case b[3] == 0 && len(p) >= 30 && p[0] == 10 && bytes.IndexByte(p[1:min(len(p), 80)], 0) > 0:
-			return "mysql", false // the greeting, protocol 10
-		case b[3] == 1 && len(p) == 32:
-			if c := le32(p); c&mysqlClientProto41 != 0 && c&mysqlClientSSL != 0 {
-				return "mysql", false // SSLRequest
+		case seq == 0 && l >= 30 && l <= 1024:
+			// The greeting: protocol 10, then the version, which
+			// starts with a digit.
+			if len(b) < 6 {
+				return "", true
+			}
+			if b[4] == 10 && '0' <= b[5] && b[5] <= '9' {
+				return "mysql", false
+			}
+		case seq == 1 && l == 32:
+			// SSLRequest: its capabilities hold CLIENT_PROTOCOL_41 and CLIENT_SSL.
+			if len(b) < 8 {
+				return "", true
+			}
+			if c := le32(b[4:]); c&mysqlClientProto41 != 0 && c&mysqlClientSSL != 0 {
+				return "mysql", false
 			}
 		}
-	} else if ok && len(b) >= 4 && b[3] <= 1 {
+	} else if len(b) > 0 && b[0] >= 30 {
 		more = true
 	}
-	if n, ok := berSequence(b); ok {
-		if n == 0 {
+	// LDAP: SEQUENCE, length, messageID INTEGER, an APPLICATION tag.
+	if len(b) > 0 && b[0] == 0x30 {
+		hdr, _, ok := berLength(b[1:])
+		if !ok {
+			return "", more
+		}
+		i := 1 + hdr
+		if hdr == 0 || len(b) < i+2 {
 			return "", true
 		}
-		if op, _ := ldapOp(b[:n]); op != 0 {
+		if b[i] != 0x02 || b[i+1] < 1 || b[i+1] > 4 {
+			return "", more
+		}
+		i += 2 + int(b[i+1])
+		if len(b) <= i {
+			return "", true
+		}
+		if b[i]&0xc0 == 0x40 {
 			return "ldap", false
 		}
 	}
