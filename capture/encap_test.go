@@ -240,4 +240,3 @@ func appendFrames(t *testing.T, file []byte, frames ...[]byte) []byte {
 	}
 	return append(append([]byte(nil), file...), buf.Bytes()...)
 }
-
