@@ -1,27 +1,54 @@
 package analysis
 
-import "github.com/certsleuth/certsleuth/record"
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/certsleuth/certsleuth/exchange"
+	"github.com/certsleuth/certsleuth/record"
+)
 
 // Judge gives observations, one at a time as they arrive, the verdicts and
 // findings Analyze gives them in the whole trace: the same checks, the same
 // roots, and the findings that need an earlier observation (the Outlook
 // Anywhere principal an earlier Autodiscover answer required). It is the
-// pipeline's judge and attribute stages (see Pipeline) without the look-ahead
-// and without keeping the culprits. The proxy's live lines use it, so that
-// they agree with its report and with replay of its trace. A Judge is not
-// safe for concurrent use.
+// pipeline's judge stage and the attribute stage's principal check (see
+// Pipeline), without the look-ahead, the origin tracing (an item's Origin
+// is nil) and the culprits. The proxy's live lines use it, so that they
+// agree with its report and with replay of its trace, for every request of
+// every tunnel: a repeat of an observation already judged (every field
+// equal but the time, the duration, the client's address and the
+// connection, its certificates within their dates, no Autodiscover answer
+// learnt since) costs a map lookup. A Judge is not safe for concurrent use.
 type Judge struct {
 	j       *judger
-	t       *OriginTrace
+	t       *OriginTrace // only its principals: what earlier answers required
 	n       int
 	windows bool
+
+	// memo holds the final judgement of recent observations by judgeKey;
+	// a new Outlook Anywhere principal empties it.
+	memo map[string]*judged
+	next uint64 // the last judgement number given
+	key  []byte // judgeKey's buffer
+}
+
+// judged is one memoised judgement: the item (without Index and Obs), its
+// number, and the times between which its chain's certificates are all
+// within their dates (a request outside them is judged afresh: the
+// findings then name its time).
+type judged struct {
+	it          Item
+	id          uint64
+	from, until time.Time
 }
 
 // NewJudge returns a Judge with opts (as for Analyze; WhatIf is ignored).
 func NewJudge(opts Options) *Judge {
 	opts = opts.withDefaults()
 	opts.WhatIf = nil
-	jd := &Judge{j: newJudger(opts), t: newOriginTrace(false)}
+	jd := &Judge{j: newJudger(opts), t: newOriginTrace(false), memo: map[string]*judged{}}
 	for _, p := range opts.Profiles {
 		if p.Name == "windows" {
 			jd.windows = true
@@ -34,9 +61,156 @@ func NewJudge(opts Options) *Judge {
 // item's findings, verdicts and chain may be shared with other items: do
 // not modify them.
 func (j *Judge) Item(o *record.Observation) *Item {
-	j.n++
-	it := j.j.item(j.n, o)
-	j.t.facts(j.n, o)
-	it.Origin = attributeItem(j.t, it, j.windows)
+	it, _ := j.Judged(o)
 	return it
+}
+
+// Judged is Item and the number of the judgement: two observations given
+// the same number were judged alike (the same findings and verdicts, from
+// equal fields and the same earlier answers), so what the caller made of
+// the first holds for the second. It is 0 when o was judged on its own
+// (it carries a body, DNS answers or AIA fetches, or a certificate out of
+// its dates).
+func (j *Judge) Judged(o *record.Observation) (*Item, uint64) {
+	j.n++
+	at := o.Time
+	if at.IsZero() {
+		at = j.j.now
+	}
+	j.key = judgeKey(j.key[:0], o)
+	if len(j.key) > 0 {
+		if m, ok := j.memo[string(j.key)]; ok && !at.Before(m.from) && !at.After(m.until) {
+			it := m.it
+			it.Index, it.Obs = j.n, o
+			return &it, m.id
+		}
+	}
+	it := j.j.item(j.n, o)
+	if j.windows {
+		// As attributeItem: the principal the answers before o required,
+		// then what o's own answer requires of the requests after it.
+		n := len(it.Findings)
+		it.Findings = it.Findings[:n:n] // an append must not write into a shared array
+		j.t.principalFindings(it, it.leaf, nil)
+		if len(it.Findings) != n {
+			sort.SliceStable(it.Findings, func(a, b int) bool {
+				return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
+			})
+		}
+		if a, err := exchange.AutodiscoverOf(o); err == nil && a != nil && len(a.Principals) > 0 {
+			j.t.learnPrincipals(j.n, a)
+			clear(j.memo) // a repeat of an earlier request may now be judged otherwise
+		}
+	}
+	it.leaf = nil
+	if len(j.key) == 0 {
+		return it, 0
+	}
+	from, until, ok := j.dates(o, at)
+	if !ok {
+		return it, 0
+	}
+	if len(j.memo) >= maxMemo {
+		clear(j.memo)
+	}
+	j.next++
+	m := &judged{it: *it, id: j.next, from: from, until: until}
+	m.it.Index, m.it.Obs = 0, nil
+	j.memo[string(j.key)] = m
+	return it, m.id
+}
+
+// dates is when every certificate of o's chain is within its dates, and
+// whether at is (false: the findings name at, so the judgement is not
+// kept).
+func (j *Judge) dates(o *record.Observation, at time.Time) (from, until time.Time, ok bool) {
+	until = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	chain, _ := j.j.opts.Cache.ParseChain(o.Chain)
+	for _, c := range chain {
+		if c.NotBefore.After(from) {
+			from = c.NotBefore
+		}
+		if c.NotAfter.Before(until) {
+			until = c.NotAfter
+		}
+	}
+	return from, until, !at.Before(from) && !at.After(until)
+}
+
+// judgeKey appends to b what the judgement of o depends on besides the
+// earlier observations and the time: every field of o but Time, Duration,
+// Client and Conn (the checks read none of them), its chain by its ID
+// (as judger.key, which encodes the same fields as JSON, at a tenth of
+// the cost). It appends nothing when o is to be judged on its own: it
+// carries a body (an Autodiscover answer), DNS answers or AIA fetches.
+// TestJudgeKeyFields fails when Observation gains a field this leaves out.
+func judgeKey(b []byte, o *record.Observation) []byte {
+	if o.Body != nil || o.DNS != nil || len(o.AIA) > 0 {
+		return b
+	}
+	str := func(s string) {
+		b = strconv.AppendInt(b, int64(len(s)), 10)
+		b = append(b, ':')
+		b = append(b, s...)
+	}
+	flag := func(v bool) {
+		if v {
+			b = append(b, '1')
+		} else {
+			b = append(b, '0')
+		}
+	}
+	list := func(l []string) {
+		b = strconv.AppendInt(b, int64(len(l)), 10)
+		b = append(b, '[')
+		for _, s := range l {
+			str(s)
+		}
+	}
+	str(string(o.Kind))
+	str(string(o.Source))
+	str(o.Server)
+	str(o.Connect)
+	str(o.Proxy)
+	str(o.SNI)
+	flag(o.NoSNI)
+	list(o.ALPN)
+	str(o.Method)
+	str(o.Host)
+	str(o.URL)
+	str(o.DNSName)
+	str(o.StartTLS)
+	str(o.UserAgent)
+	str(o.TLSVersion)
+	str(o.Protocol)
+	b = strconv.AppendInt(append(b, '#'), int64(o.Status), 10)
+	str(o.Location)
+	str(chainID(o))
+	str(string(o.Visibility))
+	b = strconv.AppendInt(append(b, '#'), int64(o.Snaplen), 10)
+	str(o.ResumedFrom)
+	str(o.Error)
+	str(o.ClientAlert)
+	flag(o.ECH)
+	flag(o.ECHRequired)
+	str(o.HelloFormat)
+	flag(o.ClientCertRequested)
+	str(o.ClientCert)
+	list(o.ServerWarnings)
+	str(o.Note)
+	flag(o.Exchange != nil)
+	if e := o.Exchange; e != nil {
+		str(e.FrontEnd)
+		str(e.BackEnd)
+		str(e.BETarget)
+	}
+	return b
+}
+
+// chainID is o's chain ID: the one a recorder set, else computed.
+func chainID(o *record.Observation) string {
+	if o.ChainID != "" || len(o.Chain) == 0 {
+		return o.ChainID
+	}
+	return record.ChainID(o.Chain)
 }

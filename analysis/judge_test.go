@@ -2,8 +2,12 @@ package analysis
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	scen "github.com/certsleuth/certsleuth/internal/scenario"
 
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
@@ -23,7 +27,11 @@ func TestJudgeAgreesWithAnalyze(t *testing.T) {
 		httpsObs(1, "RPC_IN_DATA", "https://mail.contoso.com/rpc/rpcproxy.dll?exch01:6001", 200, exch, "198.51.100.5:443"),
 		tlsOnly(5, "mail.contoso.com", exch, "198.51.100.5:443"),
 	}
-	traces := map[string][]*record.Observation{"principal": principal}
+	// The same Outlook Anywhere request before the answer that requires
+	// the principal and after it: the Judge's memo must not answer the
+	// second from the first.
+	late := []*record.Observation{principal[1], principal[0], principal[1], principal[2]}
+	traces := map[string][]*record.Observation{"principal": principal, "principal-late": late}
 	for _, sc := range scenarioList(t) {
 		traces[sc.name] = sc.obs
 	}
@@ -43,7 +51,7 @@ func TestJudgeAgreesWithAnalyze(t *testing.T) {
 					warned++
 				}
 			}
-			if name == "principal" && warned == 0 {
+			if strings.HasPrefix(name, "principal") && warned == 0 {
 				t.Fatal("the principal trace warns nowhere: the test tests nothing")
 			}
 		})
@@ -59,4 +67,95 @@ func verdictWords(it *Item) string {
 		}
 	}
 	return fmt.Sprintf("warns %v for %s", it.WarningProfiles(match.Profiles()), strings.Join(ids, ","))
+}
+
+// A repeat of a request (every field equal but the time, the duration, the
+// client and the connection) gets the judgement of the first: the same
+// number; a request that differs in one field, or comes once a certificate
+// has expired, is judged afresh, and one back within the dates is a repeat
+// again.
+func TestJudgeRepeats(t *testing.T) {
+	p := scenarioCerts(t)
+	exch := p.leaf("mail.contoso.com", "mail.contoso.com")
+	first := httpsObs(0, "GET", "https://mail.contoso.com/owa/", 200, exch, exchAddr)
+	again := *first
+	again.Time, again.Duration, again.Client, again.Conn = at(60), time.Millisecond, "10.0.0.21:50001", "c9"
+	other := *first
+	other.URL = "https://mail.contoso.com/ews/exchange.asmx"
+	expired := *first
+	expired.Time = scen.NotAfter.Add(time.Hour)
+	j := NewJudge(Options{Roots: p.roots, Now: scenarioDay})
+	it1, n1 := j.Judged(first)
+	it2, n2 := j.Judged(&again)
+	_, n3 := j.Judged(&other)
+	it4, n4 := j.Judged(&expired)
+	_, n5 := j.Judged(&again)
+	if n1 == 0 || n2 != n1 || n5 != n1 {
+		t.Errorf("repeats numbered %d %d %d, want one number, not 0", n1, n2, n5)
+	}
+	if n3 == 0 || n3 == n1 {
+		t.Errorf("another URL numbered %d (the first %d): want a judgement of its own", n3, n1)
+	}
+	if n4 != 0 || !hasFinding(it4, "date.expired") {
+		t.Errorf("after the leaf expired: number %d, findings %v; want 0 and date.expired", n4, verdictWords(it4))
+	}
+	if it2.Index != 2 || it2.Obs != &again || it1.Index != 1 || verdictWords(it1) != verdictWords(it2) {
+		t.Errorf("the repeat: index %d, own observation %v, %s against %s", it2.Index, it2.Obs == &again, verdictWords(it2), verdictWords(it1))
+	}
+}
+
+// judgeKey covers every field of an Observation but those the checks do
+// not read: a field added to Observation fails here until judgeKey encodes
+// it (or leaves the observation to be judged on its own).
+func TestJudgeKeyFields(t *testing.T) {
+	ignored := map[string]bool{"Time": true, "Duration": true, "Client": true, "Conn": true}
+	base := httpsObs(0, "GET", "https://mail.contoso.com/owa/", 200, nil, exchAddr)
+	base.ChainID = "abc"
+	want := string(judgeKey(nil, base))
+	if want == "" {
+		t.Fatal("a plain request has no key")
+	}
+	typ := reflect.TypeOf(*base)
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		o := *base
+		v := reflect.ValueOf(&o).Elem().Field(i)
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(v.String() + "|x")
+		case reflect.Bool:
+			v.SetBool(!v.Bool())
+		case reflect.Int, reflect.Int64:
+			v.SetInt(v.Int() + 7)
+		case reflect.Slice:
+			e := reflect.New(f.Type.Elem()).Elem()
+			if e.Kind() == reflect.Slice {
+				e = reflect.ValueOf([]byte("der"))
+			}
+			v.Set(reflect.Append(reflect.MakeSlice(f.Type, 0, 1), e))
+		case reflect.Pointer:
+			v.Set(reflect.New(f.Type.Elem()))
+		case reflect.Struct: // time.Time
+			v.Set(reflect.ValueOf(time.Now()))
+		default:
+			t.Fatalf("field %s: kind %s not handled by this test", f.Name, v.Kind())
+		}
+		if f.Name == "Chain" {
+			o.ChainID = "" // the key names a chain by its ID, computed when unset
+		}
+		got := string(judgeKey(nil, &o))
+		switch {
+		case ignored[f.Name] && got != want:
+			t.Errorf("field %s is not read by the checks but changes the key", f.Name)
+		case !ignored[f.Name] && got == want:
+			t.Errorf("field %s: changing it leaves the key as it was: judgeKey must encode it", f.Name)
+		}
+	}
+	// Strings are delimited by their length: no two field lists share a key.
+	a, b := *base, *base
+	a.Method, a.Host = "GET1", ":x"
+	b.Method, b.Host = "GET", "1:x"
+	if string(judgeKey(nil, &a)) == string(judgeKey(nil, &b)) {
+		t.Error("two requests that differ share a key")
+	}
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"crypto/x509"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -59,8 +58,10 @@ type Live struct {
 
 	mu       sync.Mutex
 	cache    *certs.Cache
-	verdicts *analysis.Judge // judges as the report will
+	verdicts *analysis.Judge     // judges as the report will
+	lines    map[uint64]liveLine // by the Judge's judgement number
 	keys     map[string]bool
+	key      []byte // appendKeepKey's buffer
 	kept     []*record.Observation
 	seen     int
 	warned   int
@@ -80,7 +81,7 @@ func NewLive(out io.Writer, o LiveOptions) *Live {
 		o.MaxKept = 20000
 	}
 	cache := &certs.Cache{}
-	l := &Live{out: out, opts: o, cache: cache, keys: map[string]bool{},
+	l := &Live{out: out, opts: o, cache: cache, keys: map[string]bool{}, lines: map[uint64]liveLine{},
 		verdicts: analysis.NewJudge(analysis.Options{Profiles: o.Profiles, Roots: o.Roots, Cache: cache})}
 	if o.Queue > 0 {
 		l.q = newLiveQueue(out, o.Queue, o.Recording)
@@ -96,32 +97,84 @@ func (l *Live) Observe(ev Event) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	v := l.verdict(o)
+	v, rest := l.judge(o)
 	l.seen++
 	if v.warns {
 		l.warned++
 	}
 	if l.opts.MaxKept >= 0 {
-		k := keepKey(o)
-		if !l.keys[k] && (len(l.kept) < l.opts.MaxKept || v.warns) {
-			l.keys[k] = true
+		l.key = appendKeepKey(l.key[:0], o)
+		if !l.keys[string(l.key)] && (len(l.kept) < l.opts.MaxKept || v.warns) {
+			l.keys[string(l.key)] = true
 			c := *o // a copy: other observers (the recorder) may still set ChainID
 			l.kept = append(l.kept, &c)
 		}
 	}
+	var line string
 	if o.Source != record.SourceProxy && o.Source != record.SourceDemo {
 		// A connection read from a capture: no CONNECT, no proxy notes.
-		line := strings.TrimRight(fmt.Sprintf("%s  %s  %s", o.Time.Local().Format("15:04:05"), analysis.Describe(o), v.text), " ")
-		if l.opts.Color && v.warns {
-			line = "\x1b[31m" + line + "\x1b[0m"
-		}
-		l.print(line)
-		return
+		line = strings.TrimRight(o.Time.Local().Format("15:04:05")+"  "+analysis.Describe(o)+"  "+v.text, " ")
+	} else {
+		line = o.Time.Local().Format("15:04:05") + "  " + rest
 	}
+	if l.opts.Color && v.warns {
+		line = "\x1b[31m" + line + "\x1b[0m"
+	}
+	l.print(line)
+}
+
+// liveLine is what Live made of a judgement: the verdict and, for the
+// proxy's requests, the line after its time.
+type liveLine struct {
+	v    liveVerdict
+	rest string
+}
+
+// maxLiveLines bounds Live.lines; past it the memo starts again.
+const maxLiveLines = 4096
+
+// judge gives o its verdict and, for the proxy's requests, its line after
+// the time. A repeat of a request judged before (the Judge gives it the
+// same judgement number: only its time, duration, client or connection
+// differ) reuses what was made of the first: a keep-alive tunnel's
+// thousandth request costs a map lookup, not a judgement and a line.
+func (l *Live) judge(o *record.Observation) (liveVerdict, string) {
+	proxied := o.Source == record.SourceProxy || o.Source == record.SourceDemo
+	if o.Kind == record.KindDNS {
+		if !proxied {
+			return liveVerdict{}, ""
+		}
+		rest, _ := liveRest(o, liveVerdict{})
+		return liveVerdict{}, rest
+	}
+	it, id := l.verdicts.Judged(o)
+	if m, ok := l.lines[id]; ok && id != 0 {
+		return m.v, m.rest
+	}
+	v := l.verdict(o, it)
+	rest, again := "", true
+	if proxied {
+		rest, again = liveRest(o, v)
+	}
+	if id != 0 && again {
+		if len(l.lines) >= maxLiveLines {
+			clear(l.lines)
+		}
+		l.lines[id] = liveLine{v: v, rest: rest}
+	}
+	return v, rest
+}
+
+// liveRest is a proxy request's line after its time: the request, the name
+// asked for, the verdict, what went wrong. again says it holds for every
+// repeat of o: it reads only fields the judgement depends on
+// (analysis.Judge.Judged), not the client's address.
+func liveRest(o *record.Observation, v liveVerdict) (rest string, again bool) {
 	what := strings.TrimSpace(o.Method + " " + o.URL)
+	again = true
 	switch {
 	case what == "" && o.Connect == "": // a request that never came whole (unfinished.go)
-		what = "connection from " + o.Client
+		what, again = "connection from "+o.Client, false
 	case what == "":
 		what = "CONNECT " + o.Connect
 		if o.Visibility == record.VisNone {
@@ -129,7 +182,7 @@ func (l *Live) Observe(ev Event) {
 		}
 	}
 	if o.Status != 0 {
-		what += fmt.Sprintf(" %d", o.Status)
+		what += " " + strconv.Itoa(o.Status)
 	}
 	name, from := o.AskedName()
 	asked := name
@@ -142,26 +195,20 @@ func (l *Live) Observe(ev Event) {
 	if asked != "" {
 		asked = "asked " + asked + "  "
 	}
-	line := fmt.Sprintf("%s  %s  %s%s", o.Time.Local().Format("15:04:05"), what, asked, v.text)
+	line := what + "  " + asked + v.text
 	if o.Error != "" {
 		line += "  [" + analysis.ErrorWords(o.Error) + "]"
 	}
 	if strings.Contains(o.Note, "Extended Protection") {
 		line += "  [Windows authentication refused through the proxy: likely Exchange Extended Protection, not the certificate]"
 	}
-	if l.opts.Color && v.warns {
-		line = "\x1b[31m" + line + "\x1b[0m"
-	}
-	l.print(line)
+	return line, again
 }
 
-// verdict judges o as the report (and replay of the trace) will: with the
-// same checks, the same roots and the observations before it.
-func (l *Live) verdict(o *record.Observation) liveVerdict {
-	if o.Kind == record.KindDNS {
-		return liveVerdict{}
-	}
-	it := l.verdicts.Item(o)
+// verdict is o's verdict in words from its judgement it, as the report
+// (and replay of the trace) will judge it: with the same checks, the same
+// roots and the observations before it.
+func (l *Live) verdict(o *record.Observation, it *analysis.Item) liveVerdict {
 	if len(o.Chain) == 0 && !it.Warns("") {
 		switch {
 		case o.Visibility == record.VisNone:
@@ -188,15 +235,23 @@ func (l *Live) verdict(o *record.Observation) liveVerdict {
 	return v
 }
 
-// keepKey identifies repeats of the same request for the final report.
-// It is made for every request: no URL parsing, no hash the recorder has
-// already made (chainID).
-func keepKey(o *record.Observation) string {
+// appendKeepKey appends to b what identifies repeats of the same request
+// for the final report. It is made for every request: no URL parsing, no
+// hash the recorder has already made (chainID), and, looked up as
+// m[string(b)], no allocation for a repeat.
+func appendKeepKey(b []byte, o *record.Observation) []byte {
 	u, rest, _ := strings.Cut(o.URL, "?") // the query goes, a fragment stays
+	b = append(append(append(append(b, o.Kind...), '|'), o.Method...), '|')
+	b = append(b, u...)
 	if _, frag, ok := strings.Cut(rest, "#"); ok {
-		u += "#" + frag
+		b = append(append(b, '#'), frag...)
 	}
-	return strings.Join([]string{string(o.Kind), o.Method, u, chainID(o), o.SNI, strconv.FormatBool(o.NoSNI), o.Connect, strconv.Itoa(o.Status), o.Error, o.ClientAlert, o.Time.Format("2006-01-02")}, "|")
+	for _, s := range []string{chainID(o), o.SNI, strconv.FormatBool(o.NoSNI), o.Connect} {
+		b = append(append(b, '|'), s...)
+	}
+	b = strconv.AppendInt(append(b, '|'), int64(o.Status), 10)
+	b = append(append(append(append(b, '|'), o.Error...), '|'), o.ClientAlert...)
+	return o.Time.AppendFormat(append(b, '|'), "2006-01-02")
 }
 
 // chainID is o's chain ID: the one the recorder set (it runs first), else

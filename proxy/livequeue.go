@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sync"
@@ -12,6 +13,7 @@ import (
 // counted instead of blocking the tunnels that produce them.
 type liveQueue struct {
 	out   io.Writer
+	bw    *bufio.Writer // to out (run's goroutine only)
 	feed  *Feed[string]
 	sub   *Sub[string]
 	flush chan chan struct{}
@@ -22,7 +24,7 @@ type liveQueue struct {
 }
 
 func newLiveQueue(out io.Writer, n int, recording bool) *liveQueue {
-	q := &liveQueue{out: out, feed: NewFeed[string](), flush: make(chan chan struct{}), done: make(chan struct{}),
+	q := &liveQueue{out: out, bw: bufio.NewWriterSize(out, 32<<10), feed: NewFeed[string](), flush: make(chan chan struct{}), done: make(chan struct{}),
 		where: "the report at the end counts them all"}
 	if recording {
 		q.where = "the trace has them all"
@@ -32,9 +34,15 @@ func newLiveQueue(out io.Writer, n int, recording bool) *liveQueue {
 	return q
 }
 
+// run writes the lines as they come, through a buffer emptied whenever
+// no line is waiting or it holds as many lines as the queue: under load
+// one system call carries many lines, a line never waits in the buffer
+// for the next one, and a stalled output holds at most twice the queue.
 func (q *liveQueue) run() {
 	defer close(q.done)
+	defer q.bw.Flush()
 	c := q.sub.C()
+	batch := 0
 	for {
 		select {
 		case line, ok := <-c:
@@ -43,6 +51,10 @@ func (q *liveQueue) run() {
 				return
 			}
 			q.write(line)
+			if batch++; len(c) == 0 || batch >= cap(c) {
+				q.bw.Flush()
+				batch = 0
+			}
 		case ack := <-q.flush:
 			for n := len(c); n > 0; n-- {
 				if line, ok := <-c; ok {
@@ -50,6 +62,8 @@ func (q *liveQueue) run() {
 				}
 			}
 			q.tell()
+			q.bw.Flush()
+			batch = 0
 			close(ack)
 		}
 	}
@@ -57,13 +71,14 @@ func (q *liveQueue) run() {
 
 func (q *liveQueue) write(line string) {
 	q.tell()
-	fmt.Fprintln(q.out, line)
+	q.bw.WriteString(line)
+	q.bw.WriteByte('\n')
 }
 
 // tell prints how many lines were dropped since it last did.
 func (q *liveQueue) tell() {
 	if d := q.sub.Dropped(); d > q.told {
-		fmt.Fprintf(q.out, "certsleuth: %d live lines dropped (the output was not read in time); %s\n", d-q.told, q.where)
+		fmt.Fprintf(q.bw, "certsleuth: %d live lines dropped (the output was not read in time); %s\n", d-q.told, q.where)
 		q.told = d
 	}
 }

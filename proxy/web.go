@@ -62,7 +62,9 @@ type Web struct {
 	// Owned by run's goroutine.
 	cache    *certs.Cache
 	verdicts map[string]webVerdict
+	vkey     []byte // verdict's key buffer
 	keys     map[string]bool
+	key      []byte // appendKeepKey's buffer
 	kept     []*record.Observation
 	extra    int // warnings kept past MaxKept
 	dirty    bool
@@ -86,17 +88,37 @@ type Web struct {
 	picSeq   uint64
 }
 
-// webLine is a line of the window: encoded once a page needs it.
+// webLine is a line of the window: made into an event and encoded only
+// once a page needs it (under a flood with no page open, most lines never
+// are).
 type webLine struct {
-	ev *webEvent
-	b  []byte
+	o        *record.Observation
+	v        webVerdict
+	host     string
+	observed int64 // webEvent.Observed
+	seq      uint64
+	seen     int
+	warned   int
+	b        []byte
 }
 
 // encoded is the line as an event (w.mu held).
-func (l *webLine) encoded() []byte {
-	if l.b == nil {
-		l.b = sse("req", l.ev.Seq, l.ev)
+func (l *webLine) encoded(cache *certs.Cache) []byte {
+	if l.b != nil {
+		return l.b
 	}
+	o := l.o
+	ev := &webEvent{Seq: l.seq, Time: o.Time.Local().Format("15:04:05"), Observed: l.observed, Client: ClientName(o.UserAgent),
+		What: liveWhat(o), Host: l.host, Seen: l.seen, Warned: l.warned, webVerdict: l.v}
+	if o.Kind == record.KindDNS {
+		ev.What = analysis.Describe(o)
+	}
+	if len(o.Chain) > 0 {
+		if c, err := cache.Parse(o.Chain[0]); err == nil {
+			ev.Names = append(append(ev.Names, c.DNSNames...), ipStrings(c.IPAddresses)...)
+		}
+	}
+	l.b = sse("req", l.seq, ev)
 	return l.b
 }
 
@@ -213,52 +235,42 @@ func (w *Web) add(in webIn) {
 	o := in.obs
 	name, from := o.AskedName()
 	v := w.verdict(o, name, from)
-	ev := &webEvent{Time: o.Time.Local().Format("15:04:05"), Observed: in.at.UnixMilli(), Client: ClientName(o.UserAgent),
-		What: liveWhat(o), Host: name, webVerdict: v}
-	if o.Kind == record.KindDNS {
-		ev.What = analysis.Describe(o)
-	}
-	if len(o.Chain) > 0 {
-		if c, err := w.cache.Parse(o.Chain[0]); err == nil {
-			ev.Names = append(append(ev.Names, c.DNSNames...), ipStrings(c.IPAddresses)...)
-		}
-	}
 	// Kept for the culprit panel and the picture: each distinct request once.
-	k := keepKey(o)
-	if !w.keys[k] {
+	w.key = appendKeepKey(w.key[:0], o)
+	if !w.keys[string(w.key)] {
+		keep := true
 		switch {
 		case len(w.kept) < w.opts.MaxKept:
 		case v.Warns && w.extra < w.opts.MaxKept:
 			w.extra++
 		default:
-			k = ""
+			keep = false
 		}
-		if k != "" {
-			w.keys[k] = true
+		if keep {
+			w.keys[string(w.key)] = true
 			w.kept = append(w.kept, o)
 			w.dirty = true
 		}
 	}
+	line := webLine{o: o, v: v, host: name, observed: in.at.UnixMilli()}
 	w.mu.Lock()
 	w.seq++
-	ev.Seq = w.seq
 	w.seen++
 	if v.Warns {
 		w.warned++
 	}
-	ev.Seen, ev.Warned = w.seen, w.warned
+	line.seq, line.seen, line.warned = w.seq, w.seen, w.warned
 	// Encoded now only if a page is open; else when one opens. A page
 	// that subscribes after this check finds the line in the window.
 	// Pages are sent at most webBurst lines per webTick: the lines past it
 	// are neither encoded nor sent, only counted (and kept in the window).
-	line := webLine{ev: ev}
 	if w.out.Len() > 0 {
 		if now := in.at; now.Sub(w.budgetAt) >= webTick {
 			w.budget, w.budgetAt = webBurst, now
 		}
 		if w.budget > 0 {
 			w.budget--
-			line.encoded()
+			line.encoded(w.cache)
 		} else {
 			w.skipped.Add(1)
 		}
@@ -415,10 +427,13 @@ func (w *Web) verdict(o *record.Observation, name string, from record.NameSource
 		}
 		return webVerdict{Text: "certificate not seen (" + string(o.Visibility) + ")"}
 	}
-	k := chainID(o) + "|" + name + "|" + string(from) + "|" + strconv.FormatBool(o.NoSNI) + "|" + o.Time.Format("2006-01-02")
-	if v, ok := w.verdicts[k]; ok {
+	b := append(append(append(append(append(w.vkey[:0], chainID(o)...), '|'), name...), '|'), from...)
+	b = o.Time.AppendFormat(append(strconv.AppendBool(append(b, '|'), o.NoSNI), '|'), "2006-01-02")
+	w.vkey = b
+	if v, ok := w.verdicts[string(b)]; ok {
 		return v
 	}
+	k := string(b)
 	rep := analysis.Analyze([]*record.Observation{o}, analysis.Options{Profiles: w.opts.Profiles, Roots: w.opts.Roots, Cache: w.cache})
 	v := webVerdict{Text: "ok"}
 	if len(rep.Items) == 1 {
@@ -579,7 +594,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	buf.Write(sse("hello", w.seq, map[string]any{"title": w.opts.Title, "window": w.opts.Window, "profiles": w.profileNames()}))
 	for i := range w.window {
-		buf.Write(w.window[(w.head+i)%len(w.window)].encoded())
+		buf.Write(w.window[(w.head+i)%len(w.window)].encoded(w.cache))
 	}
 	last := w.seq
 	if w.culprits != nil {

@@ -289,6 +289,14 @@ func (o *Observation) Names() []NameRef {
 // else the URL's host, else the Host header, else the name it resolved.
 // It returns "" when nothing names the server.
 func (o *Observation) AskedName() (string, NameSource) {
+	// The first of Names, without parsing the URL when an earlier name
+	// answers (every request the proxy sees has an SNI or a CONNECT target).
+	if o.SNI != "" {
+		return o.SNI, FromSNI
+	}
+	if h := HostOnly(o.Connect); h != "" {
+		return h, FromConnect
+	}
 	n := o.Names()
 	if len(n) == 0 {
 		return "", ""

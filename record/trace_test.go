@@ -176,6 +176,9 @@ func TestNamesAndAskedName(t *testing.T) {
 			if n != tt.want || f != tt.wantFrom {
 				t.Errorf("AskedName = %q, %q; want %q, %q", n, f, tt.want, tt.wantFrom)
 			}
+			if all := tt.o.Names(); len(all) > 0 && (all[0].Name != n || all[0].From != f) {
+				t.Errorf("AskedName = %q, %q; the first of Names is %v", n, f, all[0])
+			}
 		})
 	}
 }
