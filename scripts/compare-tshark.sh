@@ -2,7 +2,10 @@
 # compare-tshark.sh: compare certsleuth with tshark on capture files, per
 # TLS flow: SNI, the TLS version the server chose, the server's leaf
 # certificate (by its SHA-256) and whether it is visible. Prints every
-# disagreement, a per-file line and the total agreement.
+# disagreement, a per-file line and the total agreement; and, for each
+# file, the "never fine without looking" audit of issue 14 (BREACH,
+# UNSEEN, UNCOUNTED lines and an AUDIT total: see scripts/audit-unjudged.sh,
+# which runs the audit alone).
 #
 #   scripts/compare-tshark.sh FILE...
 #   scripts/compare-tshark.sh /tmp/pubcaps/dev/*      # e.g. Zeek's and JA4's test captures

@@ -6,7 +6,7 @@
 // runs it; docs/capture.md explains the disagreements left on public
 // captures.
 //
-//	go run ./scripts/comparetshark [-certsleuth PATH] [-tshark PATH] [-v] FILE...
+//	go run ./scripts/comparetshark [-certsleuth PATH] [-tshark PATH] [-v] [-audit] FILE...
 //
 // A flow is one TCP connection in which either tool saw a TLS handshake
 // message (tshark: tls.handshake.type; certsleuth: a kind "tls"
@@ -23,6 +23,12 @@
 // SERVER-HELLO is handshake type 4, with the version and certificate in
 // tls.handshake.version and tls.handshake.certificate). Every flow so
 // adjusted is printed with the adjustment; nothing else changes.
+//
+// Each file is audited too (audit.go; with -audit, only audited): a
+// connection in which tshark dissects a server Certificate or ServerHello
+// in clear must be judged by certsleuth or counted as not judged; a
+// BREACH line names a file where one is not, while certsleuth exits 0 or
+// its JSON summary says all was judged (scripts/audit-unjudged.sh).
 package main
 
 import (
@@ -48,22 +54,32 @@ func main() {
 	certsleuth := flag.String("certsleuth", "certsleuth", "the certsleuth binary")
 	tshark := flag.String("tshark", "tshark", "the tshark binary")
 	verbose := flag.Bool("v", false, "print agreeing flows too")
+	auditOnly := flag.Bool("audit", false, "only the audit: BREACH lines, no comparison")
 	flag.Parse()
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: comparetshark [-certsleuth PATH] [-tshark PATH] [-v] FILE...")
+		fmt.Fprintln(os.Stderr, "usage: comparetshark [-certsleuth PATH] [-tshark PATH] [-v] [-audit] FILE...")
 		os.Exit(2)
 	}
 	var total, fairTotal tally
+	var audits auditTally
 	adjusted := 0
 	for _, file := range flag.Args() {
 		base := filepath.Base(file)
-		cs, err := runCertsleuth(*certsleuth, file)
+		cs, rv, err := runCertsleuth(*certsleuth, file)
 		if err != nil {
 			fmt.Printf("%s: certsleuth: %v\n", file, err)
 		}
 		ts, err := runTshark(*tshark, file, nil, false)
 		if err != nil {
 			fmt.Printf("%s: tshark: %v\n", file, err)
+			continue
+		}
+		a := audit(ts, rv)
+		audits.add(a)
+		for _, l := range a.lines(base) {
+			fmt.Println(l)
+		}
+		if *auditOnly {
 			continue
 		}
 		var t, ft tally
@@ -88,8 +104,11 @@ func main() {
 		fairTotal.merge(ft)
 		fmt.Printf("%s: %s\n", base, t)
 	}
-	fmt.Printf("TOTAL %d files, strict: %s\n", flag.NArg(), total)
-	fmt.Printf("TOTAL %d files, fair (%d flows read again by tshark as listed above): %s\n", flag.NArg(), adjusted, fairTotal)
+	if !*auditOnly {
+		fmt.Printf("TOTAL %d files, strict: %s\n", flag.NArg(), total)
+		fmt.Printf("TOTAL %d files, fair (%d flows read again by tshark as listed above): %s\n", flag.NArg(), adjusted, fairTotal)
+	}
+	fmt.Printf("AUDIT %d files: %s\n", flag.NArg(), audits)
 }
 
 // fairResults is results with every flow tshark did not see as TLS but
@@ -158,6 +177,8 @@ type flowView struct {
 	leafNames      string // its CN and DNS names, for the messages
 	vis            string // visible, encrypted, resumed, failed, truncated, not-captured
 	ssl2           bool   // tshark: SSL 2.0 records were read (fair mode)
+	certMsg        bool   // tshark: the server sent a Certificate message in clear (the audit)
+	hello          bool   // tshark: the server sent a ServerHello in clear (the audit)
 	adj            string // tshark: how the fair mode read this flow again
 }
 
@@ -283,19 +304,27 @@ func compare(cs, ts []*flowView) []result {
 	return out
 }
 
-// runCertsleuth reads file with `certsleuth pcap --record` and returns its
-// TLS flows (pcaprun.TLS).
-func runCertsleuth(bin, file string) ([]*flowView, error) {
-	obs, err := pcaprun.TLS(bin, file)
+// runCertsleuth reads file with `certsleuth pcap --record --format json`
+// and returns its TLS flows (pcaprun.Run) and what its report says (for
+// the audit).
+func runCertsleuth(bin, file string) ([]*flowView, reportView, error) {
+	res, err := pcaprun.Run(bin, file)
+	if res == nil {
+		return nil, reportView{exit: -1}, err
+	}
 	var out []*flowView
-	for _, o := range obs {
+	for _, o := range res.TLS {
 		v := &flowView{client: o.Client, server: o.Server, sni: o.SNI, version: o.TLSVersion, vis: string(o.Visibility)}
 		if len(o.Chain) > 0 {
 			v.leaf, v.leafNames = leafID(o.Chain[0])
 		}
 		out = append(out, v)
 	}
-	return out, err
+	rv, perr := parseReport(res.Report, res.Exit)
+	if err == nil {
+		err = perr
+	}
+	return out, rv, err
 }
 
 // leafID is the hex SHA-256 of a certificate's DER and its names.
@@ -520,7 +549,8 @@ func (fl *tsharkFlow) view() *flowView {
 			fl.serverCCS = true // RFC 5246 §7.3: an abbreviated handshake
 		}
 	}
-	v := &flowView{client: fl.client, server: server, sni: fl.sni, version: versionName(fl.shVersion), ssl2: fl.sawSSL2}
+	v := &flowView{client: fl.client, server: server, sni: fl.sni, version: versionName(fl.shVersion), ssl2: fl.sawSSL2,
+		certMsg: fl.serverCertMsg, hello: fl.serverHello}
 	if fl.leaf != nil {
 		v.leaf, v.leafNames = leafID(fl.leaf)
 	}

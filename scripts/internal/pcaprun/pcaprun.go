@@ -1,6 +1,6 @@
 // Package pcaprun runs `certsleuth pcap --record` for the comparison
 // scripts (scripts/comparetshark, scripts/comparezeek) and reads back the
-// TLS observations.
+// TLS observations, the JSON report and the exit status.
 package pcaprun
 
 import (
@@ -21,16 +21,45 @@ import (
 // the observations read before it (a corrupt file still yields those
 // before the damage).
 func TLS(bin, file string) ([]*record.Observation, error) {
+	r, err := Run(bin, file)
+	if r == nil {
+		return nil, err
+	}
+	return r.TLS, err
+}
+
+// Result is what one `certsleuth pcap --record TRACE --format json` run
+// of a file gave.
+type Result struct {
+	// TLS are the TLS observations of the trace.
+	TLS []*record.Observation
+	// Report is the JSON report (JSON Lines, the summary last).
+	Report []byte
+	// Exit is certsleuth's exit status.
+	Exit int
+}
+
+// Run reads file with the certsleuth binary bin once, writing both the
+// trace and the JSON report, and returns them with the exit status. The
+// error is as TLS's; the Result is nil only when the run wrote no trace.
+func Run(bin, file string) (*Result, error) {
 	dir, err := os.MkdirTemp("", "pcaprun")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	trace := filepath.Join(dir, "trace.jsonl")
-	cmd := exec.Command(bin, "pcap", "--record", trace, "-o", os.DevNull, file)
+	report := filepath.Join(dir, "report.jsonl")
+	cmd := exec.Command(bin, "pcap", "--record", trace, "--format", "json", "-o", report, file)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	runErr := cmd.Run()
+	res := &Result{}
+	if ee, ok := runErr.(*exec.ExitError); ok {
+		res.Exit = ee.ExitCode()
+	} else if runErr != nil {
+		return nil, fmt.Errorf("running %s: %v", bin, runErr)
+	}
 	f, err := os.Open(trace)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %s", runErr, stderr.String())
@@ -40,16 +69,16 @@ func TLS(bin, file string) ([]*record.Observation, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*record.Observation
 	for _, o := range obs {
 		if o.Kind == record.KindTLS {
-			out = append(out, o)
+			res.TLS = append(res.TLS, o)
 		}
 	}
-	if ee, ok := runErr.(*exec.ExitError); ok && ee.ExitCode() == 2 {
-		return out, fmt.Errorf("exit 2: %s", strings.TrimSpace(stderr.String()))
+	res.Report, _ = os.ReadFile(report) // absent when certsleuth failed before its report: no connection judged
+	if res.Exit == 2 {
+		return res, fmt.Errorf("exit 2: %s", strings.TrimSpace(stderr.String()))
 	}
-	return out, nil
+	return res, nil
 }
 
 // Pct is n of d as a percentage with one decimal ("-" when d is 0).

@@ -1,0 +1,34 @@
+#!/bin/sh
+# audit-unjudged.sh: issue 14's "never fine without looking", on capture
+# files. For each file, every TCP connection in which tshark dissects, in
+# clear, a server Certificate handshake message (type 11) or a
+# ServerHello must be one `certsleuth pcap` judged, or one its report
+# counts as not judged. Prints, per file:
+#
+#   BREACH FILE: N connections with a certificate in clear not judged; ...
+#       such a connection was not judged, yet certsleuth exited 0 or its
+#       JSON summary has no not_judged (it says all was judged);
+#   UNSEEN FILE: no certsleuth connection for CLIENT -> SERVER, ...
+#       certsleuth does say something was not judged, but has no
+#       connection at all for these;
+#   UNCOUNTED FILE: ...
+#       certsleuth has the connection, without a judged chain, and its
+#       item does not say not judged;
+#
+# then an AUDIT line with the totals. Exit status 0 whatever it finds
+# (2 on bad usage or a missing tool).
+#
+#   scripts/audit-unjudged.sh FILE...
+#   scripts/audit-unjudged.sh /tmp/pubcaps/dev/* /tmp/pubcaps/heldout/*
+#
+# Needs Go and tshark (Debian: apt-get install tshark); tshark runs as in
+# scripts/compare-tshark.sh (which prints the same lines beside its
+# comparison). The audit is scripts/comparetshark -audit (audit.go).
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+command -v tshark >/dev/null || { echo "audit-unjudged.sh: tshark is not installed (apt-get install tshark)" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: scripts/audit-unjudged.sh FILE..." >&2; exit 2; }
+bin=$(mktemp -d /tmp/audit-unjudged.XXXXXX)
+trap 'rm -rf "$bin"' EXIT
+(cd "$root" && go build -o "$bin/certsleuth" ./cmd/certsleuth && go build -o "$bin/comparetshark" ./scripts/comparetshark)
+"$bin/comparetshark" -audit -certsleuth "$bin/certsleuth" "$@"
