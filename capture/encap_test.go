@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/binary"
+	"flag"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/certsleuth/certsleuth/internal/testcert"
 	"github.com/certsleuth/certsleuth/record"
 )
 
@@ -177,11 +181,7 @@ func TestEncapsulations(t *testing.T) {
 func TestSkippedFrames(t *testing.T) {
 	p := newGenPKI(t)
 	conv := tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12))
-	arp := cat(ether(0x0806), []byte{0, 1, 8, 0, 6, 4, 0, 1}, make([]byte, 20))
-	lldp := cat([]byte{0x01, 0x80, 0xc2, 0, 0, 0x0e}, macs[6:], be16(0x88cc), []byte{2, 7, 4, 0, 0, 0, 0, 0, 1, 0, 0})
-	stp := cat([]byte{0x01, 0x80, 0xc2, 0, 0, 0}, macs[6:], be16(38), []byte{0x42, 0x42, 0x03}, make([]byte, 35))
-	icmp := cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolICMPv4, []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0}))
-	noise := [][]byte{arp, lldp, stp, icmp}
+	noise := lanNoise(t)
 
 	t.Run("noise", func(t *testing.T) {
 		f := newCapFile(t)
@@ -239,4 +239,65 @@ func appendFrames(t *testing.T, file []byte, frames ...[]byte) []byte {
 		}
 	}
 	return append(append([]byte(nil), file...), buf.Bytes()...)
+}
+
+var regenEncap = flag.Bool("regen-encap", false, "remake testdata/encap-pppoe.pcap, testdata/skipped-tls.pcap and testdata/encap-ca.pem from a real TLS connection on 127.0.0.1")
+
+// TestEncapFiles checks the committed captures the CLI tests read
+// (cmd/certsleuth/testdata/script/pcap_encap.txtar), made with
+// -regen-encap from one real TLS 1.2 connection (Go's crypto/tls on
+// 127.0.0.1, SNI mail.contoso.test, a certificate for it from
+// encap-ca.pem) and the noise of a LAN (ARP, LLDP, spanning tree, ICMP):
+// encap-pppoe.pcap carries it in PPPoE session frames, skipped-tls.pcap
+// behind ethertype 0x88b5, which certsleuth does not decode.
+func TestEncapFiles(t *testing.T) {
+	pppoePath, skipPath := filepath.Join("testdata", "encap-pppoe.pcap"), filepath.Join("testdata", "skipped-tls.pcap")
+	if *regenEncap {
+		p := newGenPKI(t)
+		conv := tlsConv(t, srvCfg(p.right, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12))
+		f := newCapFile(t)
+		f.tcp(cliPort(73), mailIP+":443", 0, conv, segOpts{})
+		noise := lanNoise(t)
+		os.WriteFile(pppoePath, appendFrames(t, encapFile(t, f, layers.LinkTypeEthernet, encaps(t)[0].wrap), noise...), 0o644)
+		os.WriteFile(skipPath, appendFrames(t, encapFile(t, f, layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte { return cat(ether(0x88b5), ip) }), noise...), 0o644)
+		testcert.WritePEM(t, filepath.Join("testdata", "encap-ca.pem"), p.ca.Cert.Raw)
+	}
+	for _, c := range []struct {
+		path string
+		vis  record.Visibility
+		sni  string
+		prob string
+	}{
+		{pppoePath, record.VisVisible, "mail.contoso.test", ""},
+		{skipPath, record.VisMissing, "", "frames skipped: ethertype 0x88b5 not decoded"},
+	} {
+		in, err := os.Open(c.path)
+		if err != nil {
+			t.Fatalf("%v (make it with go test ./capture -run TestEncapFiles -regen-encap)", err)
+		}
+		res, err := Read(in, c.path, Options{})
+		in.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Observations) != 1 || res.Observations[0].Visibility != c.vis || res.Observations[0].SNI != c.sni {
+			t.Fatalf("%s: %d observations %+v; want one, %s, SNI %q", c.path, len(res.Observations), res.Observations, c.vis, c.sni)
+		}
+		if got := strings.Join(res.Problems, "; "); c.prob == "" && got != "" || !strings.Contains(got, c.prob) {
+			t.Errorf("%s: problems %q; want %q", c.path, got, c.prob)
+		}
+	}
+}
+
+// encapReadme is the line of testdata/README.md for these files.
+const encapReadme = "- `encap-pppoe.pcap`, `skipped-tls.pcap` (+ `encap-ca.pem`, their own CA): made by `go test ./capture -run TestEncapFiles -regen-encap` (encap_test.go), not by -regen: one real TLS 1.2 connection (Go's crypto/tls on 127.0.0.1, SNI mail.contoso.test, the right certificate) and a LAN's noise (ARP, LLDP, spanning tree, ICMP); in `encap-pppoe.pcap` the connection's packets are in PPPoE session frames (RFC 2516), in `skipped-tls.pcap` behind ethertype 0x88b5 (IEEE 802 local experimental), which certsleuth does not decode.\n"
+
+// lanNoise is ARP, LLDP, spanning tree and ICMP frames.
+func lanNoise(t *testing.T) [][]byte {
+	return [][]byte{
+		cat(ether(0x0806), []byte{0, 1, 8, 0, 6, 4, 0, 1}, make([]byte, 20)),
+		cat([]byte{0x01, 0x80, 0xc2, 0, 0, 0x0e}, macs[6:], be16(0x88cc), []byte{2, 7, 4, 0, 0, 0, 0, 0, 1, 0, 0}),
+		cat([]byte{0x01, 0x80, 0xc2, 0, 0, 0}, macs[6:], be16(38), []byte{0x42, 0x42, 0x03}, make([]byte, 35)),
+		cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolICMPv4, []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0})),
+	}
 }

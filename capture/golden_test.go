@@ -494,6 +494,7 @@ func generate(t *testing.T) {
 		notes.WriteString(": " + c.note + "\n")
 	}
 	notes.WriteString(startTLSReadme)
+	notes.WriteString(encapReadme)
 	if err := os.WriteFile(filepath.Join("testdata", "README.md"), []byte(notes.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -134,6 +134,34 @@ var realCases = []realCase{
 		tls: []wantReal{{wantTLS: wantTLS{sni: "autodiscover.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "exch01.corp.contoso.test"},
 			leafNames: []string{"exch01.corp.contoso.test"}, warnings: []string{"unrecognized name"}, note: "unrecognized name"}},
 	},
+	{
+		// MariaDB 10.11 with TLS 1.2 only: openssl s_client -starttls
+		// mysql asks for db.contoso.test, the mariadb client connects by
+		// address. The server asks for a client certificate (--ssl-ca),
+		// neither client sends one. s_client's close_notify on end of input, encrypted
+		// right after the handshake, is read as a refusal (the TLS 1.2
+		// heuristic cannot tell the two apart).
+		file: "real/mysql-starttls.pcap",
+		tls: []wantReal{
+			{wantTLS: wantTLS{sni: "db.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test", clientAlert: record.AlertEncryptedAfter},
+				leafNames: []string{"mail.contoso.test"}, clientReq: true, client: record.ClientCertNone, note: "the server greeted: 5.5.5-10.11.19-MariaDB-0+deb12u1; TLS began after the client's MySQL SSLRequest"},
+			{wantTLS: wantTLS{version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test"},
+				leafNames: []string{"mail.contoso.test"}, clientReq: true, client: record.ClientCertNone, note: "TLS began after the client's MySQL SSLRequest"},
+		},
+		report: []string{"db.contoso.test at 127.0.0.1:18452 (MYSQL STARTTLS)", "certificate is valid for mail.contoso.test, not db.contoso.test"},
+	},
+	{
+		// OpenLDAP's slapd: openssl s_client -starttls ldap -tls1_2 asks
+		// for ldap.contoso.test; ldapsearch -ZZ negotiates TLS 1.3, so its
+		// certificate is encrypted (not judged).
+		file: "real/ldap-starttls.pcap",
+		tls: []wantReal{
+			{wantTLS: wantTLS{sni: "ldap.contoso.test", version: "TLS 1.2", vis: record.VisVisible, leafCN: "mail.contoso.test", clientAlert: record.AlertEncryptedAfter},
+				leafNames: []string{"mail.contoso.test"}, note: "TLS began after LDAP StartTLS"},
+			{wantTLS: wantTLS{version: "TLS 1.3", vis: record.VisEncrypted}, note: "TLS began after LDAP StartTLS"},
+		},
+		report: []string{"ldap.contoso.test at 127.0.0.1:18453 (LDAP STARTTLS)", "certificate is valid for mail.contoso.test, not ldap.contoso.test", "could not be judged"},
+	},
 	// Zeek's test traces (testdata/public/README.md); what Zeek's own
 	// baselines say of them is quoted where it is the oracle.
 	{

@@ -9,7 +9,7 @@
 # certificates come from a CA made fresh in a private folder under /tmp;
 # its certificate is kept as ca.pem (the golden reports trust it). Needs
 # root (tcpdump, sysctl), openssl, curl, tcpdump, squid, python3,
-# chromium. After remaking, rewrite the golden reports with
+# chromium, mariadb-server, slapd and ldap-utils. After remaking, rewrite the golden reports with
 #
 #   go test ./capture -run TestRealCaptures -update
 #
@@ -341,7 +341,65 @@ case_socks_ssh() {
 	stop_capture
 }
 
-all=(frag_records big_certificate connect_squid warning_alert client_cert chromium_ech_grease tfo tls13_closes socks_dante socks_ssh)
+wait_port() { # wait_port PORT
+	for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && break; sleep 0.2; done
+}
+
+case_mysql_starttls() {
+	# MariaDB 10.11 (Debian 12's mariadb-server, a data directory made for
+	# the run) on 127.0.0.1:18452 with --ssl-cert for mail.contoso.test,
+	# TLS 1.2 only (--tls-version, so the certificate is in clear).
+	# openssl s_client -starttls mysql asks for db.contoso.test (SNI); the
+	# mariadb client (--ssl, by address: no SNI) runs a query. Both send
+	# the SSLRequest after the server's greeting, then TLS.
+	local md=$work/mariadb
+	mkdir -p "$md"
+	mariadb-install-db --no-defaults --user=root --datadir="$md/data" --auth-root-authentication-method=normal >"$md/install.log" 2>&1
+	mariadbd --no-defaults --user=root --datadir="$md/data" --socket="$md/sock" --pid-file="$md/pid" \
+		--port=18452 --bind-address=127.0.0.1 --skip-name-resolve \
+		--ssl-cert="$work/mail.pem" --ssl-key="$work/mail.key" --ssl-ca="$work/ca.pem" --tls-version=TLSv1.2 >"$md/server.log" 2>&1 &
+	pids+=($!)
+	wait_port 18452
+	start_capture mysql-starttls.pcap 18452
+	openssl s_client -starttls mysql -connect 127.0.0.1:18452 -servername db.contoso.test -CAfile ca.pem </dev/null >/dev/null 2>&1 || true
+	mariadb --no-defaults -h 127.0.0.1 -P 18452 -u root --ssl -e 'select 1' >/dev/null 2>>"$md/client.log" || true
+	stop_capture
+}
+
+case_ldap_starttls() {
+	# OpenLDAP 2.5's slapd (Debian 12, a slapd.conf and an empty mdb
+	# database made for the run) on 127.0.0.1:18453 with a certificate for
+	# mail.contoso.test. openssl s_client -starttls ldap asks for
+	# ldap.contoso.test (SNI); ldapsearch -ZZ (StartTLS required, by
+	# address: no SNI) reads the root DSE. Both send the StartTLS extended
+	# request (RFC 4511 4.14) and begin TLS after the server's success.
+	# s_client is held to TLS 1.2 (-tls1_2: the certificate in clear);
+	# ldapsearch negotiates TLS 1.3 (OpenLDAP has no client setting for a
+	# highest version), so its certificate is encrypted: not judged.
+	local ld=$work/slapd
+	mkdir -p "$ld/db"
+	cat >"$ld/slapd.conf" <<-EOF2
+		include /etc/ldap/schema/core.schema
+		pidfile $ld/slapd.pid
+		modulepath /usr/lib/ldap
+		moduleload back_mdb
+		TLSCertificateFile $work/mail.pem
+		TLSCertificateKeyFile $work/mail.key
+		TLSCACertificateFile $work/ca.pem
+		database mdb
+		suffix "dc=contoso,dc=test"
+		directory $ld/db
+	EOF2
+	slapd -f "$ld/slapd.conf" -h ldap://127.0.0.1:18453/ -d 0 >"$ld/slapd.log" 2>&1 &
+	pids+=($!)
+	wait_port 18453
+	start_capture ldap-starttls.pcap 18453
+	openssl s_client -starttls ldap -tls1_2 -connect 127.0.0.1:18453 -servername ldap.contoso.test -CAfile ca.pem </dev/null >/dev/null 2>&1 || true
+	LDAPTLS_CACERT=ca.pem LDAPTLS_REQCERT=never ldapsearch -ZZ -x -H ldap://127.0.0.1:18453 -b "" -s base namingContexts >/dev/null 2>>"$ld/client.log" || true
+	stop_capture
+}
+
+all=(frag_records big_certificate connect_squid warning_alert client_cert chromium_ech_grease tfo tls13_closes socks_dante socks_ssh mysql_starttls ldap_starttls)
 [ $# -gt 0 ] && all=("$@")
 for c in "${all[@]}"; do
 	echo "== $c"
