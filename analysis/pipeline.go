@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
@@ -36,7 +37,16 @@ const DefaultWindow = 2048
 //     and a probe repeated without SNI are judged from what came before, as
 //     they always were.
 //
-// A Pipeline is not safe for concurrent use.
+// A Pipeline made by NewPipeline runs its stages in goroutines of its
+// own: one judges, one attributes, aggregates and hands the items to the
+// sink, each in input order, with bounded queues between them, so that
+// the judging of one observation overlaps the reading of the next and the
+// writing of an earlier one (docs/bench-pcap.md). The sink is called from
+// that goroutine, one item at a time; all it did happens before Close
+// returns. Close must be called: it ends the goroutines.
+//
+// A Pipeline is not safe for concurrent use: Add and Close are called
+// from one goroutine.
 type Pipeline struct {
 	opts    Options
 	sink    ItemSink
@@ -50,13 +60,64 @@ type Pipeline struct {
 	n       int
 	windows bool // the windows profile is chosen (the principal check)
 	err     error
+	// pending is the most items ever judged and not yet attributed
+	// (TestPipelineBounded reads it after Close).
+	pending int
+
+	// The stages' goroutines (nil when the pipeline runs in the caller's,
+	// as Analyze's does): obs feeds the judge, judged the attribute stage,
+	// done is closed when that has taken the last item. failed holds the
+	// sink's error for Add, which runs in another goroutine.
+	obs    chan *record.Observation
+	judged chan *Item
+	done   chan struct{}
+	failed atomic.Pointer[error]
+	closed bool
 }
+
+// stageQueue is how many observations, and judged items, may wait between
+// two stages: enough to ride out a slow item (a certificate parsed for the
+// first time), small next to the look-ahead window.
+const stageQueue = 256
 
 // NewPipeline returns a pipeline that hands every final item to sink.
 // opts are as for Analyze; opts.Window bounds the look-ahead (0 means
 // DefaultWindow).
 func NewPipeline(opts Options, sink ItemSink) *Pipeline {
-	return newPipeline(opts, sink, false, opts.Window)
+	p := newPipeline(opts, sink, false, opts.Window)
+	p.obs, p.judged, p.done = make(chan *record.Observation, stageQueue), make(chan *Item, stageQueue), make(chan struct{})
+	go p.judgeStage()
+	go p.attributeStage()
+	return p
+}
+
+// judgeStage judges the observations of p.obs in order and passes the
+// items on to the attribute stage.
+func (p *Pipeline) judgeStage() {
+	n := 0
+	for o := range p.obs {
+		n++
+		p.judged <- p.j.item(n, o)
+	}
+	close(p.judged)
+}
+
+// attributeStage takes the judged items in order: what each teaches the
+// ones after it (OriginTrace.facts), then, once the window ahead of it is
+// read, its attribution, its cause and the sink. After a sink error it
+// only drains its queue.
+func (p *Pipeline) attributeStage() {
+	defer close(p.done)
+	for it := range p.judged {
+		if p.err != nil {
+			continue
+		}
+		p.take(it)
+		if p.err != nil {
+			err := p.err
+			p.failed.Store(&err)
+		}
+	}
 }
 
 // newPipeline: keepAll keeps every cause, answer and culprit repeat
@@ -85,17 +146,31 @@ func newPipeline(opts Options, sink ItemSink, keepAll bool, window int) *Pipelin
 // Add takes the next observation. It returns the sink's error, after
 // which the pipeline takes nothing more.
 func (p *Pipeline) Add(o *record.Observation) error {
+	if p.obs != nil {
+		if err := p.failed.Load(); err != nil {
+			return *err
+		}
+		p.obs <- o
+		return nil
+	}
 	if p.err != nil {
 		return p.err
 	}
 	p.n++
-	it := p.j.item(p.n, o)
-	p.t.facts(p.n, o)
+	p.take(p.j.item(p.n, o))
+	return p.err
+}
+
+// take is the attribute stage for the next judged item: its facts are
+// known to the origin trace at once, and the oldest pending item is
+// attributed once more than the window is pending.
+func (p *Pipeline) take(it *Item) {
+	p.t.facts(it.Index, it.Obs)
 	p.window = append(p.window, it)
+	p.pending = max(p.pending, len(p.window)-p.head)
 	if len(p.window)-p.head > p.max {
 		p.attribute()
 	}
-	return p.err
 }
 
 // attribute finishes the oldest pending item.
@@ -138,8 +213,17 @@ func attributeItem(t *OriginTrace, it *Item, windows bool) []Cause {
 
 // Close attributes what is pending and returns the report: Totals, the
 // culprits (Culprits), the origin facts and the certificate plan; its
-// Items are nil. The error is the sink's.
+// Items are nil. The error is the sink's. Calling Close again returns the
+// same.
 func (p *Pipeline) Close() (*Report, error) {
+	if p.closed {
+		return p.r, p.err
+	}
+	p.closed = true
+	if p.obs != nil {
+		close(p.obs)
+		<-p.done
+	}
 	for p.head < len(p.window) && p.err == nil {
 		p.attribute()
 	}
