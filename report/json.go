@@ -184,25 +184,34 @@ func renderJSON(w io.Writer, r *analysis.Report) error {
 // report made by a pipeline that keeps no item list is written with it.
 type JSONWriter struct {
 	w        *bufio.Writer
-	enc      *json.Encoder
 	profiles []*match.Profile
 	n, warn  int
+	line     []byte // reused for each line
 }
 
 // NewJSONWriter returns a JSONWriter to w for the chosen profiles. It
 // buffers: Finish flushes.
 func NewJSONWriter(w io.Writer, profiles []*match.Profile) *JSONWriter {
-	b := buffered(w)
-	return &JSONWriter{w: b, enc: json.NewEncoder(b), profiles: profiles}
+	return &JSONWriter{w: buffered(w), profiles: profiles}
 }
 
-// Item writes the line of one item.
+// Item writes the line of one item: the bytes json.Encoder.Encode
+// writes for JSONOf(it), made without reflection (jsonline.go).
 func (j *JSONWriter) Item(it *analysis.Item) error {
 	j.n++
 	if it.Warns("") {
 		j.warn++
 	}
-	return j.enc.Encode(JSONOf(it, j.profiles))
+	line := JSONOf(it, j.profiles)
+	b, err := appendItemLine(j.line[:0], &line)
+	if err != nil {
+		return err
+	}
+	if cap(b) <= 1<<20 {
+		j.line = b
+	}
+	_, err = j.w.Write(b)
+	return err
 }
 
 // Finish writes the summary line of r, whose items Item wrote (it counts

@@ -1,0 +1,359 @@
+package report
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/match"
+)
+
+// This file writes the JSON line of an item (JSONItem) without
+// encoding/json's reflection: the same bytes as json.Encoder.Encode of
+// JSONOf(it) (HTML-safe escaping, omitempty, field order), several times
+// faster. A line of a pcapgen handshake is about 10 KB of chain
+// summaries, verdicts and findings, and `pcap --format json` writes one
+// per observation (docs/bench-pcap.md). TestJSONLineEqualsEncoding holds
+// every item of the scenarios equal to encoding/json's, FuzzJSONString
+// the string escaping, and TestJSONLineFields fails when one of the
+// encoded types gains a field this file does not write.
+
+// appendItemLine appends the JSON line of j (a JSONItem made by JSONOf),
+// newline included, as json.Encoder.Encode writes it.
+func appendItemLine(b []byte, j *JSONItem) ([]byte, error) {
+	var err error
+	b = append(b, `{"type":`...)
+	b = appendJSONString(b, j.Type)
+	b = append(b, `,"index":`...)
+	b = strconv.AppendInt(b, int64(j.Index), 10)
+	b = append(b, `,"time":`...)
+	if b, err = appendJSONTime(b, j.Time); err != nil {
+		return b, err
+	}
+	b = appendField(b, `,"source":`, string(j.Source))
+	b = appendField(b, `,"client":`, j.Client)
+	b = appendField(b, `,"server":`, j.Server)
+	b = appendOmit(b, `,"connect":`, j.Connect)
+	b = appendOmit(b, `,"proxy":`, j.Proxy)
+	b = appendField(b, `,"sni":`, j.SNI)
+	if j.NoSNI {
+		b = append(b, `,"no_sni":true`...)
+	}
+	b = appendOmit(b, `,"method":`, j.Method)
+	b = appendOmit(b, `,"host":`, j.Host)
+	b = appendOmit(b, `,"url":`, j.URL)
+	if j.Status != 0 {
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(j.Status), 10)
+	}
+	b = appendOmit(b, `,"location":`, j.Location)
+	b = appendField(b, `,"tls_version":`, j.TLSVersion)
+	b = appendOmit(b, `,"starttls":`, j.StartTLS)
+	if len(j.ALPN) > 0 {
+		b = append(b, `,"alpn":`...)
+		b = appendStrings(b, j.ALPN)
+	}
+	b = appendField(b, `,"cert_visibility":`, string(j.Visibility))
+	b = appendField(b, `,"name":`, j.Name)
+	b = appendOmit(b, `,"name_from":`, string(j.NameFrom))
+	b = append(b, `,"chain":`...)
+	if b, err = appendSummaries(b, j.Chain); err != nil {
+		return b, err
+	}
+	if len(j.Verdicts) > 0 {
+		b = append(b, `,"verdicts":`...)
+		b = appendVerdicts(b, j.Verdicts)
+	}
+	b = append(b, `,"findings":`...)
+	b = appendFindings(b, j.Findings)
+	b = append(b, `,"warns":`...)
+	b = appendStrings(b, j.Warns)
+	b = appendOmit(b, `,"error":`, j.Error)
+	b = appendOmit(b, `,"not_judged":`, j.NotJudged)
+	if j.DNS != nil {
+		b = append(b, `,"dns":`...)
+		if b, err = appendMarshal(b, j.DNS); err != nil {
+			return b, err
+		}
+	}
+	if j.WhatIf {
+		b = append(b, `,"what_if":true`...)
+	}
+	if len(j.Origin) > 0 {
+		b = append(b, `,"origin":`...)
+		if b, err = appendCauses(b, j.Origin); err != nil {
+			return b, err
+		}
+	}
+	return append(b, "}\n"...), nil
+}
+
+// appendField appends key and the string s.
+func appendField(b []byte, key, s string) []byte {
+	return appendJSONString(append(b, key...), s)
+}
+
+// appendOmit appends key and s unless s is empty (omitempty).
+func appendOmit(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendField(b, key, s)
+}
+
+// appendStrings appends ss as a JSON array (null when nil, as
+// encoding/json writes a nil slice).
+func appendStrings[S ~string](b []byte, ss []S) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, string(s))
+	}
+	return append(b, ']')
+}
+
+// appendMarshal appends v as json.Marshal writes it (for the rare parts
+// of a line: DNS answers, Autodiscover fields).
+func appendMarshal(b []byte, v any) ([]byte, error) {
+	m, err := json.Marshal(v)
+	if err != nil {
+		return b, err
+	}
+	return append(b, m...), nil
+}
+
+// appendJSONTime appends t as time.Time.MarshalJSON does; a time it
+// refuses (a year outside 0-9999) gives its error.
+func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
+	if y := t.Year(); y >= 0 && y <= 9999 {
+		if _, off := t.Zone(); off == 0 {
+			b = append(b, '"')
+			b = t.AppendFormat(b, time.RFC3339Nano)
+			return append(b, '"'), nil
+		}
+	}
+	return appendMarshal(b, t) // its error is encoding/json's
+}
+
+func appendSummaries(b []byte, ss []certs.Summary) ([]byte, error) {
+	if ss == nil {
+		return append(b, "null"...), nil
+	}
+	var err error
+	b = append(b, '[')
+	for i := range ss {
+		s := &ss[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendField(b, `{"subject_cn":`, s.SubjectCN)
+		b = append(b, `,"dns_names":`...)
+		b = appendStrings(b, s.DNSNames)
+		b = append(b, `,"ip_addresses":`...)
+		b = appendStrings(b, s.IPAddresses)
+		b = appendField(b, `,"issuer_cn":`, s.IssuerCN)
+		b = append(b, `,"not_before":`...)
+		if b, err = appendJSONTime(b, s.NotBefore); err != nil {
+			return b, err
+		}
+		b = append(b, `,"not_after":`...)
+		if b, err = appendJSONTime(b, s.NotAfter); err != nil {
+			return b, err
+		}
+		b = appendField(b, `,"sha256":`, s.SHA256)
+		if s.SelfSigned {
+			b = append(b, `,"self_signed":true`...)
+		}
+		if s.IsCA {
+			b = append(b, `,"is_ca":true`...)
+		}
+		b = appendOmit(b, `,"key":`, s.Key)
+		b = appendOmit(b, `,"signature":`, s.Signature)
+		b = appendOmit(b, `,"parse_error":`, s.ParseError)
+		if len(s.Defects) > 0 {
+			b = append(b, `,"defects":`...)
+			b = appendStrings(b, s.Defects)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+func appendVerdicts(b []byte, vs []match.Verdict) []byte {
+	b = append(b, '[')
+	for i := range vs {
+		v := &vs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendField(b, `{"profile":`, v.Profile)
+		b = appendField(b, `,"name":`, v.Name)
+		b = appendOmit(b, `,"host":`, v.Host)
+		if v.Match {
+			b = append(b, `,"match":true`...)
+		} else {
+			b = append(b, `,"match":false`...)
+		}
+		b = appendField(b, `,"kind":`, string(v.Kind))
+		b = appendOmit(b, `,"by":`, v.By)
+		b = appendField(b, `,"reason":`, v.Reason)
+		b = append(b, `,"dns_names":`...)
+		b = appendStrings(b, v.DNSNames)
+		if len(v.IPs) > 0 {
+			b = append(b, `,"ip_addresses":`...)
+			b = appendStrings(b, v.IPs)
+		}
+		b = appendOmit(b, `,"subject_cn":`, v.CN)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendFindings(b []byte, fs []analysis.Finding) []byte {
+	if fs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range fs {
+		f := &fs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendField(b, `{"id":`, f.ID)
+		b = appendField(b, `,"severity":`, string(f.Severity))
+		b = appendField(b, `,"profile":`, f.Profile)
+		b = appendField(b, `,"summary":`, f.Summary)
+		if len(f.Evidence) > 0 {
+			b = append(b, `,"evidence":[`...)
+			for k := range f.Evidence {
+				e := &f.Evidence[k]
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = appendField(b, `{"label":`, e.Label)
+				b = appendField(b, `,"value":`, e.Value)
+				b = appendOmit(b, `,"from":`, e.From)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = appendOmit(b, `,"why":`, f.Why)
+		b = appendOmit(b, `,"remedy":`, f.Remedy)
+		b = appendOmit(b, `,"citation":`, f.Citation)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func appendCauses(b []byte, cs []analysis.Cause) ([]byte, error) {
+	var err error
+	b = append(b, '[')
+	for i := range cs {
+		c := &cs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendField(b, `{"kind":`, string(c.Kind))
+		if c.From != 0 {
+			b = append(b, `,"from":`...)
+			b = strconv.AppendInt(b, int64(c.From), 10)
+		}
+		if c.Field != nil {
+			b = append(b, `,"field":`...)
+			if b, err = appendMarshal(b, c.Field); err != nil {
+				return b, err
+			}
+		}
+		b = appendOmit(b, `,"url":`, c.URL)
+		b = appendOmit(b, `,"setting":`, c.Setting)
+		b = appendField(b, `,"text":`, c.Text)
+		if c.Hedged {
+			b = append(b, `,"hedged":true`...)
+		}
+		if len(c.Either) > 0 {
+			b = append(b, `,"either":`...)
+			if b, err = appendCauses(b, c.Either); err != nil {
+				return b, err
+			}
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']'), nil
+}
+
+// jsonSafe marks the ASCII bytes encoding/json writes as they are with
+// HTML escaping on: not a control character, '"', '\\', '<', '>' or '&'.
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s quoted as encoding/json writes a string
+// with HTML escaping (json.Marshal, json.Encoder by default): '"' and
+// '\\' escaped, \b \f \n \r \t by name, other control characters and
+// '<', '>', '&' as \u00XX, U+2028 and U+2029 as \u2028 and \u2029, an
+// invalid UTF-8 byte as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

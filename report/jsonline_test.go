@@ -1,0 +1,123 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/exchange"
+	scen "github.com/certsleuth/certsleuth/internal/scenario"
+	"github.com/certsleuth/certsleuth/match"
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// encodeLine is what JSONWriter wrote before jsonline.go: the oracle.
+func encodeLine(t *testing.T, j *JSONItem) (string, error) {
+	t.Helper()
+	var b bytes.Buffer
+	err := json.NewEncoder(&b).Encode(j)
+	return b.String(), err
+}
+
+// TestJSONLineEqualsEncoding holds the line of every item of every
+// scenario, and of items made to reach each optional field and each
+// escape, equal byte for byte to encoding/json's.
+func TestJSONLineEqualsEncoding(t *testing.T) {
+	var lines []JSONItem
+	for _, sc := range scen.List(t) {
+		r := analyzeScenario(t, sc)
+		for _, it := range r.Items {
+			lines = append(lines, JSONOf(it, r.Profiles))
+		}
+	}
+	if len(lines) < 20 {
+		t.Fatalf("only %d scenario items", len(lines))
+	}
+	odd := "<a&b> \"q\" \\ \b\f\n\r\t \x00\x1f\x7f é \u2028\u2029 \xff\xfe 日本 \U0001F600"
+	at := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.FixedZone("", -(7*3600 + 30*60)))
+	lines = append(lines, JSONItem{
+		Type: "http", Index: 7, Time: at, Source: record.Source(odd), Client: odd, Server: odd, Connect: odd, Proxy: odd,
+		SNI: odd, NoSNI: true, Method: "GET", Host: odd, URL: odd, Status: 302, Location: odd, TLSVersion: "TLS 1.3",
+		StartTLS: "smtp", ALPN: []string{"h2", odd}, Visibility: record.Visibility(odd), Name: odd, NameFrom: record.NameSource(odd),
+		Chain: []certs.Summary{{SubjectCN: odd, DNSNames: []string{odd}, IPAddresses: nil, IssuerCN: odd, NotBefore: at, NotAfter: at.UTC(),
+			SHA256: odd, SelfSigned: true, IsCA: true, Key: odd, Signature: odd, ParseError: odd, Defects: []certs.DefectKind{certs.DefectKind(odd)}}, {}},
+		Verdicts: []match.Verdict{{Profile: odd, Name: odd, Host: odd, Match: true, Kind: match.Kind(odd), By: odd, Reason: odd, DNSNames: []string{}, IPs: []string{odd}, CN: odd}, {}},
+		Findings: []analysis.Finding{{ID: odd, Severity: analysis.Severity(odd), Profile: odd, Summary: odd,
+			Evidence: []analysis.Evidence{{Label: odd, Value: odd, From: odd}, {}}, Why: odd, Remedy: odd, Citation: odd}, {Evidence: []analysis.Evidence{}}},
+		Warns: []string{odd}, Error: odd, NotJudged: odd,
+		DNS:    &record.DNS{Query: odd, Type: "SRV", Answers: []record.DNSAnswer{{Type: "SRV", Name: odd, Value: odd, Port: 443}}},
+		WhatIf: true,
+		Origin: []analysis.Cause{{Kind: analysis.CauseKind(odd), From: 3, Field: &exchange.ADField{}, URL: odd, Setting: odd, Text: odd, Hedged: true,
+			Either: []analysis.Cause{{Kind: "x", Text: odd}, {}}}, {}},
+	}, JSONItem{}, JSONItem{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Chain: []certs.Summary{}, Findings: []analysis.Finding{}, Warns: []string{}})
+	for i := range lines {
+		want, err := encodeLine(t, &lines[i])
+		if err != nil {
+			t.Fatalf("item %d: encoding/json: %v", i, err)
+		}
+		got, err := appendItemLine(nil, &lines[i])
+		if err != nil {
+			t.Fatalf("item %d: %v", i, err)
+		}
+		if string(got) != want {
+			t.Errorf("item %d:\n got: %s\nwant: %s", i, got, want)
+		}
+	}
+	// A time encoding/json refuses: the same error, no line.
+	bad := JSONItem{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	_, werr := encodeLine(t, &bad)
+	_, gerr := appendItemLine(nil, &bad)
+	if werr == nil || gerr == nil || gerr.Error() != werr.Error() {
+		t.Errorf("year 10000: error %v, encoding/json's %v", gerr, werr)
+	}
+}
+
+// TestJSONLineFields fails when a type the line writer encodes by hand
+// gains, loses or renames a JSON field: appendItemLine (jsonline.go) must
+// then be changed with it.
+func TestJSONLineFields(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want string
+	}{
+		{JSONItem{}, "type index time source client server connect proxy sni no_sni method host url status location tls_version starttls alpn cert_visibility name name_from chain verdicts findings warns error not_judged dns what_if origin"},
+		{certs.Summary{}, "subject_cn dns_names ip_addresses issuer_cn not_before not_after sha256 self_signed is_ca key signature parse_error defects"},
+		{match.Verdict{}, "profile name host match kind by reason dns_names ip_addresses subject_cn"},
+		{analysis.Finding{}, "id severity profile summary evidence why remedy citation"},
+		{analysis.Evidence{}, "label value from"},
+		{analysis.Cause{}, "kind from field url setting text hedged either"},
+	} {
+		rt := reflect.TypeOf(tc.v)
+		var got []string
+		for f := range rt.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			got = append(got, name)
+		}
+		if !slices.Equal(got, strings.Fields(tc.want)) {
+			t.Errorf("%s has the JSON fields\n%s\nappendItemLine writes\n%s\nchange jsonline.go with the type", rt, strings.Join(got, " "), tc.want)
+		}
+	}
+}
+
+// FuzzJSONString holds appendJSONString equal to json.Marshal of a
+// string (HTML-safe escaping, invalid UTF-8 replaced).
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "<a&b>", "\"\\\b\f\n\r\t\x00\x1f\x7f", "é\u2028\u2029", "\xff\xfe\xc3", "日本\U0001F600"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
+	})
+}
