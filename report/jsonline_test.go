@@ -40,7 +40,7 @@ func TestJSONLineEqualsEncoding(t *testing.T) {
 		t.Fatalf("only %d scenario items", len(lines))
 	}
 	odd := "<a&b> \"q\" \\ \b\f\n\r\t \x00\x1f\x7f é \u2028\u2029 \xff\xfe 日本 \U0001F600"
-	at := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.FixedZone("", -(7*3600 + 30*60)))
+	at := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.FixedZone("", -(7*3600+30*60)))
 	lines = append(lines, JSONItem{
 		Type: "http", Index: 7, Time: at, Source: record.Source(odd), Client: odd, Server: odd, Connect: odd, Proxy: odd,
 		SNI: odd, NoSNI: true, Method: "GET", Host: odd, URL: odd, Status: 302, Location: odd, TLSVersion: "TLS 1.3",
