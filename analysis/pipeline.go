@@ -2,7 +2,9 @@ package analysis
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -286,6 +288,17 @@ type judger struct {
 	// on (judgeKey): thousands of connections to one server are judged
 	// once.
 	memo map[string]*Item
+
+	// Scratch space reused from one observation to the next (a judger is
+	// used by one goroutine): the key's copy of the observation and its
+	// bytes, the subject and verdict each per-profile check is given, the
+	// findings before they are shared.
+	keyObs record.Observation
+	keyBuf bytes.Buffer
+	keyEnc *json.Encoder
+	ps     Subject
+	v      match.Verdict
+	fs     []Finding
 }
 
 // maxMemo bounds judger.memo; past it the memo starts again.
@@ -296,74 +309,102 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	return &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}}
+	j.keyEnc = json.NewEncoder(&j.keyBuf)
+	return j
+}
+
+// parsedChain is an observation's chain as the judge reads it, parsed and
+// identified once for the key and the checks.
+type parsedChain struct {
+	certs []*x509.Certificate
+	err   error
+	id    string // record.ChainID, or "" without a chain
 }
 
 // item judges observation index o: a new Item, whose judgement (chain
 // summaries, verdicts, findings) may be shared with earlier items.
 func (j *judger) item(index int, o *record.Observation) *Item {
-	k := j.key(o)
-	if m, ok := j.memo[k]; ok && k != "" {
-		it := *m
-		it.Index, it.Obs = index, o
-		return &it
+	var pc parsedChain
+	if len(o.Chain) > 0 {
+		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
+		pc.id = o.ChainID
+		if pc.id == "" {
+			pc.id = record.ChainID(o.Chain)
+		}
 	}
-	it := j.judge(index, o)
-	if k != "" {
+	k := j.key(o, &pc)
+	if k != nil {
+		if m, ok := j.memo[string(k)]; ok {
+			it := *m
+			it.Index, it.Obs = index, o
+			return &it
+		}
+	}
+	it := j.judge(index, o, &pc)
+	if k != nil {
 		if len(j.memo) >= maxMemo {
 			clear(j.memo)
 		}
 		m := *it
 		m.Obs = nil
-		j.memo[k] = &m
+		j.memo[string(k)] = &m
 	}
 	return it
 }
 
-// key is what the checks of one observation depend on, or "" when o is
+// key is what the checks of one observation depend on, or nil when o is
 // not to be memoised (it has a body to read). The time counts only as
 // whether each certificate of the chain was within its dates, unless one
-// was not: the finding then names the time of the request.
-func (j *judger) key(o *record.Observation) string {
+// was not: the finding then names the time of the request. The bytes are
+// the judger's, valid until the next call.
+func (j *judger) key(o *record.Observation, pc *parsedChain) []byte {
 	if o.Body != nil {
-		return ""
+		return nil
 	}
-	c := *o
+	c := &j.keyObs
+	*c = *o
 	c.Time, c.Duration, c.Client, c.Conn, c.Chain = time.Time{}, 0, "", "", nil
-	c.ChainID = firstNonEmpty(o.ChainID, record.ChainID(o.Chain))
-	dates := make([]byte, 0, 8)
+	c.ChainID = pc.id
+	j.keyBuf.Reset()
 	if j.opts.WhatIf == nil {
-		if chain, _ := j.opts.Cache.ParseChain(o.Chain); len(chain) > 0 {
+		if len(pc.certs) > 0 {
 			at := o.Time
 			if at.IsZero() {
 				at = j.now
 			}
-			for _, x := range chain {
+			out := false
+			for _, x := range pc.certs {
 				switch {
 				case at.After(x.NotAfter):
-					dates = append(dates, 'x')
+					j.keyBuf.WriteByte('x')
+					out = true
 				case at.Before(x.NotBefore):
-					dates = append(dates, 'y')
+					j.keyBuf.WriteByte('y')
+					out = true
 				default:
-					dates = append(dates, 'v')
+					j.keyBuf.WriteByte('v')
 				}
 			}
-			if bytes.ContainsAny(dates, "xy") {
+			if out {
 				c.Time = at
 			}
 		}
 	} else if !o.Time.IsZero() {
 		c.Time = o.Time // a what-if judges dates against the request time
 	}
-	b, err := json.Marshal(&c)
+	j.keyBuf.WriteByte('|')
+	err := j.keyEnc.Encode(c)
+	*c = record.Observation{} // holds nothing of o until the next call
 	if err != nil {
-		return ""
+		return nil
 	}
-	return string(dates) + "|" + string(b)
+	return j.keyBuf.Bytes()
 }
 
-// judge runs the checks and the matcher on observation index o.
-func (j *judger) judge(index int, o *record.Observation) *Item {
+// judge runs the checks and the matcher on observation index o, whose
+// chain pc is.
+func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item {
 	opts := j.opts
 	sh := j.sh
 	sh.bound()
@@ -382,16 +423,12 @@ func (j *judger) judge(index int, o *record.Observation) *Item {
 		s.trust = j.whatIfTrust
 		it.Chain = sh.summaries(s.Chain)
 	case len(o.Chain) > 0:
-		s.Chain, s.ChainErr = opts.Cache.ParseChain(o.Chain)
+		s.Chain, s.ChainErr = pc.certs, pc.err
 		if len(s.Chain) > 0 {
-			id := o.ChainID
-			if id == "" {
-				id = record.ChainID(o.Chain)
-			}
-			t, ok := j.trust[id]
+			t, ok := j.trust[pc.id]
 			if !ok {
 				t = verifyTrust(s.Chain, opts.Roots)
-				j.trust[id] = t
+				j.trust[pc.id] = t
 			}
 			s.trust = t
 			s.aia = judgeAIA(s, opts.Roots)
@@ -402,38 +439,50 @@ func (j *judger) judge(index int, o *record.Observation) *Item {
 		return it
 	}
 	it.leaf = s.Leaf()
+	fs := j.fs[:0]
 	for _, c := range j.checks {
 		if c.PerProfile {
 			continue
 		}
 		if f := c.run(s); f != nil {
-			it.Findings = append(it.Findings, *f)
+			fs = append(fs, *f)
 		}
 	}
 	leaf := s.Leaf()
 	if leaf != nil && it.Name != "" {
 		it.Verdicts = sh.verdicts(leaf, it.Name, opts.Profiles)
 	}
+	ps := &j.ps
 	for k, p := range opts.Profiles {
-		ps := *s
+		*ps = *s
 		ps.Profile = p
 		if it.Verdicts != nil {
-			v := it.Verdicts[k] // a copy: checks never see the shared slice
-			ps.Verdict = &v
+			j.v = it.Verdicts[k] // a copy: checks never see the shared slice
+			ps.Verdict = &j.v
 		}
 		for _, c := range j.checks {
 			if !c.PerProfile {
 				continue
 			}
-			if f := c.run(&ps); f != nil {
-				it.Findings = append(it.Findings, *f)
+			if f := c.run(ps); f != nil {
+				fs = append(fs, *f)
 			}
 		}
 	}
-	sort.SliceStable(it.Findings, func(a, b int) bool {
-		return it.Findings[a].Severity.rank() > it.Findings[b].Severity.rank()
+	*ps, j.v = Subject{}, match.Verdict{}
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return b.Severity.rank() - a.Severity.rank()
 	})
-	it.Findings = sh.findings(it.Findings)
+	if len(fs) > 0 {
+		it.Findings = sh.findings(fs)
+		if &it.Findings[0] == &fs[0] {
+			// Not shared (sharing keeps its own copy of what it shares):
+			// the item's own, full, copy.
+			it.Findings = append(make([]Finding, 0, len(fs)), fs...)
+		}
+	}
+	clear(fs)
+	j.fs = fs[:0]
 	return it
 }
 
