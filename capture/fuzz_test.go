@@ -189,6 +189,14 @@ func FuzzDecodeFast(f *testing.F) {
 		f.Add(append([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00}, p.ip...), false)
 		f.Add(p.ip, true)
 	}
+	// Tunnels and encapsulations (encap_test.go): a TCP segment in each.
+	ec := newCapFile(&testing.T{})
+	ec.tcp(cliPort(68), mailIP+":443", 0, []chunk{{true, []byte("\x16\x03\x01\x00\x01\x01")}}, segOpts{})
+	for _, e := range encaps(&testing.T{}) {
+		if e.link == layers.LinkTypeEthernet {
+			f.Add(e.wrap(ec.pkts[3].ip, false), false)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
 		link := layers.LinkTypeEthernet
 		if raw {
@@ -197,6 +205,13 @@ func FuzzDecodeFast(f *testing.F) {
 		var a, b packet
 		okA := decodeFast(link, data, &a)
 		okB := gopacketDecode(link, data, &b)
+		if okA && (a.tun || !okB) {
+			// PPPoE, MPLS, GRE and VXLAN (and what else the parser
+			// did not decode): gopacket decodes them only
+			// through its packet API (gopacket.NewPacket), not as
+			// DecodingLayers.
+			okB = gopacketTunnelDecode(link, data, &b)
+		}
 		if !okA || !okB {
 			return
 		}
@@ -414,6 +429,57 @@ func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
 			}
 			return true
 		}
+	}
+	return false
+}
+
+// gopacketTunnelDecode is the reference for the frames decodeFast takes
+// out of a tunnel or encapsulation (PPPoE, MPLS, GRE, ERSPAN, VXLAN):
+// gopacket's packet API decodes the frame, and the innermost IP layer
+// followed by TCP or UDP is the packet. It reports false when gopacket
+// finds no such layers, or a decoding error on the way.
+func gopacketTunnelDecode(link layers.LinkType, data []byte, p *packet) bool {
+	first, ok := firstLayer(link, data)
+	if !ok {
+		return false
+	}
+	pk := gopacket.NewPacket(data, first, gopacket.NoCopy)
+	if pk.ErrorLayer() != nil {
+		return false
+	}
+	ls := pk.Layers()
+	for i := len(ls) - 2; i >= 0; i-- {
+		var ipPayload int
+		*p = packet{tun: true}
+		switch l := ls[i].(type) {
+		case *layers.IPv4:
+			copy(p.src[:], l.SrcIP.To4())
+			copy(p.dst[:], l.DstIP.To4())
+			ipPayload = int(l.Length) - int(l.IHL)*4
+		case *layers.IPv6:
+			p.v6 = true
+			copy(p.src[:], l.SrcIP.To16())
+			copy(p.dst[:], l.DstIP.To16())
+			ipPayload = int(l.Length)
+		default:
+			continue
+		}
+		switch l := ls[i+1].(type) {
+		case *layers.TCP:
+			p.tcp = true
+			p.sport, p.dport = uint16(l.SrcPort), uint16(l.DstPort)
+			p.seq = l.Seq
+			p.syn, p.ack, p.fin, p.rst = l.SYN, l.ACK, l.FIN, l.RST
+			p.payload = l.Payload
+			p.fullLen = max(ipPayload-int(l.DataOffset)*4, len(p.payload))
+			return true
+		case *layers.UDP:
+			p.sport, p.dport = uint16(l.SrcPort), uint16(l.DstPort)
+			p.payload = l.Payload
+			p.fullLen = max(int(l.Length)-8, len(p.payload))
+			return true
+		}
+		return false
 	}
 	return false
 }
