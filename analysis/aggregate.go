@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"cmp"
+	"fmt"
 	"net"
 	"slices"
 	"sort"
@@ -27,17 +28,24 @@ const MaxClients = 10
 // warn for the same reason, that is the same failed checks on the same
 // certificate for the same name, reached the same way (the request path,
 // the setting that sent the client there, the mail protocol and port).
+//
+// A culprit comes in two forms. Report.Causes gives the compact one, what
+// the report keeps of every cause: the counts, clients, profiles, times
+// and failed checks; its detail (First, Examples, Findings, Origin,
+// Remedies, NewName, Verdict) is nil. Report.Explain gives a copy with the
+// detail loaded (from memory, or from the temporary file a big report
+// keeps it in) and explained; Report.Culprits explains every cause.
 type Culprit struct {
 	// First is the group's first request (judged, with its Origin).
+	// Detail: set by Report.Explain.
 	First *Item
-	// Repeats are the later items of the group, in order.
-	//
-	// Deprecated: it holds every request of the group; read Requests,
-	// Examples and Clients. It goes away with the streaming pipeline.
-	Repeats []*Item
 	// Examples are up to MaxExamples requests of the group, First
-	// included, in input order.
+	// included, in input order. Detail: set by Report.Explain.
 	Examples []*Item
+	// Index is the index of the group's first request (First.Index).
+	Index int
+	// Checks are the IDs of the failed checks, in the order of Findings.
+	Checks []string
 	// Requests is how many requests (or connections) fell in the group.
 	Requests int
 	// Conns is how many distinct connections they were made on (requests
@@ -52,17 +60,22 @@ type Culprit struct {
 	// FirstSeen and LastSeen are the times of the earliest and the latest
 	// request (zero when the input has no times).
 	FirstSeen, LastSeen time.Time
-	Profiles            []string
-	Findings            []Finding // error findings, one per check ID (profiles merged)
+	// Profiles are the profiles that warn.
+	Profiles []string
+	// Findings are the error findings, one per check ID (profiles
+	// merged). Detail: set by Report.Explain.
+	Findings []Finding
 	// Origin is what sent the client to First, nearest cause first.
+	// Detail: set by Report.Explain.
 	Origin []Cause
 	// Remedies are the changes that stop the warning, most direct first,
-	// filled in with the names seen.
+	// filled in with the names seen. Detail: set by Report.Explain.
 	Remedies []Remedy
 	// NewName is the name the certificate covers that clients should use
-	// instead, or "".
+	// instead, or "". Detail: set by Report.Explain.
 	NewName string
-	// Verdict is the one-paragraph plain-language verdict.
+	// Verdict is the one-paragraph plain-language verdict. Detail: set by
+	// Report.Explain.
 	Verdict string
 
 	// more holds the distinct clients beyond Clients (for MoreClients);
@@ -77,37 +90,144 @@ type Culprit struct {
 	// key is the culprit's grouping key, made of keyBase, the origin's
 	// setting and keyMail (see grouping.add).
 	key, keyBase, keyMail string
+
+	// What Explain loads from store: the first request, the one whose
+	// error findings are the culprit's (the first, unless a merge gave
+	// the culprit an earlier first), the examples.
+	store      *details
+	first      int32
+	findingsOf int32
+	examples   []exampleRef
+	// What reattribute reads of the first request without loading it:
+	// its name, source, whether it had a URL, its origin's kind and
+	// setting; reOrigin replaces its origin once reattributed.
+	name       string
+	source     record.Source
+	hasURL     bool
+	originKind CauseKind
+	setting    string
+	hasOrigin  bool
+	reOrigin   *Cause
 }
 
-// Culprits groups the warning items of r, first occurrence first.
-func (r *Report) Culprits() []*Culprit {
-	out := r.culpritGroups()
-	// Explained once the repeats are known: a culprit without URLs takes
-	// the settings behind every one of its connections.
-	for _, c := range out {
-		r.explainCulprit(c)
+// exampleRef is an example request: its index and where the store keeps it.
+type exampleRef struct {
+	index int
+	ref   int32
+}
+
+// Causes returns every cause of r, first occurrence first, in compact form
+// (see Culprit): what a report of any size can hold. Report.Explain loads
+// and explains the ones a report shows. The culprits are r's own: do not
+// modify them.
+func (r *Report) Causes() []*Culprit {
+	if r.agg != nil {
+		return slices.Clone(r.agg.g.out)
 	}
-	return out
-}
-
-// culpritGroups is Culprits without the explanations (origin, remedies,
-// verdict), for renderers that explain each culprit as they write it.
-// Each call returns new culprits (explaining one fills it in).
-func (r *Report) culpritGroups() []*Culprit {
-	if r.Items == nil && r.agg != nil {
-		out := make([]*Culprit, len(r.agg.g.out))
-		for i, c := range r.agg.g.out {
-			cp := *c
-			out[i] = &cp
+	if r.hand == nil {
+		g := newGrouping(r.Profiles, true)
+		for _, it := range r.Items {
+			g.add(it)
 		}
-		return out
+		r.hand = g
 	}
-	g := newGrouping(r.Profiles)
-	g.keepRepeats = true
-	for _, it := range r.Items {
-		g.add(it)
+	return slices.Clone(r.hand.out)
+}
+
+// Culprits returns every cause of r explained (Explain of each of
+// Causes), first occurrence first: for small reports (the proxy's, the
+// lab's, tests); a report of any size goes through Causes and explains
+// only the causes it shows.
+func (r *Report) Culprits() []*Culprit {
+	cs := r.Causes()
+	for i, c := range cs {
+		cs[i] = r.Explain(c)
 	}
-	return g.out
+	return cs
+}
+
+// Explain returns a copy of c (one of r's Causes) with its detail loaded
+// and explained: First, Examples, Findings, Origin, Remedies, NewName and
+// Verdict. A request the store cannot read back is replaced by what the
+// culprit knows of it, and the reason added to r.Problems.
+func (r *Report) Explain(c *Culprit) *Culprit {
+	d := *c
+	d.more = nil
+	d.First = r.loadDetail(c, c.first, c.Index)
+	if c.reOrigin != nil {
+		f := *d.First
+		f.Origin = []Cause{*c.reOrigin}
+		d.First = &f
+	}
+	fi := d.First
+	if c.findingsOf != c.first {
+		fi = r.loadDetail(c, c.findingsOf, c.Index)
+	}
+	d.Findings = byCause(MergeFindings(fi.Findings, SeverityError), c.Profiles)
+	d.Examples = make([]*Item, 0, len(c.examples))
+	for _, ex := range c.examples {
+		if ex.ref == c.first {
+			d.Examples = append(d.Examples, d.First)
+			continue
+		}
+		d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, ex.index))
+	}
+	r.explainCulprit(&d)
+	return &d
+}
+
+// loadDetail reads request ref of c's store back; when it cannot, an item
+// with what the culprit knows (index, name), and a problem.
+func (r *Report) loadDetail(c *Culprit, ref int32, index int) *Item {
+	it, err := c.store.get(ref)
+	if err == nil {
+		return it
+	}
+	r.addDetailProblem(fmt.Errorf("request #%d: %w", index, err))
+	it = &Item{Index: index, Name: c.name, Obs: &record.Observation{Source: c.source}}
+	for _, id := range c.Checks {
+		it.Findings = append(it.Findings, Finding{ID: id, Severity: SeverityError, Profile: strings.Join(c.Profiles, ", "), Summary: "(its words could not be read back)"})
+	}
+	return it
+}
+
+// addDetailProblem notes, once, that a cause's requests could not be read
+// back.
+func (r *Report) addDetailProblem(err error) {
+	const lead = "some causes are shown without their example requests: "
+	for _, p := range r.Problems {
+		if strings.HasPrefix(p, lead) {
+			return
+		}
+	}
+	r.Problems = append(r.Problems, lead+err.Error())
+}
+
+// CauseOf returns the cause (one of Causes) of the request with the given
+// index, or nil when it warns of nothing. Only a report that kept its
+// items (Analyze) knows it.
+func (r *Report) CauseOf(index int) *Culprit {
+	g := r.hand
+	if r.agg != nil {
+		g = r.agg.g
+	} else {
+		r.Causes()
+		g = r.hand
+	}
+	if g.of == nil {
+		return nil
+	}
+	return g.of[index]
+}
+
+// Close removes the temporary file a big report keeps its causes' example
+// requests in (the report's culprits cannot be explained after it); a
+// report without one has nothing to close.
+func (r *Report) Close() error {
+	if r.agg == nil {
+		return nil
+	}
+	return r.agg.g.store.close()
 }
 
 // grouping puts warning items into culprits, one at a time.
@@ -115,19 +235,66 @@ type grouping struct {
 	profiles []*match.Profile
 	out      []*Culprit
 	byKey    map[string]*Culprit
-	// keepRepeats fills Culprit.Repeats; without it the culprits keep
-	// compact copies of their examples (see compactItem).
-	keepRepeats bool
+	// store holds the culprits' first requests and examples.
+	store *details
+	// keepAll keeps the requests as they are in the store's memory (not
+	// compact copies) and which culprit each fell in (of); Analyze's.
+	keepAll bool
+	of      map[int]*Culprit
 	// maxConns bounds the connections remembered (0: no bound); conns
 	// are their keys, oldest first, from connHead on.
 	maxConns int
 	conns    []string
 	connHead int
+	// strs interns the clients' words, the profile and check lists.
+	strs  map[string]string
+	lists map[string][]string
 }
 
-func newGrouping(ps []*match.Profile) *grouping {
-	return &grouping{profiles: ps, byKey: map[string]*Culprit{}}
+// newGrouping returns a grouping for profiles ps: keepAll keeps every
+// request's culprit and the requests as they are, in memory (Analyze);
+// else a compact copy of the first and example requests goes to a store
+// that moves to a file when it holds more than detailMemory.
+func newGrouping(ps []*match.Profile, keepAll bool) *grouping {
+	g := &grouping{profiles: ps, byKey: map[string]*Culprit{}, keepAll: keepAll, strs: map[string]string{}, lists: map[string][]string{}}
+	if keepAll {
+		g.store, g.of = newDetails(-1), map[int]*Culprit{}
+	} else {
+		g.store = newDetails(detailMemory)
+	}
+	return g
 }
+
+// intern returns s, stored once.
+func (g *grouping) intern(s string) string {
+	if v, ok := g.strs[s]; ok {
+		return v
+	}
+	if len(g.strs) >= maxInterned {
+		clear(g.strs)
+	}
+	s = strings.Clone(s) // not the observation's string it may be cut from
+	g.strs[s] = s
+	return s
+}
+
+// internList returns l, stored once (l is not modified afterwards).
+func (g *grouping) internList(l []string) []string {
+	k := strings.Join(l, "\x00")
+	if v, ok := g.lists[k]; ok {
+		return v
+	}
+	if len(g.lists) >= maxInterned {
+		clear(g.lists)
+	}
+	l = slices.Clip(l)
+	g.lists[k] = l
+	return l
+}
+
+// maxInterned bounds the grouping's interning tables (past it they start
+// again: what was interned stays shared).
+const maxInterned = 1 << 12
 
 // add puts it in its culprit (a new one when its cause is new); items
 // that do not warn are left out. It returns the culprit, or nil.
@@ -180,12 +347,22 @@ func (g *grouping) add(it *Item) *Culprit {
 		}
 		return c
 	}
-	ps := it.WarningProfiles(g.profiles)
-	if !g.keepRepeats {
+	ps := g.internList(it.WarningProfiles(g.profiles))
+	var checks []string
+	for _, f := range byCause(MergeFindings(it.Findings, SeverityError), ps) {
+		checks = append(checks, f.ID)
+	}
+	if !g.keepAll {
 		it = compactItem(it)
 	}
-	c := &Culprit{First: it, Profiles: ps, Findings: byCause(MergeFindings(it.Findings, SeverityError), ps), key: key, keyBase: same + "|" + requestPath(it.Obs), keyMail: mail}
-	c.count(it, conn != "")
+	ref := g.store.put(it)
+	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, key: key, keyBase: same + "|" + requestPath(it.Obs), keyMail: mail,
+		store: g.store, first: ref, findingsOf: ref, name: strings.Clone(it.Name), source: it.Obs.Source, hasURL: it.Obs.URL != ""}
+	if len(it.Origin) > 0 {
+		c.hasOrigin, c.originKind, c.setting = true, it.Origin[0].Kind, it.Origin[0].Setting
+	}
+	c.examples = append(make([]exampleRef, 0, 1), exampleRef{it.Index, ref})
+	g.count(c, it, conn != "")
 	g.byKey[key] = c
 	if conn != "" {
 		g.rememberConn(conn, c)
@@ -216,23 +393,35 @@ func (g *grouping) rememberConn(conn string, c *Culprit) {
 // repeat adds a later item of c's group; newConn says it is on a
 // connection the group had not seen.
 func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
-	if g.keepRepeats {
-		c.Repeats = append(c.Repeats, it)
-	} else if len(c.Examples) < MaxExamples {
-		it = compactItem(it)
+	if len(c.examples) < MaxExamples {
+		ex := it
+		if !g.keepAll {
+			ex = compactItem(it)
+		}
+		c.examples = append(c.examples, exampleRef{it.Index, g.store.put(ex)})
 	}
-	c.count(it, newConn)
+	g.count(c, it, newConn)
 }
 
-// compactItem is a copy of it for a culprit's examples that does not hold
-// the certificates' DER (the chain summaries stay, and the number of
-// certificates), the response body, nor the per-profile verdicts (the
-// culprit's findings and verdict say why it warns): a streamed report
-// keeps a few examples of every cause, and that is all it keeps of the
-// requests.
+// compactItem is a copy of it for a culprit's first request and examples
+// that does not hold the certificates' DER (the chain summaries stay, and
+// the number of certificates), the response body, the per-profile
+// verdicts, nor the per-profile findings: its findings are the error
+// findings merged per check (MergeFindings, what the culprit's Findings
+// are made of) and the client's alert (conn.client-alert, which a cause
+// shows). A streamed report keeps a few requests of every cause (in memory
+// or in a temporary file, see details), and that is all it keeps of them:
+// hs.pcap's first requests take 9 KB each in JSON with every profile's
+// findings, 3 KB so.
 func compactItem(it *Item) *Item {
 	cp := *it
 	cp.Verdicts = nil
+	cp.Findings = MergeFindings(it.Findings, SeverityError)
+	for _, f := range it.Findings {
+		if f.ID == "conn.client-alert" && f.Severity.rank() < SeverityError.rank() {
+			cp.Findings = append(cp.Findings, f)
+		}
+	}
 	o := *it.Obs
 	if len(o.Chain) > 0 {
 		o.Chain = make([][]byte, len(o.Chain))
@@ -242,19 +431,19 @@ func compactItem(it *Item) *Item {
 	return &cp
 }
 
-// count adds it to the summary fields.
-func (c *Culprit) count(it *Item, newConn bool) {
-	c.Requests++
-	if len(c.Examples) < MaxExamples {
-		c.Examples = append(c.Examples, it)
+// count adds it to c's summary fields.
+func (g *grouping) count(c *Culprit, it *Item, newConn bool) {
+	if g.of != nil {
+		g.of[it.Index] = c
 	}
+	c.Requests++
 	o := it.Obs
 	if newConn {
 		c.Conns++
 	}
 	if w := clientWord(o); w != "" && !slices.Contains(c.Clients, w) && !c.more[w] {
 		if len(c.Clients) < MaxClients {
-			c.Clients = append(c.Clients, w)
+			c.Clients = append(c.Clients, g.intern(w))
 		} else {
 			if c.more == nil {
 				c.more = map[string]bool{}
@@ -271,15 +460,15 @@ func (c *Culprit) count(it *Item, newConn bool) {
 			c.LastSeen = t
 		}
 	}
-	if c.ua == "" {
-		c.ua = o.UserAgent
+	if c.ua == "" && o.UserAgent != "" {
+		c.ua = g.intern(o.UserAgent)
 	}
 	if o.URL == "" {
 		c.urlless++
 		if len(it.Origin) > 0 {
 			switch og := it.Origin[0]; {
 			case og.Kind == CauseSCP:
-				c.sameAlts = dedupeSettings(append(c.sameAlts, scpAlternative(exchange.NormHost(c.First.Name), it.Index)))
+				c.sameAlts = dedupeSettings(append(c.sameAlts, scpAlternative(exchange.NormHost(c.name), it.Index)))
 			case og.Setting != "":
 				c.sameAlts = dedupeSettings(append(c.sameAlts, og))
 			}
@@ -491,22 +680,16 @@ func hasFindingSeverity(it *Item, id string, sev Severity) bool {
 func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 	moved := false
 	for _, c := range g.out {
-		if c.First.Obs.URL != "" || len(c.First.Origin) == 0 {
+		if c.hasURL || !c.hasOrigin {
 			continue
 		}
 		nc := cause(c)
-		if nc == nil || nc.Setting == "" || nc.Setting == c.First.Origin[0].Setting {
+		if nc == nil || nc.Setting == "" || nc.Setting == c.setting {
 			continue
 		}
 		key := c.keyBase + "|" + nc.Setting + "|" + c.keyMail
-		first := *c.First
-		first.Origin = []Cause{*nc}
-		for i, ex := range c.Examples {
-			if ex == c.First {
-				c.Examples[i] = &first
-			}
-		}
-		c.First = &first
+		c.reOrigin = nc
+		c.originKind, c.setting = nc.Kind, nc.Setting
 		delete(g.byKey, c.key)
 		c.key = key
 		if o, ok := g.byKey[key]; ok {
@@ -522,18 +705,21 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 }
 
 // merge adds d's requests to c (both of one cause); the culprit whose
-// first request came first lends its first request.
+// first request came first lends its first request (the merged findings
+// stay c's).
 func (c *Culprit) merge(d *Culprit) {
-	if d.First.Index < c.First.Index {
-		c.First, c.ua = d.First, cmp.Or(d.ua, c.ua)
+	if d.Index < c.Index {
+		c.Index, c.first, c.reOrigin = d.Index, d.first, d.reOrigin
+		c.name, c.source, c.hasURL, c.hasOrigin, c.originKind, c.setting = d.name, d.source, d.hasURL, d.hasOrigin, d.originKind, d.setting
+		c.ua = cmp.Or(d.ua, c.ua)
 	} else {
 		c.ua = cmp.Or(c.ua, d.ua)
 	}
 	c.Requests += d.Requests
 	c.Conns += d.Conns
-	ex := append(append([]*Item(nil), c.Examples...), d.Examples...)
-	slices.SortFunc(ex, func(a, b *Item) int { return a.Index - b.Index })
-	c.Examples = ex[:min(len(ex), MaxExamples)]
+	ex := append(append([]exampleRef(nil), c.examples...), d.examples...)
+	slices.SortFunc(ex, func(a, b exampleRef) int { return a.index - b.index })
+	c.examples = slices.Clip(ex[:min(len(ex), MaxExamples)])
 	for _, w := range append(append([]string(nil), d.Clients...), mapKeys(d.more)...) {
 		if slices.Contains(c.Clients, w) || c.more[w] {
 			continue

@@ -63,7 +63,7 @@ func TestCulpritSummary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &Report{Profiles: match.Profiles(), Items: tt.items}
-			cs := r.culpritGroups()
+			cs := r.Culprits()
 			if len(cs) != tt.culprits {
 				t.Fatalf("%d culprits, want %d", len(cs), tt.culprits)
 			}
@@ -79,8 +79,14 @@ func TestCulpritSummary(t *testing.T) {
 					c.Requests, c.Conns, ex, c.Clients, c.MoreClients, c.FirstSeen, c.LastSeen,
 					tt.requests, tt.conns, tt.examples, tt.clients, tt.more, tt.first, tt.last)
 			}
-			if c.Requests != 1+len(c.Repeats) {
-				t.Errorf("Requests %d, but %d repeats", c.Requests, len(c.Repeats))
+			n := 0
+			for _, it := range tt.items {
+				if r.CauseOf(it.Index) == r.Causes()[0] {
+					n++
+				}
+			}
+			if c.Requests != n {
+				t.Errorf("Requests %d, but %d requests fell in the cause", c.Requests, n)
 			}
 		})
 	}

@@ -113,6 +113,8 @@ type Report struct {
 	hosts *hostFacts
 	// spill holds the items a Spill wrote (EachItem).
 	spill *Spill
+	// hand groups the Items of a report put together by hand (Causes).
+	hand *grouping
 }
 
 // Warns reports whether any item would make any chosen client warn.

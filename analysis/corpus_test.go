@@ -308,8 +308,8 @@ func TestMailCulpritsByProtocol(t *testing.T) {
 			t.Errorf("culprit %d (%s): no %s fix in %+v", i, MailProtocol(cs[i].First.Obs), want, cs[i].Remedies)
 		}
 	}
-	if len(cs[1].Repeats) != 1 {
-		t.Errorf("IMAP culprit has %d repeats, want 1", len(cs[1].Repeats))
+	if cs[1].Requests != 2 {
+		t.Errorf("IMAP culprit has %d requests, want 2", cs[1].Requests)
 	}
 }
 

@@ -234,19 +234,19 @@ func (p *Pipeline) Close() (*Report, error) {
 	if !p.t.keepAll {
 		// The email domains of the whole input (see grouping.reattribute).
 		p.agg.g.reattribute(func(c *Culprit) *Cause {
-			host := exchange.NormHost(c.First.Name)
+			host := exchange.NormHost(c.name)
 			// Only the causes the candidate list gave (or would have): none
 			// found, or the SCP for the very first connection.
-			switch k := c.First.Origin[0]; {
-			case c.First.Obs.Source == record.SourceProbe:
+			switch k := c.originKind; {
+			case c.source == record.SourceProbe:
 				return nil
-			case k.Kind == CauseUnknown:
-			case k.Kind == CauseSCP && c.First.Index == p.t.firstReq && c.Requests == 1:
+			case k == CauseUnknown:
+			case k == CauseSCP && c.Index == p.t.firstReq && c.Requests == 1:
 			default:
 				return nil
 			}
 			nc := p.t.candidate(host, "https", "xml", p.t.seenAD, true)
-			if nc == nil || (nc.Kind == CauseSCP && c.First.Index != p.t.firstReq) {
+			if nc == nil || (nc.Kind == CauseSCP && c.Index != p.t.firstReq) {
 				return nil
 			}
 			return nc
@@ -495,8 +495,7 @@ type aggregate struct {
 }
 
 func newAggregate(ps []*match.Profile, keepAll bool) *aggregate {
-	a := &aggregate{g: newGrouping(ps)}
-	a.g.keepRepeats = keepAll
+	a := &aggregate{g: newGrouping(ps, keepAll)}
 	if !keepAll {
 		a.g.maxConns = maxConnKeys
 	}

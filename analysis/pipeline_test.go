@@ -16,8 +16,12 @@ import (
 // culprits, totals and certificate plan: streaming changes no verdict.
 func TestPipelineMatchesAnalyze(t *testing.T) {
 	for _, sc := range scenarioList(t) {
-		for _, window := range []int{0, 1} {
-			t.Run(fmt.Sprintf("%s/window-%d", sc.name, window), func(t *testing.T) {
+		for _, v := range []struct {
+			window int
+			file   bool // the culprits' requests in a temporary file
+		}{{0, false}, {1, false}, {0, true}} {
+			window := v.window
+			t.Run(fmt.Sprintf("%s/window-%d/file-%v", sc.name, window, v.file), func(t *testing.T) {
 				ps, err := match.SelectProfiles(sc.profiles)
 				if err != nil {
 					t.Fatal(err)
@@ -29,6 +33,9 @@ func TestPipelineMatchesAnalyze(t *testing.T) {
 					got = append(got, it)
 					return nil
 				}))
+				if v.file {
+					p.agg.g.store.limit = 0
+				}
 				for _, o := range sc.obs {
 					if err := p.Add(o); err != nil {
 						t.Fatal(err)
@@ -37,6 +44,10 @@ func TestPipelineMatchesAnalyze(t *testing.T) {
 				rep, err := p.Close()
 				if err != nil {
 					t.Fatal(err)
+				}
+				defer rep.Close()
+				if inFile := p.agg.g.store.f != nil; inFile != (v.file && rep.Warns()) {
+					t.Errorf("the culprits' requests are in a file: %v", inFile)
 				}
 				if rep.Items != nil {
 					t.Errorf("the streamed report keeps %d items", len(rep.Items))
@@ -63,6 +74,19 @@ func TestPipelineMatchesAnalyze(t *testing.T) {
 						!reflect.DeepEqual(g.Clients, w.Clients) || g.NewName != w.NewName || len(g.Examples) != len(w.Examples) {
 						t.Errorf("culprit %d streamed: #%d %d requests %d conns %q\nAnalyze: #%d %d requests %d conns %q",
 							i+1, g.First.Index, g.Requests, g.Conns, g.Verdict, w.First.Index, w.Requests, w.Conns, w.Verdict)
+					}
+					if !reflect.DeepEqual(g.Findings, w.Findings) || !reflect.DeepEqual(g.Checks, w.Checks) || g.Index != w.First.Index {
+						t.Errorf("culprit %d streamed: #%d findings %+v\nAnalyze: #%d %+v", i+1, g.Index, g.Findings, w.First.Index, w.Findings)
+					}
+					for j := range min(len(g.Examples), len(w.Examples)) {
+						// The culprit keeps a compact copy (no verdicts, DER or body).
+						ge, we := g.Examples[j], compactItem(w.Examples[j])
+						if a, b := itemJSON(t, ge), itemJSON(t, we); a != b || Describe(ge.Obs) != Describe(we.Obs) || len(ge.Obs.Chain) != len(we.Obs.Chain) {
+							t.Errorf("culprit %d example %d streamed:\n%s %s\nAnalyze:\n%s %s", i+1, j+1, a, Describe(ge.Obs), b, Describe(we.Obs))
+						}
+					}
+					if (g.Examples[0] == g.First) != (w.Examples[0] == w.First) {
+						t.Errorf("culprit %d: the first example is the first request: %v, Analyze %v", i+1, g.Examples[0] == g.First, w.Examples[0] == w.First)
 					}
 				}
 				if !reflect.DeepEqual(rep.CertPlan(), want.CertPlan()) {

@@ -14,14 +14,15 @@ import (
 // rerun brings the same warning back).
 func TestCulpritRepeats(t *testing.T) {
 	r := analyzeScenario(t, scenarioList(t)[0]) // kb940726
-	cs := r.Culprits()
 	got := map[int][]int{}
-	for _, c := range cs {
+	for _, c := range r.Causes() {
 		var reps []int
-		for _, it := range c.Repeats {
-			reps = append(reps, it.Index)
+		for _, it := range r.Items {
+			if r.CauseOf(it.Index) == c && it.Index != c.Index {
+				reps = append(reps, it.Index)
+			}
 		}
-		got[c.First.Index] = reps
+		got[c.Index] = reps
 	}
 	want := map[int][]int{2: {5}, 3: {6}, 4: nil}
 	if !reflect.DeepEqual(got, want) {

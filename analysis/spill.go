@@ -33,6 +33,30 @@ type spilled struct {
 	Chain int                 `json:"n,omitempty"` // certificates recorded (their DER is not kept)
 }
 
+// encodeSpilled writes it as one line of a spill file: the item, its
+// observation without the certificates' DER and the body, and how many
+// certificates it had. Spill and the culprits' detail store (details)
+// both write items so.
+func encodeSpilled(enc *json.Encoder, it *Item) error {
+	o := *it.Obs
+	o.Chain, o.Body = nil, nil
+	return enc.Encode(spilled{Item: it, Obs: &o, Chain: len(it.Obs.Chain)})
+}
+
+// item is the item a spilled line holds: its observation has as many
+// (empty) certificates as were recorded.
+func (sp *spilled) item() (*Item, error) {
+	it := sp.Item
+	if it == nil || sp.Obs == nil {
+		return nil, errors.New("an empty line")
+	}
+	it.Obs = sp.Obs
+	if sp.Chain > 0 {
+		it.Obs.Chain = make([][]byte, sp.Chain)
+	}
+	return it, nil
+}
+
 // NewSpill creates the temporary file in dir ("" means os.TempDir()).
 func NewSpill(dir string) (*Spill, error) {
 	f, err := os.CreateTemp(dir, "certsleuth-items-*.jsonl")
@@ -48,9 +72,7 @@ func (s *Spill) Item(it *Item) error {
 	if s.err != nil {
 		return s.err
 	}
-	o := *it.Obs
-	o.Chain, o.Body = nil, nil
-	if s.err = s.enc.Encode(spilled{Item: it, Obs: &o, Chain: len(it.Obs.Chain)}); s.err != nil {
+	if s.err = encodeSpilled(s.enc, it); s.err != nil {
 		s.err = fmt.Errorf("spill observation %d to %s: %w", it.Index, s.f.Name(), s.err)
 	}
 	s.n++
@@ -110,14 +132,10 @@ func (r *Report) EachItem() iter.Seq[*Item] {
 				}
 				return
 			}
-			it := sp.Item
-			if it == nil || sp.Obs == nil {
-				r.addSpillProblem(fmt.Errorf("%s: an empty line", s.f.Name()))
+			it, err := sp.item()
+			if err != nil {
+				r.addSpillProblem(fmt.Errorf("%s: %w", s.f.Name(), err))
 				return
-			}
-			it.Obs = sp.Obs
-			if sp.Chain > 0 {
-				it.Obs.Chain = make([][]byte, sp.Chain)
 			}
 			if !yield(it) {
 				return

@@ -78,17 +78,12 @@ func whoWarns(c *Culprit, all []*match.Profile) string {
 	return "Outlook (and " + lowerFirst(clientWordsOf(others, all)) + ")"
 }
 
-// outlookCulprit reports whether the culprit's first request (or, when it
-// carries none, one of its repeats) says it came from Outlook on Windows.
+// outlookCulprit reports whether the first User-Agent among the culprit's
+// requests says it came from Outlook on Windows.
 func outlookCulprit(c *Culprit) bool {
-	if c.ua == "" && c.Requests == 0 {
-		// A culprit put together by hand: look at its items.
-		for _, it := range append([]*Item{c.First}, c.Repeats...) {
-			if ua := it.Obs.UserAgent; ua != "" {
-				return outlookUserAgent(ua)
-			}
-		}
-		return false
+	if c.ua == "" && c.Requests == 0 && c.First != nil {
+		// A culprit put together by hand: look at its first request.
+		return outlookUserAgent(c.First.Obs.UserAgent)
 	}
 	return c.ua != "" && outlookUserAgent(c.ua)
 }

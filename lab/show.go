@@ -108,12 +108,16 @@ func (a *Act) CulpritFor(st *Step) *analysis.Culprit {
 	if len(recorded) == 0 && st.Obs != nil {
 		recorded = []*record.Observation{st.Obs}
 	}
-	for _, c := range a.culprits {
-		items := append([]*analysis.Item{c.First}, c.Repeats...)
-		for _, it := range items {
-			for _, o := range recorded {
-				if it.Obs == o {
-					return c
+	for _, it := range a.Report.Items {
+		for _, o := range recorded {
+			if it.Obs != o {
+				continue
+			}
+			if cause := a.Report.CauseOf(it.Index); cause != nil {
+				for _, c := range a.culprits {
+					if c.Index == cause.Index {
+						return c
+					}
 				}
 			}
 		}

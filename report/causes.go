@@ -38,6 +38,17 @@ func rankCauses(cs []*analysis.Culprit) []*analysis.Culprit {
 	return out
 }
 
+// explained returns the causes cs (compact, from Report.Causes) loaded
+// and explained (Report.Explain): only those a report shows are, one at a
+// time or a bounded few.
+func explained(r *analysis.Report, cs []*analysis.Culprit) []*analysis.Culprit {
+	out := make([]*analysis.Culprit, len(cs))
+	for i, c := range cs {
+		out[i] = r.Explain(c)
+	}
+	return out
+}
+
 // clientCount is how many distinct clients a cause hit.
 func clientCount(c *analysis.Culprit) int { return len(c.Clients) + c.MoreClients }
 
@@ -99,11 +110,7 @@ func urlWords(s string) string {
 // ruleIDs lists the IDs of the checks a cause fails, the one whose fix
 // removes the warning first.
 func ruleIDs(c *analysis.Culprit) string {
-	var ids []string
-	for _, f := range c.Findings {
-		ids = append(ids, f.ID)
-	}
-	return strings.Join(ids, ", ")
+	return strings.Join(c.Checks, ", ")
 }
 
 // countWords says how many requests, connections and clients a cause hit,

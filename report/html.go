@@ -29,7 +29,7 @@ func renderHTML(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if o.All {
 		pic = SequenceSVG(r, SequenceOptions{})
 	} else {
-		pic = causesSVG(v.ranked, SequenceOptions{Title: "What sent the client where: the first request of each cause, and each server's certificate"})
+		pic = causesSVG(r, v.ranked, SequenceOptions{Title: "What sent the client where: the first request of each cause, and each server's certificate"})
 	}
 	return htmlReport.Execute(w, htmlView{v, template.HTML(pic)})
 }

@@ -224,9 +224,9 @@ func (j *JSONWriter) Finish(r *analysis.Report) error {
 	for _, p := range r.Profiles {
 		sum.Profiles = append(sum.Profiles, p.Name)
 	}
-	cs := r.Culprits()
+	cs := r.Causes()
 	for _, c := range cs {
-		sum.Culprits = append(sum.Culprits, c.First.Index)
+		sum.Culprits = append(sum.Culprits, c.Index)
 	}
 	if len(cs) > 0 {
 		sum.CertPlan = r.CertPlan()
@@ -236,14 +236,16 @@ func (j *JSONWriter) Finish(r *analysis.Report) error {
 	}
 	t := totals(r)
 	sum.Totals = &t
-	return writeJSONSummary(j.w, &sum, cs)
+	return writeJSONSummary(j.w, &sum, cs, r.Explain)
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made
-// from cs one culprit at a time: the summary of a big trace (an entry per
-// culprit) is never marshalled whole in memory. The fields and their order are JSONSummary's (TestJSONSummaryStreamed holds
+// from cs one culprit at a time (each loaded and explained by explain just
+// before it is written): the summary of a big trace (an entry per
+// culprit) is never marshalled, nor its culprits explained, whole in
+// memory. The fields and their order are JSONSummary's (TestJSONSummaryStreamed holds
 // them equal).
-func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit) error {
+func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, explain func(*analysis.Culprit) *analysis.Culprit) error {
 	bw := buffered(w)
 	field := func(sep, key string, v any) error {
 		bw.WriteString(sep)
@@ -288,7 +290,7 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit) err
 		if i == 0 {
 			sep = ""
 		}
-		if err := field(sep, "", JSONCulpritOf(c)); err != nil {
+		if err := field(sep, "", JSONCulpritOf(explain(c))); err != nil {
 			return err
 		}
 	}

@@ -38,7 +38,8 @@ func TestJSONSummaryStreamed(t *testing.T) {
 				if err := json.NewEncoder(&want).Encode(sum); err != nil {
 					t.Fatal(err)
 				}
-				if err := writeJSONSummary(&got, &sum, cs); err != nil {
+				same := func(c *analysis.Culprit) *analysis.Culprit { return c }
+				if err := writeJSONSummary(&got, &sum, cs, same); err != nil {
 					t.Fatal(err)
 				}
 				if got.String() != want.String() {
@@ -46,7 +47,7 @@ func TestJSONSummaryStreamed(t *testing.T) {
 				}
 				// Explained while written, as renderJSON does.
 				got.Reset()
-				if err := writeJSONSummary(&got, &sum, r.Culprits()); err != nil {
+				if err := writeJSONSummary(&got, &sum, r.Causes(), r.Explain); err != nil {
 					t.Fatal(err)
 				}
 				if got.String() != want.String() {

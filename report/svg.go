@@ -79,7 +79,8 @@ func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
 	// What must be drawn: each culprit's first request and what sent the
 	// client there.
 	important := map[int]bool{}
-	for _, c := range r.Culprits() {
+	for _, c := range r.Causes() {
+		c = r.Explain(c) // one at a time
 		important[c.First.Index] = true
 		for _, cause := range c.First.Origin {
 			if cause.From > 0 {
@@ -90,18 +91,18 @@ func SequenceSVG(r *analysis.Report, o SequenceOptions) string {
 	return sequenceSVG(r.EachItem(), important, o)
 }
 
-// causesSVG draws the causes as a sequence picture: the first request of
-// each, in the order they happened, labelled with what sent the client
-// there. It walks no item list: a report of any size draws at most
-// o.MaxRows arrows.
-func causesSVG(cs []*analysis.Culprit, o SequenceOptions) string {
+// causesSVG draws the causes cs (r's, compact) as a sequence picture: the
+// first request of each, in the order they happened, labelled with what
+// sent the client there. It walks no item list: a report of any size
+// draws at most o.MaxRows arrows.
+func causesSVG(r *analysis.Report, cs []*analysis.Culprit, o SequenceOptions) string {
 	o = o.defaults()
 	if len(cs) > o.MaxRows {
 		cs = cs[:o.MaxRows]
 	}
 	items := make([]*analysis.Item, 0, len(cs))
 	important := map[int]bool{}
-	for _, c := range cs {
+	for _, c := range explained(r, cs) {
 		items = append(items, c.First)
 		important[c.First.Index] = true
 	}

@@ -76,7 +76,7 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		t.width = 80
 	}
 	tot := totals(r)
-	causes := rankCauses(r.Culprits())
+	causes := rankCauses(r.Causes())
 	title := ""
 	if o.Title != "" {
 		title = o.Title + ": "
@@ -96,6 +96,9 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		t.field("", "looked at", lookedAtWords(tot, profileList(r.Profiles)))
 	}
 	inFull, inLine := shown(causes, textFull, textListed, o.All)
+	if !o.All {
+		inFull = explained(r, inFull) // at most textFull; with All, each as it is printed
+	}
 	if len(inFull) < len(causes) {
 		t.printf("\n%s\n", t.color(ansiBold, fmt.Sprintf("causes by rule (%d causes; the biggest %d in full below, then %d a line each):", len(causes), len(inFull), len(inLine))))
 		for _, g := range byRule(causes) {
@@ -113,11 +116,15 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 		}
 	}
 	for i, c := range inFull {
+		if o.All {
+			c = r.Explain(c)
+		}
 		t.cause(i+1, c)
 	}
 	if len(inLine) > 0 {
 		t.printf("\n%s\n", t.color(ansiBold, "more causes, a line each:"))
 		for i, c := range inLine {
+			c = r.Explain(c)
 			pad := fmt.Sprintf("%4d. ", len(inFull)+i+1)
 			for j, l := range Wrap(fmt.Sprintf("%s (%s)", causeTitle(c), analysis.Plural(c.Requests, "request")), t.width-len(pad)) {
 				if j > 0 {

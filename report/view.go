@@ -139,7 +139,7 @@ func certAnchor(sha string) string {
 
 func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 	tot := totals(r)
-	causes := rankCauses(r.Culprits())
+	causes := rankCauses(r.Causes())
 	v := &reportView{Title: o.Title, Headline: headline(r, tot, len(causes), o.All), Clean: len(causes) == 0, Profiles: profileList(r.Profiles),
 		Problems: r.Problems, Total: len(causes), All: o.All, LookedAt: lookedAtWords(tot, profileList(r.Profiles)), ranked: causes}
 	if r.Origins != nil {
@@ -155,7 +155,13 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 		}
 		return ""
 	}
+	if !o.All {
+		inFull = explained(r, inFull) // at most full; with All, each as it is laid out
+	}
 	for i, c := range inFull {
+		if o.All {
+			c = r.Explain(c)
+		}
 		cv := culpritView{N: i + 1, Anchor: fmt.Sprintf("cause-%d", i+1), Title: causeTitle(c), Verdict: c.Verdict, Request: analysis.Describe(c.First.Obs),
 			ReqLink: obsLink(c.First.Index), Counts: countWords(c), Requests: c.Requests, Cert: chainWords(c.First.Chain), Warns: strings.Join(c.Profiles, ", "), Asked: analysis.AskedWords(c.First)}
 		for _, ex := range c.Examples {
@@ -175,6 +181,7 @@ func viewOf(r *analysis.Report, o RenderOptions, full, listed int) *reportView {
 		v.Causes = append(v.Causes, cv)
 	}
 	for i, c := range inLine {
+		c = r.Explain(c)
 		lv := lineView{N: len(inFull) + i + 1, Title: causeTitle(c), Requests: c.Requests, Clients: clientCount(c)}
 		if len(c.Remedies) > 0 {
 			lv.Fix = c.Remedies[0].Command

@@ -58,6 +58,7 @@ func (s *reportStream) sink() analysis.ItemSink { return s.items }
 // problems, closes, and maps the verdict to the exit code.
 func (s *reportStream) write(rep *analysis.Report, title string) error {
 	defer s.close()
+	defer rep.Close() // the causes' requests a big report kept in a file
 	var err error
 	switch {
 	case s.json != nil:

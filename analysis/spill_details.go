@@ -1,0 +1,173 @@
+package analysis
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+)
+
+// detailMemory is how many requests a culprits' detail store keeps in
+// memory before it moves them to a temporary file (about 3 KB each in
+// a streamed report: findings with every profile's texts, chain
+// summaries, origin): a report of a few thousand causes stays in memory,
+// one of a capture with 10,000 causes or more goes to disk. A variable so
+// that tests can make every store a file.
+var detailMemory = 2048
+
+// details holds the requests a culprit shows in full (its first request
+// and its examples: Culprit.First, Examples, the findings Explain merges),
+// so that a culprit in memory is only its counts and references (see
+// docs/analysis-memory.md). A store keeps its items in memory until it
+// holds more than limit of them (limit < 0: never), then writes them, and
+// every later one, to a temporary file as Spill does (encodeSpilled), and
+// reads one back when a report explains its culprit. A ref is the item's
+// ordinal in the store.
+//
+// put is called by one goroutine (the pipeline); get may be called by
+// several (a proxy's pages).
+type details struct {
+	limit int
+
+	mu   sync.Mutex
+	mem  []*Item // the items while in memory (nil once in the file)
+	n    int     // items stored
+	f    *os.File
+	name string
+	bw   *bufio.Writer
+	cw   countWriter
+	enc  *json.Encoder
+	offs []int64 // offs[ref]: where ref's line starts in the file
+	err  error
+	// closed: the file is gone (close)
+	closed bool
+}
+
+// newDetails returns a store that moves to a file past limit items
+// (limit < 0: never).
+func newDetails(limit int) *details { return &details{limit: limit} }
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// put stores it (which the store may keep: it must not change afterwards)
+// and returns its ref.
+func (d *details) put(it *Item) int32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ref := int32(d.n)
+	d.n++
+	if d.f == nil && (d.limit < 0 || len(d.mem) < d.limit || !d.open()) {
+		d.mem = append(d.mem, it)
+		return ref
+	}
+	d.write(it)
+	return ref
+}
+
+// open creates the file and moves the items in memory to it; false (the
+// store then stays in memory) when it cannot.
+func (d *details) open() bool {
+	f, err := os.CreateTemp("", "certsleuth-causes-*.jsonl")
+	if err != nil {
+		// The report is the same, only bigger in memory.
+		d.limit = -1
+		return false
+	}
+	d.f, d.name = f, f.Name()
+	if runtime.GOOS != "windows" {
+		// Gone with the process whatever happens; the descriptor still
+		// reads it. Windows cannot remove an open file: close removes it.
+		if os.Remove(d.name) == nil {
+			d.name = ""
+		}
+	}
+	d.bw = bufio.NewWriterSize(f, 64<<10)
+	d.cw = countWriter{w: d.bw}
+	d.enc = json.NewEncoder(&d.cw)
+	d.offs = make([]int64, 0, 2*len(d.mem))
+	for _, it := range d.mem {
+		d.write(it)
+	}
+	d.mem = nil
+	return true
+}
+
+// write appends it to the file.
+func (d *details) write(it *Item) {
+	d.offs = append(d.offs, d.cw.n)
+	if d.err != nil {
+		return
+	}
+	if err := encodeSpilled(d.enc, it); err != nil {
+		d.err = fmt.Errorf("write the causes' example requests to a temporary file: %w", err)
+	}
+}
+
+// get returns the item ref: the one stored while in memory, else a new
+// one read back from the file.
+func (d *details) get(ref int32) (*Item, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ref < 0 || int(ref) >= d.n {
+		return nil, fmt.Errorf("no stored request %d", ref)
+	}
+	if d.closed {
+		return nil, fmt.Errorf("the report was closed")
+	}
+	if d.f == nil {
+		return d.mem[ref], nil
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if d.bw.Buffered() > 0 {
+		if err := d.bw.Flush(); err != nil {
+			d.err = fmt.Errorf("write the causes' example requests to a temporary file: %w", err)
+			return nil, d.err
+		}
+	}
+	start, end := d.offs[ref], d.cw.n
+	if int(ref)+1 < len(d.offs) {
+		end = d.offs[ref+1]
+	}
+	b := make([]byte, end-start)
+	if _, err := d.f.ReadAt(b, start); err != nil {
+		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
+	}
+	var sp spilled
+	if err := json.Unmarshal(b, &sp); err != nil {
+		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
+	}
+	return sp.item()
+}
+
+// close closes and removes the file, if there is one.
+func (d *details) close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.f == nil {
+		return nil
+	}
+	d.closed = true
+	err := d.f.Close()
+	if d.name != "" {
+		if rerr := os.Remove(d.name); err == nil {
+			err = rerr
+		}
+	}
+	d.f, d.bw, d.enc, d.offs = nil, nil, nil, nil
+	return err
+}

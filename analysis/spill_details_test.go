@@ -1,0 +1,93 @@
+package analysis
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// streamWithFile streams obs through a pipeline whose culprits' requests
+// go to a file from the first one.
+func streamWithFile(t *testing.T, obs []*record.Observation) (*Pipeline, *Report) {
+	t.Helper()
+	p := NewPipeline(Options{Roots: scenarioCerts(t).roots, Now: scenarioDay}, Discard)
+	p.agg.g.store.limit = 0
+	for _, o := range obs {
+		if err := p.Add(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, r
+}
+
+// TestDetailsFile: a report whose causes' requests went to a temporary
+// file explains them from it, leaves no file behind once closed (on Unix
+// none is ever visible), and after Close explains each cause from what it
+// kept, with a problem that says why, instead of failing.
+func TestDetailsFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	sc := scenarioList(t)[0]
+	p, r := streamWithFile(t, sc.obs)
+	if p.agg.g.store.f == nil || p.agg.g.store.mem != nil {
+		t.Fatal("the requests are not in a file")
+	}
+	want := Analyze(sc.obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay}).Culprits()
+	got := r.Culprits()
+	if len(got) != len(want) || len(got) == 0 {
+		t.Fatalf("%d causes, Analyze %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Verdict != want[i].Verdict || got[i].First.Index != want[i].First.Index {
+			t.Errorf("cause %d from the file: #%d %q\nAnalyze: #%d %q", i+1, got[i].First.Index, got[i].Verdict, want[i].First.Index, want[i].Verdict)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, "certsleuth-causes-*"))
+	if runtime.GOOS != "windows" && len(left) > 0 {
+		t.Errorf("the store's file is visible while in use: %v", left)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) > 0 {
+		t.Errorf("files left in TMPDIR after Close: %v", left)
+	}
+	c := r.Explain(r.Causes()[0])
+	if c.First == nil || c.First.Index != r.Causes()[0].Index || c.First.Obs == nil {
+		t.Fatalf("explained after Close: %+v", c.First)
+	}
+	if n := len(r.Problems); n != 1 || !strings.Contains(r.Problems[0], "without their example requests") || !strings.Contains(r.Problems[0], "closed") {
+		t.Errorf("problems after Close: %q", r.Problems)
+	}
+}
+
+// TestDetailsNoTempDir: when no temporary file can be made, the requests
+// stay in memory and the report is the same.
+func TestDetailsNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	sc := scenarioList(t)[0]
+	p, r := streamWithFile(t, sc.obs)
+	if p.agg.g.store.f != nil || len(p.agg.g.store.mem) == 0 {
+		t.Fatal("the requests are not in memory")
+	}
+	want := Analyze(sc.obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay}).Culprits()
+	for i, c := range r.Culprits() {
+		if c.Verdict != want[i].Verdict {
+			t.Errorf("cause %d: %q, Analyze %q", i+1, c.Verdict, want[i].Verdict)
+		}
+	}
+	if len(r.Problems) > 0 {
+		t.Errorf("problems: %q", r.Problems)
+	}
+	if _, err := os.Stat(os.Getenv("TMPDIR")); err == nil {
+		t.Error("the missing TMPDIR was made")
+	}
+}
