@@ -191,6 +191,16 @@ func (h *half) consume(n int) {
 	h.buf = h.buf[:copy(h.buf, h.buf[n:])]
 }
 
+// prepend puts b in front of the unparsed bytes.
+func (h *half) prepend(b []byte) {
+	nb := h.pool.get(len(b) + len(h.buf))
+	nb = append(append(nb, b...), h.buf...)
+	if !h.borrowed {
+		h.pool.put(h.own)
+	}
+	h.own, h.buf, h.borrowed = nb, nb, false
+}
+
 // stop ends buffering for this direction; g records why, if it is a gap.
 func (h *half) stop(g gap) {
 	if g != gapNone && h.gap == gapNone {

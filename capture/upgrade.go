@@ -52,6 +52,13 @@ type upHalf struct {
 	skipped  int    // bytes before the TLS began
 	greeting string // MySQL: the server version
 	tls      bool   // TLS began
+	// tail holds the last bytes scanned when they may begin a hello
+	// that the next bytes complete (fewer than 11), so that a scanned
+	// direction keeps no buffer of its own; scratch joins them with the
+	// next bytes.
+	tail    [16]byte
+	ntail   int
+	scratch [32]byte
 }
 
 // Upgrade protocols' constants.
@@ -376,17 +383,47 @@ func (r *reader) parseUpgrade(f *flow, d int) {
 	for !h.done {
 		rest := h.buf[off:]
 		if u.scan {
+			if u.ntail > 0 {
+				// The bytes kept from the last read, with these.
+				t := u.ntail
+				n := copy(u.scratch[:], u.tail[:t])
+				n += copy(u.scratch[n:], rest)
+				u.ntail = 0
+				for i := 0; i < t; i++ {
+					if u.scratch[i] != recHandshake {
+						continue
+					}
+					yes, more := helloAt(u.scratch[i:n])
+					if yes { // the hello began in the kept bytes
+						u.skipped -= t - i
+						h.consume(off)
+						h.prepend(u.scratch[i:t])
+						off = 0
+						goto tlsBegins
+					}
+					if more { // still too few bytes to tell
+						u.ntail = copy(u.tail[:], u.scratch[i:n])
+						u.skipped += len(rest)
+						h.consume(len(h.buf))
+						return
+					}
+				}
+			}
 			at, found := scanHello(rest)
 			u.skipped += at
 			off += at
 			if found {
 				break
 			}
+			// What may begin a hello (fewer than 11 bytes) is kept
+			// aside; the rest is dropped.
+			u.ntail = copy(u.tail[:], rest[at:])
+			u.skipped += u.ntail
 			if u.skipped > maxUpgradeScan {
 				h.stop(gapNone)
 				return
 			}
-			h.consume(off)
+			h.consume(len(h.buf))
 			return
 		}
 		if len(rest) > 0 && rest[0] == recHandshake {
@@ -429,6 +466,7 @@ func (r *reader) parseUpgrade(f *flow, d int) {
 	}
 	// TLS begins at off.
 	h.consume(off)
+tlsBegins:
 	u.tls = true
 	h.proto = protoTLS
 	h.tls = &tlsHalf{}

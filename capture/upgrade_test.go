@@ -141,13 +141,14 @@ func upgradeConv(t *testing.T, dl upDialog, srv, cli *tls.Config) []chunk {
 }
 
 // TestUpgrades reads MySQL, LDAP StartTLS, ADB and an unknown protocol
-// that turn to TLS, whole and cut into 7-byte segments, TLS 1.2 and 1.3
+// that turn to TLS, whole and cut into 3- and 7-byte segments, TLS 1.2 and 1.3
 // (with the key log): each gives one TLS observation with the protocol,
-// the SNI and the server's certificate, and a note of how TLS began.
+// the SNI and the server's certificate, and a note of how TLS began. The
+// 3-byte segments cut every record header and hello between packets.
 func TestUpgrades(t *testing.T) {
 	p := newGenPKI(t)
 	for _, dl := range upDialogs {
-		for _, mss := range []int{0, 7} {
+		for _, mss := range []int{0, 3, 7} {
 			for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
 				t.Run(fmt.Sprintf("%s/mss%d/%x", dl.name, mss, v), func(t *testing.T) {
 					var kl bytes.Buffer
