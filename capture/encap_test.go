@@ -301,3 +301,17 @@ func lanNoise(t *testing.T) [][]byte {
 		cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolICMPv4, []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0})),
 	}
 }
+
+// TestDecodeNoAlloc: unwrapping an encapsulation allocates nothing (the
+// decoder runs for every packet of a capture).
+func TestDecodeNoAlloc(t *testing.T) {
+	f := newCapFile(t)
+	f.tcp(cliPort(74), mailIP+":443", 0, []chunk{{true, []byte("\x16\x03\x01\x00\x01\x01")}}, segOpts{})
+	for _, e := range encaps(t) {
+		frame := e.wrap(f.pkts[3].ip, false)
+		var p packet
+		if n := testing.AllocsPerRun(100, func() { decodeFast(e.link, frame, &p) }); n != 0 || !p.tcp {
+			t.Errorf("%s: %v allocations a frame (tcp %v), want 0", e.name, n, p.tcp)
+		}
+	}
+}

@@ -395,12 +395,7 @@ func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
 			if !haveIP || fragment {
 				return false
 			}
-			p.tcp = true
-			p.sport, p.dport = uint16(tcp.SrcPort), uint16(tcp.DstPort)
-			p.seq = tcp.Seq
-			p.syn, p.ack, p.fin, p.rst = tcp.SYN, tcp.ACK, tcp.FIN, tcp.RST
-			p.payload = tcp.Payload
-			p.fullLen = max(ipPayload-int(tcp.DataOffset)*4, len(p.payload))
+			refTCP(p, &tcp, ipPayload)
 			return true
 		case layers.LayerTypeUDP:
 			if !haveIP || fragment {
@@ -431,6 +426,17 @@ func gopacketDecode(link layers.LinkType, data []byte, p *packet) bool {
 		}
 	}
 	return false
+}
+
+// refTCP fills p's TCP fields from gopacket's layer; ipPayload is the
+// IP payload length on the wire.
+func refTCP(p *packet, tcp *layers.TCP, ipPayload int) {
+	p.tcp = true
+	p.sport, p.dport = uint16(tcp.SrcPort), uint16(tcp.DstPort)
+	p.seq = tcp.Seq
+	p.syn, p.ack, p.fin, p.rst = tcp.SYN, tcp.ACK, tcp.FIN, tcp.RST
+	p.payload = tcp.Payload
+	p.fullLen = max(ipPayload-int(tcp.DataOffset)*4, len(p.payload))
 }
 
 // gopacketTunnelDecode is the reference for the frames decodeFast takes
@@ -466,12 +472,7 @@ func gopacketTunnelDecode(link layers.LinkType, data []byte, p *packet) bool {
 		}
 		switch l := ls[i+1].(type) {
 		case *layers.TCP:
-			p.tcp = true
-			p.sport, p.dport = uint16(l.SrcPort), uint16(l.DstPort)
-			p.seq = l.Seq
-			p.syn, p.ack, p.fin, p.rst = l.SYN, l.ACK, l.FIN, l.RST
-			p.payload = l.Payload
-			p.fullLen = max(ipPayload-int(l.DataOffset)*4, len(p.payload))
+			refTCP(p, l, ipPayload)
 			return true
 		case *layers.UDP:
 			p.sport, p.dport = uint16(l.SrcPort), uint16(l.DstPort)
