@@ -75,6 +75,12 @@ type Check struct {
 	// PerProfile checks run once per client profile; the others once per
 	// observation, and their findings carry Profile AllProfiles.
 	PerProfile bool
+	// ChainOnly says Run reads only the chain (Subject.Chain, ChainErr,
+	// the chain's trust and AIA result) and the profile: not the
+	// observation, the name, the time or the verdict. The judge then runs
+	// it once per chain and profile, not once per connection
+	// (TestChainOnlyChecks holds each such check to it).
+	ChainOnly bool
 	// Run returns nil when the check passes, or a finding with at least
 	// Summary set; ID, Severity, Profile, Remedy and Citation default to the
 	// check's.

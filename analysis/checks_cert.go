@@ -144,7 +144,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "chain.self-signed", Title: "The server presented a self-signed certificate", Severity: SeverityError,
+			ID: "chain.self-signed", Title: "The server presented a self-signed certificate", Severity: SeverityError, ChainOnly: true,
 			Citation: "RFC 5280 §6.1; Outlook security alert (\"issued by a company you have not chosen to trust\"); WinINet 0x80072F0D",
 			Remedy:   "Replace Exchange's self-signed certificate with one from a CA the clients trust (public, or your enterprise CA deployed by Group Policy); or pass --ca-file if this certificate is deliberately trusted.",
 			Run: func(s *Subject) *Finding {
@@ -161,7 +161,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "chain.untrusted", Title: "The chain does not lead to a trusted root", Severity: SeverityError,
+			ID: "chain.untrusted", Title: "The chain does not lead to a trusted root", Severity: SeverityError, ChainOnly: true,
 			Citation: "RFC 5280 §6.1; WinINet ERROR_INTERNET_INVALID_CA 0x80072F0D",
 			Remedy:   "Install the issuing CA on the clients (enterprise CA) or use a public CA, and make the server send its intermediate certificates; pass --ca-file for a lab or enterprise CA.",
 			Run: func(s *Subject) *Finding {
@@ -188,7 +188,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "chain.intermediate-missing", Title: "The server does not send its intermediate CA; only clients that fetch it from the AIA URL accept", Severity: SeverityError,
+			ID: "chain.intermediate-missing", Title: "The server does not send its intermediate CA; only clients that fetch it from the AIA URL accept", Severity: SeverityError, ChainOnly: true,
 			Citation: "RFC 5280 §4.2.2.1; chromium cert_issuer_source_aia.cc; OpenSSL x509_vfy.c build_chain (no fetching)", PerProfile: true,
 			Remedy: "Bind the certificate with its intermediate CA certificate (install the intermediate in the server's Intermediate Certification Authorities store, or append it to the chain file), so that every client gets the whole chain.",
 			Run: func(s *Subject) *Finding {
@@ -209,7 +209,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "eku.server-auth", Title: "The certificate is not for TLS servers (no serverAuth EKU)", Severity: SeverityError,
+			ID: "eku.server-auth", Title: "The certificate is not for TLS servers (no serverAuth EKU)", Severity: SeverityError, ChainOnly: true,
 			Citation: "RFC 5280 §4.2.1.12; support.apple.com/103769; OpenSSL crypto/x509/v3_purp.c check_purpose_ssl_server; Go crypto/x509 verify.go checkChainForKeyUsage", PerProfile: true,
 			Remedy: "Reissue the certificate from a Web Server (serverAuth) template.",
 			Run: func(s *Subject) *Finding {
@@ -246,7 +246,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "chain.intermediate-eku", Title: "An issuing CA's extendedKeyUsage does not allow TLS servers", Severity: SeverityError,
+			ID: "chain.intermediate-eku", Title: "An issuing CA's extendedKeyUsage does not allow TLS servers", Severity: SeverityError, ChainOnly: true,
 			Citation: "RFC 5280 §4.2.1.12; Go crypto/x509 verify.go checkChainForKeyUsage; OpenSSL crypto/x509/v3_purp.c check_purpose_ssl_server", PerProfile: true,
 			Remedy: "Issue the server certificate from a CA whose certificate allows serverAuth (or has no extendedKeyUsage), and send that CA's certificate in the chain.",
 			Run: func(s *Subject) *Finding {
@@ -271,7 +271,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "key.usage-incompatible", Title: "The certificate's keyUsage does not allow this client's TLS handshake", Severity: SeverityError,
+			ID: "key.usage-incompatible", Title: "The certificate's keyUsage does not allow this client's TLS handshake", Severity: SeverityError, ChainOnly: true,
 			Citation: "BoringSSL ssl/ssl_cert.cc ssl_cert_check_key_usage (ERR_SSL_KEY_USAGE_INCOMPATIBLE); OpenSSL crypto/x509/v3_purp.c check_purpose_ssl_server; RFC 8446 §4.4.2.2", PerProfile: true,
 			Remedy: "Reissue the certificate with keyUsage digitalSignature (and keyEncipherment for RSA), as the Web Server template does.",
 			Run: func(s *Subject) *Finding {
@@ -295,7 +295,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "key.rsa-too-small", Title: "An RSA key in the chain is smaller than this client accepts", Severity: SeverityError,
+			ID: "key.rsa-too-small", Title: "An RSA key in the chain is smaller than this client accepts", Severity: SeverityError, ChainOnly: true,
 			Citation: "OpenSSL crypto/x509/x509_vfy.c check_key_level (security level 2: 2048 bits); KB 2661254; Go crypto/rsa (1024 bits); chromium cert_verify_proc.cc", PerProfile: true,
 			Remedy: "Reissue the certificate (or the CA) with an RSA key of 2048 bits or more, or ECDSA P-256.",
 			Run: func(s *Subject) *Finding {
@@ -315,7 +315,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "apple.validity-825", Title: "Apple refuses certificates valid for more than 825 days", Severity: SeverityError,
+			ID: "apple.validity-825", Title: "Apple refuses certificates valid for more than 825 days", Severity: SeverityError, ChainOnly: true,
 			Citation: "support.apple.com/103769", PerProfile: true,
 			Remedy: "Reissue the certificate with a validity of at most 825 days (398 for public CAs).",
 			Run: func(s *Subject) *Finding {
@@ -331,7 +331,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "apple.weak-key", Title: "Apple refuses RSA keys under 2048 bits", Severity: SeverityError,
+			ID: "apple.weak-key", Title: "Apple refuses RSA keys under 2048 bits", Severity: SeverityError, ChainOnly: true,
 			Citation: "support.apple.com/103769", PerProfile: true,
 			Remedy: "Reissue with RSA 2048 or larger, or ECDSA.",
 			Run: func(s *Subject) *Finding {
@@ -347,7 +347,7 @@ func init() {
 			},
 		},
 		&Check{
-			ID: "apple.sha1", Title: "Apple refuses SHA-1 signatures", Severity: SeverityError,
+			ID: "apple.sha1", Title: "Apple refuses SHA-1 signatures", Severity: SeverityError, ChainOnly: true,
 			Citation: "support.apple.com/103769", PerProfile: true,
 			Remedy: "Reissue the certificate (and intermediates) with SHA-256 signatures.",
 			Run: func(s *Subject) *Finding {

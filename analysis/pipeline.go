@@ -299,6 +299,36 @@ type judger struct {
 	ps     Subject
 	v      match.Verdict
 	fs     []Finding
+	// chainRuns holds the findings of the ChainOnly checks by chain and
+	// profile (nil: the check passed).
+	chainRuns map[chainRun]*Finding
+}
+
+// chainRun is one ChainOnly check on one chain for one profile (nil for
+// the checks that are not per profile).
+type chainRun struct {
+	check   *Check
+	chain   string // record.ChainID
+	profile *match.Profile
+}
+
+// run applies c to s, once per chain and profile when c is ChainOnly and
+// what it reads is the chain's alone: the chain recorded (not a what-if),
+// no AIA fetches recorded with the observation (judgeAIA reads them).
+func (j *judger) run(c *Check, s *Subject, pc *parsedChain) *Finding {
+	if !c.ChainOnly || pc.id == "" || s.WhatIf || len(s.Obs.AIA) > 0 {
+		return c.run(s)
+	}
+	k := chainRun{c, pc.id, s.Profile}
+	if f, ok := j.chainRuns[k]; ok {
+		return f
+	}
+	f := c.run(s)
+	if len(j.chainRuns) >= maxShared {
+		clear(j.chainRuns)
+	}
+	j.chainRuns[k] = f
+	return f
 }
 
 // maxMemo bounds judger.memo; past it the memo starts again.
@@ -309,7 +339,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}, chainRuns: map[chainRun]*Finding{}}
 	j.keyEnc = json.NewEncoder(&j.keyBuf)
 	return j
 }
@@ -402,26 +432,23 @@ func (j *judger) key(o *record.Observation, pc *parsedChain) []byte {
 	return j.keyBuf.Bytes()
 }
 
-// judge runs the checks and the matcher on observation index o, whose
-// chain pc is.
-func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item {
+// subject is what the checks of observation o, whose chain pc is, look
+// at: the name asked, the time, the chain (or the what-if chain) with its
+// trust and AIA result.
+func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 	opts := j.opts
-	sh := j.sh
-	sh.bound()
-	it := &Item{Index: index, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
-	it.Name, it.NameFrom = o.AskedName()
-	s := &Subject{Obs: o, Name: it.Name, NameFrom: it.NameFrom, At: o.Time}
+	s := &Subject{Obs: o, At: o.Time}
+	s.Name, s.NameFrom = o.AskedName()
 	if s.At.IsZero() {
 		s.At = j.now
 	}
 	switch {
 	case opts.WhatIf != nil && isTLS(o):
-		s.Chain, s.WhatIf, it.WhatIf = opts.WhatIf, true, true
+		s.Chain, s.WhatIf = opts.WhatIf, true
 		if j.whatIfTrust == nil {
 			j.whatIfTrust = verifyTrust(opts.WhatIf, opts.Roots)
 		}
 		s.trust = j.whatIfTrust
-		it.Chain = sh.summaries(s.Chain)
 	case len(o.Chain) > 0:
 		s.Chain, s.ChainErr = pc.certs, pc.err
 		if len(s.Chain) > 0 {
@@ -432,8 +459,22 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			}
 			s.trust = t
 			s.aia = judgeAIA(s, opts.Roots)
-			it.Chain = sh.summaries(s.Chain)
 		}
+	}
+	return s
+}
+
+// judge runs the checks and the matcher on observation index o, whose
+// chain pc is.
+func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item {
+	opts := j.opts
+	sh := j.sh
+	sh.bound()
+	it := &Item{Index: index, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
+	s := j.subject(o, pc)
+	it.Name, it.NameFrom, it.WhatIf = s.Name, s.NameFrom, s.WhatIf
+	if len(s.Chain) > 0 {
+		it.Chain = sh.summaries(s.Chain)
 	}
 	if o.Kind == record.KindDNS {
 		return it
@@ -444,7 +485,7 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 		if c.PerProfile {
 			continue
 		}
-		if f := c.run(s); f != nil {
+		if f := j.run(c, s, pc); f != nil {
 			fs = append(fs, *f)
 		}
 	}
@@ -464,7 +505,7 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			if !c.PerProfile {
 				continue
 			}
-			if f := c.run(ps); f != nil {
+			if f := j.run(c, ps, pc); f != nil {
 				fs = append(fs, *f)
 			}
 		}
