@@ -102,7 +102,7 @@ func main() {
 		}
 		total.merge(t)
 		fairTotal.merge(ft)
-		fmt.Printf("%s: %s\n", base, t)
+		fmt.Printf("%s: %s; fair %d agree\n", base, t, ft.agree)
 	}
 	if !*auditOnly {
 		fmt.Printf("TOTAL %d files, strict: %s\n", flag.NArg(), total)
