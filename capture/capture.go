@@ -792,11 +792,11 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			notes = append(notes, "the client's XMPP stream is to "+strings.ToValidUTF8(m.streamTo, "?")+", the domain it checks the certificate against")
 		}
 	}
+	upProto, upNotes := upgradeReport(chh, shh)
 	if o.StartTLS == "" {
-		var n []string
-		o.StartTLS, n = upgradeReport(chh, shh)
-		notes = append(notes, n...)
+		o.StartTLS = upProto
 	}
+	notes = append(notes, upNotes...)
 	if chh.proxyHdr != "" {
 		notes = append(notes, chh.proxyHdr)
 	}

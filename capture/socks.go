@@ -368,7 +368,8 @@ func hostChar(c byte) bool {
 
 // parseSOCKS reads direction d's SOCKS negotiation. When it is over the
 // direction's remaining bytes are classified anew (the tunnel's
-// protocol); when they break the protocol the direction stops.
+// protocol); when they break the protocol the direction is scanned for a
+// TLS hello (upgrade.go).
 func (r *reader) parseSOCKS(f *flow, d int) {
 	h := &f.h[d]
 	s := h.socks
@@ -385,7 +386,8 @@ func (r *reader) parseSOCKS(f *flow, d int) {
 			if s.err == "" {
 				s.err = "not a SOCKS " + strconv.Itoa(int(s.ver)) + " message"
 			}
-			h.stop(gapNone)
+			h.consume(off)
+			r.rescan(f, d) // TLS may still follow what is not SOCKS
 			return
 		}
 		if n == 0 {

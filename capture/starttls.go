@@ -211,7 +211,8 @@ func (r *reader) parseMail(f *flow, d int) {
 		nl := bytes.IndexByte(rest, '\n')
 		if nl < 0 {
 			if m.text+len(rest) > maxStartTLSText {
-				h.stop(gapNone)
+				h.consume(off)
+				r.rescan(f, d) // no STARTTLS after 64 KiB of text
 				return
 			}
 			break
@@ -221,7 +222,8 @@ func (r *reader) parseMail(f *flow, d int) {
 		m.text += nl + 1
 		off += nl + 1
 		if m.text > maxStartTLSText {
-			h.stop(gapNone)
+			h.consume(off)
+			r.rescan(f, d)
 			return
 		}
 	}
@@ -291,7 +293,9 @@ func (r *reader) parseXMPP(f *flow, d int) {
 				break // wait for the record header
 			}
 			if !yes || !m.xmppTLS {
-				h.stop(gapNone) // not XML, and not the TLS XMPP asked for
+				// Not XML, and not the TLS XMPP asked for.
+				h.consume(off)
+				r.rescan(f, d)
 				return
 			}
 			h.consume(off + ws)
@@ -303,7 +307,9 @@ func (r *reader) parseXMPP(f *flow, d int) {
 		gt := bytes.IndexByte(rest, '>')
 		if gt < 0 {
 			if m.text+len(rest) > maxStartTLSText {
-				h.stop(gapNone)
+				h.consume(off)
+				r.rescan(f, d)
+				return
 			}
 			break
 		}
@@ -311,7 +317,8 @@ func (r *reader) parseXMPP(f *flow, d int) {
 		m.text += gt + 1
 		off += gt + 1
 		if m.text > maxStartTLSText {
-			h.stop(gapNone)
+			h.consume(off)
+			r.rescan(f, d)
 			return
 		}
 	}

@@ -363,10 +363,13 @@ func TestLooksMail(t *testing.T) {
 	}
 }
 
-// TestStartTLSNot: an XML stream that never sent XMPP's <starttls/> or
-// <proceed/> and a STARTTLS whose TLS comes mid-line give no TLS
-// observation, an XMPP <failure/> no server TLS; a bare STARTTLS answered by an SMTP server is
-// SMTP, by an IRC server IRC.
+// TestStartTLSNot: a STARTTLS whose TLS comes mid-line gives no TLS
+// observation; a bare STARTTLS answered by an SMTP server is SMTP, by an
+// IRC server IRC. An XML stream that never sent XMPP's <starttls/> or
+// <proceed/>, or a server that said <failure/>, does not turn to TLS as
+// XMPP, but a ClientHello or ServerHello after it is still read (the scan
+// for a hello, upgrade.go: a certificate in clear is never left unjudged),
+// with a note that TLS started mid-stream.
 func TestStartTLSNot(t *testing.T) {
 	p := newGenPKI(t)
 	conv := tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12))
@@ -378,11 +381,11 @@ func TestStartTLSNot(t *testing.T) {
 		conv     []chunk
 		starttls string // "" no TLS observation
 	}{
-		{"xml-without-starttls", withText("<stream:stream to='mail.contoso.test'>", "<stream:stream from='mail.contoso.test'>"), ""},
+		{"xml-without-starttls", withText("<stream:stream to='mail.contoso.test'>", "<stream:stream from='mail.contoso.test'>"), "xmpp mid-stream"},
 		// The server said <failure/>, not <proceed/>: its bytes are not
-		// read as TLS (the client's, after its <starttls/>, are).
-		{"xmpp-failure", withText("<stream:stream to='mail.contoso.test'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "<stream:stream from='mail.contoso.test'><failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>"), "xmpp client-only"},
-		{"xmpp-other-namespace", withText("<stream:stream to='a'><starttls xmlns='urn:example:other'/>", "<stream:stream from='a'><proceed xmlns='urn:example:other'/>"), ""},
+		// read as XMPP's TLS, but its ServerHello is found by the scan.
+		{"xmpp-failure", withText("<stream:stream to='mail.contoso.test'><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "<stream:stream from='mail.contoso.test'><failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>"), "xmpp mid-stream"},
+		{"xmpp-other-namespace", withText("<stream:stream to='a'><starttls xmlns='urn:example:other'/>", "<stream:stream from='a'><proceed xmlns='urn:example:other'/>"), "xmpp mid-stream"},
 		{"tls-mid-line", withText("STARTTLS", "220 go ahead"), ""},
 		{"xmpp", withText("<stream:stream to='mail.contoso.test'><starttls xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/>", "<stream:stream from='mail.contoso.test'><proceed xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/>"), "xmpp"},
 		{"bare-starttls-smtp", append([]chunk{{false, []byte("220 mail.contoso.test ESMTP\r\n")}, {true, []byte("STARTTLS\r\n")}, {false, []byte("220 2.0.0 Ready\r\n")}}, conv...), "smtp"},
@@ -396,6 +399,9 @@ func TestStartTLSNot(t *testing.T) {
 					got = o.StartTLS
 					if len(o.Chain) == 0 {
 						got += " client-only"
+					}
+					if strings.Contains(o.Note, "TLS started mid-stream after") {
+						got += " mid-stream"
 					}
 				}
 			}

@@ -473,6 +473,16 @@ tlsBegins:
 	r.parseTLS(f, d)
 }
 
+// rescan turns direction d, whose parser met bytes that break its
+// protocol (or 64 KiB of text without STARTTLS), to the scan for a hello
+// from its unparsed bytes on: TLS may still begin after them.
+func (r *reader) rescan(f *flow, d int) {
+	h := &f.h[d]
+	h.proto = protoUpgrade
+	h.up = &upHalf{scan: true, skipped: max(h.bytes-len(h.buf), 0)}
+	r.parseUpgrade(f, d)
+}
+
 // upgradeReport names the protocol whose upgrade began a flow's TLS
 // (chh the client's direction, shh the server's; "" when none or
 // unknown) and says in notes how the TLS began.
