@@ -331,8 +331,9 @@ func (j *judger) run(c *Check, s *Subject, pc *parsedChain) *Finding {
 	return f
 }
 
-// maxMemo bounds judger.memo; past it the memo starts again.
-const maxMemo = 1 << 12
+// maxMemo bounds judger.memo; past it the memo starts again (1,024, as
+// maxShared: each entry holds its key, about 1.7 KB, and a judgement).
+const maxMemo = 1 << 10
 
 func newJudger(opts Options) *judger {
 	now := opts.Now

@@ -309,8 +309,12 @@ func (sh *sharing) origin(chain []Cause) []Cause {
 }
 
 // maxShared bounds each sharing table: past it the table starts again
-// (a pipeline over a long input keeps what is recent).
-const maxShared = 1 << 13
+// (a pipeline over a long input keeps what is recent). 1,024: with 8,192
+// the tables and the text chunks they pin took 35 MB of hs.pcap's 80 MB
+// live heap, for few hits (most of its connections ask a new name);
+// 1,024 recent servers x names cover an office's capture
+// (docs/analysis-memory.md).
+const maxShared = 1 << 10
 
 func hashCauses(h *maphash.Hash, cs []Cause) {
 	for i := range cs {
