@@ -3,6 +3,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"hash/maphash"
 	"net"
 	"slices"
 	"sort"
@@ -31,17 +32,13 @@ const MaxClients = 10
 //
 // A culprit comes in two forms. Report.Causes gives the compact one, what
 // the report keeps of every cause: the counts, clients, profiles, times
-// and failed checks; its detail (First, Examples, Findings, Origin,
-// Remedies, NewName, Verdict) is nil. Report.Explain gives a copy with the
-// detail loaded (from memory, or from the temporary file a big report
+// and failed checks; its Detail is nil. Report.Explain gives a copy with
+// the Detail loaded (from memory, or from the temporary file a big report
 // keeps it in) and explained; Report.Culprits explains every cause.
 type Culprit struct {
-	// First is the group's first request (judged, with its Origin).
-	// Detail: set by Report.Explain.
-	First *Item
-	// Examples are up to MaxExamples requests of the group, First
-	// included, in input order. Detail: set by Report.Explain.
-	Examples []*Item
+	// Detail is the cause's first request and examples, findings, origin,
+	// fixes and verdict: nil in a compact cause, set by Report.Explain.
+	*Detail
 	// Index is the index of the group's first request (First.Index).
 	Index int
 	// Checks are the IDs of the failed checks, in the order of Findings.
@@ -62,21 +59,6 @@ type Culprit struct {
 	FirstSeen, LastSeen time.Time
 	// Profiles are the profiles that warn.
 	Profiles []string
-	// Findings are the error findings, one per check ID (profiles
-	// merged). Detail: set by Report.Explain.
-	Findings []Finding
-	// Origin is what sent the client to First, nearest cause first.
-	// Detail: set by Report.Explain.
-	Origin []Cause
-	// Remedies are the changes that stop the warning, most direct first,
-	// filled in with the names seen. Detail: set by Report.Explain.
-	Remedies []Remedy
-	// NewName is the name the certificate covers that clients should use
-	// instead, or "". Detail: set by Report.Explain.
-	NewName string
-	// Verdict is the one-paragraph plain-language verdict. Detail: set by
-	// Report.Explain.
-	Verdict string
 
 	// more holds the distinct clients beyond Clients (for MoreClients);
 	// nil while there are at most MaxClients.
@@ -87,9 +69,11 @@ type Culprit struct {
 	// settings behind them, as dedupeSettings keeps them (mergeSameHost).
 	urlless  int
 	sameAlts []Cause
-	// key is the culprit's grouping key, made of keyBase, the origin's
-	// setting and keyMail (see grouping.add).
-	key, keyBase, keyMail string
+	// key is the culprit's grouping key: keyBase (name, leaf, failed
+	// checks, request path), the origin's setting and keyMail, hashed
+	// (see grouping.add).
+	key, keyBase causeKey
+	keyMail      string
 
 	// What Explain loads from store: the first request, the one whose
 	// error findings are the culprit's (the first, unless a merge gave
@@ -97,17 +81,40 @@ type Culprit struct {
 	store      *details
 	first      int32
 	findingsOf int32
-	examples   []exampleRef
+	examples   [MaxExamples]exampleRef
+	nex        int8
 	// What reattribute reads of the first request without loading it:
-	// its name, source, whether it had a URL, its origin's kind and
-	// setting; reOrigin replaces its origin once reattributed.
-	name       string
-	source     record.Source
-	hasURL     bool
-	originKind CauseKind
-	setting    string
-	hasOrigin  bool
-	reOrigin   *Cause
+	// whether it had a URL and an origin, its name, source, its origin's
+	// kind and setting; reOrigin replaces its origin once reattributed.
+	hasURL, hasOrigin bool
+	name              string
+	source            record.Source
+	originKind        CauseKind
+	setting           string
+	reOrigin          *Cause
+}
+
+// Detail is what Report.Explain loads and works out for a cause.
+type Detail struct {
+	// First is the group's first request (judged, with its Origin). In a
+	// streamed report it is a compact copy (compactItem).
+	First *Item
+	// Examples are up to MaxExamples requests of the group, First
+	// included, in input order.
+	Examples []*Item
+	// Findings are the error findings, one per check ID (profiles
+	// merged).
+	Findings []Finding
+	// Origin is what sent the client to First, nearest cause first.
+	Origin []Cause
+	// Remedies are the changes that stop the warning, most direct first,
+	// filled in with the names seen.
+	Remedies []Remedy
+	// NewName is the name the certificate covers that clients should use
+	// instead, or "".
+	NewName string
+	// Verdict is the one-paragraph plain-language verdict.
+	Verdict string
 }
 
 // exampleRef is an example request: its index and where the store keeps it.
@@ -115,6 +122,12 @@ type exampleRef struct {
 	index int
 	ref   int32
 }
+
+// causeKey is a grouping key, hashed (128 bits: two 64-bit hashes with
+// different seeds): a cause's key string is 100-200 bytes (name, leaf
+// SHA-256, check IDs, path) and a big capture has a cause for every other
+// warning request.
+type causeKey [2]uint64
 
 // Causes returns every cause of r, first occurrence first, in compact form
 // (see Culprit): what a report of any size can hold. Report.Explain loads
@@ -153,6 +166,7 @@ func (r *Report) Culprits() []*Culprit {
 func (r *Report) Explain(c *Culprit) *Culprit {
 	d := *c
 	d.more = nil
+	d.Detail = &Detail{}
 	d.First = r.loadDetail(c, c.first, c.Index)
 	if c.reOrigin != nil {
 		f := *d.First
@@ -164,8 +178,8 @@ func (r *Report) Explain(c *Culprit) *Culprit {
 		fi = r.loadDetail(c, c.findingsOf, c.Index)
 	}
 	d.Findings = byCause(MergeFindings(fi.Findings, SeverityError), c.Profiles)
-	d.Examples = make([]*Item, 0, len(c.examples))
-	for _, ex := range c.examples {
+	d.Examples = make([]*Item, 0, c.nex)
+	for _, ex := range c.examples[:c.nex] {
 		if ex.ref == c.first {
 			d.Examples = append(d.Examples, d.First)
 			continue
@@ -234,7 +248,8 @@ func (r *Report) Close() error {
 type grouping struct {
 	profiles []*match.Profile
 	out      []*Culprit
-	byKey    map[string]*Culprit
+	byKey    map[causeKey]*Culprit
+	seed     [2]maphash.Seed
 	// store holds the culprits' first requests and examples.
 	store *details
 	// keepAll keeps the requests as they are in the store's memory (not
@@ -244,7 +259,7 @@ type grouping struct {
 	// maxConns bounds the connections remembered (0: no bound); conns
 	// are their keys, oldest first, from connHead on.
 	maxConns int
-	conns    []string
+	conns    []causeKey
 	connHead int
 	// strs interns the clients' words, the profile and check lists.
 	strs  map[string]string
@@ -256,7 +271,7 @@ type grouping struct {
 // else a compact copy of the first and example requests goes to a store
 // that moves to a file when it holds more than detailMemory.
 func newGrouping(ps []*match.Profile, keepAll bool) *grouping {
-	g := &grouping{profiles: ps, byKey: map[string]*Culprit{}, keepAll: keepAll, strs: map[string]string{}, lists: map[string][]string{}}
+	g := &grouping{profiles: ps, byKey: map[causeKey]*Culprit{}, seed: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, keepAll: keepAll, strs: map[string]string{}, lists: map[string][]string{}}
 	if keepAll {
 		g.store, g.of = newDetails(-1), map[int]*Culprit{}
 	} else {
@@ -290,6 +305,28 @@ func (g *grouping) internList(l []string) []string {
 	l = slices.Clip(l)
 	g.lists[k] = l
 	return l
+}
+
+// hash is s's grouping key.
+func (g *grouping) hash(s string) causeKey {
+	return causeKey{maphash.String(g.seed[0], s), maphash.String(g.seed[1], s)}
+}
+
+// causeKey is the key of a cause whose base key is base, reached through
+// the setting origin ("" when none), over mail protocol and port mail
+// ("" when not mail).
+func (g *grouping) causeKey(base causeKey, origin, mail string) causeKey {
+	var k causeKey
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(g.seed[i])
+		maphash.WriteComparable(&h, base)
+		h.WriteString(origin)
+		h.WriteByte(0)
+		h.WriteString(mail)
+		k[i] = h.Sum64()
+	}
+	return k
 }
 
 // maxInterned bounds the grouping's interning tables (past it they start
@@ -329,20 +366,22 @@ func (g *grouping) add(it *Item) *Culprit {
 		mail += ":" + port
 	}
 	same := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",")
-	key := same + "|" + requestPath(it.Obs) + "|" + origin + "|" + mail
+	base := g.hash(same + "|" + requestPath(it.Obs))
+	key := g.causeKey(base, origin, mail)
 	// A connection warns once: the requests inside one tunnel (or one
 	// captured connection) repeat its first culprit, whatever their URL.
-	conn := ""
-	if it.Obs.Conn != "" {
-		conn = "conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same
-	}
-	if c, ok := g.byKey[conn]; ok && conn != "" {
-		g.repeat(c, it, false)
-		return c
+	var conn causeKey
+	hasConn := it.Obs.Conn != ""
+	if hasConn {
+		conn = g.hash("conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same)
+		if c, ok := g.byKey[conn]; ok {
+			g.repeat(c, it, false)
+			return c
+		}
 	}
 	if c, ok := g.byKey[key]; ok {
-		g.repeat(c, it, conn != "")
-		if conn != "" {
+		g.repeat(c, it, hasConn)
+		if hasConn {
 			g.rememberConn(conn, c)
 		}
 		return c
@@ -356,15 +395,15 @@ func (g *grouping) add(it *Item) *Culprit {
 		it = compactItem(it)
 	}
 	ref := g.store.put(it)
-	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, key: key, keyBase: same + "|" + requestPath(it.Obs), keyMail: mail,
+	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, key: key, keyBase: base, keyMail: g.intern(mail),
 		store: g.store, first: ref, findingsOf: ref, name: strings.Clone(it.Name), source: it.Obs.Source, hasURL: it.Obs.URL != ""}
 	if len(it.Origin) > 0 {
-		c.hasOrigin, c.originKind, c.setting = true, it.Origin[0].Kind, it.Origin[0].Setting
+		c.hasOrigin, c.originKind, c.setting = true, it.Origin[0].Kind, g.intern(it.Origin[0].Setting)
 	}
-	c.examples = append(make([]exampleRef, 0, 1), exampleRef{it.Index, ref})
-	g.count(c, it, conn != "")
+	c.examples[0], c.nex = exampleRef{it.Index, ref}, 1
+	g.count(c, it, hasConn)
 	g.byKey[key] = c
-	if conn != "" {
+	if hasConn {
 		g.rememberConn(conn, c)
 	}
 	g.out = append(g.out, c)
@@ -373,7 +412,7 @@ func (g *grouping) add(it *Item) *Culprit {
 
 // rememberConn maps a connection key to its culprit, forgetting the
 // oldest connection past maxConns.
-func (g *grouping) rememberConn(conn string, c *Culprit) {
+func (g *grouping) rememberConn(conn causeKey, c *Culprit) {
 	g.byKey[conn] = c
 	if g.maxConns == 0 {
 		return
@@ -381,7 +420,6 @@ func (g *grouping) rememberConn(conn string, c *Culprit) {
 	g.conns = append(g.conns, conn)
 	if len(g.conns)-g.connHead > g.maxConns {
 		delete(g.byKey, g.conns[g.connHead])
-		g.conns[g.connHead] = ""
 		g.connHead++
 		if g.connHead*2 >= len(g.conns) {
 			g.conns = append(g.conns[:0], g.conns[g.connHead:]...)
@@ -393,12 +431,13 @@ func (g *grouping) rememberConn(conn string, c *Culprit) {
 // repeat adds a later item of c's group; newConn says it is on a
 // connection the group had not seen.
 func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
-	if len(c.examples) < MaxExamples {
+	if c.nex < MaxExamples {
 		ex := it
 		if !g.keepAll {
 			ex = compactItem(it)
 		}
-		c.examples = append(c.examples, exampleRef{it.Index, g.store.put(ex)})
+		c.examples[c.nex] = exampleRef{it.Index, g.store.put(ex)}
+		c.nex++
 	}
 	g.count(c, it, newConn)
 }
@@ -687,7 +726,7 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 		if nc == nil || nc.Setting == "" || nc.Setting == c.setting {
 			continue
 		}
-		key := c.keyBase + "|" + nc.Setting + "|" + c.keyMail
+		key := g.causeKey(c.keyBase, nc.Setting, c.keyMail)
 		c.reOrigin = nc
 		c.originKind, c.setting = nc.Kind, nc.Setting
 		delete(g.byKey, c.key)
@@ -717,9 +756,9 @@ func (c *Culprit) merge(d *Culprit) {
 	}
 	c.Requests += d.Requests
 	c.Conns += d.Conns
-	ex := append(append([]exampleRef(nil), c.examples...), d.examples...)
+	ex := append(append([]exampleRef(nil), c.examples[:c.nex]...), d.examples[:d.nex]...)
 	slices.SortFunc(ex, func(a, b exampleRef) int { return a.index - b.index })
-	c.examples = slices.Clip(ex[:min(len(ex), MaxExamples)])
+	c.nex = int8(copy(c.examples[:], ex))
 	for _, w := range append(append([]string(nil), d.Clients...), mapKeys(d.more)...) {
 		if slices.Contains(c.Clients, w) || c.more[w] {
 			continue
