@@ -336,7 +336,7 @@ type reader struct {
 	derBytes   int                          // the size of ders' certificates
 	order                                   // observations waiting for earlier ones, and what they wait for
 	linkWarned map[layers.LinkType]bool
-	skips      map[string]*skipCount // frames not decoded, by kind (skipped.go)
+	skips      map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
 	pool       bufPool
 	dns        layers.DNS // reused by decodeDNS
 	now        int64      // latest packet time, Unix nanoseconds

@@ -315,3 +315,15 @@ func TestDecodeNoAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestSkippedNoAlloc: counting a frame that is not decoded (ARP, ICMP, an
+// unknown ethertype) allocates nothing once its kind is known.
+func TestSkippedNoAlloc(t *testing.T) {
+	r := newReader(Options{}, func(*record.Observation) error { return nil })
+	for _, fr := range append(lanNoise(t), cat(ether(0x88b5), []byte("hello, not TLS"))) {
+		r.skipped(layers.LinkTypeEthernet, fr, 0, "x.pcap", 1)
+		if n := testing.AllocsPerRun(100, func() { r.skipped(layers.LinkTypeEthernet, fr, 0, "x.pcap", 2) }); n != 0 {
+			t.Errorf("%x: %v allocations a frame, want 0", fr[12:14], n)
+		}
+	}
+}

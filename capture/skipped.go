@@ -23,6 +23,51 @@ import (
 // maxSkipKinds bounds the kinds of skipped frames counted apart.
 const maxSkipKinds = 32
 
+// skipKey is a kind of skipped frame; it names itself with String only
+// when said (no formatting per frame).
+type skipKey struct {
+	class uint8 // skipLink, skipLinkFrames, skipShort, skipLLC, skipEther, skipPPPoE, skipIPv4, skipIPv6, skipBadIP, skipOther
+	link  layers.LinkType
+	num   uint16 // the ethertype, PPP protocol or IP protocol
+}
+
+const (
+	skipLink       uint8 = iota // a link type certsleuth does not read
+	skipLinkFrames              // frames of a link type it reads that did not decode
+	skipShort
+	skipLLC
+	skipEther
+	skipPPPoE
+	skipIPv4
+	skipIPv6
+	skipBadIP
+	skipOther
+)
+
+func (k skipKey) String() string {
+	switch k.class {
+	case skipLink:
+		return fmt.Sprintf("link type %d (%s)", int(k.link), k.link)
+	case skipLinkFrames:
+		return fmt.Sprintf("link type %d (%s) frames", int(k.link), k.link)
+	case skipShort:
+		return "frames too short for their link type"
+	case skipLLC:
+		return "802.3 frames (LLC: spanning tree, CDP, ...)"
+	case skipEther:
+		return fmt.Sprintf("ethertype 0x%04x", k.num)
+	case skipPPPoE:
+		return fmt.Sprintf("PPPoE session frames with PPP protocol 0x%04x", k.num)
+	case skipIPv4:
+		return fmt.Sprintf("IPv4 protocol %d", k.num)
+	case skipIPv6:
+		return fmt.Sprintf("IPv6 next header %d", k.num)
+	case skipBadIP:
+		return "malformed IP packets"
+	}
+	return "other frames"
+}
+
 // skipCount is what was skipped of one kind.
 type skipCount struct {
 	n      int64
@@ -36,12 +81,12 @@ type skipCount struct {
 func (r *reader) skipped(link layers.LinkType, data []byte, ts int64, name string, packetNo int64) {
 	kind, noise := skipKind(link, data)
 	if r.skips == nil {
-		r.skips = map[string]*skipCount{}
+		r.skips = map[skipKey]*skipCount{}
 	}
 	c := r.skips[kind]
 	if c == nil {
 		if len(r.skips) >= maxSkipKinds {
-			kind = "other frames"
+			kind = skipKey{class: skipOther}
 			c = r.skips[kind]
 		}
 		if c == nil {
@@ -71,7 +116,7 @@ func (r *reader) skipped(link layers.LinkType, data []byte, ts int64, name strin
 
 // skipProblems says what was skipped, in Result.Problems.
 func (r *reader) skipProblems() {
-	kinds := make([]string, 0, len(r.skips))
+	kinds := make([]skipKey, 0, len(r.skips))
 	for k, c := range r.skips {
 		if !c.noise || c.tlsObs {
 			kinds = append(kinds, k)
@@ -82,7 +127,7 @@ func (r *reader) skipProblems() {
 		if a.n != b.n {
 			return a.n > b.n
 		}
-		return kinds[i] < kinds[j]
+		return a.first < b.first
 	})
 	for _, k := range kinds {
 		c := r.skips[k]
@@ -118,9 +163,9 @@ var (
 	noiseIPProtos = map[uint8]bool{1: true, 2: true, 58: true, 59: true, 88: true, 89: true, 103: true, 112: true} // ICMP, IGMP, ICMPv6, no next header, EIGRP, OSPF, PIM, VRRP
 )
 
-// skipKind names what an undecoded frame carries, and whether that is
+// skipKind tells what an undecoded frame carries, and whether that is
 // ordinary noise.
-func skipKind(link layers.LinkType, data []byte) (string, bool) {
+func skipKind(link layers.LinkType, data []byte) (skipKey, bool) {
 	et, ok := uint16(0), false
 	switch link {
 	case layers.LinkTypeEthernet:
@@ -140,39 +185,39 @@ func skipKind(link layers.LinkType, data []byte) (string, bool) {
 	default:
 		if _, known := firstLayer(link, data); !known {
 			// Said already ("link type N is not supported").
-			return fmt.Sprintf("link type %d (%s)", int(link), link), true
+			return skipKey{class: skipLink, link: link}, true
 		}
-		return fmt.Sprintf("link type %d (%s) frames", int(link), link), false
+		return skipKey{class: skipLinkFrames, link: link}, false
 	}
 	if !ok {
-		return "frames too short for their link type", true
+		return skipKey{class: skipShort}, true
 	}
 	for (et == etherVLAN || et == etherQinQ || et == etherQinQOld) && len(data) >= 4 {
 		et, data = uint16(data[2])<<8|uint16(data[3]), data[4:]
 	}
 	switch {
 	case et < 0x0600:
-		return "802.3 frames (LLC: spanning tree, CDP, ...)", true
+		return skipKey{class: skipLLC}, true
 	case et == etherIPv4 || et == etherIPv6:
 		return ipKind(data)
 	case et == etherPPPoESession && len(data) >= 8:
 		pp := uint16(data[6])<<8 | uint16(data[7])
 		// LCP, PAP, CHAP, IPCP, IPv6CP: a PPP session's control.
 		noise := pp == 0xc021 || pp == 0xc023 || pp == 0xc223 || pp == 0x8021 || pp == 0x8057
-		return fmt.Sprintf("PPPoE session frames with PPP protocol 0x%04x", pp), noise
+		return skipKey{class: skipPPPoE, num: pp}, noise
 	}
-	return fmt.Sprintf("ethertype 0x%04x", et), noiseEtherTypes[et]
+	return skipKey{class: skipEther, num: et}, noiseEtherTypes[et]
 }
 
-// ipKind names what an undecoded IP packet carries.
-func ipKind(b []byte) (string, bool) {
+// ipKind tells what an undecoded IP packet carries.
+func ipKind(b []byte) (skipKey, bool) {
 	switch {
 	case len(b) >= 20 && b[0]>>4 == 4:
-		return fmt.Sprintf("IPv4 protocol %d", b[9]), noiseIPProtos[b[9]]
+		return skipKey{class: skipIPv4, num: uint16(b[9])}, noiseIPProtos[b[9]]
 	case len(b) >= 40 && b[0]>>4 == 6:
-		return fmt.Sprintf("IPv6 next header %d", b[6]), noiseIPProtos[b[6]]
+		return skipKey{class: skipIPv6, num: uint16(b[6])}, noiseIPProtos[b[6]]
 	}
-	return "malformed IP packets", false
+	return skipKey{class: skipBadIP}, false
 }
 
 // tlsSignature names the TLS handshake message a record in b starts
