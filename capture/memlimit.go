@@ -19,8 +19,11 @@ const MemoryFloor = 52 << 20
 // keeps (Read keeps every observation: about 1 KB per connection, HTTP
 // exchange or DNS answer; the analysis about 2 KB more). Left alone, the
 // garbage collector lets the heap grow to twice that. The limit is
-// MemoryFloor, or 1.5 times the live heap once that outgrows it: a fixed
-// limit below the live heap would make the collector run back to back.
+// MemoryFloor, or, once the live heap outgrows it, 1.5 times the live
+// heap plus what the runtime holds besides live objects and free pages
+// (the free slots of partly used spans, stacks, metadata): a fixed limit
+// below the live heap, or one that left the heap no room to grow, would
+// make the collector run back to back.
 // When the user has set GOMEMLIMIT, nothing is changed.
 func LimitMemory() (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
@@ -30,7 +33,18 @@ func LimitMemory() (restore func()) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		// The limit counts all the memory the runtime holds, not only the
+		// live heap: the free slots of partly used spans (heap/unused: 25
+		// MiB of certsleuth pcap's 60 once the causes were explained),
+		// goroutine stacks, the collector's metadata. A limit of 1.5 times
+		// the live heap alone left the heap no room to grow, and the
+		// collector ran back to back (hs.pcap --format json: 98-110
+		// collections, 60 of them while the summary was written, about
+		// half the CPU time; with what the runtime holds besides the live
+		// heap and its free pages added, 39; docs/bench-pcap.md).
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/total:bytes"},
+			{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/free:bytes"},
+			{Name: "/memory/classes/heap/released:bytes"}}
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -40,11 +54,14 @@ func LimitMemory() (restore func()) {
 			case <-t.C:
 			}
 			metrics.Read(sample)
-			if sample[0].Value.Kind() != metrics.KindUint64 {
-				return
+			var v [5]int64
+			for i := range sample {
+				if sample[i].Value.Kind() != metrics.KindUint64 {
+					return
+				}
+				v[i] = int64(sample[i].Value.Uint64())
 			}
-			live := int64(sample[0].Value.Uint64())
-			debug.SetMemoryLimit(max(MemoryFloor, live*3/2))
+			debug.SetMemoryLimit(memoryLimit(v[0], v[1], v[2], v[3], v[4]))
 		}
 	}()
 	var once sync.Once
@@ -55,4 +72,15 @@ func LimitMemory() (restore func()) {
 			debug.SetMemoryLimit(prev)
 		})
 	}
+}
+
+// memoryLimit is the limit LimitMemory sets for a live heap of live bytes
+// when the runtime holds total bytes, of which objects in heap objects
+// (live or not yet swept), free in free pages and released in pages given
+// back to the system: MemoryFloor, or 1.5 times the live heap plus what
+// the limit counts that is neither an object nor a page the runtime can
+// give back (total - objects - free - released).
+func memoryLimit(live, total, objects, free, released int64) int64 {
+	overhead := max(total-objects-free-released, 0)
+	return max(MemoryFloor, live*3/2+overhead)
 }

@@ -1,0 +1,29 @@
+package capture
+
+import "testing"
+
+// TestMemoryLimit: the limit leaves the live heap room to grow by half
+// whatever else the runtime holds (the free slots of partly used spans,
+// stacks, metadata), and never goes under MemoryFloor.
+func TestMemoryLimit(t *testing.T) {
+	const mb = 1 << 20
+	tests := []struct {
+		name                                 string
+		live, total, objects, free, released int64
+		want                                 int64
+	}{
+		{"small heap: the floor", 10 * mb, 40 * mb, 20 * mb, 5 * mb, 5 * mb, MemoryFloor},
+		{"big heap, nothing besides it", 100 * mb, 160 * mb, 150 * mb, 10 * mb, 0, 150 * mb},
+		// hs.pcap's summary: 36 MiB live in 144 MiB mapped, 71 released,
+		// 26 in the free slots of partly used spans, 9 of stacks and
+		// metadata: 1.5 x 36 alone (54) is under the 63 the heap already
+		// takes.
+		{"fragmented heap", 36 * mb, 144 * mb, 36 * mb, 2 * mb, 71 * mb, 54*mb + 35*mb},
+		{"metrics out of step", 60 * mb, 50 * mb, 60 * mb, 0, 0, 90 * mb},
+	}
+	for _, tt := range tests {
+		if got := memoryLimit(tt.live, tt.total, tt.objects, tt.free, tt.released); got != tt.want {
+			t.Errorf("%s: limit %d MiB, want %d MiB", tt.name, got/mb, tt.want/mb)
+		}
+	}
+}
