@@ -620,7 +620,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	// Events are sent in batches: the first event after a quiet spell goes
 	// at once, the ones after it wait for the batch's end, webBatch after
 	// the last write (webTick once the last batch carried webBusy lines or
-	// more). The browser then lays out and paints once per batch instead of
+	// more, webFloodBatch once it carried webFlood). The browser then lays out and paints once per batch instead of
 	// once per line, and the proxy makes one system call for many events.
 	buf.Reset()
 	var lastSent time.Time
@@ -648,7 +648,10 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 			return true
 		}
 		batch := webBatch
-		if lastLines >= webBusy {
+		switch {
+		case lastLines >= webFlood:
+			batch = webFloodBatch
+		case lastLines >= webBusy:
 			batch = webTick
 		}
 		if wait := batch - time.Since(lastSent); wait > 0 {
@@ -737,10 +740,15 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 const (
 	webBurst = 25
 	webTick  = 250 * time.Millisecond
-	// A batch of events ends webBatch after the last write, or webTick
-	// when the last batch carried webBusy request lines or more.
-	webBatch = 100 * time.Millisecond
-	webBusy  = 3
+	// A batch of events ends webBatch after the last write, webTick when
+	// the last batch carried webBusy request lines or more, webFloodBatch
+	// when it carried webFlood or more: under a flood the browser lays out
+	// and paints the list once a second (a layout of the 200 lines cost
+	// about as much as drawing a batch of 100: BenchmarkLivePageBrowser).
+	webBatch      = 100 * time.Millisecond
+	webBusy       = 3
+	webFlood      = 20
+	webFloodBatch = time.Second
 )
 
 // eventID reads the id line of an encoded event.

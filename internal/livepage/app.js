@@ -23,8 +23,8 @@
 
   // Lines are queued as they come and drawn together at the next
   // animation frame. The server sends them in batches (one message per
-  // 250 ms at most under load), so the page lays out and paints at most
-  // that often; a hidden page draws nothing until it is shown again. A
+  // 250 ms at most under load, a second under a flood), so the page lays
+  // out and paints at most that often; a hidden page draws nothing until it is shown again. A
   // new line is animated only when the page was quiet: a busy page
   // repaints for its new lines, never for an animation.
   var pending = [], queued = false, lastDraw = 0;
