@@ -25,7 +25,9 @@
 # certsleuth, the baseline and certsleuth+page N times in a row for each mode
 # (in turn: odd rounds without the page first, even rounds with it first) and
 # prints each round's ratios and the overall ones: on a shared machine one
-# pair of runs proves little.
+# pair of runs proves little. Each proxy's CPU time per request is printed
+# beside its req/s, and its ratios too (lower is better): it moves less than
+# req/s with what else runs on the machine.
 #
 # Needs Go, mitmdump, curl and (for certsleuth+page) chromium. The origin
 # and load generator are scripts/proxyload (standard library only).
@@ -71,16 +73,21 @@ pids="$pids $cpid"
 if [ -n "${BASELINE:-}" ]; then
 	bport=$(free_port)
 	"$w/certsleuth-baseline" proxy --listen "127.0.0.1:$bport" --upstream-ca "$w/ca.pem" --record "$w/trace-baseline.jsonl" >"$w/baseline.out" 2>"$w/baseline.err" &
-	pids="$pids $!"
+	bpid=$!
+	pids="$pids $bpid"
 	i=0
 	while ! curl -s -o /dev/null "http://127.0.0.1:$bport/" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 fi
 mitmdump -q --listen-host 127.0.0.1 -p "$mport" --set confdir="$w/mitm" --set ssl_verify_upstream_trusted_ca="$w/ca.pem" >"$w/mitm.out" 2>&1 &
-pids="$pids $!"
+mpid=$!
+pids="$pids $mpid"
 i=0
 while { [ ! -s "$w/mitm/mitmproxy-ca-cert.pem" ] || ! curl -s -o /dev/null "http://127.0.0.1:$mport/" ; } && [ $i -lt 150 ]; do sleep 0.2; i=$((i + 1)); done
 i=0
 while ! curl -s -o /dev/null "http://127.0.0.1:$cport/" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+
+# ticks PID: CPU time the process has used so far, in clock ticks (1/100 s).
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # The live page, open in a headless Chromium for the certsleuth+page runs.
 chrome=""
@@ -100,19 +107,32 @@ watch_page() {
 	chcpu=$(page_cpu)
 }
 # page_cpu: CPU seconds used so far by the browser's processes (its session).
-page_cpu() { ps -eo sid=,times= | awk -v s="$chpid" '$1 == s {t += $2} END {print t + 0}'; }
+page_cpu() {
+	t=0
+	for p in $(ps -eo sid=,pid= | awk -v s="$chpid" '$1 == s {print $2}'); do t=$((t + $(ticks "$p" | cut -d. -f1))); done
+	awk -v t="$t" 'BEGIN {printf "%.2f", t / 100}'
+}
 stop_page() {
-	echo "  (the browser used $(($(page_cpu) - chcpu)) CPU seconds during the run)"
+	echo "  (the browser used $(awk -v a="$chcpu" -v b="$(page_cpu)" 'BEGIN {printf "%.2f", b - a}') CPU seconds during the run)"
 	kill -- -"$chpid" 2>/dev/null; wait "$chpid" 2>/dev/null || true
 }
 
-run() { # run LABEL PROXY MODE: print a table row, set $rps $p50
+run() { # run LABEL PROXY MODE [PID]: print a table row, set $rps $p50 $cpu
+	t0=0
+	[ -n "${4:-}" ] && t0=$(ticks "$4")
 	out=$("$w/loadgen" run "$origin" "$2" "$3" "$secs" "$w/ca.pem" "$w/certsleuth-ca.pem" "$w/mitm/mitmproxy-ca-cert.pem" 2>>"$w/load.err")
 	rps=$(echo "$out" | cut -d' ' -f1)
 	p50=$(echo "$out" | cut -d' ' -f2)
 	p99=$(echo "$out" | cut -d' ' -f3)
 	errs=$(echo "$out" | cut -d' ' -f4)
-	printf '%-11s %-10s %10s req/s   p50 %8s ms   p99 %8s ms   errors %s\n' "$1" "$3" "$rps" "$p50" "$p99" "$errs"
+	# The proxy's CPU time per request (microseconds): steadier than req/s
+	# on a shared machine, where req/s follows what else runs.
+	cpu="" cpus=""
+	if [ -n "${4:-}" ]; then
+		cpu=$(awk -v a="$t0" -v b="$(ticks "$4")" -v r="$rps" -v s="$secs" 'BEGIN { if (r > 0) printf "%.1f", (b - a) * 10000 / (r * s) }')
+		cpus=$(printf '   proxy CPU %6s us/req' "$cpu")
+	fi
+	printf '%-11s %-10s %10s req/s   p50 %8s ms   p99 %8s ms   errors %s%s\n' "$1" "$3" "$rps" "$p50" "$p99" "$errs" "$cpus"
 }
 
 echo
@@ -131,20 +151,20 @@ for mode in keepalive newconn; do
 			[ $((r % 2)) -eq 0 ] && case $step in plain) step=page ;; page) step=plain ;; esac
 			case $step in
 			plain)
-				run certsleuth "127.0.0.1:$cport" "$mode"
-				c_rps=$rps c_p50=$p50
+				run certsleuth "127.0.0.1:$cport" "$mode" "$cpid"
+				c_rps=$rps c_p50=$p50 c_cpu=$cpu
 				;;
 			base)
 				[ -n "${BASELINE:-}" ] || continue
-				run baseline "127.0.0.1:$bport" "$mode"
-				b_rps=$rps b_p50=$p50
+				run baseline "127.0.0.1:$bport" "$mode" "$bpid"
+				b_rps=$rps b_p50=$p50 b_cpu=$cpu
 				;;
 			page)
 				[ -n "$chrome" ] || continue
 				watch_page
-				run cs+page "127.0.0.1:$cport" "$mode"
+				run cs+page "127.0.0.1:$cport" "$mode" "$cpid"
 				stop_page
-				g_rps=$rps g_p50=$p50
+				g_rps=$rps g_p50=$p50 g_cpu=$cpu
 				;;
 			esac
 		done
@@ -152,16 +172,18 @@ for mode in keepalive newconn; do
 			echo "$mode" "$c_rps" "$b_rps" "$c_p50" "$b_p50" | awk '{
 				printf "  %s: this build does %.1f%% of the baseline'"'"'s req/s (%.0f vs %.0f), p50 %+.3f ms\n", $1, 100*$2/$3, $2, $3, $4-$5 }'
 			echo "$mode baseline $c_rps $b_rps" >>"$w/ratios"
+			echo "$mode baseline-cpu $c_cpu $b_cpu" >>"$w/ratios"
 		fi
 		if [ -n "$chrome" ]; then
 			echo "$mode" "$c_rps" "$g_rps" "$c_p50" "$g_p50" | awk '{
 				printf "  %s: with the live page open in a browser certsleuth does %.1f%% of its req/s without (%.0f vs %.0f), p50 %+.3f ms\n",
 					$1, 100*$3/$2, $3, $2, $5-$4 }'
 			echo "$mode page $g_rps $c_rps" >>"$w/ratios"
+			echo "$mode page-cpu $g_cpu $c_cpu" >>"$w/ratios"
 		fi
 		r=$((r + 1))
 	done
-	run mitmdump "127.0.0.1:$mport" "$mode"
+	run mitmdump "127.0.0.1:$mport" "$mode" "$mpid"
 	m_rps=$rps m_p50=$p50
 	echo "$mode" "$d_rps" "$d_p50" "$c_rps" "$c_p50" "$m_rps" "$m_p50" | awk '{
 		printf "  %s: certsleuth %.1fx mitmdump (%.0f vs %.0f req/s), %.0f%% of direct; added p50: certsleuth %.3f ms, mitmdump %.3f ms\n",
@@ -170,7 +192,13 @@ done
 if [ "$rounds" -gt 1 ] && [ -s "$w/ratios" ]; then
 	echo "== over $rounds rounds (each ratio from one round's two runs; overall = sum of one's req/s over the other's)"
 	sort -k1,2 -s "$w/ratios" | awk '
-		function out() { if (n) printf "  %-9s %-18s %s; overall %.1f%%\n", m, (w == "page" ? "page open / not" : "this build / baseline"), list, 100*sa/sb }
+		function label(w) {
+			if (w == "page") return "page open / not"
+			if (w == "baseline") return "this build / baseline"
+			if (w == "page-cpu") return "proxy CPU per request, page open / not"
+			return "proxy CPU per request, this build / baseline"
+		}
+		function out() { if (n) printf "  %-9s %-18s %s; overall %.1f%%\n", m, label(w), list, 100*sa/sb }
 		{ if ($1 != m || $2 != w) { out(); m = $1; w = $2; n = 0; list = ""; sa = 0; sb = 0 }
 		  n++; sa += $3; sb += $4; list = list sprintf("%s%.1f%%", (n > 1 ? ", " : ""), 100*$3/$4) }
 		END { out() }'
