@@ -597,6 +597,10 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 		buf.Write(w.window[(w.head+i)%len(w.window)].encoded(w.cache))
 	}
 	last := w.seq
+	// The lines skipped from now on are this page's to be told of: read
+	// with the window, under w.mu, as add counts them. (Read after the
+	// hello, a line skipped in between was never told.)
+	toldSkipped := w.skipped.Load()
 	if w.culprits != nil {
 		buf.Write(w.culprits)
 	}
@@ -614,7 +618,6 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	// shows the rate and the newest lines, and costs the machine (and the
 	// proxy sharing it) a bounded amount of drawing. skipped counts the rest.
 	budget, skipped := webBurst, 0
-	toldSkipped := w.skipped.Load()
 	tick := time.NewTicker(webTick)
 	defer tick.Stop()
 	// Events are sent in batches: the first event after a quiet spell goes

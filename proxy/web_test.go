@@ -286,7 +286,8 @@ func (b *batchWriter) Flush() {
 }
 
 // TestWebBatches: lines that come one after the other reach a browser in
-// batches, one write and flush per webBatch at most (webTick once busy),
+// batches, one write and flush per webBatch at most (webTick once busy,
+// webFloodBatch under a flood),
 // so that it draws once per batch, and none is lost; the first line after
 // a quiet spell goes at once.
 func TestWebBatches(t *testing.T) {
@@ -334,7 +335,10 @@ func TestWebBatches(t *testing.T) {
 			continue
 		}
 		gap, want := wr.at.Sub(bw.writes[i-1].at), webBatch
-		if bw.writes[i-1].lines >= webBusy {
+		switch prev := bw.writes[i-1].lines; {
+		case prev >= webFlood:
+			want = webFloodBatch
+		case prev >= webBusy:
 			want = webTick
 		}
 		if gap < want-time.Millisecond {
@@ -345,4 +349,77 @@ func TestWebBatches(t *testing.T) {
 		t.Errorf("%d lines sent, want %d", got, n)
 	}
 	t.Logf("%d lines in %d writes", got, len(bw.writes))
+}
+
+// gateWriter is an http.ResponseWriter whose first Flush waits until gate
+// is closed: the page's first write is on its way while lines come.
+type gateWriter struct {
+	mu      sync.Mutex
+	h       http.Header
+	b       strings.Builder
+	gate    chan struct{}
+	flushed bool
+}
+
+func (g *gateWriter) Header() http.Header { return g.h }
+func (g *gateWriter) WriteHeader(int)     {}
+func (g *gateWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.b.Write(p)
+}
+func (g *gateWriter) Flush() {
+	g.mu.Lock()
+	first := !g.flushed
+	g.flushed = true
+	g.mu.Unlock()
+	if first {
+		<-g.gate
+	}
+}
+func (g *gateWriter) String() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.b.String()
+}
+
+// TestWebSkippedTold: lines skipped (past the page's budget) while the
+// page's first write is still on its way are told to that page too: a
+// flood that begins as a page opens is said, not hidden.
+func TestWebSkippedTold(t *testing.T) {
+	w := NewWeb(WebOptions{})
+	defer w.Close()
+	gw := &gateWriter{h: http.Header{}, gate: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/live/events", nil)
+	done := make(chan struct{})
+	go func() { w.ServeHTTP(gw, req); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s in 10 s", what)
+			}
+		}
+	}
+	waitUntil("hello", func() bool { return strings.Contains(gw.String(), "event: hello") })
+	const n = 1000
+	for i := range n {
+		w.Observe(Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Method: "GET", URL: fmt.Sprintf("http://x.example/%d", i), Visibility: record.VisNone}})
+	}
+	waitUntil("line skipped", func() bool { return w.skipped.Load() >= n-webBurst })
+	close(gw.gate)
+	waitUntil(`"skipped" event`, func() bool { return strings.Contains(gw.String(), "event: skipped") })
+	total := 0
+	for _, l := range strings.Split(gw.String(), "\n") {
+		var sk struct{ Skipped int }
+		if strings.HasPrefix(l, "data: {\"skipped\"") && json.Unmarshal([]byte(l[6:]), &sk) == nil {
+			total += sk.Skipped
+		}
+	}
+	if total < n-webBurst {
+		t.Errorf("the page was told of %d skipped lines, want %d or more", total, n-webBurst)
+	}
 }
