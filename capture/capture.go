@@ -538,16 +538,11 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			// (a protocol's own upgrade): scanned for a hello, bounded.
 			h.proto = protoUpgrade
 			h.up = &upHalf{scan: true}
-			if p := &f.h[1-d]; f.wait != nil && (p.proto == protoUnknown || p.proto == protoOther || p.up != nil && p.up.scan) {
-				// Most such connections never turn to TLS: they do not
-				// hold back the observations after them (a long SSH
-				// session would, until it closes). One that does is
-				// handed over when its TLS is read, after later ones.
-				f.wait.done, f.wait, r.ready = true, nil, true
-			}
+			r.unblock(f, d)
 		case protoUpgrade:
 			h.up = &upHalf{}
 			h.up.proto, _ = looksUpgrade(h.buf)
+			r.unblock(f, d)
 		case protoTLS:
 			h.tls = &tlsHalf{}
 		case protoHTTP:
@@ -597,6 +592,19 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 		r.parseSOCKS(f, d)
 	case protoUpgrade:
 		r.parseUpgrade(f, d)
+	}
+}
+
+// unblock lets the observations after flow f go, when direction d is
+// read as a binary upgrade protocol or scanned for a hello (upgrade.go)
+// and the other direction is nothing else yet: most such connections
+// never turn to TLS (a MySQL connection pool without TLS, an SSH
+// session), and would hold everything after them back until they close.
+// One that does turn to TLS is handed over when its TLS is read, after
+// later ones.
+func (r *reader) unblock(f *flow, d int) {
+	if p := &f.h[1-d]; f.wait != nil && (p.proto == protoUnknown || p.proto == protoOther || p.proto == protoUpgrade) {
+		f.wait.done, f.wait, r.ready = true, nil, true
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -307,4 +309,40 @@ func FuzzUpgrade(f *testing.F) {
 			t.Fatalf("%d observations from one connection", len(res.Observations))
 		}
 	})
+}
+
+// TestUpgradeDoesNotHoldBack: a connection read as a binary upgrade
+// protocol or scanned for a hello (an SSH session, a MySQL connection
+// without TLS) that stays open does not hold back the observations of
+// the connections after it: with Live, a later TLS connection is handed
+// over while the file is still being read.
+func TestUpgradeDoesNotHoldBack(t *testing.T) {
+	p := newGenPKI(t)
+	conv := tlsConv(t, srvCfg(p.mailOnly, tls.VersionTLS12), cliCfg("mail.contoso.test", tls.VersionTLS12))
+	for _, c := range []struct {
+		name string
+		open []chunk
+	}{
+		{"ssh", []chunk{{false, []byte("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")}, {true, []byte("SSH-2.0-OpenSSH_9.2p1\r\n\x00\x00\x05\xdc\x06\x14" + strings.Repeat("k", 64))}}},
+		{"mysql", []chunk{{false, mysqlGreeting("8.0.36")}, {true, append([]byte{40, 0, 0, 1}, make([]byte, 40)...)}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newCapFile(t)
+			f.tcp(cliPort(83), mailIP+":3306", 0, c.open, segOpts{})
+			n := len(f.pkts)
+			f.pkts = f.pkts[:n-4] // no FIN: the connection stays open
+			f.tcp(cliPort(84), mailIP+":443", 0, conv, segOpts{})
+			f.pause(5 * time.Second)
+			f.tcp(cliPort(85), mailIP+":443", 0, conv, segOpts{})
+			total := len(f.pkts)
+			stop := errors.New("stop")
+			res, err := Stream(bytes.NewReader(f.encode(ethOnly)), "open.pcap", Options{Live: true}, func(*record.Observation) error { return stop })
+			if !errors.Is(err, stop) {
+				t.Fatalf("error %v; want the first observation handed over", err)
+			}
+			if res.Stats.Packets >= int64(total) {
+				t.Errorf("the first TLS observation came after all %d packets: held back by the open connection", total)
+			}
+		})
+	}
 }
