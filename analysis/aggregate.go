@@ -119,8 +119,7 @@ type Detail struct {
 
 // exampleRef is an example request: its index and where the store keeps it.
 type exampleRef struct {
-	index int
-	ref   int32
+	index, ref int32
 }
 
 // causeKey is a grouping key, hashed (128 bits: two 64-bit hashes with
@@ -184,7 +183,7 @@ func (r *Report) Explain(c *Culprit) *Culprit {
 			d.Examples = append(d.Examples, d.First)
 			continue
 		}
-		d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, ex.index))
+		d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, int(ex.index)))
 	}
 	r.explainCulprit(&d)
 	return &d
@@ -400,7 +399,7 @@ func (g *grouping) add(it *Item) *Culprit {
 	if len(it.Origin) > 0 {
 		c.hasOrigin, c.originKind, c.setting = true, it.Origin[0].Kind, g.intern(it.Origin[0].Setting)
 	}
-	c.examples[0], c.nex = exampleRef{it.Index, ref}, 1
+	c.examples[0], c.nex = exampleRef{int32(it.Index), ref}, 1
 	g.count(c, it, hasConn)
 	g.byKey[key] = c
 	if hasConn {
@@ -436,7 +435,7 @@ func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
 		if !g.keepAll {
 			ex = compactItem(it)
 		}
-		c.examples[c.nex] = exampleRef{it.Index, g.store.put(ex)}
+		c.examples[c.nex] = exampleRef{int32(it.Index), g.store.put(ex)}
 		c.nex++
 	}
 	g.count(c, it, newConn)
@@ -507,12 +506,32 @@ func (g *grouping) count(c *Culprit, it *Item, newConn bool) {
 		if len(it.Origin) > 0 {
 			switch og := it.Origin[0]; {
 			case og.Kind == CauseSCP:
-				c.sameAlts = dedupeSettings(append(c.sameAlts, scpAlternative(exchange.NormHost(c.name), it.Index)))
-			case og.Setting != "":
+				if !c.hasAlt(Cause{Kind: CauseSCP, Setting: exchange.SettingSCP}) {
+					c.sameAlts = dedupeSettings(append(c.sameAlts, scpAlternative(exchange.NormHost(c.name), it.Index)))
+				}
+			case og.Setting != "" && !c.hasAlt(og):
 				c.sameAlts = dedupeSettings(append(c.sameAlts, og))
 			}
 		}
 	}
+}
+
+// hasAlt reports whether dedupeSettings(append(c.sameAlts, k)) would be
+// c.sameAlts (already deduplicated): a cause of k's setting and scope is
+// there, and k would not replace it. A URL-less connection repeats its
+// cause's settings, and building them (and the SCP's text) for every one
+// cost more than all the rest of the cause.
+func (c *Culprit) hasAlt(k Cause) bool {
+	if k.Kind == CauseSameHost {
+		return false
+	}
+	key := settingKey(k)
+	for _, a := range c.sameAlts {
+		if settingKey(a) == key {
+			return k.Field == nil || a.Field == nil || elementPref(k.Field.Element) >= elementPref(a.Field.Element)
+		}
+	}
+	return false
 }
 
 // clientWord names the client of o for Culprit.Clients: the product of
@@ -757,7 +776,7 @@ func (c *Culprit) merge(d *Culprit) {
 	c.Requests += d.Requests
 	c.Conns += d.Conns
 	ex := append(append([]exampleRef(nil), c.examples[:c.nex]...), d.examples[:d.nex]...)
-	slices.SortFunc(ex, func(a, b exampleRef) int { return a.index - b.index })
+	slices.SortFunc(ex, func(a, b exampleRef) int { return cmp.Compare(a.index, b.index) })
 	c.nex = int8(copy(c.examples[:], ex))
 	for _, w := range append(append([]string(nil), d.Clients...), mapKeys(d.more)...) {
 		if slices.Contains(c.Clients, w) || c.more[w] {

@@ -86,8 +86,9 @@ func (p *certPlanAcc) add(it *Item) {
 	n := exchange.NormHost(it.Name)
 	pn := a.names[n]
 	if pn == nil {
-		pub, why := PublicCAIssuable(n)
-		pn = &PlannedName{Name: n, Public: pub, Why: why, Covered: true}
+		// Why is made by plans: a capture asks for a name per cause.
+		pub, _ := PublicCAIssuable(n)
+		pn = &PlannedName{Name: n, Public: pub, Covered: true}
 		a.names[n] = pn
 	}
 	pn.Requests++
@@ -111,6 +112,7 @@ func (p *certPlanAcc) plans() []ServerPlan {
 		plan.Get = []string{}
 		for _, pn := range a.names {
 			plan.Names = append(plan.Names, *pn)
+			_, plan.Names[len(plan.Names)-1].Why = PublicCAIssuable(pn.Name)
 			switch {
 			case pn.Public:
 				plan.Get = append(plan.Get, pn.Name)
