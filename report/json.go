@@ -296,9 +296,19 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, exp
 	}
 	bw.WriteString("]")
 	if len(sum.CertPlan) > 0 {
-		if err := field(",", `"cert_plan":`, sum.CertPlan); err != nil {
-			return err
+		// A plan at a time too: a capture of 500,000 connections has one
+		// for each of thousands of certificates.
+		bw.WriteString(`,"cert_plan":[`)
+		for i := range sum.CertPlan {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			if err := field(sep, "", &sum.CertPlan[i]); err != nil {
+				return err
+			}
 		}
+		bw.WriteString("]")
 	}
 	if sum.ExchangeVersion != "" {
 		if err := field(",", `"exchange_version":`, sum.ExchangeVersion); err != nil {
