@@ -14,6 +14,11 @@
 #   UNCOUNTED FILE: ...
 #       certsleuth has the connection, without a judged chain, and its
 #       item does not say not judged;
+#   SILENT FILE: ...
+#       tshark reads TLS records, but no hello or certificate, on
+#       connections certsleuth has no connection for (not a breach by the
+#       rule, as no certificate is known to be there; a handshake both
+#       tools failed to read shows here);
 #
 # then an AUDIT line with the totals. Exit status 0 whatever it finds
 # (2 on bad usage or a missing tool).

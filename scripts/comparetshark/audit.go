@@ -100,7 +100,12 @@ type auditResult struct {
 	// item does not say so (no not_judged); the others it has and says
 	// not judged.
 	missing, uncounted []string
-	exit               int
+	// silent lists the flows where tshark reads TLS records but no
+	// hello or certificate in clear (the middle of a connection, or a
+	// handshake it could not dissect) that certsleuth has no connection
+	// for at all.
+	silent []string
+	exit   int
 	// claimsAll: certsleuth exited 0 or its summary says every
 	// connection was judged.
 	claimsAll bool
@@ -130,6 +135,9 @@ func audit(ts []*flowView, rv reportView) auditResult {
 			byKey[k] = l[1:]
 		}
 		if !v.certMsg && !v.hello {
+			if c == nil {
+				a.silent = append(a.silent, v.client+" -> "+v.server)
+			}
 			continue
 		}
 		if c != nil && c.judged {
@@ -150,14 +158,23 @@ func audit(ts []*flowView, rv reportView) auditResult {
 	return a
 }
 
-// lines are what the audit prints for file: a BREACH line; and, breach
+// lines are what the audit prints for file: a SILENT line naming the
+// flows where tshark reads TLS records but no hello or certificate that
+// certsleuth has no connection for (not a breach by the rule: no
+// certificate is known to be there, but certsleuth says nothing of a TLS
+// connection); a BREACH line; and, breach
 // or not, a line naming the flows certsleuth has no connection for, and
 // one naming its connections neither judged nor said not judged (tagged
 // BREACH with a breach, else UNSEEN and UNCOUNTED: the report does say
 // something was not judged, but not of these).
 func (a auditResult) lines(file string) []string {
+	var out []string
+	if len(a.silent) > 0 {
+		out = append(out, fmt.Sprintf("SILENT %s: tshark reads TLS records (no hello or certificate) on %s certsleuth has no connection for (certsleuth: exit %d): %s",
+			file, analysis.Plural(len(a.silent), "connection"), a.exit, strings.Join(a.silent, ", ")))
+	}
 	if a.cert+a.hello == 0 {
-		return nil
+		return out
 	}
 	what := analysis.Plural(a.cert, "connection") + " with a certificate in clear"
 	switch {
@@ -166,7 +183,6 @@ func (a auditResult) lines(file string) []string {
 	case a.hello > 0:
 		what += fmt.Sprintf(" (and %d more with a ServerHello in clear)", a.hello)
 	}
-	var out []string
 	if a.breach() {
 		why := "exit 0"
 		if a.exit != 0 {
@@ -194,7 +210,7 @@ func (a auditResult) lines(file string) []string {
 
 // auditTally sums the audits of several captures.
 type auditTally struct {
-	files, breachFiles, breachConns, unseenFiles, unseenConns, uncountedConns int
+	files, breachFiles, breachConns, unseenFiles, unseenConns, uncountedConns, silentConns int
 }
 
 func (t *auditTally) add(a auditResult) {
@@ -207,11 +223,13 @@ func (t *auditTally) add(a auditResult) {
 	}
 	t.unseenConns += len(a.missing)
 	t.uncountedConns += len(a.uncounted)
+	t.silentConns += len(a.silent)
 }
 
 func (t auditTally) String() string {
 	return fmt.Sprintf("%d BREACH (%d connections with a certificate or ServerHello in clear not judged while certsleuth says all was); "+
 		"%d more files where certsleuth says something was not judged but misses some such connection; "+
-		"%d such connections without any certsleuth connection, %d neither judged nor counted as not judged",
-		t.breachFiles, t.breachConns, t.unseenFiles, t.unseenConns, t.uncountedConns)
+		"%d such connections without any certsleuth connection, %d neither judged nor counted as not judged; "+
+		"%d connections with TLS records but no hello in clear without any certsleuth connection (SILENT)",
+		t.breachFiles, t.breachConns, t.unseenFiles, t.unseenConns, t.uncountedConns, t.silentConns)
 }

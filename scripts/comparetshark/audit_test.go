@@ -106,6 +106,7 @@ func TestAudit(t *testing.T) {
 	unseen := func(c string) reportConn {
 		return reportConn{client: c, server: srv, notJudged: "certificate not seen"}
 	}
+	mid := unseen("10.0.0.1:50002") // the application-data-only flow, not-captured
 	tests := []struct {
 		name      string
 		report    reportView
@@ -114,20 +115,21 @@ func TestAudit(t *testing.T) {
 	}{
 		{
 			name:   "both handshakes judged or counted: nothing to say",
-			report: reportView{exit: 3, notJudged: 1, conns: []reportConn{judged(cli), unseen(cli2)}},
+			report: reportView{exit: 3, notJudged: 2, conns: []reportConn{judged(cli), unseen(cli2), mid}},
 		},
 		{
 			name:   "exit 0 with no connection at all",
 			report: reportView{exit: 0},
 			breach: true,
 			wantLines: []string{
+				"SILENT f.pcap: tshark reads TLS records (no hello or certificate) on 1 connection certsleuth has no connection for (certsleuth: exit 0): 10.0.0.1:50002 -> 10.0.0.2:443",
 				"BREACH f.pcap: 1 connection with a certificate in clear (and 1 more with a ServerHello in clear) not judged; certsleuth: exit 0",
 				"BREACH f.pcap: no certsleuth connection for 10.0.0.1:50000 -> 10.0.0.2:443, 10.0.0.1:50001 -> 10.0.0.2:443",
 			},
 		},
 		{
 			name:   "the certificate's connection missing, exit 1 for the other, summary without not_judged",
-			report: reportView{exit: 1, summary: true, conns: []reportConn{judged(cli2)}},
+			report: reportView{exit: 1, summary: true, conns: []reportConn{judged(cli2), mid}},
 			breach: true,
 			wantLines: []string{
 				"BREACH f.pcap: 1 connection with a certificate in clear not judged; certsleuth: exit 1, summary without not_judged",
@@ -136,21 +138,21 @@ func TestAudit(t *testing.T) {
 		},
 		{
 			name:   "exit 3 for the TLS 1.3 one, the certificate's connection missing: not a breach, but unseen",
-			report: reportView{exit: 3, notJudged: 1, summary: true, conns: []reportConn{unseen(cli2)}},
+			report: reportView{exit: 3, notJudged: 2, summary: true, conns: []reportConn{unseen(cli2), mid}},
 			wantLines: []string{
 				"UNSEEN f.pcap: no certsleuth connection for 10.0.0.1:50000 -> 10.0.0.2:443",
 			},
 		},
 		{
 			name:   "a connection with no chain and no not_judged, exit 3 for another reason",
-			report: reportView{exit: 3, notJudged: 1, summary: true, conns: []reportConn{{client: cli, server: srv}, unseen(cli2)}},
+			report: reportView{exit: 3, notJudged: 2, summary: true, conns: []reportConn{{client: cli, server: srv}, unseen(cli2), mid}},
 			wantLines: []string{
 				"UNCOUNTED f.pcap: certsleuth neither judged nor counted as not judged 10.0.0.1:50000 -> 10.0.0.2:443",
 			},
 		},
 		{
 			name:   "exit 2 (corrupt file) without JSON summary",
-			report: reportView{exit: 2, conns: []reportConn{judged(cli)}},
+			report: reportView{exit: 2, conns: []reportConn{judged(cli), mid}},
 			breach: true,
 			wantLines: []string{
 				"BREACH f.pcap: 1 connection with a ServerHello in clear not judged; certsleuth: exit 2, no JSON summary",
@@ -158,8 +160,15 @@ func TestAudit(t *testing.T) {
 			},
 		},
 		{
-			name:   "the application-data-only flow needs no certsleuth connection",
+			name:   "the application-data-only flow counted not judged: nothing to say",
+			report: reportView{exit: 3, notJudged: 1, summary: true, conns: []reportConn{judged(cli), judged(cli2), mid}},
+		},
+		{
+			name:   "the application-data-only flow missing: silent, not a breach",
 			report: reportView{exit: 0, summary: true, conns: []reportConn{judged(cli), judged(cli2)}},
+			wantLines: []string{
+				"SILENT f.pcap: tshark reads TLS records (no hello or certificate) on 1 connection certsleuth has no connection for (certsleuth: exit 0): 10.0.0.1:50002 -> 10.0.0.2:443",
+			},
 		},
 	}
 	ts := parseTshark([]byte(tsharkOut), false)
@@ -197,8 +206,8 @@ func TestAuditTally(t *testing.T) {
 	var tt auditTally
 	tt.add(auditResult{cert: 2, hello: 1, claimsAll: true, missing: []string{"a", "b"}})
 	tt.add(auditResult{cert: 1, missing: []string{"c"}})
-	tt.add(auditResult{})
-	want := auditTally{files: 3, breachFiles: 1, breachConns: 3, unseenFiles: 1, unseenConns: 3}
+	tt.add(auditResult{silent: []string{"d"}})
+	want := auditTally{files: 3, breachFiles: 1, breachConns: 3, unseenFiles: 1, unseenConns: 3, silentConns: 1}
 	if tt != want {
 		t.Fatalf("got %+v, want %+v", tt, want)
 	}

@@ -588,8 +588,17 @@ func (fl *tsharkFlow) visibility() string {
 	return "not-captured"
 }
 
+// is13 reports whether a ServerHello version (hex) is TLS 1.3 or one of
+// its drafts and experiments, the versions versionName calls TLS 1.3
+// (Facebook's 0xfb17 and 0xfb1a too: without them a Facebook draft
+// ServerHello followed by its compatibility ChangeCipherSpec was taken
+// for a TLS 1.2 resumption, blind set 2's ndpi-instagram.pcap).
 func is13(v string) bool {
-	return v == "0x0304" || strings.HasPrefix(v, "0x7f") || v == "0x7e01" || v == "0x7e02"
+	switch v {
+	case "0x0304", "0x7e01", "0x7e02", "0xfb17", "0xfb1a":
+		return true
+	}
+	return strings.HasPrefix(v, "0x7f")
 }
 
 func has(l []string, s string) bool {
