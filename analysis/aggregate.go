@@ -69,29 +69,28 @@ type Culprit struct {
 	// settings behind them, as dedupeSettings keeps them (mergeSameHost).
 	urlless  int
 	sameAlts []Cause
-	// key is the culprit's grouping key: keyBase (name, leaf, failed
-	// checks, request path), the origin's setting and keyMail, hashed
-	// (see grouping.add).
-	key, keyBase causeKey
-	keyMail      string
+	// The culprit's grouping key is keyBase (name, leaf, failed checks,
+	// request path, hashed), the origin's setting and keyMail (see
+	// grouping.add and causeKey).
+	keyBase causeKey
+	keyMail string
 
-	// What Explain loads from store: the first request, the one whose
-	// error findings are the culprit's (the first, unless a merge gave
-	// the culprit an earlier first), the examples.
-	store      *details
+	// What Explain loads from the report's detail store: the first
+	// request, the one whose error findings are the culprit's (the first,
+	// unless a merge gave the culprit an earlier first), the examples.
 	first      int32
 	findingsOf int32
 	examples   [MaxExamples]exampleRef
 	nex        int8
 	// What reattribute reads of the first request without loading it:
-	// whether it had a URL and an origin, its name, source, its origin's
-	// kind and setting; reOrigin replaces its origin once reattributed.
-	hasURL, hasOrigin bool
-	name              string
-	source            record.Source
-	originKind        CauseKind
-	setting           string
-	reOrigin          *Cause
+	// whether it had a URL and an origin, whether certsleuth check made
+	// it, whether its origin is unknown or the SCP, its name and its
+	// origin's setting; reOrigin replaces its origin once reattributed.
+	hasURL, hasOrigin, probe bool
+	originUnknown, originSCP bool
+	name                     string
+	setting                  string
+	reOrigin                 *Cause
 }
 
 // Detail is what Report.Explain loads and works out for a cause.
@@ -192,12 +191,12 @@ func (r *Report) Explain(c *Culprit) *Culprit {
 // loadDetail reads request ref of c's store back; when it cannot, an item
 // with what the culprit knows (index, name), and a problem.
 func (r *Report) loadDetail(c *Culprit, ref int32, index int) *Item {
-	it, err := c.store.get(ref)
+	it, err := r.details().get(ref)
 	if err == nil {
 		return it
 	}
 	r.addDetailProblem(fmt.Errorf("request #%d: %w", index, err))
-	it = &Item{Index: index, Name: c.name, Obs: &record.Observation{Source: c.source}}
+	it = &Item{Index: index, Name: c.name, Obs: &record.Observation{}}
 	for _, id := range c.Checks {
 		it.Findings = append(it.Findings, Finding{ID: id, Severity: SeverityError, Profile: strings.Join(c.Profiles, ", "), Summary: "(its words could not be read back)"})
 	}
@@ -214,6 +213,15 @@ func (r *Report) addDetailProblem(err error) {
 		}
 	}
 	r.Problems = append(r.Problems, lead+err.Error())
+}
+
+// details is the store of r's causes' requests.
+func (r *Report) details() *details {
+	if r.agg != nil {
+		return r.agg.g.store
+	}
+	r.Causes()
+	return r.hand.store
 }
 
 // CauseOf returns the cause (one of Causes) of the request with the given
@@ -394,10 +402,11 @@ func (g *grouping) add(it *Item) *Culprit {
 		it = compactItem(it)
 	}
 	ref := g.store.put(it)
-	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, key: key, keyBase: base, keyMail: g.intern(mail),
-		store: g.store, first: ref, findingsOf: ref, name: strings.Clone(it.Name), source: it.Obs.Source, hasURL: it.Obs.URL != ""}
+	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, keyBase: base, keyMail: g.intern(mail),
+		first: ref, findingsOf: ref, name: strings.Clone(it.Name), probe: it.Obs.Source == record.SourceProbe, hasURL: it.Obs.URL != ""}
 	if len(it.Origin) > 0 {
-		c.hasOrigin, c.originKind, c.setting = true, it.Origin[0].Kind, g.intern(it.Origin[0].Setting)
+		c.hasOrigin, c.setting = true, g.intern(it.Origin[0].Setting)
+		c.originUnknown, c.originSCP = it.Origin[0].Kind == CauseUnknown, it.Origin[0].Kind == CauseSCP
 	}
 	c.examples[0], c.nex = exampleRef{int32(it.Index), ref}, 1
 	g.count(c, it, hasConn)
@@ -746,10 +755,9 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 			continue
 		}
 		key := g.causeKey(c.keyBase, nc.Setting, c.keyMail)
+		delete(g.byKey, g.causeKey(c.keyBase, c.setting, c.keyMail))
 		c.reOrigin = nc
-		c.originKind, c.setting = nc.Kind, nc.Setting
-		delete(g.byKey, c.key)
-		c.key = key
+		c.originUnknown, c.originSCP, c.setting = nc.Kind == CauseUnknown, nc.Kind == CauseSCP, nc.Setting
 		if o, ok := g.byKey[key]; ok {
 			o.merge(c)
 			moved = true
@@ -758,7 +766,7 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 		g.byKey[key] = c
 	}
 	if moved {
-		g.out = slices.DeleteFunc(g.out, func(c *Culprit) bool { return g.byKey[c.key] != c })
+		g.out = slices.DeleteFunc(g.out, func(c *Culprit) bool { return g.byKey[g.causeKey(c.keyBase, c.setting, c.keyMail)] != c })
 	}
 }
 
@@ -768,7 +776,7 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 func (c *Culprit) merge(d *Culprit) {
 	if d.Index < c.Index {
 		c.Index, c.first, c.reOrigin = d.Index, d.first, d.reOrigin
-		c.name, c.source, c.hasURL, c.hasOrigin, c.originKind, c.setting = d.name, d.source, d.hasURL, d.hasOrigin, d.originKind, d.setting
+		c.name, c.probe, c.hasURL, c.hasOrigin, c.originUnknown, c.originSCP, c.setting = d.name, d.probe, d.hasURL, d.hasOrigin, d.originUnknown, d.originSCP, d.setting
 		c.ua = cmp.Or(d.ua, c.ua)
 	} else {
 		c.ua = cmp.Or(c.ua, d.ua)

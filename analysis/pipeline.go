@@ -237,11 +237,11 @@ func (p *Pipeline) Close() (*Report, error) {
 			host := exchange.NormHost(c.name)
 			// Only the causes the candidate list gave (or would have): none
 			// found, or the SCP for the very first connection.
-			switch k := c.originKind; {
-			case c.source == record.SourceProbe:
+			switch {
+			case c.probe:
 				return nil
-			case k == CauseUnknown:
-			case k == CauseSCP && c.Index == p.t.firstReq && c.Requests == 1:
+			case c.originUnknown:
+			case c.originSCP && c.Index == p.t.firstReq && c.Requests == 1:
 			default:
 				return nil
 			}
@@ -456,6 +456,9 @@ func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 			t, ok := j.trust[pc.id]
 			if !ok {
 				t = verifyTrust(s.Chain, opts.Roots)
+				if len(j.trust) >= maxShared {
+					clear(j.trust) // a memo: its paths hold parsed certificates
+				}
 				j.trust[pc.id] = t
 			}
 			s.trust = t
