@@ -460,7 +460,7 @@ const vxlanPort = 4789
 // §2: flags C 0x80, K 0x20, S 0x10, version 0, the protocol type, then a
 // checksum and reserved word with C, a key with K, a sequence number
 // with S): IPv4 (0x0800), IPv6 (0x86dd), an Ethernet frame (0x6558,
-// transparent Ethernet bridging), ERSPAN (0x88be: type I with no
+// transparent Ethernet bridging), MPLS (0x8847, RFC 4023), ERSPAN (0x88be: type I with no
 // sequence number, the frame at once; type II with one, behind an 8-byte
 // header; 0x22eb: type III, behind 12 bytes and an 8-byte platform
 // subheader when its O flag is set), as switches mirror traffic. One
@@ -489,6 +489,8 @@ func decodeGRE(b []byte, p *packet) bool {
 		ok = decodeIPv6(inner, &q)
 	case 0x6558:
 		ok = decodeEthernet(inner, &q)
+	case etherMPLS, etherMPLSMcast: // MPLS over GRE (RFC 4023)
+		ok = decodeMPLS(inner, &q)
 	case 0x88be:
 		if b[0]&0x10 != 0 { // type II: an 8-byte header, version 1
 			if len(inner) < 8 || inner[0]>>4 != 1 {

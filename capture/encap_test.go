@@ -108,6 +108,10 @@ func encaps(t *testing.T) []encap {
 		{"gre-key-seq-ethernet", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
 			return cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolGRE, cat([]byte{0x30, 0}, be16(0x6558), []byte{0, 0, 0, 9, 0, 0, 0, 1}, eth(ip, v6))))
 		}},
+		// RFC 4023: an MPLS label in GRE.
+		{"gre-mpls", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolGRE, cat([]byte{0, 0}, be16(etherMPLS), []byte{0x00, 0x01, 0x01, 0x40}, ip)))
+		}},
 		// ERSPAN type II: GRE with a sequence number, an 8-byte header (version 1).
 		{"erspan2", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
 			return cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolGRE, cat([]byte{0x10, 0}, be16(0x88be), []byte{0, 0, 0, 5}, []byte{0x10, 0x01, 0, 0, 0, 0, 0, 3}, eth(ip, v6))))
