@@ -64,3 +64,37 @@ func TestLive(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveRepeats: a repeat of a request reuses the line made for the
+// first, but each line has its own time, and a line that names the client
+// (a connection that never sent a whole request) names its own.
+func TestLiveRepeats(t *testing.T) {
+	var out bytes.Buffer
+	l := NewLive(&out, LiveOptions{Roots: x509.NewCertPool(), MaxKept: -1})
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.Local)
+	req := func(sec int, client string) *record.Observation {
+		return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: at.Add(time.Duration(sec) * time.Second), Client: client,
+			Method: "GET", URL: "http://mail.contoso.test/owa/", Status: 200, Visibility: record.VisNone}
+	}
+	unfinished := func(sec int, client string) *record.Observation {
+		return &record.Observation{Kind: record.KindTLS, Source: record.SourceProxy, Time: at.Add(time.Duration(sec) * time.Second), Client: client,
+			Error: "sent no complete request in 30 s", Visibility: record.VisNone}
+	}
+	for _, o := range []*record.Observation{req(1, "10.0.0.1:5001"), req(2, "10.0.0.2:5002"), unfinished(3, "10.0.0.3:5003"), unfinished(4, "10.0.0.4:5004")} {
+		l.Observe(Event{Obs: o})
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{"10:00:01  GET http://mail.contoso.test/owa/ 200", "10:00:02  GET http://mail.contoso.test/owa/ 200",
+		"10:00:03  connection from 10.0.0.3:5003", "10:00:04  connection from 10.0.0.4:5004"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d %q, want it to begin %q", i+1, lines[i], w)
+		}
+	}
+	if lines[0][8:] != lines[1][8:] {
+		t.Errorf("a repeat's line differs from the first's but for the time:\n%s\n%s", lines[0], lines[1])
+	}
+}
