@@ -299,36 +299,60 @@ type judger struct {
 	ps     Subject
 	v      match.Verdict
 	fs     []Finding
-	// chainRuns holds the findings of the ChainOnly checks by chain and
-	// profile (nil: the check passed).
-	chainRuns map[chainRun]*Finding
+	// chainRuns holds the findings of the ChainOnly checks by chain (nil
+	// in a slot: the check passed).
+	chainRuns map[string]*chainRuns
+	chainSlot []int // by check: its ordinal among the ChainOnly checks
+	chainOnly int   // how many checks are ChainOnly
 }
 
-// chainRun is one ChainOnly check on one chain for one profile (nil for
-// the checks that are not per profile).
-type chainRun struct {
-	check   *Check
-	chain   string // record.ChainID
-	profile *match.Profile
+// chainRuns is what the ChainOnly checks found on one chain: a slot per
+// ChainOnly check (chainSlot) and profile (0 for the checks that are not
+// per profile, k+1 for profile k).
+type chainRuns struct {
+	f    []*Finding
+	done []bool
 }
 
-// run applies c to s, once per chain and profile when c is ChainOnly and
-// what it reads is the chain's alone: the chain recorded (not a what-if),
-// no AIA fetches recorded with the observation (judgeAIA reads them).
-func (j *judger) run(c *Check, s *Subject, pc *parsedChain) *Finding {
-	if !c.ChainOnly || pc.id == "" || s.WhatIf || len(s.Obs.AIA) > 0 {
-		return c.run(s)
+// chainRunsOf returns the ChainOnly findings kept for o's chain pc, or
+// nil when they cannot be kept: what they read is the chain's alone only
+// for the chain recorded (not a what-if) and without AIA fetches recorded
+// with the observation (judgeAIA reads them).
+func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
+	if pc.id == "" || s.WhatIf || len(s.Obs.AIA) > 0 {
+		return nil
 	}
-	k := chainRun{c, pc.id, s.Profile}
-	if f, ok := j.chainRuns[k]; ok {
-		return f
+	if cr, ok := j.chainRuns[pc.id]; ok {
+		return cr
 	}
-	f := c.run(s)
-	if len(j.chainRuns) >= maxShared {
+	if len(j.chainRuns) >= maxChainRuns {
 		clear(j.chainRuns)
 	}
-	j.chainRuns[k] = f
-	return f
+	n := j.chainOnly * (len(j.opts.Profiles) + 1)
+	cr := &chainRuns{f: make([]*Finding, n), done: make([]bool, n)}
+	j.chainRuns[pc.id] = cr
+	return cr
+}
+
+// maxChainRuns bounds judger.chainRuns: past it the table starts again.
+// A chain's entry holds the findings of the checks that failed on it, up
+// to 5 KB with every profile's texts: 1,024 chains took 7 MB of
+// hs.pcap's 54 MB live heap (its 1,818 chains come in random order, so
+// half the runs hit) for no CPU time measurable on a loaded machine; a
+// capture of a few servers hits with a handful.
+const maxChainRuns = 256
+
+// run applies check ci, c, to s; once per chain and profile (slot) when
+// c is ChainOnly and cr, the chain's, is not nil.
+func (j *judger) run(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Finding {
+	if !c.ChainOnly || cr == nil {
+		return c.run(s)
+	}
+	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
+	if !cr.done[i] {
+		cr.f[i], cr.done[i] = c.run(s), true
+	}
+	return cr.f[i]
 }
 
 // maxMemo bounds judger.memo; past it the memo starts again (1,024, as
@@ -340,8 +364,15 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}, chainRuns: map[chainRun]*Finding{}}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}, chainRuns: map[string]*chainRuns{}}
 	j.keyEnc = json.NewEncoder(&j.keyBuf)
+	j.chainSlot = make([]int, len(j.checks))
+	for i, c := range j.checks {
+		j.chainSlot[i] = j.chainOnly
+		if c.ChainOnly {
+			j.chainOnly++
+		}
+	}
 	return j
 }
 
@@ -485,11 +516,12 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	}
 	it.leaf = s.Leaf()
 	fs := j.fs[:0]
-	for _, c := range j.checks {
+	cr := j.chainRunsOf(s, pc)
+	for ci, c := range j.checks {
 		if c.PerProfile {
 			continue
 		}
-		if f := j.run(c, s, pc); f != nil {
+		if f := j.run(ci, c, s, 0, cr); f != nil {
 			fs = append(fs, *f)
 		}
 	}
@@ -505,11 +537,11 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			j.v = it.Verdicts[k] // a copy: checks never see the shared slice
 			ps.Verdict = &j.v
 		}
-		for _, c := range j.checks {
+		for ci, c := range j.checks {
 			if !c.PerProfile {
 				continue
 			}
-			if f := j.run(c, ps, pc); f != nil {
+			if f := j.run(ci, c, ps, k+1, cr); f != nil {
 				fs = append(fs, *f)
 			}
 		}
