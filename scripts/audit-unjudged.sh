@@ -15,7 +15,7 @@
 #       certsleuth has the connection, without a judged chain, and its
 #       item does not say not judged;
 #   SILENT FILE: ...
-#       tshark reads TLS records, but no hello or certificate, on
+#       tshark reads TLS records, but no ServerHello or server certificate, on
 #       connections certsleuth has no connection for (not a breach by the
 #       rule, as no certificate is known to be there; a handshake both
 #       tools failed to read shows here);

@@ -101,7 +101,7 @@ type auditResult struct {
 	// not judged.
 	missing, uncounted []string
 	// silent lists the flows where tshark reads TLS records but no
-	// hello or certificate in clear (the middle of a connection, or a
+	// ServerHello or server certificate in clear (the middle of a connection, or a
 	// handshake it could not dissect) that certsleuth has no connection
 	// for at all.
 	silent []string
@@ -159,7 +159,7 @@ func audit(ts []*flowView, rv reportView) auditResult {
 }
 
 // lines are what the audit prints for file: a SILENT line naming the
-// flows where tshark reads TLS records but no hello or certificate that
+// flows where tshark reads TLS records but no ServerHello or certificate that
 // certsleuth has no connection for (not a breach by the rule: no
 // certificate is known to be there, but certsleuth says nothing of a TLS
 // connection); a BREACH line; and, breach
@@ -170,7 +170,7 @@ func audit(ts []*flowView, rv reportView) auditResult {
 func (a auditResult) lines(file string) []string {
 	var out []string
 	if len(a.silent) > 0 {
-		out = append(out, fmt.Sprintf("SILENT %s: tshark reads TLS records (no hello or certificate) on %s certsleuth has no connection for (certsleuth: exit %d): %s",
+		out = append(out, fmt.Sprintf("SILENT %s: tshark reads TLS records (no ServerHello or certificate) on %s certsleuth has no connection for (certsleuth: exit %d): %s",
 			file, analysis.Plural(len(a.silent), "connection"), a.exit, strings.Join(a.silent, ", ")))
 	}
 	if a.cert+a.hello == 0 {
@@ -230,6 +230,6 @@ func (t auditTally) String() string {
 	return fmt.Sprintf("%d BREACH (%d connections with a certificate or ServerHello in clear not judged while certsleuth says all was); "+
 		"%d more files where certsleuth says something was not judged but misses some such connection; "+
 		"%d such connections without any certsleuth connection, %d neither judged nor counted as not judged; "+
-		"%d connections with TLS records but no hello in clear without any certsleuth connection (SILENT)",
+		"%d connections with TLS records but no ServerHello or certificate in clear without any certsleuth connection (SILENT)",
 		t.breachFiles, t.breachConns, t.unseenFiles, t.unseenConns, t.uncountedConns, t.silentConns)
 }

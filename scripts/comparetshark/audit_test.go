@@ -122,7 +122,7 @@ func TestAudit(t *testing.T) {
 			report: reportView{exit: 0},
 			breach: true,
 			wantLines: []string{
-				"SILENT f.pcap: tshark reads TLS records (no hello or certificate) on 1 connection certsleuth has no connection for (certsleuth: exit 0): 10.0.0.1:50002 -> 10.0.0.2:443",
+				"SILENT f.pcap: tshark reads TLS records (no ServerHello or certificate) on 1 connection certsleuth has no connection for (certsleuth: exit 0): 10.0.0.1:50002 -> 10.0.0.2:443",
 				"BREACH f.pcap: 1 connection with a certificate in clear (and 1 more with a ServerHello in clear) not judged; certsleuth: exit 0",
 				"BREACH f.pcap: no certsleuth connection for 10.0.0.1:50000 -> 10.0.0.2:443, 10.0.0.1:50001 -> 10.0.0.2:443",
 			},
@@ -167,7 +167,7 @@ func TestAudit(t *testing.T) {
 			name:   "the application-data-only flow missing: silent, not a breach",
 			report: reportView{exit: 0, summary: true, conns: []reportConn{judged(cli), judged(cli2)}},
 			wantLines: []string{
-				"SILENT f.pcap: tshark reads TLS records (no hello or certificate) on 1 connection certsleuth has no connection for (certsleuth: exit 0): 10.0.0.1:50002 -> 10.0.0.2:443",
+				"SILENT f.pcap: tshark reads TLS records (no ServerHello or certificate) on 1 connection certsleuth has no connection for (certsleuth: exit 0): 10.0.0.1:50002 -> 10.0.0.2:443",
 			},
 		},
 	}
