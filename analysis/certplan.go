@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
@@ -40,14 +41,21 @@ type ServerPlan struct {
 // CertPlan returns, per server (per certificate presented), the names
 // clients requested from it and what certificate it needs.
 func (r *Report) CertPlan() []ServerPlan {
+	return slices.Collect(r.EachCertPlan())
+}
+
+// EachCertPlan yields CertPlan's plans one at a time, each made as it is
+// yielded: a capture with a plan for each of thousands of certificates is
+// written without holding them all.
+func (r *Report) EachCertPlan() iter.Seq[ServerPlan] {
 	if r.Items == nil && r.agg != nil {
-		return r.agg.plan.plans()
+		return r.agg.plan.each
 	}
 	var acc certPlanAcc
 	for _, it := range r.Items {
 		acc.add(it)
 	}
-	return acc.plans()
+	return acc.each
 }
 
 // certPlanAcc gathers the certificate plan one item at a time: per leaf,
@@ -103,9 +111,8 @@ func (p *certPlanAcc) add(it *Item) {
 	}
 }
 
-// plans returns the plans gathered so far (new slices each call).
-func (p *certPlanAcc) plans() []ServerPlan {
-	var out []ServerPlan
+// each yields the plans gathered so far (new slices each call).
+func (p *certPlanAcc) each(yield func(ServerPlan) bool) {
 	for _, k := range p.order {
 		a := p.byKey[k]
 		plan := *a.plan
@@ -126,9 +133,10 @@ func (p *certPlanAcc) plans() []ServerPlan {
 		sort.Slice(plan.Names, func(i, j int) bool { return plan.Names[i].Name < plan.Names[j].Name })
 		sort.Strings(plan.Get)
 		sort.Strings(plan.Move)
-		out = append(out, plan)
+		if !yield(plan) {
+			return
+		}
 	}
-	return out
 }
 
 // Words says the plan in one or two sentences.

@@ -261,9 +261,8 @@ func plansOf(r *analysis.Report, inFull []*analysis.Culprit, all bool) []analysi
 	if len(inFull) == 0 {
 		return nil
 	}
-	plans := r.CertPlan()
 	if all {
-		return plans
+		return r.CertPlan()
 	}
 	leafs := map[string]bool{}
 	for _, c := range inFull {
@@ -272,7 +271,7 @@ func plansOf(r *analysis.Report, inFull []*analysis.Culprit, all bool) []analysi
 		}
 	}
 	var out []analysis.ServerPlan
-	for _, p := range plans {
+	for p := range r.EachCertPlan() { // one at a time: a big capture has thousands
 		if p.Leaf != nil && leafs[p.Leaf.SHA256] {
 			out = append(out, p)
 		}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"iter"
+	"slices"
 	"time"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -228,15 +230,16 @@ func (j *JSONWriter) Finish(r *analysis.Report) error {
 	for _, c := range cs {
 		sum.Culprits = append(sum.Culprits, c.Index)
 	}
+	var plans iter.Seq[analysis.ServerPlan]
 	if len(cs) > 0 {
-		sum.CertPlan = r.CertPlan()
+		plans = r.EachCertPlan() // written a plan at a time
 	}
 	if r.Origins != nil {
 		sum.ExchangeVersion = r.Origins.Version
 	}
 	t := totals(r)
 	sum.Totals = &t
-	return writeJSONSummary(j.w, &sum, cs, r.Explain)
+	return writeJSONSummary(j.w, &sum, cs, r.Explain, plans)
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made
@@ -245,7 +248,10 @@ func (j *JSONWriter) Finish(r *analysis.Report) error {
 // culprit) is never marshalled, nor its culprits explained, whole in
 // memory. The fields and their order are JSONSummary's (TestJSONSummaryStreamed holds
 // them equal).
-func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, explain func(*analysis.Culprit) *analysis.Culprit) error {
+//
+// The certificate plan is plans when not nil (sum.CertPlan is then
+// unset), made and written a server at a time.
+func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, explain func(*analysis.Culprit) *analysis.Culprit, plans iter.Seq[analysis.ServerPlan]) error {
 	bw := buffered(w)
 	field := func(sep, key string, v any) error {
 		bw.WriteString(sep)
@@ -295,19 +301,24 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, exp
 		}
 	}
 	bw.WriteString("]")
-	if len(sum.CertPlan) > 0 {
-		// A plan at a time too: a capture of 500,000 connections has one
-		// for each of thousands of certificates.
-		bw.WriteString(`,"cert_plan":[`)
-		for i := range sum.CertPlan {
-			sep := ","
-			if i == 0 {
-				sep = ""
-			}
-			if err := field(sep, "", &sum.CertPlan[i]); err != nil {
-				return err
-			}
+	if plans == nil {
+		plans = slices.Values(sum.CertPlan)
+	}
+	// A plan at a time too: a capture of 500,000 connections has one for
+	// each of thousands of certificates.
+	n := 0
+	for p := range plans {
+		sep := ","
+		if n == 0 {
+			bw.WriteString(`,"cert_plan":[`)
+			sep = ""
 		}
+		n++
+		if err := field(sep, "", &p); err != nil {
+			return err
+		}
+	}
+	if n > 0 {
 		bw.WriteString("]")
 	}
 	if sum.ExchangeVersion != "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"testing"
 
 	"github.com/certsleuth/certsleuth/analysis"
@@ -39,7 +40,7 @@ func TestJSONSummaryStreamed(t *testing.T) {
 					t.Fatal(err)
 				}
 				same := func(c *analysis.Culprit) *analysis.Culprit { return c }
-				if err := writeJSONSummary(&got, &sum, cs, same); err != nil {
+				if err := writeJSONSummary(&got, &sum, cs, same, nil); err != nil {
 					t.Fatal(err)
 				}
 				if got.String() != want.String() {
@@ -47,7 +48,11 @@ func TestJSONSummaryStreamed(t *testing.T) {
 				}
 				// Explained while written, as renderJSON does.
 				got.Reset()
-				if err := writeJSONSummary(&got, &sum, r.Causes(), r.Explain); err != nil {
+				var plans iter.Seq[analysis.ServerPlan] // made while written, as JSONWriter.Finish does
+				if len(cs) > 0 {
+					plans = r.EachCertPlan()
+				}
+				if err := writeJSONSummary(&got, &sum, r.Causes(), r.Explain, plans); err != nil {
 					t.Fatal(err)
 				}
 				if got.String() != want.String() {
