@@ -186,6 +186,7 @@ func StreamFiles(inputs []Input, opts Options, emit func(*record.Observation) er
 	}
 	r.finish()
 	r.skipProblems()
+	r.clockProblems()
 	if r.outErr != nil {
 		return r.res, r.outErr
 	}
@@ -327,7 +328,7 @@ type reader struct {
 	stats      *Stats
 	packetNo   int64
 	flows      map[flowKey]*flow
-	closed     map[flowKey]int64
+	closed     map[flowKey]tomb
 	nextID     int
 	dnsPending map[dnsKey]*dnsQuery
 	resolved   map[string][]resolution      // by address: the latest answers, any client
@@ -339,7 +340,12 @@ type reader struct {
 	skips      map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
 	pool       bufPool
 	dns        layers.DNS // reused by decodeDNS
-	now        int64      // latest packet time, Unix nanoseconds
+	now        int64      // latest packet time, Unix nanoseconds (see tick)
+	jump       int64      // a time stamp far ahead of now, not yet confirmed (see tick)
+	outliers   int64      // packets whose time stamp jumped ahead alone
+	outlierAt  int64      // the first of them (packet number)
+	late       int64      // packets with data dropped after their connection was closed as idle
+	lateAt     int64      // the first of them (packet number)
 	file       string     // with several files, the current packet's file name and ":"
 	lastSweep  int64
 }
@@ -347,7 +353,7 @@ type reader struct {
 func newReader(opts Options, out func(*record.Observation) error) *reader {
 	r := &reader{
 		opts: opts, dec: newDecoder(), res: &Result{},
-		flows: map[flowKey]*flow{}, closed: map[flowKey]int64{},
+		flows: map[flowKey]*flow{}, closed: map[flowKey]tomb{},
 		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{}, resolvedBy: map[resolvedKey][]resolution{},
 		ders: map[uint64][]byte{}, linkWarned: map[layers.LinkType]bool{},
 	}
@@ -367,7 +373,48 @@ const (
 	// maxCertBytes bounds the certificates kept to share between
 	// observations (a few thousand).
 	maxCertBytes = 4 << 20
+	// clockJump is the largest step forward the clock takes on one
+	// packet's word alone (see tick).
+	clockJump = idleTimeout
 )
+
+// tomb remembers a closed connection: when, and whether it was closed as
+// idle (rather than by FIN or RST).
+type tomb struct {
+	at   int64
+	idle bool
+}
+
+// tick moves the reader's clock, which closes idle connections, to ts.
+// The clock never goes back, and a step forward of more than clockJump
+// is taken only when the next packet confirms it (is itself beyond the
+// old clock by more than clockJump): a lone packet with a wild time
+// stamp (a SYN-ACK dated 2063 in a 2015 capture, as in mercury's
+// imap2.pcap; a NIC's hardware stamp or a merge gone wrong) would
+// otherwise close every open connection as idle and make each later
+// packet a straggler. Such packets are counted in Problems. Wireshark
+// does not use time stamps to end TCP streams at all; tcpdump and the
+// kernel never see the stamp.
+func (r *reader) tick(ts int64) {
+	switch {
+	case ts <= r.now:
+		r.jump = 0
+	case r.now == 0 || ts-r.now <= int64(clockJump):
+		r.now, r.jump = ts, 0
+	case r.jump != 0:
+		// Two packets in a row far ahead: the capture really moved on
+		// (a pause, a second file). The first of them was counted as an
+		// outlier; it was not one.
+		r.now, r.jump = ts, 0
+		r.outliers--
+	default:
+		r.jump = ts
+		if r.outliers == 0 {
+			r.outlierAt = r.packetNo
+		}
+		r.outliers++
+	}
+}
 
 func endpoint(addr [16]byte, v6 bool, port uint16) string {
 	var a netip.Addr
@@ -391,9 +438,7 @@ func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
 }
 
 func (r *reader) packet(p *packet, ts int64, caplen int) {
-	if ts > r.now {
-		r.now = ts
-	}
+	r.tick(ts)
 	if r.now-r.lastSweep > int64(sweepEvery) {
 		r.sweep()
 	}
@@ -418,9 +463,16 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 	if f == nil {
 		if t, ok := r.closed[k]; ok {
 			if !p.syn || p.ack {
+				if t.idle && p.fullLen > 0 {
+					// Data on a connection closed as idle: not
+					// read, so said (Problems).
+					if r.late == 0 {
+						r.lateAt = r.packetNo
+					}
+					r.late++
+				}
 				return // a straggler of a closed connection
 			}
-			_ = t
 			delete(r.closed, k)
 		}
 		if p.fullLen == 0 && !p.syn {
@@ -685,10 +737,11 @@ func (r *reader) sweep() {
 	for _, f := range r.flows {
 		if r.now-f.last > int64(idleTimeout) {
 			r.close(f)
+			r.closed[f.key] = tomb{at: r.now, idle: true}
 		}
 	}
 	for k, t := range r.closed {
-		if r.now-t > int64(tombstone) {
+		if r.now-t.at > int64(tombstone) {
 			delete(r.closed, k)
 		}
 	}
@@ -697,10 +750,30 @@ func (r *reader) sweep() {
 
 func (r *reader) close(f *flow) {
 	delete(r.flows, f.key)
-	r.closed[f.key] = r.now
+	r.closed[f.key] = tomb{at: r.now}
 	if !f.reported {
 		r.report(f)
 	}
+}
+
+// clockProblems says which packets tick set aside and which were dropped
+// after an idle close, in Result.Problems.
+func (r *reader) clockProblems() {
+	if r.outliers > 0 {
+		r.res.Problems = append(r.res.Problems, fmt.Sprintf("%d %s a time stamp far ahead of the packets around %s (the first: packet %d); the clock that closes idle connections ignored %s",
+			r.outliers, plural(r.outliers, "packet carries", "packets carry"), plural(r.outliers, "it", "them"), r.outlierAt, plural(r.outliers, "it", "them")))
+	}
+	if r.late > 0 {
+		r.res.Problems = append(r.res.Problems, fmt.Sprintf("%d %s data came after %s connection had been closed as idle (the first: packet %d) and %s not read",
+			r.late, plural(r.late, "packet with", "packets with"), plural(r.late, "its", "their"), r.lateAt, plural(r.late, "was", "were")))
+	}
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // finish closes every connection still open and hands over every
