@@ -28,12 +28,9 @@
 #
 # Needs Go and tshark (Debian: apt-get install tshark); tshark runs as in
 # scripts/compare-tshark.sh (which prints the same lines beside its
-# comparison). The audit is scripts/comparetshark -audit (audit.go).
+# comparison, and runs this audit alone with -audit first). The audit is
+# scripts/comparetshark -audit (audit.go).
 set -eu
-root=$(cd "$(dirname "$0")/.." && pwd)
-command -v tshark >/dev/null || { echo "audit-unjudged.sh: tshark is not installed (apt-get install tshark)" >&2; exit 2; }
-[ $# -gt 0 ] || { echo "usage: scripts/audit-unjudged.sh FILE..." >&2; exit 2; }
-bin=$(mktemp -d /tmp/audit-unjudged.XXXXXX)
-trap 'rm -rf "$bin"' EXIT
-(cd "$root" && go build -o "$bin/certsleuth" ./cmd/certsleuth && go build -o "$bin/comparetshark" ./scripts/comparetshark)
-"$bin/comparetshark" -audit -certsleuth "$bin/certsleuth" "$@"
+# compare-tshark.sh builds certsleuth and scripts/comparetshark and checks
+# for tshark; -audit makes comparetshark audit only.
+exec "$(dirname "$0")/compare-tshark.sh" -audit "$@"

@@ -7,7 +7,7 @@
 # UNSEEN, UNCOUNTED lines and an AUDIT total: see scripts/audit-unjudged.sh,
 # which runs the audit alone).
 #
-#   scripts/compare-tshark.sh FILE...
+#   scripts/compare-tshark.sh [-audit] FILE...      (-audit: the audit alone)
 #   scripts/compare-tshark.sh /tmp/pubcaps/dev/*      # e.g. Zeek's and JA4's test captures
 #
 # Needs Go and tshark (Debian: apt-get install tshark). tshark runs with
