@@ -430,6 +430,28 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 				return q.frag == nil
 			}
 		}
+		if p.dport == genevePort && !p.tun && !p.gtp && len(p.payload) >= 8 && p.payload[0]>>6 == 0 {
+			// Geneve (RFC 8926 §3.4): version 0 and the options'
+			// length in 4-byte units, flags, the protocol type, the
+			// VNI and a reserved byte, the options, then the frame:
+			// Ethernet (0x6558, transparent Ethernet bridging) or, by
+			// its ethertype, an IP packet.
+			q := packet{tun: true}
+			hl := 8 + int(p.payload[0]&0x3f)*4
+			if len(p.payload) >= hl {
+				inner, et := p.payload[hl:], uint16(p.payload[2])<<8|uint16(p.payload[3])
+				var ok bool
+				if et == 0x6558 {
+					ok = decodeEthernet(inner, &q)
+				} else {
+					ok = decodeEtherType(et, inner, &q)
+				}
+				if ok || q.frag != nil {
+					*p = q
+					return ok
+				}
+			}
+		}
 		if (p.sport == gtpuPort || p.dport == gtpuPort) && !p.gtp {
 			if inner, ok := gtpuInner(p.payload); ok {
 				q := packet{gtp: true}
@@ -449,12 +471,38 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 		return true
 	case 47:
 		return decodeGRE(seg, p)
+	case 4, 41:
+		// IP in IP: IPv4 (protocol 4, RFC 2003 §3) or IPv6 (41, RFC 4213
+		// §3.5 in IPv4, RFC 2473 §3 in IPv6) carried whole in an IPv4 or
+		// IPv6 packet; one level is taken apart, as with the other
+		// tunnels.
+		if p.tun || p.gtp || len(seg) == 0 {
+			return false
+		}
+		q := packet{tun: true}
+		var ok bool
+		switch {
+		case proto == 4 && seg[0]>>4 == 4:
+			ok = decodeIPv4(seg, &q)
+		case proto == 41 && seg[0]>>4 == 6:
+			ok = decodeIPv6(seg, &q)
+		default:
+			return false
+		}
+		if ok || q.frag != nil {
+			*p = q
+		}
+		return ok
 	}
 	return false
 }
 
-// vxlanPort is VXLAN's UDP port (RFC 7348 §5).
-const vxlanPort = 4789
+// vxlanPort is VXLAN's UDP port (RFC 7348 §5); genevePort is Geneve's
+// (RFC 8926 §3.3).
+const (
+	vxlanPort  = 4789
+	genevePort = 6081
+)
 
 // decodeGRE decodes what a GRE packet carries (RFC 2784 §2, RFC 2890
 // §2: flags C 0x80, K 0x20, S 0x10, version 0, the protocol type, then a

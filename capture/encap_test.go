@@ -124,6 +124,28 @@ func encaps(t *testing.T) []encap {
 		{"vxlan", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
 			return cat(ether(etherIPv4), outerUDP(t, vxlanPort, cat([]byte{0x08, 0, 0, 0, 0, 0, 0x2a, 0}, eth(ip, v6))))
 		}},
+		// RFC 8926 §3.4: Geneve with one 8-byte option (length 2), then Ethernet.
+		{"geneve", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerUDP(t, genevePort, cat([]byte{0x02, 0}, be16(0x6558), []byte{0, 0, 0x2a, 0},
+				[]byte{0x01, 0x02, 0x03, 0x01, 0, 0, 0, 7}, eth(ip, v6))))
+		}},
+		// Geneve carrying an IP packet directly, its ethertype as protocol.
+		{"geneve-ip", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerUDP(t, genevePort, cat([]byte{0, 0}, be16(ipEther(v6)), []byte{0, 0, 0x2a, 0}, ip)))
+		}},
+		// RFC 2003 (IPv4 in IPv4, protocol 4), RFC 4213 §3.5 (IPv6 in IPv4, 41).
+		{"ip-in-ipv4", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerIPv4(t, map[bool]layers.IPProtocol{false: layers.IPProtocolIPv4, true: layers.IPProtocolIPv6}[v6], ip))
+		}},
+		// RFC 2473: IPv4 or IPv6 in IPv6 (next header 4 or 41).
+		{"ip-in-ipv6", layers.LinkTypeRaw, func(ip []byte, v6 bool) []byte {
+			buf := gopacket.NewSerializeBuffer()
+			o := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: map[bool]layers.IPProtocol{false: layers.IPProtocolIPv4, true: layers.IPProtocolIPv6}[v6], SrcIP: make([]byte, 16), DstIP: append(make([]byte, 15), 1)}
+			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true}, o, gopacket.Payload(ip)); err != nil {
+				t.Fatal(err)
+			}
+			return append([]byte(nil), buf.Bytes()...)
+		}},
 		{"ipv6-gre", layers.LinkTypeRaw, func(ip []byte, v6 bool) []byte {
 			buf := gopacket.NewSerializeBuffer()
 			o := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolGRE, SrcIP: make([]byte, 16), DstIP: append(make([]byte, 15), 1)}
