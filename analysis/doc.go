@@ -15,8 +15,10 @@
 //   - attribute, from what came before: origin.go (where the client got
 //     the name: Autodiscover fields, redirects, DNS, the SCP; the Outlook
 //     Anywhere principal an answer required, with principal.go);
-//   - aggregate, one group per cause: aggregate.go (Culprit, Totals),
-//     notes.go (what no client warns about, counted), findings.go;
+//   - aggregate, one group per cause: aggregate.go (Culprit, compact,
+//     Report.Causes and Explain; Totals), spill_details.go (the causes'
+//     first and example requests, in memory or a temporary file), notes.go
+//     (what no client warns about, counted), findings.go;
 //   - explain each cause: remedy.go, online.go and certplan.go (the fixes
 //     and the names a new certificate needs), who.go (who warns, in words);
 //   - hand over: the items go to an ItemSink (sink.go; spill.go writes them
