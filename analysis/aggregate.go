@@ -719,6 +719,11 @@ func (it *Item) NotJudged() string {
 		if !it.Warns("") && hasFindingSeverity(it, "cert.malformed", SeverityWarning) {
 			return NotJudgedUnknown
 		}
+		if !it.Warns("") && HelloMissing(it.Obs) && hasFinding(it, "name.unknown") {
+			// The client's hello is not in the capture and nothing
+			// else names the server: no name to judge against.
+			return NotJudgedUnknown
+		}
 		return ""
 	}
 	switch it.Obs.Visibility {

@@ -145,6 +145,9 @@ func init() {
 				if names == "" {
 					names = "which carries no names"
 				}
+				if HelloMissing(s.Obs) {
+					return &Finding{Summary: fmt.Sprintf("the client's hello is not in the capture (so whether it sent an SNI is not known) and no DNS answer names %s; the certificate (%s) cannot be judged against the name it wanted", s.Obs.Server, names)}
+				}
 				return &Finding{Summary: fmt.Sprintf("the client sent no SNI and no DNS answer names %s; the certificate (%s) cannot be judged against the name it wanted", s.Obs.Server, names)}
 			},
 		},
@@ -160,6 +163,15 @@ func init() {
 			},
 		},
 	)
+}
+
+// HelloMissing reports whether o is a TLS connection read from a capture
+// that does not hold the client's hello (only the server's half of the
+// handshake was captured: asymmetric routing, a SPAN port that sees one
+// direction): no SNI, and no word that none was sent. The name the client
+// asked for is then unknown, not absent.
+func HelloMissing(o *record.Observation) bool {
+	return o.Kind == record.KindTLS && o.Source == record.SourcePcap && o.SNI == "" && !o.NoSNI && o.HelloFormat == ""
 }
 
 // refusedBy names the client profiles (of the whole table, not only the

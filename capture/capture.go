@@ -907,6 +907,9 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			notes = append(notes, "the client sent its ClientHello in the SSL 2.0 format, offering "+VersionName(ch.Version)+" at most, with no extensions (so no SNI)")
 		}
 	}
+	if ct.ch == nil && (st.sh != nil || len(st.chain) > 0) {
+		notes = append(notes, "the client's hello is not in the capture (only the server's half of the handshake is): the name the client asked for is not known")
+	}
 	o.ClientCertRequested = st.certRequest
 	if ct.clientCertSent {
 		o.ClientCert = ct.clientCert
