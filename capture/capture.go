@@ -318,7 +318,18 @@ type flow struct {
 	// rest of its packets are only counted until it closes.
 	reported bool
 	wait     *blocker // holds back later observations until this one is reported
+	// rstBy is 1 + the endpoint that reset the connection while the
+	// other was in the middle of a TLS handshake (0: none); afterRST
+	// counts the packets read after it, dataAfterRST says the other
+	// endpoint's bytes were read after it.
+	rstBy        int
+	afterRST     int
+	dataAfterRST bool
 }
+
+// maxAfterRST bounds the packets of a connection read after one endpoint
+// reset it (see reader.packet).
+const maxAfterRST = 64
 
 type reader struct {
 	opts       Options
@@ -508,7 +519,31 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		h.syn, h.started, h.next = true, true, p.seq+1
 		seq++
 	}
+	if f.rstBy != 0 {
+		// After a RST: the reset endpoint's packets (more RSTs,
+		// retransmissions) are not read; the other's are, a bounded
+		// number, until its handshake is.
+		if f.afterRST++; dir == f.rstBy-1 || f.afterRST > maxAfterRST {
+			if f.afterRST > maxAfterRST {
+				r.close(f)
+			}
+			return
+		}
+		if p.fullLen > 0 && !h.done {
+			f.dataAfterRST = true
+		}
+	}
 	if p.rst {
+		// A client that sends its ClientHello then FIN and RST at once
+		// (a scanner, a client that gave up) does not stop the server's
+		// answer, already on its way, from reaching the capture: the
+		// tap sees what the wire carried. Wireshark keeps dissecting
+		// such a server's records after the RST; so do we while the
+		// server's TLS handshake is not read.
+		if o := &f.h[1-dir]; f.rstBy == 0 && dir == f.clientDir() && !o.done && (o.proto == protoTLS || h.proto == protoTLS) {
+			f.rstBy = dir + 1
+			return
+		}
 		r.close(f)
 		return
 	}
@@ -521,6 +556,9 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 			h.keep()
 			if h.done && f.h[1-dir].done {
 				r.report(f) // nothing more to learn from this connection
+			} else if f.rstBy != 0 && h.done {
+				r.close(f) // the handshake after a RST is read
+				return
 			}
 		}
 	}
@@ -906,6 +944,9 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 			o.HelloFormat = record.HelloSSL2
 			notes = append(notes, "the client sent its ClientHello in the SSL 2.0 format, offering "+VersionName(ch.Version)+" at most, with no extensions (so no SNI)")
 		}
+	}
+	if f.rstBy == f.clientDir()+1 && f.dataAfterRST {
+		notes = append(notes, "the client reset the connection (RST) before the server's handshake was read: the client had gone, and the server's records that follow the RST in the capture were read")
 	}
 	if ct.ch == nil && (st.sh != nil || len(st.chain) > 0) {
 		notes = append(notes, "the client's hello is not in the capture (only the server's half of the handshake is): the name the client asked for is not known")
