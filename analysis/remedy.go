@@ -75,10 +75,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 		// uses a name the certificate covers, or the service presents a
 		// certificate that covers the name the client uses.
 		c.NewName = r.suggestName(c, "", "")
-		label, where := strings.ToUpper(mail), "the mail account's settings"
-		if mail == "ftp" {
-			where = "the FTP client's settings"
-		}
+		label, where := protocolClient(mail)
 		cmd := fmt.Sprintf("in %s, change the %s server from %s to a name the certificate covers", where, label, name)
 		if c.NewName != "" {
 			cmd = fmt.Sprintf("in %s, change the %s server from %s to %s (a name the certificate covers)", where, label, name, c.NewName)
@@ -91,7 +88,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 				Command:  fmt.Sprintf("in the configuration of the service that answered Autodiscover (#%d), change the %s block's Server from %s to %s; clients take it at their next Autodiscover run", cause.From, cause.Field.Block, name, to),
 				Citation: `[MS-OXDSCLI] Protocol element (Type IMAP, POP3, SMTP: Server, Port)`})
 		}
-		c.Remedies = append(c.Remedies, Remedy{Title: "Point the mail client at a name the certificate covers", Command: cmd})
+		c.Remedies = append(c.Remedies, Remedy{Title: "Point the " + clientKind(mail) + " at a name the certificate covers", Command: cmd})
 		if s := exchange.LookupSetting(exchange.MailSetting(mail)); s != nil {
 			c.Remedies = append(c.Remedies, settingRemedy(s, version, assumed, exchange.FixParams{Version: version, Server: server, OldURL: name, Domain: domain}))
 		}
@@ -654,7 +651,11 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	if pub, _ := PublicCAIssuable(name); !pub && nameIssue && it.Name != "" {
 		what := "the URL"
 		if mail := MailProtocol(it.Obs); mail != "" {
-			what = "the account's " + strings.ToUpper(mail) + " server name"
+			label, _ := protocolClient(mail)
+			what = "the " + label + " server name the client uses"
+			if clientKind(mail) == "mail client" {
+				what = "the account's " + label + " server name"
+			}
 		}
 		fmt.Fprintf(&b, ". %s is an internal name no public CA can put on a certificate, so change %s, not the certificate", name, what)
 	}
@@ -704,4 +705,44 @@ func (r *Report) reached(host string) bool {
 // reached without a warning.
 func (r *Report) reachedHosts() []string {
 	return r.hostFacts().ok
+}
+
+// protocolClient names a MailProtocol value as it is written (MySQL, LDAP)
+// and where its client keeps the server name: a mail account's settings
+// for mail protocols; a database, directory or debugging client's own
+// connection settings for the binary protocols that turn to TLS
+// (capture/upgrade.go: mysql, ldap, adb; postgres).
+func protocolClient(proto string) (label, where string) {
+	switch proto {
+	case "mysql":
+		return "MySQL", "the database client's connection settings"
+	case "postgres", "postgresql":
+		return "PostgreSQL", "the database client's connection settings"
+	case "ldap":
+		return "LDAP", "the directory client's settings"
+	case "adb":
+		return "ADB", "the ADB client's settings (adb connect)"
+	case "ftp":
+		return "FTP", "the FTP client's settings"
+	case "xmpp", "irc":
+		return strings.ToUpper(proto), "the chat account's settings"
+	}
+	return strings.ToUpper(proto), "the mail account's settings"
+}
+
+// clientKind says what kind of client speaks proto, for remedy titles.
+func clientKind(proto string) string {
+	switch proto {
+	case "mysql", "postgres", "postgresql":
+		return "database client"
+	case "ldap":
+		return "directory client"
+	case "adb":
+		return "ADB client"
+	case "ftp":
+		return "FTP client"
+	case "xmpp", "irc":
+		return "chat client"
+	}
+	return "mail client"
 }
