@@ -964,6 +964,12 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		if o.Protocol == "" {
 			o.Protocol = st.alpn13
 		}
+	} else if st.hrr && st.hrrVer != 0 {
+		// A HelloRetryRequest carries the version the server selected in
+		// its supported_versions (RFC 8446 section 4.1.4), as tshark reads
+		// it; no ServerHello followed in the capture.
+		o.TLSVersion = VersionName(st.hrrVer)
+		notes = append(notes, "the server answered with a HelloRetryRequest and the capture holds no ServerHello after it")
 	}
 	is13 := st.sh != nil && isTLS13(st.sh.Version)
 	switch {

@@ -18,6 +18,7 @@ type tlsHalf struct {
 	ch       *ClientHello
 	sh       *ServerHello
 	hrr      bool
+	hrrVer   uint16 // the version a HelloRetryRequest selected
 	chain    [][]byte
 	certSeen bool
 	resumed  bool   // TLS <= 1.2: ChangeCipherSpec straight after ServerHello
@@ -453,6 +454,7 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 		}
 		if sh.HRR {
 			t.hrr = true
+			t.hrrVer = sh.Version
 			return
 		}
 		t.sh = sh
