@@ -139,14 +139,7 @@ func aiaOnlyLeaf(t *testing.T, ca *testcert.CA) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	itmpl := &x509.Certificate{SerialNumber: big.NewInt(7101), Subject: pkix.Name{CommonName: "Checks AIA Intermediate"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	ider, err := x509.CreateCertificate(rand.Reader, itmpl, ca.Cert, &ikey.PublicKey, ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inter, _ := x509.ParseCertificate(ider)
+	inter, _ := mintIntermediate(t, ca, ikey, 7101, "Checks AIA Intermediate")
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

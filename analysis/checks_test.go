@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -130,6 +131,25 @@ func newCheckPKI(t *testing.T) *checkPKI {
 	return p
 }
 
+// mintIntermediate issues a day-long CA certificate for key under ca, with
+// the given serial number and common name, and returns it parsed and as
+// DER.
+func mintIntermediate(t *testing.T, ca *testcert.CA, key crypto.Signer, serial int64, cn string) (*x509.Certificate, []byte) {
+	t.Helper()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inter, der
+}
+
 // rsaLeaf mints an RSA leaf for mail.contoso.com signed by a fresh RSA
 // intermediate under ca, so the signature algorithm of the leaf is sigAlg.
 func rsaLeaf(t *testing.T, ca *testcert.CA, bits int, sigAlg x509.SignatureAlgorithm) [][]byte {
@@ -138,14 +158,7 @@ func rsaLeaf(t *testing.T, ca *testcert.CA, bits int, sigAlg x509.SignatureAlgor
 	if err != nil {
 		t.Fatal(err)
 	}
-	itmpl := &x509.Certificate{SerialNumber: big.NewInt(7001), Subject: pkix.Name{CommonName: "Checks RSA Intermediate"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	ider, err := x509.CreateCertificate(rand.Reader, itmpl, ca.Cert, &ikey.PublicKey, ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inter, _ := x509.ParseCertificate(ider)
+	inter, ider := mintIntermediate(t, ca, ikey, 7001, "Checks RSA Intermediate")
 	key, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
 		t.Fatal(err)
