@@ -24,9 +24,13 @@ func pcapCommand() *cli.Command {
 		ArgsUsage: "FILE...",
 		Description: `Reads capture files (tcpdump's pcap, Wireshark's pcapng, pktmon or netsh
 output converted with etl2pcapng; gzip-compressed or not; Ethernet with VLAN
-tags, Linux cooked SLL/SLL2, raw IP, loopback), follows every TCP connection
+tags, Linux cooked SLL/SLL2, raw IP, loopback, PPP/PPPoE, and one level of
+MPLS, GRE/ERSPAN, VXLAN, Geneve or IP in IP), follows every TCP connection
 and reports each TLS handshake (SNI, version, the server's certificate chain;
-also after STARTTLS in SMTP, IMAP, POP3 and FTP), each plain HTTP request and
+also after STARTTLS in SMTP, IMAP, POP3 and FTP, MySQL's SSLRequest, LDAP
+StartTLS, ADB's STLS, and after bytes of a protocol it does not know; frames
+it cannot decode are counted, and those holding TLS make the capture not
+judged, exit 3), each plain HTTP request and
 response (an Autodiscover redirect), and each DNS answer (A, AAAA, CNAME,
 SRV). The observations go through the same analysis as replay, so the report
 names the connection whose certificate would make a client warn: the causes
