@@ -125,6 +125,16 @@ func (t *textOut) field(indent, label, value string) {
 	}
 }
 
+// bullet prints a list item: mark, then value wrapped under itself.
+func (t *textOut) bullet(mark, value string) {
+	for i, l := range Wrap(value, t.width-len(mark)) {
+		if i > 0 {
+			mark = strings.Repeat(" ", len(mark))
+		}
+		t.printf("%s%s\n", mark, l)
+	}
+}
+
 // Wrap breaks s into lines of at most width characters at spaces; words
 // longer than width stay whole.
 func Wrap(s string, width int) []string {

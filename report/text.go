@@ -161,7 +161,7 @@ func renderText(w io.Writer, r *analysis.Report, o RenderOptions) error {
 	if len(r.Problems) > 0 {
 		t.printf("\nproblems with the input:\n")
 		for _, p := range r.Problems {
-			t.field("  ", "-", p)
+			t.bullet("  - ", p)
 		}
 	}
 	if !o.All {
