@@ -244,6 +244,31 @@ func TestSkippedFrames(t *testing.T) {
 			t.Errorf("problems %q; want the %d frames of ethertype 0x88b5, and not the noise", res.Problems, n)
 		}
 	})
+	t.Run("noise behind IPv6 options and tunnels", func(t *testing.T) {
+		// An MLDv2 report (ICMPv6 behind a hop-by-hop header with a router
+		// alert, RFC 3810 section 5), the same in 6in4 (IPv4 protocol 41),
+		// and ICMP in IP in IP: noise, however it is wrapped; a
+		// hop-by-hop header before a protocol certsleuth does not decode
+		// (OSPF is noise, 200 is not) is counted by that protocol.
+		v6 := func(next uint8, payload []byte) []byte {
+			return cat([]byte{0x60, 0, 0, 0}, be16(uint16(len(payload))), []byte{next, 1}, make([]byte, 32), payload)
+		}
+		hbh := func(next uint8) []byte { return []byte{next, 0, 5, 2, 0, 0, 1, 0} } // router alert
+		mld := v6(0, cat(hbh(58), []byte{143, 0, 0, 0, 0, 0, 0, 0}))
+		frames := [][]byte{
+			cat(ether(etherIPv6), mld),
+			cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolIPv6, mld)),
+			cat(ether(etherIPv4), outerIPv4(t, layers.IPProtocolIPv4, outerIPv4(t, layers.IPProtocolICMPv4, []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0}))),
+			cat(ether(etherIPv6), v6(0, cat(hbh(200), []byte("not a protocol certsleuth reads")))),
+		}
+		res, err := Read(bytes.NewReader(appendFrames(t, encapFile(t, newCapFile(t), layers.LinkTypeEthernet, nil), frames...)), "mld.pcap", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats.Undecoded != 4 || len(res.Problems) != 1 || res.Problems[0] != "1 frame skipped: IPv6 next header 200 not decoded (the first: mld.pcap packet 4)" {
+			t.Errorf("%d undecoded, problems %q; want 4, and only the frame of protocol 200 counted", res.Stats.Undecoded, res.Problems)
+		}
+	})
 	t.Run("unknown ethertype without TLS", func(t *testing.T) {
 		res, err := Read(bytes.NewReader(appendFrames(t, encapFile(t, newCapFile(t), layers.LinkTypeEthernet, nil), cat(ether(0x88b5), []byte("hello")), cat(ether(0x88b5), []byte("world")))), "odd.pcap", Options{})
 		if err != nil {

@@ -527,3 +527,29 @@ func FuzzConnectTunnel(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSkipKind checks that counting an undecoded IP packet never panics
+// and that IP in IP is transparent: a packet wrapped in IPv4 (protocol 4
+// or 41) is counted as the packet alone is (unless the nesting runs past
+// what ipKind follows, which gives skipBadIP).
+func FuzzSkipKind(f *testing.F) {
+	mld := cat([]byte{0x60, 0, 0, 0, 0, 16, 0, 1}, make([]byte, 32), []byte{58, 0, 5, 2, 0, 0, 1, 0, 143, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(mld)
+	f.Add(cat([]byte{0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0}, make([]byte, 8), []byte{8, 0, 0xf7, 0xff, 0, 0, 0, 0}))
+	f.Fuzz(func(t *testing.T, inner []byte) {
+		k1, noise1 := ipKind(inner)
+		proto := byte(4)
+		if len(inner) > 0 && inner[0]>>4 == 6 {
+			proto = 41
+		}
+		outer := cat([]byte{0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0}, make([]byte, 8), inner)
+		k2, noise2 := ipKind(outer)
+		skipKind(layers.LinkTypeEthernet, cat(ether(etherIPv6), inner))
+		if k1.class == skipBadIP || k2.class == skipBadIP {
+			return
+		}
+		if k1 != k2 || noise1 != noise2 {
+			t.Fatalf("alone %+v (noise %v), in IP in IP %+v (noise %v)", k1, noise1, k2, noise2)
+		}
+	})
+}

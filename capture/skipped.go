@@ -209,15 +209,58 @@ func skipKind(link layers.LinkType, data []byte) (skipKey, bool) {
 	return skipKey{class: skipEther, num: et}, noiseEtherTypes[et]
 }
 
-// ipKind tells what an undecoded IP packet carries.
+// ipKind tells what an undecoded IP packet carries: the protocol of its
+// innermost packet, past IPv6 extension headers (RFC 8200 section 4: an
+// MLD report is ICMPv6 behind a hop-by-hop header) and IP in IP (protocol
+// 4 or 41, RFC 2003 and RFC 4213), so that a tunnel's or an option's noise
+// is not counted as a protocol certsleuth does not decode.
 func ipKind(b []byte) (skipKey, bool) {
-	switch {
-	case len(b) >= 20 && b[0]>>4 == 4:
-		return skipKey{class: skipIPv4, num: uint16(b[9])}, noiseIPProtos[b[9]]
-	case len(b) >= 40 && b[0]>>4 == 6:
-		return skipKey{class: skipIPv6, num: uint16(b[6])}, noiseIPProtos[b[6]]
+	for range 4 {
+		switch {
+		case len(b) >= 20 && b[0]>>4 == 4:
+			proto, hl := b[9], int(b[0]&0x0f)*4
+			if (proto == 4 || proto == 41) && hl >= 20 && len(b) > hl {
+				b = b[hl:]
+				continue
+			}
+			return skipKey{class: skipIPv4, num: uint16(proto)}, noiseIPProtos[proto]
+		case len(b) >= 40 && b[0]>>4 == 6:
+			next, rest := ipv6Upper(b[6], b[40:])
+			if (next == 4 || next == 41) && len(rest) > 0 {
+				b = rest
+				continue
+			}
+			return skipKey{class: skipIPv6, num: uint16(next)}, noiseIPProtos[next]
+		}
+		break
 	}
 	return skipKey{class: skipBadIP}, false
+}
+
+// ipv6Upper skips the IPv6 extension headers at the start of b, whose
+// first is next, and returns the upper-layer protocol and its bytes (a
+// fragment header, 44, ends the walk: what follows may not be a header).
+func ipv6Upper(next uint8, b []byte) (uint8, []byte) {
+	for range 8 {
+		n := 0
+		switch next {
+		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
+			if len(b) >= 2 {
+				n = (int(b[1]) + 1) * 8
+			}
+		case 51: // authentication header: length in 4-byte units, minus 2
+			if len(b) >= 2 {
+				n = (int(b[1]) + 2) * 4
+			}
+		default:
+			return next, b
+		}
+		if n == 0 || len(b) < n {
+			return next, b
+		}
+		next, b = b[0], b[n:]
+	}
+	return next, b
 }
 
 // tlsSignature names the TLS handshake message a record in b starts
