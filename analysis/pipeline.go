@@ -281,7 +281,7 @@ type judger struct {
 	opts        Options
 	checks      []*Check
 	now         time.Time
-	trust       map[string]*trustResult
+	trust       *genMemo[string, *trustResult] // by chain ID
 	whatIfTrust *trustResult
 	sh          *sharing
 	// memo holds the judgement of recent observations by what it depends
@@ -355,6 +355,12 @@ func (j *judger) run(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Fin
 	return cr.f[i]
 }
 
+// maxTrust is the generation size of judger.trust (genMemo: up to twice
+// as many chains are remembered). An entry is small, but its path and
+// error hold parsed certificates: 1,024 chains of a generation are about
+// the certificates certs.Cache holds (CacheGeneration) anyway.
+const maxTrust = 1 << 10
+
 // maxMemo bounds judger.memo; past it the memo starts again (1,024, as
 // maxShared: each entry holds its key, about 1.7 KB, and a judgement).
 const maxMemo = 1 << 10
@@ -364,7 +370,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: map[string]*trustResult{}, sh: newSharing(), memo: map[string]*Item{}, chainRuns: map[string]*chainRuns{}}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: map[string]*Item{}, chainRuns: map[string]*chainRuns{}}
 	j.keyEnc = json.NewEncoder(&j.keyBuf)
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -484,13 +490,10 @@ func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 	case len(o.Chain) > 0:
 		s.Chain, s.ChainErr = pc.certs, pc.err
 		if len(s.Chain) > 0 {
-			t, ok := j.trust[pc.id]
+			t, ok := j.trust.get(pc.id)
 			if !ok {
 				t = verifyTrust(s.Chain, opts.Roots)
-				if len(j.trust) >= maxShared {
-					clear(j.trust) // a memo: its paths hold parsed certificates
-				}
-				j.trust[pc.id] = t
+				j.trust.put(pc.id, t)
 			}
 			s.trust = t
 			s.aia = judgeAIA(s, opts.Roots)
