@@ -40,6 +40,7 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	b.ReportAllocs()
 	var peak uint64
+	var st memoStats
 	for b.Loop() {
 		b.StopTimer()
 		read, opts := next(b)
@@ -66,6 +67,7 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 		}
 		r, _ := p.Close()
+		st = p.stats
 		for _, c := range r.Causes() {
 			_ = r.Explain(c).Verdict // one at a time, as the JSON summary does
 		}
@@ -75,4 +77,9 @@ func BenchmarkPipeline(b *testing.B) {
 		runtime.KeepAlive(r)
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-MB")
+	// How often the judge's memos hit (the last run's).
+	hit := func(h, m int) float64 { return 100 * float64(h) / float64(max(h+m, 1)) }
+	b.ReportMetric(hit(st.trustHit, st.trustMiss), "trust-hit-%")
+	b.ReportMetric(hit(st.memoHit, st.memoMiss), "judged-hit-%")
+	b.ReportMetric(hit(st.runsHit, st.runsMiss), "chain-runs-hit-%")
 }

@@ -323,7 +323,7 @@ const maxShared = 1 << 10
 // set is a little larger than the bound misses most of the time (hs.pcap:
 // 1,818 chains in random order, a trust memo of 1,024 cleared whole
 // verified half of its 18,632 chains again); so, it keeps hitting while
-// the working set fits in 2n, and still holds at most 2n entries
+// the working set fits in n or so, and still holds at most 2n entries
 // (certs.Cache keeps its certificates so).
 type genMemo[K comparable, V any] struct {
 	n        int
