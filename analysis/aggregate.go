@@ -161,7 +161,25 @@ func (r *Report) Culprits() []*Culprit {
 // and explained: First, Examples, Findings, Origin, Remedies, NewName and
 // Verdict. A request the store cannot read back is replaced by what the
 // culprit knows of it, and the reason added to r.Problems.
-func (r *Report) Explain(c *Culprit) *Culprit {
+func (r *Report) Explain(c *Culprit) *Culprit { return r.explain(c, true) }
+
+// ExplainBrief is Explain without loading the examples: Examples is nil.
+// For a report that shows only their indexes (ExampleIndexes), such as
+// the JSON summary: a big report's examples are read back from a
+// temporary file, and that was a third of the summary's reads.
+func (r *Report) ExplainBrief(c *Culprit) *Culprit { return r.explain(c, false) }
+
+// ExampleIndexes returns the indexes of c's examples, First included, in
+// input order, and whether each is First itself (the requests Examples
+// holds once c is explained).
+func (c *Culprit) ExampleIndexes() (index []int, first []bool) {
+	for _, ex := range c.examples[:c.nex] {
+		index, first = append(index, int(ex.index)), append(first, ex.ref == c.first)
+	}
+	return index, first
+}
+
+func (r *Report) explain(c *Culprit, examples bool) *Culprit {
 	d := *c
 	d.more = nil
 	d.Detail = &Detail{}
@@ -176,13 +194,15 @@ func (r *Report) Explain(c *Culprit) *Culprit {
 		fi = r.loadDetail(c, c.findingsOf, c.Index)
 	}
 	d.Findings = byCause(MergeFindings(fi.Findings, SeverityError), c.Profiles)
-	d.Examples = make([]*Item, 0, c.nex)
-	for _, ex := range c.examples[:c.nex] {
-		if ex.ref == c.first {
-			d.Examples = append(d.Examples, d.First)
-			continue
+	if examples {
+		d.Examples = make([]*Item, 0, c.nex)
+		for _, ex := range c.examples[:c.nex] {
+			if ex.ref == c.first {
+				d.Examples = append(d.Examples, d.First)
+				continue
+			}
+			d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, int(ex.index)))
 		}
-		d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, int(ex.index)))
 	}
 	r.explainCulprit(&d)
 	return &d

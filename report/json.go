@@ -114,14 +114,26 @@ type JSONCulprit struct {
 	Examples []int `json:"examples"`
 }
 
-// JSONCulpritOf returns the JSON form of a culprit.
+// JSONCulpritOf returns the JSON form of a culprit explained by
+// Report.Explain or Report.ExplainBrief (whose Examples are nil: their
+// indexes are the culprit's ExampleIndexes).
 func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 	j := JSONCulprit{Index: c.First.Index, Repeats: []int{}, Name: c.First.Name, URL: c.First.Obs.URL, Profiles: c.Profiles,
-		Checks: []string{}, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName}
+		Checks: []string{}, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName, Examples: []int{}}
+	if c.Examples == nil {
+		index, first := c.ExampleIndexes()
+		for i, x := range index {
+			if !first[i] {
+				j.Repeats = append(j.Repeats, x)
+			}
+		}
+		j.Examples = append(j.Examples, index...)
+	}
 	for _, ex := range c.Examples {
 		if ex != c.First {
 			j.Repeats = append(j.Repeats, ex.Index)
 		}
+		j.Examples = append(j.Examples, ex.Index)
 	}
 	for _, f := range c.Findings {
 		j.Checks = append(j.Checks, f.ID)
@@ -140,10 +152,6 @@ func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 	if !c.FirstSeen.IsZero() {
 		f, l := c.FirstSeen, c.LastSeen
 		j.FirstSeen, j.LastSeen = &f, &l
-	}
-	j.Examples = []int{}
-	for _, ex := range c.Examples {
-		j.Examples = append(j.Examples, ex.Index)
 	}
 	return j
 }
@@ -239,7 +247,7 @@ func (j *JSONWriter) Finish(r *analysis.Report) error {
 	}
 	t := totals(r)
 	sum.Totals = &t
-	return writeJSONSummary(j.w, &sum, cs, r.Explain, plans)
+	return writeJSONSummary(j.w, &sum, cs, r.ExplainBrief, plans) // the examples' indexes only
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made

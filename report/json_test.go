@@ -58,6 +58,17 @@ func TestJSONSummaryStreamed(t *testing.T) {
 				if got.String() != want.String() {
 					t.Errorf("summary explained while written differs\n got: %s\nwant: %s", got.String(), want.String())
 				}
+				// Explained without loading the examples, as JSONWriter.Finish does.
+				got.Reset()
+				if len(cs) > 0 {
+					plans = r.EachCertPlan()
+				}
+				if err := writeJSONSummary(&got, &sum, r.Causes(), r.ExplainBrief, plans); err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != want.String() {
+					t.Errorf("summary explained briefly differs\n got: %s\nwant: %s", got.String(), want.String())
+				}
 			})
 		}
 	}
