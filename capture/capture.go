@@ -325,11 +325,24 @@ type flow struct {
 	rstBy        int
 	afterRST     int
 	dataAfterRST bool
+	// afterFIN counts the packets read after both endpoints sent FIN
+	// while a direction still had a hole before its FIN, finAt is when
+	// the second FIN came (see reader.finClose).
+	afterFIN int
+	finAt    int64
 }
 
 // maxAfterRST bounds the packets of a connection read after one endpoint
-// reset it (see reader.packet).
-const maxAfterRST = 64
+// reset it (see reader.packet); maxAfterFIN and finWait the packets and
+// the capture time after both FINs while a hole before a FIN waits to be
+// filled (see reader.finClose). finWait is RFC 6298 §2.5's smallest
+// allowed maximum retransmission timeout: a sender still retransmitting
+// the missing bytes does so within it.
+const (
+	maxAfterRST = 64
+	maxAfterFIN = 64
+	finWait     = 60 * time.Second
+)
 
 type reader struct {
 	opts       Options
@@ -499,6 +512,10 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		}
 	}
 	f.last = ts
+	if f.afterFIN > 0 && f.finExpired(r.now) {
+		r.close(f) // the hole before a FIN was not filled in time
+		return
+	}
 	if f.reported {
 		if p.rst || p.fin && f.h[1-dir].fin {
 			r.close(f)
@@ -563,11 +580,38 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		}
 	}
 	if p.fin {
-		h.fin = true
-		if f.h[1-dir].fin {
-			r.close(f)
-		}
+		h.fin, h.finSeq = true, seq+uint32(p.fullLen)
 	}
+	if f.h[0].fin && f.h[1].fin {
+		r.finClose(f)
+	}
+}
+
+// finClose closes a connection both of whose endpoints sent FIN, unless
+// a direction still has a hole before its FIN: bytes the sender sent
+// (its FIN's sequence number counts them, RFC 9293 §3.4 and §3.10.7.4)
+// that the capture has not shown yet. A retransmission that fills the
+// hole may come after the FINs (nfstream's skype.pcap: a server's only
+// ServerHello is captured 4 s after its FIN, which said "previous
+// segment not captured"); Wireshark reassembles it wherever it comes, and
+// so does the receiver, which does not process the FIN before the bytes
+// before it. The wait is bounded: maxAfterFIN packets of the connection,
+// and the idle timeout.
+func (r *reader) finClose(f *flow) {
+	if f.afterFIN == 0 {
+		f.finAt = r.now
+	}
+	if (f.h[0].holeBeforeFIN() || f.h[1].holeBeforeFIN()) && !f.finExpired(r.now) {
+		f.afterFIN++
+		return
+	}
+	r.close(f)
+}
+
+// finExpired reports whether a connection waiting after both FINs for a
+// hole to fill (see reader.finClose) has used its budget.
+func (f *flow) finExpired(now int64) bool {
+	return f.afterFIN >= maxAfterFIN || now-f.finAt > int64(finWait)
 }
 
 type proto uint8
@@ -776,6 +820,8 @@ func (r *reader) sweep() {
 		if r.now-f.last > int64(idleTimeout) {
 			r.close(f)
 			r.closed[f.key] = tomb{at: r.now, idle: true}
+		} else if f.afterFIN > 0 && f.finExpired(r.now) {
+			r.close(f) // a hole before a FIN not filled in time
 		}
 	}
 	for k, t := range r.closed {

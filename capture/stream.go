@@ -47,10 +47,11 @@ type half struct {
 	pendSize int
 	done     bool // the parser wants no more bytes
 	gap      gap
-	snap     int   // capture length of the packet cut short (gapTruncated)
-	fin      bool  // FIN seen
-	bytes    int   // payload bytes delivered in order
-	lastData int64 // number of the last packet with payload, also once done
+	snap     int    // capture length of the packet cut short (gapTruncated)
+	fin      bool   // FIN seen
+	finSeq   uint32 // the FIN's sequence number (the bytes sent before it end there)
+	bytes    int    // payload bytes delivered in order
+	lastData int64  // number of the last packet with payload, also once done
 	proto    proto
 	tls      *tlsHalf
 	http     *httpHalf
@@ -216,6 +217,18 @@ func (h *half) stop(g gap) {
 	h.buf, h.own, h.borrowed = nil, nil, false
 	h.pend = nil
 	h.pendSize = 0
+}
+
+// holeBeforeFIN reports whether bytes the sender sent before its FIN
+// have not all reached the stream: segments wait for a gap to fill, or
+// the FIN's sequence number is beyond the next byte expected (the
+// segments before it not captured, or not yet). A direction whose parser
+// is done, or whose start is unknown, has none that matters.
+func (h *half) holeBeforeFIN() bool {
+	if !h.fin || h.done || !h.started {
+		return false
+	}
+	return len(h.pend) > 0 || int32(h.finSeq-h.next) > 0
 }
 
 // finish is called when the connection ends: waiting segments that never
