@@ -350,7 +350,15 @@ var tsharkFields = []string{
 	"tls.handshake.extensions_server_name", "tls.handshake.version",
 	"tls.handshake.extensions.supported_version", "tls.handshake.extension.type",
 	"tls.handshake.certificate", "tls.alert_message.level",
+	"frame.protocols",
 }
+
+// Indexes of tsharkFields used by name.
+const (
+	fCapLen    = 7
+	fLen       = 8
+	fProtocols = 17
+)
 
 // tsharkFlow collects one TCP stream's TLS as tshark dissects it.
 type tsharkFlow struct {
@@ -368,6 +376,7 @@ type tsharkFlow struct {
 	serverHello   bool
 	serverCertMsg bool // a Certificate message, dissected or not
 	truncated     bool // a server packet was cut by the snap length
+	full          bool // a full handshake: a ClientKeyExchange, ServerKeyExchange, CertificateRequest or ServerHelloDone
 	ssl2          bool // read SSL 2.0 records (fair mode)
 	sawSSL2       bool
 	pkts          []tsharkPkt
@@ -407,10 +416,15 @@ func parseTshark(out []byte, ssl2 bool) []*flowView {
 	sc.Buffer(nil, 64<<20)
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), "\t")
-		if len(f) < 17 || f[0] == "" {
+		if len(f) < len(tsharkFields) || f[0] == "" {
 			continue // not TCP (DTLS)
 		}
-		src, dst := ep(f[1], f[2], f[3]), ep(f[4], f[5], f[6])
+		protos := strings.Split(f[fProtocols], ":")
+		if quotedInICMP(protos) {
+			continue
+		}
+		v6 := innerIsV6(protos)
+		src, dst := ep(f[1], f[2], f[3], v6), ep(f[4], f[5], f[6], v6)
 		fl := flows[f[0]]
 		if fl == nil {
 			fl = &tsharkFlow{stream: f[0], a: src, b: dst, ssl2: ssl2}
@@ -428,15 +442,53 @@ func parseTshark(out []byte, ssl2 bool) []*flowView {
 	return views
 }
 
-func ep(ip4, ip6, port string) string {
+// ep is an endpoint as certsleuth keys it: the innermost IP header's
+// address (a tunnel's inner connection: IP in IP, 6in4, 4in6, GRE,
+// VXLAN, Geneve, GTP-U), from tshark's ip.src and ipv6.src (each lists
+// the headers of its family outermost first); v6 says whether the
+// innermost header is IPv6 (see innerIsV6).
+func ep(ip4, ip6, port string, v6 bool) string {
 	ip := ip4
-	if ip == "" {
+	if v6 || ip == "" {
 		ip = ip6
 	}
-	if i := strings.IndexByte(ip, '|'); i >= 0 { // IP in IP: the inner header
-		ip = ip[strings.LastIndexByte(ip, '|')+1:]
+	if ip == "" {
+		ip = ip4
+	}
+	if i := strings.LastIndexByte(ip, '|'); i >= 0 { // the innermost header of that family
+		ip = ip[i+1:]
 	}
 	return net.JoinHostPort(ip, port)
+}
+
+// innerIsV6 reports whether the innermost IP header of a packet is IPv6,
+// from tshark's frame.protocols ("eth:ethertype:ip:ipv6:tcp:tls" is IPv6
+// in IPv4, RFC 4213's 6in4).
+func innerIsV6(protos []string) bool {
+	for i := len(protos) - 1; i >= 0; i-- {
+		switch protos[i] {
+		case "ipv6":
+			return true
+		case "ip":
+			return false
+		}
+	}
+	return false
+}
+
+// quotedInICMP reports whether the TCP header tshark dissects is the one
+// an ICMP or ICMPv6 error quotes (RFC 792, RFC 4443 §3: the start of the
+// packet that caused it), not a segment of the connection.
+func quotedInICMP(protos []string) bool {
+	for _, p := range protos {
+		switch p {
+		case "icmp", "icmpv6":
+			return true
+		case "tcp":
+			return false
+		}
+	}
+	return false
 }
 
 func portOf(hostport string) int {
@@ -495,6 +547,9 @@ func (fl *tsharkFlow) view() *flowView {
 			fl.handshake = true
 		}
 		if p.src == fl.client {
+			if has(types, "16") {
+				fl.full = true // a ClientKeyExchange: a full handshake (RFC 5246 §7.3)
+			}
 			if has(types, "1") && fl.sni == "" {
 				if names := split(f[11]); len(names) > 0 {
 					fl.sni = names[0]
@@ -502,10 +557,15 @@ func (fl *tsharkFlow) view() *flowView {
 			}
 			continue
 		}
-		capLen, _ := strconv.Atoi(f[7])
-		wireLen, _ := strconv.Atoi(f[8])
+		capLen, _ := strconv.Atoi(f[fCapLen])
+		wireLen, _ := strconv.Atoi(f[fLen])
 		if capLen < wireLen {
 			fl.truncated = true
+		}
+		// A full handshake's server messages (RFC 5246 §7.3: an
+		// abbreviated one has none of them).
+		if has(types, "12") || has(types, "13") || has(types, "14") {
+			fl.full = true
 		}
 		cts := split(f[9])
 		if has(cts, "21") && fl.leaf == nil && (fl.serverHello || fl.sni != "" || fl.handshake) {
@@ -567,9 +627,13 @@ func (fl *tsharkFlow) isSSL2(p tsharkPkt) bool {
 // visibility is the cert_visibility certsleuth should say, from what
 // tshark dissected: the certificate in clear (visible); a TLS 1.3
 // ServerHello (encrypted, or resumed with a PSK); a TLS 1.0-1.2
-// ServerHello followed by ChangeCipherSpec without a Certificate
-// (resumed); a server alert or ServerHelloDone without a certificate
-// (failed); a server packet cut short (truncated); else not-captured.
+// ServerHello followed by ChangeCipherSpec without a Certificate, in an
+// abbreviated handshake whose packets are not cut (resumed: with a
+// ClientKeyExchange or a server's ServerHelloDone the handshake was a
+// full one, whose Certificate tshark did not dissect, as when the snap
+// length cut it: CESNET's tls.pcap); a server packet cut short
+// (truncated); a server alert or ServerHelloDone without a certificate
+// (failed); else not-captured.
 func (fl *tsharkFlow) visibility() string {
 	switch {
 	case fl.leaf != nil:
@@ -578,7 +642,7 @@ func (fl *tsharkFlow) visibility() string {
 		return "resumed"
 	case fl.serverHello && is13(fl.shVersion):
 		return "encrypted"
-	case fl.serverHello && fl.serverCCS:
+	case fl.serverHello && fl.serverCCS && !fl.full && !fl.truncated:
 		return "resumed"
 	case fl.truncated:
 		return "truncated"
