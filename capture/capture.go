@@ -565,7 +565,7 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		return
 	}
 	if p.fullLen > 0 && !h.done {
-		if h.segment(seq, p.payload, p.fullLen, caplen) {
+		if h.segment(seq, p.payload, p.fullLen, caplen, p.paddingLike()) {
 			r.parse(f, dir, ts)
 			if h.gap != gapNone {
 				h.stop(gapNone)

@@ -20,11 +20,35 @@ type packet struct {
 	ack      bool
 	fin      bool
 	rst      bool
+	psh      bool
 	payload  []byte    // the captured payload bytes
 	fullLen  int       // the payload length on the wire (more than len(payload) when the snap length cut it)
 	frag     *fragment // set (instead of the transport fields) for a fragment of an IP datagram
 	gtp      bool      // taken out of a GTP-U tunnel (not taken apart again)
 	tun      bool      // taken out of a GRE, VXLAN or MPLS Ethernet tunnel (not taken apart again)
+}
+
+// paddingLike reports whether a TCP segment's payload may be Ethernet
+// padding that the IP header counts as payload: a bare ACK (no PSH, SYN,
+// FIN or RST) carrying 1 to 6 zero bytes, what an Ethernet frame's
+// padding adds to a 54-byte IPv4 TCP frame to reach the 60-byte minimum
+// (IEEE 802.3). Some networks rewrite IP lengths so; nDPI calls such
+// packets "anomalous ACKs with zero padding" and its
+// tcp_ack_payload_heuristic ignores them (ntop/nDPI#1946, #1948; the
+// capture of that issue is nDPI's heuristic_tcp_ack_payload.pcap, where
+// the sender's next segment carries its real data at the same sequence
+// numbers). The stream holds such bytes until the sender's next segment
+// says whether they were data (half.segment).
+func (p *packet) paddingLike() bool {
+	if !p.ack || p.psh || p.syn || p.fin || p.rst || p.fullLen > 6 || len(p.payload) != p.fullLen {
+		return false
+	}
+	for _, b := range p.payload {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // decoder decodes link, IP and transport headers with gopacket's
@@ -402,7 +426,7 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 		p.dport = uint16(seg[2])<<8 | uint16(seg[3])
 		p.seq = uint32(seg[4])<<24 | uint32(seg[5])<<16 | uint32(seg[6])<<8 | uint32(seg[7])
 		fl := seg[13]
-		p.fin, p.syn, p.rst, p.ack = fl&0x01 != 0, fl&0x02 != 0, fl&0x04 != 0, fl&0x10 != 0
+		p.fin, p.syn, p.rst, p.psh, p.ack = fl&0x01 != 0, fl&0x02 != 0, fl&0x04 != 0, fl&0x08 != 0, fl&0x10 != 0
 		p.payload = seg[doff:]
 		p.fullLen = max(full-doff, len(p.payload))
 		return true

@@ -45,7 +45,8 @@ type half struct {
 	pool     *bufPool
 	pend     []pendSeg
 	pendSize int
-	done     bool // the parser wants no more bytes
+	pad      *pendSeg // a segment that may be Ethernet padding, held at next (see segment)
+	done     bool     // the parser wants no more bytes
 	gap      gap
 	snap     int    // capture length of the packet cut short (gapTruncated)
 	fin      bool   // FIN seen
@@ -66,16 +67,44 @@ type half struct {
 }
 
 // segment delivers one TCP segment's payload. data are the captured bytes,
-// fullLen the length on the wire, caplen the frame's capture length.
+// fullLen the length on the wire, caplen the frame's capture length;
+// padLike says the segment may be Ethernet padding counted as payload
+// (see packet.paddingLike): such bytes are held back until the sender's
+// next segment shows whether they were data.
 // It returns true when new in-order bytes reached h.buf.
-func (h *half) segment(seq uint32, data []byte, fullLen, caplen int) bool {
+func (h *half) segment(seq uint32, data []byte, fullLen, caplen int, padLike bool) bool {
 	if h.done || fullLen == 0 {
 		return false
 	}
 	if !h.started {
 		h.started, h.next = true, seq
 	}
+	delivered := false
+	if pad := h.pad; pad != nil {
+		switch {
+		case seq == pad.seq && padLike:
+			return false // held already
+		case seq == pad.seq:
+			// The sender's data at the same sequence numbers, other
+			// bytes: what was held was no data (a sender retransmits
+			// the bytes it sent, RFC 9293 §3.10.7.4 trims them as the
+			// same), it is dropped.
+			h.pad = nil
+		default:
+			// The sender went on past them: they were data.
+			h.pad = nil
+			delivered = h.appendAt(int32(pad.seq-h.next), pad.data, pad.fullLen, pad.snap)
+			h.drain()
+		}
+	}
 	rel := int32(seq - h.next)
+	if padLike && rel >= 0 {
+		if rel == 0 {
+			h.pad = &pendSeg{seq: seq, data: append([]byte(nil), data...), fullLen: fullLen, snap: caplen}
+		}
+		// Out of order: dropped (if it was data, the hole says so).
+		return delivered
+	}
 	if rel > 0 {
 		if len(h.pend) >= maxPending || h.pendSize+len(data) > maxPendingSize {
 			h.stop(gapLost)
@@ -88,10 +117,10 @@ func (h *half) segment(seq uint32, data []byte, fullLen, caplen int) bool {
 		}
 		h.pend = append(h.pend, pendSeg{seq: seq, data: append([]byte(nil), data...), fullLen: fullLen, snap: caplen})
 		h.pendSize += len(data)
-		return false
+		return delivered
 	}
 	if !h.appendAt(rel, data, fullLen, caplen) {
-		return false
+		return delivered
 	}
 	h.drain()
 	return true

@@ -45,7 +45,7 @@ func TestHalfSegments(t *testing.T) {
 				if fl == 0 {
 					fl = len(s.data)
 				}
-				if h.segment(s.seq, []byte(s.data), fl, 100) {
+				if h.segment(s.seq, []byte(s.data), fl, 100, false) {
 					got = append(got, h.buf...)
 					h.consume(len(h.buf))
 					h.keep()
@@ -59,12 +59,53 @@ func TestHalfSegments(t *testing.T) {
 	}
 }
 
+// TestHalfPadding: bytes that may be Ethernet padding counted as payload
+// (packet.paddingLike) are held until the sender's next segment says
+// whether they were data: its data at the same sequence number replaces
+// them, data after them makes them data.
+func TestHalfPadding(t *testing.T) {
+	type sg struct {
+		seq  uint32
+		data string
+		pad  bool
+	}
+	const base = 1000
+	zeros2, zeros6 := "\x00\x00", "\x00\x00\x00\x00\x00\x00"
+	for _, tc := range []struct {
+		name string
+		segs []sg
+		want string
+	}{
+		{"padding, then the data at the same sequence number", []sg{{base, zeros2, true}, {base, "abc", false}, {base + 3, zeros6, true}, {base + 3, "def", false}}, "abcdef"},
+		{"padding twice, then the data", []sg{{base, zeros2, true}, {base, zeros6, true}, {base, "abc", false}}, "abc"},
+		{"zeros that were data", []sg{{base, zeros2, true}, {base + 2, "abc", false}}, zeros2 + "abc"},
+		{"zeros that were data, the next segment early", []sg{{base, zeros2, true}, {base + 5, "def", false}, {base + 2, "abc", false}}, zeros2 + "abcdef"},
+		{"padding out of order is dropped", []sg{{base + 3, zeros2, true}, {base, "abc", false}, {base + 3, "def", false}}, "abcdef"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &half{started: true, next: base}
+			var got []byte
+			for _, s := range tc.segs {
+				if h.segment(s.seq, []byte(s.data), len(s.data), 100, s.pad) {
+					got = append(got, h.buf...)
+					h.consume(len(h.buf))
+					h.keep()
+				}
+			}
+			h.finish()
+			if string(got) != tc.want || h.gap != gapNone {
+				t.Errorf("got %q gap %d, want %q", got, h.gap, tc.want)
+			}
+		})
+	}
+}
+
 // TestHalfBounds checks that a direction stops buffering, with the right
 // gap, instead of growing: too many waiting segments, too many bytes.
 func TestHalfBounds(t *testing.T) {
 	h := &half{started: true, next: 0}
 	for i := 1; i <= maxPending+1; i++ {
-		h.segment(uint32(i*10), []byte("0123456789"), 10, 100)
+		h.segment(uint32(i*10), []byte("0123456789"), 10, 100, false)
 	}
 	if !h.done || h.gap != gapLost || h.pend != nil {
 		t.Errorf("after %d waiting segments: done %v gap %d pending %d", maxPending+1, h.done, h.gap, len(h.pend))
@@ -73,7 +114,7 @@ func TestHalfBounds(t *testing.T) {
 	chunk := bytes.Repeat([]byte("x"), 1000)
 	seq := uint32(0)
 	for i := 0; i < maxBuffered/1000+2 && !h.done; i++ {
-		h.segment(seq, chunk, len(chunk), 1100)
+		h.segment(seq, chunk, len(chunk), 1100, false)
 		h.keep() // nothing consumes: the parser is waiting for more
 		seq += 1000
 	}
