@@ -97,6 +97,11 @@ type Report struct {
 	// observations (one whose chain line was altered included).
 	SkippedObservations int `json:"skipped_observations,omitempty"`
 	WhatIf              []certs.Summary
+
+	// UndecodedTLS counts the frames of a capture that were not decoded
+	// though their bytes hold a TLS handshake record (capture's
+	// Stats.UndecodedTLS): the headline says so beside what was judged.
+	UndecodedTLS int64 `json:"undecoded_tls,omitempty"`
 	// Totals are the counts the headline needs (observations, requests,
 	// warnings, not judged, per profile), kept without the item list.
 	Totals Totals `json:"totals"`

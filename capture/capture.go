@@ -47,6 +47,12 @@ type Stats struct {
 	TLS         int   // TLS connections reported
 	HTTP        int   // HTTP exchanges reported
 	DNS         int   // DNS answers (and unanswered queries) reported
+
+	// UndecodedTLS counts, among the packets skipped as not decoded
+	// (Problems says which kinds), those whose bytes hold a TLS
+	// handshake record (a ClientHello, ServerHello or Certificate):
+	// connections certsleuth could not read.
+	UndecodedTLS int64
 }
 
 // Result is what a capture file holds.

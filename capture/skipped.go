@@ -74,6 +74,7 @@ type skipCount struct {
 	first  int64 // packet number of the first
 	noise  bool  // ordinary non-IP or control traffic: not a problem
 	tlsObs bool  // a frame of this kind held a TLS handshake record (observation made)
+	tls    int64 // frames of this kind that hold a TLS handshake record
 	file   string
 }
 
@@ -95,11 +96,13 @@ func (r *reader) skipped(link layers.LinkType, data []byte, ts int64, name strin
 		}
 	}
 	c.n++
-	if c.tlsObs {
-		return
-	}
 	what := tlsSignature(data)
 	if what == "" {
+		return
+	}
+	r.stats.UndecodedTLS++
+	c.tls++
+	if c.tlsObs {
 		return
 	}
 	c.tlsObs = true
@@ -136,8 +139,11 @@ func (r *reader) skipProblems() {
 			frames = "frame"
 		}
 		p := fmt.Sprintf("%d %s skipped: %s not decoded (the first: %s packet %d)", c.n, frames, k, c.file, c.first)
-		if c.tlsObs {
+		switch {
+		case c.tls == 1:
 			p += "; one holds a TLS handshake, so the capture is not judged"
+		case c.tls > 1:
+			p += fmt.Sprintf("; %d hold a TLS handshake, so the capture is not judged", c.tls)
 		}
 		r.res.Problems = append(r.res.Problems, p)
 	}

@@ -52,3 +52,24 @@ func TestHeadlineNotJudged(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadlineUndecodedTLS: frames the capture reader could not decode
+// that hold a TLS handshake are counted in the first line, beside what
+// was judged, in every format that has a headline.
+func TestHeadlineUndecodedTLS(t *testing.T) {
+	at := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for _, n := range []int64{1, 3} {
+		rep := analysis.Analyze(nil, analysis.Options{Now: at})
+		rep.UndecodedTLS = n
+		want := analysis.Plural(int(n), "frame") + " holding a TLS handshake could not be decoded (see below)"
+		for _, format := range []string{"text", "markdown", "html"} {
+			var out bytes.Buffer
+			if err := Render(&out, rep, format, RenderOptions{Title: "t.pcap", Width: 1000}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("%s, %d frames: %q not in\n%s", format, n, want, out.String())
+			}
+		}
+	}
+}

@@ -40,6 +40,11 @@ func headline(r *analysis.Report, t analysis.Totals, causes int, all bool) strin
 		}
 		unseen += fmt.Sprintf("; %s skipped%s: the input is damaged (see below)", analysis.Plural(r.Skipped, "input line"), among)
 	}
+	if r.UndecodedTLS > 0 {
+		// Frames the capture reader could not take apart that hold a
+		// TLS handshake: connections not read at all (issue 14).
+		unseen += fmt.Sprintf("; %s holding a TLS handshake could not be decoded (see below)", analysis.Plural(int(r.UndecodedTLS), "frame"))
+	}
 	if causes == 0 {
 		return fmt.Sprintf("no request would make a client warn (%s, profiles %s)%s", analysis.Plural(t.Observations, "observation"), profileList(r.Profiles), unseen)
 	}

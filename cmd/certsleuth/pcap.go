@@ -232,6 +232,9 @@ EXIT CODES:
 				return fmt.Errorf("write report: %w", err)
 			}
 			rep.Problems = append(rep.Problems, problems...)
+			if res != nil {
+				rep.UndecodedTLS = res.Stats.UndecodedTLS
+			}
 			title := c.Args().First()
 			if title == "-" {
 				title = "the capture on standard input"
