@@ -35,7 +35,8 @@ const rowsJS = `Array.from(document.querySelectorAll("#rows tr")).map(function (
 // the certsleuth proxy with the live page open in headless Chromium
 // (http://certsleuth.local/live, through the proxy), and reads the DOM:
 // every request the proxy recorded is a line of the page, shown within
-// 1 s of the proxy finishing it; the culprit panel names the culprit host
+// 1 s of the proxy finishing it (timed once the browser has finished
+// starting: Browser.Settle); the culprit panel names the culprit host
 // and the fix, with a copy button; the picture loads; nothing breaks the
 // Content-Security-Policy; a hostile URL is shown as text. With
 // CERTSLEUTH_SCREENSHOTS=DIR it saves the page and the picture at
@@ -84,6 +85,15 @@ func TestLivePageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The clock starts once the browser has finished starting: its start-up
+	// (profile, fonts, network service) takes seconds of CPU on a busy
+	// machine and delayed the first lines by as much (a watched page is
+	// timed, not a browser starting).
+	if waited, ok := b.Settle(ctx, time.Second, 30*time.Second); !ok {
+		t.Logf("the browser was still busy %v after the page opened; timing the lines all the same", waited.Round(time.Millisecond))
+	} else {
+		t.Logf("the browser settled %v after the page opened", waited.Round(time.Millisecond))
+	}
 	start := time.Now().UnixMilli()
 	res, err := Drive(ctx, l, s, false, Options{Via: px.Via(), Roots: []*x509.Certificate{px.CA.Cert}})
 	if err != nil {
@@ -107,7 +117,7 @@ func TestLivePageInBrowser(t *testing.T) {
 	if len(rows) != n {
 		t.Errorf("the page shows %d lines, the proxy recorded %d requests", len(rows), n)
 	}
-	checked, maxLag := 0, int64(0)
+	checked, maxLag, slowest := 0, int64(-1), pageRow{}
 	for _, r := range rows {
 		if r.Observed == 0 || r.Shown == 0 {
 			t.Errorf("line %d has no times: %+v", r.Seq, r)
@@ -117,12 +127,14 @@ func TestLivePageInBrowser(t *testing.T) {
 			continue // before the page was open: sent with the window
 		}
 		checked++
-		maxLag = max(maxLag, r.Shown-r.Observed)
+		if r.Shown-r.Observed > maxLag {
+			maxLag, slowest = r.Shown-r.Observed, r
+		}
 		if lag := r.Shown - r.Observed; lag > 1000 {
 			t.Errorf("line %d (%s) showed %d ms after the proxy recorded it (%d ms to reach the page, %d ms to be drawn), want within 1 s", r.Seq, r.Text, lag, r.Received-r.Observed, r.Shown-r.Received)
 		}
 	}
-	t.Logf("%d requests; the slowest showed %d ms after the proxy recorded it", checked, maxLag)
+	t.Logf("%d requests; the slowest showed %d ms after the proxy recorded it (%d ms to reach the page, %d ms to be drawn)", checked, maxLag, slowest.Received-slowest.Observed, slowest.Shown-slowest.Received)
 	if checked != n {
 		t.Errorf("%d lines were shown after the client started, want the %d requests the proxy recorded", checked, n)
 	}

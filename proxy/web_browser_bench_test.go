@@ -7,8 +7,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +33,8 @@ func BenchmarkLivePageBrowser(b *testing.B) {
 	// The same request again and again, as scripts/bench-proxy.sh sends:
 	// nothing new for the culprits or the picture, only lines.
 	b.Run("200-same", func(b *testing.B) { benchPage(b, 200, true) })
+	// The page open and nothing to show: what the browser costs by itself.
+	b.Run("idle", func(b *testing.B) { benchPage(b, 0, true) })
 }
 
 func benchPage(b *testing.B, rate int, repeat bool) {
@@ -54,7 +54,9 @@ func benchPage(b *testing.B, rate int, repeat bool) {
 	if err := br.Call(ctx, "Performance.enable", nil, nil); err != nil {
 		b.Fatal(err)
 	}
-	time.Sleep(3 * time.Second) // Chromium's start-up work is over
+	if _, ok := br.Settle(ctx, time.Second, 30*time.Second); !ok {
+		b.Log("the browser was still busy starting up: its figures include some of it")
+	}
 	metrics := func() map[string]float64 {
 		var r struct {
 			Metrics []struct {
@@ -69,13 +71,17 @@ func benchPage(b *testing.B, rate int, repeat bool) {
 		}
 		return m
 	}
-	m0, c0 := metrics(), groupCPU(br.PID())
+	cpu := func() float64 { s, _ := br.CPU(); return s }
+	m0, c0 := metrics(), cpu()
 	start := time.Now()
-	tick := time.NewTicker(time.Second / time.Duration(rate))
+	tick := time.NewTicker(time.Second / time.Duration(max(rate, 1)))
 	defer tick.Stop()
 	b.ResetTimer()
 	n := 0
 	for range b.N {
+		if rate == 0 {
+			<-tick.C
+		}
 		for range rate {
 			<-tick.C
 			if !repeat {
@@ -89,7 +95,7 @@ func benchPage(b *testing.B, rate int, repeat bool) {
 	time.Sleep(300 * time.Millisecond) // the last batch is drawn
 	el := time.Since(start).Seconds()
 	b.StopTimer()
-	b.ReportMetric(100*(groupCPU(br.PID())-c0)/el, "browser-cpu-%")
+	b.ReportMetric(100*(cpu()-c0)/el, "browser-cpu-%")
 	m1 := metrics()
 	b.ReportMetric((m1["LayoutCount"]-m0["LayoutCount"])/el, "layouts/s")
 	// The renderer's main thread, in % of a core: all its tasks, and the
@@ -97,29 +103,4 @@ func benchPage(b *testing.B, rate int, repeat bool) {
 	for _, k := range []string{"TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"} {
 		b.ReportMetric(100*(m1[k]-m0[k])/el, strings.TrimSuffix(k, "Duration")+"-%")
 	}
-}
-
-// groupCPU is the CPU time, in seconds, of the processes in group pgid.
-func groupCPU(pgid int) float64 {
-	ents, _ := os.ReadDir("/proc")
-	tck := 100.0 // USER_HZ, 100 on every Linux architecture Go builds for
-	total := 0.0
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(st)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // the name may hold spaces
-		if len(f) < 13 || f[2] != strconv.Itoa(pgid) {
-			continue
-		}
-		ut, _ := strconv.ParseFloat(f[11], 64)
-		sys, _ := strconv.ParseFloat(f[12], 64)
-		total += (ut + sys) / tck
-	}
-	return total
 }

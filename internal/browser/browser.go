@@ -329,3 +329,38 @@ func (b *Browser) Screenshot(ctx context.Context, path string) error {
 // PID is the browser's process ID; with its process group (on Unix) it
 // covers the renderer and the other processes it starts.
 func (b *Browser) PID() int { return b.cmd.Process.Pid }
+
+// Settle waits until the browser has done the work that follows its
+// start and a page's opening (the profile, fonts, the network service:
+// well over a second of CPU, several seconds on a busy machine), so that
+// a test timing the page measures the page and not the browser's start-up:
+// until, over a window of quiet, its processes used less than 5 % of a
+// core and at most two of ten samples found one of their threads running
+// or waiting for a CPU. It returns how long it waited, and false if the
+// browser was still busy after limit (or ctx ended). Where the processes
+// cannot be read (not Linux) it waits one window.
+func (b *Browser) Settle(ctx context.Context, quiet, limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	step := quiet / 10
+	for {
+		cpu0, _ := b.group()
+		busy := 0
+		for range 10 {
+			select {
+			case <-ctx.Done():
+				return time.Since(start), false
+			case <-time.After(step):
+			}
+			if _, r := b.group(); r {
+				busy++
+			}
+		}
+		cpu1, _ := b.group()
+		if cpu1-cpu0 < 0.05*quiet.Seconds() && busy <= 2 {
+			return time.Since(start), true
+		}
+		if time.Since(start) >= limit {
+			return time.Since(start), false
+		}
+	}
+}
