@@ -103,7 +103,13 @@ watch_page() {
 	chpid=$!
 	i=0 # until the page's event stream is connected to the proxy
 	while ! ss -tnp 2>/dev/null | grep -q "127.0.0.1:$cport .*chrom" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	sleep 4 # Chromium's start-up work (profile, fonts) is over before the run
+	# Until Chromium's start-up (profile, fonts, network service) is over:
+	# its processes used under 5 % of a core over a second (at most 30 s).
+	# A fixed 4 s was too short on a busy machine: the start-up's last
+	# seconds were counted as the page's.
+	i=0 a=$(page_cpu)
+	while sleep 1 && b=$(page_cpu) && [ "$(awk -v a="$a" -v b="$b" 'BEGIN {print (b - a >= 0.05)}')" = 1 ] && [ $i -lt 30 ]; do a=$b i=$((i + 1)); done
+	settled=$((i + 1))
 	chcpu=$(page_cpu)
 }
 # page_cpu: CPU seconds used so far by the browser's processes (its session).
@@ -113,7 +119,7 @@ page_cpu() {
 	awk -v t="$t" 'BEGIN {printf "%.2f", t / 100}'
 }
 stop_page() {
-	echo "  (the browser used $(awk -v a="$chcpu" -v b="$(page_cpu)" 'BEGIN {printf "%.2f", b - a}') CPU seconds during the run)"
+	echo "  (the browser settled in ${settled} s and used $(awk -v a="$chcpu" -v b="$(page_cpu)" 'BEGIN {printf "%.2f", b - a}') CPU seconds during the run)"
 	kill -- -"$chpid" 2>/dev/null; wait "$chpid" 2>/dev/null || true
 }
 
