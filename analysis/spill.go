@@ -35,8 +35,8 @@ type spilled struct {
 
 // encodeSpilled writes it as one line of a spill file: the item, its
 // observation without the certificates' DER and the body, and how many
-// certificates it had. Spill and the culprits' detail store (details)
-// both write items so.
+// certificates it had. (The culprits' detail store, details, writes the
+// same in a binary form: appendSpilled.)
 func encodeSpilled(enc *json.Encoder, it *Item) error {
 	o := *it.Obs
 	o.Chain, o.Body = nil, nil

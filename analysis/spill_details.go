@@ -2,9 +2,7 @@ package analysis
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"sync"
@@ -23,9 +21,9 @@ var detailMemory = 2048
 // so that a culprit in memory is only its counts and references (see
 // docs/analysis-memory.md). A store keeps its items in memory until it
 // holds more than limit of them (limit < 0: never), then writes them, and
-// every later one, to a temporary file as Spill does (encodeSpilled), and
-// reads one back when a report explains its culprit. A ref is the item's
-// ordinal in the store.
+// every later one, to a temporary file in a binary form (appendSpilled,
+// spill_codec.go), and reads one back when a report explains its culprit.
+// A ref is the item's ordinal in the store.
 //
 // put is called by one goroutine (the pipeline); get may be called by
 // several (a proxy's pages).
@@ -38,9 +36,9 @@ type details struct {
 	f    *os.File
 	name string
 	bw   *bufio.Writer
-	cw   countWriter
-	enc  *json.Encoder
-	offs []int64 // offs[ref]: where ref's line starts in the file
+	size int64   // bytes written
+	buf  []byte  // reused for each item
+	offs []int64 // offs[ref]: where ref's item starts in the file
 	err  error
 	// closed: the file is gone (close)
 	closed bool
@@ -49,18 +47,6 @@ type details struct {
 // newDetails returns a store that moves to a file past limit items
 // (limit < 0: never).
 func newDetails(limit int) *details { return &details{limit: limit} }
-
-// countWriter counts the bytes written through it.
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
 
 // put stores it (which the store may keep: it must not change afterwards)
 // and returns its ref.
@@ -80,7 +66,7 @@ func (d *details) put(it *Item) int32 {
 // open creates the file and moves the items in memory to it; false (the
 // store then stays in memory) when it cannot.
 func (d *details) open() bool {
-	f, err := os.CreateTemp("", "certsleuth-causes-*.jsonl")
+	f, err := os.CreateTemp("", "certsleuth-causes-*.bin")
 	if err != nil {
 		// The report is the same, only bigger in memory.
 		d.limit = -1
@@ -95,8 +81,6 @@ func (d *details) open() bool {
 		}
 	}
 	d.bw = bufio.NewWriterSize(f, 64<<10)
-	d.cw = countWriter{w: d.bw}
-	d.enc = json.NewEncoder(&d.cw)
 	d.offs = make([]int64, 0, 2*len(d.mem))
 	for _, it := range d.mem {
 		d.write(it)
@@ -107,11 +91,20 @@ func (d *details) open() bool {
 
 // write appends it to the file.
 func (d *details) write(it *Item) {
-	d.offs = append(d.offs, d.cw.n)
+	d.offs = append(d.offs, d.size)
 	if d.err != nil {
 		return
 	}
-	if err := encodeSpilled(d.enc, it); err != nil {
+	var err error
+	if d.buf, err = appendSpilled(d.buf[:0], it); err == nil {
+		var n int
+		n, err = d.bw.Write(d.buf)
+		d.size += int64(n)
+	}
+	if cap(d.buf) > 1<<20 {
+		d.buf = nil
+	}
+	if err != nil {
 		d.err = fmt.Errorf("write the causes' example requests to a temporary file: %w", err)
 	}
 }
@@ -139,7 +132,7 @@ func (d *details) get(ref int32) (*Item, error) {
 			return nil, d.err
 		}
 	}
-	start, end := d.offs[ref], d.cw.n
+	start, end := d.offs[ref], d.size
 	if int(ref)+1 < len(d.offs) {
 		end = d.offs[ref+1]
 	}
@@ -147,11 +140,11 @@ func (d *details) get(ref int32) (*Item, error) {
 	if _, err := d.f.ReadAt(b, start); err != nil {
 		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
 	}
-	var sp spilled
-	if err := json.Unmarshal(b, &sp); err != nil {
+	it, err := readSpilled(b)
+	if err != nil {
 		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
 	}
-	return sp.item()
+	return it, nil
 }
 
 // close closes and removes the file, if there is one.
@@ -168,6 +161,6 @@ func (d *details) close() error {
 			err = rerr
 		}
 	}
-	d.f, d.bw, d.enc, d.offs = nil, nil, nil, nil
+	d.f, d.bw, d.buf, d.offs = nil, nil, nil, nil
 	return err
 }

@@ -1,0 +1,130 @@
+package analysis
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// spilledForm is it as the detail store gives it back: its observation
+// without the body and with as many empty certificates as it had.
+func spilledForm(it *Item) *Item {
+	cp := *it
+	cp.leaf = nil
+	o := *it.Obs
+	o.Body = nil
+	if len(o.Chain) > 0 {
+		o.Chain = make([][]byte, len(o.Chain))
+	}
+	cp.Obs = &o
+	return &cp
+}
+
+// TestDetailCodecRoundTrip reads back every item of every scenario, as
+// judged and in the compact form the store keeps, exactly as it was
+// (reflect.DeepEqual: nil and empty lists apart, times, the observation)
+// and as JSON writes it; the codec refuses nothing these types hold.
+func TestDetailCodecRoundTrip(t *testing.T) {
+	n, seen := 0, map[string]bool{}
+	for _, sc := range scenarioList(t) {
+		r := analyzeScenario(t, sc)
+		for _, it := range r.Items {
+			for _, x := range []*Item{it, compactItem(it)} {
+				b, err := appendSpilled(nil, x)
+				if err != nil {
+					t.Fatalf("%s #%d: %v", sc.name, it.Index, err)
+				}
+				got, err := readSpilled(b)
+				if err != nil {
+					t.Fatalf("%s #%d: read back: %v", sc.name, it.Index, err)
+				}
+				want := spilledForm(x)
+				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got.Obs, want.Obs) {
+					t.Errorf("%s #%d: read back\n%+v\n%+v\nwant\n%+v\n%+v", sc.name, it.Index, got, got.Obs, want, want.Obs)
+				}
+				var gj, wj bytes.Buffer
+				if err := encodeSpilled(json.NewEncoder(&gj), got); err != nil {
+					t.Fatal(err)
+				}
+				if err := encodeSpilled(json.NewEncoder(&wj), x); err != nil {
+					t.Fatal(err)
+				}
+				if gj.String() != wj.String() {
+					t.Errorf("%s #%d: JSON of the item read back\n%s\nwant\n%s", sc.name, it.Index, gj.String(), wj.String())
+				}
+				n++
+			}
+			for _, c := range it.Origin {
+				seen["origin field"] = seen["origin field"] || c.Field != nil
+				seen["either"] = seen["either"] || len(c.Either) > 0
+			}
+			seen["dns"] = seen["dns"] || it.Obs.DNS != nil
+			seen["evidence"] = seen["evidence"] || len(it.Findings) > 0 && len(it.Findings[0].Evidence) > 0
+		}
+	}
+	if n < 60 {
+		t.Fatalf("only %d items", n)
+	}
+	for _, k := range []string{"origin field", "either", "dns", "evidence"} {
+		if !seen[k] {
+			t.Errorf("no item with %s read back", k)
+		}
+	}
+}
+
+// TestDetailCodecRefuses: what the codec cannot carry is an error, not a
+// silent loss; a cut or padded request is an error.
+func TestDetailCodecRefuses(t *testing.T) {
+	type withMap struct{ M map[string]int }
+	if _, err := appendValue(nil, reflect.ValueOf(withMap{})); err == nil {
+		t.Error("a map field was written")
+	}
+	it := &Item{Index: 7, Name: "mail.contoso.com", Obs: &record.Observation{Kind: record.KindTLS, SNI: "mail.contoso.com"}, Findings: []Finding{{ID: "name.mismatch"}}}
+	b, err := appendSpilled(nil, it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(b) {
+		if _, err := readSpilled(b[:i]); err == nil {
+			t.Errorf("cut to %d of %d bytes: no error", i, len(b))
+		}
+	}
+	if _, err := readSpilled(append(b, 0)); err == nil {
+		t.Error("a byte after the request: no error")
+	}
+}
+
+// FuzzDetailCodec: any bytes read back give an item or an error, never a
+// panic, and an item read back is written and read again the same.
+func FuzzDetailCodec(f *testing.F) {
+	for _, sc := range scenarioList(f)[:3] {
+		r := analyzeScenario(f, sc)
+		for _, it := range r.Items[:min(5, len(r.Items))] {
+			b, err := appendSpilled(nil, compactItem(it))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		it, err := readSpilled(bytes.Clone(b))
+		if err != nil {
+			return
+		}
+		again, err := appendSpilled(nil, it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it2, err := readSpilled(again)
+		if err != nil {
+			t.Fatalf("written again, not read: %v", err)
+		}
+		if !reflect.DeepEqual(it, it2) {
+			t.Errorf("read, written and read again differs\n%+v\n%+v", it, it2)
+		}
+	})
+}
