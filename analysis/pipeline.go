@@ -20,12 +20,15 @@ import (
 const DefaultWindow = 2048
 
 // Pipeline is the analysis as a stream: each observation, as it arrives,
-// is judged (the checks and the matcher, with the certificate and trust
-// caches), then attributed (what sent the client there, from what came
-// before it) once Window later observations have been looked at, then
-// handed to the sink and counted into its cause (aggregate). It keeps no
-// list of observations or items: its memory follows the look-ahead window,
-// the distinct causes, hosts, certificates and settings.
+// is looked at for what it tells the ones before it (the email domains it
+// names); once Window later observations have been looked at, it is
+// judged (the checks and the matcher, with the certificate and trust
+// caches), attributed (what sent the client there, from what came before
+// it), handed to the sink and counted into its cause (aggregate). It keeps
+// no list of observations or items: its memory follows the look-ahead
+// window (of observations: an observation is judged only shortly before
+// it is attributed, so the window holds no verdicts or findings), the
+// distinct causes, hosts, certificates and settings.
 //
 // What a later observation can change is handled so:
 //   - the email domains (which make an Autodiscover request the client's
@@ -40,12 +43,15 @@ const DefaultWindow = 2048
 //     they always were.
 //
 // A Pipeline made by NewPipeline runs its stages in goroutines of its
-// own: one judges, one attributes, aggregates and hands the items to the
-// sink, each in input order, with bounded queues between them, so that
-// the judging of one observation overlaps the reading of the next and the
-// writing of an earlier one (docs/bench-pcap.md). The sink is called from
-// that goroutine, one item at a time; all it did happens before Close
-// returns. Close must be called: it ends the goroutines.
+// own: one looks ahead, attributes, aggregates and hands the items to the
+// sink, and feeds the observations nearing the end of the window to the
+// other, which judges them, each in input order, with bounded queues
+// between them (at most stageQueue observations are at the judge or
+// judged and waiting), so that the judging of one observation overlaps
+// the reading of the next and the writing of an earlier one
+// (docs/bench-pcap.md). The sink is called from that goroutine, one item
+// at a time; all it did happens before Close returns. Close must be
+// called: it ends the goroutines.
 //
 // A Pipeline is not safe for concurrent use: Add and Close are called
 // from one goroutine.
@@ -56,28 +62,33 @@ type Pipeline struct {
 	j       *judger
 	t       *OriginTrace
 	agg     *aggregate
-	window  []*Item // judged, not yet attributed, oldest first
-	head    int     // window[head:] is pending
+	window  []*record.Observation // looked at, not yet attributed, oldest first
+	head    int                   // window[head:] is pending
 	max     int
-	n       int
+	n       int  // observations looked at
+	out     int  // observations attributed
 	windows bool // the windows profile is chosen (the principal check)
 	err     error
-	// pending is the most items ever judged and not yet attributed
-	// (TestPipelineBounded reads it after Close).
+	// pending is the most observations ever looked at and not yet
+	// attributed (TestPipelineBounded reads it after Close).
 	pending int
 	// stats are the judge's memo lookups, kept by Close
 	// (BenchmarkPipeline reports them).
 	stats memoStats
 
 	// The stages' goroutines (nil when the pipeline runs in the caller's,
-	// as Analyze's does): obs feeds the judge, judged the attribute stage,
-	// done is closed when that has taken the last item. failed holds the
-	// sink's error for Add, which runs in another goroutine.
-	obs    chan *record.Observation
-	judged chan *Item
-	done   chan struct{}
-	failed atomic.Pointer[error]
-	closed bool
+	// as Analyze's does): in feeds the look-ahead and attribute stage,
+	// obs the judge (window[head:head+atJudge] are there, or judged and
+	// waiting in judged), done is closed when the attribute stage has
+	// taken the last item. failed holds the sink's error for Add, which
+	// runs in another goroutine.
+	in      chan *record.Observation
+	obs     chan *record.Observation
+	judged  chan *Item
+	atJudge int
+	done    chan struct{}
+	failed  atomic.Pointer[error]
+	closed  bool
 }
 
 // stageQueue is how many observations, and judged items, may wait between
@@ -90,7 +101,7 @@ const stageQueue = 256
 // DefaultWindow).
 func NewPipeline(opts Options, sink ItemSink) *Pipeline {
 	p := newPipeline(opts, sink, false, opts.Window)
-	p.obs, p.judged, p.done = make(chan *record.Observation, stageQueue), make(chan *Item, stageQueue), make(chan struct{})
+	p.in, p.obs, p.judged, p.done = make(chan *record.Observation, stageQueue), make(chan *record.Observation, stageQueue), make(chan *Item, stageQueue), make(chan struct{})
 	go p.judgeStage()
 	go p.attributeStage()
 	return p
@@ -107,21 +118,26 @@ func (p *Pipeline) judgeStage() {
 	close(p.judged)
 }
 
-// attributeStage takes the judged items in order: what each teaches the
-// ones after it (OriginTrace.facts), then, once the window ahead of it is
-// read, its attribution, its cause and the sink. After a sink error it
-// only drains its queue.
+// attributeStage takes the observations in order: what each teaches the
+// ones before it (OriginTrace.facts), then, once the window ahead of it is
+// read, its judgement (from the judge stage), attribution, cause and the
+// sink; at the end of the input, those still pending. After a sink error
+// it only drains its queues.
 func (p *Pipeline) attributeStage() {
 	defer close(p.done)
-	for it := range p.judged {
+	for o := range p.in {
 		if p.err != nil {
 			continue
 		}
-		p.take(it)
+		p.take(o)
 		if p.err != nil {
 			err := p.err
 			p.failed.Store(&err)
 		}
+	}
+	p.finish()
+	close(p.obs)
+	for range p.judged {
 	}
 }
 
@@ -151,42 +167,75 @@ func newPipeline(opts Options, sink ItemSink, keepAll bool, window int) *Pipelin
 // Add takes the next observation. It returns the sink's error, after
 // which the pipeline takes nothing more.
 func (p *Pipeline) Add(o *record.Observation) error {
-	if p.obs != nil {
+	if p.in != nil {
 		if err := p.failed.Load(); err != nil {
 			return *err
 		}
-		p.obs <- o
+		p.in <- o
 		return nil
 	}
 	if p.err != nil {
 		return p.err
 	}
-	p.n++
-	p.take(p.j.item(p.n, o))
+	p.take(o)
 	return p.err
 }
 
-// take is the attribute stage for the next judged item: its facts are
-// known to the origin trace at once, and the oldest pending item is
-// attributed once more than the window is pending.
-func (p *Pipeline) take(it *Item) {
-	p.t.facts(it.Index, it.Obs)
-	p.window = append(p.window, it)
+// take is the look-ahead for the next observation: its facts are known to
+// the origin trace at once, and the oldest pending observation is judged
+// and attributed once more than the window is pending.
+func (p *Pipeline) take(o *record.Observation) {
+	p.n++
+	p.t.facts(p.n, o)
+	p.window = append(p.window, o)
 	p.pending = max(p.pending, len(p.window)-p.head)
+	p.feed()
 	if len(p.window)-p.head > p.max {
 		p.attribute()
 	}
 }
 
-// attribute finishes the oldest pending item.
+// feed hands the judge stage (when there is one) the pending observations
+// it does not have yet, oldest first, while fewer than stageQueue are
+// there or judged and waiting: then neither queue between the stages can
+// fill up, and the judged items in memory are at most stageQueue.
+func (p *Pipeline) feed() {
+	if p.obs == nil {
+		return
+	}
+	for p.atJudge < stageQueue && p.head+p.atJudge < len(p.window) {
+		p.obs <- p.window[p.head+p.atJudge]
+		p.atJudge++
+	}
+}
+
+// finish attributes every pending observation (the end of the input).
+func (p *Pipeline) finish() {
+	for p.head < len(p.window) && p.err == nil {
+		p.attribute()
+	}
+	p.window = nil
+}
+
+// attribute judges (or takes the judge stage's judgement of) the oldest
+// pending observation and finishes its item.
 func (p *Pipeline) attribute() {
-	it := p.window[p.head]
+	o := p.window[p.head]
+	p.out++
+	var it *Item
+	if p.obs != nil {
+		it = <-p.judged // judged in order: o's
+		p.atJudge--
+	} else {
+		it = p.j.item(p.out, o)
+	}
 	p.window[p.head] = nil
 	p.head++
 	if p.head >= 1024 && p.head*2 >= len(p.window) {
 		p.window = append(p.window[:0], p.window[p.head:]...)
 		p.head = 0
 	}
+	p.feed()
 	it.Origin = p.j.sh.origin(attributeItem(p.t, it, p.windows))
 	p.agg.add(it)
 	p.r.Totals.countItem(it, p.opts.Profiles)
@@ -225,14 +274,12 @@ func (p *Pipeline) Close() (*Report, error) {
 		return p.r, p.err
 	}
 	p.closed = true
-	if p.obs != nil {
-		close(p.obs)
+	if p.in != nil {
+		close(p.in)
 		<-p.done
+	} else {
+		p.finish()
 	}
-	for p.head < len(p.window) && p.err == nil {
-		p.attribute()
-	}
-	p.window = nil
 	p.t.sortDomains()
 	if !p.t.keepAll {
 		// The email domains of the whole input (see grouping.reattribute).
