@@ -19,8 +19,9 @@ const MemoryFloor = 52 << 20
 // keeps (Read keeps every observation: about 1 KB per connection, HTTP
 // exchange or DNS answer; the analysis about 2 KB more). Left alone, the
 // garbage collector lets the heap grow to twice that. The limit is
-// MemoryFloor, or, once the live heap outgrows it, 1.5 times the live
-// heap plus what the runtime holds besides live objects and free pages
+// MemoryFloor, or, once the live heap outgrows it, the live heap and room
+// to grow (half of it, a quarter for a heap of 192 MiB or more: heapRoom)
+// plus what the runtime holds besides live objects and free pages
 // (the free slots of partly used spans, stacks, metadata): a fixed limit
 // below the live heap, or one that left the heap no room to grow, would
 // make the collector run back to back.
@@ -77,10 +78,24 @@ func LimitMemory() (restore func()) {
 // memoryLimit is the limit LimitMemory sets for a live heap of live bytes
 // when the runtime holds total bytes, of which objects in heap objects
 // (live or not yet swept), free in free pages and released in pages given
-// back to the system: MemoryFloor, or 1.5 times the live heap plus what
-// the limit counts that is neither an object nor a page the runtime can
-// give back (total - objects - free - released).
+// back to the system: MemoryFloor, or the live heap plus its room to grow
+// (heapRoom) plus what the limit counts that is neither an object nor a
+// page the runtime can give back (total - objects - free - released).
 func memoryLimit(live, total, objects, free, released int64) int64 {
 	overhead := max(total-objects-free-released, 0)
-	return max(MemoryFloor, live*3/2+overhead)
+	return max(MemoryFloor, live+heapRoom(live)+overhead)
 }
+
+// heapRoom is how much the heap may grow past live bytes before the
+// collector runs: half the live heap, but no more than bigHeapRoom until
+// a quarter of it is more. A small heap keeps its room (hs.pcap's 50 MB
+// live heap: 25 MB, as before; a smaller room costs collector CPU on
+// every capture); a big one, whose collections are rare next to the
+// work, grows by a quarter (huge.pcap's 150-170 MB: 48 MB of room instead
+// of 75-85; docs/analysis-memory.md).
+func heapRoom(live int64) int64 {
+	return max(live/4, min(live/2, bigHeapRoom))
+}
+
+// bigHeapRoom is the most room heapRoom gives a heap of 96 to 192 MiB.
+const bigHeapRoom = 48 << 20

@@ -2,9 +2,10 @@ package capture
 
 import "testing"
 
-// TestMemoryLimit: the limit leaves the live heap room to grow by half
-// whatever else the runtime holds (the free slots of partly used spans,
-// stacks, metadata), and never goes under MemoryFloor.
+// TestMemoryLimit: the limit leaves the live heap room to grow (by half,
+// at most bigHeapRoom until a quarter is more) whatever else the runtime
+// holds (the free slots of partly used spans, stacks, metadata), and
+// never goes under MemoryFloor.
 func TestMemoryLimit(t *testing.T) {
 	const mb = 1 << 20
 	tests := []struct {
@@ -13,13 +14,16 @@ func TestMemoryLimit(t *testing.T) {
 		want                                 int64
 	}{
 		{"small heap: the floor", 10 * mb, 40 * mb, 20 * mb, 5 * mb, 5 * mb, MemoryFloor},
-		{"big heap, nothing besides it", 100 * mb, 160 * mb, 150 * mb, 10 * mb, 0, 150 * mb},
+		{"big heap, nothing besides it", 100 * mb, 160 * mb, 150 * mb, 10 * mb, 0, 100*mb + bigHeapRoom},
+		{"half a heap under the cap", 80 * mb, 130 * mb, 120 * mb, 10 * mb, 0, 120 * mb},
 		// hs.pcap's summary: 36 MiB live in 144 MiB mapped, 71 released,
 		// 26 in the free slots of partly used spans, 9 of stacks and
 		// metadata: 1.5 x 36 alone (54) is under the 63 the heap already
 		// takes.
 		{"fragmented heap", 36 * mb, 144 * mb, 36 * mb, 2 * mb, 71 * mb, 54*mb + 35*mb},
 		{"metrics out of step", 60 * mb, 50 * mb, 60 * mb, 0, 0, 90 * mb},
+		{"room capped", 150 * mb, 200 * mb, 180 * mb, 20 * mb, 0, 150*mb + bigHeapRoom},
+		{"a quarter of a big heap", 400 * mb, 420 * mb, 410 * mb, 10 * mb, 0, 500 * mb},
 	}
 	for _, tt := range tests {
 		if got := memoryLimit(tt.live, tt.total, tt.objects, tt.free, tt.released); got != tt.want {
