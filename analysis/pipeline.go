@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/exchange"
@@ -351,10 +352,11 @@ type judger struct {
 	v      match.Verdict
 	fs     []Finding
 	// chainRuns holds the findings of the ChainOnly checks by chain (nil
-	// in a slot: the check passed).
-	chainRuns map[string]*chainRuns
-	chainSlot []int // by check: its ordinal among the ChainOnly checks
-	chainOnly int   // how many checks are ChainOnly
+	// in a slot: the check passed), each finding kept once (runFindings).
+	chainRuns   *genMemo[string, *chainRuns]
+	runFindings *genMemo[uint64, []*Finding]
+	chainSlot   []int // by check: its ordinal among the ChainOnly checks
+	chainOnly   int   // how many checks are ChainOnly
 
 	stats memoStats
 }
@@ -384,27 +386,42 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 	if pc.id == "" || s.WhatIf || len(s.Obs.AIA) > 0 {
 		return nil
 	}
-	if cr, ok := j.chainRuns[pc.id]; ok {
+	if cr, ok := j.chainRuns.get(pc.id); ok {
 		j.stats.runsHit++
 		return cr
 	}
 	j.stats.runsMiss++
-	if len(j.chainRuns) >= maxChainRuns {
-		clear(j.chainRuns)
-	}
 	n := j.chainOnly * (len(j.opts.Profiles) + 1)
 	cr := &chainRuns{f: make([]*Finding, n), done: make([]bool, n)}
-	j.chainRuns[pc.id] = cr
+	j.chainRuns.put(pc.id, cr)
 	return cr
 }
 
-// maxChainRuns bounds judger.chainRuns: past it the table starts again.
-// A chain's entry holds the findings of the checks that failed on it, up
-// to 5 KB with every profile's texts: 1,024 chains took 7 MB of
-// hs.pcap's 54 MB live heap (its 1,818 chains come in random order, so
-// half the runs hit) for no CPU time measurable on a loaded machine; a
-// capture of a few servers hits with a handful.
-const maxChainRuns = 256
+// maxChainRuns is the generation size of judger.chainRuns (genMemo). A
+// chain's entry is its slots (about 700 bytes with the six profiles);
+// the findings in them are kept once for every chain that has them
+// (runFinding): hs.pcap's 1,818 chains lack their intermediate CA, and
+// chain.intermediate-missing's texts, per profile, name only the issuer
+// and its AIA URL. Emptied whole at 256 chains, the table hit 12% of
+// hs.pcap's chains, and that check's fmt.Sprintf was a tenth of what the
+// analysis allocated.
+const maxChainRuns = 1 << 10
+
+// runFinding returns f, or an equal finding kept before (nil for nil).
+func (j *judger) runFinding(f *Finding) *Finding {
+	if f == nil {
+		return nil
+	}
+	h := j.sh.hashFindings(unsafe.Slice(f, 1))
+	kept, _ := j.runFindings.get(h)
+	for _, k := range kept {
+		if equalFindings(unsafe.Slice(k, 1), unsafe.Slice(f, 1)) {
+			return k
+		}
+	}
+	j.runFindings.put(h, append(kept, f))
+	return f
+}
 
 // run applies check ci, c, to s; once per chain and profile (slot) when
 // c is ChainOnly and cr, the chain's, is not nil.
@@ -414,7 +431,7 @@ func (j *judger) run(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Fin
 	}
 	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
 	if !cr.done[i] {
-		cr.f[i], cr.done[i] = c.run(s), true
+		cr.f[i], cr.done[i] = j.runFinding(c.run(s)), true
 	}
 	return cr.f[i]
 }
@@ -436,7 +453,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: map[string]*Item{}, chainRuns: map[string]*chainRuns{}}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: map[string]*Item{}, chainRuns: newGenMemo[string, *chainRuns](maxChainRuns), runFindings: newGenMemo[uint64, []*Finding](maxChainRuns)}
 	j.keyEnc = json.NewEncoder(&j.keyBuf)
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
