@@ -476,6 +476,20 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 				}
 			}
 		}
+		if (p.sport == capwapDataPort || p.dport == capwapDataPort) && !p.tun && !p.gtp {
+			if inner, dot11, ok := capwapInner(p.payload); ok {
+				q := packet{tun: true}
+				if dot11 {
+					ok = decode80211(inner, &q)
+				} else {
+					ok = decodeEthernet(inner, &q)
+				}
+				if ok || q.frag != nil {
+					*p = q
+					return ok
+				}
+			}
+		}
 		if (p.sport == gtpuPort || p.dport == gtpuPort) && !p.gtp {
 			if inner, ok := gtpuInner(p.payload); ok {
 				q := packet{gtp: true}
@@ -522,11 +536,83 @@ func decodeTransport(proto uint8, seg []byte, full int, p *packet) bool {
 }
 
 // vxlanPort is VXLAN's UDP port (RFC 7348 §5); genevePort is Geneve's
-// (RFC 8926 §3.3).
+// (RFC 8926 §3.3); capwapDataPort is CAPWAP's data channel (RFC 5415
+// §3.1), between a wireless access point and its controller.
 const (
-	vxlanPort  = 4789
-	genevePort = 6081
+	vxlanPort      = 4789
+	genevePort     = 6081
+	capwapDataPort = 5247
 )
+
+// capwapInner returns the frame a CAPWAP data packet carries (RFC 5415
+// §4.3): a preamble of version 0 and type 0 (type 1 is a DTLS-encrypted
+// packet, not readable), then HLEN (the header's length in 4-byte
+// words, the optional radio MAC address and wireless information
+// included), RID, WBID, and the flags T (the frame is in the wireless
+// binding's native format: with WBID 1, IEEE 802.11, RFC 5416 §3; else
+// an IEEE 802.3 frame), F (a fragment: not reassembled) and K (a
+// keep-alive, no frame). dot11 says the frame is 802.11.
+func capwapInner(b []byte) (frame []byte, dot11, ok bool) {
+	if len(b) < 8 || b[0] != 0 {
+		return nil, false, false
+	}
+	hlen := int(b[1]>>3) * 4
+	wbid := (b[2] >> 1) & 0x1f
+	native, frag, keepAlive := b[2]&0x01 != 0, b[3]&0x80 != 0, b[3]&0x08 != 0
+	if hlen < 8 || hlen > len(b) || frag || keepAlive {
+		return nil, false, false
+	}
+	if native && wbid != 1 {
+		return nil, false, false // a binding other than 802.11
+	}
+	return b[hlen:], native, true
+}
+
+// decode80211 decodes an IEEE 802.11 data frame (IEEE 802.11-2020
+// §9.2.4.1, §9.3.2.1): frame control, duration, three addresses and
+// sequence control (24 bytes), a fourth address when both To DS and From
+// DS are set, QoS control in a QoS data subtype and HT control after it
+// when the +HTC/Order flag is set; then an LLC/SNAP header (AA AA 03 and
+// an OUI of 00 00 00 or 00 00 F8, RFC 1042 and 802.1H) and the ethertype.
+// Null-data and protected (encrypted) frames carry nothing to read. Some
+// access points (Cisco's) send the frame control field with its two
+// bytes swapped inside CAPWAP (Wireshark's capwap.swap_frame_control,
+// on by default): a frame whose first byte is no data frame type but
+// whose second is, is read so.
+func decode80211(b []byte, p *packet) bool {
+	if len(b) < 24 {
+		return false
+	}
+	fc, flags := b[0], b[1]
+	if fc&0x0f != 0x08 && flags&0x0f == 0x08 {
+		fc, flags = flags, fc // swapped
+	}
+	if fc&0x0f != 0x08 { // version 0, type 2 (data)
+		return false
+	}
+	subtype := fc >> 4
+	if subtype&0x04 != 0 || flags&0x40 != 0 { // no data; protected
+		return false
+	}
+	hl := 24
+	if flags&0x03 == 0x03 {
+		hl += 6
+	}
+	if subtype&0x08 != 0 {
+		hl += 2
+		if flags&0x80 != 0 {
+			hl += 4
+		}
+	}
+	if len(b) < hl+8 {
+		return false
+	}
+	llc := b[hl:]
+	if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 || llc[3] != 0 || llc[4] != 0 || (llc[5] != 0 && llc[5] != 0xf8) {
+		return false
+	}
+	return decodeEtherType(uint16(llc[6])<<8|uint16(llc[7]), llc[8:], p)
+}
 
 // decodeGRE decodes what a GRE packet carries (RFC 2784 §2, RFC 2890
 // §2: flags C 0x80, K 0x20, S 0x10, version 0, the protocol type, then a

@@ -133,6 +133,22 @@ func encaps(t *testing.T) []encap {
 		{"geneve-ip", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
 			return cat(ether(etherIPv4), outerUDP(t, genevePort, cat([]byte{0, 0}, be16(ipEther(v6)), []byte{0, 0, 0x2a, 0}, ip)))
 		}},
+		// RFC 5415 §4.3: CAPWAP data (UDP 5247) carrying an 802.3 frame
+		// (T clear; HLEN 2, no optional fields).
+		{"capwap-8023", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerUDP(t, capwapDataPort, cat([]byte{0, 2 << 3, 1 << 1, 0, 0, 0, 0, 0}, eth(ip, v6))))
+		}},
+		// CAPWAP carrying an 802.11 data frame (T set, WBID 1, RFC 5416
+		// §3), with 8 bytes of wireless specific information (W; HLEN
+		// 4): To DS, three addresses, LLC/SNAP.
+		{"capwap-80211", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerUDP(t, capwapDataPort, cat(capwap80211Hdr, []byte{0x08, 0x01}, dot11Rest, llcSNAP(v6), ip)))
+		}},
+		// The same with the frame control field's bytes swapped (Cisco
+		// access points) and a QoS data frame (subtype 8: QoS control).
+		{"capwap-80211-swapped-qos", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
+			return cat(ether(etherIPv4), outerUDP(t, capwapDataPort, cat(capwap80211Hdr, []byte{0x01, 0x88}, dot11Rest, []byte{0, 0}, llcSNAP(v6), ip)))
+		}},
 		// RFC 2003 (IPv4 in IPv4, protocol 4), RFC 4213 §3.5 (IPv6 in IPv4, 41).
 		{"ip-in-ipv4", layers.LinkTypeEthernet, func(ip []byte, v6 bool) []byte {
 			return cat(ether(etherIPv4), outerIPv4(t, map[bool]layers.IPProtocol{false: layers.IPProtocolIPv4, true: layers.IPProtocolIPv6}[v6], ip))
@@ -156,6 +172,16 @@ func encaps(t *testing.T) []encap {
 		}},
 	}
 }
+
+// capwap80211Hdr is a CAPWAP header (RFC 5415 §4.3) for an 802.11 frame
+// with wireless specific information (4 bytes, padded); dot11Rest is an
+// 802.11 header after its frame control (duration, three addresses,
+// sequence control); llcSNAP the RFC 1042 header for an IP packet.
+var (
+	capwap80211Hdr = []byte{0, 4 << 3, 1<<1 | 1, 0x20, 0, 0, 0, 0, 4, 0xc2, 0x25, 0, 0, 0, 0, 0}
+	dot11Rest      = cat([]byte{0x2c, 0}, macs, macs[:6], []byte{0x60, 0x50})
+	llcSNAP        = func(v6 bool) []byte { return cat([]byte{0xaa, 0xaa, 0x03, 0, 0, 0}, be16(ipEther(v6))) }
+)
 
 // encapFile writes f's packets with one encapsulation.
 func encapFile(t *testing.T, f *capFile, link layers.LinkType, wrap func([]byte, bool) []byte) []byte {

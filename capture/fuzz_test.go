@@ -475,6 +475,15 @@ func gopacketTunnelDecode(link layers.LinkType, data []byte, p *packet) bool {
 			refTCP(p, l, ipPayload)
 			return true
 		case *layers.UDP:
+			if l.SrcPort == capwapDataPort || l.DstPort == capwapDataPort {
+				if ok, done := refCAPWAP(l.Payload, p); done {
+					return ok
+				}
+				*p = packet{tun: true}
+				copy(p.src[:], ls[i].(gopacket.NetworkLayer).NetworkFlow().Src().Raw())
+				copy(p.dst[:], ls[i].(gopacket.NetworkLayer).NetworkFlow().Dst().Raw())
+				p.v6 = ls[i].LayerType() == layers.LayerTypeIPv6
+			}
 			p.sport, p.dport = uint16(l.SrcPort), uint16(l.DstPort)
 			p.payload = l.Payload
 			p.fullLen = max(int(l.Length)-8, len(p.payload))
@@ -483,6 +492,67 @@ func gopacketTunnelDecode(link layers.LinkType, data []byte, p *packet) bool {
 		return false
 	}
 	return false
+}
+
+// refCAPWAP decodes the frame in a CAPWAP data packet (RFC 5415 §4.3)
+// with gopacket, which has no CAPWAP layer but decodes the frame (F and K
+// clear): an
+// 802.11 data frame (layers.Dot11, LLC, SNAP; its frame control
+// un-swapped first when only the second byte is a data frame's) or an
+// Ethernet frame. done says the packet was one to take apart.
+func refCAPWAP(b []byte, p *packet) (ok, done bool) {
+	if len(b) < 8 || b[0] != 0 || b[3]&0x88 != 0 {
+		return false, false
+	}
+	hlen := int(b[1]>>3) * 4
+	if hlen < 8 || hlen > len(b) {
+		return false, false
+	}
+	inner := append([]byte(nil), b[hlen:]...)
+	first := layers.LayerTypeEthernet
+	if b[2]&1 != 0 {
+		if (b[2]>>1)&0x1f != 1 {
+			return false, false
+		}
+		first = layers.LayerTypeDot11
+		if len(inner) >= 2 && inner[0]&0x0f != 0x08 && inner[1]&0x0f == 0x08 {
+			inner[0], inner[1] = inner[1], inner[0]
+		}
+		// gopacket's Dot11 takes the last 4 bytes for the FCS, which
+		// CAPWAP's 802.11 frames leave out (Wireshark dissects them as
+		// wlan_bsfc, without FCS).
+		inner = append(inner, 0, 0, 0, 0)
+	}
+	pk := gopacket.NewPacket(inner, first, gopacket.NoCopy)
+	if pk.ErrorLayer() != nil {
+		return false, true
+	}
+	var ipPayload int
+	*p = packet{tun: true}
+	ls := pk.Layers()
+	for i, l := range ls {
+		switch l := l.(type) {
+		case *layers.IPv4:
+			copy(p.src[:], l.SrcIP.To4())
+			copy(p.dst[:], l.DstIP.To4())
+			ipPayload = int(l.Length) - int(l.IHL)*4
+		case *layers.IPv6:
+			p.v6 = true
+			copy(p.src[:], l.SrcIP.To16())
+			copy(p.dst[:], l.DstIP.To16())
+			ipPayload = int(l.Length)
+		default:
+			continue
+		}
+		if i+1 < len(ls) {
+			if t, isTCP := ls[i+1].(*layers.TCP); isTCP {
+				refTCP(p, t, ipPayload)
+				return true, true
+			}
+		}
+		return false, true
+	}
+	return false, true
 }
 
 // linkGTPInner marks gopacketDecode's call for the packet inside GTP-U.

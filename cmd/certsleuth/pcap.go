@@ -25,7 +25,7 @@ func pcapCommand() *cli.Command {
 		Description: `Reads capture files (tcpdump's pcap, Wireshark's pcapng, pktmon or netsh
 output converted with etl2pcapng; gzip-compressed or not; Ethernet with VLAN
 tags, Linux cooked SLL/SLL2, raw IP, loopback, PPP/PPPoE, and one level of
-MPLS, GRE/ERSPAN, VXLAN, Geneve or IP in IP), follows every TCP connection
+MPLS, GRE/ERSPAN, VXLAN, Geneve, CAPWAP or IP in IP), follows every TCP connection
 and reports each TLS handshake (SNI, version, the server's certificate chain;
 also after STARTTLS in SMTP, IMAP, POP3 and FTP, MySQL's SSLRequest, LDAP
 StartTLS, ADB's STLS, and after bytes of a protocol it does not know; frames
