@@ -11,7 +11,7 @@ import (
 func tsLine(stream, src, dst, contentTypes, hsTypes, cert string) string {
 	sip, sport, _ := strings.Cut(src, ":")
 	dip, dport, _ := strings.Cut(dst, ":")
-	f := []string{stream, sip, "", sport, dip, "", dport, "100", "100", contentTypes, hsTypes, "", "", "", "", cert, "", "eth:ethertype:ip:tcp:tls"}
+	f := []string{stream, sip, "", sport, dip, "", dport, "100", "100", contentTypes, hsTypes, "", "", "", "", cert, "", "eth:ethertype:ip:tcp:tls", ""}
 	return strings.Join(f, "\t")
 }
 

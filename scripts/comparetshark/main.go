@@ -21,8 +21,11 @@
 // or after an IRC STARTTLS is not looked at), and (2) reading its SSL 2.0
 // fields (an SSL 2.0 record has no tls.record.content_type; its
 // SERVER-HELLO is handshake type 4, with the version and certificate in
-// tls.handshake.version and tls.handshake.certificate). Every flow so
-// adjusted is printed with the adjustment; nothing else changes.
+// tls.handshake.version and tls.handshake.certificate); and (3) for a
+// flow that still disagrees and holds bare ACKs carrying 1 to 6 zero
+// bytes (Ethernet padding counted as payload), tshark reads the file
+// without those packets (fairWithoutPadding). Every flow so adjusted is
+// printed with the adjustment; nothing else changes.
 //
 // Each file is audited too (audit.go; with -audit, only audited): a
 // connection in which tshark dissects a server Certificate or ServerHello
@@ -87,6 +90,9 @@ func main() {
 		fair, err := fairResults(*tshark, file, results)
 		if err != nil {
 			fmt.Printf("%s: tshark (fair): %v\n", file, err)
+		}
+		if err := fairWithoutPadding(*tshark, file, fair); err != nil {
+			fmt.Printf("%s: tshark (fair, without padding): %v\n", file, err)
 		}
 		for i, r := range results {
 			t.add(r)
@@ -157,6 +163,80 @@ func fairResults(bin, file string, results []result) ([]result, error) {
 		}
 	}
 	return out, nil
+}
+
+// fairWithoutPadding is the third adjustment of the fair figure: for a
+// flow that still disagrees and in which bare ACKs carry 1 to 6 zero
+// bytes (Ethernet padding that the IP length counts as payload, as
+// capture's packet.paddingLike takes it: ntop/nDPI#1946), tshark reads
+// the file again without those packets, which it otherwise reassembles
+// as data ("Illegal Segments"). results are changed in place.
+func fairWithoutPadding(bin, file string, results []result) error {
+	need := false
+	for _, r := range results {
+		need = need || r.cs != nil && !r.agree()
+	}
+	if !need {
+		return nil
+	}
+	out, err := exec.Command(bin, "-r", file, "-n", "-Y",
+		"tcp.len >= 1 && tcp.len <= 6 && tcp.flags.ack == 1 && tcp.flags.push == 0 && tcp.flags.syn == 0 && tcp.flags.fin == 0 && tcp.flags.reset == 0",
+		"-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|",
+		"-e", "frame.number", "-e", "tcp.payload", "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport", "-e", "frame.protocols").Output()
+	if err != nil {
+		return err
+	}
+	frames, keys := paddingFrames(out)
+	if len(frames) == 0 {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "comparetshark")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	filtered := filepath.Join(dir, "nopadding.pcapng")
+	if out, err := exec.Command(bin, "-r", file, "-Y", "!(frame.number in {"+strings.Join(frames, ", ")+"})", "-w", filtered).CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
+	}
+	ts, err := runTshark(bin, filtered, nil, false)
+	if err != nil {
+		return err
+	}
+	byKey := map[string][]*flowView{}
+	for _, v := range ts {
+		byKey[flowKey(v)] = append(byKey[flowKey(v)], v)
+	}
+	for i, r := range results {
+		if r.cs == nil || r.agree() || !keys[flowKey(r.cs)] {
+			continue
+		}
+		k := flowKey(r.cs)
+		if l := byKey[k]; len(l) > 0 {
+			v := l[0]
+			byKey[k] = l[1:]
+			v.adj = fmt.Sprintf("without the %d bare ACKs of zero bytes (Ethernet padding) of the file", len(frames))
+			results[i].ts = v
+		}
+	}
+	return nil
+}
+
+// paddingFrames picks, from tshark's fields (frame number, TCP payload,
+// then the endpoints as tsharkFields has them), the frames whose payload
+// is all zero bytes, and the keys of their flows.
+func paddingFrames(out []byte) (frames []string, keys map[string]bool) {
+	keys = map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 9 || strings.Trim(strings.ReplaceAll(f[1], ":", ""), "0") != "" {
+			continue
+		}
+		v6 := innerIsV6(strings.Split(f[8], ":"))
+		frames = append(frames, f[0])
+		keys[flowKey(&flowView{client: ep(f[2], f[3], f[4], v6), server: ep(f[5], f[6], f[7], v6)})] = true
+	}
+	return frames, keys
 }
 
 // flowKey names a flow by its endpoints, whichever is the client.
@@ -350,7 +430,7 @@ var tsharkFields = []string{
 	"tls.handshake.extensions_server_name", "tls.handshake.version",
 	"tls.handshake.extensions.supported_version", "tls.handshake.extension.type",
 	"tls.handshake.certificate", "tls.alert_message.level",
-	"frame.protocols",
+	"frame.protocols", "tls.handshake.random",
 }
 
 // Indexes of tsharkFields used by name.
@@ -358,7 +438,13 @@ const (
 	fCapLen    = 7
 	fLen       = 8
 	fProtocols = 17
+	fRandom    = 18
 )
+
+// hrrRandom is the Random of a HelloRetryRequest, a ServerHello that
+// asks the client for another hello (RFC 8446 §4.1.3: the SHA-256 of
+// "HelloRetryRequest").
+const hrrRandom = "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
 
 // tsharkFlow collects one TCP stream's TLS as tshark dissects it.
 type tsharkFlow struct {
@@ -374,12 +460,16 @@ type tsharkFlow struct {
 	serverAlert   bool
 	serverDone    bool // ServerHelloDone
 	serverHello   bool
+	realHello     bool // a ServerHello that is not a HelloRetryRequest
 	serverCertMsg bool // a Certificate message, dissected or not
 	truncated     bool // a server packet was cut by the snap length
-	full          bool // a full handshake: a ClientKeyExchange, ServerKeyExchange, CertificateRequest or ServerHelloDone
-	ssl2          bool // read SSL 2.0 records (fair mode)
-	sawSSL2       bool
-	pkts          []tsharkPkt
+	// cutInHandshake: one was before the server's ChangeCipherSpec (in
+	// the part of its handshake that is in clear).
+	cutInHandshake bool
+	full           bool // a full handshake: a ClientKeyExchange, ServerKeyExchange, CertificateRequest or ServerHelloDone
+	ssl2           bool // read SSL 2.0 records (fair mode)
+	sawSSL2        bool
+	pkts           []tsharkPkt
 }
 
 type tsharkPkt struct {
@@ -561,6 +651,9 @@ func (fl *tsharkFlow) view() *flowView {
 		wireLen, _ := strconv.Atoi(f[fLen])
 		if capLen < wireLen {
 			fl.truncated = true
+			if !fl.serverCCS {
+				fl.cutInHandshake = true
+			}
 		}
 		// A full handshake's server messages (RFC 5246 §7.3: an
 		// abbreviated one has none of them).
@@ -570,6 +663,9 @@ func (fl *tsharkFlow) view() *flowView {
 		cts := split(f[9])
 		if has(cts, "21") && fl.leaf == nil && (fl.serverHello || fl.sni != "" || fl.handshake) {
 			fl.serverAlert = true // an alert in the middle of a connection is no failed handshake
+		}
+		if has(types, "2") && !has(split(f[fRandom]), hrrRandom) {
+			fl.realHello = true
 		}
 		if has(types, "2") && !fl.serverHello {
 			fl.serverHello = true
@@ -626,9 +722,12 @@ func (fl *tsharkFlow) isSSL2(p tsharkPkt) bool {
 
 // visibility is the cert_visibility certsleuth should say, from what
 // tshark dissected: the certificate in clear (visible); a TLS 1.3
-// ServerHello (encrypted, or resumed with a PSK); a TLS 1.0-1.2
+// ServerHello (encrypted, or resumed with a PSK; a HelloRetryRequest
+// alone is none: the server sent no certificate, encrypted or not, and
+// the flow is not-captured as certsleuth says it); a TLS 1.0-1.2
 // ServerHello followed by ChangeCipherSpec without a Certificate, in an
-// abbreviated handshake whose packets are not cut (resumed: with a
+// abbreviated handshake whose packets before the ChangeCipherSpec are
+// not cut (resumed: with a
 // ClientKeyExchange or a server's ServerHelloDone the handshake was a
 // full one, whose Certificate tshark did not dissect, as when the snap
 // length cut it: CESNET's tls.pcap); a server packet cut short
@@ -638,11 +737,11 @@ func (fl *tsharkFlow) visibility() string {
 	switch {
 	case fl.leaf != nil:
 		return "visible"
-	case fl.serverHello && is13(fl.shVersion) && fl.shPSK:
+	case fl.realHello && is13(fl.shVersion) && fl.shPSK:
 		return "resumed"
-	case fl.serverHello && is13(fl.shVersion):
+	case fl.realHello && is13(fl.shVersion):
 		return "encrypted"
-	case fl.serverHello && fl.serverCCS && !fl.full && !fl.truncated:
+	case fl.serverHello && fl.serverCCS && !is13(fl.shVersion) && !fl.full && !fl.cutInHandshake:
 		return "resumed"
 	case fl.truncated:
 		return "truncated"

@@ -28,7 +28,7 @@ func TestTsharkVisibilityByVersion(t *testing.T) {
 			line := func(src, dst, cts, types, version, supported, exts string) string {
 				sip, sport, _ := strings.Cut(src, ":")
 				dip, dport, _ := strings.Cut(dst, ":")
-				return strings.Join([]string{"0", sip, "", sport, dip, "", dport, "100", "100", cts, types, "", version, supported, exts, "", "", "eth:ethertype:ip:tcp:tls"}, "\t")
+				return strings.Join([]string{"0", sip, "", sport, dip, "", dport, "100", "100", cts, types, "", version, supported, exts, "", "", "eth:ethertype:ip:tcp:tls", ""}, "\t")
 			}
 			out := line(cli, srv, "22", "1", "", "", "") + "\n" +
 				line(srv, cli, "22|20", "2", tt.version, tt.supported, tt.exts) + "\n"
@@ -55,6 +55,8 @@ type tsPkt struct {
 	version        string
 	cert           string
 	protos         string // frame.protocols
+	random         string // tls.handshake.random
+	supported      string // tls.handshake.extensions.supported_version
 }
 
 func (p tsPkt) line() string {
@@ -62,7 +64,7 @@ func (p tsPkt) line() string {
 		p.capLen, p.len = "100", "100"
 	}
 	return strings.Join([]string{p.stream, p.ip4src, p.ip6src, p.sport, p.ip4dst, p.ip6dst, p.dport, p.capLen, p.len,
-		p.cts, p.types, "", p.version, "", "", p.cert, "", p.protos}, "\t")
+		p.cts, p.types, "", p.version, p.supported, "", p.cert, "", p.protos, p.random}, "\t")
 }
 
 // Tunnelled flows are keyed by the innermost IP header, as certsleuth
@@ -144,5 +146,53 @@ func TestTsharkResumedOnlyAbbreviated(t *testing.T) {
 				t.Errorf("visibility %s, want %s", views[0].vis, tt.want)
 			}
 		})
+	}
+}
+
+// A HelloRetryRequest alone (RFC 8446 §4.1.4: the server asks for another
+// hello, and none followed in the capture; nDPI's tumblr.pcap) gives the
+// version it selected, but no certificate was sent, encrypted or not:
+// not-captured, not encrypted. After a HelloRetryRequest, the real
+// ServerHello makes the flow encrypted.
+func TestTsharkHelloRetryRequest(t *testing.T) {
+	c, s := "10.0.0.1", "10.0.0.2"
+	hello := tsPkt{stream: "0", ip4src: c, sport: "50000", ip4dst: s, dport: "443", cts: "22", types: "1", protos: "eth:ethertype:ip:tcp:tls"}.line()
+	hrr := tsPkt{stream: "0", ip4src: s, sport: "443", ip4dst: c, dport: "50000", cts: "22", types: "2", version: "0x0303", supported: "0x0304", random: hrrRandom, protos: "eth:ethertype:ip:tcp:tls"}.line()
+	sh := tsPkt{stream: "0", ip4src: s, sport: "443", ip4dst: c, dport: "50000", cts: "22|20|23", types: "2", version: "0x0303", supported: "0x0304", random: "04cd23d8d6817fc83f167748d58f63d6a2f65ba13ecf448e8853a9b73b9fecdc", protos: "eth:ethertype:ip:tcp:tls"}.line()
+	for _, tt := range []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"HelloRetryRequest alone", []string{hello, hrr}, "TLS 1.3 not-captured"},
+		{"then the ServerHello", []string{hello, hrr, hello, sh}, "TLS 1.3 encrypted"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			views := parseTshark([]byte(strings.Join(tt.lines, "\n")+"\n"), false)
+			if len(views) != 1 {
+				t.Fatalf("%d flows, want 1", len(views))
+			}
+			if got := views[0].version + " " + views[0].vis; got != tt.want {
+				t.Errorf("%s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// paddingFrames keeps the bare ACKs whose payload is all zero bytes
+// (Ethernet padding counted as payload) and the flows they belong to.
+func TestPaddingFrames(t *testing.T) {
+	out := strings.Join([]string{
+		strings.Join([]string{"3", "00:00", "192.0.2.1", "", "58155", "192.0.2.2", "", "443", "eth:ethertype:ip:tcp"}, "\t"),
+		strings.Join([]string{"5", "000000000000", "192.0.2.2", "", "443", "192.0.2.1", "", "58155", "eth:ethertype:ip:tcp"}, "\t"),
+		strings.Join([]string{"7", "00:01", "192.0.2.1", "", "58156", "192.0.2.2", "", "443", "eth:ethertype:ip:tcp"}, "\t"),
+		"",
+	}, "\n")
+	frames, keys := paddingFrames([]byte(out))
+	if strings.Join(frames, ",") != "3,5" {
+		t.Errorf("frames %v, want 3 and 5", frames)
+	}
+	if len(keys) != 1 || !keys["192.0.2.1:58155 192.0.2.2:443"] {
+		t.Errorf("flows %v, want the one of port 58155", keys)
 	}
 }
