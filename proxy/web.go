@@ -55,7 +55,7 @@ type Web struct {
 	opts  WebOptions
 	in    *Feed[webIn]
 	inSub *Sub[webIn]
-	out   *Feed[[]byte]
+	out   *Feed[webOut]
 	done  chan struct{}
 	once  sync.Once
 
@@ -100,6 +100,13 @@ type webLine struct {
 	seen     int
 	warned   int
 	b        []byte
+}
+
+// webOut is an event as the pages are sent it.
+type webOut struct {
+	b        []byte
+	seq      uint64
+	observed int64 // a request line's webEvent.Observed; 0 for other events
 }
 
 // encoded is the line as an event (w.mu held).
@@ -180,7 +187,7 @@ func NewWeb(o WebOptions) *Web {
 	if o.MaxKept <= 0 {
 		o.MaxKept = 5000
 	}
-	w := &Web{opts: o, in: NewFeed[webIn](), out: NewFeed[[]byte](), done: make(chan struct{}),
+	w := &Web{opts: o, in: NewFeed[webIn](), out: NewFeed[webOut](), done: make(chan struct{}),
 		cache: &certs.Cache{}, verdicts: map[string]webVerdict{}, keys: map[string]bool{}, recalc: make(chan struct{}, 1),
 		calcIn: make(chan []*record.Observation, 1), calcDone: make(chan struct{})}
 	w.window = make([]webLine, 0, o.Window)
@@ -283,7 +290,7 @@ func (w *Web) add(in webIn) {
 	}
 	w.mu.Unlock()
 	if line.b != nil {
-		w.out.Publish(line.b)
+		w.out.Publish(webOut{b: line.b, seq: line.seq, observed: line.observed})
 	}
 	if w.dirty {
 		w.schedule()
@@ -391,7 +398,7 @@ func (w *Web) calc(kept []*record.Observation) *analysis.Report {
 	w.culprits = cb
 	w.mu.Unlock()
 	if changed && cb != nil {
-		w.out.Publish(cb)
+		w.out.Publish(webOut{b: cb})
 	}
 	return rep
 }
@@ -410,7 +417,7 @@ func (w *Web) draw(rep *analysis.Report) {
 	}
 	w.mu.Unlock()
 	if changed {
-		w.out.Publish(sse("picture", seq, map[string]uint64{"v": seq}))
+		w.out.Publish(webOut{b: sse("picture", seq, map[string]uint64{"v": seq})})
 	}
 }
 
@@ -614,6 +621,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	}
 	rc.Flush()
 	var told uint64
+	idle := 0
 	// At most webBurst lines per webTick go to a browser: under a flood it
 	// shows the rate and the newest lines, and costs the machine (and the
 	// proxy sharing it) a bounded amount of drawing. skipped counts the rest.
@@ -622,17 +630,43 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	defer tick.Stop()
 	// Events are sent in batches: the first event after a quiet spell goes
 	// at once, the ones after it wait for the batch's end, webBatch after
-	// the last write (webTick once the last batch carried webBusy lines or
-	// more, webFloodBatch once it carried webFlood). The browser then lays out and paints once per batch instead of
-	// once per line, and the proxy makes one system call for many events.
+	// the last write (webTick once webBusy request lines or more came for
+	// the last batch). The browser then lays out and paints once per batch
+	// instead of once per line, and the proxy makes one system call for
+	// many events. Under a flood (webFlood lines or more came for the last
+	// batch) a batch ends webFloodBatch after the last write and carries
+	// only the newest lines, at most webFloodLines, none observed more than
+	// webFloodFresh before it is sent: the list moves every webFloodBatch,
+	// each line it shows still within a second of the request, and the
+	// browser draws a screenful, not every line that came.
 	buf.Reset()
 	var lastSent time.Time
-	lines, lastLines := 0, 0 // request lines in this batch and the last one
+	var reqs []webOut // this batch's request lines, in order
+	reqBytes := 0
+	lines, lastLines := 0, 0 // request lines that came for this batch and the last one
 	hold := time.NewTimer(time.Hour)
 	hold.Stop()
 	defer hold.Stop()
 	holding := false
 	send := func() bool {
+		if lastLines >= webFlood && len(reqs) > 0 {
+			fresh := time.Now().Add(-webFloodFresh).UnixMilli()
+			i := max(len(reqs)-webFloodLines, 0)
+			for i < len(reqs) && reqs[i].observed < fresh {
+				i++
+			}
+			skipped += i
+			reqs = reqs[i:]
+		}
+		if skipped > 0 {
+			buf.Write(sse("skipped", 0, map[string]int{"skipped": skipped}))
+			skipped, idle = 0, 0
+		}
+		for _, o := range reqs {
+			buf.Write(o.b)
+		}
+		clear(reqs)
+		reqs, reqBytes = reqs[:0], 0
 		if buf.Len() == 0 {
 			return true
 		}
@@ -647,7 +681,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 	}
 	// sendOrHold sends what is waiting now, or when the batch ends.
 	sendOrHold := func() bool {
-		if holding || buf.Len() == 0 {
+		if holding || buf.Len()+len(reqs)+skipped == 0 {
 			return true
 		}
 		batch := webBatch
@@ -664,7 +698,6 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 		}
 		return send()
 	}
-	idle := 0
 	for {
 		select {
 		case <-r.Context().Done():
@@ -681,18 +714,15 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 				skipped += int(n - toldSkipped)
 				toldSkipped = n
 			}
-			switch {
-			case skipped > 0:
-				buf.Write(sse("skipped", 0, map[string]int{"skipped": skipped}))
-				skipped, idle = 0, 0
-			case buf.Len() == 0 && !holding && idle >= int(15*time.Second/webTick):
+			// The skipped lines are told with the next batch (send).
+			if skipped == 0 && buf.Len()+len(reqs) == 0 && !holding && idle >= int(15*time.Second/webTick) {
 				buf.Write([]byte(": ping\n\n"))
 				idle = 0
 			}
 			if !sendOrHold() {
 				return
 			}
-		case b, ok := <-sub.C():
+		case o, ok := <-sub.C():
 			if !ok {
 				send()
 				return
@@ -701,21 +731,22 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 			// What else is already waiting goes in the same batch.
 			for more := true; more; {
 				switch {
-				case !bytes.HasPrefix(b, []byte("event: req\n")):
-					buf.Write(b)
-				case eventID(b) <= last: // already sent in the window
+				case o.observed == 0:
+					buf.Write(o.b)
+				case o.seq <= last: // already sent in the window
 				case budget > 0:
 					budget--
 					lines++
-					buf.Write(b)
+					reqs = append(reqs, o)
+					reqBytes += len(o.b)
 				default:
 					skipped++
 				}
-				if buf.Len() > 256<<10 {
+				if buf.Len()+reqBytes > 256<<10 {
 					break
 				}
 				select {
-				case b, more = <-sub.C():
+				case o, more = <-sub.C():
 				default:
 					more = false
 				}
@@ -724,7 +755,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 				buf.Write(sse("dropped", 0, map[string]uint64{"dropped": d}))
 				told = d
 			}
-			if buf.Len() > 256<<10 { // a batch is bounded: send it whatever the time
+			if buf.Len()+reqBytes > 256<<10 { // a batch is bounded: send it whatever the time
 				holding = false
 				hold.Stop()
 				if !send() {
@@ -744,26 +775,20 @@ const (
 	webBurst = 25
 	webTick  = 250 * time.Millisecond
 	// A batch of events ends webBatch after the last write, webTick when
-	// the last batch carried webBusy request lines or more, webFloodBatch
-	// when it carried webFlood or more: under a flood the browser lays out
-	// and paints the list once a second (a layout of the 200 lines cost
-	// about as much as drawing a batch of 100: BenchmarkLivePageBrowser).
+	// webBusy request lines or more came for the last batch, webFloodBatch
+	// when webFlood or more came: under a flood the browser lays out and
+	// paints the list every 2 s, a screenful of the newest lines
+	// (webFloodLines, none older than webFloodFresh when sent). Drawing a
+	// batch cost the browser about 70 ms of CPU whatever its size, plus
+	// about 0.5 ms a line (BenchmarkLivePageBrowser): 100 lines a second in
+	// one batch took 13 % of a core.
 	webBatch      = 100 * time.Millisecond
 	webBusy       = 3
 	webFlood      = 20
-	webFloodBatch = time.Second
+	webFloodBatch = 2 * time.Second
+	webFloodLines = 25
+	webFloodFresh = 500 * time.Millisecond
 )
-
-// eventID reads the id line of an encoded event.
-func eventID(b []byte) uint64 {
-	_, rest, ok := bytes.Cut(b, []byte("\nid: "))
-	if !ok {
-		return 0
-	}
-	n, _, _ := bytes.Cut(rest, []byte("\n"))
-	id, _ := strconv.ParseUint(string(n), 10, 64)
-	return id
-}
 
 // LocalHostOnly wraps the page for its own listener (--web): requests
 // whose Host is neither an IP address, localhost nor certsleuth.local are

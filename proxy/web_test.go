@@ -423,3 +423,120 @@ func TestWebSkippedTold(t *testing.T) {
 		t.Errorf("the page was told of %d skipped lines, want %d or more", total, n-webBurst)
 	}
 }
+
+// floodWriter is an http.ResponseWriter that notes, for each write, when
+// it came, how many request lines it carried and how old the oldest of
+// them was (from its "observed" time), and adds up the skipped lines the
+// page was told of.
+type floodWriter struct {
+	mu      sync.Mutex
+	h       http.Header
+	writes  []floodWrite
+	skipped int
+}
+
+type floodWrite struct {
+	at     time.Time
+	lines  int
+	oldest time.Duration
+}
+
+func (f *floodWriter) Header() http.Header { return f.h }
+func (f *floodWriter) WriteHeader(int)     {}
+func (f *floodWriter) Flush()              {}
+func (f *floodWriter) Write(p []byte) (int, error) {
+	now := time.Now()
+	fw := floodWrite{at: now}
+	for _, l := range strings.Split(string(p), "\n") {
+		data, ok := strings.CutPrefix(l, "data: ")
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Observed int64
+			Skipped  int
+		}
+		if json.Unmarshal([]byte(data), &ev) != nil {
+			continue
+		}
+		f.mu.Lock()
+		f.skipped += ev.Skipped
+		f.mu.Unlock()
+		if ev.Observed > 0 {
+			fw.lines++
+			fw.oldest = max(fw.oldest, now.Sub(time.UnixMilli(ev.Observed)))
+		}
+	}
+	f.mu.Lock()
+	if fw.lines > 0 {
+		f.writes = append(f.writes, fw)
+	}
+	f.mu.Unlock()
+	return len(p), nil
+}
+
+// TestWebFloodNewest: under a flood (200 new requests a second for 4 s) a
+// browser is sent a screenful of the newest lines every webFloodBatch, at
+// most webFloodLines, none older than webFloodFresh, so that every line
+// the page shows still shows within a second of its request; every other
+// line is told as skipped, none is lost without a word.
+func TestWebFloodNewest(t *testing.T) {
+	w := NewWeb(WebOptions{})
+	defer w.Close()
+	fw := &floodWriter{h: http.Header{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/live/events", nil)
+	done := make(chan struct{})
+	go func() { w.ServeHTTP(fw, req); close(done) }()
+	time.Sleep(50 * time.Millisecond) // subscribed
+	const n = 800
+	tick := time.NewTicker(time.Second / 200)
+	for i := range n {
+		<-tick.C
+		w.Observe(Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), Method: "GET",
+			URL: fmt.Sprintf("http://x.example/%d", i), Visibility: record.VisNone}})
+	}
+	tick.Stop()
+	told := func() int {
+		fw.mu.Lock()
+		defer fw.mu.Unlock()
+		sent := fw.skipped
+		for _, wr := range fw.writes {
+			sent += wr.lines
+		}
+		return sent
+	}
+	for deadline := time.Now().Add(webFloodBatch + 5*time.Second); told() < n && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if got := told(); got != n {
+		t.Errorf("the page was sent or told of %d lines, want all %d", got, n)
+	}
+	floods := 0
+	for i, wr := range fw.writes {
+		// The age is read when the write comes: the batch was cut just
+		// before (a scheduler's delay in between is allowed for).
+		if wr.oldest > webFloodFresh+250*time.Millisecond {
+			t.Errorf("write %d carried a line %v old, want at most %v", i, wr.oldest, webFloodFresh)
+		}
+		// After a write of webFlood lines or more (as many came for it at
+		// least), the page is flooded: the next write is a screenful,
+		// webFloodBatch later.
+		if i == 0 || fw.writes[i-1].lines < webFlood {
+			continue
+		}
+		floods++
+		if wr.lines > webFloodLines {
+			t.Errorf("write %d carried %d lines under a flood, want at most %d", i, wr.lines, webFloodLines)
+		}
+		if gap := wr.at.Sub(fw.writes[i-1].at); gap < webFloodBatch {
+			t.Errorf("write %d came %v after the one before under a flood, want %v or more", i, gap, webFloodBatch)
+		}
+	}
+	if floods == 0 {
+		t.Errorf("no write under a flood: %+v", fw.writes)
+	}
+	t.Logf("%d writes of lines, %d under a flood; %d lines told as skipped", len(fw.writes), floods, fw.skipped)
+}

@@ -23,8 +23,9 @@
 
   // Lines are queued as they come and drawn together at the next
   // animation frame. The server sends them in batches (one message per
-  // 250 ms at most under load, a second under a flood), so the page lays
-  // out and paints at most that often; a hidden page draws nothing until it is shown again. A
+  // 250 ms at most under load; under a flood, the newest 25 lines every
+  // 2 s), so the page lays out and paints at most that often; a hidden
+  // page draws nothing until it is shown again. A
   // new line is animated only when the page was quiet: a busy page
   // repaints for its new lines, never for an animation.
   var pending = [], queued = false, lastDraw = 0;
@@ -174,7 +175,7 @@
     on(src, "skipped", function (d) {
       skippedN += d.skipped;
       droppedEl.hidden = false;
-      droppedEl.textContent = "· " + skippedN + " lines not drawn (more than 100 a second; the counts and the trace have them all)";
+      droppedEl.textContent = "· " + skippedN + " lines not drawn (a flood: the page shows the newest lines every 2 s; the counts and the trace have them all)";
     });
     on(src, "dropped", function (d) {
       droppedEl.hidden = false;
