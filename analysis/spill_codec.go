@@ -20,7 +20,8 @@ import (
 // pass with no names, and gives back the item as it was in memory (nil
 // and empty lists apart, times to the nanosecond with their offset).
 //
-// It follows the Go types by reflection, so a field added to Item,
+// It follows the Go types (walked by reflection once per type, into
+// functions over the value's address), so a field added to Item,
 // Observation, Finding, Cause or certs.Summary is carried without
 // change here: exported fields in declaration order; a string, a slice
 // (and the byte slices of time.Time's MarshalBinary) as a uvarint length
@@ -38,87 +39,320 @@ const maxCodecDepth = 32
 
 var timeType = reflect.TypeFor[time.Time]()
 
-// codecFields caches the exported fields of each struct type, by index.
-var codecFields sync.Map // reflect.Type -> []int
+// codec writes and reads one Go type. Both work on the value's address
+// (its fields at their offsets, as the type's layout has them): the type
+// is walked by reflection once, not at every value.
+type codec struct {
+	enc func(b []byte, p unsafe.Pointer) ([]byte, error)
+	dec func(r *codecReader, p unsafe.Pointer) error
+}
 
-func exportedFields(t reflect.Type) []int {
-	if f, ok := codecFields.Load(t); ok {
-		return f.([]int)
+// codecs caches the codec of each type.
+var codecs sync.Map // reflect.Type -> *codec
+
+// codecFor returns the codec of t.
+func codecFor(t reflect.Type) *codec {
+	if c, ok := codecs.Load(t); ok {
+		return c.(*codec)
 	}
-	var out []int
-	for i := range t.NumField() {
-		if t.Field(i).IsExported() {
-			out = append(out, i)
+	return buildCodec(t, map[reflect.Type]*codec{})
+}
+
+// buildCodec makes the codec of t; building holds those being made, for
+// a type that contains itself (Cause.Either).
+func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
+	if c, ok := codecs.Load(t); ok {
+		return c.(*codec)
+	}
+	if c, ok := building[t]; ok {
+		return c
+	}
+	c := &codec{}
+	building[t] = c
+	switch t.Kind() {
+	case reflect.String:
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			s := *(*string)(p)
+			return append(binary.AppendUvarint(b, uint64(len(s))), s...), nil
 		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			n, err := r.length()
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				*(*string)(p) = unsafe.String(&r.b[0], n)
+			}
+			r.b = r.b[n:]
+			return nil
+		}
+	case reflect.Bool:
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			if *(*bool)(p) {
+				return append(b, 1), nil
+			}
+			return append(b, 0), nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			v, err := r.byteVal()
+			if err == nil && v > 1 {
+				err = fmt.Errorf("a bool of %d", v)
+			}
+			*(*bool)(p) = v == 1
+			return err
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		size := t.Size()
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			var x int64
+			switch size {
+			case 1:
+				x = int64(*(*int8)(p))
+			case 2:
+				x = int64(*(*int16)(p))
+			case 4:
+				x = int64(*(*int32)(p))
+			default:
+				x = *(*int64)(p)
+			}
+			return binary.AppendVarint(b, x), nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			x, n := binary.Varint(r.b)
+			if n <= 0 {
+				return errCodecShort
+			}
+			r.b = r.b[n:]
+			if bits := 8 * size; bits < 64 && (x < -1<<(bits-1) || x >= 1<<(bits-1)) {
+				return fmt.Errorf("%d overflows a %s", x, t)
+			}
+			switch size {
+			case 1:
+				*(*int8)(p) = int8(x)
+			case 2:
+				*(*int16)(p) = int16(x)
+			case 4:
+				*(*int32)(p) = int32(x)
+			default:
+				*(*int64)(p) = x
+			}
+			return nil
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		size := t.Size()
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			var x uint64
+			switch size {
+			case 1:
+				x = uint64(*(*uint8)(p))
+			case 2:
+				x = uint64(*(*uint16)(p))
+			case 4:
+				x = uint64(*(*uint32)(p))
+			default:
+				x = *(*uint64)(p)
+			}
+			return binary.AppendUvarint(b, x), nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			x, err := r.uvarint()
+			if err != nil {
+				return err
+			}
+			if bits := 8 * size; bits < 64 && x >= 1<<bits {
+				return fmt.Errorf("%d overflows a %s", x, t)
+			}
+			switch size {
+			case 1:
+				*(*uint8)(p) = uint8(x)
+			case 2:
+				*(*uint16)(p) = uint16(x)
+			case 4:
+				*(*uint32)(p) = uint32(x)
+			default:
+				*(*uint64)(p) = x
+			}
+			return nil
+		}
+	case reflect.Float32, reflect.Float64:
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			return binary.AppendUvarint(b, math.Float64bits(reflect.NewAt(t, p).Elem().Float())), nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			x, err := r.uvarint()
+			if err == nil {
+				reflect.NewAt(t, p).Elem().SetFloat(math.Float64frombits(x))
+			}
+			return err
+		}
+	case reflect.Pointer:
+		elem := buildCodec(t.Elem(), building)
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			q := *(*unsafe.Pointer)(p)
+			if q == nil {
+				return append(b, 0), nil
+			}
+			return elem.enc(append(b, 1), q)
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			v, err := r.byteVal()
+			switch {
+			case err != nil:
+				return err
+			case v == 0:
+				return nil
+			case v > 1:
+				return fmt.Errorf("a pointer flag of %d", v)
+			}
+			if r.depth++; r.depth > maxCodecDepth {
+				return errors.New("nested too deep")
+			}
+			q := reflect.New(t.Elem()).UnsafePointer()
+			if err := elem.dec(r, q); err != nil {
+				return err
+			}
+			r.depth--
+			*(*unsafe.Pointer)(p) = q
+			return nil
+		}
+	case reflect.Slice:
+		et := t.Elem()
+		if et.Kind() == reflect.Uint8 {
+			c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+				s := *(*[]byte)(p)
+				if s == nil {
+					return append(b, 0), nil
+				}
+				return append(binary.AppendUvarint(b, uint64(len(s))+1), s...), nil
+			}
+			c.dec = func(r *codecReader, p unsafe.Pointer) error {
+				n, err := r.count()
+				if err != nil || n < 0 {
+					return err
+				}
+				*(*[]byte)(p) = append([]byte{}, r.b[:n]...)
+				r.b = r.b[n:]
+				return nil
+			}
+			break
+		}
+		elem, size := buildCodec(et, building), et.Size()
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			v := reflect.NewAt(t, p).Elem()
+			if v.IsNil() {
+				return append(b, 0), nil
+			}
+			n := v.Len()
+			b = binary.AppendUvarint(b, uint64(n)+1)
+			base := v.UnsafePointer()
+			for i := range n {
+				var err error
+				if b, err = elem.enc(b, unsafe.Add(base, uintptr(i)*size)); err != nil {
+					return b, err
+				}
+			}
+			return b, nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			n, err := r.count()
+			if err != nil || n < 0 {
+				return err
+			}
+			if r.depth++; r.depth > maxCodecDepth {
+				return errors.New("nested too deep")
+			}
+			s := reflect.MakeSlice(t, n, n)
+			base := s.UnsafePointer()
+			for i := range n {
+				if err := elem.dec(r, unsafe.Add(base, uintptr(i)*size)); err != nil {
+					return err
+				}
+			}
+			r.depth--
+			reflect.NewAt(t, p).Elem().Set(s)
+			return nil
+		}
+	case reflect.Array:
+		elem, size, n := buildCodec(t.Elem(), building), t.Elem().Size(), t.Len()
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			for i := range n {
+				var err error
+				if b, err = elem.enc(b, unsafe.Add(p, uintptr(i)*size)); err != nil {
+					return b, err
+				}
+			}
+			return b, nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			for i := range n {
+				if err := elem.dec(r, unsafe.Add(p, uintptr(i)*size)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	case reflect.Struct:
+		if t == timeType {
+			c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+				tb, err := (*time.Time)(p).MarshalBinary()
+				return append(binary.AppendUvarint(b, uint64(len(tb))), tb...), err
+			}
+			c.dec = func(r *codecReader, p unsafe.Pointer) error {
+				n, err := r.length()
+				if err != nil {
+					return err
+				}
+				err = (*time.Time)(p).UnmarshalBinary(r.b[:n])
+				r.b = r.b[n:]
+				return err
+			}
+			break
+		}
+		type field struct {
+			name string
+			off  uintptr
+			c    *codec
+		}
+		var fs []field
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() {
+				fs = append(fs, field{f.Name, f.Offset, buildCodec(f.Type, building)})
+			}
+		}
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
+			for _, f := range fs {
+				var err error
+				if b, err = f.c.enc(b, unsafe.Add(p, f.off)); err != nil {
+					return b, fmt.Errorf("%s.%s: %w", t, f.name, err)
+				}
+			}
+			return b, nil
+		}
+		c.dec = func(r *codecReader, p unsafe.Pointer) error {
+			for _, f := range fs {
+				if err := f.c.dec(r, unsafe.Add(p, f.off)); err != nil {
+					return fmt.Errorf("%s.%s: %w", t, f.name, err)
+				}
+			}
+			return nil
+		}
+	default:
+		err := fmt.Errorf("cannot write a %s", t)
+		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) { return b, err }
+		c.dec = func(r *codecReader, p unsafe.Pointer) error { return fmt.Errorf("cannot read a %s", t) }
 	}
-	codecFields.Store(t, out)
-	return out
+	delete(building, t)
+	if len(building) == 0 {
+		codecs.Store(t, c)
+	}
+	return c
 }
 
 // appendValue appends the binary form of v to b.
 func appendValue(b []byte, v reflect.Value) ([]byte, error) {
-	switch v.Kind() {
-	case reflect.String:
-		s := v.String()
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		return append(b, s...), nil
-	case reflect.Bool:
-		if v.Bool() {
-			return append(b, 1), nil
-		}
-		return append(b, 0), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return binary.AppendVarint(b, v.Int()), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return binary.AppendUvarint(b, v.Uint()), nil
-	case reflect.Float32, reflect.Float64:
-		return binary.AppendUvarint(b, math.Float64bits(v.Float())), nil
-	case reflect.Pointer:
-		if v.IsNil() {
-			return append(b, 0), nil
-		}
-		return appendValue(append(b, 1), v.Elem())
-	case reflect.Slice:
-		if v.IsNil() {
-			return append(b, 0), nil
-		}
-		b = binary.AppendUvarint(b, uint64(v.Len())+1)
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			return append(b, v.Bytes()...), nil
-		}
-		for i := range v.Len() {
-			var err error
-			if b, err = appendValue(b, v.Index(i)); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
-	case reflect.Array:
-		for i := range v.Len() {
-			var err error
-			if b, err = appendValue(b, v.Index(i)); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
-	case reflect.Struct:
-		if v.Type() == timeType {
-			t, err := v.Interface().(time.Time).MarshalBinary()
-			if err != nil {
-				return b, err
-			}
-			b = binary.AppendUvarint(b, uint64(len(t)))
-			return append(b, t...), nil
-		}
-		for _, i := range exportedFields(v.Type()) {
-			var err error
-			if b, err = appendValue(b, v.Field(i)); err != nil {
-				return b, fmt.Errorf("%s.%s: %w", v.Type(), v.Type().Field(i).Name, err)
-			}
-		}
-		return b, nil
-	}
-	return b, fmt.Errorf("cannot write a %s", v.Type())
+	p := reflect.New(v.Type())
+	p.Elem().Set(v)
+	return codecFor(v.Type()).enc(b, p.UnsafePointer())
 }
 
 var errCodecShort = errors.New("cut short")
@@ -139,16 +373,30 @@ func (r *codecReader) uvarint() (uint64, error) {
 	return x, nil
 }
 
-// length reads a length of items of at least min bytes each.
-func (r *codecReader) length(min int) (int, error) {
+// length reads the length of a string (or of time's bytes): no more
+// than the bytes left.
+func (r *codecReader) length() (int, error) {
 	n, err := r.uvarint()
 	if err != nil {
 		return 0, err
 	}
-	if n > uint64(len(r.b)/min) {
+	if n > uint64(len(r.b)) {
 		return 0, fmt.Errorf("a length of %d with %d bytes left", n, len(r.b))
 	}
 	return int(n), nil
+}
+
+// count reads the length of a slice, nil as -1: each element takes a
+// byte at least.
+func (r *codecReader) count() (int, error) {
+	n, err := r.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(len(r.b))+1 {
+		return 0, fmt.Errorf("%d elements with %d bytes left", n-1, len(r.b))
+	}
+	return int(n) - 1, nil
 }
 
 func (r *codecReader) byteVal() (byte, error) {
@@ -160,127 +408,7 @@ func (r *codecReader) byteVal() (byte, error) {
 	return c, nil
 }
 
-// value reads into v, which is settable and zero.
-func (r *codecReader) value(v reflect.Value) error {
-	r.depth++
-	defer func() { r.depth-- }()
-	if r.depth > maxCodecDepth {
-		return errors.New("nested too deep")
-	}
-	switch v.Kind() {
-	case reflect.String:
-		n, err := r.length(1)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			v.SetString(unsafe.String(&r.b[0], n))
-		}
-		r.b = r.b[n:]
-		return nil
-	case reflect.Bool:
-		c, err := r.byteVal()
-		if err != nil {
-			return err
-		}
-		if c > 1 {
-			return fmt.Errorf("a bool of %d", c)
-		}
-		v.SetBool(c == 1)
-		return nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		x, n := binary.Varint(r.b)
-		if n <= 0 {
-			return errCodecShort
-		}
-		r.b = r.b[n:]
-		if v.OverflowInt(x) {
-			return fmt.Errorf("%d overflows a %s", x, v.Type())
-		}
-		v.SetInt(x)
-		return nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		x, err := r.uvarint()
-		if err != nil {
-			return err
-		}
-		if v.OverflowUint(x) {
-			return fmt.Errorf("%d overflows a %s", x, v.Type())
-		}
-		v.SetUint(x)
-		return nil
-	case reflect.Float32, reflect.Float64:
-		x, err := r.uvarint()
-		if err != nil {
-			return err
-		}
-		v.SetFloat(math.Float64frombits(x))
-		return nil
-	case reflect.Pointer:
-		c, err := r.byteVal()
-		switch {
-		case err != nil:
-			return err
-		case c == 0:
-			return nil
-		case c > 1:
-			return fmt.Errorf("a pointer flag of %d", c)
-		}
-		p := reflect.New(v.Type().Elem())
-		if err := r.value(p.Elem()); err != nil {
-			return err
-		}
-		v.Set(p)
-		return nil
-	case reflect.Slice:
-		n, err := r.length(1)
-		if err != nil || n == 0 {
-			return err
-		}
-		n--
-		if v.Type().Elem().Kind() == reflect.Uint8 {
-			v.SetBytes(append([]byte(nil), r.b[:n]...))
-			r.b = r.b[n:]
-			return nil
-		}
-		s := reflect.MakeSlice(v.Type(), n, n)
-		for i := range n {
-			if err := r.value(s.Index(i)); err != nil {
-				return err
-			}
-		}
-		v.Set(s)
-		return nil
-	case reflect.Array:
-		for i := range v.Len() {
-			if err := r.value(v.Index(i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	case reflect.Struct:
-		if v.Type() == timeType {
-			n, err := r.length(1)
-			if err != nil {
-				return err
-			}
-			var t time.Time
-			if err := t.UnmarshalBinary(r.b[:n]); err != nil {
-				return err
-			}
-			r.b = r.b[n:]
-			v.Set(reflect.ValueOf(t))
-			return nil
-		}
-		for _, i := range exportedFields(v.Type()) {
-			if err := r.value(v.Field(i)); err != nil {
-				return fmt.Errorf("%s.%s: %w", v.Type(), v.Type().Field(i).Name, err)
-			}
-		}
-		return nil
-	}
-	return fmt.Errorf("cannot read a %s", v.Type())
-}
+var spilledType = reflect.TypeFor[spilled]()
 
 // appendSpilled appends the binary form of it to b, as encodeSpilled
 // writes it in JSON: the item, its observation without the certificates'
@@ -290,7 +418,8 @@ func appendSpilled(b []byte, it *Item) ([]byte, error) {
 	o.Chain, o.Body = nil, nil
 	cp := *it
 	cp.Obs, cp.leaf = nil, nil
-	return appendValue(b, reflect.ValueOf(spilled{Item: &cp, Obs: &o, Chain: len(it.Obs.Chain)}))
+	sp := spilled{Item: &cp, Obs: &o, Chain: len(it.Obs.Chain)}
+	return codecFor(spilledType).enc(b, unsafe.Pointer(&sp))
 }
 
 // readSpilled reads the item appendSpilled wrote in b, the whole of b
@@ -298,7 +427,7 @@ func appendSpilled(b []byte, it *Item) ([]byte, error) {
 func readSpilled(b []byte) (*Item, error) {
 	r := codecReader{b: b}
 	var sp spilled
-	if err := r.value(reflect.ValueOf(&sp).Elem()); err != nil {
+	if err := codecFor(spilledType).dec(&r, unsafe.Pointer(&sp)); err != nil {
 		return nil, err
 	}
 	if len(r.b) > 0 {
