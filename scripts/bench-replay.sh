@@ -34,10 +34,16 @@ echo "== million.trace.jsonl: $n observations, $(stat -c %s "$dir/million.trace.
 run() {
 	label=$1
 	shift
-	/usr/bin/time -f "%e %M %U %S" -o "$dir/time.txt" "$@" >"$dir/out.txt" 2>"$dir/err.txt" || true
-	read -r secs kb usr sys <"$dir/time.txt"
+	load0=$(awk '{print $1}' /proc/loadavg)
+	# The JSON report of a million observations is about 10 GB: counted, not kept.
+	/usr/bin/time -f "%e %M %U %S" -o "$dir/time.txt" "$@" 2>"$dir/err.txt" | wc -c >"$dir/out.bytes" || true
+	# replay exits 1 when a client warns, and time then writes a line
+	# saying so before its figures: the figures are the last line.
+	read -r secs kb usr sys <<-EOF
+	$(tail -n 1 "$dir/time.txt")
+	EOF
 	load=$(awk '{print $1", "$2", "$3}' /proc/loadavg)
-	printf '%-34s %8.2f s (cpu %.2f s) %6d MiB peak RSS  output %s bytes  load %s\n' "$label" "$secs" "$(echo "$usr + $sys" | bc)" $((kb / 1024)) "$(stat -c %s "$dir/out.txt")" "$load"
+	printf '%-34s %8.2f s (cpu %.2f s) %6d MiB peak RSS  output %s bytes  load %s at the start, %s at the end\n' "$label" "$secs" "$(echo "$usr + $sys" | bc)" $((kb / 1024)) "$(cat "$dir/out.bytes")" "$load0" "$load"
 }
 for f in ${FORMATS:-json text md html}; do
 	run "replay --format $f" "$dir/certsleuth" replay --format "$f" "$dir/million.trace.jsonl"
