@@ -60,20 +60,19 @@ type Culprit struct {
 	// Profiles are the profiles that warn.
 	Profiles []string
 
-	// more holds the distinct clients beyond Clients (for MoreClients);
-	// nil while there are at most MaxClients.
-	more map[string]bool
-	// ua is the first User-Agent among the requests (outlookCulprit).
-	ua string
+	// rare holds what few culprits of a capture need (nil when none of
+	// it is set): a capture has a culprit for almost every other warning
+	// request, 77,309 for huge.pcap's 500,000 connections, so each field
+	// a culprit carries costs megabytes there.
+	rare *culpritRare
 	// urlless counts the requests without a URL; sameAlts are the
 	// settings behind them, as dedupeSettings keeps them (mergeSameHost).
 	urlless  int
 	sameAlts []Cause
 	// The culprit's grouping key is keyBase (name, leaf, failed checks,
-	// request path, hashed), the origin's setting and keyMail (see
+	// request path, hashed), the origin's setting and rare.keyMail (see
 	// grouping.add and causeKey).
 	keyBase causeKey
-	keyMail string
 
 	// What Explain loads from the report's detail store: the first
 	// request, the one whose error findings are the culprit's (the first,
@@ -85,12 +84,71 @@ type Culprit struct {
 	// What reattribute reads of the first request without loading it:
 	// whether it had a URL and an origin, whether certsleuth check made
 	// it, whether its origin is unknown or the SCP, its name and its
-	// origin's setting; reOrigin replaces its origin once reattributed.
+	// origin's setting; rare.reOrigin replaces its origin once
+	// reattributed.
 	hasURL, hasOrigin, probe bool
 	originUnknown, originSCP bool
 	name                     string
 	setting                  string
-	reOrigin                 *Cause
+}
+
+// culpritRare is the part of a Culprit that few culprits of a capture
+// need.
+type culpritRare struct {
+	// more holds the distinct clients beyond Clients (for MoreClients);
+	// nil while there are at most MaxClients.
+	more map[string]bool
+	// ua is the first User-Agent among the requests (outlookCulprit).
+	ua string
+	// keyMail is the mail protocol and port of the grouping key.
+	keyMail string
+	// reOrigin replaces the first request's origin once reattributed.
+	reOrigin *Cause
+}
+
+// rareOf returns c's rare part, made when first needed.
+func (c *Culprit) rareOf() *culpritRare {
+	if c.rare == nil {
+		c.rare = &culpritRare{}
+	}
+	return c.rare
+}
+
+// more reports whether w is among the clients beyond Clients.
+func (c *Culprit) more(w string) bool { return c.rare != nil && c.rare.more[w] }
+
+// ua is the first User-Agent among c's requests, or "".
+func (c *Culprit) ua() string {
+	if c.rare == nil {
+		return ""
+	}
+	return c.rare.ua
+}
+
+// keyMail is the mail protocol and port of c's grouping key, or "".
+func (c *Culprit) keyMail() string {
+	if c.rare == nil {
+		return ""
+	}
+	return c.rare.keyMail
+}
+
+// reOrigin is the origin the end of the input gave c's first request, or nil.
+func (c *Culprit) reOrigin() *Cause {
+	if c.rare == nil {
+		return nil
+	}
+	return c.rare.reOrigin
+}
+
+// addMore counts w, a client beyond Clients.
+func (c *Culprit) addMore(w string) {
+	r := c.rareOf()
+	if r.more == nil {
+		r.more = map[string]bool{}
+	}
+	r.more[w] = true
+	c.MoreClients++
 }
 
 // Detail is what Report.Explain loads and works out for a cause.
@@ -181,12 +239,16 @@ func (c *Culprit) ExampleIndexes() (index []int, first []bool) {
 
 func (r *Report) explain(c *Culprit, examples bool) *Culprit {
 	d := *c
-	d.more = nil
+	if c.rare != nil {
+		rare := *c.rare
+		rare.more = nil
+		d.rare = &rare
+	}
 	d.Detail = &Detail{}
 	d.First = r.loadDetail(c, c.first, c.Index)
-	if c.reOrigin != nil {
+	if ro := c.reOrigin(); ro != nil {
 		f := *d.First
-		f.Origin = []Cause{*c.reOrigin}
+		f.Origin = []Cause{*ro}
 		d.First = &f
 	}
 	fi := d.First
@@ -422,11 +484,14 @@ func (g *grouping) add(it *Item) *Culprit {
 		it = compactItem(it)
 	}
 	ref := g.store.put(it)
-	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, keyBase: base, keyMail: g.intern(mail),
+	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, keyBase: base,
 		first: ref, findingsOf: ref, name: strings.Clone(it.Name), probe: it.Obs.Source == record.SourceProbe, hasURL: it.Obs.URL != ""}
 	if len(it.Origin) > 0 {
 		c.hasOrigin, c.setting = true, g.intern(it.Origin[0].Setting)
 		c.originUnknown, c.originSCP = it.Origin[0].Kind == CauseUnknown, it.Origin[0].Kind == CauseSCP
+	}
+	if mail != "" {
+		c.rareOf().keyMail = g.intern(mail)
 	}
 	c.examples[0], c.nex = exampleRef{int32(it.Index), ref}, 1
 	g.count(c, it, hasConn)
@@ -508,15 +573,11 @@ func (g *grouping) count(c *Culprit, it *Item, newConn bool) {
 	if newConn {
 		c.Conns++
 	}
-	if w := clientWord(o); w != "" && !slices.Contains(c.Clients, w) && !c.more[w] {
+	if w := clientWord(o); w != "" && !slices.Contains(c.Clients, w) && !c.more(w) {
 		if len(c.Clients) < MaxClients {
 			c.Clients = append(c.Clients, g.intern(w))
 		} else {
-			if c.more == nil {
-				c.more = map[string]bool{}
-			}
-			c.more[w] = true
-			c.MoreClients++
+			c.addMore(w)
 		}
 	}
 	if t := o.Time; !t.IsZero() {
@@ -527,8 +588,8 @@ func (g *grouping) count(c *Culprit, it *Item, newConn bool) {
 			c.LastSeen = t
 		}
 	}
-	if c.ua == "" && o.UserAgent != "" {
-		c.ua = g.intern(o.UserAgent)
+	if c.ua() == "" && o.UserAgent != "" {
+		c.rareOf().ua = g.intern(o.UserAgent)
 	}
 	if o.URL == "" {
 		c.urlless++
@@ -779,9 +840,9 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 		if nc == nil || nc.Setting == "" || nc.Setting == c.setting {
 			continue
 		}
-		key := g.causeKey(c.keyBase, nc.Setting, c.keyMail)
-		delete(g.byKey, g.causeKey(c.keyBase, c.setting, c.keyMail))
-		c.reOrigin = nc
+		key := g.causeKey(c.keyBase, nc.Setting, c.keyMail())
+		delete(g.byKey, g.causeKey(c.keyBase, c.setting, c.keyMail()))
+		c.rareOf().reOrigin = nc
 		c.originUnknown, c.originSCP, c.setting = nc.Kind == CauseUnknown, nc.Kind == CauseSCP, nc.Setting
 		if o, ok := g.byKey[key]; ok {
 			o.merge(c)
@@ -791,7 +852,7 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 		g.byKey[key] = c
 	}
 	if moved {
-		g.out = slices.DeleteFunc(g.out, func(c *Culprit) bool { return g.byKey[g.causeKey(c.keyBase, c.setting, c.keyMail)] != c })
+		g.out = slices.DeleteFunc(g.out, func(c *Culprit) bool { return g.byKey[g.causeKey(c.keyBase, c.setting, c.keyMail())] != c })
 	}
 }
 
@@ -800,30 +861,35 @@ func (g *grouping) reattribute(cause func(c *Culprit) *Cause) {
 // stay c's).
 func (c *Culprit) merge(d *Culprit) {
 	if d.Index < c.Index {
-		c.Index, c.first, c.reOrigin = d.Index, d.first, d.reOrigin
+		c.Index, c.first = d.Index, d.first
+		if c.reOrigin() != nil || d.reOrigin() != nil {
+			c.rareOf().reOrigin = d.reOrigin()
+		}
 		c.name, c.probe, c.hasURL, c.hasOrigin, c.originUnknown, c.originSCP, c.setting = d.name, d.probe, d.hasURL, d.hasOrigin, d.originUnknown, d.originSCP, d.setting
-		c.ua = cmp.Or(d.ua, c.ua)
-	} else {
-		c.ua = cmp.Or(c.ua, d.ua)
+		if ua := cmp.Or(d.ua(), c.ua()); ua != c.ua() {
+			c.rareOf().ua = ua
+		}
+	} else if c.ua() == "" && d.ua() != "" {
+		c.rareOf().ua = d.ua()
 	}
 	c.Requests += d.Requests
 	c.Conns += d.Conns
 	ex := append(append([]exampleRef(nil), c.examples[:c.nex]...), d.examples[:d.nex]...)
 	slices.SortFunc(ex, func(a, b exampleRef) int { return cmp.Compare(a.index, b.index) })
 	c.nex = int8(copy(c.examples[:], ex))
-	for _, w := range append(append([]string(nil), d.Clients...), mapKeys(d.more)...) {
-		if slices.Contains(c.Clients, w) || c.more[w] {
+	var dmore map[string]bool
+	if d.rare != nil {
+		dmore = d.rare.more
+	}
+	for _, w := range append(append([]string(nil), d.Clients...), mapKeys(dmore)...) {
+		if slices.Contains(c.Clients, w) || c.more(w) {
 			continue
 		}
 		if len(c.Clients) < MaxClients {
 			c.Clients = append(c.Clients, w)
 			continue
 		}
-		if c.more == nil {
-			c.more = map[string]bool{}
-		}
-		c.more[w] = true
-		c.MoreClients++
+		c.addMore(w)
 	}
 	if !d.FirstSeen.IsZero() && (c.FirstSeen.IsZero() || d.FirstSeen.Before(c.FirstSeen)) {
 		c.FirstSeen = d.FirstSeen

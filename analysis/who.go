@@ -81,11 +81,11 @@ func whoWarns(c *Culprit, all []*match.Profile) string {
 // outlookCulprit reports whether the first User-Agent among the culprit's
 // requests says it came from Outlook on Windows.
 func outlookCulprit(c *Culprit) bool {
-	if c.ua == "" && c.Requests == 0 && c.Detail != nil && c.First != nil {
+	if c.ua() == "" && c.Requests == 0 && c.Detail != nil && c.First != nil {
 		// A culprit put together by hand: look at its first request.
 		return outlookUserAgent(c.First.Obs.UserAgent)
 	}
-	return c.ua != "" && outlookUserAgent(c.ua)
+	return c.ua() != "" && outlookUserAgent(c.ua())
 }
 
 // outlookUserAgent reports whether ua is Outlook for Windows: "Microsoft
