@@ -1064,6 +1064,12 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		if shh.gap != gapTruncated {
 			o.Snaplen = chh.snap
 		}
+	case st.alert != "" && ct.ch == nil && chh.bytes == 0 && !st.fatal && (st.alert == alertNames[alertCloseNotify] || st.alert == alertNames[alertUserCanceled]):
+		// A closure alert (RFC 8446 section 6.1, RFC 5246 section
+		// 7.2.1) to a client that sent nothing: no handshake took place,
+		// so nothing failed and nothing was judged.
+		o.Visibility = record.VisMissing
+		notes = append(notes, "the client closed the connection before any TLS handshake (no ClientHello); the server answered with the closure alert \""+st.alert+"\"")
 	case st.alert != "":
 		o.Visibility = record.VisFailed
 		o.Error = "the server sent the TLS alert \"" + st.alert + "\""
