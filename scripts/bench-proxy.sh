@@ -196,7 +196,7 @@ for mode in keepalive newconn; do
 			$1, $4/$6, $4, $6, 100*$4/$2, $5-$3, $7-$3 }'
 done
 if [ "$rounds" -gt 1 ] && [ -s "$w/ratios" ]; then
-	echo "== over $rounds rounds (each ratio from one round's two runs; overall = sum of one's req/s over the other's)"
+	echo "== over $rounds rounds (each ratio from one round's two runs; overall = sum of one's req/s over the other's; median of the rounds' ratios)"
 	sort -k1,2 -s "$w/ratios" | awk '
 		function label(w) {
 			if (w == "page") return "page open / not"
@@ -204,9 +204,13 @@ if [ "$rounds" -gt 1 ] && [ -s "$w/ratios" ]; then
 			if (w == "page-cpu") return "proxy CPU per request, page open / not"
 			return "proxy CPU per request, this build / baseline"
 		}
-		function out() { if (n) printf "  %-9s %-18s %s; overall %.1f%%\n", m, label(w), list, 100*sa/sb }
+		function median(   i, j, t) { # of r[1..n], sorted in place
+			for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j-1] > r[j]; j--) { t = r[j]; r[j] = r[j-1]; r[j-1] = t }
+			return n % 2 ? r[(n+1)/2] : (r[n/2] + r[n/2+1]) / 2
+		}
+		function out() { if (n) printf "  %-9s %-18s %s; overall %.1f%%, median %.1f%%\n", m, label(w), list, 100*sa/sb, median() }
 		{ if ($1 != m || $2 != w) { out(); m = $1; w = $2; n = 0; list = ""; sa = 0; sb = 0 }
-		  n++; sa += $3; sb += $4; list = list sprintf("%s%.1f%%", (n > 1 ? ", " : ""), 100*$3/$4) }
+		  n++; sa += $3; sb += $4; r[n] = 100*$3/$4; list = list sprintf("%s%.1f%%", (n > 1 ? ", " : ""), r[n]) }
 		END { out() }'
 fi
 [ -s "$w/load.err" ] && { echo "load errors (first lines):"; head -5 "$w/load.err"; }
