@@ -3,8 +3,11 @@ package lab
 import (
 	"context"
 	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +40,8 @@ const rowsJS = `Array.from(document.querySelectorAll("#rows tr")).map(function (
 // every request the proxy recorded is a line of the page, shown within
 // 1 s of the proxy finishing it (timed once the browser has finished
 // starting: Browser.Settle); the culprit panel names the culprit host
-// and the fix, with a copy button; the picture loads; nothing breaks the
+// and the fix, with a copy button; the page shows the picture of every
+// request (a column per host asked for); nothing breaks the
 // Content-Security-Policy; a hostile URL is shown as text. With
 // CERTSLEUTH_SCREENSHOTS=DIR it saves the page and the picture at
 // 1280x800 there (docs/live-page.png and docs/live-picture.png are made so).
@@ -176,7 +180,34 @@ func TestLivePageInBrowser(t *testing.T) {
 	if !strings.Contains(panel.Text, s.Expect.Command) || panel.Fix == "" || panel.Buttons == 0 {
 		t.Errorf("the culprit panel does not give the fix %q with a copy button: fix %q, %d buttons\n%s", s.Expect.Command, panel.Fix, panel.Buttons, panel.Text)
 	}
-	waitFor(t, ctx, b, `(function () { var i = document.getElementById("picture"); return !!i && i.complete && i.naturalWidth > 300; })()`, "the picture to load")
+	// The picture of every request: the server's has each host the client
+	// asked for (it is redrawn at most every 2 s), and the page loads it.
+	var pic string
+	for {
+		rr := httptest.NewRecorder()
+		web.ServeHTTP(rr, httptest.NewRequest(http.MethodGet, "/live/picture.svg", nil))
+		pic = rr.Body.String()
+		missing := ""
+		for _, o := range obs {
+			// A host's column is headed by its name in bold.
+			if name, _ := o.AskedName(); !strings.Contains(pic, `font-weight="bold"><tspan>`+name+`</tspan>`) {
+				missing = name
+			}
+		}
+		if missing == "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the picture never showed %s:\n%s", missing, pic)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	m := regexp.MustCompile(`^<svg [^>]*?width="(\d+)"`).FindStringSubmatch(pic)
+	if m == nil {
+		t.Fatalf("the picture has no width: %.200s", pic)
+	}
+	waitFor(t, ctx, b, `(function () { var i = document.getElementById("picture"); return !!i && i.complete && i.naturalWidth === `+m[1]+`; })()`, "the page to show the picture of every request ("+m[1]+" px wide)")
 
 	var csp []string
 	if err := b.Eval(ctx, `window.__csp`, &csp); err != nil {

@@ -85,7 +85,8 @@ type Web struct {
 	warned   int
 	culprits []byte // the last "culprits" event, or nil
 	picture  []byte
-	picSeq   uint64
+	picSeq   uint64 // the line the picture was drawn after
+	picVer   uint64 // the picture's version: one more at each change
 }
 
 // webLine is a line of the window: made into an event and encoded only
@@ -413,11 +414,16 @@ func (w *Web) draw(rep *analysis.Report) {
 	seq := w.seq
 	changed := pic != string(w.picture)
 	if changed {
+		// Versioned by change, not by line: a picture redrawn with no
+		// new line since (the analysis of the last lines came after the
+		// picture's turn) is loaded again too.
+		w.picVer++
 		w.picture, w.picSeq = []byte(pic), seq
 	}
+	ver := w.picVer
 	w.mu.Unlock()
 	if changed {
-		w.out.Publish(webOut{b: sse("picture", seq, map[string]uint64{"v": seq})})
+		w.out.Publish(webOut{b: sse("picture", seq, map[string]uint64{"v": ver})})
 	}
 }
 
@@ -612,7 +618,7 @@ func (w *Web) stream(rw http.ResponseWriter, r *http.Request) {
 		buf.Write(w.culprits)
 	}
 	if w.picture != nil {
-		buf.Write(sse("picture", w.picSeq, map[string]uint64{"v": w.picSeq}))
+		buf.Write(sse("picture", w.picSeq, map[string]uint64{"v": w.picVer}))
 	}
 	w.mu.Unlock()
 	rw.WriteHeader(http.StatusOK)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/internal/testcert"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
@@ -539,4 +540,37 @@ func TestWebFloodNewest(t *testing.T) {
 		t.Errorf("no write under a flood: %+v", fw.writes)
 	}
 	t.Logf("%d writes of lines, %d under a flood; %d lines told as skipped", len(fw.writes), floods, fw.skipped)
+}
+
+// TestWebPictureVersion: a picture redrawn with no new line since (the
+// analysis of the last lines came after the picture's turn) is a new
+// version, so that the pages load it again; the same picture is not.
+func TestWebPictureVersion(t *testing.T) {
+	w := NewWeb(WebOptions{})
+	defer w.Close()
+	sub := w.out.Subscribe(16)
+	defer sub.Close()
+	obs := func(host string) *record.Observation {
+		return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), Method: "GET",
+			URL: "http://" + host + "/", Status: 200, Visibility: record.VisNone}
+	}
+	one := analysis.Analyze([]*record.Observation{obs("a.example")}, analysis.Options{})
+	two := analysis.Analyze([]*record.Observation{obs("a.example"), obs("b.example")}, analysis.Options{})
+	var vs []uint64
+	for _, rep := range []*analysis.Report{one, one, two} {
+		w.draw(rep)
+		select {
+		case o := <-sub.C():
+			var p struct{ V uint64 }
+			_, data, _ := strings.Cut(string(o.b), "data: ")
+			if err := json.Unmarshal([]byte(strings.TrimSpace(data)), &p); err != nil {
+				t.Fatalf("picture event %q: %v", o.b, err)
+			}
+			vs = append(vs, p.V)
+		default:
+		}
+	}
+	if len(vs) != 2 || vs[0] == vs[1] {
+		t.Errorf("picture events' versions %v, want two different ones (the same picture twice is one event)", vs)
+	}
 }
