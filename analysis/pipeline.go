@@ -306,6 +306,7 @@ func (p *Pipeline) Close() (*Report, error) {
 		p.r.Totals = TotalsOf(&Report{Profiles: p.opts.Profiles})
 	}
 	p.stats = p.j.stats
+	p.stats.sumHit, p.stats.sumMiss = p.j.sh.summaryHit, p.j.sh.summaryMiss
 	p.j = nil
 	return p.r, p.err
 }
@@ -366,6 +367,7 @@ type memoStats struct {
 	trustHit, trustMiss int // judger.trust
 	memoHit, memoMiss   int // judger.memo (observations with a key)
 	runsHit, runsMiss   int // judger.chainRuns
+	sumHit, sumMiss     int // sharing.chains (the chains' summaries)
 }
 
 // chainRuns is what the ChainOnly checks found on one chain: a slot per

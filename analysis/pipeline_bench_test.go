@@ -82,4 +82,5 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(hit(st.trustHit, st.trustMiss), "trust-hit-%")
 	b.ReportMetric(hit(st.memoHit, st.memoMiss), "judged-hit-%")
 	b.ReportMetric(hit(st.runsHit, st.runsMiss), "chain-runs-hit-%")
+	b.ReportMetric(hit(st.sumHit, st.sumMiss), "summaries-hit-%")
 }

@@ -17,7 +17,7 @@ import (
 // append by a later stage (principalTraceFindings) copies instead of
 // writing into another item's findings. Nothing writes to their elements.
 type sharing struct {
-	chains   map[*x509.Certificate][]describedChain // by leaf
+	chains   *genMemo[*x509.Certificate, []describedChain] // by leaf
 	verdictM map[verdictKey][]match.Verdict
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
@@ -27,6 +27,9 @@ type sharing struct {
 	// light skips interning the verdicts' texts: a streaming pipeline
 	// drops its items at once, and its culprits keep no verdicts.
 	light bool
+	// summaryHit and summaryMiss count the chains found described and
+	// not (BenchmarkPipeline reports them).
+	summaryHit, summaryMiss int
 
 	// What is kept is copied into dense chunks: kept alone, each copy
 	// would sit among the garbage of the duplicates around it, and the
@@ -85,7 +88,7 @@ type verdictKey struct {
 
 func newSharing() *sharing {
 	return &sharing{
-		chains:   map[*x509.Certificate][]describedChain{},
+		chains:   newGenMemo[*x509.Certificate, []describedChain](maxShared),
 		verdictM: map[verdictKey][]match.Verdict{},
 		findingM: map[uint64][]Finding{},
 		evidence: map[uint64][]Evidence{},
@@ -100,16 +103,19 @@ func (sh *sharing) summaries(chain []*x509.Certificate) []certs.Summary {
 	if len(chain) == 0 {
 		return []certs.Summary{}
 	}
-	for _, e := range sh.chains[chain[0]] {
+	kept, _ := sh.chains.get(chain[0])
+	for _, e := range kept {
 		if slices.Equal(e.chain, chain) {
+			sh.summaryHit++
 			return e.sums
 		}
 	}
+	sh.summaryMiss++
 	s := make([]certs.Summary, len(chain))
 	for i, c := range chain {
 		s[i] = certs.Describe(c)
 	}
-	sh.chains[chain[0]] = append(sh.chains[chain[0]], describedChain{chain, s})
+	sh.chains.put(chain[0], append(kept, describedChain{chain, s}))
 	return s
 }
 
@@ -261,13 +267,12 @@ func equalFindings(a, b []Finding) bool {
 	return true
 }
 
-// bound empties the tables that grew past maxShared entries: they are
-// memos (what they held stays shared by the items that took it), so a
+// bound empties the tables that grew past maxShared entries (the chain
+// summaries keep two generations of maxShared leaves instead: hs.pcap's
+// 1,818 chains in random order, described again at every second
+// connection when the table was emptied whole): they are memos (what they held stays shared by the items that took it), so a
 // pipeline over a long input keeps what is recent.
 func (sh *sharing) bound() {
-	if len(sh.chains) >= maxShared {
-		sh.chains = map[*x509.Certificate][]describedChain{}
-	}
 	if len(sh.verdictM) >= maxShared {
 		sh.verdictM = map[verdictKey][]match.Verdict{}
 	}
