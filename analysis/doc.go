@@ -17,7 +17,8 @@
 //     Anywhere principal an answer required, with principal.go);
 //   - aggregate, one group per cause: aggregate.go (Culprit, compact,
 //     Report.Causes and Explain; Totals), spill_details.go (the causes'
-//     first and example requests, in memory or a temporary file), notes.go
+//     first and example requests, in memory or a temporary file in the
+//     binary form of spill_codec.go), notes.go
 //     (what no client warns about, counted), findings.go;
 //   - explain each cause: remedy.go, online.go and certplan.go (the fixes
 //     and the names a new certificate needs), who.go (who warns, in words);
