@@ -394,6 +394,11 @@ func init() {
 			"RFC 8446 §4 / RFC 5246 §7.3 (the certificate is sent once, in the handshake)",
 			"Start the capture before the client connects (restart the client, or clear its connection cache), and check for dropped packets.",
 			func(o *record.Observation) string {
+				if o.Carrier == record.CarrierOpenVPN {
+					// The handshake is there, in pieces behind
+					// OpenVPN headers (capture's looksOpenVPN).
+					return "the TLS handshake of this connection is inside OpenVPN's control channel (P_CONTROL packets), which certsleuth does not reassemble, so its certificate was not read"
+				}
 				return "the TLS handshake of this connection is not in the capture, so its certificate was not seen"
 			}),
 		visibilityCheck("cert.resumed", "A resumed session: the server sent no certificate", SeverityInfo, record.VisResumed,

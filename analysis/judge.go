@@ -180,6 +180,7 @@ func judgeKey(b []byte, o *record.Observation) []byte {
 	str(o.URL)
 	str(o.DNSName)
 	str(o.StartTLS)
+	str(o.Carrier)
 	str(o.UserAgent)
 	str(o.TLSVersion)
 	str(o.Protocol)

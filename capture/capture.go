@@ -677,7 +677,7 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			// No rule knows these bytes: TLS may still begin after them
 			// (a protocol's own upgrade): scanned for a hello, bounded.
 			h.proto = protoUpgrade
-			h.up = &upHalf{scan: true}
+			h.up = &upHalf{scan: true, openvpn: looksOpenVPN(h.buf)}
 			r.unblock(f, d)
 		case protoUpgrade:
 			h.up = &upHalf{}
@@ -964,6 +964,9 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 		}
 	}
 	upProto, upNotes := upgradeReport(chh, shh)
+	if openVPN(chh, shh) {
+		o.Carrier = record.CarrierOpenVPN
+	}
 	if o.StartTLS == "" {
 		o.StartTLS = upProto
 	}

@@ -51,6 +51,7 @@ type upHalf struct {
 	ready    bool   // this direction asked for (or granted) the upgrade
 	skipped  int    // bytes before the TLS began
 	greeting string // MySQL: the server version
+	openvpn  bool   // the stream began as OpenVPN over TCP (looksOpenVPN)
 	tls      bool   // TLS began
 	// tail holds the last bytes scanned when they may begin a hello
 	// that the next bytes complete (fewer than 11), so that a scanned
@@ -516,10 +517,43 @@ func upgradeReport(chh, shh *half) (proto string, notes []string) {
 			mid = append(mid, fmt.Sprintf("%d bytes from %s", s.u.skipped, s.who))
 		}
 	}
-	if len(mid) > 0 {
+	switch {
+	case openVPN(chh, shh):
+		notes = append(notes, "TLS inside OpenVPN's control channel: its records travel in pieces, each in a P_CONTROL packet behind an OpenVPN header, which certsleuth does not reassemble; what was read comes from the first hello found in the stream, and the server's certificate was not read whole")
+	case len(mid) > 0:
 		notes = append(notes, "TLS started mid-stream after "+strings.Join(mid, " and ")+" of a protocol certsleuth does not recognise (read from the first ClientHello or ServerHello found in the stream)")
 	}
 	return proto, notes
+}
+
+// openVPN reports whether a connection's scanned streams began as
+// OpenVPN over TCP (looksOpenVPN).
+func openVPN(chh, shh *half) bool {
+	return chh.up != nil && chh.up.openvpn || shh.up != nil && shh.up.openvpn
+}
+
+// looksOpenVPN reports whether b begins as OpenVPN over TCP does: each
+// packet behind a 2-byte length (OpenVPN's "packet length" framing on
+// TCP), the first one a hard reset that opens a session (opcode in the
+// top 5 bits: P_CONTROL_HARD_RESET_CLIENT_V1 1, _SERVER_V1 2,
+// _CLIENT_V2 7, _SERVER_V2 8, _CLIENT_V3 10; key ID 0), with at least
+// its 8-byte session ID and a message packet ID. Source: OpenVPN's
+// src/openvpn/ssl_pkt.h and its protocol description
+// (openvpn.github.io/openvpn-rfc); Wireshark's packet-openvpn.c reads
+// the same fields.
+func looksOpenVPN(b []byte) bool {
+	if len(b) < 3 {
+		return false
+	}
+	n := int(b[0])<<8 | int(b[1])
+	if n < 1+8+1+4 || n > 2048 || b[2]&0x07 != 0 {
+		return false
+	}
+	switch b[2] >> 3 {
+	case 1, 2, 7, 8, 10:
+		return true
+	}
+	return false
 }
 
 // trimTo cuts s to n bytes and "...".

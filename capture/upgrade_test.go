@@ -275,6 +275,7 @@ func FuzzUpgrade(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cli, srv []byte, first, mss uint8) {
 		for _, b := range [][]byte{cli, srv} {
 			looksUpgrade(b)
+			looksOpenVPN(b)
 			if at, _ := scanHello(b); at < 0 || at > len(b) {
 				t.Fatalf("scanHello at %d of %d", at, len(b))
 			}

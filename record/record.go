@@ -58,6 +58,10 @@ const (
 	VisUnknown   Visibility = ""             // not stated
 )
 
+// CarrierOpenVPN is Observation.Carrier for TLS in OpenVPN's control
+// channel.
+const CarrierOpenVPN = "openvpn"
+
 // DNSAnswer is one resource record in a DNS answer.
 type DNSAnswer struct {
 	Type   string `json:"type"`             // "A", "AAAA", "CNAME" or "SRV"
@@ -119,6 +123,12 @@ type Observation struct {
 	// connection to TLS: "smtp", "imap", "pop3" or "ftp" (capture only);
 	// "" when TLS began with the connection.
 	StartTLS string `json:"starttls,omitempty"`
+	// Carrier names the protocol whose packets carry this connection's
+	// TLS records piecewise, each piece behind a header of its own, when
+	// the producer does not reassemble them (capture only): "openvpn",
+	// TLS in OpenVPN's control channel (P_CONTROL packets). The
+	// certificate is then in the capture but was not read.
+	Carrier string `json:"carrier,omitempty"`
 	// UserAgent is the client's User-Agent header (of the request, else of
 	// its CONNECT): it says which client it was (Outlook, a phone).
 	UserAgent string `json:"user_agent,omitempty"`
