@@ -247,7 +247,11 @@ func (j *JSONWriter) Finish(r *analysis.Report) error {
 	}
 	t := totals(r)
 	sum.Totals = &t
-	return writeJSONSummary(j.w, &sum, cs, r.ExplainBrief, plans) // the examples' indexes only
+	// The examples' indexes only (ExplainBrief), the next causes explained
+	// on the other core while one is written.
+	explain, stop := r.ExplainAhead(cs, false)
+	defer stop()
+	return writeJSONSummary(j.w, &sum, cs, explain, plans)
 }
 
 // writeJSONSummary writes sum as json.Encoder would, with Explain made
