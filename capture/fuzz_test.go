@@ -455,19 +455,9 @@ func gopacketTunnelDecode(link layers.LinkType, data []byte, p *packet) bool {
 	}
 	ls := pk.Layers()
 	for i := len(ls) - 2; i >= 0; i-- {
-		var ipPayload int
 		*p = packet{tun: true}
-		switch l := ls[i].(type) {
-		case *layers.IPv4:
-			copy(p.src[:], l.SrcIP.To4())
-			copy(p.dst[:], l.DstIP.To4())
-			ipPayload = int(l.Length) - int(l.IHL)*4
-		case *layers.IPv6:
-			p.v6 = true
-			copy(p.src[:], l.SrcIP.To16())
-			copy(p.dst[:], l.DstIP.To16())
-			ipPayload = int(l.Length)
-		default:
+		ipPayload, isIP := refIP(ls[i], p)
+		if !isIP {
 			continue
 		}
 		switch l := ls[i+1].(type) {
@@ -492,6 +482,23 @@ func gopacketTunnelDecode(link layers.LinkType, data []byte, p *packet) bool {
 		return false
 	}
 	return false
+}
+
+// refIP sets p's addresses from l when it is an IPv4 or IPv6 layer and
+// returns the length of that layer's payload on the wire.
+func refIP(l gopacket.Layer, p *packet) (ipPayload int, ok bool) {
+	switch l := l.(type) {
+	case *layers.IPv4:
+		copy(p.src[:], l.SrcIP.To4())
+		copy(p.dst[:], l.DstIP.To4())
+		return int(l.Length) - int(l.IHL)*4, true
+	case *layers.IPv6:
+		p.v6 = true
+		copy(p.src[:], l.SrcIP.To16())
+		copy(p.dst[:], l.DstIP.To16())
+		return int(l.Length), true
+	}
+	return 0, false
 }
 
 // refCAPWAP decodes the frame in a CAPWAP data packet (RFC 5415 §4.3)
@@ -527,21 +534,11 @@ func refCAPWAP(b []byte, p *packet) (ok, done bool) {
 	if pk.ErrorLayer() != nil {
 		return false, true
 	}
-	var ipPayload int
 	*p = packet{tun: true}
 	ls := pk.Layers()
 	for i, l := range ls {
-		switch l := l.(type) {
-		case *layers.IPv4:
-			copy(p.src[:], l.SrcIP.To4())
-			copy(p.dst[:], l.DstIP.To4())
-			ipPayload = int(l.Length) - int(l.IHL)*4
-		case *layers.IPv6:
-			p.v6 = true
-			copy(p.src[:], l.SrcIP.To16())
-			copy(p.dst[:], l.DstIP.To16())
-			ipPayload = int(l.Length)
-		default:
+		ipPayload, isIP := refIP(l, p)
+		if !isIP {
 			continue
 		}
 		if i+1 < len(ls) {
