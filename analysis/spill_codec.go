@@ -103,19 +103,9 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		size := t.Size()
+		shift := 64 - 8*size // to sign-extend the size-byte bits
 		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
-			var x int64
-			switch size {
-			case 1:
-				x = int64(*(*int8)(p))
-			case 2:
-				x = int64(*(*int16)(p))
-			case 4:
-				x = int64(*(*int32)(p))
-			default:
-				x = *(*int64)(p)
-			}
-			return binary.AppendVarint(b, x), nil
+			return binary.AppendVarint(b, int64(loadBits(p, size)<<shift)>>shift), nil
 		}
 		c.dec = func(r *codecReader, p unsafe.Pointer) error {
 			x, n := binary.Varint(r.b)
@@ -123,55 +113,27 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 				return errCodecShort
 			}
 			r.b = r.b[n:]
-			if bits := 8 * size; bits < 64 && (x < -1<<(bits-1) || x >= 1<<(bits-1)) {
+			if int64(uint64(x)<<shift)>>shift != x {
 				return fmt.Errorf("%d overflows a %s", x, t)
 			}
-			switch size {
-			case 1:
-				*(*int8)(p) = int8(x)
-			case 2:
-				*(*int16)(p) = int16(x)
-			case 4:
-				*(*int32)(p) = int32(x)
-			default:
-				*(*int64)(p) = x
-			}
+			storeBits(p, size, uint64(x))
 			return nil
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		size := t.Size()
+		shift := 64 - 8*size
 		c.enc = func(b []byte, p unsafe.Pointer) ([]byte, error) {
-			var x uint64
-			switch size {
-			case 1:
-				x = uint64(*(*uint8)(p))
-			case 2:
-				x = uint64(*(*uint16)(p))
-			case 4:
-				x = uint64(*(*uint32)(p))
-			default:
-				x = *(*uint64)(p)
-			}
-			return binary.AppendUvarint(b, x), nil
+			return binary.AppendUvarint(b, loadBits(p, size)), nil
 		}
 		c.dec = func(r *codecReader, p unsafe.Pointer) error {
 			x, err := r.uvarint()
 			if err != nil {
 				return err
 			}
-			if bits := 8 * size; bits < 64 && x >= 1<<bits {
+			if x<<shift>>shift != x {
 				return fmt.Errorf("%d overflows a %s", x, t)
 			}
-			switch size {
-			case 1:
-				*(*uint8)(p) = uint8(x)
-			case 2:
-				*(*uint16)(p) = uint16(x)
-			case 4:
-				*(*uint32)(p) = uint32(x)
-			default:
-				*(*uint64)(p) = x
-			}
+			storeBits(p, size, x)
 			return nil
 		}
 	case reflect.Float32, reflect.Float64:
@@ -346,6 +308,33 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 		codecs.Store(t, c)
 	}
 	return c
+}
+
+// loadBits returns the bits of the size-byte integer at p.
+func loadBits(p unsafe.Pointer, size uintptr) uint64 {
+	switch size {
+	case 1:
+		return uint64(*(*uint8)(p))
+	case 2:
+		return uint64(*(*uint16)(p))
+	case 4:
+		return uint64(*(*uint32)(p))
+	}
+	return *(*uint64)(p)
+}
+
+// storeBits stores the low size bytes of x in the integer at p.
+func storeBits(p unsafe.Pointer, size uintptr, x uint64) {
+	switch size {
+	case 1:
+		*(*uint8)(p) = uint8(x)
+	case 2:
+		*(*uint16)(p) = uint16(x)
+	case 4:
+		*(*uint32)(p) = uint32(x)
+	default:
+		*(*uint64)(p) = x
+	}
 }
 
 // appendValue appends the binary form of v to b.

@@ -128,3 +128,45 @@ func FuzzDetailCodec(f *testing.F) {
 		}
 	})
 }
+
+// TestDetailCodecIntegers: integers of every size and sign come back
+// as written, at their limits; one too big for its field is an error.
+func TestDetailCodecIntegers(t *testing.T) {
+	type ints struct {
+		A int8
+		B int16
+		C int32
+		D int64
+		E int
+		F uint8
+		G uint16
+		H uint32
+		I uint64
+		J uint
+	}
+	for _, v := range []ints{{}, {-128, -32768, -1 << 31, -1 << 63, -5, 255, 65535, 1<<32 - 1, 1<<64 - 1, 7}, {127, 32767, 1<<31 - 1, 1<<63 - 1, 5, 1, 2, 3, 4, 5}, {-1, -1, -1, -1, -1, 0, 0, 0, 0, 0}} {
+		b, err := appendValue(nil, reflect.ValueOf(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got ints
+		r := codecReader{b: b}
+		if err := codecFor(reflect.TypeOf(got)).dec(&r, reflect.ValueOf(&got).UnsafePointer()); err != nil || got != v || len(r.b) != 0 {
+			t.Errorf("%+v -> %+v %v", v, got, err)
+		}
+	}
+	// overflow
+	type big struct{ D int64 }
+	type small struct{ A int8 }
+	b, _ := appendValue(nil, reflect.ValueOf(big{200}))
+	var s small
+	r := codecReader{b: b}
+	if err := codecFor(reflect.TypeOf(s)).dec(&r, reflect.ValueOf(&s).UnsafePointer()); err == nil {
+		t.Error("200 into int8 accepted")
+	}
+	b, _ = appendValue(nil, reflect.ValueOf(big{-129}))
+	r = codecReader{b: b}
+	if err := codecFor(reflect.TypeOf(s)).dec(&r, reflect.ValueOf(&s).UnsafePointer()); err == nil {
+		t.Error("-129 into int8 accepted")
+	}
+}
