@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -29,14 +28,7 @@ func TestCloseBeforeHello(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newCapFile(t)
 			f.tcp(cliPort(86), mailIP+":8883", 0, []chunk{{false, append([]byte{0x15, 3, 3, 0, 2}, c.alert...)}}, segOpts{})
-			res, err := Read(bytes.NewReader(f.encode(fileSpec{links: []link{linkEth}})), "close.pcap", Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Observations) != 1 {
-				t.Fatalf("%d observations; want 1", len(res.Observations))
-			}
-			o := res.Observations[0]
+			o := readOne(t, f, "close.pcap")
 			if o.Visibility != c.vis || !strings.Contains(o.Error, c.errHas) || c.errHas == "" && o.Error != "" || !strings.Contains(o.Note, c.note) {
 				t.Errorf("visibility %s, error %q, note %q; want %s, error with %q, note with %q", o.Visibility, o.Error, o.Note, c.vis, c.errHas, c.note)
 			}

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"crypto/tls"
 	"net/netip"
 	"testing"
@@ -61,14 +60,7 @@ func TestHoleBeforeFIN(t *testing.T) {
 				pk.at = f.tick()
 				f.pkts = append(f.pkts, pk)
 			}
-			res, err := Read(bytes.NewReader(f.encode(fileSpec{links: []link{linkEth}})), "finhole.pcap", Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(res.Observations) != 1 {
-				t.Fatalf("%d observations; want 1", len(res.Observations))
-			}
-			o := res.Observations[0]
+			o := readOne(t, f, "finhole.pcap")
 			if o.Visibility != tc.want || o.SNI != "mail.contoso.test" {
 				t.Fatalf("%s, SNI %q, chain %d, note %q; want %s", o.Visibility, o.SNI, len(o.Chain), o.Note, tc.want)
 			}

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/internal/testcert"
+	"github.com/certsleuth/certsleuth/record"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -346,6 +347,20 @@ type seg struct {
 	seq, ack   uint32
 	syn, fin   bool
 	payload    []byte
+}
+
+// readOne reads f as an Ethernet pcap file called name and returns its
+// only observation (the test fails unless there is exactly one).
+func readOne(t *testing.T, f *capFile, name string) *record.Observation {
+	t.Helper()
+	res, err := Read(bytes.NewReader(f.encode(fileSpec{links: []link{linkEth}})), name, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Observations) != 1 {
+		t.Fatalf("%s: %d observations; want 1", name, len(res.Observations))
+	}
+	return res.Observations[0]
 }
 
 // segOpts say how a conversation is cut into segments and disturbed.

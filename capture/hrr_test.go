@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"crypto/tls"
 	"strings"
 	"testing"
@@ -30,14 +29,7 @@ func TestHelloRetryOnly(t *testing.T) {
 	}
 	f := newCapFile(t)
 	f.tcp(cliPort(85), mailIP+":443", 0, cut, segOpts{})
-	res, err := Read(bytes.NewReader(f.encode(fileSpec{links: []link{linkEth}})), "hrr.pcap", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Observations) != 1 {
-		t.Fatalf("%d observations; want 1", len(res.Observations))
-	}
-	o := res.Observations[0]
+	o := readOne(t, f, "hrr.pcap")
 	if o.TLSVersion != "TLS 1.3" || o.SNI != "autodiscover.contoso.test" {
 		t.Errorf("version %q, SNI %q; want TLS 1.3 and autodiscover.contoso.test", o.TLSVersion, o.SNI)
 	}

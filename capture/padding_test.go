@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"crypto/tls"
 	"net/netip"
 	"testing"
@@ -36,14 +35,7 @@ func TestPaddingACKs(t *testing.T) {
 		pk.at = f.tick()
 		f.pkts = append(f.pkts, pk)
 	}
-	res, err := Read(bytes.NewReader(f.encode(fileSpec{links: []link{linkEth}})), "padding.pcap", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Observations) != 1 {
-		t.Fatalf("%d observations; want 1", len(res.Observations))
-	}
-	o := res.Observations[0]
+	o := readOne(t, f, "padding.pcap")
 	if o.Visibility != record.VisVisible || o.SNI != "mail.contoso.test" || o.TLSVersion != "TLS 1.2" || len(o.Chain) == 0 {
 		t.Fatalf("%s, SNI %q, %s, chain %d, note %q; want the certificate read", o.Visibility, o.SNI, o.TLSVersion, len(o.Chain), o.Note)
 	}
