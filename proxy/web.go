@@ -409,7 +409,12 @@ func (w *Web) draw(rep *analysis.Report) {
 	if rep == nil {
 		return
 	}
-	pic := report.SequenceSVG(rep, report.SequenceOptions{Title: "What sent the client where: " + w.opts.Title})
+	who := pictureClient(rep)
+	label := who
+	if label == "" {
+		label = "the client"
+	}
+	pic := report.SequenceSVG(rep, report.SequenceOptions{Client: who, Title: "What sent " + label + " where: " + w.opts.Title})
 	w.mu.Lock()
 	seq := w.seq
 	changed := pic != string(w.picture)
@@ -503,6 +508,24 @@ func ipStrings(ips []net.IP) []string {
 		out = append(out, ip.String())
 	}
 	return out
+}
+
+// pictureClient names the picture's client column after the client the
+// requests' User-Agent headers stand for when they all stand for one (the
+// demo's Outlook, as in its handout); "" when none says or they differ
+// (the picture then says "client").
+func pictureClient(rep *analysis.Report) string {
+	name := ""
+	for it := range rep.EachItem() {
+		switch n := ClientName(it.Obs.UserAgent); {
+		case n == "" || n == name:
+		case name == "":
+			name = n
+		default:
+			return ""
+		}
+	}
+	return name
 }
 
 // ClientName names the client a User-Agent header stands for, as the live

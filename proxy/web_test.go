@@ -574,3 +574,38 @@ func TestWebPictureVersion(t *testing.T) {
 		t.Errorf("picture events' versions %v, want two different ones (the same picture twice is one event)", vs)
 	}
 }
+
+// TestWebPictureClient: the picture's client column and title name the
+// client the User-Agent headers stand for when they all stand for one
+// (as the demo handout's do), and say "client" when they differ or none
+// says.
+func TestWebPictureClient(t *testing.T) {
+	obs := func(host, ua string) *record.Observation {
+		return &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Time: time.Now(), Method: "GET",
+			URL: "http://" + host + "/", Status: 200, Visibility: record.VisNone, UserAgent: ua}
+	}
+	const outlook = "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)"
+	const iphone = "Apple-iPhone15C2/2104.190"
+	for _, c := range []struct {
+		name   string
+		obs    []*record.Observation
+		column string // the client column's text
+		title  string
+	}{
+		{"one client", []*record.Observation{obs("a.example", outlook), obs("b.example", ""), obs("c.example", outlook)}, ">Outlook<", "What sent Outlook where: "},
+		{"two clients", []*record.Observation{obs("a.example", outlook), obs("b.example", iphone)}, ">client<", "What sent the client where: "},
+		{"none says", []*record.Observation{obs("a.example", "")}, ">client<", "What sent the client where: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := NewWeb(WebOptions{})
+			defer w.Close()
+			w.draw(analysis.Analyze(c.obs, analysis.Options{}))
+			w.mu.Lock()
+			pic := string(w.picture)
+			w.mu.Unlock()
+			if !strings.Contains(pic, c.column) || !strings.Contains(pic, c.title) {
+				t.Errorf("picture without %q or %q: %.600s", c.column, c.title, pic)
+			}
+		})
+	}
+}
