@@ -353,7 +353,14 @@ type seg struct {
 // only observation (the test fails unless there is exactly one).
 func readOne(t *testing.T, f *capFile, name string) *record.Observation {
 	t.Helper()
-	res, err := Read(bytes.NewReader(f.encode(fileSpec{links: []link{linkEth}})), name, Options{})
+	return readOneFrom(t, f.encode(ethOnly), name)
+}
+
+// readOneFrom reads the capture file data, called name, and returns its
+// only observation (the test fails unless there is exactly one).
+func readOneFrom(t *testing.T, data []byte, name string) *record.Observation {
+	t.Helper()
+	res, err := Read(bytes.NewReader(data), name, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

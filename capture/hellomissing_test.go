@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"crypto/tls"
 	"strings"
 	"testing"
@@ -28,14 +27,7 @@ func TestServerHalfOnly(t *testing.T) {
 		}
 	}
 	f.pkts = srv
-	res, err := Read(bytes.NewReader(encapFile(t, f, layers.LinkTypeRaw, func(ip []byte, v6 bool) []byte { return ip })), "server-half.pcap", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Observations) != 1 {
-		t.Fatalf("%d observations; want 1", len(res.Observations))
-	}
-	o := res.Observations[0]
+	o := readOneFrom(t, encapFile(t, f, layers.LinkTypeRaw, func(ip []byte, v6 bool) []byte { return ip }), "server-half.pcap")
 	if o.Kind != record.KindTLS || o.Visibility != record.VisVisible || len(o.Chain) == 0 || o.SNI != "" || o.NoSNI {
 		t.Fatalf("%s %s chain %d sni %q no-sni %v; want the certificate, no SNI and no claim that none was sent", o.Kind, o.Visibility, len(o.Chain), o.SNI, o.NoSNI)
 	}

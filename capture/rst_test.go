@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bytes"
 	"crypto/tls"
 	"net/netip"
 	"strings"
@@ -35,14 +34,7 @@ func TestServerAfterClientRST(t *testing.T) {
 			f.pkts = append(f.pkts, pk)
 		}
 	}
-	res, err := Read(bytes.NewReader(encapFile(t, f, layers.LinkTypeRaw, func(ip []byte, v6 bool) []byte { return ip })), "rst.pcap", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Observations) != 1 {
-		t.Fatalf("%d observations; want 1", len(res.Observations))
-	}
-	o := res.Observations[0]
+	o := readOneFrom(t, encapFile(t, f, layers.LinkTypeRaw, func(ip []byte, v6 bool) []byte { return ip }), "rst.pcap")
 	if o.Visibility != record.VisVisible || len(o.Chain) == 0 || o.SNI != "mail.contoso.test" {
 		t.Fatalf("%s chain %d sni %q note %q; want the server's certificate read after the client's RST", o.Visibility, len(o.Chain), o.SNI, o.Note)
 	}
