@@ -375,17 +375,11 @@ func decodeIPv6(b []byte, p *packet) bool {
 func decodeExt(next uint8, b []byte, full int, p *packet) bool {
 	for range 8 {
 		switch next {
-		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
-			if len(b) < 8 || len(b) < (int(b[1])+1)*8 {
+		case 0, 43, 60, 135, 139, 140, 51:
+			n := ipv6ExtLen(next, b)
+			if n == 0 {
 				return false
 			}
-			n := (int(b[1]) + 1) * 8
-			next, b, full = b[0], b[n:], full-n
-		case 51: // authentication header (RFC 4302: length in 4-byte units, minus 2)
-			if len(b) < 8 || len(b) < (int(b[1])+2)*4 {
-				return false
-			}
-			n := (int(b[1]) + 2) * 4
 			next, b, full = b[0], b[n:], full-n
 		case 44: // fragment
 			if len(b) < 8 {
@@ -407,6 +401,30 @@ func decodeExt(next uint8, b []byte, full int, p *packet) bool {
 		}
 	}
 	return false
+}
+
+// ipv6ExtLen is the length of the IPv6 extension header of type next at
+// the start of b (RFC 8200 section 4: hop-by-hop, routing, destination
+// options, mobility, HIP, shim6 in 8-byte units; the authentication
+// header, RFC 4302, in 4-byte units less 2), or 0 when next is no such
+// header or b is shorter than it.
+func ipv6ExtLen(next uint8, b []byte) int {
+	if len(b) < 8 {
+		return 0
+	}
+	var n int
+	switch next {
+	case 0, 43, 60, 135, 139, 140:
+		n = (int(b[1]) + 1) * 8
+	case 51:
+		n = (int(b[1]) + 2) * 4
+	default:
+		return 0
+	}
+	if len(b) < n {
+		return 0
+	}
+	return n
 }
 
 // decodeTransport decodes TCP (6) or UDP (17); full is the transport

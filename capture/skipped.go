@@ -248,20 +248,8 @@ func ipKind(b []byte) (skipKey, bool) {
 // fragment header, 44, ends the walk: what follows may not be a header).
 func ipv6Upper(next uint8, b []byte) (uint8, []byte) {
 	for range 8 {
-		n := 0
-		switch next {
-		case 0, 43, 60, 135, 139, 140: // hop-by-hop, routing, destination options, mobility, HIP, shim6
-			if len(b) >= 2 {
-				n = (int(b[1]) + 1) * 8
-			}
-		case 51: // authentication header: length in 4-byte units, minus 2
-			if len(b) >= 2 {
-				n = (int(b[1]) + 2) * 4
-			}
-		default:
-			return next, b
-		}
-		if n == 0 || len(b) < n {
+		n := ipv6ExtLen(next, b)
+		if n == 0 {
 			return next, b
 		}
 		next, b = b[0], b[n:]
