@@ -6,5 +6,11 @@ package main
 import "os"
 
 func main() {
-	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	rc := run(os.Args, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(rc)
 }
+
+// stopProfile ends the profiles a build with the "prof" tag started
+// (prof.go); it does nothing otherwise.
+var stopProfile = func() {}
