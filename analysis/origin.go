@@ -128,7 +128,10 @@ type knownName struct {
 // fullURL normalises a URL for an exact comparison: lower case, without a
 // trailing slash on the path, the default port dropped.
 func fullURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
+	if s = strings.TrimSpace(s); s == "" {
+		return "" // what the parse below gives, without its allocation
+	}
+	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return ""
 	}
@@ -930,6 +933,9 @@ func sameHostCauseLead(host string, src record.Source, conns int, alts []Cause, 
 // shownURL drops the default port certsleuth check writes into its URLs
 // (https://host:443/ is shown as the user typed it, https://host/).
 func shownURL(u string) string {
+	if u == "" {
+		return ""
+	}
 	x, err := url.Parse(u)
 	if err != nil || x.Scheme != "https" || x.Port() != "443" {
 		return u

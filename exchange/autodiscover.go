@@ -775,6 +775,9 @@ func exchangeRelease(major, minor, build int) string {
 // IsAutodiscoverURL reports whether u is an Autodiscover endpoint
 // (/autodiscover/autodiscover.xml, .svc or .json), and which.
 func IsAutodiscoverURL(u string) (bool, string) {
+	if u == "" {
+		return false, "" // as url.Parse's empty URL, without its allocation
+	}
 	p, err := url.Parse(u)
 	if err != nil {
 		return false, ""

@@ -260,6 +260,7 @@ func TestIsAutodiscoverURL(t *testing.T) {
 		{"https://autodiscover.contoso.com/autodiscover/autodiscover.json?Email=alice@contoso.com&Protocol=Ews", true, "json"},
 		{"https://mail.contoso.com/EWS/Exchange.asmx", false, ""},
 		{"://bad", false, ""},
+		{"", false, ""},
 	}
 	for _, tt := range tests {
 		ok, kind := IsAutodiscoverURL(tt.u)

@@ -9,7 +9,14 @@ import (
 // in lower case without a trailing slash, and its scheme in lower case; all
 // three are "" when s does not parse as a URL.
 func URLHostPath(s string) (host, path, scheme string) {
-	u, err := url.Parse(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if s == "" {
+		// What url.Parse gives, without its allocation: most observations
+		// of a capture (TLS connections) have no URL, and origin tracing
+		// splits each one's several times.
+		return "", "", ""
+	}
+	u, err := url.Parse(s)
 	if err != nil {
 		return "", "", ""
 	}
