@@ -71,3 +71,56 @@ func BenchmarkReplayMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJSONLines writes the JSON line of every item of a trace, as
+// JSONWriter does, with its lineCache ("cached") and without ("encoded"),
+// in turns (-count): $CERTSLEUTH_BENCH_TRACE when set, else the first
+// scenario repeated 300 times. B/op is per line.
+func BenchmarkJSONLines(b *testing.B) {
+	var obs []*record.Observation
+	opts := analysis.Options{}
+	if p := os.Getenv("CERTSLEUTH_BENCH_TRACE"); p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		obs, _, err = record.ReadAll(f, p)
+		f.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		sc := scen.List(b)[0]
+		obs = scen.Repeat(sc.Obs, 300)
+		opts = analysis.Options{Roots: scen.Certs(b).Roots, Now: scen.Day}
+	}
+	r := analysis.Analyze(obs, opts)
+	for _, cached := range []bool{true, false} {
+		name := "encoded"
+		if cached {
+			name = "cached"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			n, size := 0, 0
+			for b.Loop() {
+				var c *lineCache
+				if cached {
+					c = newLineCache()
+				}
+				var line []byte
+				for _, it := range r.Items {
+					j := JSONOf(it, r.Profiles)
+					var err error
+					if line, err = appendItemLine(line[:0], &j, c); err != nil {
+						b.Fatal(err)
+					}
+					size += len(line)
+				}
+				n += len(r.Items)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/line")
+			b.ReportMetric(float64(size)/float64(n), "bytes/line")
+		})
+	}
+}

@@ -197,12 +197,13 @@ type JSONWriter struct {
 	profiles []*match.Profile
 	n, warn  int
 	line     []byte // reused for each line
+	cache    *lineCache
 }
 
 // NewJSONWriter returns a JSONWriter to w for the chosen profiles. It
 // buffers: Finish flushes.
 func NewJSONWriter(w io.Writer, profiles []*match.Profile) *JSONWriter {
-	return &JSONWriter{w: buffered(w), profiles: profiles}
+	return &JSONWriter{w: buffered(w), profiles: profiles, cache: newLineCache()}
 }
 
 // Item writes the line of one item: the bytes json.Encoder.Encode
@@ -213,7 +214,7 @@ func (j *JSONWriter) Item(it *analysis.Item) error {
 		j.warn++
 	}
 	line := JSONOf(it, j.profiles)
-	b, err := appendItemLine(j.line[:0], &line)
+	b, err := appendItemLine(j.line[:0], &line, j.cache)
 	if err != nil {
 		return err
 	}

@@ -22,8 +22,9 @@ import (
 // encoded types gains a field this file does not write.
 
 // appendItemLine appends the JSON line of j (a JSONItem made by JSONOf),
-// newline included, as json.Encoder.Encode writes it.
-func appendItemLine(b []byte, j *JSONItem) ([]byte, error) {
+// newline included, as json.Encoder.Encode writes it; c, when not nil,
+// keeps the JSON of the parts that repeat from line to line (lineCache).
+func appendItemLine(b []byte, j *JSONItem, c *lineCache) ([]byte, error) {
 	var err error
 	b = append(b, `{"type":`...)
 	b = appendJSONString(b, j.Type)
@@ -60,15 +61,15 @@ func appendItemLine(b []byte, j *JSONItem) ([]byte, error) {
 	b = appendField(b, `,"name":`, j.Name)
 	b = appendOmit(b, `,"name_from":`, string(j.NameFrom))
 	b = append(b, `,"chain":`...)
-	if b, err = appendSummaries(b, j.Chain); err != nil {
+	if b, err = c.appendChain(b, j.Chain); err != nil {
 		return b, err
 	}
 	if len(j.Verdicts) > 0 {
 		b = append(b, `,"verdicts":`...)
-		b = appendVerdicts(b, j.Verdicts)
+		b = appendVerdicts(b, j.Verdicts, c)
 	}
 	b = append(b, `,"findings":`...)
-	b = appendFindings(b, j.Findings)
+	b = appendFindings(b, j.Findings, c)
 	b = append(b, `,"warns":`...)
 	b = appendStrings(b, j.Warns)
 	b = appendOmit(b, `,"error":`, j.Error)
@@ -187,7 +188,7 @@ func appendSummaries(b []byte, ss []certs.Summary) ([]byte, error) {
 	return append(b, ']'), nil
 }
 
-func appendVerdicts(b []byte, vs []match.Verdict) []byte {
+func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
 	b = append(b, '[')
 	for i := range vs {
 		v := &vs[i]
@@ -206,7 +207,7 @@ func appendVerdicts(b []byte, vs []match.Verdict) []byte {
 		b = appendOmit(b, `,"by":`, v.By)
 		b = appendField(b, `,"reason":`, v.Reason)
 		b = append(b, `,"dns_names":`...)
-		b = appendStrings(b, v.DNSNames)
+		b = c.appendNames(b, v.DNSNames)
 		if len(v.IPs) > 0 {
 			b = append(b, `,"ip_addresses":`...)
 			b = appendStrings(b, v.IPs)
@@ -217,40 +218,44 @@ func appendVerdicts(b []byte, vs []match.Verdict) []byte {
 	return append(b, ']')
 }
 
-func appendFindings(b []byte, fs []analysis.Finding) []byte {
+func appendFindings(b []byte, fs []analysis.Finding, c *lineCache) []byte {
 	if fs == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
 	for i := range fs {
-		f := &fs[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendField(b, `{"id":`, f.ID)
-		b = appendField(b, `,"severity":`, string(f.Severity))
-		b = appendField(b, `,"profile":`, f.Profile)
-		b = appendField(b, `,"summary":`, f.Summary)
-		if len(f.Evidence) > 0 {
-			b = append(b, `,"evidence":[`...)
-			for k := range f.Evidence {
-				e := &f.Evidence[k]
-				if k > 0 {
-					b = append(b, ',')
-				}
-				b = appendField(b, `{"label":`, e.Label)
-				b = appendField(b, `,"value":`, e.Value)
-				b = appendOmit(b, `,"from":`, e.From)
-				b = append(b, '}')
-			}
-			b = append(b, ']')
-		}
-		b = appendOmit(b, `,"why":`, f.Why)
-		b = appendOmit(b, `,"remedy":`, f.Remedy)
-		b = appendOmit(b, `,"citation":`, f.Citation)
-		b = append(b, '}')
+		b = c.appendFinding(b, &fs[i])
 	}
 	return append(b, ']')
+}
+
+// appendFinding appends f as a JSON object.
+func appendFinding(b []byte, f *analysis.Finding) []byte {
+	b = appendField(b, `{"id":`, f.ID)
+	b = appendField(b, `,"severity":`, string(f.Severity))
+	b = appendField(b, `,"profile":`, f.Profile)
+	b = appendField(b, `,"summary":`, f.Summary)
+	if len(f.Evidence) > 0 {
+		b = append(b, `,"evidence":[`...)
+		for k := range f.Evidence {
+			e := &f.Evidence[k]
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, `{"label":`, e.Label)
+			b = appendField(b, `,"value":`, e.Value)
+			b = appendOmit(b, `,"from":`, e.From)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendOmit(b, `,"why":`, f.Why)
+	b = appendOmit(b, `,"remedy":`, f.Remedy)
+	b = appendOmit(b, `,"citation":`, f.Citation)
+	return append(b, '}')
 }
 
 func appendCauses(b []byte, cs []analysis.Cause) ([]byte, error) {

@@ -56,23 +56,28 @@ func TestJSONLineEqualsEncoding(t *testing.T) {
 		Origin: []analysis.Cause{{Kind: analysis.CauseKind(odd), From: 3, Field: &exchange.ADField{}, URL: odd, Setting: odd, Text: odd, Hedged: true,
 			Either: []analysis.Cause{{Kind: "x", Text: odd}, {}}}, {}},
 	}, JSONItem{}, JSONItem{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Chain: []certs.Summary{}, Findings: []analysis.Finding{}, Warns: []string{}})
-	for i := range lines {
-		want, err := encodeLine(t, &lines[i])
-		if err != nil {
-			t.Fatalf("item %d: encoding/json: %v", i, err)
-		}
-		got, err := appendItemLine(nil, &lines[i])
-		if err != nil {
-			t.Fatalf("item %d: %v", i, err)
-		}
-		if string(got) != want {
-			t.Errorf("item %d:\n got: %s\nwant: %s", i, got, want)
+	// Without a cache, then twice through one (JSONWriter's): the second
+	// time every finding and name list comes from it.
+	c := newLineCache()
+	for pass, cache := range []*lineCache{nil, c, c} {
+		for i := range lines {
+			want, err := encodeLine(t, &lines[i])
+			if err != nil {
+				t.Fatalf("item %d: encoding/json: %v", i, err)
+			}
+			got, err := appendItemLine(nil, &lines[i], cache)
+			if err != nil {
+				t.Fatalf("item %d: %v", i, err)
+			}
+			if string(got) != want {
+				t.Errorf("pass %d, item %d:\n got: %s\nwant: %s", pass, i, got, want)
+			}
 		}
 	}
 	// A time encoding/json refuses: the same error, no line.
 	bad := JSONItem{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
 	_, werr := encodeLine(t, &bad)
-	_, gerr := appendItemLine(nil, &bad)
+	_, gerr := appendItemLine(nil, &bad, nil)
 	if werr == nil || gerr == nil || gerr.Error() != werr.Error() {
 		t.Errorf("year 10000: error %v, encoding/json's %v", gerr, werr)
 	}
