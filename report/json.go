@@ -303,15 +303,20 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, exp
 			return err
 		}
 	}
+	// The entries of a summary are written without reflection
+	// (jsonline.go): hs.pcap has 9,656 causes and 1,818 plans.
+	var buf []byte
 	bw.WriteString(`,"explain":[`)
 	for i, c := range cs {
-		sep := ","
-		if i == 0 {
-			sep = ""
+		if i > 0 {
+			bw.WriteByte(',')
 		}
-		if err := field(sep, "", JSONCulpritOf(explain(c))); err != nil {
+		j := JSONCulpritOf(explain(c))
+		var err error
+		if buf, err = appendCulprit(buf[:0], &j); err != nil {
 			return err
 		}
+		bw.Write(buf)
 	}
 	bw.WriteString("]")
 	if plans == nil {
@@ -321,15 +326,17 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, exp
 	// each of thousands of certificates.
 	n := 0
 	for p := range plans {
-		sep := ","
 		if n == 0 {
 			bw.WriteString(`,"cert_plan":[`)
-			sep = ""
+		} else {
+			bw.WriteByte(',')
 		}
 		n++
-		if err := field(sep, "", &p); err != nil {
+		var err error
+		if buf, err = appendPlan(buf[:0], &p); err != nil {
 			return err
 		}
+		bw.Write(buf)
 	}
 	if n > 0 {
 		bw.WriteString("]")

@@ -151,41 +151,47 @@ func appendSummaries(b []byte, ss []certs.Summary) ([]byte, error) {
 	var err error
 	b = append(b, '[')
 	for i := range ss {
-		s := &ss[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendField(b, `{"subject_cn":`, s.SubjectCN)
-		b = append(b, `,"dns_names":`...)
-		b = appendStrings(b, s.DNSNames)
-		b = append(b, `,"ip_addresses":`...)
-		b = appendStrings(b, s.IPAddresses)
-		b = appendField(b, `,"issuer_cn":`, s.IssuerCN)
-		b = append(b, `,"not_before":`...)
-		if b, err = appendJSONTime(b, s.NotBefore); err != nil {
+		if b, err = appendSummary(b, &ss[i]); err != nil {
 			return b, err
 		}
-		b = append(b, `,"not_after":`...)
-		if b, err = appendJSONTime(b, s.NotAfter); err != nil {
-			return b, err
-		}
-		b = appendField(b, `,"sha256":`, s.SHA256)
-		if s.SelfSigned {
-			b = append(b, `,"self_signed":true`...)
-		}
-		if s.IsCA {
-			b = append(b, `,"is_ca":true`...)
-		}
-		b = appendOmit(b, `,"key":`, s.Key)
-		b = appendOmit(b, `,"signature":`, s.Signature)
-		b = appendOmit(b, `,"parse_error":`, s.ParseError)
-		if len(s.Defects) > 0 {
-			b = append(b, `,"defects":`...)
-			b = appendStrings(b, s.Defects)
-		}
-		b = append(b, '}')
 	}
 	return append(b, ']'), nil
+}
+
+func appendSummary(b []byte, s *certs.Summary) ([]byte, error) {
+	var err error
+	b = appendField(b, `{"subject_cn":`, s.SubjectCN)
+	b = append(b, `,"dns_names":`...)
+	b = appendStrings(b, s.DNSNames)
+	b = append(b, `,"ip_addresses":`...)
+	b = appendStrings(b, s.IPAddresses)
+	b = appendField(b, `,"issuer_cn":`, s.IssuerCN)
+	b = append(b, `,"not_before":`...)
+	if b, err = appendJSONTime(b, s.NotBefore); err != nil {
+		return b, err
+	}
+	b = append(b, `,"not_after":`...)
+	if b, err = appendJSONTime(b, s.NotAfter); err != nil {
+		return b, err
+	}
+	b = appendField(b, `,"sha256":`, s.SHA256)
+	if s.SelfSigned {
+		b = append(b, `,"self_signed":true`...)
+	}
+	if s.IsCA {
+		b = append(b, `,"is_ca":true`...)
+	}
+	b = appendOmit(b, `,"key":`, s.Key)
+	b = appendOmit(b, `,"signature":`, s.Signature)
+	b = appendOmit(b, `,"parse_error":`, s.ParseError)
+	if len(s.Defects) > 0 {
+		b = append(b, `,"defects":`...)
+		b = appendStrings(b, s.Defects)
+	}
+	return append(b, '}'), nil
 }
 
 func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
@@ -292,6 +298,158 @@ func appendCauses(b []byte, cs []analysis.Cause) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
+}
+
+// appendCulprit appends j as json.Marshal writes it (the JSON summary's
+// entry per cause, jsonline's rules; TestJSONSummaryStreamed holds it equal).
+func appendCulprit(b []byte, j *JSONCulprit) ([]byte, error) {
+	var err error
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(j.Index), 10)
+	b = append(b, `,"repeats":`...)
+	b = appendInts(b, j.Repeats)
+	b = appendField(b, `,"name":`, j.Name)
+	b = appendOmit(b, `,"url":`, j.URL)
+	b = append(b, `,"profiles":`...)
+	b = appendStrings(b, j.Profiles)
+	b = append(b, `,"checks":`...)
+	b = appendStrings(b, j.Checks)
+	b = appendField(b, `,"verdict":`, j.Verdict)
+	b = append(b, `,"origin":`...)
+	if j.Origin == nil {
+		b = append(b, "null"...)
+	} else if b, err = appendCauses(b, j.Origin); err != nil {
+		return b, err
+	}
+	b = append(b, `,"remedies":`...)
+	b = appendRemedies(b, j.Remedies)
+	b = appendOmit(b, `,"suggested_name":`, j.SuggestedName)
+	b = append(b, `,"requests":`...)
+	b = strconv.AppendInt(b, int64(j.Requests), 10)
+	if j.Connections != 0 {
+		b = append(b, `,"connections":`...)
+		b = strconv.AppendInt(b, int64(j.Connections), 10)
+	}
+	b = append(b, `,"clients":`...)
+	b = appendStrings(b, j.Clients)
+	if j.MoreClients != 0 {
+		b = append(b, `,"more_clients":`...)
+		b = strconv.AppendInt(b, int64(j.MoreClients), 10)
+	}
+	if j.FirstSeen != nil {
+		b = append(b, `,"first_seen":`...)
+		if b, err = appendJSONTime(b, *j.FirstSeen); err != nil {
+			return b, err
+		}
+	}
+	if j.LastSeen != nil {
+		b = append(b, `,"last_seen":`...)
+		if b, err = appendJSONTime(b, *j.LastSeen); err != nil {
+			return b, err
+		}
+	}
+	b = append(b, `,"examples":`...)
+	b = appendInts(b, j.Examples)
+	return append(b, '}'), nil
+}
+
+// appendInts appends is as a JSON array (null when nil).
+func appendInts(b []byte, is []int) []byte {
+	if is == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, n := range is {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	return append(b, ']')
+}
+
+func appendRemedies(b []byte, rs []analysis.Remedy) []byte {
+	if rs == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range rs {
+		r := &rs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		if r.Setting != "" {
+			b = appendField(b, `"setting":`, r.Setting)
+			b = append(b, ',')
+		}
+		b = appendField(b, `"title":`, r.Title)
+		b = appendOmit(b, `,"exchange_version":`, r.Version)
+		if r.Assumed {
+			b = append(b, `,"version_assumed":true`...)
+		}
+		b = appendField(b, `,"command":`, r.Command)
+		b = appendOmit(b, `,"note":`, r.Note)
+		b = appendOmit(b, `,"citation":`, r.Citation)
+		if len(r.Other) > 0 {
+			b = append(b, `,"other_versions":[`...)
+			for k, o := range r.Other {
+				if k > 0 {
+					b = append(b, ',')
+				}
+				b = appendField(b, `{"versions":`, o.Versions)
+				b = appendField(b, `,"command":`, o.Command)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendPlan appends p as json.Marshal writes it (the JSON summary's
+// certificate plan).
+func appendPlan(b []byte, p *analysis.ServerPlan) ([]byte, error) {
+	var err error
+	b = appendField(b, `{"server":`, p.Server)
+	if p.Leaf != nil {
+		b = append(b, `,"certificate":`...)
+		if b, err = appendSummary(b, p.Leaf); err != nil {
+			return b, err
+		}
+	}
+	b = append(b, `,"names":`...)
+	if p.Names == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range p.Names {
+			n := &p.Names[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, `{"name":`, n.Name)
+			b = append(b, `,"requests":`...)
+			b = strconv.AppendInt(b, int64(n.Requests), 10)
+			b = append(b, `,"covered":`...)
+			b = strconv.AppendBool(b, n.Covered)
+			b = append(b, `,"public":`...)
+			b = strconv.AppendBool(b, n.Public)
+			b = appendOmit(b, `,"why":`, n.Why)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"get":`...)
+	b = appendStrings(b, p.Get)
+	if len(p.Move) > 0 {
+		b = append(b, `,"move":`...)
+		b = appendStrings(b, p.Move)
+	}
+	b = append(b, `,"needs_new":`...)
+	b = strconv.AppendBool(b, p.NeedsNew)
+	return append(b, '}'), nil
 }
 
 // jsonSafe marks the ASCII bytes encoding/json writes as they are with

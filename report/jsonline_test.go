@@ -84,8 +84,9 @@ func TestJSONLineEqualsEncoding(t *testing.T) {
 }
 
 // TestJSONLineFields fails when a type the line writer encodes by hand
-// gains, loses or renames a JSON field: appendItemLine (jsonline.go) must
-// then be changed with it.
+// gains, loses or renames a JSON field: appendItemLine, appendCulprit or
+// appendPlan (jsonline.go), and for Finding the JSON cache's key
+// (jsoncache.go), must then be changed with it.
 func TestJSONLineFields(t *testing.T) {
 	for _, tc := range []struct {
 		v    any
@@ -97,10 +98,18 @@ func TestJSONLineFields(t *testing.T) {
 		{analysis.Finding{}, "id severity profile summary evidence why remedy citation"},
 		{analysis.Evidence{}, "label value from"},
 		{analysis.Cause{}, "kind from field url setting text hedged either"},
+		{JSONCulprit{}, "index repeats name url profiles checks verdict origin remedies suggested_name requests connections clients more_clients first_seen last_seen examples"},
+		{analysis.Remedy{}, "setting title exchange_version version_assumed command note citation other_versions"},
+		{analysis.VersionCommand{}, "versions command"},
+		{analysis.ServerPlan{}, "server certificate names get move needs_new"},
+		{analysis.PlannedName{}, "name requests covered public why"},
 	} {
 		rt := reflect.TypeOf(tc.v)
 		var got []string
 		for f := range rt.Fields() {
+			if !f.IsExported() {
+				continue // not encoded
+			}
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 			got = append(got, name)
 		}
@@ -125,4 +134,37 @@ func FuzzJSONString(f *testing.F) {
 			t.Errorf("%q: got %s, want %s", s, got, want)
 		}
 	})
+}
+
+// appendCulprit and appendPlan write what json.Marshal writes, with every
+// optional field set and without, escapes included.
+func TestSummaryEntriesEqualMarshal(t *testing.T) {
+	odd := "<a&b> \"q\" \\ \n \x00 é \u2028 \xff"
+	at := time.Date(2026, 3, 2, 9, 0, 0, 123456789, time.UTC)
+	culprits := []JSONCulprit{{}, {Repeats: []int{}, Profiles: []string{}, Checks: []string{}, Origin: []analysis.Cause{}, Remedies: []analysis.Remedy{}, Clients: []string{}, Examples: []int{}},
+		{Index: 3, Repeats: []int{5, 9}, Name: odd, URL: odd, Profiles: []string{"windows", odd}, Checks: []string{odd}, Verdict: odd,
+			Origin:        []analysis.Cause{{Kind: analysis.CauseKind(odd), From: 2, Field: &exchange.ADField{Element: odd, Value: odd}, URL: odd, Setting: odd, Text: odd, Hedged: true, Either: []analysis.Cause{{Text: odd}}}},
+			Remedies:      []analysis.Remedy{{Setting: odd, Title: odd, Version: odd, Assumed: true, Command: odd, Note: odd, Citation: odd, Other: []analysis.VersionCommand{{Versions: odd, Command: odd}, {}}}, {}},
+			SuggestedName: odd, Requests: 12, Connections: 4, Clients: []string{odd}, MoreClients: 7, FirstSeen: &at, LastSeen: &at, Examples: []int{3, 5, 9}}}
+	for i := range culprits {
+		want, err := json.Marshal(&culprits[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := appendCulprit(nil, &culprits[i]); err != nil || string(got) != string(want) {
+			t.Errorf("culprit %d (%v):\n got: %s\nwant: %s", i, err, got, want)
+		}
+	}
+	plans := []analysis.ServerPlan{{}, {Server: odd, Leaf: &certs.Summary{SubjectCN: odd, DNSNames: []string{odd}, NotBefore: at, NotAfter: at, SelfSigned: true, Defects: []certs.DefectKind{"x"}},
+		Names: []analysis.PlannedName{{Name: odd, Requests: 3, Covered: true, Public: true, Why: odd}, {}}, Get: []string{odd}, Move: []string{odd}, NeedsNew: true},
+		{Names: []analysis.PlannedName{}, Get: []string{}, Move: []string{}}}
+	for i := range plans {
+		want, err := json.Marshal(&plans[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := appendPlan(nil, &plans[i]); err != nil || string(got) != string(want) {
+			t.Errorf("plan %d (%v):\n got: %s\nwant: %s", i, err, got, want)
+		}
+	}
 }
