@@ -365,6 +365,7 @@ type reader struct {
 	resolvedBy map[resolvedKey][]resolution // by address and client IP: its latest answers
 	ders       map[uint64][]byte            // by maphash of the DER
 	derBytes   int                          // the size of ders' certificates
+	chains     map[uint64]sharedChain       // by maphash of the chain's certificates (internChain)
 	order                                   // observations waiting for earlier ones, and what they wait for
 	linkWarned map[layers.LinkType]bool
 	skips      map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
@@ -385,7 +386,7 @@ func newReader(opts Options, out func(*record.Observation) error) *reader {
 		opts: opts, dec: newDecoder(), res: &Result{},
 		flows: map[flowKey]*flow{}, closed: map[flowKey]tomb{},
 		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{}, resolvedBy: map[resolvedKey][]resolution{},
-		ders: map[uint64][]byte{}, linkWarned: map[layers.LinkType]bool{},
+		ders: map[uint64][]byte{}, chains: map[uint64]sharedChain{}, linkWarned: map[layers.LinkType]bool{},
 	}
 	r.order.out = out
 	r.lastFull = map[fullKey]fullHandshake{}
@@ -1030,7 +1031,7 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 	switch {
 	case len(st.chain) > 0:
 		o.Visibility = record.VisVisible
-		o.Chain = st.chain
+		o.Chain, o.ChainID = r.internChain(st.chain)
 		if is13 {
 			notes = append(notes, "TLS 1.3 handshake decrypted with the key log")
 		}

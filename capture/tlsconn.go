@@ -577,6 +577,7 @@ func (r *reader) intern(der []byte) []byte {
 	}
 	if r.derBytes+len(der) > maxCertBytes {
 		clear(r.ders) // observations keep their copies; only sharing is lost
+		clear(r.chains)
 		r.derBytes = 0
 	}
 	c := append([]byte(nil), der...)
@@ -586,3 +587,57 @@ func (r *reader) intern(der []byte) []byte {
 }
 
 var derSeed = maphash.MakeSeed()
+
+// sharedChain is a chain as internChain hands it out, with its ID.
+type sharedChain struct {
+	chain [][]byte
+	id    string
+}
+
+// maxChains bounds the chains internChain remembers (with their IDs,
+// about 100 bytes each besides the certificates ders holds); the table
+// is emptied when full, and with ders.
+const maxChains = 4096
+
+// internChain returns one shared copy of each distinct chain (of those
+// since ders was last emptied) and its record.ChainID, so that the
+// SHA-256 of a chain seen on many connections is computed once (the
+// judge and the trace writer use ChainID when it is set, and would
+// otherwise hash every chain again) and the observations share one
+// slice. A chain is known by the maphash of its certificates and
+// compared whole (interned certificates are the same slices, which
+// compare at once); everything an ID depends on is the chain's bytes.
+func (r *reader) internChain(chain [][]byte) ([][]byte, string) {
+	var h maphash.Hash
+	h.SetSeed(derSeed)
+	for _, c := range chain {
+		var n [4]byte
+		n[0], n[1], n[2], n[3] = byte(len(c)>>24), byte(len(c)>>16), byte(len(c)>>8), byte(len(c))
+		h.Write(n[:])
+		h.Write(c)
+	}
+	k := h.Sum64()
+	if sc, ok := r.chains[k]; ok && sameChain(sc.chain, chain) {
+		return sc.chain, sc.id
+	}
+	if len(r.chains) >= maxChains {
+		clear(r.chains)
+	}
+	sc := sharedChain{chain: chain, id: record.ChainID(chain)}
+	r.chains[k] = sc
+	return sc.chain, sc.id
+}
+
+// sameChain reports whether a and b hold the same certificates in the
+// same order.
+func sameChain(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
+}
