@@ -365,7 +365,8 @@ type reader struct {
 	resolvedBy map[resolvedKey][]resolution // by address and client IP: its latest answers
 	ders       map[uint64][]byte            // by maphash of the DER
 	derBytes   int                          // the size of ders' certificates
-	chains     map[uint64]sharedChain       // by maphash of the chain's certificates (internChain)
+	chains     map[uint64]sharedChain       // by the maphashes of the chain's certificates (internChain)
+	chainBuf   [][]byte                     // internChain's scratch
 	order                                   // observations waiting for earlier ones, and what they wait for
 	linkWarned map[layers.LinkType]bool
 	skips      map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
@@ -1031,7 +1032,7 @@ func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half)
 	switch {
 	case len(st.chain) > 0:
 		o.Visibility = record.VisVisible
-		o.Chain, o.ChainID = r.internChain(st.chain)
+		o.Chain, o.ChainID = st.chain, st.chainID
 		if is13 {
 			notes = append(notes, "TLS 1.3 handshake decrypted with the key log")
 		}

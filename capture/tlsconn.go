@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -20,6 +21,7 @@ type tlsHalf struct {
 	hrr      bool
 	hrrVer   uint16 // the version a HelloRetryRequest selected
 	chain    [][]byte
+	chainID  string // record.ChainID of chain, when internChain made it
 	certSeen bool
 	resumed  bool   // TLS <= 1.2: ChangeCipherSpec straight after ServerHello
 	noCert   bool   // ServerHelloDone without a Certificate
@@ -282,7 +284,8 @@ func (r *reader) ssl2(f *flow, d int, msg []byte) {
 		}
 		t.sh = &ServerHello{Version: v}
 		if cert != nil {
-			t.chain, t.certSeen, t.certLen = [][]byte{r.intern(cert)}, true, len(cert)
+			t.chain, t.chainID = r.internChain([][]byte{cert})
+			t.certSeen, t.certLen = true, len(cert)
 		} else {
 			t.resumed = true
 		}
@@ -508,10 +511,7 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			h.stop(gapNone)
 			return
 		}
-		t.chain = make([][]byte, len(chain))
-		for i, der := range chain {
-			t.chain[i] = r.intern(der)
-		}
+		t.chain, t.chainID = r.internChain(chain)
 		t.certSeen = true
 		if t.sh != nil && isTLS13(t.sh.Version) {
 			h.stop(gapNone) // a CertificateRequest came before it (RFC 8446 §4.3.2)
@@ -569,11 +569,11 @@ func (t *tlsHalf) salvage() {
 }
 
 // intern returns one shared copy of each distinct certificate (of the
-// last few thousand: see maxCertBytes).
-func (r *reader) intern(der []byte) []byte {
+// last few thousand: see maxCertBytes), and its maphash.
+func (r *reader) intern(der []byte) ([]byte, uint64) {
 	h := maphash.Bytes(derSeed, der)
 	if c, ok := r.ders[h]; ok && bytes.Equal(c, der) {
-		return c
+		return c, h
 	}
 	if r.derBytes+len(der) > maxCertBytes {
 		clear(r.ders) // observations keep their copies; only sharing is lost
@@ -583,7 +583,7 @@ func (r *reader) intern(der []byte) []byte {
 	c := append([]byte(nil), der...)
 	r.ders[h] = c
 	r.derBytes += len(c)
-	return c
+	return c, h
 }
 
 var derSeed = maphash.MakeSeed()
@@ -599,31 +599,30 @@ type sharedChain struct {
 // is emptied when full, and with ders.
 const maxChains = 4096
 
-// internChain returns one shared copy of each distinct chain (of those
-// since ders was last emptied) and its record.ChainID, so that the
-// SHA-256 of a chain seen on many connections is computed once (the
-// judge and the trace writer use ChainID when it is set, and would
-// otherwise hash every chain again) and the observations share one
-// slice. A chain is known by the maphash of its certificates and
-// compared whole (interned certificates are the same slices, which
-// compare at once); everything an ID depends on is the chain's bytes.
+// internChain returns one shared copy of each distinct chain, its
+// certificates interned (of those since ders was last emptied), and its
+// record.ChainID, so that the SHA-256 of a chain seen on many connections
+// is computed once (the judge and the trace writer use ChainID when it is
+// set, and would otherwise hash every chain again) and the observations
+// share one slice. A chain is known by its certificates' maphashes and
+// compared whole (interned certificates are the same slices: bytes.Equal
+// sees the same pointer at once); what an ID depends on is the chain's
+// bytes alone.
 func (r *reader) internChain(chain [][]byte) ([][]byte, string) {
-	var h maphash.Hash
-	h.SetSeed(derSeed)
-	for _, c := range chain {
-		var n [4]byte
-		n[0], n[1], n[2], n[3] = byte(len(c)>>24), byte(len(c)>>16), byte(len(c)>>8), byte(len(c))
-		h.Write(n[:])
-		h.Write(c)
+	r.chainBuf = r.chainBuf[:0]
+	k := uint64(len(chain))
+	for _, der := range chain {
+		c, h := r.intern(der)
+		r.chainBuf = append(r.chainBuf, c)
+		k = (k<<7 | k>>57) ^ h
 	}
-	k := h.Sum64()
-	if sc, ok := r.chains[k]; ok && sameChain(sc.chain, chain) {
+	if sc, ok := r.chains[k]; ok && sameChain(sc.chain, r.chainBuf) {
 		return sc.chain, sc.id
 	}
 	if len(r.chains) >= maxChains {
 		clear(r.chains)
 	}
-	sc := sharedChain{chain: chain, id: record.ChainID(chain)}
+	sc := sharedChain{chain: slices.Clone(r.chainBuf), id: record.ChainID(r.chainBuf)}
 	r.chains[k] = sc
 	return sc.chain, sc.id
 }
