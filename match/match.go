@@ -85,14 +85,41 @@ type Verdict struct {
 
 // CertNames renders the names a certificate is valid for, for messages.
 func (v *Verdict) CertNames() string {
-	names := append(append([]string(nil), v.DNSNames...), v.IPs...)
-	if len(names) == 0 {
+	if len(v.DNSNames)+len(v.IPs) == 0 {
 		if v.CN != "" {
 			return "CN " + v.CN + " (no SAN)"
 		}
 		return "no names"
 	}
-	return strings.Join(names, ", ")
+	return joinNames(v.DNSNames, v.IPs)
+}
+
+// joinNames is strings.Join of a and b, one after the other, with ", ",
+// made in one allocation (a verdict's reason names every SAN, for every
+// profile of every name that fails).
+func joinNames(a, b []string) string {
+	n := 2 * (len(a) + len(b) - 1)
+	for _, s := range a {
+		n += len(s)
+	}
+	for _, s := range b {
+		n += len(s)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	for i, s := range a {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(s)
+	}
+	for i, s := range b {
+		if i > 0 || len(a) > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(s)
+	}
+	return sb.String()
 }
 
 // Match decides whether cert covers name for clients of profile p. name is
@@ -115,12 +142,30 @@ func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
 	if len(cand) >= 3 && cand[0] == '[' && cand[len(cand)-1] == ']' {
 		cand = cand[1 : len(cand)-1]
 	}
-	if ip := net.ParseIP(cand); ip != nil {
-		matchIP(cert, ip, cand, p, &v)
-		return v
+	if mayBeIP(cand) {
+		if ip := net.ParseIP(cand); ip != nil {
+			matchIP(cert, ip, cand, p, &v)
+			return v
+		}
 	}
 	matchDNS(cert, name, p, &v)
 	return v
+}
+
+// mayBeIP reports whether net.ParseIP could read s as an address: an
+// IPv6 address has a colon, an IPv4 one only digits and dots. A host name
+// is not asked (ParseIP's error for it is an allocation, for every
+// profile of every name judged).
+func mayBeIP(s string) bool {
+	if strings.IndexByte(s, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // matchIP: RFC 9525 §6.2 / RFC 6125 App. B.2: an IP is matched against iPAddress SANs only.
@@ -391,10 +436,10 @@ func registryControlled(domain string) bool {
 
 func matchReason(k Kind, by, host string, p *Profile) string {
 	switch k {
-	case KindExact:
-		return fmt.Sprintf("%s is in the certificate's SAN", by)
+	case KindExact: // concatenated: the most frequent reasons
+		return by + " is in the certificate's SAN"
 	case KindWildcard:
-		return fmt.Sprintf("the wildcard SAN %s covers %s", by, host)
+		return "the wildcard SAN " + by + " covers " + host
 	case KindPartialWildcard:
 		return fmt.Sprintf("the partial wildcard SAN %s covers %s (%s accepts partial wildcards; most other clients do not)", by, host, p.Title)
 	}
@@ -434,7 +479,7 @@ func failReason(o outcome, host string, p *Profile, v *Verdict) string {
 		}
 		return fmt.Sprintf("the certificate has no subjectAltName and no subject CN; it is valid for no name, not %s", host)
 	}
-	return fmt.Sprintf("certificate is valid for %s, not %s", names, host)
+	return "certificate is valid for " + names + ", not " + host
 }
 
 func sanList(v *Verdict) string {
@@ -451,7 +496,10 @@ func validHostname(host string, isPattern bool) bool {
 	if host == "" || host == "*" {
 		return false
 	}
-	for i, part := range strings.Split(host, ".") {
+	// The labels one by one (strings.Split would allocate their list).
+	for i, rest, more := 0, host, true; more; i++ {
+		var part string
+		part, rest, more = strings.Cut(rest, ".")
 		if part == "" {
 			return false
 		}

@@ -59,3 +59,54 @@ func FuzzGoProfile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMatchHelpers holds the matcher's allocation-free helpers to what
+// they replace: validHostname to a label walk over strings.Split, mayBeIP
+// to net.ParseIP (every address it reads must be let through), joinNames
+// to strings.Join.
+func FuzzMatchHelpers(f *testing.F) {
+	for _, s := range []string{"mail.contoso.com", "*.contoso.com", "*", "a..b", "", ".", "a.", "10.0.0.1", "::1", "::ffff:1.2.3.4", "1.2.3", "-a.b", "a_b.c", "x*.y", "fe80::1%eth0", "A::"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, s string, pattern bool) {
+		if got, want := validHostname(s, pattern), splitValidHostname(s, pattern); got != want {
+			t.Fatalf("validHostname(%q, %v) = %v, the strings.Split walk says %v", s, pattern, got, want)
+		}
+		if net.ParseIP(s) != nil && !mayBeIP(s) {
+			t.Fatalf("mayBeIP(%q) = false, but net.ParseIP reads it", s)
+		}
+		a := strings.Split(s, ",")
+		for cut := range len(a) + 1 {
+			if got, want := joinNames(a[:cut], a[cut:]), strings.Join(a, ", "); got != want {
+				t.Fatalf("joinNames(%q, %q) = %q, not %q", a[:cut], a[cut:], got, want)
+			}
+		}
+	})
+}
+
+// splitValidHostname is validHostname as it was written before it walked
+// the labels without strings.Split.
+func splitValidHostname(host string, isPattern bool) bool {
+	if host == "" || host == "*" {
+		return false
+	}
+	for i, part := range strings.Split(host, ".") {
+		if part == "" {
+			return false
+		}
+		if isPattern && i == 0 && part == "*" {
+			continue
+		}
+		for j := 0; j < len(part); j++ {
+			c := part[j]
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9', 'A' <= c && c <= 'Z', c == '_':
+			case c == '-' && j != 0:
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
