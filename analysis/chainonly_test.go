@@ -47,7 +47,8 @@ func TestChainOnlyChecks(t *testing.T) {
 	p := newCheckPKI(t)
 	now := time.Now()
 	var odd []*record.Observation
-	for _, chain := range [][][]byte{p.right, p.cnOnly, p.noEKU, p.client, p.long, p.self, p.weakRSA, p.sha1, aiaOnlyLeaf(t, p.ca)} {
+	malformed := p.ca.Malformed(t, testcert.MalformedNegativeSerial).Certificate // cert.malformed's
+	for _, chain := range [][][]byte{p.right, p.cnOnly, p.noEKU, p.client, p.long, p.self, p.weakRSA, p.sha1, aiaOnlyLeaf(t, p.ca), malformed} {
 		odd = append(odd, &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: now, Client: "10.0.0.5:50000", Server: "10.0.0.9:443",
 			SNI: "mail.contoso.com", Chain: chain, Visibility: record.VisVisible, TLSVersion: "TLS 1.2"})
 	}

@@ -102,6 +102,21 @@ type Subject struct {
 	WhatIf   bool           // Chain is a proposed certificate, not the recorded one
 	trust    *trustResult
 	aia      *aiaTrust // set when only a missing issuer stops the chain and the leaf names caIssuers URLs
+	// once holds what the checks of one observation work out alike for
+	// every profile (the judge's per-profile subjects share it); nil: the
+	// checks work it out each time.
+	once *subjectOnce
+}
+
+// subjectOnce is what the checks of one observation work out once for
+// all its profiles: the name evidence (nameEvidence), and the verdicts of
+// the whole profile table when the judge's are those (refusedBy).
+type subjectOnce struct {
+	nameEv    []Evidence
+	hasNameEv bool
+	// all is match.Match of the leaf and the name for every profile of
+	// match.Profiles(), in its order, or nil when not known.
+	all []match.Verdict
 }
 
 // Leaf returns the server's certificate, or nil.

@@ -162,7 +162,9 @@ func othersWords(p *match.Profile, d *certDefect) string {
 
 func init() {
 	mustRegister(&Check{
-		ID: "cert.malformed", Title: "A certificate breaks an encoding rule some clients enforce", Severity: SeverityError, PerProfile: true,
+		// ChainOnly: it reads the chain and the profile only (and passes
+		// a what-if, whose ChainOnly runs the judge does not keep).
+		ID: "cert.malformed", Title: "A certificate breaks an encoding rule some clients enforce", Severity: SeverityError, PerProfile: true, ChainOnly: true,
 		Citation: malformedObserved + "; RFC 5280 §4",
 		Remedy:   "Reissue the certificate from a CA that encodes it correctly; until then, clients that refuse it warn whatever the names.",
 		Run: func(s *Subject) *Finding {

@@ -8,8 +8,20 @@ import (
 	"github.com/certsleuth/certsleuth/record"
 )
 
-// nameEvidence lists the names involved in a name verdict.
+// nameEvidence lists the names involved in a name verdict: made once per
+// observation when the subject says so (s.once), the same for every
+// profile (the findings share it; nothing writes to a finding's evidence).
 func nameEvidence(s *Subject) []Evidence {
+	if o := s.once; o != nil {
+		if !o.hasNameEv {
+			o.nameEv, o.hasNameEv = makeNameEvidence(s), true
+		}
+		return o.nameEv
+	}
+	return makeNameEvidence(s)
+}
+
+func makeNameEvidence(s *Subject) []Evidence {
 	ev := []Evidence{}
 	for _, n := range s.Obs.Names() {
 		ev = append(ev, Evidence{Label: "client asked for", Value: n.Name, From: string(n.From)})
@@ -41,10 +53,12 @@ func nameCheck(id, title string, sev Severity, citation, remedy string, kinds ..
 			}
 			for _, k := range kinds {
 				if s.Verdict.Kind == k {
+					// Concatenated, not fmt.Sprintf: a finding of every
+					// profile of almost every connection that warns.
 					return &Finding{
-						Summary:  fmt.Sprintf("%s: %s", s.Profile.Title, s.Verdict.Reason),
+						Summary:  s.Profile.Title + ": " + s.Verdict.Reason,
 						Evidence: nameEvidence(s),
-						Why:      fmt.Sprintf("%s checks the name it connected to (%s, from the %s) against the certificate; %s.", s.Profile.Title, s.Name, nameFromWords(s.NameFrom), s.Verdict.Reason),
+						Why:      s.Profile.Title + " checks the name it connected to (" + s.Name + ", from the " + nameFromWords(s.NameFrom) + ") against the certificate; " + s.Verdict.Reason + ".",
 					}
 				}
 			}
@@ -182,12 +196,22 @@ func refusedBy(s *Subject) string {
 	if leaf == nil {
 		return ""
 	}
+	var all []match.Verdict
+	if s.once != nil {
+		all = s.once.all
+	}
 	var who []string
-	for _, p := range match.Profiles() {
+	for i, p := range match.Profiles() {
 		if p == s.Profile || p.Name == "rfc9525" {
 			continue
 		}
-		if v := match.Match(leaf, s.Name, p); !v.Match {
+		var ok bool
+		if all != nil {
+			ok = all[i].Match
+		} else {
+			ok = match.Match(leaf, s.Name, p).Match
+		}
+		if !ok {
 			who = append(who, p.Name)
 		}
 	}

@@ -307,6 +307,7 @@ func (p *Pipeline) Close() (*Report, error) {
 	}
 	p.stats = p.j.stats
 	p.stats.sumHit, p.stats.sumMiss = p.j.sh.summaryHit, p.j.sh.summaryMiss
+	p.stats.verHit, p.stats.verMiss = p.j.sh.verdictHit, p.j.sh.verdictMiss
 	p.j = nil
 	return p.r, p.err
 }
@@ -350,6 +351,10 @@ type judger struct {
 	ps     Subject
 	v      match.Verdict
 	fs     []Finding
+	once   subjectOnce
+	// allProfiles: the profiles judged are match.Profiles(), in its
+	// order, so the item's verdicts are what refusedBy looks at.
+	allProfiles bool
 	// chainRuns holds the findings of the ChainOnly checks by chain (nil
 	// in a slot: the check passed), each finding kept once (runFindings).
 	chainRuns   *genMemo[string, *chainRuns]
@@ -368,14 +373,22 @@ type memoStats struct {
 	memoHit, memoMiss   int // judger.memo (observations with a key)
 	runsHit, runsMiss   int // judger.chainRuns
 	sumHit, sumMiss     int // sharing.chains (the chains' summaries)
+	verHit, verMiss     int // sharing.verdictM
 }
 
 // chainRuns is what the ChainOnly checks found on one chain: a slot per
 // ChainOnly check (chainSlot) and profile (0 for the checks that are not
-// per profile, k+1 for profile k).
+// per profile, k+1 for profile k); ran has the bit of each slot whose
+// check ran, found the findings of those that did not pass (few: a
+// chain's entry is about 200 bytes).
 type chainRuns struct {
-	f    []*Finding
-	done []bool
+	ran   []uint64
+	found []slotFinding
+}
+
+type slotFinding struct {
+	slot int
+	f    *Finding
 }
 
 // chainRunsOf returns the ChainOnly findings kept for o's chain pc, or
@@ -392,20 +405,23 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 	}
 	j.stats.runsMiss++
 	n := j.chainOnly * (len(j.opts.Profiles) + 1)
-	cr := &chainRuns{f: make([]*Finding, n), done: make([]bool, n)}
+	cr := &chainRuns{ran: make([]uint64, (n+63)/64)}
 	j.chainRuns.put(pc.id, cr)
 	return cr
 }
 
 // maxChainRuns is the generation size of judger.chainRuns (genMemo). A
-// chain's entry is its slots (about 700 bytes with the six profiles);
+// chain's entry is about 200 bytes (chainRuns);
 // the findings in them are kept once for every chain that has them
 // (runFinding): hs.pcap's 1,818 chains lack their intermediate CA, and
 // chain.intermediate-missing's texts, per profile, name only the issuer
 // and its AIA URL. Emptied whole at 256 chains, the table hit 12% of
 // hs.pcap's chains, and that check's fmt.Sprintf was a tenth of what the
-// analysis allocated.
-const maxChainRuns = 1 << 10
+// analysis allocated; with generations of 1,024 it hit 80.2%, and the
+// check's texts were still a tenth of what the judge allocated; with
+// certs.CacheGeneration, as the trust memo, 90.25% (hs.pcap's 18,632
+// chains seen are 1,818 distinct: each is run once).
+const maxChainRuns = certs.CacheGeneration
 
 // runFinding returns f, or an equal finding kept before (nil for nil).
 func (j *judger) runFinding(f *Finding) *Finding {
@@ -430,10 +446,20 @@ func (j *judger) run(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Fin
 		return c.run(s)
 	}
 	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
-	if !cr.done[i] {
-		cr.f[i], cr.done[i] = j.runFinding(c.run(s)), true
+	if cr.ran[i/64]&(1<<(i%64)) != 0 {
+		for _, sf := range cr.found {
+			if sf.slot == i {
+				return sf.f
+			}
+		}
+		return nil
 	}
-	return cr.f[i]
+	cr.ran[i/64] |= 1 << (i % 64)
+	f := j.runFinding(c.run(s))
+	if f != nil {
+		cr.found = append(cr.found, slotFinding{i, f})
+	}
+	return f
 }
 
 var observationType = reflect.TypeFor[record.Observation]()
@@ -456,6 +482,7 @@ func newJudger(opts Options) *judger {
 		now = time.Now()
 	}
 	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: map[string]*Item{}, chainRuns: newGenMemo[string, *chainRuns](maxChainRuns), runFindings: newGenMemo[uint64, []*Finding](maxChainRuns)}
+	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
 		j.chainSlot[i] = j.chainOnly
@@ -472,6 +499,8 @@ type parsedChain struct {
 	certs []*x509.Certificate
 	err   error
 	id    string // record.ChainID, or "" without a chain
+	// desc is the chain's description when looked up for its ID.
+	desc *describedChain
 }
 
 // item judges observation index o: a new Item, whose judgement (chain
@@ -482,7 +511,7 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
 		pc.id = o.ChainID
 		if pc.id == "" {
-			pc.id = record.ChainID(o.Chain)
+			pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
 		}
 	}
 	k := j.key(o, &pc)
@@ -605,8 +634,13 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	sh.bound()
 	it := &Item{Index: index, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
 	s := j.subject(o, pc)
+	j.once = subjectOnce{}
+	s.once = &j.once
 	it.Name, it.NameFrom, it.WhatIf = s.Name, s.NameFrom, s.WhatIf
-	if len(s.Chain) > 0 {
+	switch {
+	case len(s.Chain) > 0 && pc.desc != nil && !s.WhatIf:
+		it.Chain = pc.desc.sums
+	case len(s.Chain) > 0:
 		it.Chain = sh.summaries(s.Chain)
 	}
 	if o.Kind == record.KindDNS {
@@ -626,6 +660,9 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	leaf := s.Leaf()
 	if leaf != nil && it.Name != "" {
 		it.Verdicts = sh.verdicts(leaf, it.Name, opts.Profiles)
+		if j.allProfiles {
+			j.once.all = it.Verdicts
+		}
 	}
 	ps := &j.ps
 	for k, p := range opts.Profiles {
@@ -644,11 +681,18 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			}
 		}
 	}
-	*ps, j.v = Subject{}, match.Verdict{}
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return b.Severity.rank() - a.Severity.rank()
-	})
-	if len(fs) > 0 {
+	*ps, j.v, j.once = Subject{}, match.Verdict{}, subjectOnce{}
+	bySeverity := func(a, b Finding) int { return b.Severity.rank() - a.Severity.rank() }
+	if !slices.IsSortedFunc(fs, bySeverity) { // mostly they are: errors alone
+		slices.SortStableFunc(fs, bySeverity)
+	}
+	switch {
+	case len(fs) > 0 && sh.light:
+		// A streaming pipeline drops its items at once: what sharing
+		// would save is the memory of the few in flight, for hashing
+		// and comparing every finding's texts.
+		it.Findings = append(make([]Finding, 0, len(fs)), fs...)
+	case len(fs) > 0:
 		it.Findings = sh.findings(fs)
 		if &it.Findings[0] == &fs[0] {
 			// Not shared (sharing keeps its own copy of what it shares):

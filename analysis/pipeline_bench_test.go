@@ -83,4 +83,5 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(hit(st.memoHit, st.memoMiss), "judged-hit-%")
 	b.ReportMetric(hit(st.runsHit, st.runsMiss), "chain-runs-hit-%")
 	b.ReportMetric(hit(st.sumHit, st.sumMiss), "summaries-hit-%")
+	b.ReportMetric(hit(st.verHit, st.verMiss), "verdicts-hit-%")
 }

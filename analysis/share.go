@@ -8,6 +8,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/match"
+	"github.com/certsleuth/certsleuth/record"
 )
 
 // sharing lets the items of one Analyze call share what they have in
@@ -17,7 +18,7 @@ import (
 // append by a later stage (principalTraceFindings) copies instead of
 // writing into another item's findings. Nothing writes to their elements.
 type sharing struct {
-	chains   *genMemo[*x509.Certificate, []describedChain] // by leaf
+	chains   *genMemo[*x509.Certificate, []*describedChain] // by leaf
 	verdictM map[verdictKey][]match.Verdict
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
@@ -30,6 +31,7 @@ type sharing struct {
 	// summaryHit and summaryMiss count the chains found described and
 	// not (BenchmarkPipeline reports them).
 	summaryHit, summaryMiss int
+	verdictHit, verdictMiss int // verdictM
 
 	// What is kept is copied into dense chunks: kept alone, each copy
 	// would sit among the garbage of the duplicates around it, and the
@@ -79,6 +81,7 @@ func (a *textArena) copy(s string) string {
 type describedChain struct {
 	chain []*x509.Certificate
 	sums  []certs.Summary
+	id    string // record.ChainID of its DER, "" until asked (chainID)
 }
 
 type verdictKey struct {
@@ -88,7 +91,7 @@ type verdictKey struct {
 
 func newSharing() *sharing {
 	return &sharing{
-		chains:   newGenMemo[*x509.Certificate, []describedChain](maxShared),
+		chains:   newGenMemo[*x509.Certificate, []*describedChain](maxShared),
 		verdictM: map[verdictKey][]match.Verdict{},
 		findingM: map[uint64][]Finding{},
 		evidence: map[uint64][]Evidence{},
@@ -103,11 +106,16 @@ func (sh *sharing) summaries(chain []*x509.Certificate) []certs.Summary {
 	if len(chain) == 0 {
 		return []certs.Summary{}
 	}
+	return sh.described(chain).sums
+}
+
+// described returns chain's entry, described once per chain.
+func (sh *sharing) described(chain []*x509.Certificate) *describedChain {
 	kept, _ := sh.chains.get(chain[0])
 	for _, e := range kept {
 		if slices.Equal(e.chain, chain) {
 			sh.summaryHit++
-			return e.sums
+			return e
 		}
 	}
 	sh.summaryMiss++
@@ -115,8 +123,25 @@ func (sh *sharing) summaries(chain []*x509.Certificate) []certs.Summary {
 	for i, c := range chain {
 		s[i] = certs.Describe(c)
 	}
-	sh.chains.put(chain[0], append(kept, describedChain{chain, s}))
-	return s
+	e := &describedChain{chain: chain, sums: s}
+	sh.chains.put(chain[0], append(kept, e))
+	return e
+}
+
+// chainID returns record.ChainID(der), whose certificates, all parsed,
+// are chain: computed once per chain described (a SHA-256 of the whole
+// chain at every connection was a twentieth of the judge's time). The
+// same pointers are the same DER (certs.Cache), so the same ID.
+// It returns the chain's entry too (nil when not all of der parsed).
+func (sh *sharing) chainID(der [][]byte, chain []*x509.Certificate) (string, *describedChain) {
+	if len(chain) == 0 || len(chain) != len(der) {
+		return record.ChainID(der), nil
+	}
+	e := sh.described(chain)
+	if e.id == "" {
+		e.id = record.ChainID(der)
+	}
+	return e.id, e
 }
 
 // verdicts returns Match(leaf, name, p) for every profile, computed once
@@ -127,14 +152,18 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*match.Pro
 	}
 	k := verdictKey{leaf, name}
 	if v, ok := sh.verdictM[k]; ok {
+		sh.verdictHit++
 		return v
 	}
+	sh.verdictMiss++
 	v := sh.verSlab.take(len(ps))
 	for i, p := range ps {
 		v[i] = match.Match(leaf, name, p)
 		if !sh.light {
 			// The profiles mostly agree: keep one copy of each text.
 			v[i].Host, v[i].Reason, v[i].By = sh.intern(v[i].Host), sh.intern(v[i].Reason), sh.intern(v[i].By)
+		} else if i > 0 && v[i].Reason == v[i-1].Reason {
+			v[i].Reason = v[i-1].Reason // one copy of a reason the profiles agree on
 		}
 	}
 	sh.verdictM[k] = v

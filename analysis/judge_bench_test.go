@@ -1,0 +1,90 @@
+package analysis
+
+import (
+	"io"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/certsleuth/certsleuth/record"
+)
+
+// BenchmarkJudge is the pipeline's judge stage alone: every observation
+// of a trace, read into memory first, judged in order by one judger as
+// Pipeline.judgeStage judges them (a new certificate cache each run), the
+// items dropped. An op is the whole trace; B/op is what judging it
+// allocated; cpu-s/op the CPU time of the process meanwhile (every
+// thread: the collector's too; 0 where not measured). caches-live-MB is what the judger holds at the end of the
+// trace (runtime.GC and HeapAlloc with the judger, then without it): its memos, sharing tables and
+// certificate cache. The trace is $CERTSLEUTH_BENCH_TRACE when set (its
+// chain IDs are cleared, as `certsleuth pcap`'s observations carry none),
+// else the first scenario repeated 3,000 times:
+//
+//	CERTSLEUTH_BENCH_TRACE=hs.trace.jsonl go test ./analysis -run '^$' -bench BenchmarkJudge -benchtime 5x
+func BenchmarkJudge(b *testing.B) {
+	var obs []*record.Observation
+	opts := Options{}
+	if p := os.Getenv("CERTSLEUTH_BENCH_TRACE"); p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rd := record.NewReader(f, p)
+		for {
+			o, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			o.ChainID = ""
+			obs = append(obs, o)
+		}
+		f.Close()
+	} else {
+		sc := scenarioList(b)[0]
+		obs = repeatedTrace(sc, 3000)
+		opts = Options{Roots: scenarioCerts(b).roots, Now: scenarioDay}
+	}
+	b.ReportAllocs()
+	var st memoStats
+	var live uint64
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		var ms runtime.MemStats
+		b.StartTimer()
+		c0 := processCPU()
+		j := newJudger(opts.withDefaults())
+		j.sh.light = true // as a streaming Pipeline's
+		for i, o := range obs {
+			_ = j.item(i+1, o)
+		}
+		cpu += processCPU() - c0
+		b.StopTimer()
+		st = j.stats
+		st.sumHit, st.sumMiss = j.sh.summaryHit, j.sh.summaryMiss
+		st.verHit, st.verMiss = j.sh.verdictHit, j.sh.verdictMiss
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		held := ms.HeapAlloc
+		runtime.KeepAlive(j)
+		j = nil
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		if held > ms.HeapAlloc {
+			live = held - ms.HeapAlloc
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(live)/(1<<20), "caches-live-MB")
+	hit := func(h, m int) float64 { return 100 * float64(h) / float64(max(h+m, 1)) }
+	b.ReportMetric(hit(st.trustHit, st.trustMiss), "trust-hit-%")
+	b.ReportMetric(hit(st.memoHit, st.memoMiss), "judged-hit-%")
+	b.ReportMetric(hit(st.runsHit, st.runsMiss), "chain-runs-hit-%")
+	b.ReportMetric(hit(st.sumHit, st.sumMiss), "summaries-hit-%")
+	b.ReportMetric(hit(st.verHit, st.verMiss), "verdicts-hit-%")
+}
