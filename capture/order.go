@@ -111,9 +111,9 @@ type order struct {
 	wait     waitHeap
 	blocks   blockHeap
 	seq      int64
-	ready    bool // something was produced or unblocked since the last release
-	forcing  bool // observations being emitted are forced out (see force)
-	lastFull map[fullKey]fullHandshake
+	ready    bool                     // something was produced or unblocked since the last release
+	forcing  bool                     // observations being emitted are forced out (see force)
+	lastFull map[uint64]fullHandshake // by keyHash of a fullKey
 }
 
 // hold registers something that may still produce an observation
