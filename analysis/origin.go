@@ -665,7 +665,7 @@ func (t *OriginTrace) explain(idx int, o *record.Observation) *Cause {
 			// The SCP only explains the client's very first connection (a
 			// proxy sees no URL when the client rejects the certificate of
 			// its first Autodiscover request, the SCP URL).
-			if c := t.candidate(host, "https", "xml", t.seenAD, true); c != nil && (c.Kind != CauseSCP || idx == t.firstReq) {
+			if c := t.quietCandidate(host, idx != t.firstReq); c != nil {
 				return c
 			}
 		}
@@ -947,10 +947,44 @@ func shownURL(u string) string {
 	return x.String()
 }
 
+// quietCandidate is candidate(host, "https", "xml", t.seenAD, true), the
+// cause of a TLS connection without a URL, or nil when that is the SCP
+// and noSCP is set (the SCP explains only the client's very first
+// connection): the SCP's words, which most connections of a capture
+// would make only to throw away, are not made then.
+func (t *OriginTrace) quietCandidate(host string, noSCP bool) *Cause {
+	k, rest := t.candidateCase(host, "https", "xml", t.seenAD)
+	if noSCP && (k == candSCP || k == candSCPAgain) {
+		return nil
+	}
+	return candidateCause(k, rest, host, "https", "xml", true)
+}
+
 // candidate explains an Autodiscover request nothing else explains, from
 // the client's own candidate list (MS-OXDISCO §3.1.5).
 func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]bool, quiet bool) *Cause {
-	u := scheme + "://" + host + "/autodiscover/autodiscover." + adKind
+	k, rest := t.candidateCase(host, scheme, adKind, seenAD)
+	return candidateCause(k, rest, host, scheme, adKind, quiet)
+}
+
+// candCase is which of candidate's causes a request has.
+type candCase int
+
+const (
+	candNone       candCase = iota // none: unknown (nil when quiet)
+	candHTTPProbe                  // the HTTP redirect probe of autodiscover.<domain>
+	candRootDomain                 // the email domain itself
+	candPrefixOf                   // autodiscover.<an email domain>
+	candDirect                     // Office 365's Direct Connect
+	candPrefix                     // autodiscover.<a domain not seen>
+	candRootGuess                  // most likely the email domain itself (no domain seen)
+	candSCPAgain                   // the SCP, on a host asked before
+	candSCP                        // the SCP
+)
+
+// candidateCase is the case of candidate; rest is the email domain when
+// host is autodiscover.<an email domain>.
+func (t *OriginTrace) candidateCase(host, scheme, adKind string, seenAD map[string]bool) (k candCase, rest string) {
 	// The first email domain d (in sorted order) with host == d or
 	// host == "autodiscover."+d decides; looked up, not scanned, since a
 	// capture can hold thousands of domains.
@@ -959,29 +993,51 @@ func (t *OriginTrace) candidate(host, scheme, adKind string, seenAD map[string]b
 	okPre = okPre && t.domainSet[rest]
 	switch {
 	case okPre && (!okEq || rest < host) && scheme == "http":
+		return candHTTPProbe, rest
+	case okEq:
+		return candRootDomain, rest
+	case okPre:
+		return candPrefixOf, rest
+	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
+		return candDirect, rest
+	case strings.HasPrefix(host, "autodiscover."):
+		return candPrefix, rest
+	case len(t.domainSet) == 0 && isRegistrable(host):
+		return candRootGuess, rest
+	case (adKind == "xml" || adKind == "svc") && seenAD[host]:
+		return candSCPAgain, rest
+	case adKind == "xml" || adKind == "svc":
+		return candSCP, rest
+	}
+	return candNone, rest
+}
+
+// candidateCause is candidate's cause in case k (candidateCase).
+func candidateCause(k candCase, rest, host, scheme, adKind string, quiet bool) *Cause {
+	u := scheme + "://" + host + "/autodiscover/autodiscover." + adKind
+	switch k {
+	case candHTTPProbe:
 		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: exchange.SettingHTTPRedirect,
 			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)", rest)}
-	case okEq:
+	case candRootDomain:
 		d := host
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.%s)", d, d)}
-	case okPre:
+	case candPrefixOf:
 		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (tried after the email domain itself)", rest)}
-	}
-	switch {
-	case host == "outlook.office365.com" || host == "autodiscover-s.outlook.com":
+	case candDirect:
 		return &Cause{Kind: CauseDirectConnect, URL: u, Text: "Outlook's Direct Connect to Office 365 (tried first by Microsoft 365 Apps, KB 3211279)"}
-	case strings.HasPrefix(host, "autodiscover."):
+	case candPrefix:
 		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
 			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (tried after the email domain itself)", host)}
-	case len(t.domainSet) == 0 && isRegistrable(host):
+	case candRootGuess:
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain, Hedged: true,
 			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.<domain>)", host)}
-	case (adKind == "xml" || adKind == "svc") && seenAD[host]:
+	case candSCPAgain:
 		return &Cause{Kind: CauseSCP, URL: u, Setting: exchange.SettingSCP, Hedged: true,
 			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP) again: Outlook re-runs Autodiscover about hourly (KB 3211279) and asks %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
-	case adKind == "xml" || adKind == "svc":
+	case candSCP:
 		return &Cause{Kind: CauseSCP, URL: u, Setting: exchange.SettingSCP, Hedged: true,
 			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP): a first Autodiscover request on %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
 	}

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -369,5 +370,31 @@ func BenchmarkTraceOrigins(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(obs)), "ns/obs")
 		})
+	}
+}
+
+// quietCandidate is candidate's quiet answer for a TLS connection without
+// a URL, but nil for the SCP when noSCP: for every case of the candidate
+// list, with and without email domains.
+func TestQuietCandidate(t *testing.T) {
+	for _, domains := range [][]string{nil, {"contoso.com", "fabrikam.com"}} {
+		tr := newOriginTrace(false)
+		for _, d := range domains {
+			tr.addDomain(d)
+		}
+		tr.seenAD["seen.contoso.com"] = true
+		for _, host := range []string{"contoso.com", "autodiscover.contoso.com", "autodiscover.other.org", "outlook.office365.com",
+			"autodiscover-s.outlook.com", "mail.contoso.com", "seen.contoso.com", "example.org", "localhost", "autodiscover."} {
+			for _, noSCP := range []bool{false, true} {
+				want := tr.candidate(host, "https", "xml", tr.seenAD, true)
+				if want != nil && want.Kind == CauseSCP && noSCP {
+					want = nil
+				}
+				got := tr.quietCandidate(host, noSCP)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("domains %v, %s, noSCP %v: %+v, want %+v", domains, host, noSCP, got, want)
+				}
+			}
+		}
 	}
 }

@@ -295,11 +295,7 @@ func (p *Pipeline) Close() (*Report, error) {
 			default:
 				return nil
 			}
-			nc := p.t.candidate(host, "https", "xml", p.t.seenAD, true)
-			if nc == nil || (nc.Kind == CauseSCP && c.Index != p.t.firstReq) {
-				return nil
-			}
-			return nc
+			return p.t.quietCandidate(host, c.Index != p.t.firstReq)
 		})
 	}
 	if p.r.Totals.PerProfile == nil {
