@@ -353,6 +353,8 @@ type grouping struct {
 	// strs interns the clients' words, the profile and check lists.
 	strs  map[string]string
 	lists map[string][]string
+	// ids is add's scratch space for the failed checks' IDs.
+	ids []string
 }
 
 // newGrouping returns a grouping for profiles ps: keepAll keeps every
@@ -396,9 +398,33 @@ func (g *grouping) internList(l []string) []string {
 	return l
 }
 
-// hash is s's grouping key.
-func (g *grouping) hash(s string) causeKey {
-	return causeKey{maphash.String(g.seed[0], s), maphash.String(g.seed[1], s)}
+// sameKey is the grouping key of the concatenation of pre, name, "|",
+// leaf, "|", ids joined by ",", and post: hashed as written, not made
+// into a string (this runs for every warning request).
+func (g *grouping) sameKey(pre []string, name, leaf string, ids []string, post ...string) causeKey {
+	var k causeKey
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(g.seed[i])
+		for _, s := range pre {
+			h.WriteString(s)
+		}
+		h.WriteString(name)
+		h.WriteByte('|')
+		h.WriteString(leaf)
+		h.WriteByte('|')
+		for j, id := range ids {
+			if j > 0 {
+				h.WriteByte(',')
+			}
+			h.WriteString(id)
+		}
+		for _, s := range post {
+			h.WriteString(s)
+		}
+		k[i] = h.Sum64()
+	}
+	return k
 }
 
 // causeKey is the key of a cause whose base key is base, reached through
@@ -428,17 +454,16 @@ func (g *grouping) add(it *Item) *Culprit {
 	if !it.Warns("") {
 		return nil
 	}
-	ids := map[string]bool{}
+	// The failed checks' IDs, sorted, each once.
+	idl := g.ids[:0]
 	for _, f := range it.Findings {
 		if f.Severity == SeverityError {
-			ids[f.ID] = true
+			idl = append(idl, f.ID)
 		}
 	}
-	var idl []string
-	for id := range ids {
-		idl = append(idl, id)
-	}
-	sort.Strings(idl)
+	slices.Sort(idl)
+	idl = slices.Compact(idl)
+	g.ids = idl
 	leaf := ""
 	if len(it.Chain) > 0 {
 		leaf = it.Chain[0].SHA256
@@ -454,15 +479,17 @@ func (g *grouping) add(it *Item) *Culprit {
 		_, port, _ := net.SplitHostPort(firstNonEmpty(it.Obs.Server, it.Obs.Connect))
 		mail += ":" + port
 	}
-	same := strings.ToLower(it.Name) + "|" + leaf + "|" + strings.Join(idl, ",")
-	base := g.hash(same + "|" + requestPath(it.Obs))
+	// The cause's key hashes same|path, same being name|leaf|checks; a
+	// connection's, conn|source|conn|same (see sameKey).
+	name := strings.ToLower(it.Name)
+	base := g.sameKey(nil, name, leaf, idl, "|", requestPath(it.Obs))
 	key := g.causeKey(base, origin, mail)
 	// A connection warns once: the requests inside one tunnel (or one
 	// captured connection) repeat its first culprit, whatever their URL.
 	var conn causeKey
 	hasConn := it.Obs.Conn != ""
 	if hasConn {
-		conn = g.hash("conn|" + string(it.Obs.Source) + "|" + it.Obs.Conn + "|" + same)
+		conn = g.sameKey([]string{"conn|", string(it.Obs.Source), "|", it.Obs.Conn, "|"}, name, leaf, idl)
 		if c, ok := g.byKey[conn]; ok {
 			g.repeat(c, it, false)
 			return c
