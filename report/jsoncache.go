@@ -1,50 +1,45 @@
 package report
 
 import (
+	"hash/maphash"
+	"strings"
 	"unsafe"
 
 	"github.com/certsleuth/certsleuth/analysis"
-	"github.com/certsleuth/certsleuth/certs"
 )
 
 // lineCache keeps the JSON of the parts of a line that repeat from one
 // item to the next, so that JSONWriter encodes them once and copies the
 // bytes after:
-//   - the findings: the judge shares them between items with the same
-//     content (analysis/share.go) and keeps each ChainOnly finding once for
-//     every chain that has it; a hs.pcap line is 8 KB of findings, and 79%
-//     of hs.pcap's 190,822 findings are kept here when written;
-//   - the chains' summaries, shared by every item of a chain (certs.Describe
-//     once per chain, in the judge's memo);
+//   - the findings seen more than once: the judge keeps each ChainOnly
+//     finding once for every chain that has it, and a hs.pcap line is 8 KB
+//     of findings; 79% of hs.pcap's 190,822 findings are copied;
 //   - the certificate's names of the verdicts (every profile's verdict
 //     holds the same slice, the certificate's).
 //
-// Entries are found by identity: a key is the addresses and lengths of
-// the value's strings and slices. The keys hold those addresses, so what
-// they point to can be neither freed nor reused while the entry lives;
-// strings do not change, and nothing writes to the elements of a slice
-// the judge shares: a key never stands for two contents. A value equal to
-// one kept but at other addresses is only encoded again.
-//
-// A nil *lineCache keeps nothing (each part is encoded).
+// A finding is found by its content: a hash of it, then compared whole
+// with the copy the cache keeps (its own strings: a cache that kept the
+// judge's would hold the 32 KB chunks they are cut from, 8 MB of hs.pcap's
+// peak). A nil *lineCache keeps nothing (each part is encoded).
 type lineCache struct {
-	findings encCache[findingKey]
-	chains   encCache[sliceID[certs.Summary]]
-	// names is the last certificate's names and their JSON.
-	namesID  sliceID[string]
+	findings encCache
+	// namesID is the last certificate's names (a slice shared by every
+	// verdict of one certificate: its address and length, kept with
+	// names so that they cannot be reused) and namesEnc their JSON.
+	names    []string
+	namesID  sliceID
 	namesEnc []byte
 }
 
-// lineCacheEntries is the number of keys of a generation of each of
-// lineCache's caches (two generations are kept). A finding is kept the
+// lineCacheEntries is the number of findings, seen or kept, of a
+// generation of lineCache.findings (two are kept). A finding is kept the
 // second time it is seen, so that the many seen once (a date or a name in
-// their text) cost only their hash; a chain the first time. hs.pcap:
-// 79% of the findings are copied, 4,773 of them kept (about 1 KB of JSON
-// each); 1,818 chains in random order, each about 1 KB.
-const lineCacheEntries = 1024
+// their text) cost only their hash: hs.pcap keeps 4,773 of its 190,822
+// findings (about 1 KB of JSON and 1 KB of text each) and copies 79%.
+const lineCacheEntries = 512
 
 func newLineCache() *lineCache {
-	return &lineCache{findings: encCache[findingKey]{n: lineCacheEntries}, chains: encCache[sliceID[certs.Summary]]{n: lineCacheEntries, first: true}}
+	return &lineCache{findings: encCache{n: lineCacheEntries, seed: maphash.MakeSeed()}}
 }
 
 // appendFinding appends f as a JSON object, copied from c when kept.
@@ -52,38 +47,17 @@ func (c *lineCache) appendFinding(b []byte, f *analysis.Finding) []byte {
 	if c == nil {
 		return appendFinding(b, f)
 	}
-	k := findingKeyOf(f)
-	h := k.hash()
-	enc, keep := c.findings.get(h, k)
+	h := c.findings.hash(f)
+	enc, keep := c.findings.get(h, f)
 	if enc != nil {
 		return append(b, enc...)
 	}
 	start := len(b)
 	b = appendFinding(b, f)
 	if keep {
-		c.findings.put(h, k, b[start:])
+		c.findings.put(h, f, b[start:])
 	}
 	return b
-}
-
-// appendChain appends the summaries of a chain (appendSummaries), copied
-// from c when kept.
-func (c *lineCache) appendChain(b []byte, ss []certs.Summary) ([]byte, error) {
-	if c == nil || len(ss) == 0 {
-		return appendSummaries(b, ss)
-	}
-	k := sliceIDOf(ss)
-	h := mixWords(0, uintptr(unsafe.Pointer(k.p)), uintptr(k.n))
-	enc, keep := c.chains.get(h, k)
-	if enc != nil {
-		return append(b, enc...), nil
-	}
-	start := len(b)
-	b, err := appendSummaries(b, ss)
-	if err == nil && keep {
-		c.chains.put(h, k, b[start:])
-	}
-	return b, err
 }
 
 // appendNames appends a certificate's names (appendStrings), copied when
@@ -92,77 +66,89 @@ func (c *lineCache) appendNames(b []byte, names []string) []byte {
 	if c == nil || len(names) == 0 {
 		return appendStrings(b, names)
 	}
-	if id := sliceIDOf(names); id != c.namesID {
-		c.namesID = id // holds names: see lineCache
+	if id := (sliceID{unsafe.SliceData(names), len(names)}); id != c.namesID {
+		c.names, c.namesID = names, id
 		c.namesEnc = appendStrings(c.namesEnc[:0], names)
 	}
 	return append(b, c.namesEnc...)
 }
 
-// strID identifies a string by its bytes' address and length.
-type strID struct {
-	p *byte
+// sliceID identifies a non-empty []string by its first element's address
+// and length (the slice is kept with it: the address cannot be reused,
+// and nothing writes to the elements of a slice the judge shares).
+type sliceID struct {
+	p *string
 	n int
 }
 
-func idOf(s string) strID { return strID{unsafe.StringData(s), len(s)} }
-
-// sliceID identifies a slice by its first element's address and length;
-// nil apart from empty (they encode differently).
-type sliceID[T any] struct {
-	p     *T
-	n     int
-	isNil bool
-}
-
-func sliceIDOf[T any](s []T) sliceID[T] { return sliceID[T]{unsafe.SliceData(s), len(s), s == nil} }
-
-// findingKey identifies a Finding by every field's identity
-// (TestJSONLineFields fails when Finding gains a field: add it here too).
-type findingKey struct {
-	id, severity, profile, summary, why, remedy, citation strID
-	evidence                                              sliceID[analysis.Evidence]
-}
-
-func findingKeyOf(f *analysis.Finding) findingKey {
-	return findingKey{idOf(f.ID), idOf(string(f.Severity)), idOf(f.Profile), idOf(f.Summary), idOf(f.Why), idOf(f.Remedy), idOf(f.Citation), sliceIDOf(f.Evidence)}
-}
-
-// hash mixes the words of k into 64 bits: encCache's index.
-func (k *findingKey) hash() uint64 {
-	h := uint64(0)
-	for _, s := range [...]*strID{&k.id, &k.severity, &k.profile, &k.summary, &k.why, &k.remedy, &k.citation} {
-		h = mixWords(h, uintptr(unsafe.Pointer(s.p)), uintptr(s.n))
-	}
-	return mixWords(h, uintptr(unsafe.Pointer(k.evidence.p)), uintptr(k.evidence.n))
-}
-
-func mixWords(h uint64, a, b uintptr) uint64 {
-	h = (h ^ uint64(a)) * 0x9e3779b97f4a7c15
-	h = (h ^ uint64(b)) * 0x9e3779b97f4a7c15
-	return h ^ h>>29
-}
-
-// encCache maps keys K (identities, see lineCache), indexed by a hash of
-// them, to their JSON, in two generations of at most n entries: past n,
-// the newer becomes the older and the older is dropped; an entry found in
-// the older moves to the newer. Unless first is set, a key is only noted
-// (its hash) the first time, and kept with its JSON the second.
-type encCache[K comparable] struct {
+// encCache maps findings to their JSON, in two generations of at most n
+// entries: past n, the newer becomes the older and the older is dropped;
+// an entry found in the older moves to the newer. A finding is first only
+// noted (its hash), and kept with its JSON when seen again.
+type encCache struct {
 	n             int
-	first         bool
-	kept, keptOld map[uint64]*encEntry[K]
+	seed          maphash.Seed
+	kept, keptOld map[uint64]*encEntry
 	seen, seenOld map[uint64]struct{}
 }
 
-type encEntry[K comparable] struct {
-	k   K
+// encEntry is a kept finding: a copy with its own strings, and its JSON.
+type encEntry struct {
+	f   analysis.Finding
 	enc []byte
 }
 
-// get returns the JSON kept for k, whose hash is h, or nil and whether
+// hash hashes every field of f (TestJSONLineFields fails when Finding
+// gains a field: add it here, in sameFinding and cloneFinding too).
+func (c *encCache) hash(f *analysis.Finding) uint64 {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, s := range [...]string{f.ID, string(f.Severity), f.Profile, f.Summary, f.Why, f.Remedy, f.Citation} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	if f.Evidence == nil {
+		h.WriteByte(1) // nil and empty encode alike, but compare apart
+	}
+	for _, e := range f.Evidence {
+		h.WriteString(e.Label)
+		h.WriteByte(0)
+		h.WriteString(e.Value)
+		h.WriteByte(0)
+		h.WriteString(e.From)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+func sameFinding(a, b *analysis.Finding) bool {
+	if a.ID != b.ID || a.Severity != b.Severity || a.Profile != b.Profile || a.Summary != b.Summary || a.Why != b.Why ||
+		a.Remedy != b.Remedy || a.Citation != b.Citation || len(a.Evidence) != len(b.Evidence) || (a.Evidence == nil) != (b.Evidence == nil) {
+		return false
+	}
+	for i := range a.Evidence {
+		if a.Evidence[i] != b.Evidence[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func cloneFinding(f *analysis.Finding) analysis.Finding {
+	c := analysis.Finding{ID: strings.Clone(f.ID), Severity: analysis.Severity(strings.Clone(string(f.Severity))), Profile: strings.Clone(f.Profile),
+		Summary: strings.Clone(f.Summary), Why: strings.Clone(f.Why), Remedy: strings.Clone(f.Remedy), Citation: strings.Clone(f.Citation)}
+	if f.Evidence != nil {
+		c.Evidence = make([]analysis.Evidence, len(f.Evidence))
+		for i, e := range f.Evidence {
+			c.Evidence[i] = analysis.Evidence{Label: strings.Clone(e.Label), Value: strings.Clone(e.Value), From: strings.Clone(e.From)}
+		}
+	}
+	return c
+}
+
+// get returns the JSON kept for f, whose hash is h, or nil and whether
 // to keep it once encoded (put).
-func (c *encCache[K]) get(h uint64, k K) (enc []byte, keep bool) {
+func (c *encCache) get(h uint64, f *analysis.Finding) (enc []byte, keep bool) {
 	e, ok := c.kept[h]
 	if !ok {
 		if e, ok = c.keptOld[h]; ok {
@@ -170,13 +156,10 @@ func (c *encCache[K]) get(h uint64, k K) (enc []byte, keep bool) {
 		}
 	}
 	if ok {
-		if e.k == k {
+		if sameFinding(&e.f, f) {
 			return e.enc, false
 		}
-		return nil, false // another key with the same hash: encoded each time
-	}
-	if c.first {
-		return nil, true
+		return nil, false // another finding of the same hash: encoded each time
 	}
 	if _, ok := c.seen[h]; ok {
 		return nil, true
@@ -191,14 +174,14 @@ func (c *encCache[K]) get(h uint64, k K) (enc []byte, keep bool) {
 	return nil, false
 }
 
-// put keeps enc, the JSON of the value whose key is k and hash h.
-func (c *encCache[K]) put(h uint64, k K, enc []byte) {
-	c.keep(h, &encEntry[K]{k: k, enc: append([]byte(nil), enc...)})
+// put keeps enc, the JSON of f, whose hash is h.
+func (c *encCache) put(h uint64, f *analysis.Finding, enc []byte) {
+	c.keep(h, &encEntry{f: cloneFinding(f), enc: append([]byte(nil), enc...)})
 }
 
-func (c *encCache[K]) keep(h uint64, e *encEntry[K]) {
+func (c *encCache) keep(h uint64, e *encEntry) {
 	if len(c.kept) >= c.n || c.kept == nil {
-		c.keptOld, c.kept = c.kept, make(map[uint64]*encEntry[K], c.n)
+		c.keptOld, c.kept = c.kept, make(map[uint64]*encEntry, c.n)
 	}
 	c.kept[h] = e
 }

@@ -2,23 +2,26 @@ package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/certsleuth/certsleuth/analysis"
 )
 
-// A finding's JSON comes from the cache only for the same strings and
-// evidence at the same addresses: strings cut from one buffer (same
-// address, other lengths) and equal texts elsewhere are each written as
-// encoding/json writes them, however many times they come.
-func TestLineCacheIdentity(t *testing.T) {
+// A finding's JSON comes from the cache only for an equal finding:
+// strings cut from one buffer (same address, other lengths), equal texts
+// elsewhere, nil and empty evidence, are each written as encoding/json
+// writes them, however many times they come.
+func TestLineCacheFindings(t *testing.T) {
 	text := strings.Repeat("the certificate <is> for mail.contoso.com & owa ", 4)
 	ev := []analysis.Evidence{{Label: "SAN", Value: text[:20]}}
 	var fs []analysis.Finding
 	for n := 1; n < len(text); n += 17 {
 		fs = append(fs, analysis.Finding{ID: "name.mismatch", Severity: analysis.SeverityError, Profile: "windows", Summary: text[:n], Evidence: ev[:1]},
 			analysis.Finding{ID: "name.mismatch", Severity: analysis.SeverityError, Profile: "windows", Summary: strings.Clone(text[:n]), Evidence: ev[:0]},
+			analysis.Finding{ID: "name.mismatch", Severity: analysis.SeverityError, Profile: "windows", Summary: text[:n]},
 			analysis.Finding{ID: "name.mismatch", Severity: analysis.SeverityError, Profile: "windows", Summary: text[:n], Why: text[n:]})
 	}
 	c := newLineCache()
@@ -35,37 +38,36 @@ func TestLineCacheIdentity(t *testing.T) {
 	}
 }
 
-// encCache keeps at most two generations of n keys, gives a key's JSON
-// only for that key (not another of the same hash), and keeps a key the
-// second time it is seen (first: the first time).
+// encCache keeps a finding the second time it is seen, as its own copy
+// (not the caller's strings), gives its JSON only for an equal finding
+// (not another of the same hash), and keeps at most two generations of n.
 func TestEncCache(t *testing.T) {
-	c := encCache[int]{n: 4}
-	if enc, keep := c.get(1, 10); enc != nil || keep {
+	c := encCache{n: 4}
+	f := analysis.Finding{ID: "a", Summary: strings.Repeat("s", 40), Evidence: []analysis.Evidence{{Label: "l"}}}
+	if enc, keep := c.get(1, &f); enc != nil || keep {
 		t.Fatalf("first sight: %q, keep %v; want nothing, not kept", enc, keep)
 	}
-	if enc, keep := c.get(1, 10); enc != nil || !keep {
+	if enc, keep := c.get(1, &f); enc != nil || !keep {
 		t.Fatalf("second sight: %q, keep %v; want nothing, keep", enc, keep)
 	}
-	c.put(1, 10, []byte("ten"))
-	if enc, _ := c.get(1, 10); string(enc) != "ten" {
-		t.Errorf("kept: %q, want ten", enc)
+	c.put(1, &f, []byte("one"))
+	if enc, _ := c.get(1, &f); string(enc) != "one" {
+		t.Errorf("kept: %q, want one", enc)
 	}
-	if enc, keep := c.get(1, 11); enc != nil || keep {
-		t.Errorf("another key of the same hash: %q, keep %v; want nothing", enc, keep)
+	if e := c.kept[1]; unsafe.StringData(e.f.Summary) == unsafe.StringData(f.Summary) || &e.f.Evidence[0] == &f.Evidence[0] {
+		t.Errorf("the cache keeps the caller's strings or evidence")
 	}
-	f := encCache[int]{n: 4, first: true}
+	for _, g := range []analysis.Finding{{ID: "a", Summary: f.Summary}, {ID: "a", Summary: f.Summary, Evidence: []analysis.Evidence{}}, {ID: "b", Summary: f.Summary, Evidence: f.Evidence}} {
+		if enc, _ := c.get(1, &g); enc != nil {
+			t.Errorf("%+v, another finding of the same hash: %q; want nothing", g, enc)
+		}
+	}
 	for i := range 100 {
-		if _, keep := f.get(uint64(i), i); !keep {
-			t.Fatalf("first: key %d not to be kept", i)
-		}
-		f.put(uint64(i), i, []byte("x"))
-		if n := len(f.kept) + len(f.keptOld); n > 8 {
-			t.Fatalf("%d entries after %d keys; want at most 8", n, i+1)
-		}
-	}
-	for i := 96; i < 100; i++ {
-		if enc, _ := f.get(uint64(i), i); string(enc) != "x" {
-			t.Errorf("recent key %d: %q", i, enc)
+		g := analysis.Finding{ID: fmt.Sprint(i)}
+		c.get(uint64(i+10), &g)
+		c.put(uint64(i+10), &g, []byte("x"))
+		if n := len(c.kept) + len(c.keptOld); n > 8 {
+			t.Fatalf("%d entries after %d findings; want at most 8", n, i+1)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func appendItemLine(b []byte, j *JSONItem, c *lineCache) ([]byte, error) {
 	b = appendField(b, `,"name":`, j.Name)
 	b = appendOmit(b, `,"name_from":`, string(j.NameFrom))
 	b = append(b, `,"chain":`...)
-	if b, err = c.appendChain(b, j.Chain); err != nil {
+	if b, err = appendSummaries(b, j.Chain); err != nil {
 		return b, err
 	}
 	if len(j.Verdicts) > 0 {
