@@ -109,14 +109,18 @@ type Subject struct {
 }
 
 // subjectOnce is what the checks of one observation work out once for
-// all its profiles: the name evidence (nameEvidence), and the verdicts of
-// the whole profile table when the judge's are those (refusedBy).
+// all its profiles: the name evidence (nameEvidence), the verdicts of the
+// whole profile table when the judge's are those (refusedBy), the leaf's
+// issuer (leafIssuer).
 type subjectOnce struct {
 	nameEv    []Evidence
 	hasNameEv bool
 	// all is match.Match of the leaf and the name for every profile of
 	// match.Profiles(), in its order, or nil when not known.
 	all []match.Verdict
+	// issuer is issuerOf's Issuer.String() (leafIssuer).
+	issuer   string
+	issuerOf *x509.Certificate
 }
 
 // Leaf returns the server's certificate, or nil.

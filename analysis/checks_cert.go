@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/certsleuth/certsleuth/certs"
@@ -151,13 +150,12 @@ func init() {
 				if s.trust == nil || s.trust.ok || !s.trust.selfSigned {
 					return nil
 				}
-				leaf := s.Leaf()
 				what := "the certificate, which carries no names,"
 				if n := leafNames(s); len(n) > 0 {
 					what = "the certificate for " + strings.Join(n, ", ")
 				}
 				return &Finding{Summary: what + " is self-signed and not in the trusted roots",
-					Evidence: []Evidence{{Label: "issuer", Value: issuerString(leaf), From: "leaf"}}}
+					Evidence: []Evidence{{Label: "issuer", Value: s.leafIssuer(), From: "leaf"}}}
 			},
 		},
 		&Check{
@@ -183,7 +181,7 @@ func init() {
 					}
 				}
 				return &Finding{Summary: "the chain is not trusted: " + why,
-					Evidence: []Evidence{{Label: "issuer", Value: issuerString(leaf), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"},
+					Evidence: []Evidence{{Label: "issuer", Value: s.leafIssuer(), From: "leaf"}, {Label: "chain length", Value: fmt.Sprint(len(s.Chain)), From: "as sent"},
 						{Label: "verification error", Value: s.trust.err.Error(), From: "Go crypto/x509"}}}
 			},
 		},
@@ -198,7 +196,7 @@ func init() {
 				}
 				leaf := s.Leaf()
 				urls := strings.Join(a.urls, ", ")
-				ev := []Evidence{{Label: "issuer", Value: issuerString(leaf), From: "leaf"}, {Label: "AIA caIssuers", Value: urls, From: "leaf"}}
+				ev := []Evidence{{Label: "issuer", Value: s.leafIssuer(), From: "leaf"}, {Label: "AIA caIssuers", Value: urls, From: "leaf"}}
 				switch {
 				case !s.Profile.FetchesAIA():
 					return &Finding{Summary: fmt.Sprintf("the server did not send the intermediate CA %q, and %s does not fetch it from the AIA URL %s (Chromium, Windows and Apple do)", leaf.Issuer.CommonName, s.Profile.Title, urls), Evidence: ev}
@@ -493,25 +491,16 @@ func visibilityCheck(id, title string, sev Severity, vis record.Visibility, cita
 	}
 }
 
-// issuerString is c.Issuer.String(), made once per certificate (the chain
-// checks name the issuer for every profile of every connection). The
-// cache holds the certificates of certs.Cache, one pointer per DER; it
-// starts again past 4,096 entries.
-func issuerString(c *x509.Certificate) string {
-	issuerNames.Lock()
-	defer issuerNames.Unlock()
-	if s, ok := issuerNames.m[c]; ok {
-		return s
+// leafIssuer is the leaf's Issuer.String(), made once per observation
+// when the subject says so (s.once): the chain checks name the issuer for
+// every profile.
+func (s *Subject) leafIssuer() string {
+	leaf := s.Leaf()
+	if o := s.once; o != nil {
+		if o.issuerOf != leaf {
+			o.issuer, o.issuerOf = leaf.Issuer.String(), leaf
+		}
+		return o.issuer
 	}
-	if issuerNames.m == nil || len(issuerNames.m) >= 4096 {
-		issuerNames.m = map[*x509.Certificate]string{}
-	}
-	s := c.Issuer.String()
-	issuerNames.m[c] = s
-	return s
-}
-
-var issuerNames struct {
-	sync.Mutex
-	m map[*x509.Certificate]string
+	return leaf.Issuer.String()
 }

@@ -139,9 +139,10 @@ func (j *Judge) dates(o *record.Observation, at time.Time) (from, until time.Tim
 
 // judgeKey appends to b what the judgement of o depends on besides the
 // earlier observations and the time: every field of o but Time, Duration,
-// Client and Conn (the checks read none of them), its chain by its ID
-// (as judger.key, which encodes the same fields as JSON, at a tenth of
-// the cost). It appends nothing when o is to be judged on its own: it
+// Client and Conn, its chain by its ID. (The judge stage's own memo,
+// judger.memo, keys on what the checks read, checkKey: fewer fields. This
+// key keeps the rest because a Judge numbers its judgements, and the
+// proxy treats two requests with one number alike.) It appends nothing when o is to be judged on its own: it
 // carries a body (an Autodiscover answer), DNS answers or AIA fetches.
 // TestJudgeKeyFields fails when Observation gains a field this leaves out.
 func judgeKey(b []byte, o *record.Observation) []byte {

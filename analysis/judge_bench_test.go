@@ -18,8 +18,9 @@ import (
 // thread: the collector's too; 0 where not measured). caches-live-MB is what the judger holds at the end of the
 // trace (runtime.GC and HeapAlloc with the judger, then without it): its memos, sharing tables and
 // certificate cache. The trace is $CERTSLEUTH_BENCH_TRACE when set (its
-// chain IDs are cleared, as `certsleuth pcap`'s observations carry none),
-// else the first scenario repeated 3,000 times:
+// observations name their chains by ID, as `certsleuth pcap`'s do since
+// f51a5c6; CERTSLEUTH_BENCH_NOCHAINID=1 clears them, as a proxy's live
+// observations carry none), else the first scenario repeated 3,000 times:
 //
 //	CERTSLEUTH_BENCH_TRACE=hs.trace.jsonl go test ./analysis -run '^$' -bench BenchmarkJudge -benchtime 5x
 func BenchmarkJudge(b *testing.B) {
@@ -39,7 +40,9 @@ func BenchmarkJudge(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			o.ChainID = ""
+			if os.Getenv("CERTSLEUTH_BENCH_NOCHAINID") != "" {
+				o.ChainID = ""
+			}
 			obs = append(obs, o)
 		}
 		f.Close()

@@ -2,7 +2,7 @@ package analysis
 
 import (
 	"crypto/x509"
-	"reflect"
+	"encoding/binary"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -334,15 +334,14 @@ type judger struct {
 	whatIfTrust *trustResult
 	sh          *sharing
 	// memo holds the judgement of recent observations by what it depends
-	// on (judgeKey): thousands of connections to one server are judged
-	// once.
-	memo map[string]*Item
+	// on (checkKey): thousands of connections to one server and name are
+	// judged once.
+	memo *genMemo[string, *Item]
 
 	// Scratch space reused from one observation to the next (a judger is
 	// used by one goroutine): the key's copy of the observation and its
 	// bytes, the subject and verdict each per-profile check is given, the
 	// findings before they are shared.
-	keyObs record.Observation
 	keyBuf []byte
 	ps     Subject
 	v      match.Verdict
@@ -458,8 +457,6 @@ func (j *judger) run(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Fin
 	return f
 }
 
-var observationType = reflect.TypeFor[record.Observation]()
-
 // maxTrust is the generation size of judger.trust (genMemo: up to twice
 // as many chains are remembered). An entry is small, but its path and
 // error hold parsed certificates: as many chains as certs.Cache keeps
@@ -468,16 +465,21 @@ var observationType = reflect.TypeFor[record.Observation]()
 // order) still verified 3,687 chains.
 const maxTrust = certs.CacheGeneration
 
-// maxMemo bounds judger.memo; past it the memo starts again (1,024, as
-// maxShared: each entry holds its key, about 200 bytes, and a judgement).
-const maxMemo = 1 << 10
+// maxMemo is the generation size of judger.memo (genMemo). An entry holds
+// its key (about 100 bytes) and a judgement: the findings and their texts
+// of every profile, 5-6 KB for a name that fails. A capture of an office
+// (a few servers and names) hits at any size; pcapgen's hs.pcap draws a
+// new name at almost every connection, and its judged-hit-% is 7.0 with
+// 256 (judge caches 5.9 MB live), 12.2 with 512 (8.1 MB), 19.5 with 1,024
+// (12.3 MB), for the same CPU time within noise (BenchmarkJudge).
+const maxMemo = 1 << 8
 
 func newJudger(opts Options) *judger {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: map[string]*Item{}, chainRuns: newGenMemo[string, *chainRuns](maxChainRuns), runFindings: newGenMemo[uint64, []*Finding](maxChainRuns)}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: newGenMemo[string, *Item](maxMemo), chainRuns: newGenMemo[string, *chainRuns](maxChainRuns), runFindings: newGenMemo[uint64, []*Finding](maxChainRuns)}
 	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -512,7 +514,7 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 	}
 	k := j.key(o, &pc)
 	if k != nil {
-		if m, ok := j.memo[string(k)]; ok {
+		if m, ok := j.memo.get(string(k)); ok {
 			j.stats.memoHit++
 			it := *m
 			it.Index, it.Obs = index, o
@@ -522,69 +524,106 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 	it := j.judge(index, o, &pc)
 	if k != nil {
 		j.stats.memoMiss++
-		if len(j.memo) >= maxMemo {
-			clear(j.memo)
-		}
 		m := *it
 		m.Obs = nil
-		j.memo[string(k)] = &m
+		j.memo.put(string(k), &m)
 	}
 	return it
 }
 
-// key is what the checks of one observation depend on, or nil when o is
-// not to be memoised (it has a body to read). The time counts only as
-// whether each certificate of the chain was within its dates, unless one
-// was not: the finding then names the time of the request. The bytes are
-// the judger's, valid until the next call.
+// key is what the judgement of o, whose chain pc is, depends on
+// (checkKey), or nil when o is judged on its own. The bytes are the
+// judger's, valid until the next call.
 func (j *judger) key(o *record.Observation, pc *parsedChain) []byte {
-	if o.Body != nil {
-		return nil
+	at := o.Time
+	if at.IsZero() {
+		at = j.now
 	}
-	c := &j.keyObs
-	*c = *o
-	c.Time, c.Duration, c.Client, c.Conn, c.Chain = time.Time{}, 0, "", "", nil
-	c.ChainID = pc.id
-	kb := j.keyBuf[:0]
-	if j.opts.WhatIf == nil {
-		if len(pc.certs) > 0 {
-			at := o.Time
-			if at.IsZero() {
-				at = j.now
-			}
-			out := false
-			for _, x := range pc.certs {
-				switch {
-				case at.After(x.NotAfter):
-					kb = append(kb, 'x')
-					out = true
-				case at.Before(x.NotBefore):
-					kb = append(kb, 'y')
-					out = true
-				default:
-					kb = append(kb, 'v')
-				}
-			}
-			if out {
-				c.Time = at
-			}
-		}
-	} else if !o.Time.IsZero() {
-		c.Time = o.Time // a what-if judges dates against the request time
-	}
-	// The observation's binary form (spill_codec.go): every exported
-	// field, so equal keys are equal observations, as with the JSON
-	// encoding this replaces (hs.pcap: 186 bytes a key against 272, and
-	// without encoding/json's reflection and escaping).
-	kb, err := codecFor(observationType).enc(append(kb, '|'), unsafe.Pointer(c))
-	*c = record.Observation{} // holds nothing of o until the next call
-	if cap(kb) <= 1<<20 {
+	kb, ok := checkKey(j.keyBuf[:0], o, pc, at, j.opts.WhatIf != nil)
+	if cap(kb) <= 1<<16 {
 		j.keyBuf = kb
 	}
-	if err != nil {
+	if !ok {
 		return nil
 	}
 	return kb
+}
+
+// checkKey appends to b what the judge reads of observation o (whose
+// chain pc is, judged at the time at), and reports whether o may share
+// its judgement with another: false when it has a body (an Autodiscover
+// answer), DNS answers or AIA fetches, or is a DNS lookup (its judgement
+// is its name alone). Two observations with equal keys get equal items
+// but for Index and Obs: the checks (checks*.go), judgeAIA, the matcher
+// and the chain summaries read only these fields, the chain by its ID,
+// and the time only as whether each certificate was within its dates
+// (unless one was not, or the chain is a what-if, which date checks judge
+// at the request's time: then the time itself). Server is read only when
+// nothing names the server (name.unknown and nameOr fall back on it).
+// The fields left out (Time, Duration, Client, Conn, Proxy, ALPN,
+// Method, StartTLS, UserAgent, Protocol, Status, Location, Note,
+// Exchange) vary from connection to connection of one server and name;
+// TestCheckKeyFields fails when Observation gains a field this does not
+// place, and TestCheckKeyJudgement when a check starts reading a field
+// left out.
+func checkKey(b []byte, o *record.Observation, pc *parsedChain, at time.Time, whatIf bool) ([]byte, bool) {
+	if o.Body != nil || o.DNS != nil || len(o.AIA) > 0 || o.Kind == record.KindDNS {
+		return b, false
+	}
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	flags := func(fs ...bool) {
+		var x byte
+		for i, f := range fs {
+			if f {
+				x |= 1 << i
+			}
+		}
+		b = append(b, x)
+	}
+	str(string(o.Kind))
+	str(string(o.Source))
+	str(o.SNI)
+	str(o.Connect)
+	str(o.URL)
+	str(o.Host)
+	str(o.DNSName)
+	if n, _ := o.AskedName(); n == "" {
+		str(o.Server)
+	}
+	str(pc.id)
+	str(string(o.Visibility))
+	b = binary.AppendVarint(b, int64(o.Snaplen))
+	str(o.ResumedFrom)
+	str(o.Carrier)
+	str(o.Error)
+	str(o.ClientAlert)
+	str(o.TLSVersion)
+	str(o.HelloFormat)
+	b = binary.AppendUvarint(b, uint64(len(o.ServerWarnings)))
+	for _, w := range o.ServerWarnings {
+		str(w)
+	}
+	str(o.ClientCert)
+	flags(o.NoSNI, o.ECH, o.ECHRequired, o.ClientCertRequested, whatIf)
+	// The time, as the date checks see it.
+	out := whatIf
+	for _, c := range pc.certs {
+		switch {
+		case at.After(c.NotAfter):
+			b, out = append(b, 'x'), true
+		case at.Before(c.NotBefore):
+			b, out = append(b, 'y'), true
+		default:
+			b = append(b, 'v')
+		}
+	}
+	if out {
+		b = binary.AppendVarint(append(b, '@'), at.UnixNano())
+	}
+	return b, true
 }
 
 // subject is what the checks of observation o, whose chain pc is, look
