@@ -353,8 +353,10 @@ type grouping struct {
 	// strs interns the clients' words, the profile and check lists.
 	strs  map[string]string
 	lists map[string][]string
-	// ids is add's scratch space for the failed checks' IDs.
+	// ids and fs are add's scratch space for the failed checks' IDs and
+	// findings.
 	ids []string
+	fs  []Finding
 }
 
 // newGrouping returns a grouping for profiles ps: keepAll keeps every
@@ -503,14 +505,20 @@ func (g *grouping) add(it *Item) *Culprit {
 		return c
 	}
 	ps := g.internList(it.WarningProfiles(g.profiles))
+	merged := MergeFindings(it.Findings, SeverityError)
 	var checks []string
-	for _, f := range byCause(MergeFindings(it.Findings, SeverityError), ps) {
+	byc := append(g.fs[:0], merged...) // byCause sorts in place
+	for _, f := range byCause(byc, ps) {
 		checks = append(checks, f.ID)
 	}
-	if !g.keepAll {
-		it = compactItem(it)
+	clear(byc)
+	g.fs = byc[:0]
+	var ref int32
+	if g.keepAll {
+		ref = g.store.put(it)
+	} else {
+		ref = g.store.putCompact(it, merged)
 	}
-	ref := g.store.put(it)
 	c := &Culprit{Index: it.Index, Checks: g.internList(checks), Profiles: ps, keyBase: base,
 		first: ref, findingsOf: ref, name: strings.Clone(it.Name), probe: it.Obs.Source == record.SourceProbe, hasURL: it.Obs.URL != ""}
 	if len(it.Origin) > 0 {
@@ -552,11 +560,13 @@ func (g *grouping) rememberConn(conn causeKey, c *Culprit) {
 // connection the group had not seen.
 func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
 	if c.nex < MaxExamples {
-		ex := it
-		if !g.keepAll {
-			ex = compactItem(it)
+		var ref int32
+		if g.keepAll {
+			ref = g.store.put(it)
+		} else {
+			ref = g.store.putCompact(it, MergeFindings(it.Findings, SeverityError))
 		}
-		c.examples[c.nex] = exampleRef{int32(it.Index), g.store.put(ex)}
+		c.examples[c.nex] = exampleRef{int32(it.Index), ref}
 		c.nex++
 	}
 	g.count(c, it, newConn)
@@ -573,14 +583,15 @@ func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
 // hs.pcap's first requests take 9 KB each in JSON with every profile's
 // findings, 3 KB so.
 func compactItem(it *Item) *Item {
+	return compactWith(it, MergeFindings(it.Findings, SeverityError))
+}
+
+// compactWith is compactItem(it), merged being it's error findings merged
+// (MergeFindings: the compact item takes it).
+func compactWith(it *Item, merged []Finding) *Item {
 	cp := *it
 	cp.Verdicts = nil
-	cp.Findings = MergeFindings(it.Findings, SeverityError)
-	for _, f := range it.Findings {
-		if f.ID == "conn.client-alert" && f.Severity.rank() < SeverityError.rank() {
-			cp.Findings = append(cp.Findings, f)
-		}
-	}
+	cp.Findings = compactFindings(it, merged)
 	o := *it.Obs
 	if len(o.Chain) > 0 {
 		o.Chain = make([][]byte, len(o.Chain))
@@ -588,6 +599,17 @@ func compactItem(it *Item) *Item {
 	o.Body = nil
 	cp.Obs = &o
 	return &cp
+}
+
+// compactFindings is a compact item's findings: merged (it's error
+// findings merged, which it appends to) and the client's alert.
+func compactFindings(it *Item, merged []Finding) []Finding {
+	for _, f := range it.Findings {
+		if f.ID == "conn.client-alert" && f.Severity.rank() < SeverityError.rank() {
+			merged = append(merged, f)
+		}
+	}
+	return merged
 }
 
 // count adds it to c's summary fields.

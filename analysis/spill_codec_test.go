@@ -32,6 +32,16 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 	for _, sc := range scenarioList(t) {
 		r := analyzeScenario(t, sc)
 		for _, it := range r.Items {
+			// The store writes the compact form without making it
+			// (putCompact): the same bytes.
+			var s spillScratch
+			direct, err := s.append(nil, it, compactFindings(it, MergeFindings(it.Findings, SeverityError)), true)
+			if made, merr := appendSpilled(nil, compactItem(it)); err != nil || merr != nil || !bytes.Equal(direct, made) {
+				t.Errorf("%s #%d: the compact form written directly (%v) differs from compactItem's (%v)", sc.name, it.Index, err, merr)
+			}
+			if !reflect.DeepEqual(s, spillScratch{}) {
+				t.Errorf("%s #%d: the scratch space holds the item after", sc.name, it.Index)
+			}
 			for _, x := range []*Item{it, compactItem(it)} {
 				b, err := appendSpilled(nil, x)
 				if err != nil {

@@ -36,10 +36,12 @@ type details struct {
 	f    *os.File
 	name string
 	bw   *bufio.Writer
-	size int64   // bytes written
-	buf  []byte  // reused for each item
-	offs []int64 // offs[ref]: where ref's item starts in the file
-	err  error
+	size int64  // bytes written
+	buf  []byte // reused for each item
+	// scratch holds the copies an item is encoded from.
+	scratch spillScratch
+	offs    []int64 // offs[ref]: where ref's item starts in the file
+	err     error
 	// closed: the file is gone (close)
 	closed bool
 }
@@ -60,6 +62,23 @@ func (d *details) put(it *Item) int32 {
 		return ref
 	}
 	d.write(it)
+	return ref
+}
+
+// putCompact stores compactItem(it), whose merged error findings are
+// merged (which the store takes), and returns its ref: in memory the
+// compact copy, in the file its binary form, written without making the
+// copy.
+func (d *details) putCompact(it *Item, merged []Finding) int32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ref := int32(d.n)
+	d.n++
+	if d.f == nil && (d.limit < 0 || len(d.mem) < d.limit || !d.open()) {
+		d.mem = append(d.mem, compactWith(it, merged))
+		return ref
+	}
+	d.writeWith(it, compactFindings(it, merged), true)
 	return ref
 }
 
@@ -90,13 +109,17 @@ func (d *details) open() bool {
 }
 
 // write appends it to the file.
-func (d *details) write(it *Item) {
+func (d *details) write(it *Item) { d.writeWith(it, nil, false) }
+
+// writeWith appends it to the file; with compact, as compactItem(it)
+// whose findings are findings (spillScratch.append).
+func (d *details) writeWith(it *Item, findings []Finding, compact bool) {
 	d.offs = append(d.offs, d.size)
 	if d.err != nil {
 		return
 	}
 	var err error
-	if d.buf, err = appendSpilled(d.buf[:0], it); err == nil {
+	if d.buf, err = d.scratch.append(d.buf[:0], it, findings, compact); err == nil {
 		var n int
 		n, err = d.bw.Write(d.buf)
 		d.size += int64(n)
