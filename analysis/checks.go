@@ -85,6 +85,11 @@ type Check struct {
 	// Summary set; ID, Severity, Profile, Remedy and Citation default to the
 	// check's.
 	Run func(s *Subject) *Finding
+	// fill, when set, is Run writing into a finding the caller holds:
+	// Run is then fill into a new finding. The judge uses it for the
+	// checks that fire for every profile of almost every name that fails
+	// (the name checks), to make no finding of its own per profile.
+	fill func(s *Subject, f *Finding) bool
 }
 
 // Subject is what a check looks at: one observation, its parsed chain, the
@@ -211,6 +216,32 @@ func (c *Check) run(s *Subject) *Finding {
 	if f == nil {
 		return nil
 	}
+	c.defaults(s, f)
+	return f
+}
+
+// appendRun appends what c finds in s to fs: run's finding, or, for a
+// check with fill, the finding filled in place.
+func (c *Check) appendRun(fs []Finding, s *Subject) []Finding {
+	if c.fill == nil {
+		if f := c.run(s); f != nil {
+			fs = append(fs, *f)
+		}
+		return fs
+	}
+	fs = append(fs, Finding{})
+	f := &fs[len(fs)-1]
+	if !c.fill(s, f) {
+		*f = Finding{}
+		return fs[:len(fs)-1]
+	}
+	c.defaults(s, f)
+	return fs
+}
+
+// defaults fills in what f leaves to c: ID, severity, remedy, citation,
+// profile.
+func (c *Check) defaults(s *Subject, f *Finding) {
 	if f.ID == "" {
 		f.ID = c.ID
 	}
@@ -230,5 +261,4 @@ func (c *Check) run(s *Subject) *Finding {
 			f.Profile = AllProfiles
 		}
 	}
-	return f
 }

@@ -25,6 +25,10 @@ type trustResult struct {
 	// eku is set when the path exists but a certificate's EKU lacks
 	// serverAuth: checks eku.server-auth and chain.intermediate-eku tell.
 	eku *certs.EKUError
+	// aia is judgeAIA's result for this chain without AIA fetches, once
+	// aiaKept (the judge keeps it with the chain's trust).
+	aia     *aiaTrust
+	aiaKept bool
 }
 
 // verifyTrust builds chain[0] to a root in roots (nil: the system's) for

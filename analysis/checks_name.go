@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/certsleuth/certsleuth/match"
@@ -45,25 +46,27 @@ func makeNameEvidence(s *Subject) []Evidence {
 
 // nameCheck builds the check that fires when the verdict has one of kinds.
 func nameCheck(id, title string, sev Severity, citation, remedy string, kinds ...match.Kind) *Check {
+	fill := func(s *Subject, f *Finding) bool {
+		if s.Verdict == nil || !slices.Contains(kinds, s.Verdict.Kind) {
+			return false
+		}
+		// Concatenated, not fmt.Sprintf: a finding of every profile of
+		// almost every connection that warns.
+		f.Summary = s.Profile.Title + ": " + s.Verdict.Reason
+		f.Evidence = nameEvidence(s)
+		f.Why = s.Profile.Title + " checks the name it connected to (" + s.Name + ", from the " + nameFromWords(s.NameFrom) + ") against the certificate; " + s.Verdict.Reason + "."
+		return true
+	}
 	return &Check{
 		ID: id, Title: title, Severity: sev, Citation: citation, Remedy: remedy, PerProfile: true,
 		Run: func(s *Subject) *Finding {
-			if s.Verdict == nil {
+			var f Finding
+			if !fill(s, &f) {
 				return nil
 			}
-			for _, k := range kinds {
-				if s.Verdict.Kind == k {
-					// Concatenated, not fmt.Sprintf: a finding of every
-					// profile of almost every connection that warns.
-					return &Finding{
-						Summary:  s.Profile.Title + ": " + s.Verdict.Reason,
-						Evidence: nameEvidence(s),
-						Why:      s.Profile.Title + " checks the name it connected to (" + s.Name + ", from the " + nameFromWords(s.NameFrom) + ") against the certificate; " + s.Verdict.Reason + ".",
-					}
-				}
-			}
-			return nil
+			return &f
 		},
+		fill: fill,
 	}
 }
 

@@ -343,6 +343,7 @@ type judger struct {
 	// bytes, the subject and verdict each per-profile check is given, the
 	// findings before they are shared.
 	keyBuf []byte
+	subj   Subject
 	ps     Subject
 	v      match.Verdict
 	fs     []Finding
@@ -434,12 +435,22 @@ func (j *judger) runFinding(f *Finding) *Finding {
 	return f
 }
 
-// run applies check ci, c, to s; once per chain and profile (slot) when
-// c is ChainOnly and cr, the chain's, is not nil.
-func (j *judger) run(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Finding {
+// run appends to fs what check ci, c, finds in s; it runs c once per
+// chain and profile (slot) when c is ChainOnly and cr, the chain's, is
+// not nil.
+func (j *judger) run(fs []Finding, ci int, c *Check, s *Subject, slot int, cr *chainRuns) []Finding {
 	if !c.ChainOnly || cr == nil {
-		return c.run(s)
+		return c.appendRun(fs, s)
 	}
+	if f := j.runChain(ci, c, s, slot, cr); f != nil {
+		fs = append(fs, *f)
+	}
+	return fs
+}
+
+// runChain is the finding of ChainOnly check ci, c, on s, whose chain's
+// runs cr are: run once per chain and profile (slot).
+func (j *judger) runChain(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Finding {
 	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
 	if cr.ran[i/64]&(1<<(i%64)) != 0 {
 		for _, sf := range cr.found {
@@ -631,7 +642,8 @@ func checkKey(b []byte, o *record.Observation, pc *parsedChain, at time.Time, wh
 // trust and AIA result.
 func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 	opts := j.opts
-	s := &Subject{Obs: o, At: o.Time}
+	s := &j.subj // the judger's: nothing keeps a subject past its judgement
+	*s = Subject{Obs: o, At: o.Time}
 	s.Name, s.NameFrom = o.AskedName()
 	if s.At.IsZero() {
 		s.At = j.now
@@ -655,7 +667,15 @@ func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 				j.trust.put(pc.id, t)
 			}
 			s.trust = t
-			s.aia = judgeAIA(s, opts.Roots)
+			if len(o.AIA) == 0 {
+				// Without fetches, what judgeAIA finds is the chain's.
+				if !t.aiaKept {
+					t.aia, t.aiaKept = judgeAIA(s, opts.Roots), true
+				}
+				s.aia = t.aia
+			} else {
+				s.aia = judgeAIA(s, opts.Roots)
+			}
 		}
 	}
 	return s
@@ -679,6 +699,7 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 		it.Chain = sh.summaries(s.Chain)
 	}
 	if o.Kind == record.KindDNS {
+		j.once, j.subj = subjectOnce{}, Subject{}
 		return it
 	}
 	it.leaf = s.Leaf()
@@ -688,9 +709,7 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 		if c.PerProfile {
 			continue
 		}
-		if f := j.run(ci, c, s, 0, cr); f != nil {
-			fs = append(fs, *f)
-		}
+		fs = j.run(fs, ci, c, s, 0, cr)
 	}
 	leaf := s.Leaf()
 	if leaf != nil && it.Name != "" {
@@ -711,12 +730,10 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			if !c.PerProfile {
 				continue
 			}
-			if f := j.run(ci, c, ps, k+1, cr); f != nil {
-				fs = append(fs, *f)
-			}
+			fs = j.run(fs, ci, c, ps, k+1, cr)
 		}
 	}
-	*ps, j.v, j.once = Subject{}, match.Verdict{}, subjectOnce{}
+	*ps, j.v, j.once, j.subj = Subject{}, match.Verdict{}, subjectOnce{}, Subject{}
 	bySeverity := func(a, b Finding) int { return b.Severity.rank() - a.Severity.rank() }
 	if !slices.IsSortedFunc(fs, bySeverity) { // mostly they are: errors alone
 		slices.SortStableFunc(fs, bySeverity)

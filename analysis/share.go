@@ -157,13 +157,11 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*match.Pro
 	}
 	sh.verdictMiss++
 	v := sh.verSlab.take(len(ps))
-	for i, p := range ps {
-		v[i] = match.Match(leaf, name, p)
-		if !sh.light {
+	match.MatchAll(leaf, name, ps, v) // the texts the profiles agree on made once
+	if !sh.light {
+		for i := range v {
 			// The profiles mostly agree: keep one copy of each text.
 			v[i].Host, v[i].Reason, v[i].By = sh.intern(v[i].Host), sh.intern(v[i].Reason), sh.intern(v[i].By)
-		} else if i > 0 && v[i].Reason == v[i-1].Reason {
-			v[i].Reason = v[i-1].Reason // one copy of a reason the profiles agree on
 		}
 	}
 	sh.verdictM[k] = v

@@ -126,12 +126,58 @@ func joinNames(a, b []string) string {
 // what the client asked for: a DNS name (U-labels are accepted), an IPv4
 // address, or an IPv6 address with or without brackets.
 func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
+	return match(cert, name, p, nil)
+}
+
+// MatchAll sets dst[i] to Match(cert, name, ps[i]) for every profile (dst
+// is as long as ps). The verdicts share what the profiles agree on: the
+// certificate's address list, and the reasons that do not name the
+// profile, made once (a name that fails is judged for every profile).
+func MatchAll(cert *x509.Certificate, name string, ps []*Profile, dst []Verdict) {
+	var tc texts
+	for i, p := range ps {
+		dst[i] = match(cert, name, p, &tc)
+	}
+}
+
+// texts holds, for one certificate and name, what MatchAll's verdicts
+// share: a text is kept with what it was made from, and used again when
+// a later profile would make it from the same.
+type texts struct {
+	ips      []string
+	ipsKept  bool
+	names    string // CertNames
+	kept     string // the last reason kept...
+	kind     Kind   // ...for this kind,
+	by, host string // certificate name and host
+}
+
+// reason returns make(), or the reason kept for (k, by, host).
+func (tc *texts) reason(k Kind, by, host string, make func() string) string {
+	if tc == nil {
+		return make()
+	}
+	if tc.kept == "" || tc.kind != k || tc.by != by || tc.host != host {
+		tc.kept, tc.kind, tc.by, tc.host = make(), k, by, host
+	}
+	return tc.kept
+}
+
+func match(cert *x509.Certificate, name string, p *Profile, tc *texts) Verdict {
 	v := Verdict{Profile: p.Name, Name: name, DNSNames: cert.DNSNames, CN: cert.Subject.CommonName}
 	if v.DNSNames == nil {
 		v.DNSNames = []string{}
 	}
-	for _, ip := range cert.IPAddresses {
-		v.IPs = append(v.IPs, ip.String())
+	switch {
+	case tc != nil && tc.ipsKept:
+		v.IPs = tc.ips
+	default:
+		for _, ip := range cert.IPAddresses {
+			v.IPs = append(v.IPs, ip.String())
+		}
+		if tc != nil {
+			tc.ips, tc.ipsKept = v.IPs[:len(v.IPs):len(v.IPs)], true
+		}
 	}
 	if name == "" {
 		v.Kind = KindEmptyName
@@ -148,7 +194,7 @@ func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
 			return v
 		}
 	}
-	matchDNS(cert, name, p, &v)
+	matchDNS(cert, name, p, &v, tc)
 	return v
 }
 
@@ -219,7 +265,7 @@ type outcome struct {
 	why  string // extra words for failures
 }
 
-func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict) {
+func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *texts) {
 	base := name
 	dot := strings.HasSuffix(base, ".")
 	base = strings.TrimSuffix(base, ".")
@@ -270,7 +316,12 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict) {
 		o := matchName(d, host, name, p)
 		if o.kind.Matched() {
 			v.Match, v.Kind, v.By = true, o.kind, d
-			v.Reason = matchReason(o.kind, d, host, p)
+			switch o.kind {
+			case KindExact, KindWildcard: // the same words for every profile
+				v.Reason = tc.reason(o.kind, d, host, func() string { return matchReason(o.kind, d, host, p) })
+			default:
+				v.Reason = matchReason(o.kind, d, host, p)
+			}
 			return
 		}
 		consider(o)
@@ -305,7 +356,11 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict) {
 		best.kind = KindNoSAN
 	}
 	v.Kind, v.By = best.kind, best.by
-	v.Reason = failReason(best, host, p, v)
+	if best.kind == KindMismatch && best.why == "" { // the same words for every profile
+		v.Reason = tc.reason(best.kind, "", host, func() string { return failReason(best, host, p, v, tc) })
+	} else {
+		v.Reason = failReason(best, host, p, v, tc)
+	}
 }
 
 // matchName compares one certificate name (SAN or CN) with host under p.
@@ -446,8 +501,17 @@ func matchReason(k Kind, by, host string, p *Profile) string {
 	return string(k)
 }
 
-func failReason(o outcome, host string, p *Profile, v *Verdict) string {
-	names := v.CertNames()
+func failReason(o outcome, host string, p *Profile, v *Verdict, tc *texts) string {
+	var names string
+	switch {
+	case tc == nil:
+		names = v.CertNames()
+	case tc.names == "":
+		tc.names = v.CertNames() // the same certificate for every profile
+		names = tc.names
+	default:
+		names = tc.names
+	}
 	suffix := ""
 	if o.why != "" {
 		suffix = ": " + o.why

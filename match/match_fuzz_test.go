@@ -3,13 +3,15 @@ package match
 import (
 	"crypto/x509"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 )
 
 // FuzzGoProfile checks that the go profile agrees with crypto/x509's
 // (*Certificate).VerifyHostname on every input: the profile claims to be
-// exactly that function.
+// exactly that function; and that MatchAll gives every profile Match's
+// verdict.
 func FuzzGoProfile(f *testing.F) {
 	seeds := [][3]string{
 		{"mail.contoso.com,autodiscover.contoso.com", "", "mail.contoso.com"},
@@ -51,10 +53,15 @@ func FuzzGoProfile(f *testing.F) {
 		if v.Match != v.Kind.Matched() {
 			t.Fatalf("verdict Match=%v but kind %s", v.Match, v.Kind)
 		}
-		for _, p := range Profiles() {
+		all := make([]Verdict, len(Profiles()))
+		MatchAll(c, host, Profiles(), all)
+		for i, p := range Profiles() {
 			pv := Match(c, host, p)
 			if pv.Reason == "" || pv.Kind == "" || pv.Match != pv.Kind.Matched() {
 				t.Fatalf("profile %s: incomplete verdict %+v", p.Name, pv)
+			}
+			if !reflect.DeepEqual(all[i], pv) {
+				t.Fatalf("profile %s: MatchAll gives %+v, Match %+v", p.Name, all[i], pv)
 			}
 		}
 	})
