@@ -61,13 +61,18 @@ func (it *Item) Warns(profile string) bool {
 
 // WarningProfiles lists the profiles for which the item has an error finding.
 func (it *Item) WarningProfiles(all []*match.Profile) []string {
-	var out []string
+	return it.AppendWarningProfiles(nil, all)
+}
+
+// AppendWarningProfiles appends WarningProfiles(all) to dst (a writer of
+// every item reuses one slice).
+func (it *Item) AppendWarningProfiles(dst []string, all []*match.Profile) []string {
 	for _, p := range all {
 		if it.Warns(p.Name) {
-			out = append(out, p.Name)
+			dst = append(dst, p.Name)
 		}
 	}
-	return out
+	return dst
 }
 
 // Worst is the most serious severity among the item's findings, or "" when

@@ -158,6 +158,12 @@ func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 
 // JSONOf returns the JSON form of an item.
 func JSONOf(it *analysis.Item, all []*match.Profile) JSONItem {
+	return jsonOf(it, all, nil)
+}
+
+// jsonOf is JSONOf with the warning profiles appended to warns (whose
+// elements it may overwrite).
+func jsonOf(it *analysis.Item, all []*match.Profile, warns []string) JSONItem {
 	o := it.Obs
 	typ := "connection"
 	switch o.Kind {
@@ -166,7 +172,7 @@ func JSONOf(it *analysis.Item, all []*match.Profile) JSONItem {
 	case record.KindDNS:
 		typ = "dns"
 	}
-	warns := it.WarningProfiles(all)
+	warns = it.AppendWarningProfiles(warns[:0], all)
 	if warns == nil {
 		warns = []string{}
 	}
@@ -196,7 +202,8 @@ type JSONWriter struct {
 	w        *bufio.Writer
 	profiles []*match.Profile
 	n, warn  int
-	line     []byte // reused for each line
+	line     []byte   // reused for each line
+	warns    []string // reused for each line's warning profiles
 	cache    *lineCache
 }
 
@@ -213,7 +220,8 @@ func (j *JSONWriter) Item(it *analysis.Item) error {
 	if it.Warns("") {
 		j.warn++
 	}
-	line := JSONOf(it, j.profiles)
+	line := jsonOf(it, j.profiles, j.warns)
+	j.warns = line.Warns
 	b, err := appendItemLine(j.line[:0], &line, j.cache)
 	if err != nil {
 		return err
