@@ -91,3 +91,53 @@ func TestDetailsNoTempDir(t *testing.T) {
 		t.Error("the missing TMPDIR was made")
 	}
 }
+
+// TestDetailsReadAhead: requests read back from the file in file order
+// (through the window read ahead), backwards, jumping, and while more are
+// written, are each the one stored (as the binary form gives it back).
+func TestDetailsReadAhead(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	sc := scenarioList(t)[0]
+	r := Analyze(sc.obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+	d := newDetails(0)
+	defer d.close()
+	var want [][]byte
+	size := 0
+	put := func(it *Item) {
+		b, err := appendSpilled(nil, it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, size = append(want, b), size+len(b)
+		d.put(it)
+	}
+	// Enough requests for several windows.
+	for size < 3*readAhead || len(want) < len(r.Items) {
+		put(r.Items[len(want)%len(r.Items)])
+	}
+	check := func(order string, refs []int) {
+		for _, ref := range refs {
+			it, err := d.get(int32(ref))
+			if err != nil {
+				t.Fatalf("%s: request %d: %v", order, ref, err)
+			}
+			if got, _ := appendSpilled(nil, it); string(got) != string(want[ref]) {
+				t.Fatalf("%s: request %d read back differs", order, ref)
+			}
+		}
+	}
+	var fwd, back, jump []int
+	for i := range want {
+		fwd = append(fwd, i)
+		back = append(back, len(want)-1-i)
+		jump = append(jump, (i*7919)%len(want))
+	}
+	check("in order", fwd)
+	check("backwards", back)
+	check("jumping", jump)
+	for i := range 50 { // written after the window was read: read again
+		put(r.Items[i%len(r.Items)])
+		check("while writing", []int{len(want) - 2, len(want) - 1})
+	}
+	check("in order again", fwd)
+}
