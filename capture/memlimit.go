@@ -9,8 +9,15 @@ import (
 )
 
 // MemoryFloor is the soft memory limit LimitMemory sets while the live
-// heap is small.
-const MemoryFloor = 52 << 20
+// heap is small: the memory the runtime may hold for a capture's analysis
+// when the process is to stay under 64 MiB of resident memory. Besides
+// what the runtime holds, the process's resident set has the binary's
+// own pages (12-14 MiB of certsleuth's 15 MiB of code and read-only
+// data, from /proc/PID/smaps) and gopacket's tables of enumerations
+// (5 MiB of zeroes that every collection reads: layers.EthernetTypeMetadata
+// and PPPTypeMetadata, [65536]EnumMetadata each); 64 - 14 - 5 leaves about
+// 46 MiB (docs/analysis-memory.md).
+const MemoryFloor = 46 << 20
 
 // LimitMemory sets a soft memory limit for the process while captures are
 // read (and, in certsleuth pcap and replay, analysed), and returns the
@@ -19,12 +26,13 @@ const MemoryFloor = 52 << 20
 // keeps (Read keeps every observation: about 1 KB per connection, HTTP
 // exchange or DNS answer; the analysis about 2 KB more). Left alone, the
 // garbage collector lets the heap grow to twice that. The limit is
-// MemoryFloor, or, once the live heap outgrows it, the live heap and room
-// to grow (half of it, a quarter for a heap of 192 MiB or more: heapRoom)
-// plus what the runtime holds besides live objects and free pages
-// (the free slots of partly used spans, stacks, metadata): a fixed limit
-// below the live heap, or one that left the heap no room to grow, would
-// make the collector run back to back.
+// MemoryFloor while it leaves the live heap room to grow by a quarter at
+// least; past that, the live heap and room to grow (half of it, a
+// quarter for a heap of 192 MiB or more: heapRoom) plus what the runtime
+// holds besides live objects and free pages (the free slots of partly
+// used spans, stacks, metadata): a fixed limit below the live heap, or
+// one that left the heap no room to grow, would make the collector run
+// back to back (memoryLimit).
 // When the user has set GOMEMLIMIT, nothing is changed.
 func LimitMemory() (restore func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
@@ -78,11 +86,19 @@ func LimitMemory() (restore func()) {
 // memoryLimit is the limit LimitMemory sets for a live heap of live bytes
 // when the runtime holds total bytes, of which objects in heap objects
 // (live or not yet swept), free in free pages and released in pages given
-// back to the system: MemoryFloor, or the live heap plus its room to grow
-// (heapRoom) plus what the limit counts that is neither an object nor a
-// page the runtime can give back (total - objects - free - released).
+// back to the system. What the limit counts besides objects and pages the
+// runtime can give back (total - objects - free - released: free slots,
+// stacks, metadata) is overhead. The limit is MemoryFloor while the live
+// heap, a quarter of it and the overhead fit under it: the process stays
+// under 64 MiB for at most twice the collections that half of the live
+// heap as room would cost (28 MiB live and 10 of overhead: 8 MiB of room
+// instead of 14). Past that, the live heap plus its room to grow
+// (heapRoom) plus the overhead.
 func memoryLimit(live, total, objects, free, released int64) int64 {
 	overhead := max(total-objects-free-released, 0)
+	if live+live/4+overhead <= MemoryFloor {
+		return MemoryFloor
+	}
 	return max(MemoryFloor, live+heapRoom(live)+overhead)
 }
 

@@ -4,8 +4,9 @@ import "testing"
 
 // TestMemoryLimit: the limit leaves the live heap room to grow (by half,
 // at most bigHeapRoom until a quarter is more) whatever else the runtime
-// holds (the free slots of partly used spans, stacks, metadata), and
-// never goes under MemoryFloor.
+// holds (the free slots of partly used spans, stacks, metadata), never
+// goes under MemoryFloor, and stays at MemoryFloor while that leaves a
+// quarter of the live heap as room.
 func TestMemoryLimit(t *testing.T) {
 	const mb = 1 << 20
 	tests := []struct {
@@ -14,6 +15,10 @@ func TestMemoryLimit(t *testing.T) {
 		want                                 int64
 	}{
 		{"small heap: the floor", 10 * mb, 40 * mb, 20 * mb, 5 * mb, 5 * mb, MemoryFloor},
+		// 28 live, 10 of overhead: half of 28 as room would be 52 MiB,
+		// a quarter fits under the floor.
+		{"a quarter of room fits under the floor", 28 * mb, 46 * mb, 36 * mb, 0, 0, MemoryFloor},
+		{"a quarter does not fit: half", 32 * mb, 50 * mb, 40 * mb, 0, 0, 32*mb + 16*mb + 10*mb},
 		{"big heap, nothing besides it", 100 * mb, 160 * mb, 150 * mb, 10 * mb, 0, 100*mb + bigHeapRoom},
 		{"half a heap under the cap", 80 * mb, 130 * mb, 120 * mb, 10 * mb, 0, 120 * mb},
 		// hs.pcap's summary: 36 MiB live in 144 MiB mapped, 71 released,
