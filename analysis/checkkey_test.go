@@ -23,14 +23,7 @@ var (
 
 // keyOf is the key judger.item makes for o.
 func keyOf(j *judger, o *record.Observation) (string, bool) {
-	var pc parsedChain
-	if len(o.Chain) > 0 {
-		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
-		pc.id = o.ChainID
-		if pc.id == "" {
-			pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
-		}
-	}
+	pc := j.chain(o)
 	k := j.key(o, &pc)
 	return string(k), k != nil
 }
@@ -126,14 +119,8 @@ func TestCheckKeyFields(t *testing.T) {
 // observations with equal keys are judged alike.
 func TestCheckKeyJudgement(t *testing.T) {
 	judgement := func(j *judger, o *record.Observation) string {
-		it := j.judge(1, o, func() *parsedChain {
-			var pc parsedChain
-			if len(o.Chain) > 0 {
-				pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
-				pc.id = record.ChainID(o.Chain)
-			}
-			return &pc
-		}())
+		pc := j.chain(o)
+		it := j.judge(1, o, &pc) // the checks, never the memo
 		it.Obs, it.Index = nil, 0
 		b, err := json.Marshal(it)
 		if err != nil {

@@ -1,8 +1,8 @@
 package analysis
 
 import (
+	"encoding/binary"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/certsleuth/certsleuth/exchange"
@@ -139,74 +139,61 @@ func (j *Judge) dates(o *record.Observation, at time.Time) (from, until time.Tim
 
 // judgeKey appends to b what the judgement of o depends on besides the
 // earlier observations and the time: every field of o but Time, Duration,
-// Client and Conn, its chain by its ID. (The judge stage's own memo,
-// judger.memo, keys on what the checks read, checkKey: fewer fields. This
-// key keeps the rest because a Judge numbers its judgements, and the
-// proxy treats two requests with one number alike.) It appends nothing when o is to be judged on its own: it
-// carries a body (an Autodiscover answer), DNS answers or AIA fetches.
-// TestJudgeKeyFields fails when Observation gains a field this leaves out.
+// Client and Conn, its chain by its ID: the fields the checks read
+// (appendCheckFields, as the judge stage's own memo keys on them) and the
+// rest, because a Judge numbers its judgements and the proxy treats two
+// requests with one number alike. It appends nothing when o is to be
+// judged on its own: it carries a body (an Autodiscover answer), DNS
+// answers or AIA fetches. TestJudgeKeyFields fails when Observation gains
+// a field this leaves out.
 func judgeKey(b []byte, o *record.Observation) []byte {
 	if o.Body != nil || o.DNS != nil || len(o.AIA) > 0 {
 		return b
 	}
-	str := func(s string) {
-		b = strconv.AppendInt(b, int64(len(s)), 10)
-		b = append(b, ':')
-		b = append(b, s...)
-	}
-	flag := func(v bool) {
-		if v {
-			b = append(b, '1')
-		} else {
-			b = append(b, '0')
-		}
-	}
-	list := func(l []string) {
-		b = strconv.AppendInt(b, int64(len(l)), 10)
-		b = append(b, '[')
-		for _, s := range l {
-			str(s)
-		}
-	}
-	str(string(o.Kind))
-	str(string(o.Source))
-	str(o.Server)
-	str(o.Connect)
-	str(o.Proxy)
-	str(o.SNI)
-	flag(o.NoSNI)
-	list(o.ALPN)
-	str(o.Method)
-	str(o.Host)
-	str(o.URL)
-	str(o.DNSName)
-	str(o.StartTLS)
-	str(o.Carrier)
-	str(o.UserAgent)
-	str(o.TLSVersion)
-	str(o.Protocol)
-	b = strconv.AppendInt(append(b, '#'), int64(o.Status), 10)
-	str(o.Location)
-	str(chainID(o))
-	str(string(o.Visibility))
-	b = strconv.AppendInt(append(b, '#'), int64(o.Snaplen), 10)
-	str(o.ResumedFrom)
-	str(o.Error)
-	str(o.ClientAlert)
-	flag(o.ECH)
-	flag(o.ECHRequired)
-	str(o.HelloFormat)
-	flag(o.ClientCertRequested)
-	str(o.ClientCert)
-	list(o.ServerWarnings)
-	str(o.Note)
-	flag(o.Exchange != nil)
+	b = appendCheckFields(b, o, chainID(o))
+	b = keyStr(b, o.Server)
+	b = keyStr(b, o.Proxy)
+	b = keyList(b, o.ALPN)
+	b = keyStr(b, o.Method)
+	b = keyStr(b, o.StartTLS)
+	b = keyStr(b, o.UserAgent)
+	b = keyStr(b, o.Protocol)
+	b = binary.AppendVarint(b, int64(o.Status))
+	b = keyStr(b, o.Location)
+	b = keyStr(b, o.Note)
+	b = keyFlags(b, o.Exchange != nil)
 	if e := o.Exchange; e != nil {
-		str(e.FrontEnd)
-		str(e.BackEnd)
-		str(e.BETarget)
+		b = keyStr(b, e.FrontEnd)
+		b = keyStr(b, e.BackEnd)
+		b = keyStr(b, e.BETarget)
 	}
 	return b
+}
+
+// keyStr appends s to a memo key, delimited by its length.
+func keyStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// keyList appends l to a memo key, delimited by its length.
+func keyList(b []byte, l []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(l)))
+	for _, s := range l {
+		b = keyStr(b, s)
+	}
+	return b
+}
+
+// keyFlags appends up to 8 flags to a memo key, as the bits of a byte.
+func keyFlags(b []byte, fs ...bool) []byte {
+	var x byte
+	for i, f := range fs {
+		if f {
+			x |= 1 << i
+		}
+	}
+	return append(b, x)
 }
 
 // chainID is o's chain ID: the one a recorder set, else computed.

@@ -84,10 +84,5 @@ func BenchmarkJudge(b *testing.B) {
 	}
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(live)/(1<<20), "caches-live-MB")
-	hit := func(h, m int) float64 { return 100 * float64(h) / float64(max(h+m, 1)) }
-	b.ReportMetric(hit(st.trustHit, st.trustMiss), "trust-hit-%")
-	b.ReportMetric(hit(st.memoHit, st.memoMiss), "judged-hit-%")
-	b.ReportMetric(hit(st.runsHit, st.runsMiss), "chain-runs-hit-%")
-	b.ReportMetric(hit(st.sumHit, st.sumMiss), "summaries-hit-%")
-	b.ReportMetric(hit(st.verHit, st.verMiss), "verdicts-hit-%")
+	reportMemoStats(b, st)
 }

@@ -119,27 +119,7 @@ func TestJudgeKeyFields(t *testing.T) {
 	for i := range typ.NumField() {
 		f := typ.Field(i)
 		o := *base
-		v := reflect.ValueOf(&o).Elem().Field(i)
-		switch v.Kind() {
-		case reflect.String:
-			v.SetString(v.String() + "|x")
-		case reflect.Bool:
-			v.SetBool(!v.Bool())
-		case reflect.Int, reflect.Int64:
-			v.SetInt(v.Int() + 7)
-		case reflect.Slice:
-			e := reflect.New(f.Type.Elem()).Elem()
-			if e.Kind() == reflect.Slice {
-				e = reflect.ValueOf([]byte("der"))
-			}
-			v.Set(reflect.Append(reflect.MakeSlice(f.Type, 0, 1), e))
-		case reflect.Pointer:
-			v.Set(reflect.New(f.Type.Elem()))
-		case reflect.Struct: // time.Time
-			v.Set(reflect.ValueOf(time.Now()))
-		default:
-			t.Fatalf("field %s: kind %s not handled by this test", f.Name, v.Kind())
-		}
+		changeField(t, &o, i)
 		if f.Name == "Chain" {
 			o.ChainID = "" // the key names a chain by its ID, computed when unset
 		}

@@ -512,9 +512,8 @@ type parsedChain struct {
 	desc *describedChain
 }
 
-// item judges observation index o: a new Item, whose judgement (chain
-// summaries, verdicts, findings) may be shared with earlier items.
-func (j *judger) item(index int, o *record.Observation) *Item {
+// chain is o's chain, parsed and identified.
+func (j *judger) chain(o *record.Observation) parsedChain {
 	var pc parsedChain
 	if len(o.Chain) > 0 {
 		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
@@ -523,6 +522,13 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 			pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
 		}
 	}
+	return pc
+}
+
+// item judges observation index o: a new Item, whose judgement (chain
+// summaries, verdicts, findings) may be shared with earlier items.
+func (j *judger) item(index int, o *record.Observation) *Item {
+	pc := j.chain(o)
 	k := j.key(o, &pc)
 	if k != nil {
 		if m, ok := j.memo.get(string(k)); ok {
@@ -560,6 +566,33 @@ func (j *judger) key(o *record.Observation, pc *parsedChain) []byte {
 	return kb
 }
 
+// appendCheckFields appends to a memo key the fields of o that the checks
+// read (checkKey), its chain by chainID.
+func appendCheckFields(b []byte, o *record.Observation, chainID string) []byte {
+	b = keyStr(b, string(o.Kind))
+	b = keyStr(b, string(o.Source))
+	b = keyStr(b, o.SNI)
+	b = keyStr(b, o.Connect)
+	b = keyStr(b, o.URL)
+	b = keyStr(b, o.Host)
+	b = keyStr(b, o.DNSName)
+	if n, _ := o.AskedName(); n == "" {
+		b = keyStr(b, o.Server)
+	}
+	b = keyStr(b, chainID)
+	b = keyStr(b, string(o.Visibility))
+	b = binary.AppendVarint(b, int64(o.Snaplen))
+	b = keyStr(b, o.ResumedFrom)
+	b = keyStr(b, o.Carrier)
+	b = keyStr(b, o.Error)
+	b = keyStr(b, o.ClientAlert)
+	b = keyStr(b, o.TLSVersion)
+	b = keyStr(b, o.HelloFormat)
+	b = keyList(b, o.ServerWarnings)
+	b = keyStr(b, o.ClientCert)
+	return keyFlags(b, o.NoSNI, o.ECH, o.ECHRequired, o.ClientCertRequested)
+}
+
 // checkKey appends to b what the judge reads of observation o (whose
 // chain pc is, judged at the time at), and reports whether o may share
 // its judgement with another: false when it has a body (an Autodiscover
@@ -581,44 +614,8 @@ func checkKey(b []byte, o *record.Observation, pc *parsedChain, at time.Time, wh
 	if o.Body != nil || o.DNS != nil || len(o.AIA) > 0 || o.Kind == record.KindDNS {
 		return b, false
 	}
-	str := func(s string) {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	flags := func(fs ...bool) {
-		var x byte
-		for i, f := range fs {
-			if f {
-				x |= 1 << i
-			}
-		}
-		b = append(b, x)
-	}
-	str(string(o.Kind))
-	str(string(o.Source))
-	str(o.SNI)
-	str(o.Connect)
-	str(o.URL)
-	str(o.Host)
-	str(o.DNSName)
-	if n, _ := o.AskedName(); n == "" {
-		str(o.Server)
-	}
-	str(pc.id)
-	str(string(o.Visibility))
-	b = binary.AppendVarint(b, int64(o.Snaplen))
-	str(o.ResumedFrom)
-	str(o.Carrier)
-	str(o.Error)
-	str(o.ClientAlert)
-	str(o.TLSVersion)
-	str(o.HelloFormat)
-	b = binary.AppendUvarint(b, uint64(len(o.ServerWarnings)))
-	for _, w := range o.ServerWarnings {
-		str(w)
-	}
-	str(o.ClientCert)
-	flags(o.NoSNI, o.ECH, o.ECHRequired, o.ClientCertRequested, whatIf)
+	b = appendCheckFields(b, o, pc.id)
+	b = keyFlags(b, whatIf)
 	// The time, as the date checks see it.
 	out := whatIf
 	for _, c := range pc.certs {

@@ -77,7 +77,12 @@ func BenchmarkPipeline(b *testing.B) {
 		runtime.KeepAlive(r)
 	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-live-MB")
-	// How often the judge's memos hit (the last run's).
+	reportMemoStats(b, st)
+}
+
+// reportMemoStats reports how often the judge's memos hit (the last
+// run's).
+func reportMemoStats(b *testing.B, st memoStats) {
 	hit := func(h, m int) float64 { return 100 * float64(h) / float64(max(h+m, 1)) }
 	b.ReportMetric(hit(st.trustHit, st.trustMiss), "trust-hit-%")
 	b.ReportMetric(hit(st.memoHit, st.memoMiss), "judged-hit-%")
