@@ -1,9 +1,8 @@
 package capture
 
 import (
+	"bytes"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/certsleuth/certsleuth/record"
@@ -13,20 +12,9 @@ import (
 // and the trace writer trust it instead of hashing the chain again), and
 // observations of one chain share its slice.
 func TestChainIDSet(t *testing.T) {
-	var names []string
-	for _, g := range []string{"testdata/*.pcap*", "testdata/public/*.pcap*", "testdata/real/*.pcap*"} {
-		m, _ := filepath.Glob(g)
-		names = append(names, m...)
-	}
 	set, shared := 0, 0
-	for _, name := range names {
-		if strings.HasSuffix(name, ".keylog") {
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+	caps := seedCaptures(t)
+	for name, data := range caps {
 		opts := Options{}
 		if kl, err := os.Open(name + ".keylog"); err == nil {
 			opts.KeyLog, err = ReadKeyLog(kl)
@@ -35,8 +23,7 @@ func TestChainIDSet(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		res, _ := Read(f, name, opts)
-		f.Close()
+		res, _ := Read(bytes.NewReader(data), name, opts)
 		if res == nil {
 			continue
 		}
@@ -66,7 +53,7 @@ func TestChainIDSet(t *testing.T) {
 		}
 	}
 	if set == 0 || shared == 0 {
-		t.Fatalf("%d files: %d chain IDs set, %d chains shared: the test reads nothing to check", len(names), set, shared)
+		t.Fatalf("%d files: %d chain IDs set, %d chains shared: the test reads nothing to check", len(caps), set, shared)
 	}
-	t.Logf("%d files: %d chain IDs set, %d shared", len(names), set, shared)
+	t.Logf("%d files: %d chain IDs set, %d shared", len(caps), set, shared)
 }
