@@ -809,7 +809,9 @@ func (h *hostFacts) add(it *Item) {
 		return
 	}
 	host := exchange.NormHost(it.Name)
-	h.conn[host] = true
+	if !h.conn[host] {
+		h.conn[host] = true // looked up first: most hosts come again
+	}
 	if it.Warns("") || host == "" || h.okSeen[host] {
 		return
 	}
