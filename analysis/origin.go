@@ -727,9 +727,14 @@ var urlPaths = []struct{ prefix, setting string }{
 // pathSetting returns the setting whose virtual directory serves u's
 // path, or "".
 func pathSetting(u string) string {
+	if u == "" {
+		return "" // no path (most of a capture's connections)
+	}
 	_, path, _ := exchange.URLHostPath(u)
 	for _, pp := range urlPaths {
-		if path+"/" == pp.prefix || strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") {
+		// path+"/" == prefix, path == prefix without its "/", or under it
+		if strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") ||
+			len(path)+1 == len(pp.prefix) && strings.HasPrefix(pp.prefix, path) && pp.prefix[len(path)] == '/' {
 			return pp.setting
 		}
 	}

@@ -398,3 +398,27 @@ func TestQuietCandidate(t *testing.T) {
 		}
 	}
 }
+
+// pathSetting gives the setting of the virtual directory serving a URL's
+// path exactly as the concatenating test it replaced did (path+"/" ==
+// prefix, path == prefix without "/", or path under prefix).
+func TestPathSetting(t *testing.T) {
+	old := func(u string) string {
+		_, path, _ := exchange.URLHostPath(u)
+		for _, pp := range urlPaths {
+			if path+"/" == pp.prefix || strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") {
+				return pp.setting
+			}
+		}
+		return ""
+	}
+	for _, u := range []string{"", "https://m.contoso.com", "https://m.contoso.com/", "https://m.contoso.com/EWS", "https://m.contoso.com/ews/",
+		"https://m.contoso.com/EWS/Exchange.asmx", "https://m.contoso.com/oab", "https://m.contoso.com/OAB/x/oab.xml", "https://m.contoso.com/oabx",
+		"https://m.contoso.com/mapi", "https://m.contoso.com/mapi/emsmdb/?MailboxId=x", "https://m.contoso.com/Microsoft-Server-ActiveSync?Cmd=Sync",
+		"https://m.contoso.com/rpc/rpcproxy.dll", "https://m.contoso.com/owa/", "https://m.contoso.com/owax", "https://m.contoso.com/ecp",
+		"https://m.contoso.com/UnifiedMessaging", "https://m.contoso.com/unifiedmessaging/service.asmx", "https://m.contoso.com/e", "://bad"} {
+		if got, want := pathSetting(u), old(u); got != want {
+			t.Errorf("pathSetting(%q) = %q, want %q", u, got, want)
+		}
+	}
+}

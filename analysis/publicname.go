@@ -33,7 +33,7 @@ func PublicCAIssuable(name string) (bool, string) {
 		return false, fmt.Sprintf("%s is a single-label (NetBIOS) name: an Internal Name under the CA/B Forum Baseline Requirements", n)
 	}
 	for _, r := range reservedTLDs {
-		if strings.HasSuffix(n, "."+r) {
+		if len(n) > len(r) && strings.HasSuffix(n, r) && n[len(n)-len(r)-1] == '.' { // ends in "."+r
 			return false, fmt.Sprintf("%s ends in .%s, a reserved or internal suffix: an Internal Name under the CA/B Forum Baseline Requirements", n, r)
 		}
 	}
