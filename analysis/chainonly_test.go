@@ -61,8 +61,7 @@ func TestChainOnlyChecks(t *testing.T) {
 			if len(o.Chain) == 0 || len(o.AIA) > 0 {
 				continue
 			}
-			pc := parsedChain{id: record.ChainID(o.Chain)}
-			pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
+			pc := j.chain(o)
 			s := j.subject(o, &pc)
 			if len(s.Chain) == 0 {
 				continue

@@ -327,10 +327,12 @@ func (opts Options) withDefaults() Options {
 // observation at a time, with the trust of each chain computed once and
 // the results that many observations share kept once (sharing).
 type judger struct {
-	opts        Options
-	checks      []*Check
-	now         time.Time
-	trust       *genMemo[string, *trustResult] // by chain ID
+	opts   Options
+	checks []*Check
+	now    time.Time
+	// chains holds what the judge knows of each chain seen lately, by
+	// its ID: parsed, its trust, its ChainOnly runs (chainEntry).
+	chains      *genMemo[string, *chainEntry]
 	whatIfTrust *trustResult
 	sh          *sharing
 	// memo holds the judgement of recent observations by what it depends
@@ -351,9 +353,8 @@ type judger struct {
 	// allProfiles: the profiles judged are match.Profiles(), in its
 	// order, so the item's verdicts are what refusedBy looks at.
 	allProfiles bool
-	// chainRuns holds the findings of the ChainOnly checks by chain (nil
-	// in a slot: the check passed), each finding kept once (runFindings).
-	chainRuns   *genMemo[string, *chainRuns]
+	// runFindings keeps each finding of the ChainOnly checks once, for
+	// every chain that has it (runFinding).
 	runFindings *genMemo[uint64, []*Finding]
 	chainSlot   []int // by check: its ordinal among the ChainOnly checks
 	chainOnly   int   // how many checks are ChainOnly
@@ -365,9 +366,9 @@ type judger struct {
 // looked for (hit) and those that did not: BenchmarkPipeline reports them,
 // to size the memos on real captures.
 type memoStats struct {
-	trustHit, trustMiss int // judger.trust
+	trustHit, trustMiss int // a chain's trust (chainEntry)
 	memoHit, memoMiss   int // judger.memo (observations with a key)
-	runsHit, runsMiss   int // judger.chainRuns
+	runsHit, runsMiss   int // a chain's ChainOnly runs (chainEntry)
 	sumHit, sumMiss     int // sharing.chains (the chains' summaries)
 	verHit, verMiss     int // sharing.verdictM
 }
@@ -395,19 +396,23 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 	if pc.id == "" || s.WhatIf || len(s.Obs.AIA) > 0 {
 		return nil
 	}
-	if cr, ok := j.chainRuns.get(pc.id); ok {
+	if e := pc.entry; e.runs != nil {
 		j.stats.runsHit++
-		return cr
+		return e.runs
 	}
 	j.stats.runsMiss++
 	n := j.chainOnly * (len(j.opts.Profiles) + 1)
-	cr := &chainRuns{ran: make([]uint64, (n+63)/64)}
-	j.chainRuns.put(pc.id, cr)
-	return cr
+	pc.entry.runs = &chainRuns{ran: make([]uint64, (n+63)/64)}
+	return pc.entry.runs
 }
 
-// maxChainRuns is the generation size of judger.chainRuns (genMemo). A
-// chain's entry is about 200 bytes (chainRuns);
+// maxChains is the generation size of judger.chains (genMemo: up to
+// twice as many chains are remembered), and of runFindings. A chain's
+// trust holds its verified path: as many chains as certs.Cache keeps
+// certificates in a generation, so that mostly it holds the certificates
+// the cache holds anyway (with 1,024, hs.pcap, 1,818 chains in random
+// order, verified 3,687 chains). Its ChainOnly runs are about 200 bytes
+// (chainRuns);
 // the findings in them are kept once for every chain that has them
 // (runFinding): hs.pcap's 1,818 chains lack their intermediate CA, and
 // chain.intermediate-missing's texts, per profile, name only the issuer
@@ -417,7 +422,7 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 // check's texts were still a tenth of what the judge allocated; with
 // certs.CacheGeneration, as the trust memo, 90.25% (hs.pcap's 18,632
 // chains seen are 1,818 distinct: each is run once).
-const maxChainRuns = certs.CacheGeneration
+const maxChains = certs.CacheGeneration
 
 // runFinding returns f, or an equal finding kept before (nil for nil).
 func (j *judger) runFinding(f *Finding) *Finding {
@@ -468,14 +473,6 @@ func (j *judger) runChain(ci int, c *Check, s *Subject, slot int, cr *chainRuns)
 	return f
 }
 
-// maxTrust is the generation size of judger.trust (genMemo: up to twice
-// as many chains are remembered). An entry is small, but its path and
-// error hold parsed certificates: as many chains as certs.Cache keeps
-// certificates in a generation, so that mostly it holds the certificates
-// the cache holds anyway. With 1,024, hs.pcap (1,818 chains in random
-// order) still verified 3,687 chains.
-const maxTrust = certs.CacheGeneration
-
 // maxMemo is the generation size of judger.memo (genMemo). An entry holds
 // its key (about 100 bytes) and a judgement: the findings and their texts
 // of every profile, 5-6 KB for a name that fails. A capture of an office
@@ -490,7 +487,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, trust: newGenMemo[string, *trustResult](maxTrust), sh: newSharing(), memo: newGenMemo[string, *Item](maxMemo), chainRuns: newGenMemo[string, *chainRuns](maxChainRuns), runFindings: newGenMemo[uint64, []*Finding](maxChainRuns)}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: newGenMemo[string, *chainEntry](maxChains), sh: newSharing(), memo: newGenMemo[string, *Item](maxMemo), runFindings: newGenMemo[uint64, []*Finding](maxChains)}
 	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -510,18 +507,45 @@ type parsedChain struct {
 	id    string // record.ChainID, or "" without a chain
 	// desc is the chain's description when looked up for its ID.
 	desc *describedChain
+	// entry is what the judger keeps of the chain (nil without one).
+	entry *chainEntry
 }
 
-// chain is o's chain, parsed and identified.
+// chainEntry is what the judger keeps of one chain: parsed (pc, without
+// its entry), its trust and its ChainOnly runs once the checks ask.
+type chainEntry struct {
+	pc    parsedChain
+	trust *trustResult
+	runs  *chainRuns
+}
+
+// chain is o's chain, parsed and identified: found by the ID the
+// recorder gave it (a capture's and a trace's observations carry one)
+// without looking its certificates up in certs.Cache again (a hash of
+// each one's DER).
 func (j *judger) chain(o *record.Observation) parsedChain {
-	var pc parsedChain
-	if len(o.Chain) > 0 {
-		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
-		pc.id = o.ChainID
-		if pc.id == "" {
-			pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
+	if len(o.Chain) == 0 {
+		return parsedChain{}
+	}
+	if o.ChainID != "" {
+		if e, ok := j.chains.get(o.ChainID); ok {
+			pc := e.pc
+			pc.entry = e
+			return pc
 		}
 	}
+	var pc parsedChain
+	pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
+	pc.id = o.ChainID
+	if pc.id == "" {
+		pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
+		if e, ok := j.chains.get(pc.id); ok {
+			pc.entry = e
+			return pc
+		}
+	}
+	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id}}
+	j.chains.put(pc.id, pc.entry)
 	return pc
 }
 
@@ -655,13 +679,13 @@ func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 	case len(o.Chain) > 0:
 		s.Chain, s.ChainErr = pc.certs, pc.err
 		if len(s.Chain) > 0 {
-			t, ok := j.trust.get(pc.id)
-			if ok {
+			t := pc.entry.trust
+			if t != nil {
 				j.stats.trustHit++
 			} else {
 				j.stats.trustMiss++
 				t = verifyTrust(s.Chain, opts.Roots)
-				j.trust.put(pc.id, t)
+				pc.entry.trust = t
 			}
 			s.trust = t
 			if len(o.AIA) == 0 {

@@ -146,10 +146,25 @@ func MatchAll(cert *x509.Certificate, name string, ps []*Profile, dst []Verdict)
 type texts struct {
 	ips      []string
 	ipsKept  bool
-	names    string // CertNames
-	kept     string // the last reason kept...
-	kind     Kind   // ...for this kind,
-	by, host string // certificate name and host
+	names    string   // CertNames
+	lower    []string // lowerASCII of each DNS SAN
+	kept     string   // the last reason kept...
+	kind     Kind     // ...for this kind,
+	by, host string   // certificate name and host
+}
+
+// lowerSAN is lowerASCII(cert.DNSNames[i]), made once for every profile.
+func (tc *texts) lowerSAN(cert *x509.Certificate, i int) string {
+	if tc == nil {
+		return lowerASCII(cert.DNSNames[i])
+	}
+	if tc.lower == nil {
+		tc.lower = make([]string, len(cert.DNSNames))
+		for j, d := range cert.DNSNames {
+			tc.lower[j] = lowerASCII(d)
+		}
+	}
+	return tc.lower[i]
 }
 
 // reason returns make(), or the reason kept for (k, by, host).
@@ -308,12 +323,12 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *t
 
 	best := outcome{kind: KindMismatch}
 	consider := func(o outcome) {
-		if failRank[o.kind] > failRank[best.kind] {
+		if o.kind != KindMismatch && failRank[o.kind] > failRank[best.kind] { // a mismatch, rank 0, is the most frequent
 			best = o
 		}
 	}
-	for _, d := range cert.DNSNames {
-		o := matchName(d, host, name, p)
+	for i, d := range cert.DNSNames {
+		o := matchName(d, tc.lowerSAN(cert, i), host, name, p)
 		if o.kind.Matched() {
 			v.Match, v.Kind, v.By = true, o.kind, d
 			switch o.kind {
@@ -329,7 +344,7 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *t
 	cn := cert.Subject.CommonName
 	cnUsed := cnConsulted(cert, p)
 	if cn != "" {
-		o := matchName(cn, host, name, p)
+		o := matchName(cn, lowerASCII(cn), host, name, p)
 		switch {
 		case o.kind.Matched() && cnUsed:
 			v.Match, v.Kind, v.By = true, KindCNFallback, cn
@@ -364,9 +379,10 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *t
 }
 
 // matchName compares one certificate name (SAN or CN) with host under p.
-// host is lower case, A-labels, and trailing-dot-stripped if p strips.
-func matchName(pattern, host, raw string, p *Profile) outcome {
-	pat := lowerASCII(pattern)
+// lower is lowerASCII(pattern); host is lower case, A-labels, and
+// trailing-dot-stripped if p strips.
+func matchName(pattern, lower, host, raw string, p *Profile) outcome {
+	pat := lower
 	if p.sanDot == dotStrip {
 		pat = strings.TrimSuffix(pat, ".")
 	}
