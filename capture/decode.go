@@ -853,6 +853,6 @@ func (d *defrag) expire(at int64) {
 		}
 	}
 	if len(d.m) >= maxDatagrams {
-		forgetOlder(d.m, func(g *datagram) int64 { return g.first })
+		d.m = forgetOlder(d.m, func(g *datagram) int64 { return g.first })
 	}
 }

@@ -166,12 +166,12 @@ func (r *reader) unanswered(q *dnsQuery) {
 func (r *reader) resolve(ip string, res resolution) {
 	r.resolved[ip] = appendBounded(r.resolved[ip], res)
 	if len(r.resolved) > maxResolvedIPs {
-		forgetOlder(r.resolved, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
+		r.resolved = forgetOlder(r.resolved, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
 	}
 	k := resolvedKey{ip, res.client}
 	r.resolvedBy[k] = appendBounded(r.resolvedBy[k], res)
 	if len(r.resolvedBy) > maxResolvedBy {
-		forgetOlder(r.resolvedBy, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
+		r.resolvedBy = forgetOlder(r.resolvedBy, func(v []resolution) int64 { return v[len(v)-1].at.UnixNano() })
 	}
 }
 
