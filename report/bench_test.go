@@ -28,28 +28,32 @@ func BenchmarkExplainScenario(b *testing.B) {
 	}
 }
 
-// BenchmarkReplayMemory analyses and renders a big trace in each format and
-// reports the live heap after Analyze (live-MB) besides time and
-// allocations. The trace is $CERTSLEUTH_BENCH_TRACE when set (see
-// docs/analysis-memory.md), else the first scenario repeated 300 times.
-func BenchmarkReplayMemory(b *testing.B) {
-	var obs []*record.Observation
-	opts := analysis.Options{}
+// benchTrace is the trace the benchmarks analyse and the options for it:
+// $CERTSLEUTH_BENCH_TRACE when set, else the first scenario repeated 300
+// times.
+func benchTrace(b *testing.B) ([]*record.Observation, analysis.Options) {
 	if p := os.Getenv("CERTSLEUTH_BENCH_TRACE"); p != "" {
 		f, err := os.Open(p)
 		if err != nil {
 			b.Fatal(err)
 		}
-		obs, _, err = record.ReadAll(f, p)
-		f.Close()
+		defer f.Close()
+		obs, _, err := record.ReadAll(f, p)
 		if err != nil {
 			b.Fatal(err)
 		}
-	} else {
-		sc := scen.List(b)[0]
-		obs = scen.Repeat(sc.Obs, 300)
-		opts = analysis.Options{Roots: scen.Certs(b).Roots, Now: scen.Day}
+		return obs, analysis.Options{}
 	}
+	sc := scen.List(b)[0]
+	return scen.Repeat(sc.Obs, 300), analysis.Options{Roots: scen.Certs(b).Roots, Now: scen.Day}
+}
+
+// BenchmarkReplayMemory analyses and renders a big trace in each format and
+// reports the live heap after Analyze (live-MB) besides time and
+// allocations. The trace is $CERTSLEUTH_BENCH_TRACE when set (see
+// docs/analysis-memory.md), else the first scenario repeated 300 times.
+func BenchmarkReplayMemory(b *testing.B) {
+	obs, opts := benchTrace(b)
 	for _, f := range goldenFormats {
 		b.Run(f.format, func(b *testing.B) {
 			b.ReportAllocs()
@@ -77,23 +81,7 @@ func BenchmarkReplayMemory(b *testing.B) {
 // in turns (-count): $CERTSLEUTH_BENCH_TRACE when set, else the first
 // scenario repeated 300 times. B/op is per line.
 func BenchmarkJSONLines(b *testing.B) {
-	var obs []*record.Observation
-	opts := analysis.Options{}
-	if p := os.Getenv("CERTSLEUTH_BENCH_TRACE"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		obs, _, err = record.ReadAll(f, p)
-		f.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-	} else {
-		sc := scen.List(b)[0]
-		obs = scen.Repeat(sc.Obs, 300)
-		opts = analysis.Options{Roots: scen.Certs(b).Roots, Now: scen.Day}
-	}
+	obs, opts := benchTrace(b)
 	r := analysis.Analyze(obs, opts)
 	for _, cached := range []bool{true, false} {
 		name := "encoded"
