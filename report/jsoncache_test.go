@@ -71,3 +71,26 @@ func TestEncCache(t *testing.T) {
 		}
 	}
 }
+
+// strMemo writes each string as appendJSONString does, whether written
+// before (copied), cut from the same bytes at another length, or evicted
+// among more than its 8 entries.
+func TestStrMemo(t *testing.T) {
+	text := "mail.contoso.com <&> is in the certificate's \"SAN\" \u2028 and more words"
+	var ss []string
+	for n := 8; n <= len(text); n += 5 {
+		ss = append(ss, text[:n], text[len(text)-n:])
+	}
+	ss = append(ss, "short", "", text, strings.Clone(text))
+	var m strMemo
+	var got, want []byte
+	for pass := range 3 {
+		for i, s := range ss {
+			got = m.appendField(got, `,"k":`, s)
+			want = appendJSONString(append(want, `,"k":`...), s)
+			if string(got) != string(want) {
+				t.Fatalf("pass %d, string %d (%q): the line differs\n got: %s\nwant: %s", pass, i, s, got, want)
+			}
+		}
+	}
+}

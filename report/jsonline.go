@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
@@ -195,6 +196,9 @@ func appendSummary(b []byte, s *certs.Summary) ([]byte, error) {
 }
 
 func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
+	// The verdicts of one item repeat the name, host, reason and
+	// certificate name for every profile: each written once, then copied.
+	var m strMemo
 	b = append(b, '[')
 	for i := range vs {
 		v := &vs[i]
@@ -202,26 +206,70 @@ func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
 			b = append(b, ',')
 		}
 		b = appendField(b, `{"profile":`, v.Profile)
-		b = appendField(b, `,"name":`, v.Name)
-		b = appendOmit(b, `,"host":`, v.Host)
+		b = m.appendField(b, `,"name":`, v.Name)
+		if v.Host != "" {
+			b = m.appendField(b, `,"host":`, v.Host)
+		}
 		if v.Match {
 			b = append(b, `,"match":true`...)
 		} else {
 			b = append(b, `,"match":false`...)
 		}
 		b = appendField(b, `,"kind":`, string(v.Kind))
-		b = appendOmit(b, `,"by":`, v.By)
-		b = appendField(b, `,"reason":`, v.Reason)
+		if v.By != "" {
+			b = m.appendField(b, `,"by":`, v.By)
+		}
+		b = m.appendField(b, `,"reason":`, v.Reason)
 		b = append(b, `,"dns_names":`...)
 		b = c.appendNames(b, v.DNSNames)
 		if len(v.IPs) > 0 {
 			b = append(b, `,"ip_addresses":`...)
 			b = appendStrings(b, v.IPs)
 		}
-		b = appendOmit(b, `,"subject_cn":`, v.CN)
+		if v.CN != "" {
+			b = m.appendField(b, `,"subject_cn":`, v.CN)
+		}
 		b = append(b, '}')
 	}
 	return append(b, ']')
+}
+
+// strMemo remembers where in a line the last few strings of 8 bytes or
+// more were written (by their bytes' address and length: the strings
+// live, unchanged, while the line is made), so that one written again is
+// copied from there instead of escaped again.
+type strMemo struct {
+	n, next int
+	e       [8]struct {
+		p           *byte
+		len, at, to int
+	}
+}
+
+// appendField appends key and s (appendField), s copied when written
+// before.
+func (m *strMemo) appendField(b []byte, key, s string) []byte {
+	b = append(b, key...)
+	if len(s) < 8 {
+		return appendJSONString(b, s)
+	}
+	p := unsafe.StringData(s)
+	for i := range m.n {
+		if e := &m.e[i]; e.p == p && e.len == len(s) {
+			return append(b, b[e.at:e.to]...)
+		}
+	}
+	at := len(b)
+	b = appendJSONString(b, s)
+	slot := m.n // the next free entry, then the oldest
+	if m.n < len(m.e) {
+		m.n++
+	} else {
+		slot, m.next = m.next, (m.next+1)%len(m.e)
+	}
+	e := &m.e[slot]
+	e.p, e.len, e.at, e.to = p, len(s), at, len(b)
+	return b
 }
 
 func appendFindings(b []byte, fs []analysis.Finding, c *lineCache) []byte {
