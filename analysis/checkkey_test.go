@@ -197,3 +197,29 @@ func TestCheckKeyJudgement(t *testing.T) {
 		t.Fatalf("only %d changed observations judged: the scenarios no longer test the key", tested)
 	}
 }
+
+// TestChainByID: the judge finds a chain again by the ID its recorder
+// gave it, but judges each observation by its own certificates: two
+// chains under one ID (a trace edited by hand) are two chains.
+func TestChainByID(t *testing.T) {
+	p := scenarioCerts(t)
+	j := newJudger(Options{Roots: p.roots, Now: scenarioDay}.withDefaults())
+	obs := func(sni string, chain [][]byte) *record.Observation {
+		return &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: scenarioDay, SNI: sni,
+			TLSVersion: "TLS 1.2", Chain: chain, ChainID: "one-id", Visibility: record.VisVisible}
+	}
+	a := j.item(1, obs("mail.contoso.com", p.leaf("mail.contoso.com", "mail.contoso.com")))
+	b := j.item(2, obs("other.contoso.com", p.leaf("other.contoso.com", "other.contoso.com")))
+	again := j.item(3, obs("mail.contoso.com", a.Obs.Chain))
+	for _, c := range []struct {
+		it   *Item
+		name string
+	}{{a, "mail.contoso.com"}, {b, "other.contoso.com"}, {again, "mail.contoso.com"}} {
+		if got := c.it.Chain[0].DNSNames; len(got) != 1 || got[0] != c.name {
+			t.Errorf("item #%d: judged with the certificate for %v, want %s", c.it.Index, got, c.name)
+		}
+		if hasFinding(c.it, "name.mismatch") {
+			t.Errorf("item #%d: name.mismatch on its own certificate", c.it.Index)
+		}
+	}
+}

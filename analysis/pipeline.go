@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/binary"
 	"slices"
@@ -515,6 +516,7 @@ type parsedChain struct {
 // its entry), its trust and its ChainOnly runs once the checks ask.
 type chainEntry struct {
 	pc    parsedChain
+	der   [][]byte // the chain as first seen (its certificates hold it anyway)
 	trust *trustResult
 	runs  *chainRuns
 }
@@ -528,7 +530,10 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 		return parsedChain{}
 	}
 	if o.ChainID != "" {
-		if e, ok := j.chains.get(o.ChainID); ok {
+		// The same certificates, not only the same ID (a hand-made trace
+		// may reuse one): the DER a recorder shares between observations
+		// compares at once (same bytes, same address).
+		if e, ok := j.chains.get(o.ChainID); ok && slices.EqualFunc(e.der, o.Chain, bytes.Equal) {
 			pc := e.pc
 			pc.entry = e
 			return pc
@@ -544,7 +549,7 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 			return pc
 		}
 	}
-	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id}}
+	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id}, der: o.Chain}
 	j.chains.put(pc.id, pc.entry)
 	return pc
 }
