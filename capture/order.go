@@ -71,7 +71,28 @@ func (a *waiting) less(b *waiting) bool {
 	return a.seq < b.seq
 }
 
+// waitHeap is a heap of waiting observations, the earliest first. push
+// and pop are container/heap's Push and Pop without their interface
+// values (a waiting in an interface is an allocation each way: two per
+// observation); as the order is total (seq breaks ties), which
+// observation comes out first does not depend on the heap's layout.
 type waitHeap []waiting
+
+func (h *waitHeap) push(w waiting) {
+	*h = append(*h, w)
+	heap.Fix(h, len(*h)-1)
+}
+
+func (h *waitHeap) pop() waiting {
+	old := *h
+	w, last := old[0], len(old)-1
+	old[0], old[last] = old[last], waiting{}
+	*h = old[:last]
+	if last > 0 {
+		heap.Fix(h, 0)
+	}
+	return w
+}
 
 func (h waitHeap) Len() int           { return len(h) }
 func (h waitHeap) Less(i, j int) bool { return h[i].less(&h[j]) }
@@ -131,7 +152,7 @@ func (r *reader) emit(o *record.Observation, packet int64, sub int) {
 		o.Note = strings.TrimPrefix(o.Note+"; "+fmt.Sprintf(forcedNote, waitLimit), "; ")
 	}
 	r.seq++
-	heap.Push(&r.wait, waiting{at: o.Time.UnixNano(), packet: packet, sub: sub, seq: r.seq, o: o})
+	r.wait.push(waiting{at: o.Time.UnixNano(), packet: packet, sub: sub, seq: r.seq, o: o})
 	r.ready = true
 }
 
@@ -165,7 +186,7 @@ func (r *reader) release(all bool) {
 				return
 			}
 		}
-		w := heap.Pop(&r.wait).(waiting)
+		w := r.wait.pop()
 		if w.o.Kind == record.KindTLS {
 			r.attribute(w.o)
 		}
