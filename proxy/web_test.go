@@ -397,6 +397,12 @@ func TestWebSkippedTold(t *testing.T) {
 	done := make(chan struct{})
 	go func() { w.ServeHTTP(gw, req); close(done) }()
 	defer func() { cancel(); <-done }()
+	// The gate opens on every way out, a failed wait too (deferred calls
+	// run last first): shut, it holds ServeHTTP in Flush, and the wait for
+	// done above would hang the test instead of reporting its failure.
+	var open sync.Once
+	openGate := func() { open.Do(func() { close(gw.gate) }) }
+	defer openGate()
 	waitUntil := func(what string, cond func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
@@ -411,7 +417,7 @@ func TestWebSkippedTold(t *testing.T) {
 		w.Observe(Event{Obs: &record.Observation{Kind: record.KindHTTP, Source: record.SourceProxy, Method: "GET", URL: fmt.Sprintf("http://x.example/%d", i), Visibility: record.VisNone}})
 	}
 	waitUntil("line skipped", func() bool { return w.skipped.Load() >= n-webBurst })
-	close(gw.gate)
+	openGate()
 	waitUntil(`"skipped" event`, func() bool { return strings.Contains(gw.String(), "event: skipped") })
 	total := 0
 	for _, l := range strings.Split(gw.String(), "\n") {
