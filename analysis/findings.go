@@ -46,3 +46,12 @@ func hasProfile(list, p string) bool {
 		rest = after
 	}
 }
+
+// Equal reports whether f and g have the same fields, their evidence
+// compared item by item, and nil evidence apart from empty (they encode
+// differently in JSON).
+func (f *Finding) Equal(g *Finding) bool {
+	return f.ID == g.ID && f.Severity == g.Severity && f.Profile == g.Profile && f.Summary == g.Summary &&
+		f.Why == g.Why && f.Remedy == g.Remedy && f.Citation == g.Citation &&
+		(f.Evidence == nil) == (g.Evidence == nil) && equalEvidence(f.Evidence, g.Evidence)
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/exchange"
+	"github.com/certsleuth/certsleuth/internal/memo"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -333,13 +334,13 @@ type judger struct {
 	now    time.Time
 	// chains holds what the judge knows of each chain seen lately, by
 	// its ID: parsed, its trust, its ChainOnly runs (chainEntry).
-	chains      *genMemo[string, *chainEntry]
+	chains      *memo.Gen[string, *chainEntry]
 	whatIfTrust *trustResult
 	sh          *sharing
 	// memo holds the judgement of recent observations by what it depends
 	// on (checkKey): thousands of connections to one server and name are
 	// judged once.
-	memo *genMemo[string, *Item]
+	memo *memo.Gen[string, *Item]
 
 	// Scratch space reused from one observation to the next (a judger is
 	// used by one goroutine): the key's copy of the observation and its
@@ -356,7 +357,7 @@ type judger struct {
 	allProfiles bool
 	// runFindings keeps each finding of the ChainOnly checks once, for
 	// every chain that has it (runFinding).
-	runFindings *genMemo[uint64, []*Finding]
+	runFindings *memo.Gen[uint64, []*Finding]
 	chainSlot   []int // by check: its ordinal among the ChainOnly checks
 	chainOnly   int   // how many checks are ChainOnly
 
@@ -407,7 +408,7 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 	return pc.entry.runs
 }
 
-// maxChains is the generation size of judger.chains (genMemo: up to
+// maxChains is the generation size of judger.chains (memo.Gen: up to
 // twice as many chains are remembered), and of runFindings. A chain's
 // trust holds its verified path: as many chains as certs.Cache keeps
 // certificates in a generation, so that mostly it holds the certificates
@@ -431,13 +432,13 @@ func (j *judger) runFinding(f *Finding) *Finding {
 		return nil
 	}
 	h := j.sh.hashFindings(unsafe.Slice(f, 1))
-	kept, _ := j.runFindings.get(h)
+	kept, _ := j.runFindings.Get(h)
 	for _, k := range kept {
 		if equalFindings(unsafe.Slice(k, 1), unsafe.Slice(f, 1)) {
 			return k
 		}
 	}
-	j.runFindings.put(h, append(kept, f))
+	j.runFindings.Put(h, append(kept, f))
 	return f
 }
 
@@ -474,7 +475,7 @@ func (j *judger) runChain(ci int, c *Check, s *Subject, slot int, cr *chainRuns)
 	return f
 }
 
-// maxMemo is the generation size of judger.memo (genMemo). An entry holds
+// maxMemo is the generation size of judger.memo (memo.Gen). An entry holds
 // its key (about 100 bytes) and a judgement: the findings and their texts
 // of every profile, 5-6 KB for a name that fails. A capture of an office
 // (a few servers and names) hits at any size; pcapgen's hs.pcap draws a
@@ -488,7 +489,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: newGenMemo[string, *chainEntry](maxChains), sh: newSharing(), memo: newGenMemo[string, *Item](maxMemo), runFindings: newGenMemo[uint64, []*Finding](maxChains)}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains)}
 	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -533,7 +534,7 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 		// The same certificates, not only the same ID (a hand-made trace
 		// may reuse one): the DER a recorder shares between observations
 		// compares at once (same bytes, same address).
-		if e, ok := j.chains.get(o.ChainID); ok && slices.EqualFunc(e.der, o.Chain, bytes.Equal) {
+		if e, ok := j.chains.Get(o.ChainID); ok && slices.EqualFunc(e.der, o.Chain, bytes.Equal) {
 			pc := e.pc
 			pc.entry = e
 			return pc
@@ -544,13 +545,13 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 	pc.id = o.ChainID
 	if pc.id == "" {
 		pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
-		if e, ok := j.chains.get(pc.id); ok {
+		if e, ok := j.chains.Get(pc.id); ok {
 			pc.entry = e
 			return pc
 		}
 	}
 	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id}, der: o.Chain}
-	j.chains.put(pc.id, pc.entry)
+	j.chains.Put(pc.id, pc.entry)
 	return pc
 }
 
@@ -560,7 +561,7 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 	pc := j.chain(o)
 	k := j.key(o, &pc)
 	if k != nil {
-		if m, ok := j.memo.get(string(k)); ok {
+		if m, ok := j.memo.Get(string(k)); ok {
 			j.stats.memoHit++
 			it := *m
 			it.Index, it.Obs = index, o
@@ -572,7 +573,7 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 		j.stats.memoMiss++
 		m := *it
 		m.Obs = nil
-		j.memo.put(string(k), &m)
+		j.memo.Put(string(k), &m)
 	}
 	return it
 }

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/internal/memo"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -18,7 +19,7 @@ import (
 // append by a later stage (principalTraceFindings) copies instead of
 // writing into another item's findings. Nothing writes to their elements.
 type sharing struct {
-	chains   *genMemo[*x509.Certificate, []*describedChain] // by leaf
+	chains   *memo.Gen[*x509.Certificate, []*describedChain] // by leaf
 	verdictM map[verdictKey][]match.Verdict
 	findingM map[uint64][]Finding
 	evidence map[uint64][]Evidence
@@ -91,7 +92,7 @@ type verdictKey struct {
 
 func newSharing() *sharing {
 	return &sharing{
-		chains:   newGenMemo[*x509.Certificate, []*describedChain](maxShared),
+		chains:   memo.New[*x509.Certificate, []*describedChain](maxShared),
 		verdictM: map[verdictKey][]match.Verdict{},
 		findingM: map[uint64][]Finding{},
 		evidence: map[uint64][]Evidence{},
@@ -111,7 +112,7 @@ func (sh *sharing) summaries(chain []*x509.Certificate) []certs.Summary {
 
 // described returns chain's entry, described once per chain.
 func (sh *sharing) described(chain []*x509.Certificate) *describedChain {
-	kept, _ := sh.chains.get(chain[0])
+	kept, _ := sh.chains.Get(chain[0])
 	for _, e := range kept {
 		if slices.Equal(e.chain, chain) {
 			sh.summaryHit++
@@ -124,7 +125,7 @@ func (sh *sharing) described(chain []*x509.Certificate) *describedChain {
 		s[i] = certs.Describe(c)
 	}
 	e := &describedChain{chain: chain, sums: s}
-	sh.chains.put(chain[0], append(kept, e))
+	sh.chains.Put(chain[0], append(kept, e))
 	return e
 }
 
@@ -281,13 +282,7 @@ func equalFindings(a, b []Finding) bool {
 		return false
 	}
 	for i := range a {
-		x, y := &a[i], &b[i]
-		if x.ID != y.ID || x.Severity != y.Severity || x.Profile != y.Profile || x.Summary != y.Summary ||
-			x.Why != y.Why || x.Remedy != y.Remedy || x.Citation != y.Citation ||
-			len(x.Evidence) != len(y.Evidence) || (x.Evidence == nil) != (y.Evidence == nil) {
-			return false
-		}
-		if !equalEvidence(x.Evidence, y.Evidence) {
+		if !a[i].Equal(&b[i]) {
 			return false
 		}
 	}
@@ -347,48 +342,6 @@ func (sh *sharing) origin(chain []Cause) []Cause {
 // 1,024 recent servers x names cover an office's capture
 // (docs/analysis-memory.md).
 const maxShared = 1 << 10
-
-// genMemo is a memo of at most two generations of n entries: a new entry
-// goes into the newer generation; past n entries the newer generation
-// becomes the older and the older is dropped; an entry found in the older
-// moves to the newer. Emptied whole at its bound, a memo whose working
-// set is a little larger than the bound misses most of the time (hs.pcap:
-// 1,818 chains in random order, a trust memo of 1,024 cleared whole
-// verified half of its 18,632 chains again); so, it keeps hitting while
-// the working set fits in n or so, and still holds at most 2n entries
-// (certs.Cache keeps its certificates so).
-type genMemo[K comparable, V any] struct {
-	n        int
-	cur, old map[K]V
-}
-
-func newGenMemo[K comparable, V any](n int) *genMemo[K, V] {
-	return &genMemo[K, V]{n: n, cur: map[K]V{}}
-}
-
-// get returns the value memoised for k.
-func (g *genMemo[K, V]) get(k K) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.old[k]
-	if ok {
-		delete(g.old, k)
-		g.put(k, v)
-	}
-	return v, ok
-}
-
-// put memoises v for k.
-func (g *genMemo[K, V]) put(k K, v V) {
-	if len(g.cur) >= g.n {
-		g.old, g.cur = g.cur, make(map[K]V, g.n)
-	}
-	g.cur[k] = v
-}
-
-// len is the number of entries held.
-func (g *genMemo[K, V]) len() int { return len(g.cur) + len(g.old) }
 
 func hashCauses(h *maphash.Hash, cs []Cause) {
 	for i := range cs {

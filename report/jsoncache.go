@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/certsleuth/certsleuth/analysis"
+	"github.com/certsleuth/certsleuth/internal/memo"
 )
 
 // lineCache keeps the JSON of the parts of a line that repeat from one
@@ -39,7 +40,7 @@ type lineCache struct {
 const lineCacheEntries = 512
 
 func newLineCache() *lineCache {
-	return &lineCache{findings: encCache{n: lineCacheEntries, seed: maphash.MakeSeed()}}
+	return &lineCache{findings: newEncCache(lineCacheEntries, maphash.MakeSeed())}
 }
 
 // appendFinding appends f as a JSON object, copied from c when kept.
@@ -86,10 +87,13 @@ type sliceID struct {
 // an entry found in the older moves to the newer. A finding is first only
 // noted (its hash), and kept with its JSON when seen again.
 type encCache struct {
-	n             int
-	seed          maphash.Seed
-	kept, keptOld map[uint64]*encEntry
-	seen, seenOld map[uint64]struct{}
+	seed maphash.Seed
+	kept *memo.Gen[uint64, *encEntry]
+	seen *memo.Gen[uint64, struct{}]
+}
+
+func newEncCache(n int, seed maphash.Seed) encCache {
+	return encCache{seed: seed, kept: memo.New[uint64, *encEntry](n), seen: memo.New[uint64, struct{}](n)}
 }
 
 // encEntry is a kept finding: a copy with its own strings, and its JSON.
@@ -99,7 +103,7 @@ type encEntry struct {
 }
 
 // hash hashes every field of f (TestJSONLineFields fails when Finding
-// gains a field: add it here, in sameFinding and cloneFinding too).
+// gains a field: add it here and in cloneFinding too (Finding.Equal compares it)).
 func (c *encCache) hash(f *analysis.Finding) uint64 {
 	// A maphash.String per text, mixed: a maphash.Hash copies what it is
 	// written through its buffer, which cost more than the hash.
@@ -123,19 +127,6 @@ func mixHash(h, x uint64) uint64 {
 	return h ^ h>>32
 }
 
-func sameFinding(a, b *analysis.Finding) bool {
-	if a.ID != b.ID || a.Severity != b.Severity || a.Profile != b.Profile || a.Summary != b.Summary || a.Why != b.Why ||
-		a.Remedy != b.Remedy || a.Citation != b.Citation || len(a.Evidence) != len(b.Evidence) || (a.Evidence == nil) != (b.Evidence == nil) {
-		return false
-	}
-	for i := range a.Evidence {
-		if a.Evidence[i] != b.Evidence[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func cloneFinding(f *analysis.Finding) analysis.Finding {
 	c := analysis.Finding{ID: strings.Clone(f.ID), Severity: analysis.Severity(strings.Clone(string(f.Severity))), Profile: strings.Clone(f.Profile),
 		Summary: strings.Clone(f.Summary), Why: strings.Clone(f.Why), Remedy: strings.Clone(f.Remedy), Citation: strings.Clone(f.Citation)}
@@ -151,39 +142,20 @@ func cloneFinding(f *analysis.Finding) analysis.Finding {
 // get returns the JSON kept for f, whose hash is h, or nil and whether
 // to keep it once encoded (put).
 func (c *encCache) get(h uint64, f *analysis.Finding) (enc []byte, keep bool) {
-	e, ok := c.kept[h]
-	if !ok {
-		if e, ok = c.keptOld[h]; ok {
-			c.keep(h, e)
-		}
-	}
-	if ok {
-		if sameFinding(&e.f, f) {
+	if e, ok := c.kept.Get(h); ok {
+		if e.f.Equal(f) {
 			return e.enc, false
 		}
 		return nil, false // another finding of the same hash: encoded each time
 	}
-	if _, ok := c.seen[h]; ok {
+	if _, ok := c.seen.Get(h); ok {
 		return nil, true
 	}
-	if _, ok := c.seenOld[h]; ok {
-		return nil, true
-	}
-	if len(c.seen) >= c.n || c.seen == nil {
-		c.seenOld, c.seen = c.seen, make(map[uint64]struct{}, c.n)
-	}
-	c.seen[h] = struct{}{}
+	c.seen.Put(h, struct{}{})
 	return nil, false
 }
 
 // put keeps enc, the JSON of f, whose hash is h.
 func (c *encCache) put(h uint64, f *analysis.Finding, enc []byte) {
-	c.keep(h, &encEntry{f: cloneFinding(f), enc: append([]byte(nil), enc...)})
-}
-
-func (c *encCache) keep(h uint64, e *encEntry) {
-	if len(c.kept) >= c.n || c.kept == nil {
-		c.keptOld, c.kept = c.kept, make(map[uint64]*encEntry, c.n)
-	}
-	c.kept[h] = e
+	c.kept.Put(h, &encEntry{f: cloneFinding(f), enc: append([]byte(nil), enc...)})
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"testing"
 	"unsafe"
@@ -42,7 +43,7 @@ func TestLineCacheFindings(t *testing.T) {
 // (not the caller's strings), gives its JSON only for an equal finding
 // (not another of the same hash), and keeps at most two generations of n.
 func TestEncCache(t *testing.T) {
-	c := encCache{n: 4}
+	c := newEncCache(4, maphash.MakeSeed())
 	f := analysis.Finding{ID: "a", Summary: strings.Repeat("s", 40), Evidence: []analysis.Evidence{{Label: "l"}}}
 	if enc, keep := c.get(1, &f); enc != nil || keep {
 		t.Fatalf("first sight: %q, keep %v; want nothing, not kept", enc, keep)
@@ -54,7 +55,7 @@ func TestEncCache(t *testing.T) {
 	if enc, _ := c.get(1, &f); string(enc) != "one" {
 		t.Errorf("kept: %q, want one", enc)
 	}
-	if e := c.kept[1]; unsafe.StringData(e.f.Summary) == unsafe.StringData(f.Summary) || &e.f.Evidence[0] == &f.Evidence[0] {
+	if e, _ := c.kept.Get(1); unsafe.StringData(e.f.Summary) == unsafe.StringData(f.Summary) || &e.f.Evidence[0] == &f.Evidence[0] {
 		t.Errorf("the cache keeps the caller's strings or evidence")
 	}
 	for _, g := range []analysis.Finding{{ID: "a", Summary: f.Summary}, {ID: "a", Summary: f.Summary, Evidence: []analysis.Evidence{}}, {ID: "b", Summary: f.Summary, Evidence: f.Evidence}} {
@@ -66,7 +67,7 @@ func TestEncCache(t *testing.T) {
 		g := analysis.Finding{ID: fmt.Sprint(i)}
 		c.get(uint64(i+10), &g)
 		c.put(uint64(i+10), &g, []byte("x"))
-		if n := len(c.kept) + len(c.keptOld); n > 8 {
+		if n := c.kept.Len(); n > 8 {
 			t.Fatalf("%d entries after %d findings; want at most 8", n, i+1)
 		}
 	}
