@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -90,6 +91,18 @@ type Check struct {
 	// checks that fire for every profile of almost every name that fails
 	// (the name checks), to make no finding of its own per profile.
 	fill func(s *Subject, f *Finding) bool
+	// kinds, when set, are the only verdict kinds Run finds anything
+	// for: with no verdict, or one of another kind, it returns nil, and
+	// the judge does not call it (most of a name's checks, for every
+	// profile of every connection; TestVerdictKindChecks holds each
+	// check to its kinds).
+	kinds []match.Kind
+}
+
+// skips reports whether c finds nothing in s for the kind of its verdict
+// (kinds).
+func (c *Check) skips(s *Subject) bool {
+	return c.kinds != nil && (s.Verdict == nil || !slices.Contains(c.kinds, s.Verdict.Kind))
 }
 
 // Subject is what a check looks at: one observation, its parsed chain, the

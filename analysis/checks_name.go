@@ -66,7 +66,8 @@ func nameCheck(id, title string, sev Severity, citation, remedy string, kinds ..
 			}
 			return &f
 		},
-		fill: fill,
+		fill:  fill,
+		kinds: kinds,
 	}
 }
 
@@ -130,7 +131,7 @@ func init() {
 		// name.no-san, name.partial-wildcard).
 		&Check{
 			ID: "name.cn-fallback", Title: "The name matches only through the subject CN", Severity: SeverityInfo,
-			Citation: "RFC 2818 §3.1; RFC 9525 §6.3", PerProfile: true,
+			Citation: "RFC 2818 §3.1; RFC 9525 §6.3", PerProfile: true, kinds: []match.Kind{match.KindCNFallback},
 			Remedy: "Reissue the certificate with the name as a subjectAltName: clients that ignore the CN (Chrome, Apple, Go, Android) reject this certificate.",
 			Run: func(s *Subject) *Finding {
 				if s.Verdict == nil || s.Verdict.Kind != match.KindCNFallback {
@@ -141,7 +142,7 @@ func init() {
 		},
 		&Check{
 			ID: "name.partial-wildcard-accepted", Title: "The name matches only through a partial wildcard", Severity: SeverityInfo,
-			Citation: "KB 258858; RFC 9525 §6.3", PerProfile: true,
+			Citation: "KB 258858; RFC 9525 §6.3", PerProfile: true, kinds: []match.Kind{match.KindPartialWildcard},
 			Remedy: "Use a full-label wildcard or list the names: Chrome, Apple, curl, Python and Go refuse partial wildcards.",
 			Run: func(s *Subject) *Finding {
 				if s.Verdict == nil || s.Verdict.Kind != match.KindPartialWildcard {

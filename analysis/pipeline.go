@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/binary"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"sync/atomic"
@@ -360,6 +361,13 @@ type judger struct {
 	runFindings *memo.Gen[uint64, []*Finding]
 	chainSlot   []int // by check: its ordinal among the ChainOnly checks
 	chainOnly   int   // how many checks are ChainOnly
+	// runOnly keeps, by the ChainOnly findings an observation got (and
+	// nothing else), its findings sorted (runOnlyFindings); ran is those
+	// findings of the observation being judged, in the order found, and
+	// fsOwn how many of its findings came from the other checks.
+	runOnly *memo.Gen[uint64, []runOnlyEntry]
+	ran     []*Finding
+	fsOwn   int
 
 	stats memoStats
 }
@@ -447,11 +455,55 @@ func (j *judger) runFinding(f *Finding) *Finding {
 // not nil.
 func (j *judger) run(fs []Finding, ci int, c *Check, s *Subject, slot int, cr *chainRuns) []Finding {
 	if !c.ChainOnly || cr == nil {
-		return c.appendRun(fs, s)
+		if c.skips(s) {
+			return fs
+		}
+		n := len(fs)
+		fs = c.appendRun(fs, s)
+		j.fsOwn += len(fs) - n
+		return fs
 	}
 	if f := j.runChain(ci, c, s, slot, cr); f != nil {
 		fs = append(fs, *f)
+		j.ran = append(j.ran, f)
 	}
+	return fs
+}
+
+// runOnlyEntry is a set of findings that came from ChainOnly runs alone:
+// from, the kept findings (runFinding) in the order the checks found
+// them, and fs, the item's findings made of them, sorted by severity.
+type runOnlyEntry struct {
+	from []*Finding
+	fs   []Finding
+}
+
+// runOnlyFindings returns the item findings of an observation whose
+// findings ran, in order, all came from ChainOnly runs: made and sorted
+// once for every observation that got the same (most connections that
+// warn do so for their chain alone, and their chains, by their issuer,
+// mostly get the same findings: hs.pcap's 19,200 connections that lack
+// their intermediate CA share a few sets), full (cap == len: an append
+// by a later stage copies), never written to.
+func (j *judger) runOnlyFindings(ran []*Finding) []Finding {
+	var h maphash.Hash
+	h.SetSeed(j.sh.seed)
+	for _, f := range ran {
+		maphash.WriteComparable(&h, f)
+	}
+	k := h.Sum64()
+	kept, _ := j.runOnly.Get(k)
+	for _, e := range kept {
+		if slices.Equal(e.from, ran) {
+			return e.fs
+		}
+	}
+	fs := make([]Finding, len(ran))
+	for i, f := range ran {
+		fs[i] = *f
+	}
+	sortBySeverity(fs)
+	j.runOnly.Put(k, append(kept, runOnlyEntry{from: slices.Clone(ran), fs: fs}))
 	return fs
 }
 
@@ -489,7 +541,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains)}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains), runOnly: memo.New[uint64, []runOnlyEntry](maxChains)}
 	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -560,8 +612,10 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 func (j *judger) item(index int, o *record.Observation) *Item {
 	pc := j.chain(o)
 	k := j.key(o, &pc)
+	var ks string // the key, made into a string once for Get and Put
 	if k != nil {
-		if m, ok := j.memo.Get(string(k)); ok {
+		ks = string(k)
+		if m, ok := j.memo.Get(ks); ok {
 			j.stats.memoHit++
 			it := *m
 			it.Index, it.Obs = index, o
@@ -573,7 +627,7 @@ func (j *judger) item(index int, o *record.Observation) *Item {
 		j.stats.memoMiss++
 		m := *it
 		m.Obs = nil
-		j.memo.Put(string(k), &m)
+		j.memo.Put(ks, &m)
 	}
 	return it
 }
@@ -731,6 +785,7 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	}
 	it.leaf = s.Leaf()
 	fs := j.fs[:0]
+	j.ran, j.fsOwn = j.ran[:0], 0
 	cr := j.chainRunsOf(s, pc)
 	for ci, c := range j.checks {
 		if c.PerProfile {
@@ -761,17 +816,18 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 		}
 	}
 	*ps, j.v, j.once, j.subj = Subject{}, match.Verdict{}, subjectOnce{}, Subject{}
-	bySeverity := func(a, b Finding) int { return b.Severity.rank() - a.Severity.rank() }
-	if !slices.IsSortedFunc(fs, bySeverity) { // mostly they are: errors alone
-		slices.SortStableFunc(fs, bySeverity)
-	}
 	switch {
+	case len(fs) > 0 && j.fsOwn == 0:
+		it.Findings = j.runOnlyFindings(j.ran)
+		clear(j.ran)
 	case len(fs) > 0 && sh.light:
+		sortBySeverity(fs)
 		// A streaming pipeline drops its items at once: what sharing
 		// would save is the memory of the few in flight, for hashing
 		// and comparing every finding's texts.
 		it.Findings = append(make([]Finding, 0, len(fs)), fs...)
 	case len(fs) > 0:
+		sortBySeverity(fs)
 		it.Findings = sh.findings(fs)
 		if &it.Findings[0] == &fs[0] {
 			// Not shared (sharing keeps its own copy of what it shares):
@@ -782,6 +838,15 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	clear(fs)
 	j.fs = fs[:0]
 	return it
+}
+
+// sortBySeverity sorts fs, most severe first, keeping the order of the
+// findings of one severity (the checks' order, then the profiles').
+func sortBySeverity(fs []Finding) {
+	bySeverity := func(a, b Finding) int { return b.Severity.rank() - a.Severity.rank() }
+	if !slices.IsSortedFunc(fs, bySeverity) { // mostly they are: errors alone
+		slices.SortStableFunc(fs, bySeverity)
+	}
 }
 
 // aggregate is what the pipeline keeps of the items once they are gone:
