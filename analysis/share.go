@@ -119,14 +119,19 @@ func (sh *sharing) described(chain []*x509.Certificate) *describedChain {
 			return e
 		}
 	}
+	e := sh.describe(chain)
+	sh.chains.Put(chain[0], append(kept, e))
+	return e
+}
+
+// describe returns chain's entry, described now (a miss).
+func (sh *sharing) describe(chain []*x509.Certificate) *describedChain {
 	sh.summaryMiss++
 	s := make([]certs.Summary, len(chain))
 	for i, c := range chain {
 		s[i] = certs.Describe(c)
 	}
-	e := &describedChain{chain: chain, sums: s}
-	sh.chains.Put(chain[0], append(kept, e))
-	return e
+	return &describedChain{chain: chain, sums: s}
 }
 
 // chainID returns record.ChainID(der), whose certificates, all parsed,
