@@ -357,6 +357,8 @@ type grouping struct {
 	// findings.
 	ids []string
 	fs  []Finding
+	// listKey is internList's scratch space for a list's key.
+	listKey []byte
 }
 
 // newGrouping returns a grouping for profiles ps: keepAll keeps every
@@ -388,15 +390,22 @@ func (g *grouping) intern(s string) string {
 
 // internList returns l, stored once (l is not modified afterwards).
 func (g *grouping) internList(l []string) []string {
-	k := strings.Join(l, "\x00")
-	if v, ok := g.lists[k]; ok {
+	k := g.listKey[:0]
+	for i, s := range l {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, s...)
+	}
+	g.listKey = k
+	if v, ok := g.lists[string(k)]; ok { // looked up without making the string
 		return v
 	}
 	if len(g.lists) >= maxInterned {
 		clear(g.lists)
 	}
 	l = slices.Clip(l)
-	g.lists[k] = l
+	g.lists[string(k)] = l
 	return l
 }
 

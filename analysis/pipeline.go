@@ -239,7 +239,14 @@ func (p *Pipeline) attribute() {
 		p.head = 0
 	}
 	p.feed()
-	it.Origin = p.j.sh.origin(attributeItem(p.t, it, p.windows))
+	it.Origin = attributeItem(p.t, it, p.windows)
+	if !p.j.sh.light {
+		// Analyze keeps every item: equal origin chains are kept once. A
+		// streaming pipeline drops its items at once, and sharing would
+		// only hash and copy every item's chain (8 MB of what hs.pcap
+		// allocated).
+		it.Origin = p.j.sh.origin(it.Origin)
+	}
 	p.agg.add(it)
 	p.r.Totals.countItem(it, p.opts.Profiles)
 	if p.err == nil {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -565,6 +566,10 @@ func (r *Report) clientClauses(c *Culprit) (first, more string) {
 }
 
 // verdictWords is the one-paragraph plain-language verdict for a culprit.
+// It is written straight into one builder sized for it (a big capture has
+// a verdict for each of thousands of causes: the builder's growth, the
+// certificate's names joined apart and fmt's copies were most of what
+// explaining a cause allocated).
 func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	it := c.First
 	who := whoWarns(c, r.Profiles)
@@ -572,20 +577,27 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	if name == "" {
 		name = serverWords(it)
 	}
-	covers := "presented no certificate certsleuth could see"
+	// covers says what the certificate covers (writeCovers).
+	var leaf *certs.Summary
+	coversLen := 64
 	if len(it.Chain) > 0 {
-		l := it.Chain[0]
-		ns := append(append([]string(nil), l.DNSNames...), l.IPAddresses...)
-		if len(ns) == 0 {
-			covers = "has no subjectAltName and no CN: it carries no names at all"
-			if l.SubjectCN != "" {
-				covers = fmt.Sprintf("has no subjectAltName, only the CN %s", l.SubjectCN)
-			}
-		} else {
-			covers = "only covers " + andList(ns)
+		leaf = &it.Chain[0]
+		for _, n := range leaf.DNSNames {
+			coversLen += len(n) + 2
+		}
+		for _, n := range leaf.IPAddresses {
+			coversLen += len(n) + 2
 		}
 	}
 	var b strings.Builder
+	size := len(who) + 2*len(name) + coversLen + 256
+	if len(c.Findings) > 0 {
+		size += len(c.Findings[0].Summary)
+	}
+	for _, rm := range c.Remedies {
+		size += len(rm.Command)
+	}
+	b.Grow(size)
 	nameIssue := false
 	for _, f := range c.Findings {
 		if strings.HasPrefix(f.ID, "name.") {
@@ -598,39 +610,32 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	}
 	switch {
 	case probe && nameIssue:
-		fmt.Fprintf(&b, "%s would warn on %s: the server's certificate %s", who, name, covers)
+		writeStrings(&b, who, " would warn on ", name, ": the server's certificate ")
+		writeCovers(&b, leaf)
 	case probe:
 		first, more := r.clientClauses(c)
-		fmt.Fprintf(&b, "%s would warn on %s: %s%s", firstNonEmpty(first, who), name, StripProfileTitle(c.Findings[0].Summary), more)
+		writeStrings(&b, firstNonEmpty(first, who), " would warn on ", name, ": ", StripProfileTitle(c.Findings[0].Summary), more)
 	case nameIssue && (cause == nil || cause.Kind == CauseUnknown):
-		fmt.Fprintf(&b, "%s warns on %s, which nothing earlier in the trace names (it was typed in, cached, or asked for before the recording started); the server's certificate %s", who, name, covers)
+		writeStrings(&b, who, " warns on ", name, ", which nothing earlier in the trace names (it was typed in, cached, or asked for before the recording started); the server's certificate ")
+		writeCovers(&b, leaf)
 	case nameIssue:
-		fmt.Fprintf(&b, "%s asked for %s because %s; the server's certificate %s", who, name, becauseWords(cause), covers)
+		writeStrings(&b, who, " asked for ", name, " because ", becauseWords(cause), "; the server's certificate ")
+		writeCovers(&b, leaf)
 	case hasID(c.Findings, exchange.PrincipalCheckID):
-		fmt.Fprintf(&b, "%s refuses the Outlook Anywhere connection to %s: %s", who, name, principalSummary(c.Findings))
+		writeStrings(&b, who, " refuses the Outlook Anywhere connection to ", name, ": ", principalSummary(c.Findings))
 	default:
 		first, more := r.clientClauses(c)
-		fmt.Fprintf(&b, "%s warns on %s: %s%s", firstNonEmpty(first, who), name, StripProfileTitle(c.Findings[0].Summary), more)
+		writeStrings(&b, firstNonEmpty(first, who), " warns on ", name, ": ", StripProfileTitle(c.Findings[0].Summary), more)
 	}
 	switch {
 	case cause != nil && cause.Kind == CauseAutodiscoverField && len(cause.Either) > 1 && countExchangeURLRemedies(c.Remedies) > 1:
-		var cmds []string
-		for _, rm := range c.Remedies {
-			if exchange.IsExchangeURLSetting(rm.Setting) {
-				cmds = append(cmds, strings.TrimSuffix(rm.Command, "."))
-			}
-		}
-		fmt.Fprintf(&b, "; change both URLs: %s", strings.Join(cmds, "; "))
+		b.WriteString("; change both URLs: ")
+		writeURLCommands(&b, c.Remedies)
 	case cause != nil && cause.Kind == CauseSameHost && countExchangeURLRemedies(c.Remedies) > 1:
-		var cmds []string
-		for _, rm := range c.Remedies {
-			if exchange.IsExchangeURLSetting(rm.Setting) {
-				cmds = append(cmds, strings.TrimSuffix(rm.Command, "."))
-			}
-		}
-		fmt.Fprintf(&b, "; change every one of those URLs: %s", strings.Join(cmds, "; "))
+		b.WriteString("; change every one of those URLs: ")
+		writeURLCommands(&b, c.Remedies)
 	case probe && len(c.Remedies) > 0 && exchange.IsExchangeURLSetting(c.Remedies[0].Setting):
-		fmt.Fprintf(&b, "; if Exchange hands clients this URL, change it with %s", strings.TrimSuffix(c.Remedies[0].Command, "."))
+		writeStrings(&b, "; if Exchange hands clients this URL, change it with ", strings.TrimSuffix(c.Remedies[0].Command, "."))
 	case len(c.Remedies) > 0:
 		rm := c.Remedies[0]
 		verb := "fix it"
@@ -643,9 +648,9 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 			verb = "fix it:"
 		}
 		if verb == "fix it" {
-			fmt.Fprintf(&b, "; fix: %s", strings.TrimSuffix(rm.Command, "."))
+			writeStrings(&b, "; fix: ", strings.TrimSuffix(rm.Command, "."))
 		} else {
-			fmt.Fprintf(&b, "; %s %s", verb, strings.TrimSuffix(rm.Command, "."))
+			writeStrings(&b, "; ", verb, " ", strings.TrimSuffix(rm.Command, "."))
 		}
 	}
 	if pub, _ := PublicCAIssuable(name); !pub && nameIssue && it.Name != "" {
@@ -657,10 +662,65 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 				what = "the account's " + label + " server name"
 			}
 		}
-		fmt.Fprintf(&b, ". %s is an internal name no public CA can put on a certificate, so change %s, not the certificate", name, what)
+		writeStrings(&b, ". ", name, " is an internal name no public CA can put on a certificate, so change ", what, ", not the certificate")
 	}
 	b.WriteString(".")
 	return b.String()
+}
+
+// writeStrings writes ss to b in turn.
+func writeStrings(b *strings.Builder, ss ...string) {
+	for _, s := range ss {
+		b.WriteString(s)
+	}
+}
+
+// writeCovers writes what the leaf certificate covers (nil: none seen),
+// its names as andList joins them.
+func writeCovers(b *strings.Builder, leaf *certs.Summary) {
+	if leaf == nil {
+		b.WriteString("presented no certificate certsleuth could see")
+		return
+	}
+	n := len(leaf.DNSNames) + len(leaf.IPAddresses)
+	if n == 0 {
+		if leaf.SubjectCN != "" {
+			writeStrings(b, "has no subjectAltName, only the CN ", leaf.SubjectCN)
+			return
+		}
+		b.WriteString("has no subjectAltName and no CN: it carries no names at all")
+		return
+	}
+	b.WriteString("only covers ")
+	i := 0
+	for _, names := range [2][]string{leaf.DNSNames, leaf.IPAddresses} {
+		for _, s := range names {
+			switch {
+			case i == 0:
+			case i == n-1:
+				b.WriteString(" and ")
+			default:
+				b.WriteString(", ")
+			}
+			b.WriteString(s)
+			i++
+		}
+	}
+}
+
+// writeURLCommands writes the commands of the Exchange URL remedies of
+// rs, each without its final period, joined by "; ".
+func writeURLCommands(b *strings.Builder, rs []Remedy) {
+	n := 0
+	for _, rm := range rs {
+		if exchange.IsExchangeURLSetting(rm.Setting) {
+			if n > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(strings.TrimSuffix(rm.Command, "."))
+			n++
+		}
+	}
 }
 
 func countExchangeURLRemedies(rs []Remedy) int {
