@@ -238,6 +238,14 @@ func (c *Culprit) ExampleIndexes() (index []int, first []bool) {
 }
 
 func (r *Report) explain(c *Culprit, examples bool) *Culprit {
+	x, _ := r.explainInto(c, examples, nil)
+	return x
+}
+
+// explainInto is explain, the requests read back from the store's file
+// into buf's spare capacity (details.getInto): it returns the buffer they
+// were read into, which the culprit's texts may share.
+func (r *Report) explainInto(c *Culprit, examples bool, buf []byte) (*Culprit, []byte) {
 	d := *c
 	if c.rare != nil {
 		rare := *c.rare
@@ -245,7 +253,7 @@ func (r *Report) explain(c *Culprit, examples bool) *Culprit {
 		d.rare = &rare
 	}
 	d.Detail = &Detail{}
-	d.First = r.loadDetail(c, c.first, c.Index)
+	d.First, buf = r.loadDetail(c, c.first, c.Index, buf)
 	if ro := c.reOrigin(); ro != nil {
 		f := *d.First
 		f.Origin = []Cause{*ro}
@@ -253,7 +261,7 @@ func (r *Report) explain(c *Culprit, examples bool) *Culprit {
 	}
 	fi := d.First
 	if c.findingsOf != c.first {
-		fi = r.loadDetail(c, c.findingsOf, c.Index)
+		fi, buf = r.loadDetail(c, c.findingsOf, c.Index, buf)
 	}
 	d.Findings = byCause(MergeFindings(fi.Findings, SeverityError), c.Profiles)
 	if examples {
@@ -263,26 +271,30 @@ func (r *Report) explain(c *Culprit, examples bool) *Culprit {
 				d.Examples = append(d.Examples, d.First)
 				continue
 			}
-			d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, int(ex.index)))
+			var it *Item
+			it, buf = r.loadDetail(c, ex.ref, int(ex.index), buf)
+			d.Examples = append(d.Examples, it)
 		}
 	}
 	r.explainCulprit(&d)
-	return &d
+	return &d, buf
 }
 
-// loadDetail reads request ref of c's store back; when it cannot, an item
-// with what the culprit knows (index, name), and a problem.
-func (r *Report) loadDetail(c *Culprit, ref int32, index int) *Item {
-	it, err := r.details().get(ref)
+// loadDetail reads request ref of c's store back, into buf's spare
+// capacity when read from the file (details.getInto), and returns the
+// buffer; when it cannot, an item with what the culprit knows (index,
+// name), and a problem.
+func (r *Report) loadDetail(c *Culprit, ref int32, index int, buf []byte) (*Item, []byte) {
+	it, b, err := r.details().getInto(ref, buf)
 	if err == nil {
-		return it
+		return it, b
 	}
 	r.addDetailProblem(fmt.Errorf("request #%d: %w", index, err))
 	it = &Item{Index: index, Name: c.name, Obs: &record.Observation{}}
 	for _, id := range c.Checks {
 		it.Findings = append(it.Findings, Finding{ID: id, Severity: SeverityError, Profile: strings.Join(c.Profiles, ", "), Summary: "(its words could not be read back)"})
 	}
-	return it
+	return it, buf
 }
 
 // addDetailProblem notes, once, that a cause's requests could not be read

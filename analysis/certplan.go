@@ -94,9 +94,9 @@ func (p *certPlanAcc) add(it *Item) {
 	n := exchange.NormHost(it.Name)
 	pn := a.names[n]
 	if pn == nil {
-		// Why is made by plans: a capture asks for a name per cause.
-		pub, _ := PublicCAIssuable(n)
-		pn = &PlannedName{Name: n, Public: pub, Covered: true}
+		// Public and Why are made by each, once per name it yields: a
+		// capture asks for a new name at almost every cause.
+		pn = &PlannedName{Name: n, Covered: true}
 		a.names[n] = pn
 	}
 	pn.Requests++
@@ -119,9 +119,10 @@ func (p *certPlanAcc) each(yield func(ServerPlan) bool) {
 		plan.Get = []string{}
 		for _, pn := range a.names {
 			plan.Names = append(plan.Names, *pn)
-			_, plan.Names[len(plan.Names)-1].Why = PublicCAIssuable(pn.Name)
+			last := &plan.Names[len(plan.Names)-1]
+			last.Public, last.Why = PublicCAIssuable(pn.Name)
 			switch {
-			case pn.Public:
+			case last.Public:
 				plan.Get = append(plan.Get, pn.Name)
 				if !pn.Covered {
 					plan.NeedsNew = true

@@ -140,39 +140,53 @@ func (d *details) writeWith(it *Item, findings []Finding, compact bool) {
 // get returns the item ref: the one stored while in memory, else a new
 // one read back from the file.
 func (d *details) get(ref int32) (*Item, error) {
+	it, _, err := d.getInto(ref, nil)
+	return it, err
+}
+
+// getInto is get, the item read from the file after buf's bytes, into
+// its spare capacity when the item fits (its strings share it), else into
+// a new buffer; it returns the buffer with the item's bytes appended (buf
+// when the item was in memory), for the next item of one culprit and to
+// be reused once the items read into it are gone.
+func (d *details) getInto(ref int32, buf []byte) (*Item, []byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if ref < 0 || int(ref) >= d.n {
-		return nil, fmt.Errorf("no stored request %d", ref)
+		return nil, nil, fmt.Errorf("no stored request %d", ref)
 	}
 	if d.closed {
-		return nil, fmt.Errorf("the report was closed")
+		return nil, nil, fmt.Errorf("the report was closed")
 	}
 	if d.f == nil {
-		return d.mem[ref], nil
+		return d.mem[ref], nil, nil
 	}
 	if d.err != nil {
-		return nil, d.err
+		return nil, nil, d.err
 	}
 	if d.bw.Buffered() > 0 {
 		if err := d.bw.Flush(); err != nil {
 			d.err = fmt.Errorf("write the causes' example requests to a temporary file: %w", err)
-			return nil, d.err
+			return nil, nil, d.err
 		}
 	}
 	start, end := d.offs[ref], d.size
 	if int(ref)+1 < len(d.offs) {
 		end = d.offs[ref+1]
 	}
-	b := make([]byte, end-start) // the item's strings share it
+	n := int(end - start)
+	if cap(buf)-len(buf) < n {
+		buf = make([]byte, 0, max(n, 2*cap(buf)))
+	}
+	b := buf[len(buf) : len(buf)+n : len(buf)+n] // the item's strings share it
 	if err := d.readAt(b, start); err != nil {
-		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
+		return nil, nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
 	}
 	it, err := readSpilled(b)
 	if err != nil {
-		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
+		return nil, nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
 	}
-	return it, nil
+	return it, buf[:len(buf)+n], nil
 }
 
 // readAhead is how much of the file details.get reads at once when the
