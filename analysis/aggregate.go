@@ -238,14 +238,13 @@ func (c *Culprit) ExampleIndexes() (index []int, first []bool) {
 }
 
 func (r *Report) explain(c *Culprit, examples bool) *Culprit {
-	x, _ := r.explainInto(c, examples, nil)
-	return x
+	return r.explainInto(c, examples, nil)
 }
 
 // explainInto is explain, the requests read back from the store's file
-// into buf's spare capacity (details.getInto): it returns the buffer they
-// were read into, which the culprit's texts may share.
-func (r *Report) explainInto(c *Culprit, examples bool, buf []byte) (*Culprit, []byte) {
+// into s (details.getInto; nil: into new memory), which the culprit then
+// shares.
+func (r *Report) explainInto(c *Culprit, examples bool, s *readSlot) *Culprit {
 	d := *c
 	if c.rare != nil {
 		rare := *c.rare
@@ -253,7 +252,7 @@ func (r *Report) explainInto(c *Culprit, examples bool, buf []byte) (*Culprit, [
 		d.rare = &rare
 	}
 	d.Detail = &Detail{}
-	d.First, buf = r.loadDetail(c, c.first, c.Index, buf)
+	d.First = r.loadDetail(c, c.first, c.Index, s)
 	if ro := c.reOrigin(); ro != nil {
 		f := *d.First
 		f.Origin = []Cause{*ro}
@@ -261,7 +260,7 @@ func (r *Report) explainInto(c *Culprit, examples bool, buf []byte) (*Culprit, [
 	}
 	fi := d.First
 	if c.findingsOf != c.first {
-		fi, buf = r.loadDetail(c, c.findingsOf, c.Index, buf)
+		fi = r.loadDetail(c, c.findingsOf, c.Index, s)
 	}
 	d.Findings = byCause(MergeFindings(fi.Findings, SeverityError), c.Profiles)
 	if examples {
@@ -271,30 +270,27 @@ func (r *Report) explainInto(c *Culprit, examples bool, buf []byte) (*Culprit, [
 				d.Examples = append(d.Examples, d.First)
 				continue
 			}
-			var it *Item
-			it, buf = r.loadDetail(c, ex.ref, int(ex.index), buf)
-			d.Examples = append(d.Examples, it)
+			d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, int(ex.index), s))
 		}
 	}
 	r.explainCulprit(&d)
-	return &d, buf
+	return &d
 }
 
-// loadDetail reads request ref of c's store back, into buf's spare
-// capacity when read from the file (details.getInto), and returns the
-// buffer; when it cannot, an item with what the culprit knows (index,
-// name), and a problem.
-func (r *Report) loadDetail(c *Culprit, ref int32, index int, buf []byte) (*Item, []byte) {
-	it, b, err := r.details().getInto(ref, buf)
+// loadDetail reads request ref of c's store back (into s when read from
+// the file: details.getInto); when it cannot, an item with what the
+// culprit knows (index, name), and a problem.
+func (r *Report) loadDetail(c *Culprit, ref int32, index int, s *readSlot) *Item {
+	it, err := r.details().getInto(ref, s)
 	if err == nil {
-		return it, b
+		return it
 	}
 	r.addDetailProblem(fmt.Errorf("request #%d: %w", index, err))
 	it = &Item{Index: index, Name: c.name, Obs: &record.Observation{}}
 	for _, id := range c.Checks {
 		it.Findings = append(it.Findings, Finding{ID: id, Severity: SeverityError, Profile: strings.Join(c.Profiles, ", "), Summary: "(its words could not be read back)"})
 	}
-	return it, buf
+	return it
 }
 
 // addDetailProblem notes, once, that a cause's requests could not be read

@@ -16,32 +16,34 @@ const explainAhead = 64
 // left) and may be called more than once.
 //
 // A culprit explain returns is the caller's until the next call of
-// explain or stop, no longer: its texts share the buffer its requests
-// were read back into, which the causes explained after it reuse (each
-// read back into a new one was a quarter of what explaining hs.pcap's
-// 9,656 causes allocated). Copy what is to be kept (the JSON summary
-// writes each cause before it asks for the next).
+// explain or stop, no longer: it is made of the memory its requests were
+// read back into (their bytes, which its texts share, and the items
+// decoded), which the causes explained after it reuse (read back into
+// new memory, they were half of what explaining hs.pcap's 9,656 causes
+// allocated). Copy what is to be kept (the JSON summary writes each cause
+// before it asks for the next).
 func (r *Report) ExplainAhead(cs []*Culprit, examples bool) (explain func(*Culprit) *Culprit, stop func()) {
 	type explained struct {
-		c   *Culprit
-		buf []byte // what c's requests were read into
+		c *Culprit
+		s *readSlot // what c's requests were read into
 	}
 	out := make(chan explained, explainAhead)
-	// free holds the buffers of the culprits the caller is done with.
-	free := make(chan []byte, explainAhead+2)
+	// free holds the slots of the culprits the caller is done with.
+	free := make(chan *readSlot, explainAhead+2)
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		defer close(out)
 		for _, c := range cs {
-			var buf []byte
+			var s *readSlot
 			select {
-			case buf = <-free:
+			case s = <-free:
+				s.reset()
 			default:
+				s = &readSlot{}
 			}
-			x, buf := r.explainInto(c, examples, buf[:0])
 			select {
-			case out <- explained{x, buf}:
+			case out <- explained{r.explainInto(c, examples, s), s}:
 			case <-quit:
 				return
 			}
@@ -55,7 +57,7 @@ func (r *Report) ExplainAhead(cs []*Culprit, examples bool) (explain func(*Culpr
 			<-done
 		}
 	}
-	var held []byte // the buffer of the culprit last returned
+	var held *readSlot // the slot of the culprit last returned
 	explain = func(c *Culprit) *Culprit {
 		if held != nil {
 			select {
@@ -66,7 +68,7 @@ func (r *Report) ExplainAhead(cs []*Culprit, examples bool) (explain func(*Culpr
 		}
 		if !stopped {
 			if x, ok := <-out; ok && x.c.Index == c.Index && x.c.keyBase == c.keyBase {
-				held = x.buf
+				held = x.s
 				return x.c
 			}
 			stop() // called out of order, or past cs: one at a time from here on

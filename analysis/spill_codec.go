@@ -83,6 +83,8 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 			}
 			if n > 0 {
 				*(*string)(p) = unsafe.String(&r.b[0], n)
+			} else {
+				*(*string)(p) = "" // the target may be reused (decodes overwrite)
 			}
 			r.b = r.b[n:]
 			return nil
@@ -163,6 +165,7 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 			case err != nil:
 				return err
 			case v == 0:
+				*(*unsafe.Pointer)(p) = nil
 				return nil
 			case v > 1:
 				return fmt.Errorf("a pointer flag of %d", v)
@@ -170,7 +173,10 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 			if r.depth++; r.depth > maxCodecDepth {
 				return errors.New("nested too deep")
 			}
-			q := reflect.New(t.Elem()).UnsafePointer()
+			q := *(*unsafe.Pointer)(p) // a reused target's: decoded over
+			if q == nil {
+				q = reflect.New(t.Elem()).UnsafePointer()
+			}
 			if err := elem.dec(r, q); err != nil {
 				return err
 			}
@@ -190,8 +196,12 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 			}
 			c.dec = func(r *codecReader, p unsafe.Pointer) error {
 				n, err := r.count()
-				if err != nil || n < 0 {
+				if err != nil {
 					return err
+				}
+				if n < 0 {
+					*(*[]byte)(p) = nil
+					return nil
 				}
 				*(*[]byte)(p) = append([]byte{}, r.b[:n]...)
 				r.b = r.b[n:]
@@ -218,21 +228,30 @@ func buildCodec(t reflect.Type, building map[reflect.Type]*codec) *codec {
 		}
 		c.dec = func(r *codecReader, p unsafe.Pointer) error {
 			n, err := r.count()
-			if err != nil || n < 0 {
+			if err != nil {
 				return err
+			}
+			v := reflect.NewAt(t, p).Elem()
+			if n < 0 {
+				v.SetZero()
+				return nil
 			}
 			if r.depth++; r.depth > maxCodecDepth {
 				return errors.New("nested too deep")
 			}
-			s := reflect.MakeSlice(t, n, n)
-			base := s.UnsafePointer()
+			if v.Cap() >= n && v.Cap() > 0 {
+				// A reused target's array, its elements decoded over.
+				v.SetLen(n)
+			} else {
+				v.Set(reflect.MakeSlice(t, n, n))
+			}
+			base := v.UnsafePointer()
 			for i := range n {
 				if err := elem.dec(r, unsafe.Add(base, uintptr(i)*size)); err != nil {
 					return err
 				}
 			}
 			r.depth--
-			reflect.NewAt(t, p).Elem().Set(s)
 			return nil
 		}
 	case reflect.Array:
@@ -437,9 +456,15 @@ func (s *spillScratch) append(b []byte, it *Item, findings []Finding, compact bo
 // readSpilled reads the item appendSpilled wrote in b, the whole of b
 // (which the item's strings then share).
 func readSpilled(b []byte) (*Item, error) {
+	return readSpilledInto(b, &spilled{})
+}
+
+// readSpilledInto is readSpilled decoding over sp: the item is made of
+// the memory of the one sp last held (its objects, and its slices' arrays
+// where they are big enough), which must be gone.
+func readSpilledInto(b []byte, sp *spilled) (*Item, error) {
 	r := codecReader{b: b}
-	var sp spilled
-	if err := codecFor(spilledType).dec(&r, unsafe.Pointer(&sp)); err != nil {
+	if err := codecFor(spilledType).dec(&r, unsafe.Pointer(sp)); err != nil {
 		return nil, err
 	}
 	if len(r.b) > 0 {

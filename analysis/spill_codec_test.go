@@ -29,6 +29,10 @@ func spilledForm(it *Item) *Item {
 // and as JSON writes it; the codec refuses nothing these types hold.
 func TestDetailCodecRoundTrip(t *testing.T) {
 	n, seen := 0, map[string]bool{}
+	// Every item is also decoded over the one before (readSpilledInto, as
+	// ExplainAhead reuses the memory of a culprit it is done with): the
+	// same item, whatever the earlier held.
+	over := &spilled{}
 	for _, sc := range scenarioList(t) {
 		r := analyzeScenario(t, sc)
 		for _, it := range r.Items {
@@ -54,6 +58,13 @@ func TestDetailCodecRoundTrip(t *testing.T) {
 				want := spilledForm(x)
 				if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got.Obs, want.Obs) {
 					t.Errorf("%s #%d: read back\n%+v\n%+v\nwant\n%+v\n%+v", sc.name, it.Index, got, got.Obs, want, want.Obs)
+				}
+				reused, err := readSpilledInto(bytes.Clone(b), over)
+				if err != nil {
+					t.Fatalf("%s #%d: read back over the one before: %v", sc.name, it.Index, err)
+				}
+				if !reflect.DeepEqual(reused, want) || !reflect.DeepEqual(reused.Obs, want.Obs) {
+					t.Errorf("%s #%d: read back over the one before\n%+v\n%+v\nwant\n%+v\n%+v", sc.name, it.Index, reused, reused.Obs, want, want.Obs)
 				}
 				var gj, wj bytes.Buffer
 				if err := encodeSpilled(json.NewEncoder(&gj), got); err != nil {
@@ -120,10 +131,29 @@ func FuzzDetailCodec(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	// A seed item decoded, for each input to be decoded over (as
+	// ExplainAhead reuses a culprit's memory): whatever it holds, the
+	// input reads back as it does into new memory, or fails as it does.
+	var seed []byte
+	for _, sc := range scenarioList(f)[:1] {
+		it := analyzeScenario(f, sc).Items[0]
+		seed, _ = appendSpilled(nil, it)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		it, err := readSpilled(bytes.Clone(b))
+		var over spilled
+		if _, serr := readSpilledInto(bytes.Clone(seed), &over); serr != nil {
+			t.Fatal(serr)
+		}
+		reused, rerr := readSpilledInto(bytes.Clone(b), &over)
+		if (err == nil) != (rerr == nil) {
+			t.Fatalf("read into new memory: %v; over an item: %v", err, rerr)
+		}
 		if err != nil {
 			return
+		}
+		if !reflect.DeepEqual(it, reused) || !reflect.DeepEqual(it.Obs, reused.Obs) {
+			t.Errorf("read over an item differs\n%+v\n%+v", it, reused)
 		}
 		again, err := appendSpilled(nil, it)
 		if err != nil {

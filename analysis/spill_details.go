@@ -140,34 +140,47 @@ func (d *details) writeWith(it *Item, findings []Finding, compact bool) {
 // get returns the item ref: the one stored while in memory, else a new
 // one read back from the file.
 func (d *details) get(ref int32) (*Item, error) {
-	it, _, err := d.getInto(ref, nil)
-	return it, err
+	return d.getInto(ref, nil)
 }
 
-// getInto is get, the item read from the file after buf's bytes, into
-// its spare capacity when the item fits (its strings share it), else into
-// a new buffer; it returns the buffer with the item's bytes appended (buf
-// when the item was in memory), for the next item of one culprit and to
-// be reused once the items read into it are gone.
-func (d *details) getInto(ref int32, buf []byte) (*Item, []byte, error) {
+// readSlot is what the requests of one explained culprit are read back
+// from the file into (details.getInto) when its memory can be reused
+// once the culprit is gone (ExplainAhead): its bytes (the items' strings
+// share them) and the items decoded, in the order read.
+type readSlot struct {
+	buf []byte
+	sp  []*spilled
+	n   int // sp[:n] hold the current culprit's items
+}
+
+// reset makes s ready for the next culprit: what it holds must be gone.
+func (s *readSlot) reset() {
+	s.buf, s.n = s.buf[:0], 0
+}
+
+// getInto is get, the item read from the file into s (nil: into new
+// memory): its bytes after s.buf's, in its spare capacity when they fit,
+// else in a new buffer (what was read before stays where it is), and the
+// item decoded over the next of s.sp.
+func (d *details) getInto(ref int32, s *readSlot) (*Item, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if ref < 0 || int(ref) >= d.n {
-		return nil, nil, fmt.Errorf("no stored request %d", ref)
+		return nil, fmt.Errorf("no stored request %d", ref)
 	}
 	if d.closed {
-		return nil, nil, fmt.Errorf("the report was closed")
+		return nil, fmt.Errorf("the report was closed")
 	}
 	if d.f == nil {
-		return d.mem[ref], nil, nil
+		return d.mem[ref], nil
 	}
 	if d.err != nil {
-		return nil, nil, d.err
+		return nil, d.err
 	}
 	if d.bw.Buffered() > 0 {
 		if err := d.bw.Flush(); err != nil {
 			d.err = fmt.Errorf("write the causes' example requests to a temporary file: %w", err)
-			return nil, nil, d.err
+			return nil, d.err
 		}
 	}
 	start, end := d.offs[ref], d.size
@@ -175,18 +188,30 @@ func (d *details) getInto(ref int32, buf []byte) (*Item, []byte, error) {
 		end = d.offs[ref+1]
 	}
 	n := int(end - start)
-	if cap(buf)-len(buf) < n {
-		buf = make([]byte, 0, max(n, 2*cap(buf)))
+	var b []byte // the item's strings share it
+	var sp *spilled
+	if s == nil {
+		b, sp = make([]byte, n), &spilled{}
+	} else {
+		if cap(s.buf)-len(s.buf) < n {
+			s.buf = make([]byte, 0, max(n, 2*cap(s.buf)))
+		}
+		b = s.buf[len(s.buf) : len(s.buf)+n : len(s.buf)+n]
+		s.buf = s.buf[:len(s.buf)+n]
+		if s.n == len(s.sp) {
+			s.sp = append(s.sp, &spilled{})
+		}
+		sp = s.sp[s.n]
+		s.n++
 	}
-	b := buf[len(buf) : len(buf)+n : len(buf)+n] // the item's strings share it
 	if err := d.readAt(b, start); err != nil {
-		return nil, nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
+		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
 	}
-	it, err := readSpilled(b)
+	it, err := readSpilledInto(b, sp)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
+		return nil, fmt.Errorf("read a cause's example request back from its temporary file: %w", err)
 	}
-	return it, buf[:len(buf)+n], nil
+	return it, nil
 }
 
 // readAhead is how much of the file details.get reads at once when the
