@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/record"
-	"github.com/gopacket/gopacket/layers"
 )
 
 // Options control Read.
@@ -179,7 +178,7 @@ func StreamFiles(inputs []Input, opts Options, emit func(*record.Observation) er
 		} else if p.frag == nil { // (a fragment waits for the rest of its datagram)
 			r.stats.Undecoded++
 			r.skipped(rp.link, rp.data, rp.ts, ms.name, ms.packetNo)
-			if _, ok := firstLayer(rp.link, rp.data); !ok && !r.linkWarned[rp.link] {
+			if !linkSupported(rp.link) && !r.linkWarned[rp.link] {
 				r.linkWarned[rp.link] = true
 				r.res.Problems = append(r.res.Problems, fmt.Sprintf("%s: packet %d: link type %d (%s) is not supported; its packets were skipped", ms.name, ms.packetNo, int(rp.link), rp.link))
 			}
@@ -369,17 +368,17 @@ type reader struct {
 	chains     map[uint64]sharedChain       // by the maphashes of the chain's certificates (internChain)
 	chainBuf   [][]byte                     // internChain's scratch
 	order                                   // observations waiting for earlier ones, and what they wait for
-	linkWarned map[layers.LinkType]bool
+	linkWarned map[linkType]bool
 	skips      map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
 	pool       bufPool
-	dns        layers.DNS // reused by decodeDNS
-	now        int64      // latest packet time, Unix nanoseconds (see tick)
-	jump       int64      // a time stamp far ahead of now, not yet confirmed (see tick)
-	outliers   int64      // packets whose time stamp jumped ahead alone
-	outlierAt  int64      // the first of them (packet number)
-	late       int64      // packets with data dropped after their connection was closed as idle
-	lateAt     int64      // the first of them (packet number)
-	file       string     // with several files, the current packet's file name and ":"
+	dns        dnsMsg // reused by dnsMessage
+	now        int64  // latest packet time, Unix nanoseconds (see tick)
+	jump       int64  // a time stamp far ahead of now, not yet confirmed (see tick)
+	outliers   int64  // packets whose time stamp jumped ahead alone
+	outlierAt  int64  // the first of them (packet number)
+	late       int64  // packets with data dropped after their connection was closed as idle
+	lateAt     int64  // the first of them (packet number)
+	file       string // with several files, the current packet's file name and ":"
 	lastSweep  int64
 }
 
@@ -388,7 +387,7 @@ func newReader(opts Options, out func(*record.Observation) error) *reader {
 		opts: opts, dec: newDecoder(), res: &Result{},
 		flows: map[flowKey]*flow{}, closed: map[uint64]tomb{},
 		dnsPending: map[dnsKey]*dnsQuery{}, resolved: map[string][]resolution{}, resolvedBy: map[resolvedKey][]resolution{},
-		ders: map[uint64][]byte{}, chains: map[uint64]sharedChain{}, linkWarned: map[layers.LinkType]bool{},
+		ders: map[uint64][]byte{}, chains: map[uint64]sharedChain{}, linkWarned: map[linkType]bool{},
 	}
 	r.order.out = out
 	r.lastFull = map[uint64]fullHandshake{}

@@ -1,11 +1,6 @@
 package capture
 
-import (
-	"slices"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-)
+import "slices"
 
 // packet is one decoded IP packet carrying TCP or UDP. Its slices point
 // into the reader's buffer and are valid until the next packet is read.
@@ -51,164 +46,117 @@ func (p *packet) paddingLike() bool {
 	return true
 }
 
-// decoder decodes link, IP and transport headers with gopacket's
-// DecodingLayerParser: no allocation per packet.
+// decoder decodes link, IP and transport headers (by hand: no allocation
+// per packet) and reassembles IP fragments.
 type decoder struct {
-	eth     layers.Ethernet
-	dot1q   layers.Dot1Q
-	sll     layers.LinuxSLL
-	sll2    layers.LinuxSLL2
-	lo      layers.Loopback
-	ip4     layers.IPv4
-	ip6     layers.IPv6
-	tcp     layers.TCP
-	udp     layers.UDP
-	pl      gopacket.Payload
-	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
-	decoded []gopacket.LayerType
-	frags   defrag
+	frags defrag
 }
 
 func newDecoder() *decoder {
-	return &decoder{parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}, decoded: make([]gopacket.LayerType, 0, 12), frags: defrag{m: map[fragKey]*datagram{}}}
+	return &decoder{frags: defrag{m: map[fragKey]*datagram{}}}
 }
 
-func (d *decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
-	p := d.parsers[first]
-	if p == nil {
-		p = gopacket.NewDecodingLayerParser(first, &d.eth, &d.dot1q, &d.sll, &d.sll2, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.pl)
-		p.IgnoreUnsupported = true
-		d.parsers[first] = p
-	}
-	return p
-}
-
-// firstLayer maps a link type to the layer its frames start with; ok is
-// false for link types certsleuth does not read.
-func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
+// linkSupported reports whether certsleuth decodes frames of the link type.
+func linkSupported(link linkType) bool {
 	switch link {
-	case layers.LinkTypeEthernet:
-		return layers.LayerTypeEthernet, true
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return layers.LayerTypeLoopback, true
-	case layers.LinkTypeLinuxSLL:
-		return layers.LayerTypeLinuxSLL, true
-	case layers.LinkTypeLinuxSLL2:
-		return layers.LayerTypeLinuxSLL2, true
-	case layers.LinkTypeIPv4:
-		return layers.LayerTypeIPv4, true
-	case layers.LinkTypeIPv6:
-		return layers.LayerTypeIPv6, true
-	case layers.LinkTypePPP, linkPPPSerial:
-		return layers.LayerTypePPP, true
-	case layers.LinkTypePPPEthernet:
-		return layers.LayerTypePPPoE, true
-	case layers.LinkTypeRaw, 12, 14: // raw IP; DLT_RAW is 12 or 14 on some BSDs
-		if len(data) > 0 && data[0]>>4 == 6 {
-			return layers.LayerTypeIPv6, true
-		}
-		return layers.LayerTypeIPv4, true
+	case linkTypeEthernet, linkTypeNull, linkTypeLoop, linkTypeLinuxSLL, linkTypeLinuxSLL2,
+		linkTypeIPv4, linkTypeIPv6, linkTypePPP, linkTypePPPHDLC, linkTypePPPEthernet,
+		linkTypeRaw, linkTypeRaw12, linkTypeRaw14:
+		return true
 	}
-	return 0, false
+	return false
 }
 
 // decode fills p from one frame. It reports false for frames that carry no
 // IPv4/IPv6 TCP or UDP (ARP, ICMP, unknown link types, malformed headers).
-//
-// Ethernet, Linux cooked, PPP and raw IP frames, nearly every packet of a
-// large capture, take a hand-written path (decodeFast) that reads only the
-// header fields certsleuth uses; BSD loopback goes through gopacket's
-// DecodingLayerParser. FuzzDecodeFast checks that both agree.
+// Every header is read by hand (decodeFast), only the fields certsleuth
+// uses; FuzzDecodeFast checks the results against gopacket's decoders.
 //
 // Fragments of IP datagrams are kept (bounded) until the datagram is
 // whole; the packet that completes it is decoded as the whole datagram.
 // at is the packet's time (Unix nanoseconds), for expiring fragments.
-func (d *decoder) decode(link layers.LinkType, data []byte, p *packet, at int64) bool {
-	var ok bool
-	switch link {
-	case layers.LinkTypeEthernet, layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
-		layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypePPP, linkPPPSerial, layers.LinkTypePPPEthernet:
-		ok = decodeFast(link, data, p)
-	default:
-		ok = d.decodeLayers(link, data, p)
-	}
+func (d *decoder) decode(link linkType, data []byte, p *packet, at int64) bool {
+	ok := decodeFast(link, data, p)
 	if !ok && p.frag != nil {
 		return d.frags.add(p, at)
 	}
 	return ok
 }
 
-// decodeLayers decodes the link layers that decodeFast does not (BSD
-// loopback) with gopacket's DecodingLayerParser, and
-// the IP packet inside as decodeFast does.
-func (d *decoder) decodeLayers(link layers.LinkType, data []byte, p *packet) bool {
-	first, ok := firstLayer(link, data)
-	if !ok {
+// decodeLoopback decodes a BSD loopback frame (LINKTYPE_NULL, LINKTYPE_LOOP,
+// https://www.tcpdump.org/linktypes/LINKTYPE_NULL.html): a 4-byte address
+// family, in the byte order of the host that wrote the file for NULL and
+// in network byte order for LOOP (OpenBSD), then the IP packet. The family
+// is below 256, so its order shows in the bytes: big-endian when the first
+// two are zero (gopacket's layers.Loopback reads it so too, whatever the
+// link type says). AF_INET is 2 everywhere; AF_INET6 is 24 (NetBSD,
+// OpenBSD, BSD/OS), 28 (FreeBSD, DragonFly), 30 (macOS) or 10 (Linux).
+func decodeLoopback(data []byte, p *packet) bool {
+	if len(data) < 4 {
 		return false
 	}
-	*p = packet{}
-	d.decoded = d.decoded[:0]
-	// Errors are malformed or truncated headers: whatever decoded is used.
-	_ = d.parser(first).DecodeLayers(data, &d.decoded)
-	for _, lt := range d.decoded {
-		// The IP packet runs from its header to the end of the frame
-		// (Contents is a slice of data, so the offset follows from the
-		// capacities).
-		switch lt {
-		case layers.LayerTypeIPv4:
-			return decodeIPv4(data[cap(data)-cap(d.ip4.Contents):], p)
-		case layers.LayerTypeIPv6:
-			return decodeIPv6(data[cap(data)-cap(d.ip6.Contents):], p)
-		}
+	var family uint32
+	if data[0] == 0 && data[1] == 0 {
+		family = uint32(data[2])<<8 | uint32(data[3])
+	} else {
+		family = uint32(data[0]) | uint32(data[1])<<8 | uint32(data[2])<<16 | uint32(data[3])<<24
+	}
+	switch family {
+	case 2:
+		return decodeIPv4(data[4:], p)
+	case 10, 24, 28, 30:
+		return decodeIPv6(data[4:], p)
 	}
 	return false
 }
 
 // decodeFast decodes Ethernet (with any number of 802.1Q/802.1ad tags,
-// PPPoE sessions and MPLS labels), Linux cooked (SLL, SLL2), PPP and raw
-// IPv4/IPv6 frames.
-func decodeFast(link layers.LinkType, data []byte, p *packet) bool {
+// PPPoE sessions and MPLS labels), BSD loopback, Linux cooked (SLL,
+// SLL2), PPP and raw IPv4/IPv6 frames.
+func decodeFast(link linkType, data []byte, p *packet) bool {
 	*p = packet{}
 	switch link {
-	case layers.LinkTypeEthernet:
+	case linkTypeEthernet:
 		return decodeEthernet(data, p)
-	case layers.LinkTypeLinuxSLL:
+	case linkTypeNull, linkTypeLoop:
+		return decodeLoopback(data, p)
+	case linkTypeLinuxSLL:
 		// tcpdump's cooked header (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html):
 		// 16 bytes, the protocol (an ethertype) in the last two.
 		if len(data) < 16 {
 			return false
 		}
 		return decodeEtherType(uint16(data[14])<<8|uint16(data[15]), data[16:], p)
-	case layers.LinkTypeLinuxSLL2:
+	case linkTypeLinuxSLL2:
 		// LINKTYPE_LINUX_SLL2: 20 bytes, the protocol in the first two.
 		if len(data) < 20 {
 			return false
 		}
 		return decodeEtherType(uint16(data[0])<<8|uint16(data[1]), data[20:], p)
-	case layers.LinkTypePPP, linkPPPSerial:
+	case linkTypePPP, linkTypePPPHDLC:
 		// RFC 1662 §3.1: optional address 0xff and control 0x03, then
 		// the protocol (RFC 1661 §2).
 		if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
 			data = data[2:]
 		}
 		return decodePPP(data, p)
-	case layers.LinkTypePPPEthernet:
+	case linkTypePPPEthernet:
 		return decodePPPoE(data, p)
+	case linkTypeRaw, linkTypeRaw12, linkTypeRaw14, linkTypeIPv4, linkTypeIPv6:
+	default:
+		return false
 	}
 	if len(data) == 0 {
 		return false
 	}
 	switch data[0] >> 4 {
 	case 4:
-		return link != layers.LinkTypeIPv6 && decodeIPv4(data, p)
+		return link != linkTypeIPv6 && decodeIPv4(data, p)
 	case 6:
-		return link != layers.LinkTypeIPv4 && decodeIPv6(data, p)
+		return link != linkTypeIPv4 && decodeIPv6(data, p)
 	}
 	return false
 }
-
-// linkPPPSerial is LINKTYPE_PPP_HDLC (50), PPP in HDLC-like framing.
-const linkPPPSerial layers.LinkType = 50
 
 // decodeEthernet decodes an Ethernet frame.
 func decodeEthernet(data []byte, p *packet) bool {

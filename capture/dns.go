@@ -1,12 +1,10 @@
 package capture
 
 import (
-	"strings"
+	"net"
 	"time"
 
 	"github.com/certsleuth/certsleuth/record"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 )
 
 // dnsKey pairs a DNS answer with its query.
@@ -29,64 +27,335 @@ type dnsQuery struct {
 // message is preceded by a two-byte length).
 type dnsTCPHalf struct{ msgs int }
 
-// decodeDNS parses one DNS message with gopacket's layers.DNS, reusing d
-// (its slices point into b until the next call).
-func decodeDNS(d *layers.DNS, b []byte) (*layers.DNS, bool) {
-	if err := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
-		return nil, false
-	}
-	if len(d.Questions) == 0 {
-		return nil, false
-	}
-	return d, true
+// dnsMsg is a DNS message (RFC 1035 §4.1) as certsleuth reads it: the
+// header's ID, QR flag and response code, the questions and the answer
+// records. Its slices point into the message and into buf, valid until
+// the message is parsed again (the reader keeps one and reuses it).
+type dnsMsg struct {
+	id        uint16
+	qr        bool
+	rcode     uint8
+	questions []dnsQuestion
+	answers   []dnsRR
+	buf       []byte // the names, each as ".label.label"
 }
 
-func dnsTypeName(t layers.DNSType) string {
+type dnsQuestion struct {
+	name  []byte
+	qtype uint16
+}
+
+// dnsRR is a resource record; rdata is read only for the types certsleuth
+// uses: A and AAAA (ip), CNAME (target), SRV (target and the numbers).
+type dnsRR struct {
+	name               []byte
+	rtype              uint16
+	ttl                uint32
+	ip                 []byte // nil for an A or AAAA record without data
+	target             []byte
+	port, prio, weight uint16
+}
+
+// DNS record types and response codes certsleuth names.
+const (
+	dnsTypeA     = 1
+	dnsTypeCNAME = 5
+	dnsTypeAAAA  = 28
+	dnsTypeSRV   = 33
+	dnsTypeOPT   = 41
+)
+
+// parse reads the DNS message b; false when it is malformed or has no
+// question.
+//
+// It accepts every message gopacket's layers.DNS accepted (certsleuth read
+// DNS with it until 2026-12) and reads the same values from it
+// (FuzzDNS compares the two): names follow compression pointers as
+// layers.DNS does (up to 254 of them, each name at most 255 bytes, counted
+// as it counts them), a name's labels are taken as they are (no escaping),
+// the root is "", an A or AAAA record must have 4 or 16 bytes of data
+// (or none), CNAME and SRV data must hold their name, and an OPT record
+// among the additional records (RFC 6891 §6.1.3) adds its extended RCODE's
+// low four bits as bits 4-7 of the response code. Unlike layers.DNS it
+// does not reject a message for the data of records of other types
+// (MX, TXT, SVCB...): their framing must be sound, not their content.
+func (m *dnsMsg) parse(b []byte) bool {
+	m.buf = m.buf[:0]
+	m.questions = m.questions[:0]
+	m.answers = m.answers[:0]
+	if len(b) < 12 {
+		return false
+	}
+	m.id = uint16(b[0])<<8 | uint16(b[1])
+	m.qr = b[2]&0x80 != 0
+	m.rcode = b[3] & 0x0f
+	counts := [4]int{}
+	for i := range counts {
+		counts[i] = int(b[4+2*i])<<8 | int(b[5+2*i])
+	}
+	off := 12
+	for range counts[0] {
+		name, end, ok := m.name(b, off)
+		if !ok || len(b) < end+4 {
+			return false
+		}
+		m.questions = append(m.questions, dnsQuestion{name: name, qtype: uint16(b[end])<<8 | uint16(b[end+1])})
+		off = end + 4
+	}
+	for sect := 1; sect < 4; sect++ {
+		for range counts[sect] {
+			var rr dnsRR
+			var ok bool
+			if off, ok = m.rr(b, off, &rr); !ok {
+				return false
+			}
+			switch {
+			case sect == 1:
+				m.answers = append(m.answers, rr)
+			case sect == 3 && rr.rtype == dnsTypeOPT:
+				m.rcode |= uint8(rr.ttl >> 20 & 0xf0)
+			}
+		}
+	}
+	return len(m.questions) > 0
+}
+
+// rr reads the resource record at off and returns the offset after it.
+func (m *dnsMsg) rr(b []byte, off int, rr *dnsRR) (int, bool) {
+	name, end, ok := m.name(b, off)
+	if !ok || len(b) < end+10 {
+		return 0, false
+	}
+	rr.name = name
+	rr.rtype = uint16(b[end])<<8 | uint16(b[end+1])
+	rr.ttl = uint32(b[end+4])<<24 | uint32(b[end+5])<<16 | uint32(b[end+6])<<8 | uint32(b[end+7])
+	dlen := int(b[end+8])<<8 | int(b[end+9])
+	start, stop := end+10, end+10+dlen
+	if stop > len(b) {
+		return 0, false
+	}
+	if dlen == 0 {
+		return stop, true
+	}
+	// Names in the data end within it (pointers may lead back into the
+	// message before it).
+	msg, data := b[:stop], b[start:stop]
+	switch rr.rtype {
+	case dnsTypeA:
+		if dlen != 4 {
+			return 0, false
+		}
+		rr.ip = data
+	case dnsTypeAAAA:
+		if dlen != 16 {
+			return 0, false
+		}
+		rr.ip = data
+	case dnsTypeCNAME:
+		if rr.target, _, ok = m.name(msg, start); !ok {
+			return 0, false
+		}
+	case dnsTypeSRV:
+		// RFC 2782: priority, weight, port, target.
+		if len(msg) < start+6 {
+			return 0, false
+		}
+		rr.prio = uint16(data[0])<<8 | uint16(data[1])
+		rr.weight = uint16(data[2])<<8 | uint16(data[3])
+		rr.port = uint16(data[4])<<8 | uint16(data[5])
+		if rr.target, _, ok = m.name(msg, start+6); !ok {
+			return 0, false
+		}
+	}
+	return stop, true
+}
+
+// dnsMaxPointers bounds the compression pointers one name may follow:
+// layers.DNS followed 254 (each one a level of recursion, up to 255).
+const dnsMaxPointers = 254
+
+// name reads the (possibly compressed, RFC 1035 §4.1.4) name at off in
+// msg, appending it to m.buf, and returns it without its leading dot and
+// the offset after it where it started (after its first pointer, or its
+// zero byte). Each stretch of labels read from one place may take at most
+// 255 bytes with their length bytes, and a name that followed a pointer
+// at most 254 bytes once put together, as layers.DNS counted.
+func (m *dnsMsg) name(msg []byte, off int) (name []byte, end int, ok bool) {
+	start := len(m.buf)
+	end = -1
+	pointers := 0
+	for at := off; ; {
+		if at >= len(msg) {
+			return nil, 0, false
+		}
+		i, jump := at, -1
+	labels:
+		for msg[i] != 0 {
+			switch msg[i] & 0xc0 {
+			case 0:
+				next := i + int(msg[i]) + 1
+				if next-at > 255 || next > len(msg) {
+					return nil, 0, false
+				}
+				m.buf = append(m.buf, '.')
+				m.buf = append(m.buf, msg[i+1:next]...)
+				if i = next; i >= len(msg) {
+					return nil, 0, false
+				}
+			case 0xc0:
+				if i+2 > len(msg) {
+					return nil, 0, false
+				}
+				jump = int(msg[i]&0x3f)<<8 | int(msg[i+1])
+				if jump > len(msg) || pointers == dnsMaxPointers {
+					return nil, 0, false
+				}
+				pointers++
+				break labels
+			default: // 0x40 and 0x80: reserved (RFC 6891 §5)
+				return nil, 0, false
+			}
+		}
+		if end < 0 {
+			end = i + 1
+			if jump >= 0 {
+				end = i + 2
+			}
+		}
+		if jump < 0 {
+			break
+		}
+		at = jump
+	}
+	if pointers > 0 && len(m.buf)-start+1 > 255 {
+		return nil, 0, false
+	}
+	if len(m.buf) == start {
+		return m.buf[start:], end, true
+	}
+	return m.buf[start+1:], end, true
+}
+
+// dnsTypeName names a record type as certsleuth always has (the names of
+// gopacket's layers.DNSType, upper case).
+func dnsTypeName(t uint16) string {
 	switch t {
-	case layers.DNSTypeA:
+	case 1:
 		return "A"
-	case layers.DNSTypeAAAA:
-		return "AAAA"
-	case layers.DNSTypeCNAME:
+	case 2:
+		return "NS"
+	case 3:
+		return "MD"
+	case 4:
+		return "MF"
+	case 5:
 		return "CNAME"
-	case layers.DNSTypeSRV:
+	case 6:
+		return "SOA"
+	case 7:
+		return "MB"
+	case 8:
+		return "MG"
+	case 9:
+		return "MR"
+	case 10:
+		return "NULL"
+	case 11:
+		return "WKS"
+	case 12:
+		return "PTR"
+	case 13:
+		return "HINFO"
+	case 14:
+		return "MINFO"
+	case 15:
+		return "MX"
+	case 16:
+		return "TXT"
+	case 28:
+		return "AAAA"
+	case 33:
 		return "SRV"
+	case 35:
+		return "NAPTR"
+	case 41:
+		return "OPT"
+	case 46:
+		return "RRSIG"
+	case 48:
+		return "DNSKEY"
+	case 64:
+		return "SVCB"
+	case 65:
+		return "HTTPS"
+	case 256:
+		return "URI"
 	}
-	return strings.ToUpper(t.String())
+	return "UNKNOWN"
 }
 
-func dnsRcodeName(c layers.DNSResponseCode) string {
+// dnsRcodeName names a response code as certsleuth always has: the
+// mnemonic for the common ones, else gopacket's description in upper case.
+func dnsRcodeName(c uint8) string {
 	switch c {
-	case layers.DNSResponseCodeNoErr:
+	case 0:
 		return "NOERROR"
-	case layers.DNSResponseCodeNXDomain:
-		return "NXDOMAIN"
-	case layers.DNSResponseCodeServFail:
-		return "SERVFAIL"
-	case layers.DNSResponseCodeRefused:
-		return "REFUSED"
-	case layers.DNSResponseCodeFormErr:
+	case 1:
 		return "FORMERR"
+	case 2:
+		return "SERVFAIL"
+	case 3:
+		return "NXDOMAIN"
+	case 4:
+		return "NOT IMPLEMENTED"
+	case 5:
+		return "REFUSED"
+	case 6:
+		return "NAME EXISTS WHEN IT SHOULD NOT"
+	case 7:
+		return "RR SET EXISTS WHEN IT SHOULD NOT"
+	case 8:
+		return "RR SET THAT SHOULD EXIST DOES NOT"
+	case 9:
+		return "SERVER NOT AUTHORITATIVE FOR ZONE"
+	case 10:
+		return "NAME NOT CONTAINED IN ZONE"
+	case 16:
+		return "BAD OPT VERSION"
+	case 17:
+		return "KEY NOT RECOGNIZED"
+	case 18:
+		return "SIGNATURE OUT OF TIME WINDOW"
+	case 19:
+		return "BAD TKEY MODE"
+	case 20:
+		return "DUPLICATE KEY NAME"
+	case 21:
+		return "ALGORITHM NOT SUPPORTED"
+	case 22:
+		return "BAD TRUNCATION"
+	case 23:
+		return "BAD COOKIE"
 	}
-	return strings.ToUpper(c.String())
+	return "UNKNOWN"
 }
 
 // dnsAnswers converts the A, AAAA, CNAME and SRV records of an answer section.
-func dnsAnswers(d *layers.DNS) []record.DNSAnswer {
+func dnsAnswers(d *dnsMsg) []record.DNSAnswer {
 	var out []record.DNSAnswer
-	for _, a := range d.Answers {
-		ans := record.DNSAnswer{Type: dnsTypeName(a.Type), Name: string(a.Name), TTL: a.TTL}
-		switch a.Type {
-		case layers.DNSTypeA, layers.DNSTypeAAAA:
-			if a.IP == nil {
+	for _, a := range d.answers {
+		ans := record.DNSAnswer{Type: dnsTypeName(a.rtype), Name: string(a.name), TTL: a.ttl}
+		switch a.rtype {
+		case dnsTypeA, dnsTypeAAAA:
+			if a.ip == nil {
 				continue
 			}
-			ans.Value = a.IP.String()
-		case layers.DNSTypeCNAME:
-			ans.Value = string(a.CNAME)
-		case layers.DNSTypeSRV:
-			ans.Value = string(a.SRV.Name)
-			ans.Port, ans.Prio, ans.Weight = int(a.SRV.Port), int(a.SRV.Priority), int(a.SRV.Weight)
+			ans.Value = net.IP(a.ip).String()
+		case dnsTypeCNAME:
+			ans.Value = string(a.target)
+		case dnsTypeSRV:
+			ans.Value = string(a.target)
+			ans.Port, ans.Prio, ans.Weight = int(a.port), int(a.prio), int(a.weight)
 		default:
 			continue
 		}
@@ -97,21 +366,21 @@ func dnsAnswers(d *layers.DNS) []record.DNSAnswer {
 
 // dnsMessage handles one DNS message seen from src to dst.
 func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
-	d, ok := decodeDNS(&r.dns, b)
-	if !ok {
+	d := &r.dns
+	if !d.parse(b) {
 		return
 	}
-	q := d.Questions[0]
-	if !d.QR {
-		k := dnsKey{client: src, server: dst, id: d.ID, tcp: tcp}
+	q := d.questions[0]
+	if !d.qr {
+		k := dnsKey{client: src, server: dst, id: d.id, tcp: tcp}
 		if _, dup := r.dnsPending[k]; !dup {
-			dq := &dnsQuery{key: k, at: at, packet: r.packetNo, query: string(q.Name), qtype: dnsTypeName(q.Type)}
+			dq := &dnsQuery{key: k, at: at, packet: r.packetNo, query: string(q.name), qtype: dnsTypeName(q.qtype)}
 			dq.wait = r.hold(at.UnixNano(), r.packetNo, nil, dq)
 			r.dnsPending[k] = dq
 		}
 		return
 	}
-	k := dnsKey{client: dst, server: src, id: d.ID, tcp: tcp}
+	k := dnsKey{client: dst, server: src, id: d.id, tcp: tcp}
 	at0, pk := at, r.packetNo
 	if p, ok := r.dnsPending[k]; ok {
 		at0, pk = p.at, p.packet
@@ -121,7 +390,7 @@ func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
 	o := &record.Observation{
 		Kind: record.KindDNS, Source: record.SourcePcap, Time: at0.UTC(),
 		Client: dst, Server: src,
-		DNS: &record.DNS{Query: string(q.Name), Type: dnsTypeName(q.Type), Rcode: dnsRcodeName(d.ResponseCode), Answers: dnsAnswers(d)},
+		DNS: &record.DNS{Query: string(q.name), Type: dnsTypeName(q.qtype), Rcode: dnsRcodeName(d.rcode), Answers: dnsAnswers(d)},
 	}
 	if tcp {
 		o.Note = "DNS over TCP"

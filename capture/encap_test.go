@@ -393,7 +393,7 @@ func TestDecodeNoAlloc(t *testing.T) {
 	for _, e := range encaps(t) {
 		frame := e.wrap(f.pkts[3].ip, false)
 		var p packet
-		if n := testing.AllocsPerRun(100, func() { decodeFast(e.link, frame, &p) }); n != 0 || !p.tcp {
+		if n := testing.AllocsPerRun(100, func() { decodeFast(linkType(e.link), frame, &p) }); n != 0 || !p.tcp {
 			t.Errorf("%s: %v allocations a frame (tcp %v), want 0", e.name, n, p.tcp)
 		}
 	}
@@ -404,8 +404,8 @@ func TestDecodeNoAlloc(t *testing.T) {
 func TestSkippedNoAlloc(t *testing.T) {
 	r := newReader(Options{}, func(*record.Observation) error { return nil })
 	for _, fr := range append(lanNoise(t), cat(ether(0x88b5), []byte("hello, not TLS"))) {
-		r.skipped(layers.LinkTypeEthernet, fr, 0, "x.pcap", 1)
-		if n := testing.AllocsPerRun(100, func() { r.skipped(layers.LinkTypeEthernet, fr, 0, "x.pcap", 2) }); n != 0 {
+		r.skipped(linkTypeEthernet, fr, 0, "x.pcap", 1)
+		if n := testing.AllocsPerRun(100, func() { r.skipped(linkTypeEthernet, fr, 0, "x.pcap", 2) }); n != 0 {
 			t.Errorf("%x: %v allocations a frame, want 0", fr[12:14], n)
 		}
 	}

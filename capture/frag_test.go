@@ -185,7 +185,7 @@ func TestDecodeExtHeaders(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := newDecoder()
 			var p packet
-			ok := d.decode(layers.LinkTypeRaw, tc.ip, &p, 0)
+			ok := d.decode(linkTypeRaw, tc.ip, &p, 0)
 			if ok != tc.ok {
 				t.Fatalf("decode = %v; want %v", ok, tc.ok)
 			}
@@ -200,7 +200,7 @@ func TestDecodeExtHeaders(t *testing.T) {
 		ip := v6(17, append([]byte{0x14, 0xe9, 0, 53, 0, 108, 0, 0}, make([]byte, 100)...))
 		frags := fragment6(ip, 64, 1, false)
 		var p packet
-		if d.decode(layers.LinkTypeRaw, frags[0][:60], &p, 0) || d.decode(layers.LinkTypeRaw, frags[1], &p, 0) {
+		if d.decode(linkTypeRaw, frags[0][:60], &p, 0) || d.decode(linkTypeRaw, frags[1], &p, 0) {
 			t.Fatal("a datagram with a fragment cut by the snap length was decoded")
 		}
 	})
@@ -210,14 +210,14 @@ func TestDecodeExtHeaders(t *testing.T) {
 		ip := v6(17, append([]byte{0x14, 0xe9, 0, 53, 0, 108, 0, 0}, make([]byte, 100)...))
 		var p packet
 		for i := range 3 * maxDatagrams {
-			d.decode(layers.LinkTypeRaw, fragment6(ip, 64, uint32(i), false)[0], &p, int64(i))
+			d.decode(linkTypeRaw, fragment6(ip, 64, uint32(i), false)[0], &p, int64(i))
 			if len(d.frags.m) > maxDatagrams {
 				t.Fatalf("%d incomplete datagrams kept; want at most %d", len(d.frags.m), maxDatagrams)
 			}
 		}
 		// The newest incomplete datagram is still there and completes.
 		last := fragment6(ip, 64, uint32(3*maxDatagrams-1), false)
-		if !d.decode(layers.LinkTypeRaw, last[1], &p, int64(3*maxDatagrams)) || p.tcp || p.dport != 53 || len(p.payload) != 100 {
+		if !d.decode(linkTypeRaw, last[1], &p, int64(3*maxDatagrams)) || p.tcp || p.dport != 53 || len(p.payload) != 100 {
 			t.Errorf("the newest datagram did not complete: %+v", p)
 		}
 	})
@@ -255,7 +255,7 @@ func FuzzDefrag(f *testing.F) {
 			n := min(int(binary.BigEndian.Uint16(data)), len(data)-2)
 			pk := data[2 : 2+n]
 			data = data[2+n:]
-			if d.decode(layers.LinkTypeRaw, pk, &p, int64(i)*1e9) && len(p.payload) > maxDatagramSize {
+			if d.decode(linkTypeRaw, pk, &p, int64(i)*1e9) && len(p.payload) > maxDatagramSize {
 				t.Fatalf("payload of %d bytes", len(p.payload))
 			}
 			if len(d.frags.m) > maxDatagrams {

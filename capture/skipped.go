@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/record"
-	"github.com/gopacket/gopacket/layers"
 )
 
 // Frames the reader cannot decode are counted by what they carry (link
@@ -27,7 +26,7 @@ const maxSkipKinds = 32
 // when said (no formatting per frame).
 type skipKey struct {
 	class uint8 // skipLink, skipLinkFrames, skipShort, skipLLC, skipEther, skipPPPoE, skipIPv4, skipIPv6, skipBadIP, skipOther
-	link  layers.LinkType
+	link  linkType
 	num   uint16 // the ethertype, PPP protocol or IP protocol
 }
 
@@ -79,7 +78,7 @@ type skipCount struct {
 }
 
 // skipped counts one frame the decoder did not decode.
-func (r *reader) skipped(link layers.LinkType, data []byte, ts int64, name string, packetNo int64) {
+func (r *reader) skipped(link linkType, data []byte, ts int64, name string, packetNo int64) {
 	kind, noise := skipKind(link, data)
 	if r.skips == nil {
 		r.skips = map[skipKey]*skipCount{}
@@ -171,25 +170,25 @@ var (
 
 // skipKind tells what an undecoded frame carries, and whether that is
 // ordinary noise.
-func skipKind(link layers.LinkType, data []byte) (skipKey, bool) {
+func skipKind(link linkType, data []byte) (skipKey, bool) {
 	et, ok := uint16(0), false
 	switch link {
-	case layers.LinkTypeEthernet:
+	case linkTypeEthernet:
 		if len(data) >= 14 {
 			et, data, ok = uint16(data[12])<<8|uint16(data[13]), data[14:], true
 		}
-	case layers.LinkTypeLinuxSLL:
+	case linkTypeLinuxSLL:
 		if len(data) >= 16 {
 			et, data, ok = uint16(data[14])<<8|uint16(data[15]), data[16:], true
 		}
-	case layers.LinkTypeLinuxSLL2:
+	case linkTypeLinuxSLL2:
 		if len(data) >= 20 {
 			et, data, ok = uint16(data[0])<<8|uint16(data[1]), data[20:], true
 		}
-	case layers.LinkTypeRaw, 12, 14, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+	case linkTypeRaw, linkTypeRaw12, linkTypeRaw14, linkTypeIPv4, linkTypeIPv6:
 		return ipKind(data)
 	default:
-		if _, known := firstLayer(link, data); !known {
+		if !linkSupported(link) {
 			// Said already ("link type N is not supported").
 			return skipKey{class: skipLink, link: link}, true
 		}

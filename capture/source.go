@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	// klauspost's gzip reads the same streams as compress/gzip (several
 	// members too), about 1.5 times as fast: hs.pcap.gz 0.95 s -> 0.64 s.
 	"github.com/klauspost/compress/gzip"
@@ -35,17 +33,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // source yields the packets of one capture file with their link types.
 type source struct {
-	format  string // "pcap" or "pcapng", with " (gzip)" when compressed
-	gzip    bool
-	zin     *countingReader // the compressed bytes, for gzip
-	gz      *errTrap        // the decompressor, for gzip
-	cr      *countingReader
-	dsb     *dsbScanner // the key logs embedded in a pcapng file
-	br      *bufio.Reader
-	pcap    *pcapReader
-	ng      *pcapgo.NgReader
-	link    layers.LinkType
-	snaplen int
+	format string // "pcap" or "pcapng", with " (gzip)" when compressed
+	gzip   bool
+	zin    *countingReader // the compressed bytes, for gzip
+	gz     *errTrap        // the decompressor, for gzip
+	cr     *countingReader
+	dsb    *dsbScanner // the key logs embedded in a pcapng file
+	br     *bufio.Reader
+	pcap   *pcapReader
+	ng     *ngReader
+	link   linkType
 }
 
 // openSource detects gzip, pcap and pcapng by their magic numbers.
@@ -71,9 +68,8 @@ func openSource(r io.Reader) (*source, error) {
 	}
 	s.cr = &countingReader{r: raw}
 	s.dsb = newDSBScanner(s.cr)
-	// pcapgo wraps its input in bufio.NewReader, which returns a
-	// *bufio.Reader of at least 4 KiB unchanged: the offsets stay exact
-	// (the DSB scanner passes every byte on as it reads it).
+	// The DSB scanner passes every byte on as it reads it, so the
+	// offsets of the readers above it are the file's.
 	s.br = bufio.NewReaderSize(s.dsb, 256<<10)
 	head, err := s.br.Peek(4)
 	if err != nil {
@@ -85,14 +81,9 @@ func openSource(r io.Reader) (*source, error) {
 	m := uint32(head[0])<<24 | uint32(head[1])<<16 | uint32(head[2])<<8 | uint32(head[3])
 	if m == pcapngMagic {
 		s.format = "pcapng"
-		s.ng, err = pcapgo.NewNgReader(s.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		s.ng, err = newNgReader(s.br)
 		if err != nil {
 			return nil, fmt.Errorf("pcapng header: %w", err)
-		}
-		if s.ng.NInterfaces() > 0 {
-			if iface, err := s.ng.Interface(0); err == nil {
-				s.snaplen = int(iface.SnapLength)
-			}
 		}
 	} else {
 		s.format = "pcap"
@@ -104,9 +95,8 @@ func openSource(r io.Reader) (*source, error) {
 		if err != nil {
 			return nil, err
 		}
-		// The top four bits may hold the FCS length (pcap-linktype(7)).
-		s.link = layers.LinkType(s.pcap.link & 0x0FFFFFFF)
-		s.snaplen = s.pcap.snaplen
+		// The link type is the lower 16 bits (pcap-linktype(7)).
+		s.link = linkType(s.pcap.link)
 	}
 	if s.gzip {
 		s.format += " (gzip)"
@@ -119,7 +109,7 @@ type rawPacket struct {
 	data    []byte // valid until the next call to next
 	ts      int64  // Unix nanoseconds
 	origLen int
-	link    layers.LinkType
+	link    linkType
 	offset  int64 // of the record in the (decompressed) file
 }
 
@@ -132,19 +122,7 @@ func (s *source) next(rp *rawPacket) error {
 		rp.link = s.link
 		return err
 	}
-	rp.offset = s.cr.n - int64(s.br.Buffered())
-	data, ci, err := s.ng.ZeroCopyReadPacketData()
-	if err != nil {
-		return err
-	}
-	rp.data, rp.ts, rp.origLen = data, ci.Timestamp.UnixNano(), ci.Length
-	rp.link = layers.LinkTypeEthernet
-	if len(ci.AncillaryData) > 0 {
-		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-			rp.link = lt
-		}
-	}
-	return nil
+	return s.ng.next(rp)
 }
 
 // errTrap keeps the first error other than io.EOF its reader returned.
