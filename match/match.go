@@ -151,7 +151,52 @@ type texts struct {
 	kept     string   // the last reason kept...
 	kind     Kind     // ...for this kind,
 	by, host string   // certificate name and host
+	// cands has the bit of each DNS SAN worth comparing with the name,
+	// once candsKept (candidates).
+	cands     [maxCandidates / 64]uint64
+	candsKept bool
 }
+
+// candidates sets in tc.cands the bits of cert's DNS SANs that can come to
+// anything but a plain mismatch with host base, asked as name, for any
+// profile, and reports whether it did (false: compare every SAN). base
+// is the name lower case, without its trailing dot, and valid; when the
+// name is ASCII it is the same for every profile. A SAN without a
+// wildcard is then an exact match or a trailing-dot difference only if
+// it is base once its trailing dots are gone, and an invalid one is
+// compared exactly (invalidExact) with the name lower case; any other SAN
+// is a mismatch for every profile (matchName), which changes no verdict.
+// A name is compared with every SAN for every profile: on certificates
+// of 50 SANs, most of the matcher's time (FuzzGoProfile holds MatchAll to
+// Match).
+func (tc *texts) candidates(cert *x509.Certificate, name, base string) bool {
+	if tc == nil || len(cert.DNSNames) <= candidatesFrom || len(cert.DNSNames) > maxCandidates || !isASCII(name) {
+		return false
+	}
+	if !tc.candsKept {
+		tc.candsKept = true
+		lowerName := lowerASCII(name)
+		for i := range cert.DNSNames {
+			l := tc.lowerSAN(cert, i)
+			t := l
+			for len(t) > 0 && t[len(t)-1] == '.' {
+				t = t[:len(t)-1]
+			}
+			if t == base || l == lowerName || strings.IndexByte(l, '*') >= 0 {
+				tc.cands[i/64] |= 1 << (i % 64)
+			}
+		}
+	}
+	return true
+}
+
+// candidatesFrom and maxCandidates are how many DNS SANs a certificate
+// has, more than and at most, for candidates to pick some: fewer are
+// compared at once, more are rare.
+const (
+	candidatesFrom = 4
+	maxCandidates  = 128
+)
 
 // lowerSAN is lowerASCII(cert.DNSNames[i]), made once for every profile.
 func (tc *texts) lowerSAN(cert *x509.Certificate, i int) string {
@@ -327,7 +372,11 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *t
 			best = o
 		}
 	}
+	some := tc.candidates(cert, name, base)
 	for i, d := range cert.DNSNames {
+		if some && tc.cands[i/64]&(1<<(i%64)) == 0 {
+			continue // a mismatch for every profile
+		}
 		o := matchName(d, tc.lowerSAN(cert, i), host, name, p)
 		if o.kind.Matched() {
 			v.Match, v.Kind, v.By = true, o.kind, d

@@ -27,6 +27,9 @@ func FuzzGoProfile(f *testing.F) {
 		{"EXCH01", "", "exch01."},
 		{"a..b", "", "a..b"},
 		{"_srv.contoso.com", "", "_SRV.contoso.com.."},
+		// More SANs than candidatesFrom: only some are compared.
+		{"a.fabrikam.com,MAIL.contoso.com.,*.contoso.com,w*.contoso.com,contoso.com..,mail.contoso.com,x.y", "", "mail.contoso.com"},
+		{"a.fabrikam.com,b.fabrikam.com,*.b.contoso.com,*.com,a..b,MAIL.CONTOSO.COM", "", "mail.contoso.com."},
 	}
 	for _, s := range seeds {
 		f.Add(s[0], s[1], s[2])
