@@ -397,6 +397,7 @@ type memoStats struct {
 // chain's entry is about 200 bytes).
 type chainRuns struct {
 	ran   []uint64
+	hit   []uint64 // the bits of the slots that found something (in found)
 	found []slotFinding
 }
 
@@ -419,7 +420,9 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 	}
 	j.stats.runsMiss++
 	n := j.chainOnly * (len(j.opts.Profiles) + 1)
-	pc.entry.runs = &chainRuns{ran: make([]uint64, (n+63)/64)}
+	w := (n + 63) / 64
+	bits := make([]uint64, 2*w)
+	pc.entry.runs = &chainRuns{ran: bits[:w:w], hit: bits[w:]}
 	return pc.entry.runs
 }
 
@@ -519,6 +522,9 @@ func (j *judger) runOnlyFindings(ran []*Finding) []Finding {
 func (j *judger) runChain(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Finding {
 	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
 	if cr.ran[i/64]&(1<<(i%64)) != 0 {
+		if cr.hit[i/64]&(1<<(i%64)) == 0 {
+			return nil // most slots: the check passed
+		}
 		for _, sf := range cr.found {
 			if sf.slot == i {
 				return sf.f
@@ -529,6 +535,7 @@ func (j *judger) runChain(ci int, c *Check, s *Subject, slot int, cr *chainRuns)
 	cr.ran[i/64] |= 1 << (i % 64)
 	f := j.runFinding(c.run(s))
 	if f != nil {
+		cr.hit[i/64] |= 1 << (i % 64)
 		cr.found = append(cr.found, slotFinding{i, f})
 	}
 	return f
