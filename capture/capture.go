@@ -380,6 +380,34 @@ type reader struct {
 	lateAt     int64  // the first of them (packet number)
 	file       string // with several files, the current packet's file name and ":"
 	lastSweep  int64
+	spare      spares // flows and TLS halves of finished connections, for new ones
+}
+
+// spares keeps the flows of closed connections and the TLS halves of
+// reported ones for the connections that come next (hs.pcap allocated
+// 16.5 MB of flows, about 650 bytes each, and 15 MB of tlsHalfs, 300
+// each), at most maxSpares of each: what is open at once, not all.
+// A flow is given back when it is closed (it is out of r.flows, and its
+// blocker, if any, is done: no one reads it again) and taken again for
+// a new connection only, after the closing code is done with it; a
+// tlsHalf when its connection is reported (report drops its halves; the
+// observation keeps what it pointed to, not the tlsHalf), zeroed.
+type spares struct {
+	flows []*flow
+	tls   []*tlsHalf
+}
+
+// maxSpares bounds each list of spares; a variable for the tests.
+var maxSpares = 256
+
+// newTLSHalf returns a zero tlsHalf.
+func (r *reader) newTLSHalf() *tlsHalf {
+	if n := len(r.spare.tls); n > 0 {
+		t := r.spare.tls[n-1]
+		r.spare.tls = r.spare.tls[:n-1]
+		return t
+	}
+	return &tlsHalf{}
 }
 
 func newReader(opts Options, out func(*record.Observation) error) *reader {
@@ -517,7 +545,13 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		}
 		r.nextID++
 		r.stats.Connections++
-		f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1, file: r.file}
+		if n := len(r.spare.flows); n > 0 {
+			f = r.spare.flows[n-1]
+			r.spare.flows = r.spare.flows[:n-1]
+			*f = flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1, file: r.file}
+		} else {
+			f = &flow{id: r.nextID, packet: r.packetNo, key: k, start: ts, synFrom: -1, file: r.file}
+		}
 		f.h[0].pool, f.h[1].pool = &r.pool, &r.pool
 		r.flows[k] = f
 		if k.pa != 53 && k.pb != 53 { // DNS over TCP: its answers wait on their queries
@@ -691,7 +725,7 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			h.up.proto, _ = looksUpgrade(h.buf)
 			r.unblock(f, d)
 		case protoTLS:
-			h.tls = &tlsHalf{}
+			h.tls = r.newTLSHalf()
 		case protoHTTP:
 			_, resp, _ := looksHTTP(h.buf)
 			h.http = &httpHalf{response: resp}
@@ -721,7 +755,7 @@ func (r *reader) parse(f *flow, d int, ts int64) {
 			// the target is read as on any connection (parseTLS stops
 			// at bytes that are not TLS).
 			h.proto = protoTLS
-			h.tls = &tlsHalf{}
+			h.tls = r.newTLSHalf()
 			if len(h.buf) > 0 {
 				r.parseTLS(f, d)
 			}
@@ -851,6 +885,9 @@ func (r *reader) close(f *flow) {
 	if !f.reported {
 		r.report(f)
 	}
+	if len(r.spare.flows) < maxSpares {
+		r.spare.flows = append(r.spare.flows, f)
+	}
 }
 
 // clockProblems says which packets tick set aside and which were dropped
@@ -942,6 +979,10 @@ func (r *reader) report(f *flow) {
 	}
 	for d := range f.h {
 		f.h[d].stop(gapNone)
+		if t := f.h[d].tls; t != nil && len(r.spare.tls) < maxSpares {
+			*t = tlsHalf{}
+			r.spare.tls = append(r.spare.tls, t)
+		}
 	}
 	f.h[0], f.h[1] = half{fin: f.h[0].fin}, half{fin: f.h[1].fin}
 }

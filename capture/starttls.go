@@ -203,7 +203,7 @@ func (r *reader) parseMail(f *flow, d int) {
 			if yes {
 				h.consume(off)
 				h.proto = protoTLS
-				h.tls = &tlsHalf{}
+				h.tls = r.newTLSHalf()
 				r.parseTLS(f, d)
 				return
 			}
@@ -300,7 +300,7 @@ func (r *reader) parseXMPP(f *flow, d int) {
 			}
 			h.consume(off + ws)
 			h.proto = protoTLS
-			h.tls = &tlsHalf{}
+			h.tls = r.newTLSHalf()
 			r.parseTLS(f, d)
 			return
 		}

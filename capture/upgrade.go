@@ -470,7 +470,7 @@ func (r *reader) parseUpgrade(f *flow, d int) {
 tlsBegins:
 	u.tls = true
 	h.proto = protoTLS
-	h.tls = &tlsHalf{}
+	h.tls = r.newTLSHalf()
 	r.parseTLS(f, d)
 }
 
