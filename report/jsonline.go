@@ -514,6 +514,26 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// load8 is the 8 bytes of s from i, the first the lowest.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// plain8 reports whether each of the 8 bytes of w is one jsonSafe marks
+// (ASCII, not a control character, '"', '\\', '<', '>' or '&'): the
+// bit tricks of "Bit Twiddling Hacks" (graphics.stanford.edu/~seander/
+// bithacks.html#HasLessInWord, #ValueInWord), exact for "some byte of w".
+func plain8(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - lo) &^ x } // a byte of x is 0
+	high := w                                              // a byte of 0x80 or more
+	ctl := (w - 0x20*lo) &^ w                              // a byte below 0x20
+	esc := zero(w^('"'*lo)) | zero(w^('\\'*lo)) | zero(w^('<'*lo)) | zero(w^('>'*lo)) | zero(w^('&'*lo))
+	return (high|ctl|esc)&hi == 0
+}
+
 // appendJSONString appends s quoted as encoding/json writes a string
 // with HTML escaping (json.Marshal, json.Encoder by default): '"' and
 // '\\' escaped, \b \f \n \r \t by name, other control characters and
@@ -523,6 +543,13 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs escaping (most of a
+		// line's texts are plain ASCII): a third of the time the JSON
+		// lines took went to this loop a byte at a time.
+		if i+8 <= len(s) && plain8(load8(s, i)) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonSafe[c] {

@@ -122,7 +122,11 @@ func TestJSONLineFields(t *testing.T) {
 // FuzzJSONString holds appendJSONString equal to json.Marshal of a
 // string (HTML-safe escaping, invalid UTF-8 replaced).
 func FuzzJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "<a&b>", "\"\\\b\f\n\r\t\x00\x1f\x7f", "é\u2028\u2029", "\xff\xfe\xc3", "日本\U0001F600"} {
+	for _, s := range []string{"", "plain", "<a&b>", "\"\\\b\f\n\r\t\x00\x1f\x7f", "é\u2028\u2029", "\xff\xfe\xc3", "日本\U0001F600",
+		// Past 8 bytes (the words appendJSONString skips whole), each kind
+		// of byte that needs escaping at the end of a word and after it.
+		"0123456\"89abcdef", "01234567\\9abcdef", "0123456<", "01234567>", "abcdefg&hijklmno", "abcdefgh\x1fijklmnop",
+		"abcdefg\x7fhijklmnop ", "abcdefghé", "abcdefg\u2028", "abcdefghijklmno\xff", "The certificate only covers mail.contoso.com and autodiscover.contoso.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
