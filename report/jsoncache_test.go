@@ -95,3 +95,41 @@ func TestStrMemo(t *testing.T) {
 		}
 	}
 }
+
+// listCache gives the JSON of a findings list only for the same list
+// (its first element's address and its length), from the second time it
+// is seen, as its own copy of the JSON; another list, a shorter one cut
+// from the same array, or an equal list elsewhere, is not taken for it.
+func TestListCache(t *testing.T) {
+	fs := []analysis.Finding{{ID: "a"}, {ID: "b"}}
+	other := append([]analysis.Finding(nil), fs...)
+	var c listCache
+	enc := []byte(`[{"id":"a"},{"id":"b"}]`)
+	if got := c.get(fs); got != nil {
+		t.Fatalf("before any sight: %s", got)
+	}
+	c.saw(fs, enc)
+	if got := c.get(fs); got != nil {
+		t.Fatalf("seen once: %s, want nothing kept", got)
+	}
+	c.saw(fs, enc)
+	enc[1] = 'X' // the caller's buffer, written over after
+	if got := c.get(fs); string(got) != `[{"id":"a"},{"id":"b"}]` {
+		t.Fatalf("seen twice: %s", got)
+	}
+	if got := c.get(other); got != nil {
+		t.Errorf("an equal list elsewhere: %s", got)
+	}
+	if got := c.get(fs[:1]); got != nil {
+		t.Errorf("a shorter list from the same array: %s", got)
+	}
+	// Past listEntries other lists kept, the first is gone.
+	for i := range listEntries {
+		l := []analysis.Finding{{ID: fmt.Sprint(i)}}
+		c.saw(l, []byte("x"))
+		c.saw(l, []byte("x"))
+	}
+	if got := c.get(fs); got != nil {
+		t.Errorf("after %d other lists: %s", listEntries, got)
+	}
+}

@@ -276,6 +276,13 @@ func appendFindings(b []byte, fs []analysis.Finding, c *lineCache) []byte {
 	if fs == nil {
 		return append(b, "null"...)
 	}
+	shared := c != nil && len(fs) > 0
+	if shared {
+		if enc := c.lists.get(fs); enc != nil {
+			return append(b, enc...)
+		}
+	}
+	start := len(b)
 	b = append(b, '[')
 	for i := range fs {
 		if i > 0 {
@@ -283,7 +290,11 @@ func appendFindings(b []byte, fs []analysis.Finding, c *lineCache) []byte {
 		}
 		b = c.appendFinding(b, &fs[i])
 	}
-	return append(b, ']')
+	b = append(b, ']')
+	if shared {
+		c.lists.saw(fs, b[start:])
+	}
+	return b
 }
 
 // appendFinding appends f as a JSON object.
