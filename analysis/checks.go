@@ -139,6 +139,9 @@ type subjectOnce struct {
 	// issuer is issuerOf's Issuer.String() (leafIssuer).
 	issuer   string
 	issuerOf *x509.Certificate
+	// aiaMissing, when set, keeps chain.intermediate-missing's findings
+	// from one observation to the next (the judger's).
+	aiaMissing *aiaMissingMemo
 }
 
 // Leaf returns the server's certificate, or nil.

@@ -375,6 +375,9 @@ type judger struct {
 	runOnly *memo.Gen[uint64, []runOnlyEntry]
 	ran     []*Finding
 	fsOwn   int
+	// aiaMissing keeps chain.intermediate-missing's findings by what
+	// they read, across chains.
+	aiaMissing *aiaMissingMemo
 
 	stats memoStats
 }
@@ -555,7 +558,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains), runOnly: memo.New[uint64, []runOnlyEntry](maxChains)}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains), runOnly: memo.New[uint64, []runOnlyEntry](maxChains), aiaMissing: newAIAMissingMemo()}
 	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -789,7 +792,7 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	sh.bound()
 	it := &Item{Index: index, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
 	s := j.subject(o, pc)
-	j.once = subjectOnce{}
+	j.once = subjectOnce{aiaMissing: j.aiaMissing}
 	s.once = &j.once
 	it.Name, it.NameFrom, it.WhatIf = s.Name, s.NameFrom, s.WhatIf
 	switch {
