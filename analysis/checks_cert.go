@@ -280,15 +280,17 @@ func init() {
 					return nil // no keyUsage extension: any use is allowed
 				}
 				ku := leaf.KeyUsage
-				ev := []Evidence{{Label: "keyUsage", Value: keyUsageNames(ku), From: "leaf"}}
+				// The evidence is made only when the check fires (it ran
+				// for every profile of every chain).
+				ev := func() []Evidence { return []Evidence{{Label: "keyUsage", Value: keyUsageNames(ku), From: "leaf"}} }
 				switch s.Profile.KeyUsage() {
 				case match.KeyUsageSignature:
 					if ku&x509.KeyUsageDigitalSignature == 0 {
-						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) lacks digitalSignature, and every handshake %s offers (ECDHE, TLS 1.3) is signed with the certificate's key", keyUsageNames(ku), s.Profile.Title), Evidence: ev}
+						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) lacks digitalSignature, and every handshake %s offers (ECDHE, TLS 1.3) is signed with the certificate's key", keyUsageNames(ku), s.Profile.Title), Evidence: ev()}
 					}
 				case match.KeyUsageServer:
 					if ku&(x509.KeyUsageDigitalSignature|x509.KeyUsageKeyEncipherment|x509.KeyUsageKeyAgreement) == 0 {
-						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) has none of digitalSignature, keyEncipherment and keyAgreement, which %s requires of a TLS server", keyUsageNames(ku), s.Profile.Title), Evidence: ev}
+						return &Finding{Summary: fmt.Sprintf("the certificate's keyUsage (%s) has none of digitalSignature, keyEncipherment and keyAgreement, which %s requires of a TLS server", keyUsageNames(ku), s.Profile.Title), Evidence: ev()}
 					}
 				}
 				return nil
