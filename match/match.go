@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"golang.org/x/net/idna"
@@ -204,9 +205,16 @@ func (tc *texts) lowerSAN(cert *x509.Certificate, i int) string {
 		return lowerASCII(cert.DNSNames[i])
 	}
 	if tc.lower == nil {
-		tc.lower = make([]string, len(cert.DNSNames))
+		// Mostly the SANs are lower case already: then they are their
+		// own list, and only one that is not makes a copy.
+		tc.lower = cert.DNSNames
 		for j, d := range cert.DNSNames {
-			tc.lower[j] = lowerASCII(d)
+			if l := lowerASCII(d); l != d {
+				if &tc.lower[0] == &cert.DNSNames[0] {
+					tc.lower = slices.Clone(cert.DNSNames)
+				}
+				tc.lower[j] = l
+			}
 		}
 	}
 	return tc.lower[i]
