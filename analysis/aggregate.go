@@ -365,8 +365,10 @@ type grouping struct {
 	// findings.
 	ids []string
 	fs  []Finding
-	// listKey is internList's scratch space for a list's key.
-	listKey []byte
+	// listKey is internList's scratch space for a list's key; wp and
+	// checks, add's for a new cause's profiles and checks.
+	listKey    []byte
+	wp, checks []string
 }
 
 // newGrouping returns a grouping for profiles ps: keepAll keeps every
@@ -396,8 +398,12 @@ func (g *grouping) intern(s string) string {
 	return s
 }
 
-// internList returns l, stored once (l is not modified afterwards).
+// internList returns a list equal to l, stored once (a copy of l when
+// new: l may be the caller's scratch space); nil when l is empty.
 func (g *grouping) internList(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
 	k := g.listKey[:0]
 	for i, s := range l {
 		if i > 0 {
@@ -412,7 +418,7 @@ func (g *grouping) internList(l []string) []string {
 	if len(g.lists) >= maxInterned {
 		clear(g.lists)
 	}
-	l = slices.Clip(l)
+	l = slices.Clone(l)
 	g.lists[string(k)] = l
 	return l
 }
@@ -521,13 +527,15 @@ func (g *grouping) add(it *Item) *Culprit {
 		}
 		return c
 	}
-	ps := g.internList(it.WarningProfiles(g.profiles))
+	g.wp = it.AppendWarningProfiles(g.wp[:0], g.profiles)
+	ps := g.internList(g.wp)
 	merged := MergeFindings(it.Findings, SeverityError)
-	var checks []string
+	checks := g.checks[:0]
 	byc := append(g.fs[:0], merged...) // byCause sorts in place
 	for _, f := range byCause(byc, ps) {
 		checks = append(checks, f.ID)
 	}
+	g.checks = checks
 	clear(byc)
 	g.fs = byc[:0]
 	var ref int32
