@@ -6,7 +6,6 @@ import (
 	"hash/maphash"
 	"io"
 	"math"
-	"net"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -481,14 +480,22 @@ func (r *reader) tick(ts int64) {
 	}
 }
 
+// endpoint is "ip:port" ("[ip]:port" for IPv6), as net.JoinHostPort
+// writes it, in one allocation (three with JoinHostPort: a fifth of the
+// reader's allocations).
 func endpoint(addr [16]byte, v6 bool, port uint16) string {
-	var a netip.Addr
+	var buf [64]byte
+	b := buf[:0]
 	if v6 {
-		a = netip.AddrFrom16(addr)
+		b = append(b, '[')
+		b = netip.AddrFrom16(addr).AppendTo(b)
+		b = append(b, ']')
 	} else {
-		a = netip.AddrFrom4([4]byte(addr[:4]))
+		b = netip.AddrFrom4([4]byte(addr[:4])).AppendTo(b)
 	}
-	return net.JoinHostPort(a.String(), strconv.Itoa(int(port)))
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(port), 10)
+	return string(b)
 }
 
 func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {

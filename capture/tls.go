@@ -77,6 +77,38 @@ var helloRetryRandom = []byte{
 
 var errMalformed = errors.New("malformed")
 
+// copyRandomSID copies a hello's random and session ID (each nil when
+// empty) into one allocation instead of two.
+func copyRandomSID(random, sid []byte) (r, id []byte) {
+	buf := make([]byte, len(random)+len(sid))
+	copy(buf, random)
+	copy(buf[len(random):], sid)
+	if len(random) > 0 {
+		r = buf[:len(random):len(random)]
+	}
+	if len(sid) > 0 {
+		id = buf[len(random):]
+	}
+	return r, id
+}
+
+// alpnString returns an ALPN protocol ID as a string, without allocating
+// for the IDs clients and servers commonly send (IANA's TLS
+// Application-Layer Protocol Negotiation Protocol IDs registry).
+func alpnString(p []byte) string {
+	switch string(p) {
+	case "h2":
+		return "h2"
+	case "http/1.1":
+		return "http/1.1"
+	case "h3":
+		return "h3"
+	case "http/1.0":
+		return "http/1.0"
+	}
+	return string(p)
+}
+
 // ParseClientHello parses the body of a ClientHello handshake message (the
 // bytes after the 4-byte message header). RFC 8446 §4.1.2, RFC 5246 §7.4.1.2.
 func ParseClientHello(body []byte) (*ClientHello, error) {
@@ -88,7 +120,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 		!s.ReadUint8LengthPrefixed(&comp) {
 		return nil, fmt.Errorf("ClientHello: %w header", errMalformed)
 	}
-	ch.Random, ch.SessionID = append([]byte(nil), random...), append([]byte(nil), sid...)
+	ch.Random, ch.SessionID = copyRandomSID(random, sid)
 	if s.Empty() {
 		return ch, nil // no extensions (SSL 3.0 style)
 	}
@@ -130,7 +162,7 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 				if !list.ReadUint8LengthPrefixed(&p) {
 					return nil, fmt.Errorf("ClientHello: %w ALPN", errMalformed)
 				}
-				ch.ALPN = append(ch.ALPN, string(p))
+				ch.ALPN = append(ch.ALPN, alpnString(p))
 			}
 		case extSupportedVersions:
 			var list cryptobyte.String
@@ -200,7 +232,7 @@ func ParseSSL2ClientHello(msg []byte) (*ClientHello, error) {
 	if !s.ReadBytes(&sid, int(sidLen)) || !s.ReadBytes(&challenge, int(chLen)) {
 		return nil, fmt.Errorf("SSL 2.0 CLIENT-HELLO: %w session ID or challenge", errMalformed)
 	}
-	ch.SessionID, ch.Random = append([]byte(nil), sid...), append([]byte(nil), challenge...)
+	ch.Random, ch.SessionID = copyRandomSID(challenge, sid)
 	return ch, nil
 }
 
@@ -255,7 +287,7 @@ func parseServerHello(body []byte, draft bool) (*ServerHello, error) {
 	} else if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&sh.CipherSuite) || !s.ReadUint8(&comp) {
 		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
 	}
-	sh.Random, sh.SessionID = append([]byte(nil), random...), append([]byte(nil), sid...)
+	sh.Random, sh.SessionID = copyRandomSID(random, sid)
 	sh.HRR = string(random) == string(helloRetryRandom)
 	if s.Empty() {
 		return sh, nil
@@ -282,7 +314,7 @@ func parseServerHello(body []byte, draft bool) (*ServerHello, error) {
 			if !ext.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&p) {
 				return nil, fmt.Errorf("ServerHello: %w ALPN", errMalformed)
 			}
-			sh.ALPN = string(p)
+			sh.ALPN = alpnString(p)
 		case extPreSharedKey:
 			sh.PSK = true
 		}
