@@ -41,7 +41,17 @@ func (g *Gen[K, V]) Get(k K) (V, bool) {
 // Put memoises v for k.
 func (g *Gen[K, V]) Put(k K, v V) {
 	if len(g.cur) >= g.n {
-		g.old, g.cur = g.cur, make(map[K]V, g.n)
+		// The dropped generation's map, emptied, is the new one: a map
+		// made anew at every turn was most of what a small memo
+		// allocated (the judge's, of 256 entries, turns every 256
+		// misses).
+		next := g.old
+		if next == nil {
+			next = make(map[K]V, g.n)
+		} else {
+			clear(next)
+		}
+		g.old, g.cur = g.cur, next
 	}
 	g.cur[k] = v
 }
