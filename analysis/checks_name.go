@@ -23,8 +23,13 @@ func nameEvidence(s *Subject) []Evidence {
 }
 
 func makeNameEvidence(s *Subject) []Evidence {
-	ev := []Evidence{}
-	for _, n := range s.Obs.Names() {
+	names := s.Obs.Names()
+	n := len(names) + 1 // and no SNI
+	if leaf := s.Leaf(); leaf != nil {
+		n += len(leaf.DNSNames) + len(leaf.IPAddresses) + 1
+	}
+	ev := make([]Evidence, 0, n) // made once, not grown name by name
+	for _, n := range names {
 		ev = append(ev, Evidence{Label: "client asked for", Value: n.Name, From: string(n.From)})
 	}
 	if s.Obs.NoSNI {
@@ -41,7 +46,7 @@ func makeNameEvidence(s *Subject) []Evidence {
 			ev = append(ev, Evidence{Label: "certificate names", Value: leaf.Subject.CommonName, From: "subject CN"})
 		}
 	}
-	return ev
+	return ev[:len(ev):len(ev)] // shared by the profiles' findings: full
 }
 
 // nameCheck builds the check that fires when the verdict has one of kinds.
