@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/certsleuth/certsleuth/exchange"
+	"github.com/certsleuth/certsleuth/internal/memo"
 	"github.com/certsleuth/certsleuth/match"
 	"github.com/certsleuth/certsleuth/record"
 )
@@ -369,6 +370,9 @@ type grouping struct {
 	// checks, add's for a new cause's profiles and checks.
 	listKey    []byte
 	wp, checks []string
+	// merged holds the merged error findings of the shared lists
+	// (mergedErrors).
+	merged memo.Ident[Finding, []Finding]
 }
 
 // newGrouping returns a grouping for profiles ps: keepAll keeps every
@@ -529,7 +533,7 @@ func (g *grouping) add(it *Item) *Culprit {
 	}
 	g.wp = it.AppendWarningProfiles(g.wp[:0], g.profiles)
 	ps := g.internList(g.wp)
-	merged := MergeFindings(it.Findings, SeverityError)
+	merged := g.mergedErrors(it.Findings)
 	checks := g.checks[:0]
 	byc := append(g.fs[:0], merged...) // byCause sorts in place
 	for _, f := range byCause(byc, ps) {
@@ -563,6 +567,19 @@ func (g *grouping) add(it *Item) *Culprit {
 	return c
 }
 
+// mergedErrors is MergeFindings(fs, SeverityError), made once for a
+// findings list the judge shares between items (memo.Ident: most
+// connections of a capture that warn get one of a few lists): shared
+// then, full (an append copies), never written to.
+func (g *grouping) mergedErrors(fs []Finding) []Finding {
+	if m, ok := g.merged.Get(fs); ok {
+		return m
+	}
+	m := slices.Clip(MergeFindings(fs, SeverityError))
+	g.merged.Saw(fs, m, nil)
+	return m
+}
+
 // rememberConn maps a connection key to its culprit, forgetting the
 // oldest connection past maxConns.
 func (g *grouping) rememberConn(conn causeKey, c *Culprit) {
@@ -589,7 +606,7 @@ func (g *grouping) repeat(c *Culprit, it *Item, newConn bool) {
 		if g.keepAll {
 			ref = g.store.put(it)
 		} else {
-			ref = g.store.putCompact(it, MergeFindings(it.Findings, SeverityError))
+			ref = g.store.putCompact(it, g.mergedErrors(it.Findings))
 		}
 		c.examples[c.nex] = exampleRef{int32(it.Index), ref}
 		c.nex++

@@ -12,7 +12,7 @@ import (
 // lineCache keeps the JSON of the parts of a line that repeat from one
 // item to the next, so that JSONWriter encodes them once and copies the
 // bytes after:
-//   - the findings lists the judge shares between items (listCache): 62%
+//   - the findings lists the judge shares between items (lists): 62%
 //     of hs.pcap's lines copy their findings whole;
 //   - the findings seen more than once: the judge keeps each ChainOnly
 //     finding once for every chain that has it, and a hs.pcap line is 8 KB
@@ -25,8 +25,12 @@ import (
 // judge's would hold the 32 KB chunks they are cut from, 8 MB of hs.pcap's
 // peak). A nil *lineCache keeps nothing (each part is encoded).
 type lineCache struct {
-	// lists keeps the JSON of whole findings lists that items share.
-	lists    listCache
+	// lists keeps the JSON of the findings lists the judge shares
+	// between items, by the list's identity (memo.Ident): it gives every
+	// item that got the same findings one slice, never written to
+	// (judger.runOnlyFindings, and the items its memo judged alike), and a
+	// JSON line is mostly findings (8 KB of hs.pcap's 12).
+	lists    memo.Ident[analysis.Finding, []byte]
 	findings encCache
 	// namesID is the last certificate's names (a slice shared by every
 	// verdict of one certificate: its address and length, kept with
@@ -63,65 +67,6 @@ func (c *lineCache) appendFinding(b []byte, f *analysis.Finding) []byte {
 		c.findings.put(h, f, b[start:])
 	}
 	return b
-}
-
-// listEntries is the number of shared findings lists a lineCache keeps
-// the JSON of (and of the lists it remembers seeing once): the judge
-// gives a few lists to most connections of a capture (hs.pcap: 19,200
-// of its 24,000 warn for their chain alone, with a few sets of findings).
-const listEntries = 16
-
-// listCache keeps the JSON of the findings lists that items share, by
-// the list's identity (sliceID): the judge gives every item that got the
-// same findings one slice, never written to (judger.runOnlyFindings, and
-// the items its memo judged alike), and a JSON line is mostly findings
-// (8 KB of hs.pcap's 12). A list is kept (with its slice, so that its
-// address is not reused while kept) the second time its identity is
-// seen; the first time only its address and length are noted (without
-// holding it: an address seen again that is another list's by then only
-// makes that list kept, with its own JSON).
-type listCache struct {
-	kept     [listEntries]listEntry
-	seen     [listEntries]listSeen
-	nextKept int
-	nextSeen int
-}
-
-type listEntry struct {
-	fs  []analysis.Finding
-	enc []byte
-}
-
-type listSeen struct {
-	p uintptr
-	n int
-}
-
-// get returns the JSON kept for fs, or nil.
-func (c *listCache) get(fs []analysis.Finding) []byte {
-	p := unsafe.SliceData(fs)
-	for i := range c.kept {
-		if e := &c.kept[i]; len(e.fs) == len(fs) && unsafe.SliceData(e.fs) == p {
-			return e.enc
-		}
-	}
-	return nil
-}
-
-// saw notes fs, whose JSON is enc (not kept: copied when fs is).
-func (c *listCache) saw(fs []analysis.Finding, enc []byte) {
-	id := listSeen{uintptr(unsafe.Pointer(unsafe.SliceData(fs))), len(fs)}
-	for i := range c.seen {
-		if c.seen[i] == id {
-			c.seen[i] = listSeen{}
-			e := &c.kept[c.nextKept]
-			e.fs, e.enc = fs, append(e.enc[:0], enc...)
-			c.nextKept = (c.nextKept + 1) % listEntries
-			return
-		}
-	}
-	c.seen[c.nextSeen] = id
-	c.nextSeen = (c.nextSeen + 1) % listEntries
 }
 
 // appendNames appends a certificate's names (appendStrings), copied when

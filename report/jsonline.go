@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -278,7 +279,7 @@ func appendFindings(b []byte, fs []analysis.Finding, c *lineCache) []byte {
 	}
 	shared := c != nil && len(fs) > 0
 	if shared {
-		if enc := c.lists.get(fs); enc != nil {
+		if enc, ok := c.lists.Get(fs); ok {
 			return append(b, enc...)
 		}
 	}
@@ -292,7 +293,7 @@ func appendFindings(b []byte, fs []analysis.Finding, c *lineCache) []byte {
 	}
 	b = append(b, ']')
 	if shared {
-		c.lists.saw(fs, b[start:])
+		c.lists.Saw(fs, b[start:], bytes.Clone)
 	}
 	return b
 }
