@@ -1,13 +1,8 @@
 package analysis
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"math/big"
 	"testing"
 	"time"
 
@@ -135,21 +130,5 @@ func findingJSON(t *testing.T, f *Finding) string {
 // a server that leaves out its intermediate.
 func aiaOnlyLeaf(t *testing.T, ca *testcert.CA) [][]byte {
 	t.Helper()
-	ikey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inter, _ := mintIntermediate(t, ca, ikey, 7101, "Checks AIA Intermediate")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7102), Subject: pkix.Name{CommonName: "mail.contoso.com"}, DNSNames: []string{"mail.contoso.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature, IssuingCertificateURL: []string{"http://127.0.0.1:9/checks-aia.cer"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, inter, &key.PublicKey, ikey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return [][]byte{der}
+	return [][]byte{leafUnder(t, ca, "Checks AIA Intermediate", "http://127.0.0.1:9/checks-aia.cer", 7102)}
 }
