@@ -1,8 +1,10 @@
 package analysis
 
 import (
+	"bytes"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/match"
@@ -17,6 +19,54 @@ func clientWords(profiles []string) string {
 }
 
 func clientWordsOf(warn []string, all []*match.Profile) string {
+	return clientWordsMemo.of(warn, all)
+}
+
+// clientWordsMemo keeps clientWordsOf's words for each list of profiles
+// that warn and list of profiles chosen (their names: all the words
+// depend on): a report's causes name a few lists, and making the words
+// (a map and a list of words each time) was an eighth of what explaining
+// each of hs.pcap's 9,656 causes took. Emptied past maxClientWords
+// lists; safe for concurrent use (a proxy's pages explain at once).
+var clientWordsMemo wordsMemo
+
+// maxClientWords bounds clientWordsMemo: 8 profiles make 256 lists.
+const maxClientWords = 256
+
+type wordsMemo struct {
+	mu  sync.Mutex
+	key []byte
+	m   map[string]string
+}
+
+func (w *wordsMemo) of(warn []string, all []*match.Profile) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	k := w.key[:0]
+	for _, p := range warn {
+		k = append(append(k, p...), 0)
+	}
+	k = append(k, 1)
+	for _, p := range all {
+		k = append(append(k, p.Name...), 0)
+	}
+	w.key = k
+	if bytes.Count(k, []byte{0}) != len(warn)+len(all) || bytes.Count(k, []byte{1}) != 1 {
+		return makeClientWords(warn, all) // a name with a separator in it
+	}
+	if s, ok := w.m[string(k)]; ok {
+		return s
+	}
+	s := makeClientWords(warn, all)
+	if w.m == nil || len(w.m) >= maxClientWords {
+		w.m = map[string]string{}
+	}
+	w.m[string(k)] = s
+	return s
+}
+
+// makeClientWords is clientWordsOf, made anew.
+func makeClientWords(warn []string, all []*match.Profile) string {
 	words := func(ps []string) []string {
 		var ws []string
 		for _, p := range ps {

@@ -102,3 +102,29 @@ func TestErrorWords(t *testing.T) {
 		}
 	}
 }
+
+// clientWordsOf's memo gives, for any lists, the words made anew: the
+// same list again, lists that differ only in order or in the profiles
+// chosen, and names with the memo key's separators in them.
+func TestClientWordsMemo(t *testing.T) {
+	all := match.Profiles()
+	var names []string
+	for _, p := range all {
+		names = append(names, p.Name)
+	}
+	odd := []*match.Profile{{Name: "a\x00b"}, {Name: "a"}, {Name: "b\x01"}}
+	cases := []struct {
+		warn []string
+		all  []*match.Profile
+	}{
+		{nil, all}, {names[:1], all}, {names[:2], all}, {names, all}, {names[1:], all}, {names[:2], all[:2]},
+		{[]string{names[1], names[0]}, all}, {names[:1], all[:3]}, {[]string{"a\x00b"}, odd}, {[]string{"a", "b\x01"}, odd}, {[]string{"a"}, odd},
+	}
+	for pass := range 2 {
+		for i, c := range cases {
+			if got, want := clientWordsOf(c.warn, c.all), makeClientWords(c.warn, c.all); got != want {
+				t.Errorf("pass %d, case %d (%q of %d): %q, want %q", pass, i, c.warn, len(c.all), got, want)
+			}
+		}
+	}
+}
