@@ -537,7 +537,7 @@ func (r *Report) clientClauses(c *Culprit) (first, more string) {
 	of := func(f Finding, covered map[string]bool) []string {
 		var ps []string
 		for _, p := range c.Profiles {
-			if !covered[p] && (f.Profile == AllProfiles || strings.Contains(", "+f.Profile+", ", ", "+p+", ")) {
+			if !covered[p] && (f.Profile == AllProfiles || hasProfile(f.Profile, p)) {
 				ps = append(ps, p)
 			}
 		}
