@@ -76,9 +76,9 @@ const (
 // the root is "", an A or AAAA record must have 4 or 16 bytes of data
 // (or none), CNAME and SRV data must hold their name, and an OPT record
 // among the additional records (RFC 6891 §6.1.3) adds its extended RCODE's
-// low four bits as bits 4-7 of the response code. Unlike layers.DNS it
-// does not reject a message for the data of records of other types
-// (MX, TXT, SVCB...): their framing must be sound, not their content.
+// low four bits as bits 4-7 of the response code. The data of the other
+// record types layers.DNS decoded is checked as it checked it (rdataOK):
+// a message it refused is refused (the query is then unanswered).
 func (m *dnsMsg) parse(b []byte) bool {
 	m.buf = m.buf[:0]
 	m.questions = m.questions[:0]
@@ -138,7 +138,8 @@ func (m *dnsMsg) rr(b []byte, off int, rr *dnsRR) (int, bool) {
 		return stop, true
 	}
 	// Names in the data end within it (pointers may lead back into the
-	// message before it).
+	// message before it). The data of the types layers.DNS decoded must
+	// be as it wanted them, or the message is refused as it refused it.
 	msg, data := b[:stop], b[start:stop]
 	switch rr.rtype {
 	case dnsTypeA:
@@ -166,8 +167,87 @@ func (m *dnsMsg) rr(b []byte, off int, rr *dnsRR) (int, bool) {
 		if rr.target, _, ok = m.name(msg, start+6); !ok {
 			return 0, false
 		}
+	default:
+		if !m.rdataOK(rr.rtype, msg, start) {
+			return 0, false
+		}
 	}
 	return stop, true
+}
+
+// rdataOK checks the data (msg[start:], not empty) of a record of a type
+// certsleuth does not read as layers.DNS did when it decoded it: names
+// (NS, PTR, SOA, MX, NAPTR, RRSIG, SVCB, HTTPS) must be readable, and
+// fixed fields, character strings (TXT, HINFO, NAPTR), options (OPT) and
+// service parameters (SVCB, HTTPS) must fit.
+func (m *dnsMsg) rdataOK(rtype uint16, msg []byte, start int) bool {
+	stop := len(msg)
+	name := func(off int) (int, bool) {
+		_, end, ok := m.name(msg, off)
+		return end, ok
+	}
+	// lengths walks items of a 1- or 2-byte length and that many bytes
+	// (after skip more bytes of header) from off to stop exactly.
+	lengths := func(off, hdr int) bool {
+		for off < stop {
+			if off+hdr > stop {
+				return false
+			}
+			l := int(msg[off])
+			if hdr == 4 {
+				l = int(msg[off+2])<<8 | int(msg[off+3])
+			}
+			if off += hdr + l; off > stop {
+				return false
+			}
+		}
+		return true
+	}
+	switch rtype {
+	case 2, 12: // NS, PTR
+		_, ok := name(start)
+		return ok
+	case 6: // SOA: two names, then five 32-bit numbers
+		end, ok := name(start)
+		if ok {
+			end, ok = name(end)
+		}
+		return ok && stop >= end+20
+	case 15: // MX: preference, name
+		_, ok := name(start + 2)
+		return ok && stop >= start+2
+	case 13, 16: // HINFO, TXT: character strings
+		return lengths(start, 1)
+	case 256: // URI: priority, weight, target
+		return stop-start >= 4
+	case 35: // NAPTR: order, preference, three character strings, a name
+		off := start + 4
+		for range 3 {
+			if stop < off+1 || stop < off+1+int(msg[off]) {
+				return false
+			}
+			off += 1 + int(msg[off])
+		}
+		_, ok := name(off)
+		return ok && stop >= start+4
+	case dnsTypeOPT: // options: code, length, data
+		return start+4 <= stop && lengths(start, 4)
+	case 46: // RRSIG: 18 bytes of fields, the signer's name, the signature
+		if stop < start+18 {
+			return false
+		}
+		_, ok := name(start + 18)
+		return ok
+	case 48: // DNSKEY: flags, protocol, algorithm, the key
+		return stop >= start+4
+	case 64, 65: // SVCB, HTTPS: priority, target name, parameters
+		if start+3 > stop {
+			return false
+		}
+		end, ok := name(start + 2)
+		return ok && lengths(end, 4)
+	}
+	return true
 }
 
 // dnsMaxPointers bounds the compression pointers one name may follow:

@@ -90,6 +90,31 @@ func dnsSeeds(t testing.TB) [][]byte {
 	m = append(m, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 192, 0, 2, 1)
 	m = append(m, 0, 0, 41, 0x10, 0, 0x01, 0, 0, 0, 0, 0)
 	seeds = append(seeds, m)
+	// Records of the types layers.DNS decoded and certsleuth only
+	// checks (rdataOK), one answer each after a question for
+	// "mail.contoso.test", their names compressed to it (0xc0 0x0c).
+	rr := func(typ uint16, data ...byte) []byte {
+		return append([]byte{0xc0, 12, byte(typ >> 8), byte(typ), 0, 1, 0, 0, 0, 60, byte(len(data) >> 8), byte(len(data))}, data...)
+	}
+	for _, r := range [][]byte{
+		rr(2, 2, 'n', 's', 0xc0, 12), // NS
+		rr(12, 0xc0, 12),             // PTR
+		rr(6, append([]byte{0xc0, 12, 0xc0, 12}, make([]byte, 20)...)...), // SOA
+		rr(15, 0, 10, 0xc0, 12),                                // MX
+		rr(16, 3, 'a', 'b', 'c', 0, 2, 'd', 'e'),               // TXT
+		rr(13, 3, 'c', 'p', 'u', 2, 'o', 's'),                  // HINFO
+		rr(256, 0, 1, 0, 1, 'h', 't', 't', 'p'),                // URI
+		rr(35, 0, 1, 0, 1, 1, 'u', 1, 's', 0, 0xc0, 12),        // NAPTR
+		rr(41, 0, 10, 0, 2, 0xab, 0xcd),                        // OPT
+		rr(46, append(make([]byte, 18), 0xc0, 12, 1, 2, 3)...), // RRSIG
+		rr(48, 1, 1, 3, 8, 9, 9),                               // DNSKEY
+		rr(65, 0, 1, 0, 0, 1, 0, 3, 2, 'h', '2'),               // HTTPS
+		rr(64, 0, 1, 0xc0, 12),                                 // SVCB
+		rr(99, 1, 2, 3),                                        // another type
+	} {
+		h := []byte{0, 9, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 4, 'm', 'a', 'i', 'l', 7, 'c', 'o', 'n', 't', 'o', 's', 'o', 4, 't', 'e', 's', 't', 0, 0, 1, 0, 1}
+		seeds = append(seeds, append(h, r...))
+	}
 	return seeds
 }
 
@@ -99,7 +124,7 @@ func dnsSeeds(t testing.TB) [][]byte {
 func TestDNSParse(t *testing.T) {
 	seeds := dnsSeeds(t)
 	var m dnsMsg
-	last := seeds[len(seeds)-1]
+	last := seeds[4] // the hand-written one with pointers and OPT
 	if !m.parse(last) {
 		t.Fatal("hand-written message not read")
 	}
@@ -122,17 +147,19 @@ func TestDNSParse(t *testing.T) {
 	}
 }
 
-// compareDNS fails unless what certsleuth reads from b is what it read
-// with layers.DNS, wherever layers.DNS reads the message.
+// compareDNS fails unless certsleuth reads b where layers.DNS read it
+// (with a question), and only there, and reads what certsleuth read with
+// layers.DNS.
 func compareDNS(t *testing.T, i int, b []byte) {
 	var d layers.DNS
 	var m dnsMsg
 	ok := m.parse(b)
-	if d.DecodeFromBytes(b, gopacket.NilDecodeFeedback) != nil || len(d.Questions) == 0 {
-		return // malformed for layers.DNS; m may read it or not
+	want := d.DecodeFromBytes(b, gopacket.NilDecodeFeedback) == nil && len(d.Questions) > 0
+	if ok != want {
+		t.Fatalf("message %d: certsleuth reads it: %v, layers.DNS: %v", i, ok, want)
 	}
 	if !ok {
-		t.Fatalf("message %d: layers.DNS reads it, certsleuth does not", i)
+		return
 	}
 	q := m.questions[0]
 	if m.id != d.ID || m.qr != d.QR || m.rcode != uint8(d.ResponseCode) || string(q.name) != string(d.Questions[0].Name) || dnsTypeName(q.qtype) != strings.ToUpper(d.Questions[0].Type.String()) {
@@ -144,10 +171,10 @@ func compareDNS(t *testing.T, i int, b []byte) {
 	}
 }
 
-// FuzzDNS compares certsleuth's DNS parser with gopacket's layers.DNS on
-// what certsleuth reads (ID, QR, response code, the first question, the A,
-// AAAA, CNAME and SRV answers with their TTLs) wherever layers.DNS reads
-// the message, and checks that it never panics.
+// FuzzDNS compares certsleuth's DNS parser with gopacket's layers.DNS:
+// which messages they read, and what certsleuth reads (ID, QR, response
+// code, the first question, the A, AAAA, CNAME and SRV answers with
+// their TTLs); and checks that it never panics.
 func FuzzDNS(f *testing.F) {
 	for _, b := range dnsSeeds(f) {
 		f.Add(b)
