@@ -11,16 +11,12 @@ import (
 // MemoryFloor is the soft memory limit LimitMemory sets while the live
 // heap is small: the memory the runtime may hold for a capture's analysis
 // when the process is to stay under 64 MiB of resident memory. Besides
-// what the runtime holds, the process's resident set has the binary's
-// own pages (12-14 MiB of its code and read-only data, from
-// /proc/PID/smaps). The floor was set when gopacket's tables of
-// enumerations took 5 MiB more (zeroes that every collection read:
-// layers.EthernetTypeMetadata and PPPTypeMetadata): 64 - 14 - 5 left
-// about 46 MiB. certsleuth no longer links gopacket (2026-12-07: the
-// capture reader decodes loopback frames, DNS and pcapng itself), so
-// the floor now leaves about 5 MiB of the 64 unused, to be retuned with
-// the measurements of docs/analysis-memory.md.
-const MemoryFloor = 46 << 20
+// what the runtime holds, the process's resident set has the binary's own
+// pages: 13-14 MiB of its code and read-only data (file-backed, from
+// /proc/PID/statm; nearly the whole of .text, .rodata and .gopclntab).
+// 64 - 14 leaves 50 MiB. (The floor was 46 MiB while gopacket's tables of
+// enumerations took 5 MiB more; certsleuth no longer links gopacket.)
+const MemoryFloor = 50 << 20
 
 // LimitMemory sets a soft memory limit for the process while captures are
 // read (and, in certsleuth pcap and replay, analysed), and returns the
@@ -29,9 +25,8 @@ const MemoryFloor = 46 << 20
 // keeps (Read keeps every observation: about 1 KB per connection, HTTP
 // exchange or DNS answer; the analysis about 2 KB more). Left alone, the
 // garbage collector lets the heap grow to twice that. The limit is
-// MemoryFloor while it leaves the live heap room to grow by a quarter at
-// least; past that, the live heap and room to grow (half of it, a
-// quarter for a heap of 192 MiB or more: heapRoom) plus what the runtime
+// MemoryFloor while it leaves the live heap room to grow by a quarter;
+// past that, the live heap and a quarter of it plus what the runtime
 // holds besides live objects and free pages (the free slots of partly
 // used spans, stacks, metadata): a fixed limit below the live heap, or
 // one that left the heap no room to grow, would make the collector run
@@ -95,34 +90,22 @@ func LimitMemory() (restore func()) {
 // back to the system, and has held at most held bytes (total less
 // released) so far. What the limit counts besides objects and pages the
 // runtime can give back (total - objects - free - released: free slots,
-// stacks, metadata) is overhead. The limit is MemoryFloor while the live
-// heap, a quarter of it and the overhead fit under it: the process stays
-// under 64 MiB for at most twice the collections that half of the live
-// heap as room would cost (28 MiB live and 10 of overhead: 8 MiB of room
-// instead of 14). Past that, the live heap plus its room to grow
-// (heapRoom) plus the overhead. Never less than held: the process's peak
-// resident set is already that high, and holding the heap under it saves
-// none of it, only costs collections and pages given back and taken
-// again (hs.pcap's summary, written with half the live heap of the peak:
-// 37 -> 32 collections, 0.14 -> 0.02 CPU-s returning pages, the same peak).
+// stacks, metadata) is overhead. The limit is the live heap, a quarter of
+// it as room to grow and the overhead, and never less than MemoryFloor.
+//
+// A quarter, not half: half made the limit jump past 64 MiB as soon as
+// hs.pcap's live heap passed 28 MiB (36 MiB live and 12 of overhead: 66
+// MiB, a peak of 70-75 MiB RSS), for about 0.1-0.2 CPU-s fewer
+// collections in 2.5 (docs/analysis-memory.md, "Session of 2026-12-07
+// night"); a big heap, whose collections are rare next to the work, had
+// a quarter already.
+//
+// Never less than held: the process's peak resident set is already that
+// high, and holding the heap under it saves none of it, only costs
+// collections and pages given back and taken again (hs.pcap's summary,
+// written with half the live heap of the peak: 37 -> 32 collections, 0.14
+// -> 0.02 CPU-s returning pages, the same peak).
 func memoryLimit(live, total, objects, free, released, held int64) int64 {
 	overhead := max(total-objects-free-released, 0)
-	if live+live/4+overhead <= MemoryFloor {
-		return max(MemoryFloor, held)
-	}
-	return max(MemoryFloor, live+heapRoom(live)+overhead, held)
+	return max(MemoryFloor, live+live/4+overhead, held)
 }
-
-// heapRoom is how much the heap may grow past live bytes before the
-// collector runs: half the live heap, but no more than bigHeapRoom until
-// a quarter of it is more. A small heap keeps its room (hs.pcap's 50 MB
-// live heap: 25 MB, as before; a smaller room costs collector CPU on
-// every capture); a big one, whose collections are rare next to the
-// work, grows by a quarter (huge.pcap's 150-170 MB: 48 MB of room instead
-// of 75-85; docs/analysis-memory.md).
-func heapRoom(live int64) int64 {
-	return max(live/4, min(live/2, bigHeapRoom))
-}
-
-// bigHeapRoom is the most room heapRoom gives a heap of 96 to 192 MiB.
-const bigHeapRoom = 48 << 20
