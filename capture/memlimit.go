@@ -26,9 +26,11 @@ const MemoryFloor = 50 << 20
 // exchange or DNS answer; the analysis about 2 KB more). Left alone, the
 // garbage collector lets the heap grow to twice that. The limit is
 // MemoryFloor while it leaves the live heap room to grow by a quarter;
-// past that, the live heap and a quarter of it plus what the runtime
-// holds besides live objects and free pages (the free slots of partly
-// used spans, stacks, metadata): a fixed limit below the live heap, or
+// past that, the live heap and room to grow (a quarter of it while that
+// keeps the process near 64 MiB, more for a bigger heap: memoryLimit)
+// plus what the runtime holds besides live objects and free pages (the
+// free slots of partly used spans, stacks, metadata): a fixed limit below
+// the live heap, or
 // one that left the heap no room to grow, would make the collector run
 // back to back. Never less than the most the runtime has held so far: a
 // peak already reached costs nothing more (memoryLimit).
@@ -90,15 +92,18 @@ func LimitMemory() (restore func()) {
 // back to the system, and has held at most held bytes (total less
 // released) so far. What the limit counts besides objects and pages the
 // runtime can give back (total - objects - free - released: free slots,
-// stacks, metadata) is overhead. The limit is the live heap, a quarter of
-// it as room to grow and the overhead, and never less than MemoryFloor.
+// stacks, metadata) is overhead.
 //
-// A quarter, not half: half made the limit jump past 64 MiB as soon as
-// hs.pcap's live heap passed 28 MiB (36 MiB live and 12 of overhead: 66
-// MiB, a peak of 70-75 MiB RSS), for about 0.1-0.2 CPU-s fewer
-// collections in 2.5 (docs/analysis-memory.md, "Session of 2026-12-07
-// night"); a big heap, whose collections are rare next to the work, had
-// a quarter already.
+// While the live heap, a quarter of it as room to grow and the overhead
+// fit in tightLimit, the limit is that (never less than MemoryFloor): the
+// room that keeps the process near 64 MiB. Half the live heap as room
+// made the limit jump past 64 MiB as soon as hs.pcap's live heap passed
+// 28 MiB (36 live and 12 of overhead: 66 MiB, a peak of 70-73 MiB RSS);
+// a quarter holds it at 57 (61-64 MiB RSS) for 0.05-0.1 CPU-s more of
+// collections in 2.4 (docs/analysis-memory.md, "Session of 2026-12-07
+// night"). A heap too big for that gets more room (heapRoom): it cannot
+// stay near 64 MiB anyway, and a quarter cost huge.pcap's text report 35%
+// more CPU for 25 MiB less (159 against 184 MiB).
 //
 // Never less than held: the process's peak resident set is already that
 // high, and holding the heap under it saves none of it, only costs
@@ -107,5 +112,25 @@ func LimitMemory() (restore func()) {
 // -> 0.02 CPU-s returning pages, the same peak).
 func memoryLimit(live, total, objects, free, released, held int64) int64 {
 	overhead := max(total-objects-free-released, 0)
-	return max(MemoryFloor, live+live/4+overhead, held)
+	if tight := live + live/4 + overhead; tight <= tightLimit {
+		return max(MemoryFloor, tight, held)
+	}
+	return max(MemoryFloor, live+heapRoom(live)+overhead, held)
 }
+
+// tightLimit is the most memoryLimit gives a live heap with a quarter of
+// room: the runtime holding 60 MiB, with the binary's 13-14 MiB of pages,
+// is about what keeps certsleuth's resident set at 64 MiB (some of what
+// the runtime holds is never touched).
+const tightLimit = 60 << 20
+
+// heapRoom is how much a heap too big for tightLimit may grow past live
+// bytes before the collector runs: half the live heap, but no more than
+// bigHeapRoom until a quarter of it is more (huge.pcap's 150-170 MB:
+// 48 MB of room instead of 75-85; docs/analysis-memory.md).
+func heapRoom(live int64) int64 {
+	return max(live/4, min(live/2, bigHeapRoom))
+}
+
+// bigHeapRoom is the most room heapRoom gives a heap of 96 to 192 MiB.
+const bigHeapRoom = 48 << 20
