@@ -7,8 +7,8 @@
 #
 # Each round runs every BINARY (certsleuth builds with distinct file
 # names, which label the runs: this commit built with CGO_ENABLED=0 as
-# the README installs it, an older commit, ...) RUNS times (default 3), then tshark once, asked for what certsleuth reports
-# of a handshake (the SNI and the certificate's names) with
+# the README installs it, an older commit, ...) RUNS times (default 3),
+# then tshark once, asked for what certsleuth reports of a handshake (the SNI and the certificate's names) with
 # `-o tcp.reassemble_out_of_order:TRUE`. Rounds alternate, so a machine
 # that gets busier slows every binary alike. Prints one line per run (wall
 # seconds, user+sys CPU seconds, peak RSS in MiB, the load average before
