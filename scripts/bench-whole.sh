@@ -8,13 +8,14 @@
 # Each round runs every BINARY (certsleuth builds with distinct file
 # names, which label the runs: this commit built with CGO_ENABLED=0 as
 # the README installs it, an older commit, ...) RUNS times (default 3),
-# then tshark once, asked for what certsleuth reports of a handshake (the SNI and the certificate's names) with
+# then tshark once, asked for what certsleuth reports of a handshake
+# (the SNI and the certificate's names) with
 # `-o tcp.reassemble_out_of_order:TRUE`. Rounds alternate, so a machine
-# that gets busier slows every binary alike. Prints one line per run (wall
-# seconds, user+sys CPU seconds, peak RSS in MiB, the load average before
-# it), and per round each binary's best wall time against that round's
-# tshark: the ratio of the target. Needs GNU time and tshark. The machine
-# should be otherwise idle: the figures are wall-clock times.
+# that gets busier slows every binary alike. Prints one line per run
+# (wall seconds, user+sys CPU seconds, peak RSS in MiB, the load average
+# before it), and per round each binary's best wall time against that
+# round's tshark: the ratio of the target. Needs GNU time and tshark. The
+# machine should be otherwise idle: the figures are wall-clock times.
 set -eu
 [ $# -ge 2 ] || { echo "usage: ROUNDS=N RUNS=N $0 CAPTURE BINARY..." >&2; exit 2; }
 cap=$1
