@@ -173,6 +173,10 @@ type Detail struct {
 	NewName string
 	// Verdict is the one-paragraph plain-language verdict.
 	Verdict string
+
+	// slot, when not nil, is the memory the culprit's requests were read
+	// back into, which its verdict is written into too (explainInto).
+	slot *readSlot
 }
 
 // exampleRef is an example request: its index and where the store keeps it.
@@ -252,7 +256,7 @@ func (r *Report) explainInto(c *Culprit, examples bool, s *readSlot) *Culprit {
 		rare.more = nil
 		d.rare = &rare
 	}
-	d.Detail = &Detail{}
+	d.Detail = &Detail{slot: s}
 	d.First = r.loadDetail(c, c.first, c.Index, s)
 	if ro := c.reOrigin(); ro != nil {
 		f := *d.First
@@ -275,6 +279,7 @@ func (r *Report) explainInto(c *Culprit, examples bool, s *readSlot) *Culprit {
 		}
 	}
 	r.explainCulprit(&d)
+	d.slot = nil
 	return &d
 }
 

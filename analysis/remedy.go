@@ -5,6 +5,7 @@ import (
 	"net"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/exchange"
@@ -566,10 +567,12 @@ func (r *Report) clientClauses(c *Culprit) (first, more string) {
 }
 
 // verdictWords is the one-paragraph plain-language verdict for a culprit.
-// It is written straight into one builder sized for it (a big capture has
+// It is written straight into one buffer sized for it (a big capture has
 // a verdict for each of thousands of causes: the builder's growth, the
 // certificate's names joined apart and fmt's copies were most of what
-// explaining a cause allocated).
+// explaining a cause allocated), or, for a culprit explained into a
+// readSlot (ExplainAhead), into the slot's memory, which the culprits
+// explained after it reuse (12 MB of hs.pcap's 9,656 verdicts).
 func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	it := c.First
 	who := whoWarns(c, r.Profiles)
@@ -589,7 +592,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 			coversLen += len(n) + 2
 		}
 	}
-	var b strings.Builder
+	var b textBuf
 	size := len(who) + 2*len(name) + coversLen + 256
 	if len(c.Findings) > 0 {
 		size += len(c.Findings[0].Summary)
@@ -597,7 +600,10 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 	for _, rm := range c.Remedies {
 		size += len(rm.Command)
 	}
-	b.Grow(size)
+	if c.slot != nil {
+		b.b = c.slot.text[:0]
+	}
+	b.grow(size)
 	nameIssue := false
 	for _, f := range c.Findings {
 		if strings.HasPrefix(f.ID, "name.") {
@@ -665,11 +671,32 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 		writeStrings(&b, ". ", name, " is an internal name no public CA can put on a certificate, so change ", what, ", not the certificate")
 	}
 	b.WriteString(".")
+	if c.slot != nil {
+		c.slot.text = b.b // reused once the culprit is gone
+	}
 	return b.String()
 }
 
+// textBuf is a strings.Builder over a buffer the caller may give (its
+// String shares the bytes: nothing is to write to them afterwards but
+// through a new textBuf, once the string is gone).
+type textBuf struct{ b []byte }
+
+// grow makes room for n more bytes.
+func (t *textBuf) grow(n int) {
+	if cap(t.b)-len(t.b) < n {
+		t.b = append(make([]byte, 0, 2*cap(t.b)+n), t.b...)
+	}
+}
+
+// WriteString appends s.
+func (t *textBuf) WriteString(s string) { t.b = append(t.b, s...) }
+
+// String is the text written (sharing t's bytes).
+func (t *textBuf) String() string { return unsafe.String(unsafe.SliceData(t.b), len(t.b)) }
+
 // writeStrings writes ss to b in turn.
-func writeStrings(b *strings.Builder, ss ...string) {
+func writeStrings(b *textBuf, ss ...string) {
 	for _, s := range ss {
 		b.WriteString(s)
 	}
@@ -677,7 +704,7 @@ func writeStrings(b *strings.Builder, ss ...string) {
 
 // writeCovers writes what the leaf certificate covers (nil: none seen),
 // its names as andList joins them.
-func writeCovers(b *strings.Builder, leaf *certs.Summary) {
+func writeCovers(b *textBuf, leaf *certs.Summary) {
 	if leaf == nil {
 		b.WriteString("presented no certificate certsleuth could see")
 		return
@@ -710,7 +737,7 @@ func writeCovers(b *strings.Builder, leaf *certs.Summary) {
 
 // writeURLCommands writes the commands of the Exchange URL remedies of
 // rs, each without its final period, joined by "; ".
-func writeURLCommands(b *strings.Builder, rs []Remedy) {
+func writeURLCommands(b *textBuf, rs []Remedy) {
 	n := 0
 	for _, rm := range rs {
 		if exchange.IsExchangeURLSetting(rm.Setting) {

@@ -151,11 +151,13 @@ type readSlot struct {
 	buf []byte
 	sp  []*spilled
 	n   int // sp[:n] hold the current culprit's items
+	// text holds the culprit's verdict (verdictWords writes it there).
+	text []byte
 }
 
 // reset makes s ready for the next culprit: what it holds must be gone.
 func (s *readSlot) reset() {
-	s.buf, s.n = s.buf[:0], 0
+	s.buf, s.n, s.text = s.buf[:0], 0, s.text[:0]
 }
 
 // getInto is get, the item read from the file into s (nil: into new
