@@ -380,6 +380,7 @@ type reader struct {
 	file       string // with several files, the current packet's file name and ":"
 	lastSweep  int64
 	spare      spares // flows and TLS halves of finished connections, for new ones
+	strs       interner
 }
 
 // spares keeps the flows of closed connections and the TLS halves of
@@ -994,14 +995,18 @@ func (r *reader) report(f *flow) {
 	f.h[0], f.h[1] = half{fin: f.h[0].fin}, half{fin: f.h[1].fin}
 }
 
+// noTLS stands for the TLS of a direction that had none, in reportTLS,
+// which only reads it.
+var noTLS tlsHalf
+
 func (r *reader) reportTLS(f *flow, conn, client, server string, chh, shh *half) {
 	o := &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: time.Unix(0, f.start).UTC(), Conn: conn, Client: client, Server: server}
 	ct, st := chh.tls, shh.tls
 	if ct == nil {
-		ct = &tlsHalf{}
+		ct = &noTLS
 	}
 	if st == nil {
-		st = &tlsHalf{}
+		st = &noTLS
 	}
 	var notes []string
 	if o.StartTLS = startTLSProto(chh, shh); o.StartTLS != "" {

@@ -92,47 +92,43 @@ func copyRandomSID(random, sid []byte) (r, id []byte) {
 	return r, id
 }
 
-// alpnString returns an ALPN protocol ID as a string, without allocating
-// for the IDs clients and servers commonly send (IANA's TLS
-// Application-Layer Protocol Negotiation Protocol IDs registry).
-func alpnString(p []byte) string {
-	switch string(p) {
-	case "h2":
-		return "h2"
-	case "http/1.1":
-		return "http/1.1"
-	case "h3":
-		return "h3"
-	case "http/1.0":
-		return "http/1.0"
-	}
-	return string(p)
-}
-
 // ParseClientHello parses the body of a ClientHello handshake message (the
 // bytes after the 4-byte message header). RFC 8446 §4.1.2, RFC 5246 §7.4.1.2.
 func ParseClientHello(body []byte) (*ClientHello, error) {
-	s := cryptobyte.String(body)
 	ch := &ClientHello{}
+	if err := parseClientHello(ch, body, nil); err != nil {
+		return nil, err
+	}
+	ch.Random, ch.SessionID = copyRandomSID(ch.Random, ch.SessionID)
+	return ch, nil
+}
+
+// parseClientHello is ParseClientHello into ch, whose Random and
+// SessionID are left pointing into body (nil when empty) and whose
+// Versions are appended to what ch holds; its server name and ALPN
+// protocols come from in (nil: each allocated, as ParseClientHello
+// returns them).
+func parseClientHello(ch *ClientHello, body []byte, in *interner) error {
+	s := cryptobyte.String(body)
 	var random, sid, suites, comp cryptobyte.String
 	if !s.ReadUint16(&ch.Version) || !s.ReadBytes((*[]byte)(&random), 32) ||
 		!s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16LengthPrefixed(&suites) ||
 		!s.ReadUint8LengthPrefixed(&comp) {
-		return nil, fmt.Errorf("ClientHello: %w header", errMalformed)
+		return fmt.Errorf("ClientHello: %w header", errMalformed)
 	}
-	ch.Random, ch.SessionID = copyRandomSID(random, sid)
+	ch.Random, ch.SessionID = nilIfEmpty(random), nilIfEmpty(sid)
 	if s.Empty() {
-		return ch, nil // no extensions (SSL 3.0 style)
+		return nil // no extensions (SSL 3.0 style)
 	}
 	var exts cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&exts) {
-		return nil, fmt.Errorf("ClientHello: %w extensions", errMalformed)
+		return fmt.Errorf("ClientHello: %w extensions", errMalformed)
 	}
 	for !exts.Empty() {
 		var typ uint16
 		var ext cryptobyte.String
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
-			return nil, fmt.Errorf("ClientHello: %w extension", errMalformed)
+			return fmt.Errorf("ClientHello: %w extension", errMalformed)
 		}
 		switch typ {
 		case extServerName:
@@ -140,39 +136,46 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 			ch.HasServerName = true
 			var list cryptobyte.String
 			if !ext.ReadUint16LengthPrefixed(&list) {
-				return nil, fmt.Errorf("ClientHello: %w server_name", errMalformed)
+				return fmt.Errorf("ClientHello: %w server_name", errMalformed)
 			}
 			for !list.Empty() {
 				var nt uint8
 				var name cryptobyte.String
 				if !list.ReadUint8(&nt) || !list.ReadUint16LengthPrefixed(&name) {
-					return nil, fmt.Errorf("ClientHello: %w server_name", errMalformed)
+					return fmt.Errorf("ClientHello: %w server_name", errMalformed)
 				}
 				if nt == 0 && ch.ServerName == "" {
-					ch.ServerName = string(name)
+					ch.ServerName = in.name(name)
 				}
 			}
 		case extALPN:
 			var list cryptobyte.String
 			if !ext.ReadUint16LengthPrefixed(&list) {
-				return nil, fmt.Errorf("ClientHello: %w ALPN", errMalformed)
+				return fmt.Errorf("ClientHello: %w ALPN", errMalformed)
 			}
-			for !list.Empty() {
+			for l := list; !l.Empty(); {
 				var p cryptobyte.String
-				if !list.ReadUint8LengthPrefixed(&p) {
-					return nil, fmt.Errorf("ClientHello: %w ALPN", errMalformed)
+				if !l.ReadUint8LengthPrefixed(&p) {
+					return fmt.Errorf("ClientHello: %w ALPN", errMalformed)
 				}
-				ch.ALPN = append(ch.ALPN, alpnString(p))
+			}
+			if ch.ALPN == nil {
+				ch.ALPN = in.alpnList(list)
+			} else {
+				// A second ALPN extension (malformed, but read) adds
+				// its protocols; an interned list is full (len = cap),
+				// so append copies it.
+				ch.ALPN = append(ch.ALPN, in.alpnList(list)...)
 			}
 		case extSupportedVersions:
 			var list cryptobyte.String
 			if !ext.ReadUint8LengthPrefixed(&list) {
-				return nil, fmt.Errorf("ClientHello: %w supported_versions", errMalformed)
+				return fmt.Errorf("ClientHello: %w supported_versions", errMalformed)
 			}
 			for !list.Empty() {
 				var v uint16
 				if !list.ReadUint16(&v) {
-					return nil, fmt.Errorf("ClientHello: %w supported_versions", errMalformed)
+					return fmt.Errorf("ClientHello: %w supported_versions", errMalformed)
 				}
 				ch.Versions = append(ch.Versions, v)
 			}
@@ -189,7 +192,14 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 	if ch.HasServerName && ch.ServerName == "" {
 		ch.HasServerName = false
 	}
-	return ch, nil
+	return nil
+}
+
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // SSL 2.0 message types (the SSL 2.0 specification, draft-hickman-netscape-ssl-00 §2.5).
@@ -257,69 +267,84 @@ func ParseSSL2ServerHello(msg []byte) (version uint16, cert []byte, err error) {
 // ParseServerHello parses the body of a ServerHello handshake message.
 // RFC 8446 §4.1.3, RFC 5246 §7.4.1.3.
 func ParseServerHello(body []byte) (*ServerHello, error) {
-	sh, err := parseServerHello(body, false)
+	sh := &ServerHello{}
+	if err := parseServerHelloAny(sh, body, nil); err != nil {
+		return nil, err
+	}
+	sh.Random, sh.SessionID = copyRandomSID(sh.Random, sh.SessionID)
+	return sh, nil
+}
+
+// parseServerHelloAny is ParseServerHello into sh, whose Random and
+// SessionID are left pointing into body (nil when empty); its ALPN
+// protocol comes from in (nil: allocated unless a common one).
+func parseServerHelloAny(sh *ServerHello, body []byte, in *interner) error {
+	err := parseServerHello(sh, body, false, in)
 	if err != nil && len(body) >= 2 && body[0] == 3 && body[1] == 4 {
 		// 0x0304 in the version field: RFC 8446 §4.1.3 puts 0x0303
 		// there, so this is an early TLS 1.3 draft implementation
 		// (NSS at draft 14, say), in the draft format without session
 		// ID and compression (draft-ietf-tls-tls13-14 §6.3.1.3).
-		if d, derr := parseServerHello(body, true); derr == nil {
-			return d, nil
+		var d ServerHello
+		if derr := parseServerHello(&d, body, true, in); derr == nil {
+			*sh = d
+			return nil
 		}
 	}
-	return sh, err
+	return err
 }
 
-// parseServerHello parses a ServerHello body, in the format of TLS 1.3
-// drafts before 22 when draft is set or its version says so.
-func parseServerHello(body []byte, draft bool) (*ServerHello, error) {
+// parseServerHello parses a ServerHello body into sh (see
+// parseServerHelloAny), in the format of TLS 1.3 drafts before 22 when
+// draft is set or its version says so.
+func parseServerHello(sh *ServerHello, body []byte, draft bool, in *interner) error {
 	s := cryptobyte.String(body)
-	sh := &ServerHello{}
+	*sh = ServerHello{}
 	var random, sid cryptobyte.String
 	var comp uint8
 	if !s.ReadUint16(&sh.Version) || !s.ReadBytes((*[]byte)(&random), 32) {
-		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
+		return fmt.Errorf("ServerHello: %w header", errMalformed)
 	}
 	if draft || draftHelloFormat(sh.Version) {
 		if !s.ReadUint16(&sh.CipherSuite) {
-			return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
+			return fmt.Errorf("ServerHello: %w header", errMalformed)
 		}
 	} else if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&sh.CipherSuite) || !s.ReadUint8(&comp) {
-		return nil, fmt.Errorf("ServerHello: %w header", errMalformed)
+		return fmt.Errorf("ServerHello: %w header", errMalformed)
 	}
-	sh.Random, sh.SessionID = copyRandomSID(random, sid)
+	sh.Random, sh.SessionID = nilIfEmpty(random), nilIfEmpty(sid)
 	sh.HRR = string(random) == string(helloRetryRandom)
 	if s.Empty() {
-		return sh, nil
+		return nil
 	}
 	var exts cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&exts) {
-		return nil, fmt.Errorf("ServerHello: %w extensions", errMalformed)
+		return fmt.Errorf("ServerHello: %w extensions", errMalformed)
 	}
 	for !exts.Empty() {
 		var typ uint16
 		var ext cryptobyte.String
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&ext) {
-			return nil, fmt.Errorf("ServerHello: %w extension", errMalformed)
+			return fmt.Errorf("ServerHello: %w extension", errMalformed)
 		}
 		switch typ {
 		case extSupportedVersions:
 			var v uint16
 			if !ext.ReadUint16(&v) {
-				return nil, fmt.Errorf("ServerHello: %w supported_versions", errMalformed)
+				return fmt.Errorf("ServerHello: %w supported_versions", errMalformed)
 			}
 			sh.Version = v
 		case extALPN:
 			var list, p cryptobyte.String
 			if !ext.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&p) {
-				return nil, fmt.Errorf("ServerHello: %w ALPN", errMalformed)
+				return fmt.Errorf("ServerHello: %w ALPN", errMalformed)
 			}
-			sh.ALPN = alpnString(p)
+			sh.ALPN = in.protocol(p)
 		case extPreSharedKey:
 			sh.PSK = true
 		}
 	}
-	return sh, nil
+	return nil
 }
 
 // ParseEncryptedExtensions returns the ALPN protocol selected in a TLS 1.3

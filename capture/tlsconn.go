@@ -15,9 +15,15 @@ import (
 
 // tlsHalf follows the TLS handshake in one direction of a connection.
 type tlsHalf struct {
-	hs       []byte // handshake bytes not yet forming a whole message
+	hs []byte // handshake bytes not yet forming a whole message
+	// ch is the first ClientHello of this direction, sh its ServerHello:
+	// most often chv and shv (keepHello), which hold them without an
+	// allocation of their own. shv's Random and SessionID are nil:
+	// nothing reads them.
 	ch       *ClientHello
 	sh       *ServerHello
+	chv      helloBuf
+	shv      ServerHello
 	hrr      bool
 	hrrVer   uint16 // the version a HelloRetryRequest selected
 	chain    [][]byte
@@ -282,7 +288,8 @@ func (r *reader) ssl2(f *flow, d int, msg []byte) {
 			h.stop(gapNone)
 			return
 		}
-		t.sh = &ServerHello{Version: v}
+		t.shv = ServerHello{Version: v}
+		t.sh = &t.shv
 		if cert != nil {
 			t.chain, t.chainID = r.internChain([][]byte{cert})
 			t.certSeen, t.certLen = true, len(cert)
@@ -385,6 +392,33 @@ func (r *reader) clientDecrypter(f *flow, d int) {
 	t.dec = dec
 }
 
+// helloBuf is a ClientHello with room for what it points to: its random,
+// session ID and supported versions as most clients send them.
+type helloBuf struct {
+	ClientHello
+	random, sid [32]byte
+	vers        [8]uint16
+}
+
+// keep copies ch, parsed from a message that is not kept, into b and
+// returns b's ClientHello: Random and SessionID are copied into b's
+// arrays (a longer one, which only a malformed or SSL 2.0 hello has, is
+// allocated), and Versions stays where it is when it was appended to
+// b.vers.
+func (b *helloBuf) keep(ch *ClientHello) *ClientHello {
+	b.ClientHello = *ch
+	if ch.Random != nil {
+		b.Random = append(b.random[:0:len(b.random)], ch.Random...)
+	}
+	if ch.SessionID != nil {
+		b.SessionID = append(b.sid[:0:len(b.sid)], ch.SessionID...)
+	}
+	if len(ch.Versions) == 0 {
+		b.Versions = nil // as ParseClientHello leaves it
+	}
+	return &b.ClientHello
+}
+
 // handshake adds handshake bytes and handles each whole message.
 func (r *reader) handshake(f *flow, d int, b []byte) {
 	h := &f.h[d]
@@ -439,18 +473,21 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 	t := h.tls
 	switch mt {
 	case hsClientHello:
-		ch, err := ParseClientHello(body)
-		if err != nil {
+		var ch ClientHello
+		if t.ch == nil {
+			ch.Versions = t.chv.vers[:0]
+		}
+		if err := parseClientHello(&ch, body, &r.strs); err != nil {
 			t.err = err.Error()
 			h.stop(gapNone)
 			return
 		}
 		if t.ch == nil {
-			t.ch = ch
+			t.ch = t.chv.keep(&ch)
 		}
 	case hsServerHello:
-		sh, err := ParseServerHello(body)
-		if err != nil {
+		var sh ServerHello
+		if err := parseServerHelloAny(&sh, body, &r.strs); err != nil {
 			t.err = err.Error()
 			h.stop(gapNone)
 			return
@@ -460,7 +497,9 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			t.hrrVer = sh.Version
 			return
 		}
-		t.sh = sh
+		sh.Random, sh.SessionID = nil, nil // they point into body
+		t.shv = sh
+		t.sh = &t.shv
 		if !isTLS13(sh.Version) {
 			return
 		}
@@ -483,6 +522,7 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 		case secret == nil:
 			t.decErr = "the key log has no SERVER_HANDSHAKE_TRAFFIC_SECRET for this connection's client random"
 		default:
+			var err error
 			t.dec, err = newRecordDecrypter(sh.CipherSuite, secret)
 			if err != nil {
 				t.decErr = err.Error()
