@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -248,7 +249,34 @@ func FuzzParseClientHello(f *testing.F) {
 		if len(ch.Random) != 32 || len(ch.ServerName) > len(body) || ch.HasServerName && ch.ServerName == "" {
 			t.Fatalf("implausible ClientHello %+v from %d bytes", ch, len(body))
 		}
+		// The reader's way (into a tlsHalf's helloBuf, names and ALPN
+		// lists interned) gives the same hello, also when the interner
+		// already holds them, and keeps nothing that points into body.
+		var in interner
+		for range 2 {
+			var hb helloBuf
+			msg := bytes.Clone(body)
+			kept := readerHello(t, &hb, msg, &in)
+			if !reflect.DeepEqual(kept, ch) {
+				t.Fatalf("the reader's ClientHello\n%+v\ndiffers from ParseClientHello's\n%+v", kept, ch)
+			}
+			for i := range msg {
+				msg[i] ^= 0xff // what kept points to must not change
+			}
+			if !reflect.DeepEqual(kept, ch) {
+				t.Fatalf("the reader's ClientHello points into the message: %+v", kept)
+			}
+		}
 	})
+}
+
+// readerHello parses body as the reader does (tlsconn.go's message).
+func readerHello(t *testing.T, hb *helloBuf, body []byte, in *interner) *ClientHello {
+	ch := ClientHello{Versions: hb.vers[:0]}
+	if err := parseClientHello(&ch, body, in); err != nil {
+		t.Fatalf("parseClientHello: %v, ParseClientHello: no error", err)
+	}
+	return hb.keep(&ch)
 }
 
 func FuzzParseServerHello(f *testing.F) {
@@ -264,6 +292,21 @@ func FuzzParseServerHello(f *testing.F) {
 		}
 		if len(sh.Random) != 32 || len(sh.ALPN) > len(body) {
 			t.Fatalf("implausible ServerHello %+v from %d bytes", sh, len(body))
+		}
+		// The reader's way: the same but for Random and SessionID.
+		var in interner
+		for range 2 {
+			var rs ServerHello
+			if err := parseServerHelloAny(&rs, body, &in); err != nil {
+				t.Fatalf("parseServerHelloAny: %v, ParseServerHello: no error", err)
+			}
+			if !bytes.Equal(rs.Random, sh.Random) || !bytes.Equal(rs.SessionID, sh.SessionID) {
+				t.Fatalf("random or session ID differ: %+v and %+v", rs, sh)
+			}
+			rs.Random, rs.SessionID = sh.Random, sh.SessionID
+			if !reflect.DeepEqual(&rs, sh) {
+				t.Fatalf("the reader's ServerHello\n%+v\ndiffers from ParseServerHello's\n%+v", rs, sh)
+			}
 		}
 	})
 }
