@@ -45,7 +45,7 @@ type Item struct {
 	// (see TraceOrigins); nil when nothing is known.
 	Origin []Cause `json:"origin,omitempty"`
 
-	leaf *x509.Certificate // the judged leaf, until the item is attributed
+	leaf *chainView // the judged chain, until the item is attributed
 }
 
 // Warns reports whether the item has an error finding for profile (or for

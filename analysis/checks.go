@@ -109,10 +109,13 @@ func (c *Check) skips(s *Subject) bool {
 // name the client asked for and, for per-profile checks, the profile and
 // its verdict.
 type Subject struct {
-	Obs      *record.Observation
-	Chain    []*x509.Certificate // leaf first; empty when not visible
-	ChainErr error               // set when the recorded chain did not parse
-	Name     string              // the name the client validated against
+	Obs *record.Observation
+	// Chain is the parsed chain, leaf first; empty when not visible. The
+	// judge sets it for the ChainOnly checks only: the others read the
+	// chain through view (chainView), which it keeps with the chain.
+	Chain    []*x509.Certificate
+	ChainErr error  // set when the recorded chain did not parse
+	Name     string // the name the client validated against
 	NameFrom record.NameSource
 	At       time.Time      // when it happened: dates are judged then, not now
 	Profile  *match.Profile // nil for observation-wide checks
@@ -120,6 +123,9 @@ type Subject struct {
 	WhatIf   bool           // Chain is a proposed certificate, not the recorded one
 	trust    *trustResult
 	aia      *aiaTrust // set when only a missing issuer stops the chain and the leaf names caIssuers URLs
+	// chain is what the checks that are not ChainOnly may read of the
+	// chain (view); nil without one, or until view makes it from Chain.
+	chain *chainView
 	// once holds what the checks of one observation work out alike for
 	// every profile (the judge's per-profile subjects share it); nil: the
 	// checks work it out each time.

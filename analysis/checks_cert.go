@@ -100,16 +100,14 @@ func judgeAIA(s *Subject, roots *x509.CertPool) *aiaTrust {
 	return a
 }
 
+// certLabel names certificate i of a chain, c, in a finding: its role and
+// its subject CN, or its first DNS SAN (certView.label).
 func certLabel(i int, c *x509.Certificate) string {
-	role := "leaf"
-	if i > 0 {
-		role = fmt.Sprintf("chain[%d]", i)
+	cv := certView{cn: c.Subject.CommonName}
+	if len(c.DNSNames) > 0 {
+		cv.dns0 = c.DNSNames[0]
 	}
-	name := c.Subject.CommonName
-	if name == "" && len(c.DNSNames) > 0 {
-		name = c.DNSNames[0]
-	}
-	return fmt.Sprintf("%s %q", role, name)
+	return cv.label(i)
 }
 
 var (
@@ -123,11 +121,16 @@ func init() {
 			Citation: "RFC 5280 §4.1.2.5; Outlook security alert (\"has expired or is not yet valid\"); WinINet 0x80072F05",
 			Remedy:   "Renew the certificate and bind the new one on every server and load balancer that answers for this name.",
 			Run: func(s *Subject) *Finding {
-				for i, c := range s.Chain {
-					if s.At.After(c.NotAfter) {
+				v := s.view()
+				if v == nil {
+					return nil
+				}
+				for i := range v.certs {
+					c := &v.certs[i]
+					if s.At.After(c.notAfter) {
 						return &Finding{
-							Summary:  fmt.Sprintf("%s expired on %s, before the request at %s", certLabel(i, c), c.NotAfter.UTC().Format(time.DateOnly), s.At.UTC().Format(time.RFC3339)),
-							Evidence: []Evidence{{Label: "not after", Value: c.NotAfter.UTC().Format(time.RFC3339), From: certLabel(i, c)}},
+							Summary:  fmt.Sprintf("%s expired on %s, before the request at %s", c.label(i), c.notAfter.UTC().Format(time.DateOnly), s.At.UTC().Format(time.RFC3339)),
+							Evidence: []Evidence{{Label: "not after", Value: c.notAfter.UTC().Format(time.RFC3339), From: c.label(i)}},
 						}
 					}
 				}
@@ -139,11 +142,16 @@ func init() {
 			Citation: "RFC 5280 §4.1.2.5; WinINet 0x80072F05",
 			Remedy:   "Check the client's and the server's clocks; a certificate dated in the future is usually a wrong clock or a just-issued certificate.",
 			Run: func(s *Subject) *Finding {
-				for i, c := range s.Chain {
-					if s.At.Before(c.NotBefore) {
+				v := s.view()
+				if v == nil {
+					return nil
+				}
+				for i := range v.certs {
+					c := &v.certs[i]
+					if s.At.Before(c.notBefore) {
 						return &Finding{
-							Summary:  fmt.Sprintf("%s is valid only from %s, after the request at %s", certLabel(i, c), c.NotBefore.UTC().Format(time.RFC3339), s.At.UTC().Format(time.RFC3339)),
-							Evidence: []Evidence{{Label: "not before", Value: c.NotBefore.UTC().Format(time.RFC3339), From: certLabel(i, c)}},
+							Summary:  fmt.Sprintf("%s is valid only from %s, after the request at %s", c.label(i), c.notBefore.UTC().Format(time.RFC3339), s.At.UTC().Format(time.RFC3339)),
+							Evidence: []Evidence{{Label: "not before", Value: c.notBefore.UTC().Format(time.RFC3339), From: c.label(i)}},
 						}
 					}
 				}

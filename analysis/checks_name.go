@@ -25,8 +25,9 @@ func nameEvidence(s *Subject) []Evidence {
 func makeNameEvidence(s *Subject) []Evidence {
 	names := s.Obs.Names()
 	n := len(names) + 1 // and no SNI
-	if leaf := s.Leaf(); leaf != nil {
-		n += len(leaf.DNSNames) + len(leaf.IPAddresses) + 1
+	v := s.view()
+	if v != nil {
+		n += len(v.leaf.DNSNames) + len(v.leaf.IPAddresses) + 1
 	}
 	ev := make([]Evidence, 0, n) // made once, not grown name by name
 	for _, n := range names {
@@ -35,15 +36,16 @@ func makeNameEvidence(s *Subject) []Evidence {
 	if s.Obs.NoSNI {
 		ev = append(ev, Evidence{Label: "client asked for", Value: "(no SNI in the ClientHello)", From: "sni"})
 	}
-	if leaf := s.Leaf(); leaf != nil {
+	if v != nil {
+		leaf := &v.leaf
 		for _, d := range leaf.DNSNames {
 			ev = append(ev, Evidence{Label: "certificate names", Value: d, From: "SAN dNSName"})
 		}
 		for _, ip := range leaf.IPAddresses {
 			ev = append(ev, Evidence{Label: "certificate names", Value: ip.String(), From: "SAN iPAddress"})
 		}
-		if leaf.Subject.CommonName != "" {
-			ev = append(ev, Evidence{Label: "certificate names", Value: leaf.Subject.CommonName, From: "subject CN"})
+		if leaf.CommonName != "" {
+			ev = append(ev, Evidence{Label: "certificate names", Value: leaf.CommonName, From: "subject CN"})
 		}
 	}
 	return ev[:len(ev):len(ev)] // shared by the profiles' findings: full
@@ -161,7 +163,7 @@ func init() {
 			Citation: "RFC 6066 §3 (server_name is optional)",
 			Remedy:   "Capture the client's DNS lookups too (or use the proxy), so the name it wanted can be matched.",
 			Run: func(s *Subject) *Finding {
-				if s.Name != "" || s.Leaf() == nil {
+				if s.Name != "" || s.view() == nil {
 					return nil
 				}
 				names := strings.Join(leafNames(s), ", ")
@@ -201,8 +203,8 @@ func HelloMissing(o *record.Observation) bool {
 // chosen ones) that refuse the name this profile accepts, as "; Chromium /
 // BoringSSL and Go refuse it".
 func refusedBy(s *Subject) string {
-	leaf := s.Leaf()
-	if leaf == nil {
+	v := s.view()
+	if v == nil {
 		return ""
 	}
 	var all []match.Verdict
@@ -218,7 +220,7 @@ func refusedBy(s *Subject) string {
 		if all != nil {
 			ok = all[i].Match
 		} else {
-			ok = match.Match(leaf, s.Name, p).Match
+			ok = match.MatchNames(&v.leaf, s.Name, p).Match
 		}
 		if !ok {
 			who = append(who, p.Name)
@@ -234,16 +236,17 @@ func refusedBy(s *Subject) string {
 }
 
 func leafNames(s *Subject) []string {
-	leaf := s.Leaf()
-	if leaf == nil {
+	v := s.view()
+	if v == nil {
 		return nil
 	}
+	leaf := &v.leaf
 	out := append([]string(nil), leaf.DNSNames...)
 	for _, ip := range leaf.IPAddresses {
 		out = append(out, ip.String())
 	}
-	if len(out) == 0 && leaf.Subject.CommonName != "" {
-		out = append(out, "CN "+leaf.Subject.CommonName)
+	if len(out) == 0 && leaf.CommonName != "" {
+		out = append(out, "CN "+leaf.CommonName)
 	}
 	return out
 }

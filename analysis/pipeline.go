@@ -344,6 +344,7 @@ type judger struct {
 	// its ID: parsed, its trust, its ChainOnly runs (chainEntry).
 	chains      *memo.Gen[string, *chainEntry]
 	whatIfTrust *trustResult
+	whatIfView  *chainView
 	sh          *sharing
 	// memo holds the judgement of recent observations by what it depends
 	// on (checkKey): thousands of connections to one server and name are
@@ -356,7 +357,9 @@ type judger struct {
 	// findings before they are shared.
 	keyBuf []byte
 	subj   Subject
+	conn   Subject
 	ps     Subject
+	pconn  Subject
 	v      match.Verdict
 	fs     []Finding
 	once   subjectOnce
@@ -430,12 +433,12 @@ func (j *judger) chainRunsOf(s *Subject, pc *parsedChain) *chainRuns {
 }
 
 // maxChains is the generation size of judger.chains (memo.Gen: up to
-// twice as many chains are remembered), and of runFindings. A chain's
-// trust holds its verified path: as many chains as certs.Cache keeps
-// certificates in a generation, so that mostly it holds the certificates
-// the cache holds anyway (with 1,024, hs.pcap, 1,818 chains in random
-// order, verified 3,687 chains). Its ChainOnly runs are about 200 bytes
-// (chainRuns);
+// twice as many chains are remembered), and of runFindings: as many
+// chains as certs.Cache keeps certificates in a generation (with 1,024,
+// hs.pcap, 1,818 chains in random order, verified 3,687 chains). Past its
+// first sight an entry holds no parsed certificate: its view (a few
+// hundred bytes, mostly the leaf's names), its summaries and its
+// ChainOnly runs, about 200 bytes (chainRuns);
 // the findings in them are kept once for every chain that has them
 // (runFinding): hs.pcap's 1,818 chains lack their intermediate CA, and
 // chain.intermediate-missing's texts, per profile, name only the issuer
@@ -573,9 +576,14 @@ func newJudger(opts Options) *judger {
 // parsedChain is an observation's chain as the judge reads it, parsed and
 // identified once for the key and the checks.
 type parsedChain struct {
+	// certs is the chain parsed: nil once its entry is done (the view is
+	// then all that is kept) until parsed again (full).
 	certs []*x509.Certificate
 	err   error
 	id    string // record.ChainID, or "" without a chain
+	// view is what the checks that are not ChainOnly read of the chain
+	// (nil without a chain, or when not even its leaf parsed).
+	view *chainView
 	// desc is the chain's description when looked up for its ID.
 	desc *describedChain
 	// entry is what the judger keeps of the chain (nil without one).
@@ -583,12 +591,16 @@ type parsedChain struct {
 }
 
 // chainEntry is what the judger keeps of one chain: parsed (pc, without
-// its entry), its trust and its ChainOnly runs once the checks ask.
+// its entry), its trust and its ChainOnly runs once the checks ask. Once
+// every ChainOnly check has run on it for every profile (done), the
+// parsed certificates and the trust are dropped: what later connections
+// read of the chain is its view, its runs and its summaries.
 type chainEntry struct {
 	pc    parsedChain
 	der   [][]byte // the chain as first seen (its certificates hold it anyway)
 	trust *trustResult
 	runs  *chainRuns
+	done  bool
 	// desc is the chain's summaries once asked for: kept with the chain,
 	// so that they are made once for as long as the chain is (looked up
 	// in sharing by the leaf instead, in generations of maxShared, hs.pcap's
@@ -615,18 +627,35 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 		}
 	}
 	var pc parsedChain
-	pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
 	pc.id = o.ChainID
-	if pc.id == "" {
+	if pc.id != "" {
+		// Found by its ID from now on: the cache need not hold its leaf.
+		pc.certs, pc.err = j.opts.Cache.ParseChainOwnLeaf(o.Chain)
+	} else {
+		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
 		pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
 		if e, ok := j.chains.Get(pc.id); ok {
 			pc.entry = e
+			pc.view = e.pc.view
+			if e.done {
+				pc.certs = nil // as for a chain found by its recorded ID
+			}
 			return pc
 		}
 	}
-	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id}, der: o.Chain}
+	pc.view = newChainView(pc.certs, o.Chain)
+	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id, view: pc.view}, der: o.Chain}
 	j.chains.Put(pc.id, pc.entry)
 	return pc
+}
+
+// full parses pc again when its entry dropped the certificates (done):
+// for an observation whose ChainOnly checks run on their own (it carries
+// AIA fetches).
+func (j *judger) full(o *record.Observation, pc *parsedChain) {
+	if pc.certs == nil && len(o.Chain) > 0 {
+		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
+	}
 }
 
 // item judges observation index o: a new Item, whose judgement (chain
@@ -724,11 +753,16 @@ func checkKey(b []byte, o *record.Observation, pc *parsedChain, at time.Time, wh
 	b = keyFlags(b, whatIf)
 	// The time, as the date checks see it.
 	out := whatIf
-	for _, c := range pc.certs {
+	var cs []certView
+	if pc.view != nil {
+		cs = pc.view.certs
+	}
+	for i := range cs {
+		c := &cs[i]
 		switch {
-		case at.After(c.NotAfter):
+		case at.After(c.notAfter):
 			b, out = append(b, 'x'), true
-		case at.Before(c.NotBefore):
+		case at.Before(c.notBefore):
 			b, out = append(b, 'y'), true
 		default:
 			b = append(b, 'v')
@@ -742,7 +776,8 @@ func checkKey(b []byte, o *record.Observation, pc *parsedChain, at time.Time, wh
 
 // subject is what the checks of observation o, whose chain pc is, look
 // at: the name asked, the time, the chain (or the what-if chain) with its
-// trust and AIA result.
+// view, trust and AIA result. Past the chain's first sight (its entry is
+// done) the chain is its view alone: no ChainOnly check runs again on it.
 func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 	opts := j.opts
 	s := &j.subj // the judger's: nothing keeps a subject past its judgement
@@ -756,10 +791,11 @@ func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 		s.Chain, s.WhatIf = opts.WhatIf, true
 		if j.whatIfTrust == nil {
 			j.whatIfTrust = verifyTrust(opts.WhatIf, opts.Roots)
+			j.whatIfView = newChainView(opts.WhatIf, nil)
 		}
-		s.trust = j.whatIfTrust
+		s.trust, s.chain = j.whatIfTrust, j.whatIfView
 	case len(o.Chain) > 0:
-		s.Chain, s.ChainErr = pc.certs, pc.err
+		s.Chain, s.ChainErr, s.chain = pc.certs, pc.err, pc.view
 		if len(s.Chain) > 0 {
 			t := pc.entry.trust
 			if t != nil {
@@ -767,7 +803,9 @@ func (j *judger) subject(o *record.Observation, pc *parsedChain) *Subject {
 			} else {
 				j.stats.trustMiss++
 				t = verifyTrust(s.Chain, opts.Roots)
-				pc.entry.trust = t
+				if !pc.entry.done {
+					pc.entry.trust = t
+				}
 			}
 			s.trust = t
 			if len(o.AIA) == 0 {
@@ -791,12 +829,20 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 	sh := j.sh
 	sh.bound()
 	it := &Item{Index: index, Obs: o, Chain: []certs.Summary{}, Findings: []Finding{}}
+	if len(o.AIA) > 0 {
+		j.full(o, pc) // its ChainOnly checks run on their own (chainRunsOf)
+	}
 	s := j.subject(o, pc)
 	j.once = subjectOnce{aiaMissing: j.aiaMissing}
 	s.once = &j.once
 	it.Name, it.NameFrom, it.WhatIf = s.Name, s.NameFrom, s.WhatIf
 	switch {
-	case len(s.Chain) > 0 && pc.entry != nil && !s.WhatIf:
+	case s.WhatIf:
+		if len(s.Chain) > 0 {
+			it.Chain = sh.summaries(s.Chain)
+		}
+	case pc.view == nil: // no chain, or not even its leaf parsed
+	case pc.entry != nil:
 		e := pc.entry
 		switch {
 		case e.desc != nil:
@@ -804,36 +850,47 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 		case pc.desc != nil:
 			e.desc = pc.desc
 		default:
-			e.desc = sh.describe(s.Chain) // kept here, not in sh.chains too
+			// At the chain's first sight (its entry is done only once
+			// described): kept here, not in sh.chains too, so without
+			// the certificates sh.chains finds a chain by.
+			e.desc = sh.describe(s.Chain)
+			e.desc.chain = nil
 		}
 		it.Chain = e.desc.sums
-	case len(s.Chain) > 0 && pc.desc != nil && !s.WhatIf:
+	case pc.desc != nil:
 		it.Chain = pc.desc.sums
-	case len(s.Chain) > 0:
+	default:
 		it.Chain = sh.summaries(s.Chain)
 	}
 	if o.Kind == record.KindDNS {
 		j.once, j.subj = subjectOnce{}, Subject{}
 		return it
 	}
-	it.leaf = s.Leaf()
+	leaf := s.view()
+	it.leaf = leaf
 	fs := j.fs[:0]
 	j.ran, j.fsOwn = j.ran[:0], 0
 	cr := j.chainRunsOf(s, pc)
+	// The checks that are not ChainOnly get the chain's view alone (conn).
+	conn := &j.conn
+	*conn = *s
+	conn.Chain, conn.trust, conn.aia = nil, nil, nil
 	for ci, c := range j.checks {
-		if c.PerProfile {
-			continue
+		switch {
+		case c.PerProfile:
+		case c.ChainOnly:
+			fs = j.run(fs, ci, c, s, 0, cr)
+		default:
+			fs = j.run(fs, ci, c, conn, 0, cr)
 		}
-		fs = j.run(fs, ci, c, s, 0, cr)
 	}
-	leaf := s.Leaf()
 	if leaf != nil && it.Name != "" {
 		it.Verdicts = sh.verdicts(leaf, it.Name, opts.Profiles)
 		if j.allProfiles {
 			j.once.all = it.Verdicts
 		}
 	}
-	ps := &j.ps
+	ps, pconn := &j.ps, &j.pconn
 	for k, p := range opts.Profiles {
 		*ps = *s
 		ps.Profile = p
@@ -841,14 +898,24 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			j.v = it.Verdicts[k] // a copy: checks never see the shared slice
 			ps.Verdict = &j.v
 		}
+		*pconn = *ps
+		pconn.Chain, pconn.trust, pconn.aia = nil, nil, nil
 		for ci, c := range j.checks {
-			if !c.PerProfile {
-				continue
+			switch {
+			case !c.PerProfile:
+			case c.ChainOnly:
+				fs = j.run(fs, ci, c, ps, k+1, cr)
+			default:
+				fs = j.run(fs, ci, c, pconn, k+1, cr)
 			}
-			fs = j.run(fs, ci, c, ps, k+1, cr)
 		}
 	}
-	*ps, j.v, j.once, j.subj = Subject{}, match.Verdict{}, subjectOnce{}, Subject{}
+	if e := pc.entry; cr != nil && e != nil && cr == e.runs && !e.done {
+		// Every ChainOnly check has run on the chain for every profile:
+		// what later connections read of it is its view.
+		e.done, e.pc.certs, e.trust = true, nil, nil
+	}
+	*ps, *pconn, *conn, j.v, j.once, j.subj = Subject{}, Subject{}, Subject{}, match.Verdict{}, subjectOnce{}, Subject{}
 	switch {
 	case len(fs) > 0 && j.fsOwn == 0:
 		it.Findings = j.runOnlyFindings(j.ran)

@@ -84,12 +84,16 @@ func (t *OriginTrace) learnPrincipals(idx int, a *exchange.Autodiscover) {
 // profile (the caller checks that it is chosen). It adds the finding to
 // it and returns the request's cause: c, or the answer that required the
 // principal when it fails.
-func (t *OriginTrace) principalFindings(it *Item, leaf *x509.Certificate, c *Cause) *Cause {
-	if leaf == nil || it.Obs.Kind == record.KindDNS || !outlookAnywhereConn(it) {
+func (t *OriginTrace) principalFindings(it *Item, chain *chainView, c *Cause) *Cause {
+	if chain == nil || it.Obs.Kind == record.KindDNS || !outlookAnywhereConn(it) {
 		return c
 	}
 	pa, ok := t.principals[exchange.NormHost(it.Name)]
 	if !ok || hasFinding(it, exchange.PrincipalCheckID) {
+		return c
+	}
+	leaf := chain.leafCertificate() // parsed again: a few connections
+	if leaf == nil {
 		return c
 	}
 	f := principalFinding(exchange.CheckPrincipal(pa.p, leaf), pa.p.Block, fmt.Sprintf("Autodiscover answer #%d", pa.from), leaf)

@@ -80,13 +80,13 @@ func (a *textArena) copy(s string) string {
 }
 
 type describedChain struct {
-	chain []*x509.Certificate
+	chain []*x509.Certificate // nil when kept by a chain's entry alone
 	sums  []certs.Summary
 	id    string // record.ChainID of its DER, "" until asked (chainID)
 }
 
 type verdictKey struct {
-	leaf *x509.Certificate // from certs.Cache: one pointer per DER
+	leaf *chainView // the judger's: one per chain
 	name string
 }
 
@@ -151,8 +151,9 @@ func (sh *sharing) chainID(der [][]byte, chain []*x509.Certificate) (string, *de
 }
 
 // verdicts returns Match(leaf, name, p) for every profile, computed once
-// per leaf and name (Match depends on nothing else).
-func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*match.Profile) []match.Verdict {
+// per chain and name (Match depends on nothing else than the leaf's
+// names).
+func (sh *sharing) verdicts(leaf *chainView, name string, ps []*match.Profile) []match.Verdict {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -163,7 +164,7 @@ func (sh *sharing) verdicts(leaf *x509.Certificate, name string, ps []*match.Pro
 	}
 	sh.verdictMiss++
 	v := sh.verSlab.take(len(ps))
-	match.MatchAll(leaf, name, ps, v) // the texts the profiles agree on made once
+	match.MatchAllNames(&leaf.leaf, name, ps, v) // the texts the profiles agree on made once
 	if !sh.light {
 		for i := range v {
 			// The profiles mostly agree: keep one copy of each text.

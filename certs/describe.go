@@ -184,12 +184,33 @@ func (ca *Cache) add(h uint64, e cacheEntry) cacheEntry {
 	return e
 }
 
+// ParseChainOwnLeaf is ParseChain, but the leaf is parsed without the
+// cache (neither looked up nor kept): for a caller that keeps what it
+// needs of each chain itself, whose leaves are mostly each of one chain
+// and issuers of many (the cache then holds the issuers, not thousands of
+// leaves no one looks up again).
+func (ca *Cache) ParseChainOwnLeaf(der [][]byte) ([]*x509.Certificate, error) {
+	if len(der) == 0 {
+		return []*x509.Certificate{}, nil
+	}
+	c, _, err := ParseLenient(der[0])
+	if err != nil {
+		return []*x509.Certificate{}, fmt.Errorf("certificate 0 of the chain: %w", err)
+	}
+	return ca.parseChain(der, 1, append(make([]*x509.Certificate, 0, len(der)), c))
+}
+
 // ParseChain parses every certificate of a chain, leaf first. It stops at
 // the first certificate that does not parse and returns those before it.
 func (ca *Cache) ParseChain(der [][]byte) ([]*x509.Certificate, error) {
-	out := make([]*x509.Certificate, 0, len(der))
-	for i, d := range der {
-		c, err := ca.Parse(d)
+	return ca.parseChain(der, 0, make([]*x509.Certificate, 0, len(der)))
+}
+
+// parseChain appends to out the certificates of der from the one at
+// from, parsed with the cache.
+func (ca *Cache) parseChain(der [][]byte, from int, out []*x509.Certificate) ([]*x509.Certificate, error) {
+	for i := from; i < len(der); i++ {
+		c, err := ca.Parse(der[i])
 		if err != nil {
 			return out, fmt.Errorf("certificate %d of the chain: %w", i, err)
 		}

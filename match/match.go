@@ -127,7 +127,28 @@ func joinNames(a, b []string) string {
 // what the client asked for: a DNS name (U-labels are accepted), an IPv4
 // address, or an IPv6 address with or without brackets.
 func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
-	return match(cert, name, p, nil)
+	n := NamesOf(cert)
+	return match(&n, name, p, nil)
+}
+
+// Names are what the matcher reads of a certificate: its DNS and IP
+// address SANs and its subject CN. A program that keeps them without the
+// parsed certificate (a judge that sees one chain thousands of times)
+// matches with MatchNames and MatchAllNames: the same verdicts.
+type Names struct {
+	DNSNames    []string
+	IPAddresses []net.IP
+	CommonName  string // the subject CN
+}
+
+// NamesOf returns cert's names (its own slices, not copies).
+func NamesOf(cert *x509.Certificate) Names {
+	return Names{DNSNames: cert.DNSNames, IPAddresses: cert.IPAddresses, CommonName: cert.Subject.CommonName}
+}
+
+// MatchNames is Match of a certificate whose names are n.
+func MatchNames(n *Names, name string, p *Profile) Verdict {
+	return match(n, name, p, nil)
 }
 
 // MatchAll sets dst[i] to Match(cert, name, ps[i]) for every profile (dst
@@ -135,6 +156,12 @@ func Match(cert *x509.Certificate, name string, p *Profile) Verdict {
 // certificate's address list, and the reasons that do not name the
 // profile, made once (a name that fails is judged for every profile).
 func MatchAll(cert *x509.Certificate, name string, ps []*Profile, dst []Verdict) {
+	n := NamesOf(cert)
+	MatchAllNames(&n, name, ps, dst)
+}
+
+// MatchAllNames is MatchAll of a certificate whose names are n.
+func MatchAllNames(cert *Names, name string, ps []*Profile, dst []Verdict) {
 	var tc texts
 	for i, p := range ps {
 		dst[i] = match(cert, name, p, &tc)
@@ -170,7 +197,7 @@ type texts struct {
 // A name is compared with every SAN for every profile: on certificates
 // of 50 SANs, most of the matcher's time (FuzzGoProfile holds MatchAll to
 // Match).
-func (tc *texts) candidates(cert *x509.Certificate, name, base string) bool {
+func (tc *texts) candidates(cert *Names, name, base string) bool {
 	if tc == nil || len(cert.DNSNames) <= candidatesFrom || len(cert.DNSNames) > maxCandidates || !isASCII(name) {
 		return false
 	}
@@ -200,7 +227,7 @@ const (
 )
 
 // lowerSAN is lowerASCII(cert.DNSNames[i]), made once for every profile.
-func (tc *texts) lowerSAN(cert *x509.Certificate, i int) string {
+func (tc *texts) lowerSAN(cert *Names, i int) string {
 	if tc == nil {
 		return lowerASCII(cert.DNSNames[i])
 	}
@@ -231,8 +258,8 @@ func (tc *texts) reason(k Kind, by, host string, make func() string) string {
 	return tc.kept
 }
 
-func match(cert *x509.Certificate, name string, p *Profile, tc *texts) Verdict {
-	v := Verdict{Profile: p.Name, Name: name, DNSNames: cert.DNSNames, CN: cert.Subject.CommonName}
+func match(cert *Names, name string, p *Profile, tc *texts) Verdict {
+	v := Verdict{Profile: p.Name, Name: name, DNSNames: cert.DNSNames, CN: cert.CommonName}
 	if v.DNSNames == nil {
 		v.DNSNames = []string{}
 	}
@@ -283,7 +310,7 @@ func mayBeIP(s string) bool {
 }
 
 // matchIP: RFC 9525 §6.2 / RFC 6125 App. B.2: an IP is matched against iPAddress SANs only.
-func matchIP(cert *x509.Certificate, ip net.IP, raw string, p *Profile, v *Verdict) {
+func matchIP(cert *Names, ip net.IP, raw string, p *Profile, v *Verdict) {
 	v.Host = ip.String()
 	for _, c := range cert.IPAddresses {
 		if ip.Equal(c) {
@@ -301,13 +328,13 @@ func matchIP(cert *x509.Certificate, ip net.IP, raw string, p *Profile, v *Verdi
 	}
 	// curl lib/vtls/openssl.c verifyhost: without any SAN, the CN is compared
 	// with the host as a string (Curl_cert_hostcheck), IP addresses too.
-	if p.ipCN && cnConsulted(cert, p) && cert.Subject.CommonName != "" && strings.EqualFold(cert.Subject.CommonName, raw) {
-		v.Match, v.Kind, v.By = true, KindCNFallback, cert.Subject.CommonName
-		v.Reason = fmt.Sprintf("the certificate has no subjectAltName; %s compares %s with the subject CN %s", p.Title, raw, cert.Subject.CommonName)
+	if p.ipCN && cnConsulted(cert, p) && cert.CommonName != "" && strings.EqualFold(cert.CommonName, raw) {
+		v.Match, v.Kind, v.By = true, KindCNFallback, cert.CommonName
+		v.Reason = fmt.Sprintf("the certificate has no subjectAltName; %s compares %s with the subject CN %s", p.Title, raw, cert.CommonName)
 		return
 	}
-	if cip := net.ParseIP(cert.Subject.CommonName); cip != nil && cip.Equal(ip) {
-		v.Kind, v.By = KindIPNeedsIPSAN, cert.Subject.CommonName
+	if cip := net.ParseIP(cert.CommonName); cip != nil && cip.Equal(ip) {
+		v.Kind, v.By = KindIPNeedsIPSAN, cert.CommonName
 		v.Reason = fmt.Sprintf("%s is on the certificate only as the subject CN; %s matches IP addresses against iPAddress SANs only", v.Host, p.Title)
 		return
 	}
@@ -316,7 +343,7 @@ func matchIP(cert *x509.Certificate, ip net.IP, raw string, p *Profile, v *Verdi
 }
 
 // cnConsulted reports whether p reads cert's subject CN at all.
-func cnConsulted(cert *x509.Certificate, p *Profile) bool {
+func cnConsulted(cert *Names, p *Profile) bool {
 	switch p.cn {
 	case cnWhenNoDNSSAN:
 		return len(cert.DNSNames) == 0
@@ -333,7 +360,7 @@ type outcome struct {
 	why  string // extra words for failures
 }
 
-func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *texts) {
+func matchDNS(cert *Names, name string, p *Profile, v *Verdict, tc *texts) {
 	base := name
 	dot := strings.HasSuffix(base, ".")
 	base = strings.TrimSuffix(base, ".")
@@ -398,7 +425,7 @@ func matchDNS(cert *x509.Certificate, name string, p *Profile, v *Verdict, tc *t
 		}
 		consider(o)
 	}
-	cn := cert.Subject.CommonName
+	cn := cert.CommonName
 	cnUsed := cnConsulted(cert, p)
 	if cn != "" {
 		o := matchName(cn, lowerASCII(cn), host, name, p)
