@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -199,7 +200,10 @@ func appendSummary(b []byte, s *certs.Summary) ([]byte, error) {
 func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
 	// The verdicts of one item repeat the name, host, reason and
 	// certificate name for every profile: each written once, then copied.
+	// A verdict that says all that the one before it says (the profiles
+	// mostly agree) copies its JSON after the profile.
 	var m strMemo
+	tailAt, tailEnd := 0, 0 // where the previous verdict's JSON after its profile is
 	b = append(b, '[')
 	for i := range vs {
 		v := &vs[i]
@@ -207,6 +211,13 @@ func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
 			b = append(b, ',')
 		}
 		b = appendField(b, `{"profile":`, v.Profile)
+		if i > 0 && sameAfterProfile(&vs[i-1], v) {
+			at := len(b)
+			b = append(b, b[tailAt:tailEnd]...)
+			tailAt, tailEnd = at, len(b)
+			continue
+		}
+		tailAt = len(b)
 		b = m.appendField(b, `,"name":`, v.Name)
 		if v.Host != "" {
 			b = m.appendField(b, `,"host":`, v.Host)
@@ -231,8 +242,20 @@ func appendVerdicts(b []byte, vs []match.Verdict, c *lineCache) []byte {
 			b = m.appendField(b, `,"subject_cn":`, v.CN)
 		}
 		b = append(b, '}')
+		tailEnd = len(b)
 	}
 	return append(b, ']')
+}
+
+// sameAfterProfile reports whether a and b encode alike after their
+// profile: every other field equal (a nil DNSNames apart from an empty
+// one, which encode apart; IPs are left out when empty). A field added to
+// match.Verdict is to be compared here too (TestJSONLineFields fails
+// until appendVerdicts writes it).
+func sameAfterProfile(a, b *match.Verdict) bool {
+	return a.Name == b.Name && a.Host == b.Host && a.Match == b.Match && a.Kind == b.Kind && a.By == b.By &&
+		a.Reason == b.Reason && a.CN == b.CN && (a.DNSNames == nil) == (b.DNSNames == nil) &&
+		slices.Equal(a.DNSNames, b.DNSNames) && slices.Equal(a.IPs, b.IPs)
 }
 
 // strMemo remembers where in a line the last few strings of 8 bytes or

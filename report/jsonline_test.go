@@ -56,6 +56,22 @@ func TestJSONLineEqualsEncoding(t *testing.T) {
 		Origin: []analysis.Cause{{Kind: analysis.CauseKind(odd), From: 3, Field: &exchange.ADField{}, URL: odd, Setting: odd, Text: odd, Hedged: true,
 			Either: []analysis.Cause{{Kind: "x", Text: odd}, {}}}, {}},
 	}, JSONItem{}, JSONItem{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Chain: []certs.Summary{}, Findings: []analysis.Finding{}, Warns: []string{}})
+	// Verdicts that each say what the one before says but for one field
+	// (copied after the profile only when they all agree).
+	v0 := match.Verdict{Profile: "a", Name: "n", Host: "h", Match: true, Kind: "exact", By: "b", Reason: "r", DNSNames: []string{"x", "y"}, IPs: []string{"1.2.3.4"}, CN: "c"}
+	vs := []match.Verdict{v0, v0}
+	for _, change := range []func(v *match.Verdict){
+		func(v *match.Verdict) { v.Name = "n2" }, func(v *match.Verdict) { v.Host = "" }, func(v *match.Verdict) { v.Match = false },
+		func(v *match.Verdict) { v.Kind = "none" }, func(v *match.Verdict) { v.By = "" }, func(v *match.Verdict) { v.Reason = "r2" },
+		func(v *match.Verdict) { v.DNSNames = []string{} }, func(v *match.Verdict) { v.DNSNames = nil }, func(v *match.Verdict) { v.DNSNames = []string{"x"} },
+		func(v *match.Verdict) { v.IPs = nil }, func(v *match.Verdict) { v.IPs = []string{"::1"} }, func(v *match.Verdict) { v.CN = "" },
+	} {
+		v := v0
+		v.Profile = "p" + strings.Repeat("q", len(vs))
+		change(&v)
+		vs = append(vs, v, v, v0)
+	}
+	lines = append(lines, JSONItem{Verdicts: vs})
 	// Without a cache, then twice through one (JSONWriter's): the second
 	// time every finding and name list comes from it.
 	c := newLineCache()
