@@ -248,15 +248,26 @@ func (r *Report) explain(c *Culprit, examples bool) *Culprit {
 
 // explainInto is explain, the requests read back from the store's file
 // into s (details.getInto; nil: into new memory), which the culprit then
-// shares.
+// shares; the culprit and its Detail are s's too (nil: new).
 func (r *Report) explainInto(c *Culprit, examples bool, s *readSlot) *Culprit {
-	d := *c
+	var d *Culprit
+	if s != nil {
+		d = &s.c
+	} else {
+		d = new(Culprit)
+	}
+	*d = *c
 	if c.rare != nil {
 		rare := *c.rare
 		rare.more = nil
 		d.rare = &rare
 	}
-	d.Detail = &Detail{slot: s}
+	if s != nil {
+		s.d = Detail{slot: s}
+		d.Detail = &s.d
+	} else {
+		d.Detail = &Detail{}
+	}
 	d.First = r.loadDetail(c, c.first, c.Index, s)
 	if ro := c.reOrigin(); ro != nil {
 		f := *d.First
@@ -278,9 +289,9 @@ func (r *Report) explainInto(c *Culprit, examples bool, s *readSlot) *Culprit {
 			d.Examples = append(d.Examples, r.loadDetail(c, ex.ref, int(ex.index), s))
 		}
 	}
-	r.explainCulprit(&d)
+	r.explainCulprit(d)
 	d.slot = nil
-	return &d
+	return d
 }
 
 // loadDetail reads request ref of c's store back (into s when read from

@@ -744,7 +744,7 @@ func pathSetting(u string) string {
 // pathScope guesses which URL of a virtual directory a host is: the
 // internal one for a name no public CA can issue, else the external one.
 func pathScope(host string) exchange.Scope {
-	if pub, _ := PublicCAIssuable(host); !pub {
+	if !publicName(host) {
 		return exchange.ScopeInternal
 	}
 	return exchange.ScopeExternal

@@ -101,7 +101,7 @@ func (r *Report) explainCulprit(c *Culprit) {
 		// (exch01.contoso.local, EXCH01): the one to put the right
 		// certificate on.
 		for _, n := range append([]string{it.Chain[0].SubjectCN}, it.Chain[0].DNSNames...) {
-			if pub, _ := PublicCAIssuable(n); !pub && exchange.ServerFromHost(n) != "" {
+			if !publicName(n) && exchange.ServerFromHost(n) != "" {
 				server = exchange.ServerFromHost(n)
 				break
 			}
@@ -246,7 +246,7 @@ func (r *Report) serverFor(host string, scope exchange.Scope) string {
 	if s := firstNonEmpty(t.serverAt[host], t.headerServer); s != "" {
 		return s
 	}
-	if pub, _ := PublicCAIssuable(host); scope == exchange.ScopeInternal || !pub {
+	if scope == exchange.ScopeInternal || !publicName(host) {
 		if s := exchange.ServerFromHost(host); s != "" {
 			return s
 		}
@@ -659,7 +659,7 @@ func (r *Report) verdictWords(c *Culprit, cause *Cause) string {
 			writeStrings(&b, "; ", verb, " ", strings.TrimSuffix(rm.Command, "."))
 		}
 	}
-	if pub, _ := PublicCAIssuable(name); !pub && nameIssue && it.Name != "" {
+	if nameIssue && it.Name != "" && !publicName(name) {
 		what := "the URL"
 		if mail := MailProtocol(it.Obs); mail != "" {
 			label, _ := protocolClient(mail)

@@ -153,6 +153,9 @@ type readSlot struct {
 	n   int // sp[:n] hold the current culprit's items
 	// text holds the culprit's verdict (verdictWords writes it there).
 	text []byte
+	// c and d are the culprit explained and its Detail (explainInto).
+	c Culprit
+	d Detail
 }
 
 // reset makes s ready for the next culprit: what it holds must be gone.
