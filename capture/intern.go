@@ -6,39 +6,27 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// interner hands out one shared string for each server name and ALPN
-// protocol the reader's hellos carry, and one shared list for each ALPN
-// extension's list, so that the observations share them instead of
-// each holding its own copies (hs.pcap: 24,000 hellos, a few hundred
-// names; 2.7 MB of copies a read). Each table is emptied when it holds
-// maxInterned entries: what is handed out stays valid, only sharing is
-// lost. A nil *interner allocates every string and list afresh.
+// interner hands out one shared list for each ALPN extension's list the
+// reader's ClientHellos carry, and one shared string for each ALPN
+// protocol, so that the observations share them instead of each holding
+// its own (hs.pcap: 24,000 hellos, two lists). Server names are not
+// interned: hs.pcap's 23,508 hellos name 10,391 servers, and a table of
+// the last 4,096 allocated more than it saved. Each table is emptied when
+// it holds maxInterned entries: what is handed out stays valid, only
+// sharing is lost. A nil *interner allocates every string and list
+// afresh.
 type interner struct {
-	names map[string]string
-	alpns map[string][]string // by the extension's list as sent
+	protos map[string]string
+	alpns  map[string][]string // by the extension's list as sent
 }
 
-// maxInterned bounds each table of an interner (a few hundred KB of
-// names at most).
-const maxInterned = 4096
-
-// name returns b as a string.
-func (in *interner) name(b []byte) string {
-	if in == nil {
-		return string(b)
-	}
-	if s, ok := in.names[string(b)]; ok {
-		return s
-	}
-	if in.names == nil {
-		in.names = map[string]string{}
-	} else if len(in.names) >= maxInterned {
-		clear(in.names)
-	}
-	s := string(b)
-	in.names[s] = s
-	return s
-}
+// maxInterned bounds each table of an interner, maxInternedList the
+// lists it keeps (a real one is a few dozen bytes; ALPN protocols are
+// at most 255): at most 256 KiB of keys and 64 KiB of names.
+const (
+	maxInterned     = 256
+	maxInternedList = 1 << 10
+)
 
 // protocol returns an ALPN protocol ID as a string, without a table
 // lookup for the IDs clients and servers commonly send (IANA's TLS
@@ -54,7 +42,20 @@ func (in *interner) protocol(p []byte) string {
 	case "http/1.0":
 		return "http/1.0"
 	}
-	return in.name(p)
+	if in == nil {
+		return string(p)
+	}
+	if s, ok := in.protos[string(p)]; ok {
+		return s
+	}
+	if in.protos == nil {
+		in.protos = map[string]string{}
+	} else if len(in.protos) >= maxInterned {
+		clear(in.protos)
+	}
+	s := string(p)
+	in.protos[s] = s
+	return s
 }
 
 // alpnList returns the protocols of an ALPN extension's
@@ -65,7 +66,7 @@ func (in *interner) alpnList(list []byte) []string {
 	if len(list) == 0 {
 		return nil
 	}
-	if in != nil {
+	if in != nil && len(list) <= maxInternedList {
 		if l, ok := in.alpns[string(list)]; ok {
 			return l
 		}
@@ -78,7 +79,7 @@ func (in *interner) alpnList(list []byte) []string {
 		}
 		out = append(out, in.protocol(p))
 	}
-	if in == nil {
+	if in == nil || len(list) > maxInternedList {
 		return out
 	}
 	out = slices.Clip(out)

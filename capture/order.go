@@ -127,20 +127,32 @@ func (h *blockHeap) Pop() any {
 
 // order is the reader's part that puts observations in order.
 type order struct {
-	out      func(*record.Observation) error
-	outErr   error // the first error out returned; reading stops
-	wait     waitHeap
-	blocks   blockHeap
-	seq      int64
-	ready    bool                     // something was produced or unblocked since the last release
-	forcing  bool                     // observations being emitted are forced out (see force)
-	lastFull map[uint64]fullHandshake // by keyHash of a fullKey
+	out    func(*record.Observation) error
+	outErr error // the first error out returned; reading stops
+	wait   waitHeap
+	blocks blockHeap
+	// spareBlocks are blockers done and out of blocks, for hold to
+	// reuse (at most maxSpares): nothing points to a blocker once it is
+	// done (report, unblock, unanswered and the DNS answer drop the
+	// flow's or query's pointer when they set done) and out of the heap.
+	spareBlocks []*blocker
+	seq         int64
+	ready       bool                     // something was produced or unblocked since the last release
+	forcing     bool                     // observations being emitted are forced out (see force)
+	lastFull    map[uint64]fullHandshake // by keyHash of a fullKey
 }
 
 // hold registers something that may still produce an observation
 // starting at (at, packet).
 func (r *reader) hold(at, packet int64, f *flow, q *dnsQuery) *blocker {
-	b := &blocker{at: at, packet: packet, f: f, q: q}
+	var b *blocker
+	if n := len(r.spareBlocks); n > 0 {
+		b = r.spareBlocks[n-1]
+		r.spareBlocks = r.spareBlocks[:n-1]
+		*b = blocker{at: at, packet: packet, f: f, q: q}
+	} else {
+		b = &blocker{at: at, packet: packet, f: f, q: q}
+	}
 	heap.Push(&r.blocks, b)
 	return b
 }
@@ -159,10 +171,15 @@ func (r *reader) emit(o *record.Observation, packet int64, sub int) {
 // firstBlocker is the earliest blocker still in force, or nil.
 func (r *reader) firstBlocker() *blocker {
 	for len(r.blocks) > 0 {
-		if b := r.blocks[0]; !b.done {
+		b := r.blocks[0]
+		if !b.done {
 			return b
 		}
 		heap.Pop(&r.blocks)
+		if len(r.spareBlocks) < maxSpares {
+			*b = blocker{}
+			r.spareBlocks = append(r.spareBlocks, b)
+		}
 	}
 	return nil
 }

@@ -105,9 +105,8 @@ func ParseClientHello(body []byte) (*ClientHello, error) {
 
 // parseClientHello is ParseClientHello into ch, whose Random and
 // SessionID are left pointing into body (nil when empty) and whose
-// Versions are appended to what ch holds; its server name and ALPN
-// protocols come from in (nil: each allocated, as ParseClientHello
-// returns them).
+// Versions are appended to what ch holds; its ALPN protocols come from
+// in (nil: allocated, as ParseClientHello returns them).
 func parseClientHello(ch *ClientHello, body []byte, in *interner) error {
 	s := cryptobyte.String(body)
 	var random, sid, suites, comp cryptobyte.String
@@ -145,7 +144,7 @@ func parseClientHello(ch *ClientHello, body []byte, in *interner) error {
 					return fmt.Errorf("ClientHello: %w server_name", errMalformed)
 				}
 				if nt == 0 && ch.ServerName == "" {
-					ch.ServerName = in.name(name)
+					ch.ServerName = string(name)
 				}
 			}
 		case extALPN:
@@ -377,6 +376,12 @@ func ParseEncryptedExtensions(body []byte) (alpn string, err error) {
 // (RFC 8446 §4.4.2: a request context and per-entry extensions) over the
 // TLS 1.0-1.2 form (RFC 5246 §7.4.2). The returned slices alias body.
 func ParseCertificate(body []byte, tls13 bool) ([][]byte, error) {
+	return parseCertificate(nil, body, tls13)
+}
+
+// parseCertificate is ParseCertificate appending the certificates to
+// chain (empty: its capacity is reused).
+func parseCertificate(chain [][]byte, body []byte, tls13 bool) ([][]byte, error) {
 	s := cryptobyte.String(body)
 	if tls13 {
 		var ctx cryptobyte.String
@@ -388,7 +393,6 @@ func ParseCertificate(body []byte, tls13 bool) ([][]byte, error) {
 	if !s.ReadUint24LengthPrefixed(&list) || !s.Empty() {
 		return nil, fmt.Errorf("Certificate: %w certificate_list", errMalformed)
 	}
-	var chain [][]byte
 	for !list.Empty() {
 		var der cryptobyte.String
 		if !list.ReadUint24LengthPrefixed(&der) || len(der) == 0 {

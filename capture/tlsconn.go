@@ -545,13 +545,15 @@ func (r *reader) message(f *flow, d int, mt uint8, body []byte) {
 			return
 		}
 		t.certLen = len(body)
-		chain, err := ParseCertificate(body, t.sh != nil && isTLS13(t.sh.Version))
+		chain, err := parseCertificate(r.certBuf[:0], body, t.sh != nil && isTLS13(t.sh.Version))
 		if err != nil {
 			t.err = err.Error()
 			h.stop(gapNone)
 			return
 		}
 		t.chain, t.chainID = r.internChain(chain)
+		clear(chain) // it points into the packets' bytes
+		r.certBuf = chain[:0]
 		t.certSeen = true
 		if t.sh != nil && isTLS13(t.sh.Version) {
 			h.stop(gapNone) // a CertificateRequest came before it (RFC 8446 §4.3.2)
