@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,30 @@ func TestJudgeKeyFields(t *testing.T) {
 	b.Method, b.Host = "GET", "1:x"
 	if string(judgeKey(nil, &a)) == string(judgeKey(nil, &b)) {
 		t.Error("two requests that differ share a key")
+	}
+}
+
+// TestBySeverityCopy: the copy the judge gives an item is sortBySeverity's
+// order (most severe first, stable), for any order of severities, unknown
+// ones too, and leaves its input as it was.
+func TestBySeverityCopy(t *testing.T) {
+	sevs := []Severity{SeverityError, SeverityWarning, SeverityInfo, "odd"}
+	for n := 0; n <= 7; n++ {
+		for code := 0; code < 1<<(2*n); code++ {
+			fs := make([]Finding, n)
+			for i := range fs {
+				fs[i] = Finding{ID: fmt.Sprint(i), Severity: sevs[(code>>(2*i))&3]}
+			}
+			in := slices.Clone(fs)
+			want := slices.Clone(fs)
+			sortBySeverity(want)
+			got := bySeverityCopy(fs)
+			if !slices.EqualFunc(got, want, func(a, b Finding) bool { return a.Equal(&b) }) || cap(got) != len(got) {
+				t.Fatalf("%v: got %v, want %v", in, got, want)
+			}
+			if !slices.EqualFunc(fs, in, func(a, b Finding) bool { return a.Equal(&b) }) {
+				t.Fatalf("the input changed: %v, was %v", fs, in)
+			}
+		}
 	}
 }

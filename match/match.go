@@ -183,6 +183,24 @@ type texts struct {
 	// once candsKept (candidates).
 	cands     [maxCandidates / 64]uint64
 	candsKept bool
+	// base is an ASCII name lower case, without its trailing dot, and
+	// valid whether it is a valid host name: the same for every profile
+	// (once baseKept); lowerCN is the subject CN lower case (once cnKept).
+	base            string
+	valid, baseKept bool
+	lowerCN         string
+	cnKept          bool
+}
+
+// lowerCommonName is lowerASCII(cn), made once for every profile.
+func (tc *texts) lowerCommonName(cn string) string {
+	if tc == nil {
+		return lowerASCII(cn)
+	}
+	if !tc.cnKept {
+		tc.lowerCN, tc.cnKept = lowerASCII(cn), true
+	}
+	return tc.lowerCN
 }
 
 // candidates sets in tc.cands the bits of cert's DNS SANs that can come to
@@ -361,20 +379,29 @@ type outcome struct {
 }
 
 func matchDNS(cert *Names, name string, p *Profile, v *Verdict, tc *texts) {
-	base := name
-	dot := strings.HasSuffix(base, ".")
-	base = strings.TrimSuffix(base, ".")
-	if p.idn && !isASCII(base) {
-		a, err := idna.Lookup.ToASCII(base)
-		if err != nil { // idna's own words are for programmers
-			v.Kind, v.Host = KindInvalidName, name
-			v.Reason = fmt.Sprintf("%q is not a valid internationalised host name (a label breaks the IDNA rules of RFC 5891)", name)
-			return
+	dot := strings.HasSuffix(name, ".")
+	var base string
+	var valid bool
+	if tc != nil && tc.baseKept {
+		base, valid = tc.base, tc.valid
+	} else {
+		base = strings.TrimSuffix(name, ".")
+		if p.idn && !isASCII(base) {
+			a, err := idna.Lookup.ToASCII(base)
+			if err != nil { // idna's own words are for programmers
+				v.Kind, v.Host = KindInvalidName, name
+				v.Reason = fmt.Sprintf("%q is not a valid internationalised host name (a label breaks the IDNA rules of RFC 5891)", name)
+				return
+			}
+			base = a
 		}
-		base = a
+		base = lowerASCII(base)
+		valid = validHostname(base, false)
+		if tc != nil && isASCII(name) {
+			// Not made into A-labels by any profile: the same for all.
+			tc.base, tc.valid, tc.baseKept = base, valid, true
+		}
 	}
-	base = lowerASCII(base)
-	valid := validHostname(base, false)
 	host := base
 	if dot && p.hostDot == dotLiteral {
 		host += "."
@@ -428,7 +455,7 @@ func matchDNS(cert *Names, name string, p *Profile, v *Verdict, tc *texts) {
 	cn := cert.CommonName
 	cnUsed := cnConsulted(cert, p)
 	if cn != "" {
-		o := matchName(cn, lowerASCII(cn), host, name, p)
+		o := matchName(cn, tc.lowerCommonName(cn), host, name, p)
 		switch {
 		case o.kind.Matched() && cnUsed:
 			v.Match, v.Kind, v.By = true, KindCNFallback, cn
