@@ -357,6 +357,7 @@ type reader struct {
 	stats      *Stats
 	packetNo   int64
 	flows      map[flowKey]*flow
+	lastFlow   *flow           // the flow of the last TCP packet, while it is in flows (a run of packets of one connection looks it up once)
 	closed     map[uint64]tomb // by keyHash of the connection's flowKey
 	nextID     int
 	dnsPending map[dnsKey]*dnsQuery
@@ -533,7 +534,10 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 		k = flowKey{a: p.dst, b: p.src, pa: p.dport, pb: p.sport, v6: p.v6}
 		dir = 1
 	}
-	f := r.flows[k]
+	f := r.lastFlow
+	if f == nil || f.key != k {
+		f = r.flows[k]
+	}
 	if f == nil {
 		if t, ok := r.closed[keyHash(k)]; ok {
 			if !p.syn || p.ack {
@@ -567,6 +571,7 @@ func (r *reader) packet(p *packet, ts int64, caplen int) {
 			f.wait = r.hold(ts, r.packetNo, f, nil)
 		}
 	}
+	r.lastFlow = f
 	f.last = ts
 	if f.afterFIN > 0 && f.finExpired(r.now) {
 		r.close(f) // the hole before a FIN was not filled in time
@@ -890,6 +895,9 @@ func (r *reader) sweep() {
 
 func (r *reader) close(f *flow) {
 	delete(r.flows, f.key)
+	if r.lastFlow == f {
+		r.lastFlow = nil
+	}
 	r.closed[keyHash(f.key)] = tomb{at: r.now}
 	if !f.reported {
 		r.report(f)
@@ -933,6 +941,7 @@ func (r *reader) finish() {
 		r.report(f)
 	}
 	clear(r.flows)
+	r.lastFlow = nil
 	r.flushDNS(math.MaxInt64)
 	r.release(true)
 }
