@@ -486,7 +486,11 @@ func (j *judger) run(fs []Finding, ci int, c *Check, s *Subject, slot int, cr *c
 		j.fsOwn += len(fs) - n
 		return fs
 	}
-	if f := j.runChain(ci, c, s, slot, cr); f != nil {
+	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
+	if bit := uint64(1) << (i % 64); cr.ran[i/64]&bit != 0 && cr.hit[i/64]&bit == 0 {
+		return fs // most slots: the check ran on the chain and passed
+	}
+	if f := j.runChain(i, c, s, cr); f != nil {
 		fs = append(fs, *f)
 		j.ran = append(j.ran, f)
 	}
@@ -530,10 +534,10 @@ func (j *judger) runOnlyFindings(ran []*Finding) []Finding {
 	return fs
 }
 
-// runChain is the finding of ChainOnly check ci, c, on s, whose chain's
-// runs cr are: run once per chain and profile (slot).
-func (j *judger) runChain(ci int, c *Check, s *Subject, slot int, cr *chainRuns) *Finding {
-	i := j.chainSlot[ci]*(len(j.opts.Profiles)+1) + slot
+// runChain is the finding of ChainOnly check c on s, whose chain's runs
+// cr are, in slot i of cr (the check's, for one profile): run once per
+// chain and slot.
+func (j *judger) runChain(i int, c *Check, s *Subject, cr *chainRuns) *Finding {
 	if cr.ran[i/64]&(1<<(i%64)) != 0 {
 		if cr.hit[i/64]&(1<<(i%64)) == 0 {
 			return nil // most slots: the check passed
