@@ -33,6 +33,11 @@ func chainViewInputs(t *testing.T) []struct {
 		odd = append(odd, &record.Observation{Kind: record.KindTLS, Source: record.SourcePcap, Time: now, Client: "10.0.0.5:50000", Server: "10.0.0.9:443",
 			SNI: "mail.contoso.com", Chain: chain, Visibility: record.VisVisible, TLSVersion: "TLS 1.2"})
 	}
+	// Its ChainOnly checks run on their own (the chain parsed again once
+	// its entry is done): AIA fetches recorded with it.
+	aia := *odd[len(odd)-1]
+	aia.AIA = []record.AIAFetch{{URL: "http://127.0.0.1:9/checks-aia.cer", Error: "no answer: connect: connection refused"}}
+	odd = append(odd, &aia)
 	inputs = append(inputs, input{p.roots, now, odd})
 	for i := range inputs {
 		var with []*record.Observation
@@ -121,26 +126,34 @@ func TestConnChecksReadView(t *testing.T) {
 // before (the judge holds the chain's view, runs and summaries, not its
 // certificates) gets the item it gets at the chain's first sight.
 func TestChainRepeatJudgedAlike(t *testing.T) {
-	n := 0
+	n, aiaSeen := 0, 0
 	for _, in := range chainViewInputs(t) {
 		opts := Options{Roots: in.roots, Now: in.now}.withDefaults()
 		seen := newJudger(opts)
 		for _, o := range in.obs {
-			pc := seen.chain(o)
-			seen.judge(1, o, &pc) // the chain's first sight
+			first := *o
+			first.AIA = nil // one that marks the chain's entry done
+			pc := seen.chain(&first)
+			seen.judge(1, &first, &pc) // the chain's first sight
+			if e := pc.entry; pc.view != nil && (!e.done || e.pc.certs != nil) {
+				t.Fatalf("%s (%s): the chain's entry is not done after its first sight", o.SNI, o.ChainID)
+			}
 			pc = seen.chain(o)
 			again := seen.judge(1, o, &pc)
 			fresh := newJudger(opts)
 			pc = fresh.chain(o)
-			first := fresh.judge(1, o, &pc)
-			again.leaf, first.leaf = nil, nil
-			if !reflect.DeepEqual(again, first) {
-				t.Fatalf("%s (%s): judged again\n%+v\nat first sight\n%+v", o.SNI, o.ChainID, again, first)
+			want := fresh.judge(1, o, &pc)
+			again.leaf, want.leaf = nil, nil
+			if !reflect.DeepEqual(again, want) {
+				t.Fatalf("%s (%s, %d AIA fetches): judged again\n%+v\nat first sight\n%+v", o.SNI, o.ChainID, len(o.AIA), again, want)
+			}
+			if len(o.AIA) > 0 {
+				aiaSeen++
 			}
 			n++
 		}
 	}
-	if n < 50 {
-		t.Fatalf("only %d observations judged", n)
+	if n < 50 || aiaSeen == 0 {
+		t.Fatalf("only %d observations judged, %d with AIA fetches", n, aiaSeen)
 	}
 }
