@@ -350,39 +350,40 @@ const (
 )
 
 type reader struct {
-	opts       Options
-	ts         int64 // time of the packet whose bytes are being parsed (Unix ns)
-	dec        *decoder
-	res        *Result
-	stats      *Stats
-	packetNo   int64
-	flows      map[flowKey]*flow
-	lastFlow   *flow           // the flow of the last TCP packet, while it is in flows (a run of packets of one connection looks it up once)
-	closed     map[uint64]tomb // by keyHash of the connection's flowKey
-	nextID     int
-	dnsPending map[dnsKey]*dnsQuery
-	resolved   map[string][]resolution      // by address: the latest answers, any client
-	resolvedBy map[resolvedKey][]resolution // by address and client IP: its latest answers
-	ders       map[uint64][]byte            // by maphash of the DER
-	derBytes   int                          // the size of ders' certificates
-	chains     map[uint64]sharedChain       // by the maphashes of the chain's certificates (internChain)
-	chainBuf   [][]byte                     // internChain's scratch
-	certBuf    [][]byte                     // parseCertificate's scratch
-	order                                   // observations waiting for earlier ones, and what they wait for
-	linkWarned map[linkType]bool
-	skips      map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
-	pool       bufPool
-	dns        dnsMsg // reused by dnsMessage
-	now        int64  // latest packet time, Unix nanoseconds (see tick)
-	jump       int64  // a time stamp far ahead of now, not yet confirmed (see tick)
-	outliers   int64  // packets whose time stamp jumped ahead alone
-	outlierAt  int64  // the first of them (packet number)
-	late       int64  // packets with data dropped after their connection was closed as idle
-	lateAt     int64  // the first of them (packet number)
-	file       string // with several files, the current packet's file name and ":"
-	lastSweep  int64
-	spare      spares // flows and TLS halves of finished connections, for new ones
-	strs       interner
+	opts         Options
+	ts           int64 // time of the packet whose bytes are being parsed (Unix ns)
+	dec          *decoder
+	res          *Result
+	stats        *Stats
+	packetNo     int64
+	flows        map[flowKey]*flow
+	lastFlow     *flow           // the flow of the last TCP packet, while it is in flows (a run of packets of one connection looks it up once)
+	closed       map[uint64]tomb // by keyHash of the connection's flowKey
+	nextID       int
+	dnsPending   map[dnsKey]*dnsQuery
+	spareQueries []*dnsQuery                  // answered queries, for newQuery to reuse (at most maxSpares)
+	resolved     map[string][]resolution      // by address: the latest answers, any client
+	resolvedBy   map[resolvedKey][]resolution // by address and client IP: its latest answers
+	ders         map[uint64][]byte            // by maphash of the DER
+	derBytes     int                          // the size of ders' certificates
+	chains       map[uint64]sharedChain       // by the maphashes of the chain's certificates (internChain)
+	chainBuf     [][]byte                     // internChain's scratch
+	certBuf      [][]byte                     // parseCertificate's scratch
+	order                                     // observations waiting for earlier ones, and what they wait for
+	linkWarned   map[linkType]bool
+	skips        map[skipKey]*skipCount // frames not decoded, by kind (skipped.go)
+	pool         bufPool
+	dns          dnsMsg // reused by dnsMessage
+	now          int64  // latest packet time, Unix nanoseconds (see tick)
+	jump         int64  // a time stamp far ahead of now, not yet confirmed (see tick)
+	outliers     int64  // packets whose time stamp jumped ahead alone
+	outlierAt    int64  // the first of them (packet number)
+	late         int64  // packets with data dropped after their connection was closed as idle
+	lateAt       int64  // the first of them (packet number)
+	file         string // with several files, the current packet's file name and ":"
+	lastSweep    int64
+	spare        spares // flows and TLS halves of finished connections, for new ones
+	strs         interner
 }
 
 // spares keeps the flows of closed connections and the TLS halves of

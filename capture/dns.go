@@ -420,11 +420,28 @@ func dnsRcodeName(c uint8) string {
 	return "UNKNOWN"
 }
 
-// dnsAnswers converts the A, AAAA, CNAME and SRV records of an answer section.
-func dnsAnswers(d *dnsMsg) []record.DNSAnswer {
-	var out []record.DNSAnswer
+// dnsAnswers converts the A, AAAA, CNAME and SRV records of an answer
+// section, whose query name is query: an owner name that is the query's
+// or the previous record's target (a CNAME chain) shares its string.
+func dnsAnswers(d *dnsMsg, query string) []record.DNSAnswer {
+	n := 0
 	for _, a := range d.answers {
-		ans := record.DNSAnswer{Type: dnsTypeName(a.rtype), Name: string(a.name), TTL: a.ttl}
+		switch a.rtype {
+		case dnsTypeA, dnsTypeAAAA:
+			if a.ip != nil {
+				n++
+			}
+		case dnsTypeCNAME, dnsTypeSRV:
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]record.DNSAnswer, 0, n)
+	prev := query
+	for _, a := range d.answers {
+		ans := record.DNSAnswer{Type: dnsTypeName(a.rtype), Name: sameString(a.name, query, prev), TTL: a.ttl}
 		switch a.rtype {
 		case dnsTypeA, dnsTypeAAAA:
 			if a.ip == nil {
@@ -433,6 +450,7 @@ func dnsAnswers(d *dnsMsg) []record.DNSAnswer {
 			ans.Value = net.IP(a.ip).String()
 		case dnsTypeCNAME:
 			ans.Value = string(a.target)
+			prev = ans.Value
 		case dnsTypeSRV:
 			ans.Value = string(a.target)
 			ans.Port, ans.Prio, ans.Weight = int(a.port), int(a.prio), int(a.weight)
@@ -442,6 +460,17 @@ func dnsAnswers(d *dnsMsg) []record.DNSAnswer {
 		out = append(out, ans)
 	}
 	return out
+}
+
+// sameString returns b as a string: one of have when it holds b's bytes
+// (no allocation), else a new one.
+func sameString(b []byte, have ...string) string {
+	for _, s := range have {
+		if s == string(b) {
+			return s
+		}
+	}
+	return string(b)
 }
 
 // dnsMessage handles one DNS message seen from src to dst.
@@ -454,7 +483,8 @@ func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
 	if !d.qr {
 		k := dnsKey{client: src, server: dst, id: d.id, tcp: tcp}
 		if _, dup := r.dnsPending[k]; !dup {
-			dq := &dnsQuery{key: k, at: at, packet: r.packetNo, query: string(q.name), qtype: dnsTypeName(q.qtype)}
+			dq := r.newQuery()
+			*dq = dnsQuery{key: k, at: at, packet: r.packetNo, query: string(q.name), qtype: dnsTypeName(q.qtype)}
 			dq.wait = r.hold(at.UnixNano(), r.packetNo, nil, dq)
 			r.dnsPending[k] = dq
 		}
@@ -462,15 +492,16 @@ func (r *reader) dnsMessage(b []byte, src, dst string, tcp bool, at time.Time) {
 	}
 	k := dnsKey{client: dst, server: src, id: d.id, tcp: tcp}
 	at0, pk := at, r.packetNo
+	var asked string // the query's name as its query had it
 	if p, ok := r.dnsPending[k]; ok {
-		at0, pk = p.at, p.packet
-		delete(r.dnsPending, k)
-		p.wait.done = true
+		at0, pk, asked = p.at, p.packet, p.query
+		r.answered(p)
 	}
+	query := sameString(q.name, asked)
 	o := &record.Observation{
 		Kind: record.KindDNS, Source: record.SourcePcap, Time: at0.UTC(),
 		Client: dst, Server: src,
-		DNS: &record.DNS{Query: string(q.name), Type: dnsTypeName(q.qtype), Rcode: dnsRcodeName(d.rcode), Answers: dnsAnswers(d)},
+		DNS: &record.DNS{Query: query, Type: dnsTypeName(q.qtype), Rcode: dnsRcodeName(d.rcode), Answers: dnsAnswers(d, query)},
 	}
 	if tcp {
 		o.Note = "DNS over TCP"
@@ -504,8 +535,29 @@ func (r *reader) unanswered(q *dnsQuery) {
 	}
 	r.stats.DNS++
 	r.emit(o, q.packet, 0)
+	r.answered(q)
+}
+
+// answered ends a pending query: out of dnsPending, its blocker done,
+// and the query kept for newQuery to reuse (nothing reads a done
+// blocker's query).
+func (r *reader) answered(q *dnsQuery) {
 	delete(r.dnsPending, q.key)
 	q.wait.done = true
+	if len(r.spareQueries) < maxSpares {
+		*q = dnsQuery{}
+		r.spareQueries = append(r.spareQueries, q)
+	}
+}
+
+// newQuery returns a dnsQuery to fill: one answered before, or a new one.
+func (r *reader) newQuery() *dnsQuery {
+	if n := len(r.spareQueries); n > 0 {
+		q := r.spareQueries[n-1]
+		r.spareQueries = r.spareQueries[:n-1]
+		return q
+	}
+	return &dnsQuery{}
 }
 
 // resolve remembers that a client resolved a name to ip: the latest

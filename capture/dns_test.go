@@ -128,7 +128,7 @@ func TestDNSParse(t *testing.T) {
 	if !m.parse(last) {
 		t.Fatal("hand-written message not read")
 	}
-	got := dnsAnswers(&m)
+	got := dnsAnswers(&m, "mail.contoso.test")
 	want := []record.DNSAnswer{
 		{Type: "CNAME", Name: "mail.contoso.test", TTL: 30, Value: "www.contoso.test"},
 		{Type: "A", Name: "mail.contoso.test", TTL: 30, Value: "192.0.2.1"},
@@ -166,7 +166,7 @@ func compareDNS(t *testing.T, i int, b []byte) {
 		t.Fatalf("message %d: id %d qr %v rcode %d question %q %d; layers.DNS %d %v %d %q %d",
 			i, m.id, m.qr, m.rcode, q.name, q.qtype, d.ID, d.QR, d.ResponseCode, d.Questions[0].Name, d.Questions[0].Type)
 	}
-	if got, want := dnsAnswers(&m), refDNSAnswers(&d); !reflect.DeepEqual(got, want) {
+	if got, want := dnsAnswers(&m, string(q.name)), refDNSAnswers(&d); !reflect.DeepEqual(got, want) {
 		t.Fatalf("message %d: answers %+v, layers.DNS %+v", i, got, want)
 	}
 }
