@@ -150,7 +150,9 @@ type subjectOnce struct {
 	aiaMissing *aiaMissingMemo
 }
 
-// Leaf returns the server's certificate, or nil.
+// Leaf returns the server's certificate, or nil: nil too for the checks
+// that are not ChainOnly, to which the judge gives no parsed chain (see
+// Chain).
 func (s *Subject) Leaf() *x509.Certificate {
 	if len(s.Chain) == 0 {
 		return nil
