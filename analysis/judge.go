@@ -125,13 +125,16 @@ func (j *Judge) Judged(o *record.Observation) (*Item, uint64) {
 // kept).
 func (j *Judge) dates(o *record.Observation, at time.Time) (from, until time.Time, ok bool) {
 	until = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
-	chain, _ := j.j.opts.Cache.ParseChain(o.Chain)
-	for _, c := range chain {
-		if c.NotBefore.After(from) {
-			from = c.NotBefore
+	var cs []certView
+	if v := j.j.chain(o).view; v != nil { // the certificates that parsed
+		cs = v.certs
+	}
+	for i := range cs {
+		if c := &cs[i]; c.notBefore.After(from) {
+			from = c.notBefore
 		}
-		if c.NotAfter.Before(until) {
-			until = c.NotAfter
+		if c := &cs[i]; c.notAfter.Before(until) {
+			until = c.notAfter
 		}
 	}
 	return from, until, !at.Before(from) && !at.After(until)

@@ -341,8 +341,10 @@ type judger struct {
 	checks []*Check
 	now    time.Time
 	// chains holds what the judge knows of each chain seen lately, by
-	// its ID: parsed, its trust, its ChainOnly runs (chainEntry).
+	// its recorded ID: parsed, its trust, its ChainOnly runs
+	// (chainEntry); byDER those of the chains without one, by derHash.
 	chains      *memo.Gen[string, *chainEntry]
+	byDER       *memo.Gen[uint64, []*chainEntry]
 	whatIfTrust *trustResult
 	whatIfView  *chainView
 	sh          *sharing
@@ -572,7 +574,7 @@ func newJudger(opts Options) *judger {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains), runOnly: memo.New[uint64, []runOnlyEntry](maxChains), aiaMissing: newAIAMissingMemo()}
+	j := &judger{opts: opts, checks: opts.Registry.All(), now: now, chains: memo.New[string, *chainEntry](maxChains), byDER: memo.New[uint64, []*chainEntry](maxChains), sh: newSharing(), memo: memo.New[string, *Item](maxMemo), runFindings: memo.New[uint64, []*Finding](maxChains), runOnly: memo.New[uint64, []runOnlyEntry](maxChains), aiaMissing: newAIAMissingMemo()}
 	j.allProfiles = slices.Equal(opts.Profiles, match.Profiles())
 	j.chainSlot = make([]int, len(j.checks))
 	for i, c := range j.checks {
@@ -620,8 +622,6 @@ type parsedChain struct {
 	// view is what the checks that are not ChainOnly read of the chain
 	// (nil without a chain, or when not even its leaf parsed).
 	view *chainView
-	// desc is the chain's description when looked up for its ID.
-	desc *describedChain
 	// entry is what the judger keeps of the chain (nil without one).
 	entry *chainEntry
 }
@@ -644,10 +644,10 @@ type chainEntry struct {
 	desc *describedChain
 }
 
-// chain is o's chain, parsed and identified: found by the ID the
-// recorder gave it (a capture's and a trace's observations carry one)
-// without looking its certificates up in certs.Cache again (a hash of
-// each one's DER).
+// chain is o's chain, parsed and identified: its entry found by the ID
+// the recorder gave it (a capture's and a trace's observations carry
+// one), else by its certificates' DER (derHash), parsed only at its first
+// sight (or once its entry is forgotten).
 func (j *judger) chain(o *record.Observation) parsedChain {
 	if len(o.Chain) == 0 {
 		return parsedChain{}
@@ -662,27 +662,45 @@ func (j *judger) chain(o *record.Observation) parsedChain {
 			return pc
 		}
 	}
-	var pc parsedChain
-	pc.id = o.ChainID
-	if pc.id != "" {
-		// Found by its ID from now on: the cache need not hold its leaf.
-		pc.certs, pc.err = j.opts.Cache.ParseChainOwnLeaf(o.Chain)
-	} else {
-		pc.certs, pc.err = j.opts.Cache.ParseChain(o.Chain)
-		pc.id, pc.desc = j.sh.chainID(o.Chain, pc.certs)
-		if e, ok := j.chains.Get(pc.id); ok {
-			pc.entry = e
-			pc.view = e.pc.view
-			if e.done {
-				pc.certs = nil // as for a chain found by its recorded ID
+	var kept []*chainEntry
+	var h uint64
+	if o.ChainID == "" {
+		// Without a recorded ID (a proxy's observations): found by its
+		// certificates (a hash of their DER, compared byte for byte), not
+		// parsed and identified at every connection.
+		h = j.derHash(o.Chain)
+		kept, _ = j.byDER.Get(h)
+		for _, e := range kept {
+			if slices.EqualFunc(e.der, o.Chain, bytes.Equal) {
+				pc := e.pc
+				pc.entry = e
+				return pc
 			}
-			return pc
 		}
 	}
+	// Found by its ID or DER from now on: the cache need not hold its leaf.
+	var pc parsedChain
+	pc.certs, pc.err = j.opts.Cache.ParseChainOwnLeaf(o.Chain)
+	pc.id = chainID(o)
 	pc.view = newChainView(pc.certs, o.Chain)
 	pc.entry = &chainEntry{pc: parsedChain{certs: pc.certs, err: pc.err, id: pc.id, view: pc.view}, der: o.Chain}
-	j.chains.Put(pc.id, pc.entry)
+	if o.ChainID == "" {
+		j.byDER.Put(h, append(kept, pc.entry))
+	} else {
+		j.chains.Put(pc.id, pc.entry)
+	}
 	return pc
+}
+
+// derHash hashes the DER of a chain, certificate by certificate.
+func (j *judger) derHash(der [][]byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(j.sh.seed)
+	for _, d := range der {
+		maphash.WriteComparable(&h, len(d))
+		h.Write(d)
+	}
+	return h.Sum64()
 }
 
 // full parses pc again when its entry dropped the certificates (done):
@@ -878,14 +896,11 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			it.Chain = sh.summaries(s.Chain)
 		}
 	case pc.view == nil: // no chain, or not even its leaf parsed
-	case pc.entry != nil:
+	default: // a chain has its entry
 		e := pc.entry
-		switch {
-		case e.desc != nil:
+		if e.desc != nil {
 			sh.summaryHit++
-		case pc.desc != nil:
-			e.desc = pc.desc
-		default:
+		} else {
 			// At the chain's first sight (its entry is done only once
 			// described): kept here, not in sh.chains too, so without
 			// the certificates sh.chains finds a chain by.
@@ -893,10 +908,6 @@ func (j *judger) judge(index int, o *record.Observation, pc *parsedChain) *Item 
 			e.desc.chain = nil
 		}
 		it.Chain = e.desc.sums
-	case pc.desc != nil:
-		it.Chain = pc.desc.sums
-	default:
-		it.Chain = sh.summaries(s.Chain)
 	}
 	if o.Kind == record.KindDNS {
 		j.once, j.subj = subjectOnce{}, Subject{}

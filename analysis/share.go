@@ -9,7 +9,6 @@ import (
 	"github.com/certsleuth/certsleuth/certs"
 	"github.com/certsleuth/certsleuth/internal/memo"
 	"github.com/certsleuth/certsleuth/match"
-	"github.com/certsleuth/certsleuth/record"
 )
 
 // sharing lets the items of one Analyze call share what they have in
@@ -82,7 +81,6 @@ func (a *textArena) copy(s string) string {
 type describedChain struct {
 	chain []*x509.Certificate // nil when kept by a chain's entry alone
 	sums  []certs.Summary
-	id    string // record.ChainID of its DER, "" until asked (chainID)
 }
 
 type verdictKey struct {
@@ -132,22 +130,6 @@ func (sh *sharing) describe(chain []*x509.Certificate) *describedChain {
 		s[i] = certs.Describe(c)
 	}
 	return &describedChain{chain: chain, sums: s}
-}
-
-// chainID returns record.ChainID(der), whose certificates, all parsed,
-// are chain: computed once per chain described (a SHA-256 of the whole
-// chain at every connection was a twentieth of the judge's time). The
-// same pointers are the same DER (certs.Cache), so the same ID.
-// It returns the chain's entry too (nil when not all of der parsed).
-func (sh *sharing) chainID(der [][]byte, chain []*x509.Certificate) (string, *describedChain) {
-	if len(chain) == 0 || len(chain) != len(der) {
-		return record.ChainID(der), nil
-	}
-	e := sh.described(chain)
-	if e.id == "" {
-		e.id = record.ChainID(der)
-	}
-	return e.id, e
 }
 
 // verdicts returns Match(leaf, name, p) for every profile, computed once
