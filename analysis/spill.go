@@ -31,6 +31,10 @@ type spilled struct {
 	Item  *Item               `json:"i"`
 	Obs   *record.Observation `json:"o"`
 	Chain int                 `json:"n,omitempty"` // certificates recorded (their DER is not kept)
+	// shared: Item.Findings is a list the detail store keeps (details.list),
+	// not to be decoded over; own is then the array decoded into before.
+	shared bool
+	own    []Finding
 }
 
 // encodeSpilled writes it as one line of a spill file: the item, its

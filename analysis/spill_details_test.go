@@ -3,7 +3,9 @@ package analysis
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,4 +142,68 @@ func TestDetailsReadAhead(t *testing.T) {
 		check("while writing", []int{len(want) - 2, len(want) - 1})
 	}
 	check("in order again", fwd)
+}
+
+// TestDetailsSharedLists: requests whose compact findings are one list
+// (by identity, as the grouping's merged lists are) are written with a
+// reference to it once it repeats, and each reads back as written, into
+// new memory and into one reused readSlot (whose decoding never writes
+// over a kept list), in any order.
+func TestDetailsSharedLists(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	sc := scenarioList(t)[0]
+	r := Analyze(sc.obs, Options{Roots: scenarioCerts(t).roots, Now: scenarioDay})
+	var warn []*Item
+	for _, it := range r.Items {
+		if it.Warns("") {
+			warn = append(warn, it)
+		}
+	}
+	if len(warn) < 2 {
+		t.Fatalf("%d warning items", len(warn))
+	}
+	shared := slices.Clip(MergeFindings(warn[0].Findings, SeverityError))
+	d := newDetails(0)
+	defer d.close()
+	var want [][]byte
+	put := func(it *Item, merged []Finding) {
+		b, err := appendSpilled(nil, compactWith(it, merged))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b)
+		d.putCompact(it, merged)
+	}
+	for i := range 12 {
+		put(warn[0], shared) // the same list each time
+		other := warn[1+i%(len(warn)-1)]
+		put(other, MergeFindings(other.Findings, SeverityError)) // a new list each time
+	}
+	if len(d.listEnd) != 1 {
+		t.Fatalf("%d lists kept, want the shared one", len(d.listEnd))
+	}
+	keptWant, _ := appendValue(nil, reflect.ValueOf(shared))
+	s := &readSlot{}
+	for _, order := range [][]int{{0, 1, 2, 3, 4, 5, 6, 7}, {23, 22, 21, 20, 3, 2, 1, 0}, {4, 9, 4, 11, 6, 13}} {
+		for _, slot := range []*readSlot{nil, s} {
+			for _, ref := range order {
+				if slot != nil {
+					slot.reset()
+				}
+				it, err := d.getInto(int32(ref), slot)
+				if err != nil {
+					t.Fatalf("request %d: %v", ref, err)
+				}
+				if got, _ := appendSpilled(nil, it); string(got) != string(want[ref]) {
+					t.Fatalf("request %d read back differs (slot %v)", ref, slot != nil)
+				}
+			}
+		}
+	}
+	if d.listDec[0] == nil {
+		t.Fatal("the kept list was never read back")
+	}
+	if got, _ := appendValue(nil, reflect.ValueOf(d.listDec[0])); string(got) != string(keptWant) {
+		t.Error("the kept list was written over")
+	}
 }
