@@ -108,7 +108,7 @@ type OriginTrace struct {
 	// Autodiscover request.
 	scpAt map[string]int
 	// sameHostMemo caches same-host causes by host and what was known.
-	sameHostMemo map[string]*Cause
+	sameHostMemo map[sameHostKey]*Cause
 	// domainAt maps each of Domains to its first index; domainN is the
 	// length of Domains it was built for.
 	domainAt map[string]int
@@ -182,7 +182,7 @@ func TraceOrigins(obs []*record.Observation) *OriginTrace {
 // observations.
 func newOriginTrace(keepAll bool) *OriginTrace {
 	return &OriginTrace{Causes: map[int]*Cause{}, Answers: map[int]*exchange.Autodiscover{}, AnswerErrors: map[int]error{},
-		scpAt: map[string]int{}, sameHostMemo: map[string]*Cause{}, serverAt: map[string]string{},
+		scpAt: map[string]int{}, sameHostMemo: map[sameHostKey]*Cause{}, serverAt: map[string]string{},
 		domainSet: map[string]bool{}, known: map[string]*hostKnown{}, seenAD: map[string]bool{},
 		probeAt: map[string]int{}, principals: map[string]principalAt{}, keepAll: keepAll}
 }
@@ -672,7 +672,7 @@ func (t *OriginTrace) explain(idx int, o *record.Observation) *Cause {
 			return c
 		}
 		return &Cause{Kind: CauseUnknown, Hedged: true, URL: firstNonEmpty(o.URL, host),
-			Text: fmt.Sprintf("no earlier observation names %s: it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started", host)}
+			Text: "no earlier observation names " + host + ": it was typed in the client's settings, cached from an earlier run (Outlook's Last Known Good), or sent before the capture started"}
 	}
 	return t.candidate(host, scheme, adKind, t.seenAD, false)
 }
@@ -803,7 +803,7 @@ func (t *OriginTrace) probeCause(idx int, o *record.Observation) *Cause {
 func (t *OriginTrace) sameHost(o *record.Observation, host string, hk *hostKnown) *Cause {
 	// The answer depends only on the host, what is known so far and the
 	// source: a capture of thousands of encrypted connections builds it once.
-	key := fmt.Sprintf("%s|%d|%d|%s", host, hk.n, t.scpAt[host], o.Source)
+	key := sameHostKey{host, hk.n, t.scpAt[host], o.Source}
 	if c, ok := t.sameHostMemo[key]; ok {
 		if c == nil {
 			return nil
@@ -815,12 +815,22 @@ func (t *OriginTrace) sameHost(o *record.Observation, host string, hk *hostKnown
 	if len(t.sameHostMemo) >= 10000 {
 		clear(t.sameHostMemo) // bounded: a memo, rebuilt when needed
 	}
+	// The memo's own strings, not the observation's they may be cut from.
+	key.host, key.src = strings.Clone(key.host), record.Source(strings.Clone(string(key.src)))
 	t.sameHostMemo[key] = c
 	if c == nil {
 		return nil
 	}
 	cp := *c
 	return &cp
+}
+
+// sameHostKey is what a same-host cause depends on: the host, how much
+// is known of it (hostKnown.n), the index of its SCP request, the source.
+type sameHostKey struct {
+	host   string
+	n, scp int
+	src    record.Source
 }
 
 func (t *OriginTrace) sameHostBuild(o *record.Observation, host string, hk *hostKnown) *Cause {
@@ -1022,33 +1032,33 @@ func candidateCause(k candCase, rest, host, scheme, adKind string, quiet bool) *
 	switch k {
 	case candHTTPProbe:
 		return &Cause{Kind: CauseHTTPProbe, URL: u, Setting: exchange.SettingHTTPRedirect,
-			Text: fmt.Sprintf("the client's HTTP redirect probe: unauthenticated GET http://autodiscover.%s/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)", rest)}
+			Text: "the client's HTTP redirect probe: unauthenticated GET http://autodiscover." + rest + "/autodiscover/autodiscover.xml (tried when the HTTPS candidates fail)"}
 	case candRootDomain:
 		d := host
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.%s)", d, d)}
+			Text: "the client's Autodiscover candidate list: the email domain itself, https://" + d + "/autodiscover/ (tried before autodiscover." + d + ")"}
 	case candPrefixOf:
 		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://autodiscover.%s/autodiscover/ (tried after the email domain itself)", rest)}
+			Text: "the client's Autodiscover candidate list: https://autodiscover." + rest + "/autodiscover/ (tried after the email domain itself)"}
 	case candDirect:
 		return &Cause{Kind: CauseDirectConnect, URL: u, Text: "Outlook's Direct Connect to Office 365 (tried first by Microsoft 365 Apps, KB 3211279)"}
 	case candPrefix:
 		return &Cause{Kind: CausePrefix, URL: u, Setting: exchange.SettingAutodiscoverDNS,
-			Text: fmt.Sprintf("the client's Autodiscover candidate list: https://%s/autodiscover/ (tried after the email domain itself)", host)}
+			Text: "the client's Autodiscover candidate list: https://" + host + "/autodiscover/ (tried after the email domain itself)"}
 	case candRootGuess:
 		return &Cause{Kind: CauseRootDomain, URL: u, Setting: exchange.SettingRootDomain, Hedged: true,
-			Text: fmt.Sprintf("most likely the client's Autodiscover candidate list: the email domain itself, https://%s/autodiscover/ (tried before autodiscover.<domain>)", host)}
+			Text: "most likely the client's Autodiscover candidate list: the email domain itself, https://" + host + "/autodiscover/ (tried before autodiscover.<domain>)"}
 	case candSCPAgain:
 		return &Cause{Kind: CauseSCP, URL: u, Setting: exchange.SettingSCP, Hedged: true,
-			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP) again: Outlook re-runs Autodiscover about hourly (KB 3211279) and asks %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
+			Text: "most likely the Active Directory service connection point (SCP) again: Outlook re-runs Autodiscover about hourly (KB 3211279) and asks " + host + ", which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri"}
 	case candSCP:
 		return &Cause{Kind: CauseSCP, URL: u, Setting: exchange.SettingSCP, Hedged: true,
-			Text: fmt.Sprintf("most likely the Active Directory service connection point (SCP): a first Autodiscover request on %s, which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri", host)}
+			Text: "most likely the Active Directory service connection point (SCP): a first Autodiscover request on " + host + ", which is neither the email domain nor autodiscover.<domain>; the SCP URL comes from AutodiscoverServiceInternalUri"}
 	}
 	if quiet {
 		return nil
 	}
-	return &Cause{Kind: CauseUnknown, Hedged: true, URL: u, Text: fmt.Sprintf("no earlier observation names %s", host)}
+	return &Cause{Kind: CauseUnknown, Hedged: true, URL: u, Text: "no earlier observation names " + host}
 }
 
 // domainIndex maps each of Domains to its first index.
