@@ -188,3 +188,44 @@ func TestSummaryEntriesEqualMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestPlain8: plain8 says a word is plain exactly when each of its bytes
+// is one jsonSafe marks: every byte value at every place of a plain word,
+// two at two places, and random words.
+func TestPlain8(t *testing.T) {
+	safe := func(b byte) bool { return b < 0x80 && jsonSafe[b] }
+	want := func(w uint64) bool {
+		for k := range 8 {
+			if !safe(byte(w >> (8 * k))) {
+				return false
+			}
+		}
+		return true
+	}
+	const base = 0x6162636465666768 // "hgfedcba"
+	for k := range 8 {
+		for v := range 256 {
+			w := base&^(0xff<<(8*k)) | uint64(v)<<(8*k)
+			if got := plain8(w); got != want(w) {
+				t.Fatalf("plain8(%#016x) = %v", w, got)
+			}
+			for k2 := range 8 {
+				for v2 := range 256 {
+					w2 := w&^(0xff<<(8*k2)) | uint64(v2)<<(8*k2)
+					if got := plain8(w2); got != want(w2) {
+						t.Fatalf("plain8(%#016x) = %v", w2, got)
+					}
+				}
+			}
+		}
+	}
+	x := uint64(0x9e3779b97f4a7c15)
+	for range 1 << 20 {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		if got := plain8(x); got != want(x) {
+			t.Fatalf("plain8(%#016x) = %v", x, got)
+		}
+	}
+}
