@@ -113,6 +113,37 @@ type OriginTrace struct {
 	// length of Domains it was built for.
 	domainAt map[string]int
 	domainN  int
+	// url is the last URL step parsed and what of it (urlHostPath,
+	// isAutodiscoverURL): a request's step asks four times.
+	url urlMemo
+}
+
+// urlMemo is what exchange.URLHostPath and exchange.IsAutodiscoverURL
+// say of u (ad and adKind once adSet).
+type urlMemo struct {
+	u, host, path, scheme string
+	adSet, ad             bool
+	adKind                string
+}
+
+// urlHostPath is exchange.URLHostPath(u), u parsed once for a run of calls.
+func (t *OriginTrace) urlHostPath(u string) (host, path, scheme string) {
+	if m := &t.url; m.u != u || u == "" {
+		host, path, scheme = exchange.URLHostPath(u)
+		t.url = urlMemo{u: u, host: host, path: path, scheme: scheme}
+	}
+	return t.url.host, t.url.path, t.url.scheme
+}
+
+// isAutodiscoverURL is exchange.IsAutodiscoverURL(u), for a run of calls
+// with u once.
+func (t *OriginTrace) isAutodiscoverURL(u string) (bool, string) {
+	t.urlHostPath(u) // t.url is u's
+	if m := &t.url; !m.adSet {
+		m.ad, m.adKind = exchange.IsAutodiscoverURL(u)
+		m.adSet = true
+	}
+	return t.url.ad, t.url.adKind
 }
 
 type knownName struct {
@@ -303,8 +334,8 @@ func (t *OriginTrace) step(idx int, o *record.Observation) *Cause {
 					t.scpAt[h] = idx
 				}
 			}
-			if ok, _ := exchange.IsAutodiscoverURL(o.URL); ok {
-				h, _, _ := exchange.URLHostPath(o.URL)
+			if ok, _ := t.isAutodiscoverURL(o.URL); ok {
+				h, _, _ := t.urlHostPath(o.URL)
 				t.seenAD[h] = true
 			}
 		}
@@ -563,7 +594,7 @@ func (h *hostKnown) add(k knownName) {
 func (t *OriginTrace) explain(idx int, o *record.Observation) *Cause {
 	name, _ := o.AskedName()
 	host := exchange.NormHost(name)
-	uh, upath, scheme := exchange.URLHostPath(o.URL)
+	uh, upath, scheme := t.urlHostPath(o.URL)
 	if uh != "" {
 		host = uh
 	}
@@ -610,7 +641,7 @@ func (t *OriginTrace) explain(idx int, o *record.Observation) *Cause {
 	// directory serves the URL's path (Exchange 2016 and later put OWA's
 	// options URL, /owa/, in EcpUrl: a request for /owa/ is OWA's), then
 	// the preferred element, then the latest answer.
-	served := pathSetting(o.URL)
+	served := pathSettingOf(o.URL, upath)
 	better := func(a, b knownName, sa, sb int) bool {
 		switch {
 		case sa != sb:
@@ -644,7 +675,7 @@ func (t *OriginTrace) explain(idx int, o *record.Observation) *Cause {
 			return c
 		}
 	}
-	isAD, adKind := exchange.IsAutodiscoverURL(o.URL)
+	isAD, adKind := t.isAutodiscoverURL(o.URL)
 	// A path match always wins; a host-only match loses to the candidate
 	// order for Autodiscover requests (the client builds those itself).
 	if best >= 0 && (bestScore >= 2 || !isAD) {
@@ -731,6 +762,14 @@ func pathSetting(u string) string {
 		return "" // no path (most of a capture's connections)
 	}
 	_, path, _ := exchange.URLHostPath(u)
+	return pathSettingOf(u, path)
+}
+
+// pathSettingOf is pathSetting(u), path being u's (exchange.URLHostPath).
+func pathSettingOf(u, path string) string {
+	if u == "" {
+		return ""
+	}
 	for _, pp := range urlPaths {
 		// path+"/" == prefix, path == prefix without its "/", or under it
 		if strings.HasPrefix(path, pp.prefix) || path == strings.TrimSuffix(pp.prefix, "/") ||
