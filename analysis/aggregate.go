@@ -722,9 +722,8 @@ func (c *Culprit) hasAlt(k Cause) bool {
 	if k.Kind == CauseSameHost {
 		return false
 	}
-	key := settingKey(k)
 	for _, a := range c.sameAlts {
-		if settingKey(a) == key {
+		if sameSettingKey(a, k) {
 			return k.Field == nil || a.Field == nil || elementPref(k.Field.Element) >= elementPref(a.Field.Element)
 		}
 	}

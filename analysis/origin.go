@@ -894,44 +894,80 @@ func scpAlternative(host string, at int) Cause {
 		Text: fmt.Sprintf("the AD service connection point, AutodiscoverServiceInternalUri (most likely what #%d asked for)", at)}
 }
 
-// settingKey identifies a setting and which of its URLs (internal,
-// external) a cause names.
-func settingKey(c Cause) string {
-	k := c.Setting
+// settingKeyParts identifies a setting and which of its URLs (internal,
+// external) a cause names, in two parts that are the key joined: Setting,
+// then "|" and the scope when the cause has one (a field's, the SCP's
+// internal one), else "".
+func settingKeyParts(c Cause) (setting, scope string) {
 	switch {
 	case c.Field != nil:
-		k += "|" + string(c.Field.Scope)
+		switch c.Field.Scope {
+		case exchange.ScopeInternal:
+			return c.Setting, "|" + string(exchange.ScopeInternal)
+		case exchange.ScopeExternal:
+			return c.Setting, "|" + string(exchange.ScopeExternal)
+		case exchange.ScopeNone:
+			return c.Setting, "|"
+		}
+		return c.Setting, "|" + string(c.Field.Scope)
 	case c.Kind == CauseSCP:
-		k += "|" + string(exchange.ScopeInternal)
+		return c.Setting, "|" + string(exchange.ScopeInternal)
 	}
-	return k
+	return c.Setting, ""
+}
+
+// sameSettingKey reports whether a and b have the same key (settingKeyParts
+// joined), without joining them (this runs for every URL-less connection
+// of a capture).
+func sameSettingKey(a, b Cause) bool {
+	a1, a2 := settingKeyParts(a)
+	b1, b2 := settingKeyParts(b)
+	return joinedEqual(a1, a2, b1, b2)
+}
+
+// joinedEqual reports whether a1+a2 == b1+b2.
+func joinedEqual(a1, a2, b1, b2 string) bool {
+	if len(a1)+len(a2) != len(b1)+len(b2) {
+		return false
+	}
+	if len(a1) > len(b1) {
+		a1, a2, b1, b2 = b1, b2, a1, a2
+	}
+	// a1 is the shorter first part: b1 = a1 + the start of a2.
+	n := len(b1) - len(a1)
+	return b1[:len(a1)] == a1 && b1[len(a1):] == a2[:n] && a2[n:] == b2
 }
 
 // dedupeSettings keeps one cause per setting and scope, in order, flattening
 // same-host causes; among equals the preferred element (EwsUrl before ASUrl).
 func dedupeSettings(cs []Cause) []Cause {
-	var flat []Cause
-	for _, c := range cs {
-		if c.Kind == CauseSameHost {
-			flat = append(flat, c.Either...)
-		} else if c.Setting != "" {
-			flat = append(flat, c)
+	var out []Cause
+	for i := range cs {
+		if cs[i].Kind == CauseSameHost {
+			for _, e := range cs[i].Either {
+				out = addSetting(out, e)
+			}
+		} else if cs[i].Setting != "" {
+			out = addSetting(out, cs[i])
 		}
 	}
-	var out []Cause
-	at := map[string]int{}
-	for _, c := range flat {
-		k := settingKey(c)
-		if i, ok := at[k]; ok {
+	return out
+}
+
+// addSetting is dedupeSettings' step: c appended to out, unless a cause
+// of its setting and scope is there already, which c then replaces when
+// its element is preferred. Found by scanning (a cause lists a few
+// settings): no map nor key made per call.
+func addSetting(out []Cause, c Cause) []Cause {
+	for i := range out {
+		if sameSettingKey(out[i], c) {
 			if c.Field != nil && out[i].Field != nil && elementPref(c.Field.Element) < elementPref(out[i].Field.Element) {
 				out[i] = c
 			}
-			continue
+			return out
 		}
-		at[k] = len(out)
-		out = append(out, c)
 	}
-	return out
+	return append(out, c)
 }
 
 // altWords names one alternative briefly, for a same-host cause's text.

@@ -422,3 +422,37 @@ func TestPathSetting(t *testing.T) {
 		}
 	}
 }
+
+// TestSameSettingKey: two causes have the same setting key exactly when
+// their keys joined (a setting, then "|" and the scope of a field or of
+// the SCP) are equal, whatever the lengths of the parts; dedupeSettings
+// keeps one cause per key, the preferred element, in order.
+func TestSameSettingKey(t *testing.T) {
+	key := func(c Cause) string { a, b := settingKeyParts(c); return a + b }
+	var cs []Cause
+	for _, set := range []string{"", "a", "a|", "a|internal", exchange.SettingEWS, exchange.SettingOAB} {
+		cs = append(cs, Cause{Setting: set}, Cause{Setting: set, Kind: CauseSCP})
+		for _, sc := range []exchange.Scope{exchange.ScopeNone, exchange.ScopeInternal, exchange.ScopeExternal, "internal|x"} {
+			cs = append(cs, Cause{Setting: set, Field: &exchange.ADField{Scope: sc, Element: "EwsUrl"}})
+		}
+	}
+	for _, a := range cs {
+		for _, b := range cs {
+			if got, want := sameSettingKey(a, b), key(a) == key(b); got != want {
+				t.Errorf("sameSettingKey(%q, %q) = %v", key(a), key(b), got)
+			}
+		}
+	}
+	for _, parts := range [][4]string{{"ab", "c", "a", "bc"}, {"a", "bc", "ab", "c"}, {"", "abc", "abc", ""}, {"ab", "cd", "abc", "d"}, {"ab", "cd", "abd", "c"}} {
+		if got, want := joinedEqual(parts[0], parts[1], parts[2], parts[3]), parts[0]+parts[1] == parts[2]+parts[3]; got != want {
+			t.Errorf("joinedEqual%q = %v", parts, got)
+		}
+	}
+	asURL := Cause{Setting: exchange.SettingEWS, Field: &exchange.ADField{Scope: exchange.ScopeInternal, Element: "ASUrl"}}
+	ews := Cause{Setting: exchange.SettingEWS, Field: &exchange.ADField{Scope: exchange.ScopeInternal, Element: "EwsUrl"}}
+	oab := Cause{Setting: exchange.SettingOAB, Field: &exchange.ADField{Scope: exchange.ScopeInternal, Element: "OABUrl"}}
+	got := dedupeSettings([]Cause{asURL, {Kind: CauseSameHost, Either: []Cause{oab, ews}}, {Setting: ""}, oab})
+	if len(got) != 2 || got[0].Field.Element != "EwsUrl" || got[1].Field.Element != "OABUrl" {
+		t.Errorf("dedupeSettings: %+v", got)
+	}
+}

@@ -35,6 +35,9 @@ type spilled struct {
 	// not to be decoded over; own is then the array decoded into before.
 	shared bool
 	own    []Finding
+	// chain is the observation's empty certificates (item), reused by an
+	// item decoded over this one.
+	chain [][]byte
 }
 
 // encodeSpilled writes it as one line of a spill file: the item, its
@@ -56,7 +59,10 @@ func (sp *spilled) item() (*Item, error) {
 	}
 	it.Obs = sp.Obs
 	if sp.Chain > 0 {
-		it.Obs.Chain = make([][]byte, sp.Chain)
+		if cap(sp.chain) < sp.Chain {
+			sp.chain = make([][]byte, sp.Chain)
+		}
+		it.Obs.Chain = sp.chain[:sp.Chain:sp.Chain] // empty certificates, as many as recorded
 	}
 	return it, nil
 }

@@ -118,8 +118,30 @@ type JSONCulprit struct {
 // Report.Explain or Report.ExplainBrief (whose Examples are nil: their
 // indexes are the culprit's ExampleIndexes).
 func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
-	j := JSONCulprit{Index: c.First.Index, Repeats: []int{}, Name: c.First.Name, URL: c.First.Obs.URL, Profiles: c.Profiles,
-		Checks: []string{}, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName, Examples: []int{}}
+	var j JSONCulprit
+	jsonCulpritInto(&j, c)
+	return j
+}
+
+// jsonCulpritInto sets *j to JSONCulpritOf(c), in the arrays of j's lists
+// (the JSON summary makes an entry per cause in one JSONCulprit).
+func jsonCulpritInto(j *JSONCulprit, c *analysis.Culprit) {
+	emptied := func(s []int) []int {
+		if s == nil {
+			return []int{}
+		}
+		return s[:0]
+	}
+	repeats, examples, checks, clients := emptied(j.Repeats), emptied(j.Examples), j.Checks[:0], j.Clients[:0]
+	firstSeen, lastSeen := j.FirstSeen, j.LastSeen
+	if checks == nil {
+		checks = []string{}
+	}
+	if clients == nil {
+		clients = []string{}
+	}
+	*j = JSONCulprit{Index: c.First.Index, Repeats: repeats, Name: c.First.Name, URL: c.First.Obs.URL, Profiles: c.Profiles,
+		Checks: checks, Verdict: c.Verdict, Origin: c.Origin, Remedies: c.Remedies, SuggestedName: c.NewName, Examples: examples}
 	if c.Examples == nil {
 		index, first := c.ExampleIndexes()
 		for i, x := range index {
@@ -148,12 +170,14 @@ func JSONCulpritOf(c *analysis.Culprit) JSONCulprit {
 		j.Profiles = []string{}
 	}
 	j.Requests, j.Connections, j.MoreClients = c.Requests, c.Conns, c.MoreClients
-	j.Clients = append([]string{}, c.Clients...)
+	j.Clients = append(clients, c.Clients...)
 	if !c.FirstSeen.IsZero() {
-		f, l := c.FirstSeen, c.LastSeen
-		j.FirstSeen, j.LastSeen = &f, &l
+		if firstSeen == nil {
+			firstSeen, lastSeen = new(time.Time), new(time.Time)
+		}
+		*firstSeen, *lastSeen = c.FirstSeen, c.LastSeen
+		j.FirstSeen, j.LastSeen = firstSeen, lastSeen
 	}
-	return j
 }
 
 // JSONOf returns the JSON form of an item.
@@ -330,12 +354,13 @@ func writeJSONSummary(w io.Writer, sum *JSONSummary, cs []*analysis.Culprit, exp
 	// The entries of a summary are written without reflection
 	// (jsonline.go): hs.pcap has 9,656 causes and 1,818 plans.
 	var buf []byte
+	var j JSONCulprit // each cause's entry, in the same lists' arrays
 	bw.WriteString(`,"explain":[`)
 	for i, c := range cs {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		j := JSONCulpritOf(explain(c))
+		jsonCulpritInto(&j, explain(c))
 		var err error
 		if buf, err = appendCulprit(buf[:0], &j); err != nil {
 			return err
