@@ -139,7 +139,7 @@ func (p *certPlanAcc) each(yield func(ServerPlan) bool) {
 				plan.Move = append(plan.Move, pn.Name)
 			}
 		}
-		sort.Slice(plan.Names, func(i, j int) bool { return plan.Names[i].Name < plan.Names[j].Name })
+		slices.SortFunc(plan.Names, func(a, b PlannedName) int { return strings.Compare(a.Name, b.Name) }) // a map's keys: no two alike
 		sort.Strings(plan.Get)
 		sort.Strings(plan.Move)
 		if !yield(plan) {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/certsleuth/certsleuth/analysis"
 	"github.com/certsleuth/certsleuth/certs"
+	"github.com/certsleuth/certsleuth/exchange"
 	"github.com/certsleuth/certsleuth/match"
+	"github.com/certsleuth/certsleuth/record"
 )
 
 // This file writes the JSON line of an item (JSONItem) without
@@ -79,9 +81,7 @@ func appendItemLine(b []byte, j *JSONItem, c *lineCache) ([]byte, error) {
 	b = appendOmit(b, `,"not_judged":`, j.NotJudged)
 	if j.DNS != nil {
 		b = append(b, `,"dns":`...)
-		if b, err = appendMarshal(b, j.DNS); err != nil {
-			return b, err
-		}
+		b = appendDNS(b, j.DNS)
 	}
 	if j.WhatIf {
 		b = append(b, `,"what_if":true`...)
@@ -124,8 +124,8 @@ func appendStrings[S ~string](b []byte, ss []S) []byte {
 	return append(b, ']')
 }
 
-// appendMarshal appends v as json.Marshal writes it (for the rare parts
-// of a line: DNS answers, Autodiscover fields).
+// appendMarshal appends v as json.Marshal writes it (for a time
+// appendJSONTime does not write itself).
 func appendMarshal(b []byte, v any) ([]byte, error) {
 	m, err := json.Marshal(v)
 	if err != nil {
@@ -362,9 +362,7 @@ func appendCauses(b []byte, cs []analysis.Cause) ([]byte, error) {
 		}
 		if c.Field != nil {
 			b = append(b, `,"field":`...)
-			if b, err = appendMarshal(b, c.Field); err != nil {
-				return b, err
-			}
+			b = appendADField(b, c.Field)
 		}
 		b = appendOmit(b, `,"url":`, c.URL)
 		b = appendOmit(b, `,"setting":`, c.Setting)
@@ -381,6 +379,54 @@ func appendCauses(b []byte, cs []analysis.Cause) ([]byte, error) {
 		b = append(b, '}')
 	}
 	return append(b, ']'), nil
+}
+
+// appendDNS appends d as json.Marshal writes it (a DNS line's query and
+// answers).
+func appendDNS(b []byte, d *record.DNS) []byte {
+	b = appendField(b, `{"query":`, d.Query)
+	b = appendField(b, `,"qtype":`, d.Type)
+	b = appendOmit(b, `,"rcode":`, d.Rcode)
+	if len(d.Answers) > 0 {
+		b = append(b, `,"answers":[`...)
+		for i := range d.Answers {
+			a := &d.Answers[i]
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, `{"type":`, a.Type)
+			b = appendField(b, `,"name":`, a.Name)
+			b = appendField(b, `,"value":`, a.Value)
+			for _, n := range [...]struct {
+				key string
+				v   int64
+			}{{`,"port":`, int64(a.Port)}, {`,"prio":`, int64(a.Prio)}, {`,"weight":`, int64(a.Weight)}, {`,"ttl":`, int64(a.TTL)}} {
+				if n.v != 0 {
+					b = strconv.AppendInt(append(b, n.key...), n.v, 10)
+				}
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendADField appends f as json.Marshal writes it (the field of an
+// Autodiscover answer an origin cause names; a capture names one in many
+// of its lines).
+func appendADField(b []byte, f *exchange.ADField) []byte {
+	b = appendField(b, `{"form":`, string(f.Form))
+	b = appendField(b, `,"block":`, f.Block)
+	b = appendField(b, `,"element":`, f.Element)
+	b = appendOmit(b, `,"scope":`, string(f.Scope))
+	b = appendField(b, `,"value":`, f.Value)
+	b = appendField(b, `,"setting":`, f.Setting)
+	if f.Port != 0 {
+		b = append(b, `,"port":`...)
+		b = strconv.AppendInt(b, int64(f.Port), 10)
+	}
+	return append(b, '}')
 }
 
 // appendCulprit appends j as json.Marshal writes it (the JSON summary's

@@ -51,10 +51,12 @@ func TestJSONLineEqualsEncoding(t *testing.T) {
 		Findings: []analysis.Finding{{ID: odd, Severity: analysis.Severity(odd), Profile: odd, Summary: odd,
 			Evidence: []analysis.Evidence{{Label: odd, Value: odd, From: odd}, {}}, Why: odd, Remedy: odd, Citation: odd}, {Evidence: []analysis.Evidence{}}},
 		Warns: []string{odd}, Error: odd, NotJudged: odd,
-		DNS:    &record.DNS{Query: odd, Type: "SRV", Answers: []record.DNSAnswer{{Type: "SRV", Name: odd, Value: odd, Port: 443}}},
+		DNS: &record.DNS{Query: odd, Type: "SRV", Rcode: odd, Answers: []record.DNSAnswer{{Type: "SRV", Name: odd, Value: odd, Port: 443},
+			{Type: odd, Name: odd, Value: odd, Port: -1, Prio: 10, Weight: 65535, TTL: 1<<32 - 1}, {}}},
 		WhatIf: true,
 		Origin: []analysis.Cause{{Kind: analysis.CauseKind(odd), From: 3, Field: &exchange.ADField{}, URL: odd, Setting: odd, Text: odd, Hedged: true,
-			Either: []analysis.Cause{{Kind: "x", Text: odd}, {}}}, {}},
+			Either: []analysis.Cause{{Kind: "x", Text: odd}, {}, {Field: &exchange.ADField{Form: exchange.AutodiscoverForm(odd), Block: odd, Element: odd,
+				Scope: exchange.Scope(odd), Value: odd, Setting: odd, Port: 993}}}}, {}},
 	}, JSONItem{}, JSONItem{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Chain: []certs.Summary{}, Findings: []analysis.Finding{}, Warns: []string{}})
 	// Verdicts that each say what the one before says but for one field
 	// (copied after the profile only when they all agree).
@@ -114,6 +116,9 @@ func TestJSONLineFields(t *testing.T) {
 		{analysis.Finding{}, "id severity profile summary evidence why remedy citation"},
 		{analysis.Evidence{}, "label value from"},
 		{analysis.Cause{}, "kind from field url setting text hedged either"},
+		{exchange.ADField{}, "form block element scope value setting port"},
+		{record.DNS{}, "query qtype rcode answers"},
+		{record.DNSAnswer{}, "type name value port prio weight ttl"},
 		{JSONCulprit{}, "index repeats name url profiles checks verdict origin remedies suggested_name requests connections clients more_clients first_seen last_seen examples"},
 		{analysis.Remedy{}, "setting title exchange_version version_assumed command note citation other_versions"},
 		{analysis.VersionCommand{}, "versions command"},
