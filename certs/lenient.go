@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -92,16 +93,22 @@ func (m *Malformed) Kinds() []DefectKind {
 }
 
 // malformed remembers, for each certificate ParseLenient built, why
-// crypto/x509 refused it; an entry goes away with its certificate.
+// crypto/x509 refused it; an entry goes away with its certificate. n is
+// len(m), read without the lock: most programs read no malformed
+// certificate, and the judge asks for each certificate of each new chain
+// and each client profile.
 var malformed = struct {
 	mu sync.Mutex
 	m  map[weak.Pointer[x509.Certificate]]*Malformed
+	n  atomic.Int64
 }{m: map[weak.Pointer[x509.Certificate]]*Malformed{}}
 
 // MalformedInfo returns why crypto/x509 refuses c, when c was read by
 // ParseLenient; nil for a certificate crypto/x509 parsed.
 func MalformedInfo(c *x509.Certificate) *Malformed {
-	if c == nil {
+	// With none remembered, c was not read by ParseLenient: whoever
+	// holds c got it after remember stored its entry (and n).
+	if c == nil || malformed.n.Load() == 0 {
 		return nil
 	}
 	malformed.mu.Lock()
@@ -113,10 +120,12 @@ func remember(c *x509.Certificate, m *Malformed) {
 	k := weak.Make(c)
 	malformed.mu.Lock()
 	malformed.m[k] = m
+	malformed.n.Store(int64(len(malformed.m)))
 	malformed.mu.Unlock()
 	runtime.AddCleanup(c, func(k weak.Pointer[x509.Certificate]) {
 		malformed.mu.Lock()
 		delete(malformed.m, k)
+		malformed.n.Store(int64(len(malformed.m)))
 		malformed.mu.Unlock()
 	}, k)
 }
