@@ -77,7 +77,9 @@ func (j *Judge) Judged(o *record.Observation) (*Item, uint64) {
 	if at.IsZero() {
 		at = j.j.now
 	}
-	j.key = judgeKey(j.key[:0], o)
+	// The chain's ID from the judger's entry: a proxy's observations
+	// carry none, and record.ChainID hashed the whole chain each time.
+	j.key = judgeKey(j.key[:0], o, j.j.chain(o).id)
 	if len(j.key) > 0 {
 		if m, ok := j.memo[string(j.key)]; ok && !at.Before(m.from) && !at.After(m.until) {
 			it := m.it
@@ -142,18 +144,18 @@ func (j *Judge) dates(o *record.Observation, at time.Time) (from, until time.Tim
 
 // judgeKey appends to b what the judgement of o depends on besides the
 // earlier observations and the time: every field of o but Time, Duration,
-// Client and Conn, its chain by its ID: the fields the checks read
-// (appendCheckFields, as the judge stage's own memo keys on them) and the
-// rest, because a Judge numbers its judgements and the proxy treats two
+// Client and Conn, its chain by its ID, id (chainID's): the fields the
+// checks read (appendCheckFields, as the judge stage's own memo keys on
+// them) and the rest, because a Judge numbers its judgements and the proxy treats two
 // requests with one number alike. It appends nothing when o is to be
 // judged on its own: it carries a body (an Autodiscover answer), DNS
 // answers or AIA fetches. TestJudgeKeyFields fails when Observation gains
 // a field this leaves out.
-func judgeKey(b []byte, o *record.Observation) []byte {
+func judgeKey(b []byte, o *record.Observation, id string) []byte {
 	if o.Body != nil || o.DNS != nil || len(o.AIA) > 0 {
 		return b
 	}
-	b = appendCheckFields(b, o, chainID(o))
+	b = appendCheckFields(b, o, id)
 	b = keyStr(b, o.Server)
 	b = keyStr(b, o.Proxy)
 	b = keyList(b, o.ALPN)

@@ -112,7 +112,7 @@ func TestJudgeKeyFields(t *testing.T) {
 	ignored := map[string]bool{"Time": true, "Duration": true, "Client": true, "Conn": true}
 	base := httpsObs(0, "GET", "https://mail.contoso.com/owa/", 200, nil, exchAddr)
 	base.ChainID = "abc"
-	want := string(judgeKey(nil, base))
+	want := string(judgeKey(nil, base, chainID(base)))
 	if want == "" {
 		t.Fatal("a plain request has no key")
 	}
@@ -124,7 +124,7 @@ func TestJudgeKeyFields(t *testing.T) {
 		if f.Name == "Chain" {
 			o.ChainID = "" // the key names a chain by its ID, computed when unset
 		}
-		got := string(judgeKey(nil, &o))
+		got := string(judgeKey(nil, &o, chainID(&o)))
 		switch {
 		case ignored[f.Name] && got != want:
 			t.Errorf("field %s is not read by the checks but changes the key", f.Name)
@@ -136,7 +136,7 @@ func TestJudgeKeyFields(t *testing.T) {
 	a, b := *base, *base
 	a.Method, a.Host = "GET1", ":x"
 	b.Method, b.Host = "GET", "1:x"
-	if string(judgeKey(nil, &a)) == string(judgeKey(nil, &b)) {
+	if string(judgeKey(nil, &a, chainID(&a))) == string(judgeKey(nil, &b, chainID(&b))) {
 		t.Error("two requests that differ share a key")
 	}
 }
