@@ -421,7 +421,6 @@ func newReader(opts Options, out func(*record.Observation) error) *reader {
 		ders: map[uint64][]byte{}, chains: map[uint64]sharedChain{}, linkWarned: map[linkType]bool{},
 	}
 	r.order.out = out
-	r.lastFull = map[uint64]fullHandshake{}
 	r.stats = &r.res.Stats
 	return r
 }
@@ -1253,12 +1252,6 @@ var keySeed = maphash.MakeSeed()
 // lastFull) keep in place of a key.
 func keyHash[K comparable](k K) uint64 { return maphash.Comparable(keySeed, k) }
 
-// fullHandshake is the latest full handshake for a fullKey.
-type fullHandshake struct {
-	conn string
-	at   int64
-}
-
 // Bounds on what attribution remembers.
 const (
 	maxFullHandshakes = 1 << 14 // client and name pairs
@@ -1283,28 +1276,27 @@ func (r *reader) attribute(o *record.Observation) {
 	}
 	switch o.Visibility {
 	case record.VisResumed:
-		if prev, ok := r.lastFull[keyHash(fullKey{clientIP, name})]; ok {
-			o.ResumedFrom = prev.conn
-		} else if prev, ok := r.lastFull[keyHash(fullKey{clientIP, o.Server})]; ok {
-			o.ResumedFrom = prev.conn
+		if conn, ok := r.lastFull.get(keyHash(fullKey{clientIP, name})); ok {
+			o.ResumedFrom = conn
+		} else if conn, ok := r.lastFull.get(keyHash(fullKey{clientIP, o.Server})); ok {
+			o.ResumedFrom = conn
 		}
 	case record.VisVisible, record.VisEncrypted:
 		at := o.Time.UnixNano()
-		if len(r.lastFull) >= maxFullHandshakes {
-			r.lastFull = forgetOlder(r.lastFull, func(v fullHandshake) int64 { return v.at })
+		if r.lastFull.n >= maxFullHandshakes {
+			r.lastFull.forgetOlder()
 		}
-		r.lastFull[keyHash(fullKey{clientIP, name})] = fullHandshake{o.Conn, at}
-		r.lastFull[keyHash(fullKey{clientIP, o.Server})] = fullHandshake{o.Conn, at}
+		r.lastFull.set(keyHash(fullKey{clientIP, name}), o.Conn, at)
+		r.lastFull.set(keyHash(fullKey{clientIP, o.Server}), o.Conn, at)
 	}
 }
 
 // forgetOlder deletes the older half of m's entries, by the time at
-// gives, and returns m. It used to copy the newer half into a new map,
-// as deleted slots made the next insertions rehash the table: with Go
-// 1.26's maps (which prune deleted slots before they grow) deleting in
-// place costs the same CPU within the noise (BenchmarkStream/hs.pcap,
-// the resumption table halved 4 times a read) and allocates 5.2 MB a
-// read less.
+// gives, and returns m (the DNS tables, the IP fragments). It used to
+// copy the newer half into a new map; deleted in place, the entries
+// leave deleted slots that make the insertions after them probe
+// further (the resumption table, hs.pcap: as much CPU as the copy, and
+// 5.2 MB a read less allocated; it is a fullTable now).
 func forgetOlder[K comparable, V any](m map[K]V, at func(V) int64) map[K]V {
 	ts := make([]int64, 0, len(m))
 	for _, v := range m {

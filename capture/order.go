@@ -137,9 +137,9 @@ type order struct {
 	// flow's or query's pointer when they set done) and out of the heap.
 	spareBlocks []*blocker
 	seq         int64
-	ready       bool                     // something was produced or unblocked since the last release
-	forcing     bool                     // observations being emitted are forced out (see force)
-	lastFull    map[uint64]fullHandshake // by keyHash of a fullKey
+	ready       bool      // something was produced or unblocked since the last release
+	forcing     bool      // observations being emitted are forced out (see force)
+	lastFull    fullTable // by keyHash of a fullKey
 }
 
 // hold registers something that may still produce an observation
