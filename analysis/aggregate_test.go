@@ -138,3 +138,29 @@ func TestTotalsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestRememberConnRing: the grouping remembers the last maxConns
+// connections, each with its culprit, and forgets the older ones, the
+// oldest first, however many come.
+func TestRememberConnRing(t *testing.T) {
+	g := newGrouping(nil, false)
+	g.maxConns = 3
+	var last []causeKey
+	for i := range 20 {
+		k := causeKey{uint64(i), 7}
+		c := &Culprit{Index: i}
+		g.rememberConn(k, c)
+		last = append(last, k)
+		if len(last) > g.maxConns {
+			last = last[1:]
+		}
+		if len(g.byKey) != len(last) {
+			t.Fatalf("after %d connections: %d remembered, want %d", i+1, len(g.byKey), len(last))
+		}
+		for _, lk := range last {
+			if got := g.byKey[lk]; got == nil || got.Index != int(lk[0]) {
+				t.Fatalf("after %d connections: connection %d maps to %v", i+1, lk[0], got)
+			}
+		}
+	}
+}
