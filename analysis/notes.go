@@ -22,7 +22,14 @@ const maxNotes = 100
 // countNotes adds the notes and information of it (which no client warns
 // about) to t.Notes, one per check ID.
 func (t *Totals) countNotes(it *Item) {
-	for _, f := range MergeFindings(it.Findings, SeverityInfo) {
+	// Each ID once, as MergeFindings(it.Findings, SeverityInfo) lists
+	// them (the first finding of each), without merging their profiles:
+	// this runs for every item that warns of nothing.
+	for k := range it.Findings {
+		f := &it.Findings[k]
+		if f.Severity.rank() < SeverityInfo.rank() || keptBefore(it.Findings, k, SeverityInfo) {
+			continue
+		}
 		i := 0
 		for i < len(t.Notes) && t.Notes[i].ID != f.ID {
 			i++
