@@ -124,7 +124,10 @@ func (p *certPlanAcc) each(yield func(ServerPlan) bool) {
 	for _, k := range p.order {
 		a := p.byKey[k]
 		plan := *a.plan
-		plan.Get = []string{}
+		plan.Get = make([]string, 0, len(a.names))
+		if len(a.names) > 0 {
+			plan.Names = make([]PlannedName, 0, len(a.names)) // made in one go, not grown
+		}
 		for name, acc := range a.names {
 			pn := PlannedName{Name: name, Requests: acc.requests, Covered: acc.covered, mail: acc.mail}
 			pn.Public, pn.Why = PublicCAIssuable(name)

@@ -251,9 +251,11 @@ type readSlot struct {
 	n   int // sp[:n] hold the current culprit's items
 	// text holds the culprit's verdict (verdictWords writes it there).
 	text []byte
-	// c and d are the culprit explained and its Detail (explainInto).
-	c Culprit
-	d Detail
+	// c and d are the culprit explained and its Detail (explainInto),
+	// rem the array of its fixes.
+	c   Culprit
+	d   Detail
+	rem []Remedy
 }
 
 // reset makes s ready for the next culprit: what it holds must be gone.
