@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"container/heap"
 	"fmt"
 	"strings"
 	"time"
@@ -72,15 +71,15 @@ func (a *waiting) less(b *waiting) bool {
 }
 
 // waitHeap is a heap of waiting observations, the earliest first. push
-// and pop are container/heap's Push and Pop without their interface
-// values (a waiting in an interface is an allocation each way: two per
-// observation); as the order is total (seq breaks ties), which
+// and pop are container/heap's Push and Pop written for it (no
+// interface values: a waiting in an interface is an allocation each
+// way; no dynamic calls); as the order is total (seq breaks ties), which
 // observation comes out first does not depend on the heap's layout.
 type waitHeap []waiting
 
 func (h *waitHeap) push(w waiting) {
 	*h = append(*h, w)
-	heap.Fix(h, len(*h)-1)
+	h.up(len(*h) - 1)
 }
 
 func (h *waitHeap) pop() waiting {
@@ -89,40 +88,88 @@ func (h *waitHeap) pop() waiting {
 	old[0], old[last] = old[last], waiting{}
 	*h = old[:last]
 	if last > 0 {
-		heap.Fix(h, 0)
+		h.down(0, last)
 	}
 	return w
 }
 
-func (h waitHeap) Len() int           { return len(h) }
-func (h waitHeap) Less(i, j int) bool { return h[i].less(&h[j]) }
-func (h waitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *waitHeap) Push(x any)        { *h = append(*h, x.(waiting)) }
-func (h *waitHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = waiting{}
-	*h = old[:len(old)-1]
-	return x
+// up and down are container/heap's.
+func (h waitHeap) up(j int) {
+	for {
+		i := (j - 1) / 2 // parent
+		if i == j || !h[j].less(&h[i]) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
 }
 
+func (h waitHeap) down(i, n int) {
+	for {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 { // j1 < 0 after int overflow
+			break
+		}
+		j := j1 // left child
+		if j2 := j1 + 1; j2 < n && h[j2].less(&h[j1]) {
+			j = j2 // right child
+		}
+		if !h[j].less(&h[i]) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+// blockHeap is a heap of blockers, the earliest (at, packet) first: two
+// blockers of one packet (DNS queries over TCP) tie, and which comes out
+// first is the heap's layout, container/heap's (push and pop are its Push
+// and Pop written for it).
 type blockHeap []*blocker
 
-func (h blockHeap) Len() int { return len(h) }
-func (h blockHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+func blockLess(a, b *blocker) bool {
+	if a.at != b.at {
+		return a.at < b.at
 	}
-	return h[i].packet < h[j].packet
+	return a.packet < b.packet
 }
-func (h blockHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *blockHeap) Push(x any)   { *h = append(*h, x.(*blocker)) }
-func (h *blockHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return x
+
+func (h *blockHeap) push(b *blocker) {
+	*h = append(*h, b)
+	s := *h
+	for j := len(s) - 1; ; {
+		i := (j - 1) / 2 // parent
+		if i == j || !blockLess(s[j], s[i]) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		j = i
+	}
+}
+
+func (h *blockHeap) pop() {
+	s := *h
+	n := len(s) - 1
+	s[0], s[n] = s[n], s[0]
+	for i := 0; ; {
+		j1 := 2*i + 1
+		if j1 >= n || j1 < 0 {
+			break
+		}
+		j := j1
+		if j2 := j1 + 1; j2 < n && blockLess(s[j2], s[j1]) {
+			j = j2
+		}
+		if !blockLess(s[j], s[i]) {
+			break
+		}
+		s[i], s[j] = s[j], s[i]
+		i = j
+	}
+	s[n] = nil
+	*h = s[:n]
 }
 
 // order is the reader's part that puts observations in order.
@@ -153,7 +200,7 @@ func (r *reader) hold(at, packet int64, f *flow, q *dnsQuery) *blocker {
 	} else {
 		b = &blocker{at: at, packet: packet, f: f, q: q}
 	}
-	heap.Push(&r.blocks, b)
+	r.blocks.push(b)
 	return b
 }
 
@@ -175,7 +222,7 @@ func (r *reader) firstBlocker() *blocker {
 		if !b.done {
 			return b
 		}
-		heap.Pop(&r.blocks)
+		r.blocks.pop()
 		if len(r.spareBlocks) < maxSpares {
 			*b = blocker{}
 			r.spareBlocks = append(r.spareBlocks, b)
