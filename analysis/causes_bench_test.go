@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"io"
 	"os"
 	"testing"
 	"time"
@@ -19,23 +20,7 @@ import (
 //
 //	CERTSLEUTH_BENCH_TRACE=hs.trace.jsonl go test ./analysis -run '^$' -bench BenchmarkCauses -benchtime 10x
 func BenchmarkCauses(b *testing.B) {
-	var obs []*record.Observation
-	opts := Options{}
-	if p := os.Getenv("CERTSLEUTH_BENCH_TRACE"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		obs, _, err = record.ReadAll(f, p)
-		f.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-	} else {
-		sc := scenarioList(b)[0]
-		obs = repeatedTrace(sc, 3000)
-		opts = Options{Roots: scenarioCerts(b).roots, Now: scenarioDay}
-	}
+	obs, opts := benchObservations(b)
 	r := Analyze(obs, opts)
 	b.ReportAllocs()
 	var cpu time.Duration
@@ -69,4 +54,38 @@ func BenchmarkCauses(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(size)/1e6, "file-MB")
 	b.ReportMetric(float64(n), "causes")
+}
+
+// benchObservations is the trace the judge's and the causes' benchmarks
+// read into memory first, and the options for it: $CERTSLEUTH_BENCH_TRACE
+// when set (CERTSLEUTH_BENCH_NOCHAINID=1 clears its chain IDs, as a
+// proxy's live observations carry none), else the first scenario repeated
+// 3,000 times.
+func benchObservations(b *testing.B) ([]*record.Observation, Options) {
+	p := os.Getenv("CERTSLEUTH_BENCH_TRACE")
+	if p == "" {
+		sc := scenarioList(b)[0]
+		return repeatedTrace(sc, 3000), Options{Roots: scenarioCerts(b).roots, Now: scenarioDay}
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	var obs []*record.Observation
+	rd := record.NewReader(f, p)
+	for {
+		o, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if os.Getenv("CERTSLEUTH_BENCH_NOCHAINID") != "" {
+			o.ChainID = ""
+		}
+		obs = append(obs, o)
+	}
+	return obs, Options{}
 }

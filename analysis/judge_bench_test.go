@@ -1,13 +1,9 @@
 package analysis
 
 import (
-	"io"
-	"os"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/certsleuth/certsleuth/record"
 )
 
 // BenchmarkJudge is the pipeline's judge stage alone: every observation
@@ -24,33 +20,7 @@ import (
 //
 //	CERTSLEUTH_BENCH_TRACE=hs.trace.jsonl go test ./analysis -run '^$' -bench BenchmarkJudge -benchtime 5x
 func BenchmarkJudge(b *testing.B) {
-	var obs []*record.Observation
-	opts := Options{}
-	if p := os.Getenv("CERTSLEUTH_BENCH_TRACE"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rd := record.NewReader(f, p)
-		for {
-			o, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			if os.Getenv("CERTSLEUTH_BENCH_NOCHAINID") != "" {
-				o.ChainID = ""
-			}
-			obs = append(obs, o)
-		}
-		f.Close()
-	} else {
-		sc := scenarioList(b)[0]
-		obs = repeatedTrace(sc, 3000)
-		opts = Options{Roots: scenarioCerts(b).roots, Now: scenarioDay}
-	}
+	obs, opts := benchObservations(b)
 	b.ReportAllocs()
 	var st memoStats
 	var live uint64
