@@ -535,20 +535,29 @@ func (r *Report) clientClauses(c *Culprit) (first, more string) {
 	if len(c.Findings) == 0 {
 		return "", ""
 	}
+	has := func(f *Finding, p string) bool { return f.Profile == AllProfiles || hasProfile(f.Profile, p) }
 	of := func(f Finding, covered map[string]bool) []string {
 		var ps []string
 		for _, p := range c.Profiles {
-			if !covered[p] && (f.Profile == AllProfiles || hasProfile(f.Profile, p)) {
+			if !covered[p] && has(&f, p) {
 				ps = append(ps, p)
 			}
 		}
 		return ps
 	}
-	covered := map[string]bool{}
-	lead := of(c.Findings[0], covered)
-	if len(lead) == 0 || len(lead) == len(c.Profiles) {
+	// Most causes' first finding holds for every client that warns: no
+	// clause then, and no list made to find it out.
+	n := 0
+	for _, p := range c.Profiles {
+		if has(&c.Findings[0], p) {
+			n++
+		}
+	}
+	if n == 0 || n == len(c.Profiles) {
 		return "", ""
 	}
+	covered := map[string]bool{}
+	lead := of(c.Findings[0], covered)
 	for _, p := range lead {
 		covered[p] = true
 	}
