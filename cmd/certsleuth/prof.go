@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/metrics"
@@ -35,26 +36,8 @@ func init() {
 		}
 		stops = append(stops, memSampler(trace, peak))
 	}
-	if p := os.Getenv("CERTSLEUTH_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "certsleuth: CPU profile: %v\n", err)
-		} else if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintf(os.Stderr, "certsleuth: CPU profile: %v\n", err)
-		} else {
-			stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
-		}
-	}
-	if p := os.Getenv("CERTSLEUTH_EXECTRACE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "certsleuth: execution trace: %v\n", err)
-		} else if err := trace.Start(f); err != nil {
-			fmt.Fprintf(os.Stderr, "certsleuth: execution trace: %v\n", err)
-		} else {
-			stops = append(stops, func() { trace.Stop(); f.Close() })
-		}
-	}
+	stops = streamTo(stops, "CERTSLEUTH_CPUPROFILE", "CPU profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
+	stops = streamTo(stops, "CERTSLEUTH_EXECTRACE", "execution trace", trace.Start, trace.Stop)
 	if p := os.Getenv("CERTSLEUTH_MEMPROFILE"); p != "" {
 		stops = append(stops, func() {
 			f, err := os.Create(p)
@@ -74,6 +57,27 @@ func init() {
 			s()
 		}
 	}
+}
+
+// streamTo starts, when $env names a file, what start writes to it until
+// stop (a CPU profile, an execution trace), and appends to stops what ends
+// it; what goes wrong is said on standard error as what's.
+func streamTo(stops []func(), env, what string, start func(io.Writer) error, stop func()) []func() {
+	p := os.Getenv(env)
+	if p == "" {
+		return stops
+	}
+	f, err := os.Create(p)
+	if err == nil {
+		if err = start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "certsleuth: %s: %v\n", what, err)
+		return stops
+	}
+	return append(stops, func() { stop(); f.Close() })
 }
 
 // memSampler starts the sampling of CERTSLEUTH_MEMTRACE and
