@@ -12,11 +12,17 @@ import (
 // heap is small: the memory the runtime may hold for a capture's analysis
 // when the process is to stay under 64 MiB of resident memory. Besides
 // what the runtime holds, the process's resident set has the binary's own
-// pages: 13-14 MiB of its code and read-only data (file-backed, from
-// /proc/PID/statm; nearly the whole of .text, .rodata and .gopclntab).
-// 64 - 14 leaves 50 MiB. (The floor was 46 MiB while gopacket's tables of
-// enumerations took 5 MiB more; certsleuth no longer links gopacket.)
-const MemoryFloor = 50 << 20
+// pages: 11.7-11.9 MiB of its code and read-only data (file-backed, from
+// /proc/PID/statm; nearly the whole of .text, .rodata and .gopclntab; a
+// cgo build 1.6 MiB more, of the C library). 64 - 12 leaves 52 MiB, and 2
+// to 4 MiB of what the runtime holds is never touched (reserved for spans
+// and metadata): with 54, certsleuth pcap --format json hs.pcap peaks at
+// 57.6-59.7 MiB (CGO_ENABLED=0; a cgo build 60.7 at most), against
+// 55.0-57.3 with 50, for 17 collections instead of 19 and 1-12% less
+// CPU (docs/bench-pcap.md, "Session of 2026-12-08"). The floor was 46
+// MiB while gopacket's tables took 5 MiB more, then 50 while the live
+// heap reached 36 MiB (30 now).
+const MemoryFloor = 54 << 20
 
 // LimitMemory sets a soft memory limit for the process while captures are
 // read (and, in certsleuth pcap and replay, analysed), and returns the
